@@ -1,0 +1,96 @@
+//! The loop-side state of one channel: its descriptor and asyncore's flags.
+//!
+//! The user's half of a channel is its [`Dispatcher`](crate::Dispatcher)
+//! value; this is the other half, which the loop owns and which handlers
+//! reach through [`Cx`](crate::Cx).
+
+use crate::file::FileWrapper;
+use crate::sys::Interest;
+use socket2::{SockAddr, Socket};
+use std::io;
+use std::os::fd::{AsRawFd, RawFd};
+
+/// What a channel reads and writes through.
+#[derive(Debug, Default)]
+pub(crate) enum Io {
+    /// Nothing attached yet (asyncore's `socket = None`).
+    #[default]
+    None,
+    Socket(Socket),
+    File(FileWrapper),
+    /// `close()` ran; operations fail with EBADF (AC-Q-13).
+    Closed,
+}
+
+impl Io {
+    pub(crate) fn fd(&self) -> Option<RawFd> {
+        match self {
+            Io::Socket(s) => Some(s.as_raw_fd()),
+            Io::File(f) => Some(f.as_raw_fd()),
+            Io::None | Io::Closed => None,
+        }
+    }
+}
+
+/// One channel's flags and descriptor (AC-DISP-1, AC-STATE).
+#[derive(Debug, Default)]
+pub(crate) struct Channel {
+    pub(crate) io: Io,
+    /// Registration id while in the map; 0 when not registered.
+    pub(crate) reg: u32,
+    pub(crate) connected: bool,
+    pub(crate) accepting: bool,
+    pub(crate) connecting: bool,
+    /// A user flag; the library never reads it (AC-STATE-7).
+    pub(crate) closing: bool,
+    pub(crate) debug: bool,
+    /// `send`/`recv` saw the peer go: the loop owes a `handle_close`.
+    pub(crate) close_pending: bool,
+    /// The loop already delivered `handle_close` (it does so once).
+    pub(crate) close_delivered: bool,
+    /// Interest must be re-asked before the next wait (epoll).
+    pub(crate) dirty: bool,
+    /// What the OS currently watches for (epoll).
+    pub(crate) os_interest: Interest,
+    /// Write events in a row in which nothing was sent (busy-loop guard).
+    pub(crate) idle_writes: u32,
+    pub(crate) busy_warned: bool,
+    /// Datagram sockets treat an empty read as data, not end of stream.
+    pub(crate) datagram: bool,
+    pub(crate) addr: Option<Box<SockAddr>>,
+    /// `None` means asyncore's default `{"warning"}`.
+    pub(crate) ignore_log_types: Option<Box<[String]>>,
+}
+
+impl Channel {
+    pub(crate) fn socket(&self) -> io::Result<&Socket> {
+        match &self.io {
+            Io::Socket(s) => Ok(s),
+            Io::File(_) => Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "this channel wraps a file descriptor, not a socket",
+            )),
+            Io::None => Err(io::Error::new(
+                io::ErrorKind::NotConnected,
+                "no socket attached: call create_socket or set_socket first",
+            )),
+            Io::Closed => Err(closed_error()),
+        }
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        matches!(self.io, Io::Closed)
+    }
+
+    pub(crate) fn ignores(&self, kind: &str) -> bool {
+        match &self.ignore_log_types {
+            None => kind == "warning",
+            Some(list) => list.iter().any(|k| k == kind),
+        }
+    }
+}
+
+/// The error of an operation on a closed channel (AC-Q-13).
+pub(crate) fn closed_error() -> io::Error {
+    io::Error::from_raw_os_error(libc::EBADF)
+}

@@ -1,0 +1,648 @@
+//! Sans-IO output queue: asynchat's `producer_fifo` and the bookkeeping of
+//! `initiate_send` (AC-CHAT-50…61, AC-CHAT-70…73).
+//!
+//! The queue holds pushed data, [`Producer`]s and a close marker, in order. A channel
+//! sends with a two-step protocol, once per writable event in the faithful mode
+//! (AC-CHAT-54, AC-CHAT-Q-11):
+//!
+//! 1. [`OutQueue::front`] pulls producers as needed and shows what to do next:
+//!    send a chunk ([`Front::Data`], at most `out_buffer_size` bytes), close
+//!    ([`Front::Close`]) or nothing ([`Front::Empty`]);
+//! 2. after a send accepted `n` bytes, [`OutQueue::consume`]`(n)` (a send of 0 changes
+//!    nothing).
+//!
+//! Chunking reproduces the reference: a push longer than `out_buffer_size` is cut into
+//! `out_buffer_size` pieces at push time, so a partial send leaves the rest of that
+//! piece as the next chunk (X-CH-5: size 4, 3 of `abcd` sent ⇒ next chunk `d`);
+//! producer output is sliced from wherever the previous send stopped (AC-CHAT-71).
+//! The pieces are windows into one owned buffer, not copies.
+//!
+//! Decisions: **AC-CHAT-Q-5** — empty pushes are not queued and empty entries never
+//! cost a send; **AC-CHAT-Q-10** — pushed bytes are owned by the queue (copied or
+//! moved in), so later changes by the caller are not sent; **AC-CHAT-Q-1** — the
+//! default `out_buffer_size` is 65 536.
+
+use super::producer::Producer;
+use std::collections::VecDeque;
+use std::fmt;
+use std::io;
+
+/// `ac_out_buffer_size`'s default: 65 536 (the reference code, not its docs; AC-CHAT-1,
+/// AC-CHAT-Q-1).
+pub const DEFAULT_OUT_BUFFER_SIZE: usize = 65_536;
+
+enum Entry {
+    /// `bytes[off..]` still to send. `piece` is the push-time split size (pieces are
+    /// `bytes[k*piece..(k+1)*piece]`); `None` for producer output.
+    Data {
+        bytes: Vec<u8>,
+        off: usize,
+        piece: Option<usize>,
+    },
+    Producer(Box<dyn Producer>),
+    Close,
+}
+
+/// What the head of the queue asks the channel to do, from [`OutQueue::front`].
+///
+/// # Examples
+///
+/// ```
+/// use asyncore::chat::{Front, OutQueue};
+///
+/// let mut q = OutQueue::new(4);
+/// assert!(matches!(q.front(usize::MAX).unwrap(), Front::Empty));
+/// q.push("hi");
+/// assert!(matches!(q.front(usize::MAX).unwrap(), Front::Data(b"hi")));
+/// ```
+#[derive(Debug, PartialEq, Eq)]
+pub enum Front<'a> {
+    /// Send these bytes (non-empty, at most `out_buffer_size`), then call
+    /// [`OutQueue::consume`] with the number accepted.
+    Data(&'a [u8]),
+    /// The close marker reached the head: close the channel (AC-CHAT-58). The marker
+    /// stays queued, so asking again gives `Close` again; entries behind it are never
+    /// sent.
+    Close,
+    /// Nothing queued (the channel is not writable on account of the queue).
+    Empty,
+}
+
+/// asynchat's output queue (`producer_fifo`) without the sending.
+///
+/// # Examples
+///
+/// One chunk per writable event (X-CH-5):
+///
+/// ```
+/// use asyncore::chat::{Front, OutQueue};
+///
+/// let mut q = OutQueue::new(4);
+/// q.push(b"abcdefghij");
+/// let mut sent = Vec::new();
+/// while let Front::Data(chunk) = q.front(usize::MAX).unwrap() {
+///     sent.push(chunk.to_vec());
+///     let n = chunk.len(); // pretend the OS took it all
+///     q.consume(n);
+/// }
+/// assert_eq!(sent, [&b"abcd"[..], b"efgh", b"ij"]);
+/// assert!(q.is_empty());
+/// ```
+pub struct OutQueue {
+    entries: VecDeque<Entry>,
+    out_buffer_size: usize,
+    len_bytes: usize,
+}
+
+impl OutQueue {
+    /// An empty queue handing out at most `out_buffer_size` bytes per send
+    /// (`ac_out_buffer_size`; 0 is treated as 1 — the reference fails on it).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use asyncore::chat::OutQueue;
+    ///
+    /// let q = OutQueue::new(4096);
+    /// assert_eq!(q.out_buffer_size(), 4096);
+    /// assert!(q.is_empty());
+    /// ```
+    pub fn new(out_buffer_size: usize) -> Self {
+        OutQueue {
+            entries: VecDeque::new(),
+            out_buffer_size: out_buffer_size.max(1),
+            len_bytes: 0,
+        }
+    }
+
+    /// The most bytes handed to one send, and the split size for [`push`](Self::push).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use asyncore::chat::OutQueue;
+    ///
+    /// assert_eq!(OutQueue::default().out_buffer_size(), 65_536);
+    /// ```
+    pub fn out_buffer_size(&self) -> usize {
+        self.out_buffer_size
+    }
+
+    /// Changes the chunk size for later pushes and sends (data already pushed keeps its
+    /// push-time split, as in the reference). 0 is treated as 1.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use asyncore::chat::OutQueue;
+    ///
+    /// let mut q = OutQueue::default();
+    /// q.set_out_buffer_size(512);
+    /// assert_eq!(q.out_buffer_size(), 512);
+    /// ```
+    pub fn set_out_buffer_size(&mut self, size: usize) {
+        self.out_buffer_size = size.max(1);
+    }
+
+    /// Queues data (`push`, AC-CHAT-50), split into `out_buffer_size` pieces. Empty data
+    /// is not queued (AC-CHAT-Q-5). A `Vec<u8>` is moved in without copying.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use asyncore::chat::OutQueue;
+    ///
+    /// let mut q = OutQueue::new(4);
+    /// q.push(b"abc".to_vec());
+    /// q.push(&b"xyz!"[1..]);
+    /// q.push("");
+    /// assert_eq!(q.len_bytes(), 6);
+    /// ```
+    pub fn push(&mut self, data: impl Into<Vec<u8>>) {
+        let bytes = data.into();
+        if bytes.is_empty() {
+            return;
+        }
+        self.len_bytes += bytes.len();
+        self.entries.push_back(Entry::Data {
+            bytes,
+            off: 0,
+            piece: Some(self.out_buffer_size),
+        });
+    }
+
+    /// Queues a producer (`push_with_producer`, AC-CHAT-51); it is asked for data only
+    /// when it reaches the head (AC-CHAT-70).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use asyncore::chat::{Front, OutQueue, SimpleProducer};
+    ///
+    /// let mut q = OutQueue::new(5);
+    /// q.push_producer(Box::new(SimpleProducer::new("0123456789ABC", 8)));
+    /// assert_eq!(q.len_bytes(), 0); // not pulled yet
+    /// assert_eq!(q.front(usize::MAX).unwrap(), Front::Data(b"01234"));
+    /// ```
+    pub fn push_producer(&mut self, producer: Box<dyn Producer>) {
+        self.entries.push_back(Entry::Producer(producer));
+    }
+
+    /// Queues the close marker (`close_when_done`, AC-CHAT-52): once everything queued
+    /// before it is sent, [`front`](Self::front) answers [`Front::Close`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use asyncore::chat::{Front, OutQueue};
+    ///
+    /// let mut q = OutQueue::default();
+    /// q.close_when_done();
+    /// assert!(!q.is_empty()); // still writable (AC-CHAT-81)
+    /// assert_eq!(q.front(usize::MAX).unwrap(), Front::Close);
+    /// ```
+    pub fn close_when_done(&mut self) {
+        self.entries.push_back(Entry::Close);
+    }
+
+    /// What to do next (the loop of `initiate_send` up to its single send, AC-CHAT-53):
+    /// exhausted producers are dropped and the next entry considered; a producer that
+    /// yields data has it queued ahead of itself. The chunk is at most
+    /// `out_buffer_size` and at most `max` bytes (0 counts as 1; `usize::MAX` gives the reference
+    /// behaviour). An error from a producer's `more()` is returned and the producer
+    /// stays at the head.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use asyncore::chat::{Front, OutQueue};
+    ///
+    /// let mut q = OutQueue::new(4);
+    /// q.push("abcdef");
+    /// assert_eq!(q.front(2).unwrap(), Front::Data(b"ab"));
+    /// assert_eq!(q.front(usize::MAX).unwrap(), Front::Data(b"abcd"));
+    /// ```
+    pub fn front(&mut self, max: usize) -> io::Result<Front<'_>> {
+        loop {
+            match self.entries.front_mut() {
+                None => return Ok(Front::Empty),
+                Some(Entry::Close) => return Ok(Front::Close),
+                Some(Entry::Data { .. }) => break,
+                Some(Entry::Producer(p)) => {
+                    let bytes = p.more()?;
+                    if bytes.is_empty() {
+                        self.entries.pop_front();
+                    } else {
+                        self.len_bytes += bytes.len();
+                        self.entries.push_front(Entry::Data {
+                            bytes,
+                            off: 0,
+                            piece: None,
+                        });
+                    }
+                }
+            }
+        }
+        let size = self.out_buffer_size;
+        match self.entries.front() {
+            Some(Entry::Data { bytes, off, piece }) => {
+                let end = window_end(bytes.len(), *off, *piece, size, max);
+                Ok(Front::Data(&bytes[*off..end]))
+            }
+            _ => Ok(Front::Empty), // unreachable: the loop stopped at a data entry
+        }
+    }
+
+    /// Records that the last send accepted `n` bytes of the chunk [`front`](Self::front)
+    /// returned (AC-CHAT-56: the rest of the chunk stays at the head). `consume(0)` does
+    /// nothing. `n` beyond the head entry is clamped (a caller bug, not an I/O error).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use asyncore::chat::{Front, OutQueue};
+    ///
+    /// let mut q = OutQueue::new(4);
+    /// q.push("abcdef");
+    /// q.front(usize::MAX).unwrap();
+    /// q.consume(3); // the OS took "abc" of "abcd"
+    /// assert_eq!(q.front(usize::MAX).unwrap(), Front::Data(b"d"));
+    /// ```
+    pub fn consume(&mut self, n: usize) {
+        if n == 0 {
+            return;
+        }
+        if let Some(Entry::Data { bytes, off, .. }) = self.entries.front_mut() {
+            debug_assert!(n <= bytes.len() - *off, "consumed more than queued");
+            let n = n.min(bytes.len() - *off);
+            *off += n;
+            self.len_bytes -= n;
+            if *off == bytes.len() {
+                self.entries.pop_front();
+            }
+        } else {
+            debug_assert!(false, "consume without a data chunk at the head");
+        }
+    }
+
+    /// Bytes of data queued and not yet consumed: pushed data plus output already
+    /// pulled from producers (not what producers may still yield).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use asyncore::chat::OutQueue;
+    ///
+    /// let mut q = OutQueue::new(4);
+    /// q.push("abcdefghij");
+    /// q.front(usize::MAX).unwrap();
+    /// q.consume(4);
+    /// assert_eq!(q.len_bytes(), 6);
+    /// ```
+    pub fn len_bytes(&self) -> usize {
+        self.len_bytes
+    }
+
+    /// True when nothing at all is queued: no data, producer or close marker (the queue
+    /// half of `writable()`, AC-CHAT-81).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use asyncore::chat::OutQueue;
+    ///
+    /// let mut q = OutQueue::default();
+    /// assert!(q.is_empty());
+    /// q.push("x");
+    /// assert!(!q.is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Empties the queue, including producers and a pending close marker (the output
+    /// half of `discard_buffers`, AC-CHAT-83).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use asyncore::chat::OutQueue;
+    ///
+    /// let mut q = OutQueue::default();
+    /// q.push("data");
+    /// q.close_when_done();
+    /// q.discard();
+    /// assert!(q.is_empty());
+    /// assert_eq!(q.len_bytes(), 0);
+    /// ```
+    pub fn discard(&mut self) {
+        self.entries.clear();
+        self.len_bytes = 0;
+    }
+}
+
+/// End of the next chunk of `bytes[off..]`: the rest of the push-time piece (if any),
+/// then at most `size` and `max` bytes from `off`.
+fn window_end(len: usize, off: usize, piece: Option<usize>, size: usize, max: usize) -> usize {
+    let piece_end = piece.map_or(len, |p| (off / p + 1).saturating_mul(p));
+    len.min(piece_end)
+        .min(off.saturating_add(size))
+        .min(off.saturating_add(max.max(1)))
+}
+
+impl Default for OutQueue {
+    /// An empty queue with [`DEFAULT_OUT_BUFFER_SIZE`].
+    fn default() -> Self {
+        OutQueue::new(DEFAULT_OUT_BUFFER_SIZE)
+    }
+}
+
+impl fmt::Debug for OutQueue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let kinds: Vec<&str> = self
+            .entries
+            .iter()
+            .map(|e| match e {
+                Entry::Data { .. } => "data",
+                Entry::Producer(_) => "producer",
+                Entry::Close => "close",
+            })
+            .collect();
+        f.debug_struct("OutQueue")
+            .field("out_buffer_size", &self.out_buffer_size)
+            .field("len_bytes", &self.len_bytes)
+            .field("entries", &kinds)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::producer::SimpleProducer;
+    use super::*;
+    use proptest::prelude::*;
+
+    /// One `initiate_send` against a mock accepting at most `accept` bytes: returns
+    /// what was offered (`Some(chunk)`), or `None` for an empty queue; panics on Close.
+    fn send(q: &mut OutQueue, accept: usize) -> Option<Vec<u8>> {
+        match q.front(usize::MAX).unwrap() {
+            Front::Data(d) => {
+                let d = d.to_vec();
+                q.consume(accept.min(d.len()));
+                Some(d)
+            }
+            Front::Empty => None,
+            Front::Close => panic!("unexpected close"),
+        }
+    }
+
+    /// X-CH-5 / AC-CHAT-50, 54: size 4, push 10 bytes → `abcd`, `efgh`, `ij`.
+    #[test]
+    fn x_ch_5_push_split_one_chunk_per_send() {
+        let mut q = OutQueue::new(4);
+        q.push(b"abcdefghij");
+        assert_eq!(q.len_bytes(), 10);
+        assert_eq!(send(&mut q, 99).unwrap(), b"abcd");
+        assert_eq!(send(&mut q, 99).unwrap(), b"efgh");
+        assert_eq!(send(&mut q, 99).unwrap(), b"ij");
+        assert!(q.is_empty());
+        assert_eq!(q.len_bytes(), 0);
+        assert_eq!(send(&mut q, 99), None);
+    }
+
+    /// X-CH-5 / AC-CHAT-56: the OS accepts 3 of `abcd` (push of 6) → queue `d`, `ef`;
+    /// a send of 0 changes nothing.
+    #[test]
+    fn x_ch_5_partial_send() {
+        let mut q = OutQueue::new(4);
+        q.push(b"abcdef");
+        assert_eq!(send(&mut q, 3).unwrap(), b"abcd");
+        assert_eq!(send(&mut q, 0).unwrap(), b"d");
+        assert_eq!(q.len_bytes(), 3);
+        assert_eq!(send(&mut q, 9).unwrap(), b"d");
+        assert_eq!(send(&mut q, 9).unwrap(), b"ef");
+        assert!(q.is_empty());
+    }
+
+    /// X-CH-6 / AC-CHAT-57 with decision AC-CHAT-Q-5: empty pushes are not queued, so
+    /// [empty, `xyz`] sends `xyz` at the first attempt (reference: a zero-length send).
+    #[test]
+    fn x_ch_6_empty_push_not_queued_ac_chat_q_5() {
+        let mut q = OutQueue::new(4);
+        q.push(Vec::new());
+        assert!(q.is_empty());
+        assert_eq!(send(&mut q, 9), None);
+        q.push("");
+        q.push("xyz");
+        assert_eq!(send(&mut q, 9).unwrap(), b"xyz");
+        assert!(q.is_empty());
+    }
+
+    /// X-CH-7 / AC-CHAT-52, 58: the marker counts as queued and is reached after the
+    /// data before it; what follows it is never offered.
+    #[test]
+    fn x_ch_7_close_marker() {
+        let mut q = OutQueue::new(4);
+        q.close_when_done();
+        assert!(!q.is_empty());
+        assert_eq!(q.front(usize::MAX).unwrap(), Front::Close);
+        let mut q = OutQueue::new(4);
+        q.push("abcdef");
+        q.close_when_done();
+        q.push("never");
+        assert_eq!(send(&mut q, 9).unwrap(), b"abcd");
+        assert_eq!(send(&mut q, 9).unwrap(), b"ef");
+        assert_eq!(q.front(usize::MAX).unwrap(), Front::Close);
+        assert_eq!(q.front(usize::MAX).unwrap(), Front::Close);
+    }
+
+    /// X-CH-9 / AC-CHAT-71: size 5, `simple_producer("0123456789ABC", 8)` sends
+    /// `01234`, `567`, `89ABC`.
+    #[test]
+    fn x_ch_9_producer_output_chunked() {
+        let mut q = OutQueue::new(5);
+        q.push_producer(Box::new(SimpleProducer::new("0123456789ABC", 8)));
+        let sent: Vec<Vec<u8>> = std::iter::from_fn(|| send(&mut q, 99)).collect();
+        assert_eq!(sent, [&b"01234"[..], b"567", b"89ABC"]);
+        assert!(q.is_empty());
+    }
+
+    /// X-CH-9 / AC-CHAT-72: [exhausted producer, `next`] sends `next` in one call.
+    #[test]
+    fn x_ch_9_exhausted_producer_skipped() {
+        let mut q = OutQueue::new(5);
+        q.push_producer(Box::new(SimpleProducer::new("", 8)));
+        q.push("next");
+        assert_eq!(send(&mut q, 99).unwrap(), b"next");
+        assert!(q.is_empty());
+    }
+
+    /// AC-CHAT-71: producer output is sliced from where a partial send stopped (unlike
+    /// pushed data, whose pieces are fixed at push time).
+    #[test]
+    fn ac_chat_71_producer_partial_send_slides() {
+        let mut q = OutQueue::new(5);
+        q.push_producer(Box::new(SimpleProducer::new("01234567", 8)));
+        assert_eq!(send(&mut q, 3).unwrap(), b"01234");
+        assert_eq!(send(&mut q, 9).unwrap(), b"34567");
+        assert!(!q.is_empty()); // the producer itself is still queued
+        assert_eq!(send(&mut q, 9), None); // asked again: exhausted, dropped
+        assert!(q.is_empty());
+    }
+
+    struct Broken;
+
+    impl Producer for Broken {
+        fn more(&mut self) -> io::Result<Vec<u8>> {
+            Err(io::Error::other("broken producer"))
+        }
+    }
+
+    /// A failing `more()` is reported and the producer stays queued.
+    #[test]
+    fn producer_error_propagates() {
+        let mut q = OutQueue::new(5);
+        q.push_producer(Box::new(Broken));
+        assert_eq!(q.front(9).unwrap_err().to_string(), "broken producer");
+        assert!(!q.is_empty());
+    }
+
+    /// X-CH-11 / AC-CHAT-83 (output half): discard drops data, producers and marker.
+    #[test]
+    fn x_ch_11_discard_output() {
+        let mut q = OutQueue::new(5);
+        q.push("abc");
+        q.push_producer(Box::new(SimpleProducer::new("p", 8)));
+        q.close_when_done();
+        q.discard();
+        assert!(q.is_empty());
+        assert_eq!(q.len_bytes(), 0);
+        assert_eq!(q.front(9).unwrap(), Front::Empty);
+    }
+
+    /// `max` caps a chunk without moving push-time piece boundaries.
+    #[test]
+    fn front_max_caps_chunk() {
+        let mut q = OutQueue::new(4);
+        q.push("abcdef");
+        assert_eq!(q.front(3).unwrap(), Front::Data(b"abc"));
+        q.consume(3);
+        assert_eq!(q.front(3).unwrap(), Front::Data(b"d"));
+        assert_eq!(q.front(0).unwrap(), Front::Data(b"d"));
+    }
+
+    // ---- model-based property: the reference `initiate_send`, transcribed ----
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Push(Vec<u8>),
+        Producer(Vec<u8>, usize),
+        Close,
+        Send(usize),
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            3 => prop::collection::vec(any::<u8>(), 0..20).prop_map(Op::Push),
+            1 => (prop::collection::vec(any::<u8>(), 0..20), 1usize..10)
+                .prop_map(|(d, s)| Op::Producer(d, s)),
+            1 => Just(Op::Close),
+            4 => (0usize..12).prop_map(Op::Send),
+        ]
+    }
+
+    enum Model {
+        Data(Vec<u8>),
+        Producer(SimpleProducer),
+        Close,
+    }
+
+    /// The reference loop (AC-CHAT-53) with AC-CHAT-Q-5 (no empty entries). Returns the
+    /// chunk offered, `Ok(None)` for an empty queue, `Err(())` for close.
+    fn model_send(
+        q: &mut VecDeque<Model>,
+        obs: usize,
+        accept: usize,
+    ) -> Result<Option<Vec<u8>>, ()> {
+        loop {
+            match q.front_mut() {
+                None => return Ok(None),
+                Some(Model::Close) => return Err(()),
+                Some(Model::Producer(p)) => {
+                    let d = p.more().unwrap();
+                    if d.is_empty() {
+                        q.pop_front();
+                    } else {
+                        q.push_front(Model::Data(d));
+                    }
+                }
+                Some(Model::Data(first)) => {
+                    let data = first[..first.len().min(obs)].to_vec();
+                    let n = accept.min(data.len());
+                    if n > 0 {
+                        if n < data.len() || first.len() > obs {
+                            *first = first[n..].to_vec();
+                        } else {
+                            q.pop_front();
+                        }
+                    }
+                    return Ok(Some(data));
+                }
+            }
+        }
+    }
+
+    proptest! {
+        /// Same chunks as the reference for any interleaving of pushes, producers,
+        /// close markers and partial sends; bytes out = bytes in, in order;
+        /// `len_bytes` matches.
+        #[test]
+        fn matches_reference_model(obs in 1usize..8, ops in prop::collection::vec(op(), 0..60)) {
+            let mut q = OutQueue::new(obs);
+            let mut model: VecDeque<Model> = VecDeque::new();
+            let (mut sent_in, mut sent_out) = (Vec::new(), Vec::new());
+            let mut closed = false;
+            for op in ops.into_iter().chain((0..2000).map(|_| Op::Send(obs))) {
+                match op {
+                    Op::Push(d) => {
+                        if !closed { sent_in.extend_from_slice(&d); }
+                        for piece in d.chunks(obs) {
+                            model.push_back(Model::Data(piece.to_vec()));
+                        }
+                        q.push(d);
+                    }
+                    Op::Producer(d, s) => {
+                        if !closed { sent_in.extend_from_slice(&d); }
+                        model.push_back(Model::Producer(SimpleProducer::new(d.clone(), s)));
+                        q.push_producer(Box::new(SimpleProducer::new(d, s)));
+                    }
+                    Op::Close => {
+                        closed = true;
+                        model.push_back(Model::Close);
+                        q.close_when_done();
+                    }
+                    Op::Send(accept) => {
+                        let expected = model_send(&mut model, obs, accept);
+                        match q.front(usize::MAX).unwrap() {
+                            Front::Data(d) => {
+                                prop_assert_eq!(Ok(Some(d.to_vec())), expected);
+                                let n = accept.min(d.len());
+                                sent_out.extend_from_slice(&d[..n]);
+                                q.consume(n);
+                            }
+                            Front::Empty => prop_assert_eq!(Ok(None), expected),
+                            Front::Close => prop_assert_eq!(Err(()), expected),
+                        }
+                    }
+                }
+                let model_bytes: usize = model
+                    .iter()
+                    .map(|e| if let Model::Data(d) = e { d.len() } else { 0 })
+                    .sum();
+                prop_assert_eq!(q.len_bytes(), model_bytes);
+                prop_assert_eq!(q.is_empty(), model.is_empty());
+            }
+            prop_assert_eq!(sent_out, sent_in);
+        }
+    }
+}

@@ -1,0 +1,216 @@
+//! The `Dispatcher` trait: asyncore's handler names, with asyncore's defaults.
+
+use crate::cx::Cx;
+use socket2::{SockAddr, Socket};
+use std::any::Any;
+use std::io;
+
+/// A channel's behaviour: asyncore's `dispatcher` methods.
+///
+/// Implement the handlers you need; every method has asyncore's default.
+/// Handlers return `io::Result<()>`: an `Err` goes to
+/// [`handle_error`](Dispatcher::handle_error) (whose default logs one line and
+/// closes the channel), except [`ExitNow`](crate::ExitNow), which stops the
+/// loop, and `WouldBlock`, which just means "nothing to do now" (AC-Q-10).
+///
+/// `S` is the loop's shared state (see [`EventLoop::with_state`](crate::EventLoop::with_state)).
+///
+/// The `handle_*_event` methods are asyncore's event entry points (AC-EVT):
+/// they turn readiness into the higher-level events (`handle_connect`,
+/// `handle_accept`, ...). Overriding them is rarely needed.
+///
+/// **`handle_connect` runs before `connected` is set** (AC-Q-2): inside it,
+/// `cx.connecting()` is still true and `cx.connected()` still false, as in asyncore.
+///
+/// # Examples
+///
+/// The seed's HTTP client, line for line:
+///
+/// ```no_run
+/// use asyncore::{Cx, Dispatcher, EventLoop, AF_INET, SOCK_STREAM};
+/// use std::io::{self, Write};
+///
+/// struct HttpClient {
+///     buffer: Vec<u8>,
+/// }
+///
+/// impl Dispatcher for HttpClient {
+///     fn handle_connect(&mut self, _cx: &mut Cx<'_>) -> io::Result<()> {
+///         Ok(())
+///     }
+///     fn handle_close(&mut self, cx: &mut Cx<'_>) -> io::Result<()> {
+///         cx.close()
+///     }
+///     fn handle_read(&mut self, cx: &mut Cx<'_>) -> io::Result<()> {
+///         io::stdout().write_all(&cx.recv(8192)?)
+///     }
+///     fn writable(&self, _cx: &Cx<'_>) -> bool {
+///         !self.buffer.is_empty()
+///     }
+///     fn handle_write(&mut self, cx: &mut Cx<'_>) -> io::Result<()> {
+///         let sent = cx.send(&self.buffer)?;
+///         self.buffer.drain(..sent);
+///         Ok(())
+///     }
+/// }
+///
+/// let mut ev = EventLoop::new();
+/// let mut c = ev.add(HttpClient { buffer: b"GET / HTTP/1.0\r\n\r\n".to_vec() });
+/// c.create_socket(AF_INET, SOCK_STREAM)?;
+/// c.connect(("www.python.org", 80))?;
+/// ev.run()?;
+/// # Ok::<(), io::Error>(())
+/// ```
+pub trait Dispatcher<S: 'static = ()>: Any {
+    /// The channel's name in log lines (default: the Rust type name).
+    fn name(&self) -> &'static str {
+        std::any::type_name::<Self>()
+    }
+
+    /// Whether the loop should watch for read readiness (default: true,
+    /// AC-DISP-4). Asked before each wait: every pass on select and poll,
+    /// after the channel's handlers ran (or it was touched) on epoll.
+    fn readable(&self, cx: &Cx<'_, S>) -> bool {
+        let _ = cx;
+        true
+    }
+
+    /// Whether the loop should watch for write readiness (default: true,
+    /// AC-DISP-4). **Override it**: a channel that is always writable but has
+    /// nothing to send makes the loop spin (AC-DISP-5); the loop logs a warning
+    /// when it sees that happen.
+    fn writable(&self, cx: &Cx<'_, S>) -> bool {
+        let _ = cx;
+        true
+    }
+
+    /// The socket has data (or end of stream) to read.
+    fn handle_read(&mut self, cx: &mut Cx<'_, S>) -> io::Result<()> {
+        cx.log_info("unhandled read event", "warning");
+        Ok(())
+    }
+
+    /// The socket can be written.
+    fn handle_write(&mut self, cx: &mut Cx<'_, S>) -> io::Result<()> {
+        cx.log_info("unhandled write event", "warning");
+        Ok(())
+    }
+
+    /// Urgent (out-of-band) data arrived.
+    fn handle_expt(&mut self, cx: &mut Cx<'_, S>) -> io::Result<()> {
+        cx.log_info("unhandled incoming priority event", "warning");
+        Ok(())
+    }
+
+    /// An outgoing connection was established (AC-CONN-5); runs before
+    /// `connected` is set (AC-Q-2).
+    fn handle_connect(&mut self, cx: &mut Cx<'_, S>) -> io::Result<()> {
+        cx.log_info("unhandled connect event", "warning");
+        Ok(())
+    }
+
+    /// A listening channel is readable: by default one `accept()`, and
+    /// `handle_accepted` if it gave a connection (AC-ACC-3).
+    fn handle_accept(&mut self, cx: &mut Cx<'_, S>) -> io::Result<()> {
+        match cx.accept()? {
+            Some((sock, addr)) => self.handle_accepted(cx, sock, addr),
+            None => Ok(()),
+        }
+    }
+
+    /// A connection was accepted; `sock` is a raw blocking socket. Wrap it in
+    /// a channel with `cx.add(handler).adopt(sock)`. Default: close it and log
+    /// a warning (AC-ACC-4).
+    fn handle_accepted(
+        &mut self,
+        cx: &mut Cx<'_, S>,
+        sock: Socket,
+        addr: SockAddr,
+    ) -> io::Result<()> {
+        let _ = addr;
+        drop(sock);
+        cx.log_info("unhandled accepted event", "warning");
+        Ok(())
+    }
+
+    /// The peer closed, or the connection broke. The loop calls it at most
+    /// once per channel. Default: log a warning and `close()` (AC-CLOSE-3).
+    fn handle_close(&mut self, cx: &mut Cx<'_, S>) -> io::Result<()> {
+        cx.log_info("unhandled close event", "warning");
+        cx.close()
+    }
+
+    /// A handler failed with `err`. Default (AC-ERR-1): log one `error` line
+    /// naming the channel, the handler and the error, then close the channel
+    /// through `handle_close`. An error returned from here leaves the loop
+    /// (AC-ERR-4).
+    fn handle_error(&mut self, cx: &mut Cx<'_, S>, err: io::Error) -> io::Result<()> {
+        let line = format!(
+            "uncaptured error, closing channel {} ({:?}:{} [{}])",
+            cx.describe(self.name()),
+            err.kind(),
+            err,
+            cx.handler()
+        );
+        cx.log_info(&line, "error");
+        if cx.claim_close() {
+            self.handle_close(cx)
+        } else {
+            cx.close()
+        }
+    }
+
+    /// Read readiness, routed by state (AC-EVT-1): a listener accepts; a
+    /// connecting channel first completes its connect; then `handle_read`.
+    fn handle_read_event(&mut self, cx: &mut Cx<'_, S>) -> io::Result<()> {
+        if cx.accepting() {
+            return self.handle_accept(cx);
+        }
+        if !cx.connected() && cx.connecting() {
+            self.handle_connect_event(cx)?;
+            if cx.is_closed() {
+                return Ok(());
+            }
+        }
+        self.handle_read(cx)
+    }
+
+    /// Write readiness, routed by state (AC-EVT-2): ignored on a listener; a
+    /// connecting channel first completes its connect; then `handle_write`.
+    fn handle_write_event(&mut self, cx: &mut Cx<'_, S>) -> io::Result<()> {
+        if cx.accepting() {
+            return Ok(());
+        }
+        if !cx.connected() && cx.connecting() {
+            self.handle_connect_event(cx)?;
+            if cx.is_closed() {
+                return Ok(());
+            }
+        }
+        self.handle_write(cx)
+    }
+
+    /// Exceptional condition (AC-EVT-3): a pending socket error means the
+    /// connection is gone (`handle_close`); otherwise urgent data (`handle_expt`).
+    fn handle_expt_event(&mut self, cx: &mut Cx<'_, S>) -> io::Result<()> {
+        if cx.socket_error()?.is_some() {
+            if cx.claim_close() {
+                return self.handle_close(cx);
+            }
+            return Ok(());
+        }
+        self.handle_expt(cx)
+    }
+
+    /// Completes a non-blocking connect (AC-CONN-5): a pending socket error is
+    /// returned (and reaches `handle_error`); otherwise `handle_connect` runs,
+    /// then `connected` is set and `connecting` cleared.
+    fn handle_connect_event(&mut self, cx: &mut Cx<'_, S>) -> io::Result<()> {
+        if let Some(err) = cx.socket_error()? {
+            return Err(err);
+        }
+        self.handle_connect(cx)?;
+        cx.finish_connect();
+        Ok(())
+    }
+}

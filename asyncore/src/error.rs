@@ -1,0 +1,62 @@
+//! `ExitNow`: the error that stops the loop from inside a handler.
+
+use std::fmt;
+use std::io;
+
+/// asyncore's `ExitNow` (AC-MOD-2): a handler returns `Err(ExitNow.into())` to
+/// stop the current pass and the loop at once. It is never given to
+/// `handle_error`; the loop returns it to its caller and leaves every channel
+/// in place (AC-LOOP-8).
+///
+/// # Examples
+///
+/// ```
+/// use asyncore::{Cx, Dispatcher, EventLoop, ExitNow};
+/// use std::io;
+///
+/// struct Quitter;
+/// impl Dispatcher for Quitter {
+///     fn handle_write(&mut self, _cx: &mut Cx<'_>) -> io::Result<()> {
+///         Err(ExitNow.into())
+///     }
+/// }
+///
+/// let mut ev = EventLoop::new();
+/// let mut cx = ev.add(Quitter);
+/// cx.create_socket(asyncore::AF_INET, asyncore::SOCK_DGRAM)?;
+/// let err = ev.run().unwrap_err();
+/// assert!(ExitNow::is(&err));
+/// assert_eq!(ev.len(), 1); // the channel is still there
+/// # Ok::<(), io::Error>(())
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ExitNow;
+
+impl ExitNow {
+    /// Whether `err` is an `ExitNow`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use asyncore::ExitNow;
+    /// assert!(ExitNow::is(&ExitNow.into()));
+    /// assert!(!ExitNow::is(&std::io::Error::other("x")));
+    /// ```
+    pub fn is(err: &io::Error) -> bool {
+        err.get_ref().is_some_and(|inner| inner.is::<ExitNow>())
+    }
+}
+
+impl fmt::Display for ExitNow {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ExitNow: the loop was stopped by a handler")
+    }
+}
+
+impl std::error::Error for ExitNow {}
+
+impl From<ExitNow> for io::Error {
+    fn from(e: ExitNow) -> io::Error {
+        io::Error::other(e)
+    }
+}

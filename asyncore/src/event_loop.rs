@@ -1,0 +1,685 @@
+//! `EventLoop`: the channel map and the loop that services it.
+//!
+//! One pass, in phases:
+//! 1. **Sweep**: free the slots of channels closed since the last pass.
+//! 2. **Owed closes**: `handle_close` for channels whose `send`/`recv`, called
+//!    from outside a handler, saw the peer go.
+//! 3. **Interest**: select and poll ask every channel, in map order,
+//!    `readable()` then `writable()` (asyncore's faithful pass); epoll asks only
+//!    channels that ran a handler, were added or were touched since the last
+//!    pass, and calls `epoll_ctl` only when the answer changed.
+//! 4. **Wait**, at most `timeout` (`None`: forever).
+//! 5. **Dispatch** each readiness report to the channel it was meant for: a
+//!    report whose channel closed (or whose slot was reused) during the pass
+//!    is dropped (AC-Q-6).
+
+use crate::cx::{with_dispatcher, Cx};
+use crate::dispatch::{owed_close, readwrite, wrapper, Routing, Which};
+use crate::dispatcher::Dispatcher;
+use crate::log::LogSink;
+use crate::loop_core::LoopCore;
+use crate::sys::{Backend, Interest, WANT_EXCEPT, WANT_READ, WANT_WRITE};
+use crate::token::Token;
+use std::any::Any;
+use std::io;
+use std::time::Duration;
+
+/// asyncore's default `loop()` timeout: 30 seconds per pass (AC-LOOP-1).
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A channel map and the loop over it (asyncore's `map` plus `loop()`).
+///
+/// Channels are added with [`add`](EventLoop::add); the loop runs while the
+/// map holds channels (a channel is in the map while it has an open socket or
+/// descriptor). `S` is state shared by every handler, reached with
+/// [`Cx::state`]. The backend (epoll by default) can be chosen at run time.
+///
+/// # Examples
+///
+/// An echo server and a client in one loop:
+///
+/// ```
+/// use asyncore::{Cx, Dispatcher, EventLoop, SendBuffer, AF_INET, SOCK_STREAM};
+/// use socket2::{SockAddr, Socket};
+/// use std::io;
+///
+/// #[derive(Default)]
+/// struct EchoHandler { out: SendBuffer }
+/// impl Dispatcher for EchoHandler {
+///     fn handle_read(&mut self, cx: &mut Cx<'_>) -> io::Result<()> {
+///         let data = cx.recv(8192)?;
+///         if !data.is_empty() { self.out.send(cx, &data)?; }
+///         Ok(())
+///     }
+///     fn writable(&self, cx: &Cx<'_>) -> bool { self.out.writable(cx) }
+///     fn handle_write(&mut self, cx: &mut Cx<'_>) -> io::Result<()> { self.out.initiate_send(cx) }
+///     fn handle_close(&mut self, cx: &mut Cx<'_>) -> io::Result<()> { cx.close() }
+/// }
+///
+/// struct EchoServer;
+/// impl Dispatcher for EchoServer {
+///     fn handle_accepted(&mut self, cx: &mut Cx<'_>, sock: Socket, _: SockAddr) -> io::Result<()> {
+///         cx.add(EchoHandler::default()).adopt(sock)?;
+///         Ok(())
+///     }
+/// }
+///
+/// struct Client { out: Vec<u8>, got: Vec<u8> }
+/// impl Dispatcher for Client {
+///     fn handle_connect(&mut self, _: &mut Cx<'_>) -> io::Result<()> { Ok(()) }
+///     fn writable(&self, _: &Cx<'_>) -> bool { !self.out.is_empty() }
+///     fn handle_write(&mut self, cx: &mut Cx<'_>) -> io::Result<()> {
+///         let n = cx.send(&self.out)?;
+///         self.out.drain(..n);
+///         Ok(())
+///     }
+///     fn handle_read(&mut self, cx: &mut Cx<'_>) -> io::Result<()> {
+///         self.got.extend(cx.recv(8192)?);
+///         if self.got == b"hello" { cx.stop(); }
+///         Ok(())
+///     }
+/// }
+///
+/// let mut ev = EventLoop::new();
+/// let mut server = ev.add(EchoServer);
+/// server.create_socket(AF_INET, SOCK_STREAM)?;
+/// server.set_reuse_addr();
+/// server.bind("127.0.0.1:0")?;
+/// server.listen(5)?;
+/// let addr = server.socket()?.local_addr()?;
+///
+/// let mut client = ev.add(Client { out: b"hello".to_vec(), got: vec![] });
+/// client.create_socket(AF_INET, SOCK_STREAM)?;
+/// client.connect(addr)?;
+/// ev.run_loop(Some(std::time::Duration::from_secs(5)), Some(100))?;
+/// # Ok::<(), io::Error>(())
+/// ```
+pub struct EventLoop<S: 'static = ()> {
+    core: LoopCore<S>,
+}
+
+impl<S: 'static> std::fmt::Debug for EventLoop<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EventLoop")
+            .field("backend", &self.core.backend)
+            .field("channels", &self.core.map.registered())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for EventLoop<()> {
+    fn default() -> Self {
+        EventLoop::new()
+    }
+}
+
+impl EventLoop<()> {
+    /// An empty loop on the default backend (epoll), with no shared state.
+    /// No system call is made until the first pass.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let ev = asyncore::EventLoop::new();
+    /// assert!(ev.is_empty());
+    /// ```
+    pub fn new() -> Self {
+        EventLoop::with_state(())
+    }
+}
+
+impl<S: 'static> EventLoop<S> {
+    /// An empty loop whose handlers share `state` (through [`Cx::state`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let ev = asyncore::EventLoop::with_state(Vec::<String>::new());
+    /// assert!(ev.state().is_empty());
+    /// ```
+    pub fn with_state(state: S) -> Self {
+        EventLoop {
+            core: LoopCore::new(state),
+        }
+    }
+
+    /// The same loop on another backend (builder form of [`set_backend`](EventLoop::set_backend)).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use asyncore::{Backend, EventLoop};
+    /// let ev = EventLoop::new().with_backend(Backend::Poll);
+    /// assert_eq!(ev.backend(), Backend::Poll);
+    /// ```
+    pub fn with_backend(mut self, backend: Backend) -> Self {
+        self.set_backend(backend);
+        self
+    }
+
+    /// Switches backend; every channel's interest is asked again on the next pass.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use asyncore::{Backend, EventLoop};
+    /// let mut ev = EventLoop::new();
+    /// ev.set_backend(Backend::Select);
+    /// assert_eq!(ev.backend(), Backend::Select);
+    /// ```
+    pub fn set_backend(&mut self, backend: Backend) {
+        self.core.set_backend(backend);
+    }
+
+    /// The backend passes wait with.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(asyncore::EventLoop::new().backend(), asyncore::Backend::Epoll);
+    /// ```
+    pub fn backend(&self) -> Backend {
+        self.core.backend
+    }
+
+    /// The shared state.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(*asyncore::EventLoop::with_state(3).state(), 3);
+    /// ```
+    pub fn state(&self) -> &S {
+        &self.core.state
+    }
+
+    /// The shared state, mutably.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut ev = asyncore::EventLoop::with_state(3);
+    /// *ev.state_mut() += 1;
+    /// assert_eq!(*ev.state(), 4);
+    /// ```
+    pub fn state_mut(&mut self) -> &mut S {
+        &mut self.core.state
+    }
+
+    /// Where `log` and `log_info` lines go (default: the `log` facade).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut ev = asyncore::EventLoop::new();
+    /// ev.set_log_sink(asyncore::StdioLog);
+    /// ```
+    pub fn set_log_sink(&mut self, sink: impl LogSink + 'static) {
+        self.core.log = Box::new(sink);
+    }
+
+    /// Adds a channel and returns its [`Cx`], to attach a socket with
+    /// `create_socket`/`set_socket`/`adopt` (asyncore's constructor). Until
+    /// then the channel is not in the map (AC-MAP-6).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use asyncore::{Dispatcher, EventLoop, AF_INET, SOCK_DGRAM};
+    /// struct Idle;
+    /// impl Dispatcher for Idle {}
+    /// let mut ev = EventLoop::new();
+    /// let mut cx = ev.add(Idle);
+    /// cx.create_socket(AF_INET, SOCK_DGRAM)?;
+    /// assert_eq!(ev.len(), 1);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn add<D: Dispatcher<S>>(&mut self, dispatcher: D) -> Cx<'_, S> {
+        let token = self.core.insert(Box::new(dispatcher));
+        Cx::new(&mut self.core, token.index)
+    }
+
+    /// The [`Cx`] of a live channel, to call socket methods from outside the
+    /// loop. The channel's interest is re-asked on the next pass.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use asyncore::{Dispatcher, EventLoop}; struct Idle; impl Dispatcher for Idle {}
+    /// let mut ev = EventLoop::new();
+    /// let t = ev.add(Idle).token();
+    /// assert!(!ev.channel(t).unwrap().connected());
+    /// ```
+    pub fn channel(&mut self, token: Token) -> Option<Cx<'_, S>> {
+        let index = self.core.map.resolve(token)?;
+        self.core.mark_dirty(index);
+        Some(Cx::new(&mut self.core, index))
+    }
+
+    /// Runs `f` on a channel's dispatcher (of type `D`) and its `Cx`; `None`
+    /// if the token is stale or the type differs.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use asyncore::{Dispatcher, EventLoop};
+    /// struct Named(&'static str);
+    /// impl Dispatcher for Named {}
+    /// let mut ev = EventLoop::new();
+    /// let t = ev.add(Named("a")).token();
+    /// assert_eq!(ev.with(t, |n: &mut Named, _cx| n.0), Some("a"));
+    /// ```
+    pub fn with<D: Dispatcher<S>, R>(
+        &mut self,
+        token: Token,
+        f: impl FnOnce(&mut D, &mut Cx<'_, S>) -> R,
+    ) -> Option<R> {
+        with_dispatcher(&mut self.core, token, f)
+    }
+
+    /// A shared reference to a channel's dispatcher, if it is a `D`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use asyncore::{Dispatcher, EventLoop};
+    /// struct Named(&'static str);
+    /// impl Dispatcher for Named {}
+    /// let mut ev = EventLoop::new();
+    /// let t = ev.add(Named("a")).token();
+    /// assert_eq!(ev.dispatcher::<Named>(t).map(|n| n.0), Some("a"));
+    /// ```
+    pub fn dispatcher<D: Dispatcher<S>>(&self, token: Token) -> Option<&D> {
+        let index = self.core.map.resolve(token)?;
+        let any: &dyn Any = self.core.map.get(index)?.disp.as_deref()?;
+        any.downcast_ref::<D>()
+    }
+
+    /// Whether `token` names a channel this loop still holds (open, or closed
+    /// but not yet freed, or socketless).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use asyncore::{Dispatcher, EventLoop}; struct Idle; impl Dispatcher for Idle {}
+    /// let mut ev = EventLoop::new();
+    /// let t = ev.add(Idle).token();
+    /// assert!(ev.contains(t));
+    /// ```
+    pub fn contains(&self, token: Token) -> bool {
+        self.core.map.resolve(token).is_some()
+    }
+
+    /// How many channels are in the map (have an open descriptor).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(asyncore::EventLoop::new().len(), 0);
+    /// ```
+    pub fn len(&self) -> usize {
+        self.core.map.registered()
+    }
+
+    /// Whether the map is empty (the loop would return at once).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert!(asyncore::EventLoop::new().is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// `loop()` with asyncore's defaults on this loop's backend: passes of at
+    /// most 30 s until the map is empty or a handler stops the loop.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut ev = asyncore::EventLoop::new();
+    /// ev.run()?; // an empty map returns at once (AC-LOOP-3)
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn run(&mut self) -> io::Result<()> {
+        self.run_loop(Some(DEFAULT_TIMEOUT), None)
+    }
+
+    /// asyncore's `loop(timeout, map=self, count)` on this loop's backend
+    /// (AC-LOOP-3..5): passes while the map is non-empty, at most `count` of
+    /// them; `timeout` bounds each pass's wait (`None`: no bound). Returns
+    /// `Ok` when the map empties, the count is reached or a handler called
+    /// [`Cx::stop`]; `Err` for [`ExitNow`](crate::ExitNow), an error from
+    /// `handle_error`, or a failed wait.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use asyncore::{Dispatcher, EventLoop}; struct Idle; impl Dispatcher for Idle {
+    /// #   fn readable(&self, _: &asyncore::Cx<'_>) -> bool { false }
+    /// #   fn writable(&self, _: &asyncore::Cx<'_>) -> bool { false } }
+    /// use std::time::Duration;
+    /// let mut ev = EventLoop::new();
+    /// ev.add(Idle).create_socket(asyncore::AF_INET, asyncore::SOCK_DGRAM)?;
+    /// ev.run_loop(Some(Duration::from_millis(1)), Some(3))?; // three idle passes
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn run_loop(&mut self, timeout: Option<Duration>, count: Option<usize>) -> io::Result<()> {
+        self.core.stop = false;
+        let mut passes = 0usize;
+        while count.is_none_or(|c| passes < c) && !self.is_empty() {
+            self.poll(timeout)?;
+            passes += 1;
+            if std::mem::take(&mut self.core.stop) {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// asyncore's `loop(timeout, use_poll, map=self, count)` with its own
+    /// argument types: `timeout` in seconds (negative or NaN is an error,
+    /// infinity waits forever), `use_poll` picks poll over select for this and
+    /// later passes.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut ev = asyncore::EventLoop::new();
+    /// ev.loop_(30.0, false, None)?;
+    /// assert!(ev.loop_(-1.0, false, None).is_err()); // AC-Q-3
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn loop_(&mut self, timeout: f64, use_poll: bool, count: Option<usize>) -> io::Result<()> {
+        let timeout = timeout_from_secs(timeout)?;
+        self.set_backend(Backend::from_use_poll(use_poll));
+        self.run_loop(timeout, count)
+    }
+
+    /// One pass (asyncore's `poll`/`poll2` for this map): ask interest, wait
+    /// at most `timeout`, dispatch. An empty map returns at once (AC-SEL-1,
+    /// AC-POLL-2).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut ev = asyncore::EventLoop::new();
+    /// ev.poll(Some(std::time::Duration::ZERO))?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn poll(&mut self, timeout: Option<Duration>) -> io::Result<()> {
+        self.core.sweep_closed();
+        if self.is_empty() {
+            return Ok(());
+        }
+        let routing = self.routing();
+        self.deliver_owed_closes(routing)?;
+        self.ask_interest()?;
+        let mut events = std::mem::take(&mut self.core.events);
+        events.clear();
+        let waited = self
+            .core
+            .selector()
+            .and_then(|sel| sel.wait(timeout, &mut events));
+        let result = waited.and_then(|()| {
+            for ev in &events {
+                // Dropped if its channel closed or its slot was reused meanwhile (AC-Q-6).
+                let Some(index) = self.core.map.resolve_key(ev.key) else {
+                    continue;
+                };
+                match (routing, Which::from_bit(ev.ready)) {
+                    (Routing::Select, Some(which)) => {
+                        wrapper(&mut self.core, index, which, routing)?
+                    }
+                    _ => readwrite(&mut self.core, index, ev.ready)?,
+                }
+            }
+            Ok(())
+        });
+        self.core.events = events;
+        self.core.sweep_closed();
+        result
+    }
+
+    fn routing(&self) -> Routing {
+        match self.core.backend {
+            Backend::Select => Routing::Select,
+            Backend::Poll | Backend::Epoll => Routing::Poll,
+        }
+    }
+
+    fn deliver_owed_closes(&mut self, routing: Routing) -> io::Result<()> {
+        while let Some(token) = self.core.pending_close.pop() {
+            if let Some(index) = self.core.map.resolve(token) {
+                owed_close(&mut self.core, index, routing)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Phase 3: tell the backend what each channel wants.
+    fn ask_interest(&mut self) -> io::Result<()> {
+        let backend = self.core.backend;
+        self.core.selector()?;
+        if backend.rebuilds_each_pass() {
+            for index in std::mem::take(&mut self.core.dirty) {
+                if let Some(e) = self.core.map.get_mut(index) {
+                    e.ch.dirty = false;
+                }
+            }
+            let mut order = std::mem::take(&mut self.core.order_buf);
+            self.core.map.order_snapshot(&mut order);
+            if let Some(sel) = self.core.selector.as_mut() {
+                sel.begin_pass();
+            }
+            let mut result = Ok(());
+            for &(index, key) in &order {
+                let interest = self.interest_of(index);
+                let fd = self.core.ch(index).io.fd();
+                if let (Some(fd), Some(sel), true) =
+                    (fd, self.core.selector.as_mut(), interest != 0)
+                {
+                    result = sel.watch(fd, key, interest);
+                    if result.is_err() {
+                        break;
+                    }
+                }
+            }
+            self.core.order_buf = order;
+            return result;
+        }
+        // Epoll: only the channels that may have changed (O(active)).
+        while let Some(index) = self.core.dirty.pop() {
+            let Some(e) = self.core.map.get_mut(index) else {
+                continue;
+            };
+            e.ch.dirty = false;
+            if e.ch.reg == 0 {
+                continue;
+            }
+            let interest = self.interest_of(index);
+            let ch = self.core.ch(index);
+            let (old, fd, key) = (ch.os_interest, ch.io.fd(), crate::map::key(index, ch.reg));
+            if interest != old {
+                if let (Some(fd), Some(sel)) = (fd, self.core.selector.as_mut()) {
+                    if let Err(e) = sel.update(fd, key, old, interest) {
+                        self.core.mark_dirty(index);
+                        return Err(e);
+                    }
+                }
+                self.core.ch_mut(index).os_interest = interest;
+            }
+        }
+        Ok(())
+    }
+
+    /// `readable()` then `writable()`, as the backend's interest bits
+    /// (AC-SEL-2, AC-POLL-3): a listener never asks for write readiness, and
+    /// select puts every interested channel in its exceptional set.
+    fn interest_of(&mut self, index: u32) -> Interest {
+        let (r, w) = self
+            .core
+            .run(index, |d, cx| (d.readable(cx), d.writable(cx)))
+            .unwrap_or((false, false));
+        let accepting = self.core.ch(index).accepting;
+        let mut interest = 0;
+        if r {
+            interest |= WANT_READ;
+        }
+        if w && !accepting {
+            interest |= WANT_WRITE;
+        }
+        if self.core.backend == Backend::Select && (r || w) {
+            interest |= WANT_EXCEPT;
+        }
+        interest
+    }
+
+    /// asyncore's `read(obj)` wrapper (select routing): `handle_read_event`,
+    /// errors to `handle_error`, ExitNow returned (AC-SEL-7, AC-SEL-8).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use asyncore::{Cx, Dispatcher, EventLoop};
+    /// struct Fails;
+    /// impl Dispatcher for Fails {
+    ///     fn handle_read_event(&mut self, _: &mut Cx<'_>) -> std::io::Result<()> {
+    ///         Err(std::io::Error::other("boom"))
+    ///     }
+    ///     fn handle_close(&mut self, _: &mut Cx<'_>) -> std::io::Result<()> { Ok(()) }
+    /// }
+    /// let mut ev = EventLoop::new();
+    /// let t = ev.add(Fails).token();
+    /// ev.read(t)?; // routed to the default handle_error, which logs and closes
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn read(&mut self, token: Token) -> io::Result<()> {
+        self.wrapper(token, Which::Read)
+    }
+
+    /// asyncore's `write(obj)` wrapper (select routing).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use asyncore::{Dispatcher, EventLoop}; struct Idle; impl Dispatcher for Idle {}
+    /// let mut ev = EventLoop::new();
+    /// let t = ev.add(Idle).token();
+    /// ev.write(t)?; // the default handle_write logs a (filtered) warning
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn write(&mut self, token: Token) -> io::Result<()> {
+        self.wrapper(token, Which::Write)
+    }
+
+    /// asyncore's `_exception(obj)` wrapper (select routing).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use asyncore::{Dispatcher, EventLoop}; struct Idle; impl Dispatcher for Idle {
+    /// #   fn handle_expt_event(&mut self, _: &mut asyncore::Cx<'_>) -> std::io::Result<()> { Ok(()) } }
+    /// let mut ev = EventLoop::new();
+    /// let t = ev.add(Idle).token();
+    /// ev.expt(t)?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn expt(&mut self, token: Token) -> io::Result<()> {
+        self.wrapper(token, Which::Expt)
+    }
+
+    fn wrapper(&mut self, token: Token, which: Which) -> io::Result<()> {
+        let Some(index) = self.core.map.resolve(token) else {
+            return Ok(());
+        };
+        let r = wrapper(&mut self.core, index, which, Routing::Select);
+        self.core.sweep_closed();
+        r
+    }
+
+    /// asyncore's `readwrite(obj, flags)` (poll routing) with `poll(2)` bits
+    /// such as [`POLLIN`](crate::POLLIN) (AC-POLL-6, AC-POLL-7).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use asyncore::{Cx, Dispatcher, EventLoop};
+    /// struct Quiet;
+    /// impl Dispatcher for Quiet {
+    ///     fn handle_close(&mut self, cx: &mut Cx<'_>) -> std::io::Result<()> { cx.close() }
+    /// }
+    /// let mut ev = EventLoop::new();
+    /// let t = ev.add(Quiet).token();
+    /// ev.readwrite(t, asyncore::POLLHUP)?; // hang-up: handle_close
+    /// assert!(!ev.contains(t));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn readwrite(&mut self, token: Token, flags: i16) -> io::Result<()> {
+        let Some(index) = self.core.map.resolve(token) else {
+            return Ok(());
+        };
+        let r = readwrite(&mut self.core, index, flags);
+        self.core.sweep_closed();
+        r
+    }
+
+    /// asyncore's `close_all(map, ignore_all)` (AC-CLOSE-4): closes every
+    /// channel in the map, in map order, with `close()` (not `handle_close`),
+    /// and empties the map. A close error other than EBADF is returned unless
+    /// `ignore_all`; the channels are closed and removed either way (AC-Q-14).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use asyncore::{Dispatcher, EventLoop}; struct Idle; impl Dispatcher for Idle {}
+    /// let mut ev = EventLoop::new();
+    /// ev.add(Idle).create_socket(asyncore::AF_INET, asyncore::SOCK_STREAM)?;
+    /// ev.close_all(false)?;
+    /// assert!(ev.is_empty());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn close_all(&mut self, ignore_all: bool) -> io::Result<()> {
+        let mut order = Vec::new();
+        self.core.map.order_snapshot(&mut order);
+        let mut first_error = None;
+        for (index, _) in order {
+            match self.core.close(index) {
+                Err(e) if e.raw_os_error() != Some(libc::EBADF) && !ignore_all => {
+                    first_error.get_or_insert(e);
+                }
+                _ => {}
+            }
+        }
+        self.core.sweep_closed();
+        first_error.map_or(Ok(()), Err)
+    }
+}
+
+/// Seconds as asyncore takes them, checked: negative or NaN is an error
+/// (AC-Q-3, AC-Q-5); infinity means "wait forever" (`None`).
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// assert_eq!(asyncore::timeout_from_secs(0.5)?, Some(Duration::from_millis(500)));
+/// assert_eq!(asyncore::timeout_from_secs(f64::INFINITY)?, None);
+/// assert!(asyncore::timeout_from_secs(-0.1).is_err());
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub fn timeout_from_secs(secs: f64) -> io::Result<Option<Duration>> {
+    if secs.is_nan() || secs < 0.0 {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("timeout must be non-negative, got {secs}"),
+        ));
+    }
+    if secs.is_infinite() {
+        return Ok(None);
+    }
+    Ok(Some(
+        Duration::try_from_secs_f64(secs).unwrap_or(Duration::MAX),
+    ))
+}

@@ -1,0 +1,154 @@
+//! # asyncore for Rust
+//!
+//! Python's `asyncore`, rebuilt in Rust: channels ("dispatchers") in a map, a
+//! loop that asks each channel `readable()`/`writable()`, waits with select,
+//! poll or epoll (chosen at run time), and calls `handle_read`,
+//! `handle_write`, `handle_accept`, `handle_connect`, `handle_close`,
+//! `handle_expt`, `handle_error`.
+//!
+//! The loop owns every channel. A channel is your [`Dispatcher`] value plus
+//! the loop's state for it; each handler gets a [`Cx`], through which it
+//! reaches its socket (`send`, `recv`, `connect`, `close` ...), its flags, and
+//! the loop (add channels, reach other channels, stop).
+//!
+//! ## The seed's HTTP client
+//!
+//! The example from the original asyncore documentation, nearly line for line:
+//!
+//! ```
+//! use asyncore::{Cx, Dispatcher, EventLoop, AF_INET, SOCK_STREAM};
+//! use std::io::{self, Write};
+//!
+//! struct HttpClient {
+//!     buffer: Vec<u8>,
+//! }
+//!
+//! impl HttpClient {
+//!     fn new(ev: &mut EventLoop, host: &str, port: u16, path: &str) -> io::Result<()> {
+//!         let this = HttpClient { buffer: format!("GET {path} HTTP/1.0\r\n\r\n").into_bytes() };
+//!         let mut cx = ev.add(this);
+//!         cx.create_socket(AF_INET, SOCK_STREAM)?;
+//!         cx.connect((host, port))
+//!     }
+//! }
+//!
+//! impl Dispatcher for HttpClient {
+//!     fn handle_connect(&mut self, _cx: &mut Cx<'_>) -> io::Result<()> {
+//!         Ok(())
+//!     }
+//!     fn handle_close(&mut self, cx: &mut Cx<'_>) -> io::Result<()> {
+//!         cx.close()
+//!     }
+//!     fn handle_read(&mut self, cx: &mut Cx<'_>) -> io::Result<()> {
+//!         io::stdout().write_all(&cx.recv(8192)?)
+//!     }
+//!     fn writable(&self, _cx: &Cx<'_>) -> bool {
+//!         !self.buffer.is_empty()
+//!     }
+//!     fn handle_write(&mut self, cx: &mut Cx<'_>) -> io::Result<()> {
+//!         let sent = cx.send(&self.buffer)?;
+//!         self.buffer.drain(..sent);
+//!         Ok(())
+//!     }
+//! }
+//!
+//! # let server = std::net::TcpListener::bind("127.0.0.1:0")?;
+//! # let port = server.local_addr()?.port();
+//! # std::thread::spawn(move || {
+//! #     use std::io::{Read, Write};
+//! #     let (mut s, _) = server.accept().unwrap();
+//! #     let mut req = [0u8; 1024];
+//! #     let _ = s.read(&mut req);
+//! #     let _ = s.write_all(b"HTTP/1.0 200 OK\r\n\r\nhello");
+//! # });
+//! let mut ev = EventLoop::new();
+//! HttpClient::new(&mut ev, "127.0.0.1", port, "/")?;
+//! ev.run()?; // returns when the server closes the connection
+//! # Ok::<(), io::Error>(())
+//! ```
+//!
+//! ## asyncore names in Rust
+//!
+//! | asyncore | asyncore for Rust |
+//! |---|---|
+//! | `asyncore.dispatcher` (subclass) | a type implementing [`Dispatcher`] |
+//! | `dispatcher.__init__(sock, map)` | [`EventLoop::add`]`(d)` then [`Cx::adopt`]`(sock)` |
+//! | `readable()`, `writable()` | [`Dispatcher::readable`], [`Dispatcher::writable`] |
+//! | `handle_read/write/expt/connect/accept/close()` | [`Dispatcher`] methods of the same names |
+//! | `handle_accepted(sock, addr)` | [`Dispatcher::handle_accepted`] |
+//! | `handle_error()` | [`Dispatcher::handle_error`]`(cx, err)` |
+//! | `handle_read_event()` ... `handle_connect_event()` | [`Dispatcher`] methods of the same names |
+//! | `create_socket(family, type)` | [`Cx::create_socket`] with [`AF_INET`], [`SOCK_STREAM`] ... |
+//! | `set_socket(sock)` | [`Cx::set_socket`] |
+//! | `set_reuse_addr()`, `bind`, `listen`, `connect`, `accept` | [`Cx`] methods of the same names |
+//! | `send(data)`, `recv(n)`, `close()` | [`Cx::send`], [`Cx::recv`] (and [`Cx::recv_into`]), [`Cx::close`] |
+//! | `connected`, `accepting`, `connecting`, `closing`, `addr`, `debug` | [`Cx`] methods of the same names |
+//! | `socket` | [`Cx::socket`] |
+//! | `log(msg)`, `log_info(msg, type)`, `ignore_log_types` | [`Cx::log`], [`Cx::log_info`], [`Cx::set_ignore_log_types`]; sinks: [`LogSink`] |
+//! | `loop(timeout, use_poll, map, count)` | [`EventLoop::loop_`], [`EventLoop::run_loop`], [`EventLoop::run`]; default map: [`loop_`], [`run`] |
+//! | `poll(timeout, map)`, `poll2`/`poll3` | [`EventLoop::poll`] with [`Backend`]; default map: [`poll`], [`poll2`] |
+//! | `read(obj)`, `write(obj)`, `_exception(obj)`, `readwrite(obj, flags)` | [`EventLoop::read`], [`EventLoop::write`], [`EventLoop::expt`], [`EventLoop::readwrite`] |
+//! | `close_all(map, ignore_all)` | [`EventLoop::close_all`], [`close_all`] |
+//! | `socket_map` | [`with_default_loop`] (one per thread) |
+//! | `ExitNow` | [`ExitNow`] |
+//! | `dispatcher_with_send` | embed a [`SendBuffer`] |
+//! | `file_wrapper`, `file_dispatcher(fd)` | [`FileWrapper`], [`Cx::set_file`] |
+//! | `_strerror(errno)` | [`strerror`] |
+//! | `compact_traceback()` | no counterpart: [`Dispatcher::handle_error`] receives the error |
+//! | `asynchat.async_chat` machinery | [`chat`] |
+//!
+//! ## Differences from asyncore, on purpose
+//!
+//! No user handler is ever called from inside a `Cx` method: where asyncore's
+//! `send`/`recv` called `handle_close` on the spot, the loop calls it right
+//! after the handler returns, and an immediate connect is completed on the next
+//! readiness like any other. `handle_close` is delivered at most once per
+//! channel. Readiness reports are matched to channels by [`Token`] (slot and
+//! generation), never by descriptor number. `WouldBlock` returned by a handler
+//! is not an error. The full list, against the spec's IDs, is in
+//! `ARCHITECTURE.md`.
+//!
+//! ## Which channels are asked for their interest
+//!
+//! On [`Backend::Select`] and [`Backend::Poll`] every pass asks every channel
+//! (asyncore's behaviour). On [`Backend::Epoll`] a pass asks only the channels
+//! that ran a handler in the previous pass, were added, were reached through
+//! [`EventLoop::channel`]/[`EventLoop::with`]/[`Cx::with`], or were marked with
+//! [`Cx::touch`]: make `readable()`/`writable()` depend on the channel's own
+//! state, or touch the channel when something else changes it.
+
+#![deny(missing_docs, rust_2018_idioms, unsafe_op_in_unsafe_fn)]
+#![warn(missing_debug_implementations, unreachable_pub)]
+
+mod channel;
+pub mod chat;
+mod cx;
+mod default_loop;
+mod dispatch;
+mod dispatcher;
+mod error;
+mod event_loop;
+mod file;
+mod log;
+mod loop_core;
+mod map;
+mod net;
+mod send_buffer;
+mod sys;
+mod token;
+
+pub use cx::Cx;
+pub use default_loop::{close_all, loop_, poll, poll2, run, with_default_loop};
+pub use dispatcher::Dispatcher;
+pub use error::ExitNow;
+pub use event_loop::{timeout_from_secs, EventLoop, DEFAULT_TIMEOUT};
+pub use file::FileWrapper;
+pub use log::{CaptureLog, FacadeLog, LogSink, StdioLog};
+pub use net::{
+    is_disconnected, strerror, ToSockAddr, AF_INET, AF_INET6, AF_UNIX, DISCONNECTED, SOCK_DGRAM,
+    SOCK_STREAM,
+};
+pub use send_buffer::SendBuffer;
+pub use socket2::{Domain, SockAddr, Socket, Type};
+pub use sys::{Backend, POLLERR, POLLHUP, POLLIN, POLLNVAL, POLLOUT, POLLPRI};
+pub use token::Token;

@@ -1,0 +1,126 @@
+//! asyncore's `log` and `log_info`, through a pluggable sink (AC-LOG, AC-Q-18).
+//!
+//! A channel filters `log_info` messages by type (`ignore_log_types`, default
+//! `{"warning"}`) and hands the rest to the loop's [`LogSink`]. The default
+//! sink forwards to the `log` facade; [`StdioLog`] writes exactly what Python
+//! printed; [`CaptureLog`] keeps the lines for tests.
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+/// Where a loop's `log` and `log_info` lines go.
+///
+/// # Examples
+///
+/// ```
+/// use asyncore::{CaptureLog, LogSink};
+/// let sink = CaptureLog::default();
+/// sink.log_info("warning", "unhandled read event");
+/// sink.log("hello");
+/// assert_eq!(sink.lines(), ["warning: unhandled read event", "log: hello"]);
+/// ```
+pub trait LogSink {
+    /// asyncore's `log(message)` (AC-LOG-1): never filtered.
+    fn log(&self, message: &str);
+    /// asyncore's `log_info(message, type)` after filtering (AC-LOG-2).
+    fn log_info(&self, kind: &str, message: &str);
+}
+
+/// The default sink: the `log` crate, target `asyncore`. Type `error` logs at
+/// error level, `warning` at warn, anything else at info; the line keeps
+/// asyncore's `type: message` form.
+///
+/// # Examples
+///
+/// ```
+/// use asyncore::{FacadeLog, LogSink};
+/// FacadeLog.log_info("info", "goes to the log facade");
+/// ```
+#[derive(Clone, Copy, Debug, Default)]
+pub struct FacadeLog;
+
+impl LogSink for FacadeLog {
+    fn log(&self, message: &str) {
+        log::info!(target: "asyncore", "log: {message}");
+    }
+
+    fn log_info(&self, kind: &str, message: &str) {
+        let level = match kind {
+            "error" => log::Level::Error,
+            "warning" => log::Level::Warn,
+            _ => log::Level::Info,
+        };
+        log::log!(target: "asyncore", level, "{kind}: {message}");
+    }
+}
+
+/// Python's behaviour exactly: `log` to standard error as `log: message`,
+/// `log_info` to standard output as `type: message`.
+///
+/// # Examples
+///
+/// ```
+/// use asyncore::{EventLoop, StdioLog};
+/// let mut ev = EventLoop::new();
+/// ev.set_log_sink(StdioLog);
+/// ```
+#[derive(Clone, Copy, Debug, Default)]
+pub struct StdioLog;
+
+impl LogSink for StdioLog {
+    fn log(&self, message: &str) {
+        let _ = writeln!(std::io::stderr(), "log: {message}");
+    }
+
+    fn log_info(&self, kind: &str, message: &str) {
+        let _ = writeln!(std::io::stdout(), "{kind}: {message}");
+    }
+}
+
+/// Keeps every line in memory, in asyncore's text form; clones share the lines.
+///
+/// # Examples
+///
+/// ```
+/// use asyncore::{CaptureLog, EventLoop};
+/// let lines = CaptureLog::default();
+/// let mut ev = EventLoop::new();
+/// ev.set_log_sink(lines.clone());
+/// assert!(lines.lines().is_empty());
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct CaptureLog {
+    lines: Arc<Mutex<Vec<String>>>,
+}
+
+impl CaptureLog {
+    /// A copy of the lines so far.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use asyncore::{CaptureLog, LogSink};
+    /// let c = CaptureLog::default();
+    /// c.log_info("EGGS", "spam");
+    /// assert_eq!(c.lines(), ["EGGS: spam"]);
+    /// ```
+    pub fn lines(&self) -> Vec<String> {
+        self.lines.lock().map(|l| l.clone()).unwrap_or_default()
+    }
+
+    fn push(&self, line: String) {
+        if let Ok(mut l) = self.lines.lock() {
+            l.push(line);
+        }
+    }
+}
+
+impl LogSink for CaptureLog {
+    fn log(&self, message: &str) {
+        self.push(format!("log: {message}"));
+    }
+
+    fn log_info(&self, kind: &str, message: &str) {
+        self.push(format!("{kind}: {message}"));
+    }
+}

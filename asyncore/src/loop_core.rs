@@ -1,0 +1,207 @@
+//! Everything a loop owns except the dispatcher currently running: the map,
+//! the backend, the per-pass buffers, the log sink and the shared state.
+//! [`Cx`](crate::Cx) borrows it mutably while a handler runs.
+
+use crate::channel::{Channel, Io};
+use crate::dispatcher::Dispatcher;
+use crate::log::{FacadeLog, LogSink};
+use crate::map::{key, ChannelMap};
+use crate::sys::{fd, Backend, Event, Selector};
+use crate::token::Token;
+use crate::Cx;
+use std::io;
+use std::os::fd::IntoRawFd;
+
+pub(crate) struct LoopCore<S: 'static> {
+    pub(crate) map: ChannelMap<S>,
+    pub(crate) backend: Backend,
+    /// Created on the first pass, so constructing a loop costs no syscall.
+    pub(crate) selector: Option<Selector>,
+    /// Channels whose interest must be re-asked (epoll's O(active) rule).
+    pub(crate) dirty: Vec<u32>,
+    /// Channels owed a `handle_close` by a `send`/`recv` made outside a handler.
+    pub(crate) pending_close: Vec<Token>,
+    /// Channels closed since the last sweep; their slots are freed between passes.
+    pub(crate) closed: Vec<u32>,
+    pub(crate) events: Vec<Event>,
+    pub(crate) order_buf: Vec<(u32, u64)>,
+    /// Receive buffer shared by `Cx::recv`, grown on demand and reused.
+    pub(crate) scratch: Vec<u8>,
+    pub(crate) log: Box<dyn LogSink>,
+    pub(crate) state: S,
+    pub(crate) stop: bool,
+    /// The handler running now, for `handle_error`'s log line.
+    pub(crate) handler: &'static str,
+    /// Bytes sent so far (the busy-loop guard compares it around handle_write).
+    pub(crate) sent_total: u64,
+    /// A spare descriptor released to shed one connection on EMFILE (AC-Q-11).
+    pub(crate) reserve_fd: Option<std::fs::File>,
+    pub(crate) fds_exhausted: bool,
+}
+
+impl<S: 'static> LoopCore<S> {
+    pub(crate) fn new(state: S) -> Self {
+        LoopCore {
+            map: ChannelMap::default(),
+            backend: Backend::default(),
+            selector: None,
+            dirty: Vec::new(),
+            pending_close: Vec::new(),
+            closed: Vec::new(),
+            events: Vec::new(),
+            order_buf: Vec::new(),
+            scratch: Vec::new(),
+            log: Box::new(FacadeLog),
+            state,
+            stop: false,
+            handler: "",
+            sent_total: 0,
+            reserve_fd: None,
+            fds_exhausted: false,
+        }
+    }
+
+    /// The channel of a slot that a live `Cx` or a resolved key points at.
+    pub(crate) fn ch(&self, index: u32) -> &Channel {
+        &self
+            .map
+            .get(index)
+            .expect("a Cx always refers to a live channel")
+            .ch
+    }
+
+    pub(crate) fn ch_mut(&mut self, index: u32) -> &mut Channel {
+        &mut self
+            .map
+            .get_mut(index)
+            .expect("a Cx always refers to a live channel")
+            .ch
+    }
+
+    pub(crate) fn mark_dirty(&mut self, index: u32) {
+        if let Some(e) = self.map.get_mut(index) {
+            if !e.ch.dirty {
+                e.ch.dirty = true;
+                self.dirty.push(index);
+            }
+        }
+    }
+
+    pub(crate) fn insert(&mut self, disp: Box<dyn Dispatcher<S>>) -> Token {
+        self.map.insert(disp)
+    }
+
+    /// Attaches `io` to a channel and puts it in the map. A descriptor
+    /// attached before is closed first.
+    pub(crate) fn attach(&mut self, index: u32, io: Io) {
+        let old = std::mem::take(&mut self.ch_mut(index).io);
+        if old.fd().is_some() {
+            self.deregister(index);
+            drop(old);
+        }
+        self.ch_mut(index).io = io;
+        self.map.register(index);
+        self.mark_dirty(index);
+    }
+
+    /// Takes a channel out of the map and out of the OS watch set.
+    pub(crate) fn deregister(&mut self, index: u32) {
+        let ch = self.ch_mut(index);
+        if ch.reg == 0 {
+            return;
+        }
+        let (fd, reg, old) = (ch.io.fd(), ch.reg, ch.os_interest);
+        ch.os_interest = 0;
+        if let (Some(fd), Some(sel)) = (fd, self.selector.as_mut()) {
+            // Deleting cannot meaningfully fail; a stale fd is already gone.
+            let _ = sel.update(fd, key(index, reg), old, 0);
+        }
+        self.map.deregister(index);
+    }
+
+    /// asyncore's `close()` (AC-CLOSE-1): flags off, out of the map, descriptor
+    /// closed. Idempotent (AC-CLOSE-2).
+    pub(crate) fn close(&mut self, index: u32) -> io::Result<()> {
+        let ch = self.ch_mut(index);
+        ch.connected = false;
+        ch.accepting = false;
+        ch.connecting = false;
+        self.deregister(index);
+        let io = std::mem::replace(&mut self.ch_mut(index).io, Io::Closed);
+        self.closed.push(index);
+        let result = match io {
+            Io::Socket(s) => fd::close(s.into_raw_fd()),
+            Io::File(mut f) => f.close(),
+            Io::None | Io::Closed => Ok(()),
+        };
+        match result {
+            Err(e) if matches!(e.raw_os_error(), Some(libc::EBADF | libc::ENOTCONN)) => Ok(()),
+            other => other,
+        }
+    }
+
+    /// Frees the slots of channels that are closed and not running.
+    pub(crate) fn sweep_closed(&mut self) {
+        let mut i = 0;
+        while i < self.closed.len() {
+            let index = self.closed[i];
+            let free = self
+                .map
+                .get(index)
+                .is_some_and(|e| e.disp.is_some() && e.ch.is_closed() && e.ch.reg == 0);
+            let gone = self.map.get(index).is_none_or(|e| !e.ch.is_closed());
+            if free {
+                self.map.remove(index);
+            }
+            if free || gone {
+                self.closed.swap_remove(i);
+            } else {
+                i += 1;
+            }
+        }
+    }
+
+    /// Runs `f` on a channel's dispatcher, taken out of its slot for the call.
+    /// `None` if the channel is gone or its handler is already running.
+    pub(crate) fn run<R>(
+        &mut self,
+        index: u32,
+        f: impl FnOnce(&mut dyn Dispatcher<S>, &mut Cx<'_, S>) -> R,
+    ) -> Option<R> {
+        let mut disp = self.map.get_mut(index)?.disp.take()?;
+        let r = f(&mut *disp, &mut Cx::new(self, index));
+        if let Some(e) = self.map.get_mut(index) {
+            e.disp = Some(disp);
+        }
+        Some(r)
+    }
+
+    pub(crate) fn selector(&mut self) -> io::Result<&mut Selector> {
+        if self.selector.as_ref().map(Selector::backend) != Some(self.backend) {
+            self.selector = None;
+        }
+        match &mut self.selector {
+            Some(selector) => Ok(selector),
+            empty => Ok(empty.insert(Selector::new(self.backend)?)),
+        }
+    }
+
+    pub(crate) fn set_backend(&mut self, backend: Backend) {
+        if backend == self.backend {
+            return;
+        }
+        self.backend = backend;
+        // Dropping an epoll selector drops its registrations with it.
+        self.selector = None;
+        for index in self.map.occupied() {
+            self.ch_mut(index).os_interest = 0;
+            self.mark_dirty(index);
+        }
+    }
+
+    pub(crate) fn log_info(&self, index: u32, message: &str, kind: &str) {
+        if !self.ch(index).ignores(kind) {
+            self.log.log_info(kind, message);
+        }
+    }
+}

@@ -1,0 +1,153 @@
+//! `dispatcher_with_send`'s output buffer, as a value a dispatcher embeds.
+
+use crate::cx::Cx;
+use crate::net::bytes_repr;
+use std::io;
+
+/// asyncore's `dispatcher_with_send` (AC-DWS): an unbounded output buffer
+/// drained by one send of at most 65 536 bytes per write event.
+///
+/// Embed it and delegate three methods: `send` from your handlers,
+/// `writable()` → [`SendBuffer::writable`], `handle_write` →
+/// [`SendBuffer::initiate_send`]. Unlike asyncore it never issues a
+/// zero-length send (AC-Q-15), and the buffer drops sent bytes in O(1).
+///
+/// # Examples
+///
+/// ```
+/// use asyncore::{Cx, Dispatcher, SendBuffer};
+/// use std::io;
+///
+/// #[derive(Default)]
+/// struct EchoHandler { out: SendBuffer }
+///
+/// impl Dispatcher for EchoHandler {
+///     fn handle_read(&mut self, cx: &mut Cx<'_>) -> io::Result<()> {
+///         let data = cx.recv(8192)?;
+///         if !data.is_empty() {
+///             self.out.send(cx, &data)?;
+///         }
+///         Ok(())
+///     }
+///     fn writable(&self, cx: &Cx<'_>) -> bool { self.out.writable(cx) }
+///     fn handle_write(&mut self, cx: &mut Cx<'_>) -> io::Result<()> { self.out.initiate_send(cx) }
+/// }
+/// ```
+#[derive(Debug, Default, Clone)]
+pub struct SendBuffer {
+    buf: Vec<u8>,
+    start: usize,
+}
+
+impl SendBuffer {
+    /// The most bytes handed to one send (AC-CFG-9).
+    pub const CHUNK: usize = 65_536;
+
+    /// An empty buffer.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert!(asyncore::SendBuffer::new().is_empty());
+    /// ```
+    pub fn new() -> Self {
+        SendBuffer::default()
+    }
+
+    /// Queues `data` and tries one send at once (AC-DWS-5). With the channel's
+    /// `debug` flag on, logs `sending b'...'` at type `info`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use asyncore::{Dispatcher, EventLoop, SendBuffer}; struct Idle; impl Dispatcher for Idle {}
+    /// let (a, _b) = std::os::unix::net::UnixStream::pair()?;
+    /// let mut ev = EventLoop::new();
+    /// let mut cx = ev.add(Idle);
+    /// cx.adopt(a.into())?;
+    /// let mut out = SendBuffer::new();
+    /// out.send(&mut cx, b"hello")?;
+    /// assert!(out.is_empty()); // the socket took it all
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn send<S: 'static>(&mut self, cx: &mut Cx<'_, S>, data: &[u8]) -> io::Result<()> {
+        if cx.debug() {
+            cx.log_info(&format!("sending {}", bytes_repr(data)), "info");
+        }
+        if self.start == self.buf.len() {
+            self.buf.clear();
+            self.start = 0;
+        }
+        self.buf.extend_from_slice(data);
+        self.initiate_send(cx)
+    }
+
+    /// One send of at most [`CHUNK`](SendBuffer::CHUNK) bytes from the front
+    /// (AC-DWS-2); nothing at all when the buffer is empty.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use asyncore::{Dispatcher, EventLoop, SendBuffer}; struct Idle; impl Dispatcher for Idle {}
+    /// # let (a, _b) = std::os::unix::net::UnixStream::pair()?;
+    /// # let mut ev = EventLoop::new();
+    /// # let mut cx = ev.add(Idle);
+    /// # cx.adopt(a.into())?;
+    /// let mut out = SendBuffer::new();
+    /// out.initiate_send(&mut cx)?; // empty: no zero-length send
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn initiate_send<S: 'static>(&mut self, cx: &mut Cx<'_, S>) -> io::Result<()> {
+        let pending = &self.buf[self.start..];
+        if pending.is_empty() {
+            return Ok(());
+        }
+        let n = cx.send(&pending[..pending.len().min(Self::CHUNK)])?;
+        self.start += n;
+        if self.start == self.buf.len() {
+            self.buf.clear();
+            self.start = 0;
+        } else if self.start > Self::CHUNK && self.start * 2 > self.buf.len() {
+            self.buf.drain(..self.start);
+            self.start = 0;
+        }
+        Ok(())
+    }
+
+    /// asyncore's `writable()` for this class (AC-DWS-4): while not connected
+    /// (to see the connect complete) or while data is queued.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use asyncore::{Dispatcher, EventLoop, SendBuffer}; struct Idle; impl Dispatcher for Idle {}
+    /// let mut ev = EventLoop::new();
+    /// let cx = ev.add(Idle);
+    /// assert!(SendBuffer::new().writable(&cx)); // not connected yet
+    /// ```
+    pub fn writable<S: 'static>(&self, cx: &Cx<'_, S>) -> bool {
+        !cx.connected() || !self.is_empty()
+    }
+
+    /// Bytes still queued.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(asyncore::SendBuffer::new().len(), 0);
+    /// ```
+    pub fn len(&self) -> usize {
+        self.buf.len() - self.start
+    }
+
+    /// Whether nothing is queued.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert!(asyncore::SendBuffer::new().is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}

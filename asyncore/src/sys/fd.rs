@@ -1,0 +1,74 @@
+//! Raw descriptor operations for the file wrapper and the backends: the only
+//! place besides the backends that talks to libc directly.
+
+use std::io;
+use std::os::fd::RawFd;
+
+/// An owned descriptor closed on drop (errors on drop are ignored).
+#[derive(Debug)]
+pub(crate) struct OwnedRawFd(pub(crate) RawFd);
+
+impl Drop for OwnedRawFd {
+    fn drop(&mut self) {
+        // SAFETY: this value owns the descriptor and nobody closes it twice.
+        unsafe { libc::close(self.0) };
+    }
+}
+
+fn check(rc: isize) -> io::Result<usize> {
+    if rc < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(rc as usize)
+    }
+}
+
+/// `dup(2)` with close-on-exec.
+pub(crate) fn dup_cloexec(fd: RawFd) -> io::Result<RawFd> {
+    // SAFETY: fcntl(F_DUPFD_CLOEXEC) does not touch memory; an invalid fd
+    // gives EBADF.
+    let rc = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 0) };
+    check(rc as isize).map(|n| n as RawFd)
+}
+
+/// `read(2)` into `buf`.
+pub(crate) fn read(fd: RawFd, buf: &mut [u8]) -> io::Result<usize> {
+    // SAFETY: `buf` is valid for writes of `buf.len()` bytes.
+    check(unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) })
+}
+
+/// `write(2)` from `buf`.
+pub(crate) fn write(fd: RawFd, buf: &[u8]) -> io::Result<usize> {
+    // SAFETY: `buf` is valid for reads of `buf.len()` bytes.
+    check(unsafe { libc::write(fd, buf.as_ptr().cast(), buf.len()) })
+}
+
+/// `close(2)`, reporting its error. The caller gives up ownership of `fd`
+/// whatever the result (Linux frees the number even on EINTR/EIO).
+pub(crate) fn close(fd: RawFd) -> io::Result<()> {
+    // SAFETY: the caller owns `fd` and never uses the number again.
+    check(unsafe { libc::close(fd) } as isize).map(|_| ())
+}
+
+/// Switch `O_NONBLOCK` on for `fd` (shared by every duplicate of it).
+pub(crate) fn set_nonblocking(fd: RawFd) -> io::Result<()> {
+    // SAFETY: fcntl with F_GETFL/F_SETFL reads and writes no memory.
+    let flags = check(unsafe { libc::fcntl(fd, libc::F_GETFL) } as isize)? as libc::c_int;
+    if flags & libc::O_NONBLOCK == 0 {
+        // SAFETY: as above.
+        check(unsafe { libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK) } as isize)?;
+    }
+    Ok(())
+}
+
+/// One `recvfrom(2)` of at most `n` bytes into a fresh buffer.
+pub(crate) fn recv_from(
+    sock: &socket2::Socket,
+    n: usize,
+) -> io::Result<(Vec<u8>, socket2::SockAddr)> {
+    let mut buf: Vec<u8> = Vec::with_capacity(n);
+    let (got, addr) = sock.recv_from(&mut buf.spare_capacity_mut()[..n])?;
+    // SAFETY: recv_from initialised the first `got` (<= n) bytes of the spare capacity.
+    unsafe { buf.set_len(got) };
+    Ok((buf, addr))
+}

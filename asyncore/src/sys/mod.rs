@@ -1,0 +1,284 @@
+//! The operating-system side of the loop: descriptor helpers and the three
+//! readiness backends.
+//!
+//! # The selector contract
+//!
+//! Every backend (`select.rs`, `poll.rs`, `epoll.rs`) provides the same four
+//! operations, and the loop never looks behind them:
+//!
+//! * `watch(fd, key, interest)`: the descriptor `fd`, identified by the opaque
+//!   `key`, wants `interest` (a set of [`Interest`] bits). The faithful
+//!   backends (select, poll) forget every watch at `begin_pass` and are told
+//!   the whole set again each pass, as asyncore does. Epoll keeps its
+//!   registrations in the kernel and is told only about changes (`update`).
+//! * `update(fd, key, old, new)`: the interest of a watched descriptor changed
+//!   (epoll only; `old` or `new` may be empty, meaning add or delete).
+//! * `wait(timeout, events)`: block until something is ready or the timeout
+//!   passes, and append one [`Event`] per readiness report. A timeout of
+//!   `None` waits forever. Timeouts are rounded **up** to the backend's
+//!   resolution, so a wait never ends early and a tiny positive timeout never
+//!   becomes a busy poll. `EINTR` restarts the wait with the remaining time and
+//!   reports nothing for the interrupted attempt.
+//! * Event order: select reports all read-ready descriptors, then all
+//!   write-ready, then all exceptional ones, each group in watch order, one
+//!   readiness bit per event (asyncore's select pass). Poll reports one event
+//!   per descriptor in watch order with every bit set at once. Epoll reports
+//!   in the kernel's order.
+//!
+//! Readiness bits are the `poll(2)` values ([`POLLIN`] ...), whatever the
+//! backend, so the loop has one vocabulary.
+
+pub(crate) mod epoll;
+pub(crate) mod fd;
+pub(crate) mod poll;
+pub(crate) mod select;
+
+use std::fmt;
+use std::io;
+use std::str::FromStr;
+use std::time::{Duration, Instant};
+
+/// Data to read (`POLLIN`), the `poll(2)` value.
+pub const POLLIN: i16 = libc::POLLIN;
+/// Urgent (out-of-band) data to read (`POLLPRI`).
+pub const POLLPRI: i16 = libc::POLLPRI;
+/// Writing will not block (`POLLOUT`).
+pub const POLLOUT: i16 = libc::POLLOUT;
+/// An error condition (`POLLERR`).
+pub const POLLERR: i16 = libc::POLLERR;
+/// Hang-up (`POLLHUP`).
+pub const POLLHUP: i16 = libc::POLLHUP;
+/// The descriptor is not open (`POLLNVAL`).
+pub const POLLNVAL: i16 = libc::POLLNVAL;
+
+/// Which OS readiness mechanism a loop waits with.
+///
+/// `Select` and `Poll` are asyncore's two passes, faithful to the reference:
+/// every pass asks every channel `readable()`/`writable()`. `Epoll` keeps
+/// registrations in the kernel and re-asks only channels that ran a handler,
+/// were added, or were touched, so a pass costs O(active channels).
+///
+/// # Examples
+///
+/// ```
+/// use asyncore::Backend;
+/// assert_eq!(Backend::from_use_poll(false), Backend::Select);
+/// assert_eq!("epoll".parse::<Backend>().unwrap(), Backend::Epoll);
+/// assert_eq!(Backend::default(), Backend::Epoll);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum Backend {
+    /// `select(2)`: asyncore's default pass; descriptors must be below `FD_SETSIZE`.
+    Select,
+    /// `poll(2)`: asyncore's `use_poll=True` pass.
+    Poll,
+    /// `epoll(7)`: O(active) work per pass; the default.
+    #[default]
+    Epoll,
+}
+
+impl Backend {
+    /// Every backend, for tests and benchmarks that cover them all.
+    pub const ALL: [Backend; 3] = [Backend::Select, Backend::Poll, Backend::Epoll];
+
+    /// asyncore's `use_poll` flag: `true` is [`Backend::Poll`], `false` [`Backend::Select`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(asyncore::Backend::from_use_poll(true), asyncore::Backend::Poll);
+    /// ```
+    pub fn from_use_poll(use_poll: bool) -> Backend {
+        if use_poll {
+            Backend::Poll
+        } else {
+            Backend::Select
+        }
+    }
+
+    /// The backend's lower-case name, as accepted by `parse`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(asyncore::Backend::Poll.name(), "poll");
+    /// ```
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Select => "select",
+            Backend::Poll => "poll",
+            Backend::Epoll => "epoll",
+        }
+    }
+
+    /// Whether every pass asks every channel for its interest (select, poll).
+    pub(crate) fn rebuilds_each_pass(self) -> bool {
+        !matches!(self, Backend::Epoll)
+    }
+}
+
+impl fmt::Display for Backend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Backend {
+    type Err = io::Error;
+
+    fn from_str(s: &str) -> io::Result<Backend> {
+        match s {
+            "select" => Ok(Backend::Select),
+            "poll" => Ok(Backend::Poll),
+            "epoll" => Ok(Backend::Epoll),
+            other => Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("unknown backend {other:?}: expected select, poll or epoll"),
+            )),
+        }
+    }
+}
+
+/// Interest bits the loop asks a backend for.
+pub(crate) type Interest = u8;
+/// Wants to read (select READ set; poll/epoll IN|PRI).
+pub(crate) const WANT_READ: Interest = 1;
+/// Wants to write (select WRITE set; poll/epoll OUT).
+pub(crate) const WANT_WRITE: Interest = 2;
+/// select's EXCEPT set (poll and epoll fold it into `WANT_READ`).
+pub(crate) const WANT_EXCEPT: Interest = 4;
+
+/// One readiness report: the key given to `watch`, and `poll(2)` bits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Event {
+    pub(crate) key: u64,
+    pub(crate) ready: i16,
+}
+
+/// One of the three backends, chosen at run time.
+#[derive(Debug)]
+pub(crate) enum Selector {
+    Select(select::Select),
+    Poll(poll::Poll),
+    Epoll(epoll::Epoll),
+}
+
+impl Selector {
+    pub(crate) fn new(backend: Backend) -> io::Result<Selector> {
+        Ok(match backend {
+            Backend::Select => Selector::Select(select::Select::default()),
+            Backend::Poll => Selector::Poll(poll::Poll::default()),
+            Backend::Epoll => Selector::Epoll(epoll::Epoll::new()?),
+        })
+    }
+
+    pub(crate) fn backend(&self) -> Backend {
+        match self {
+            Selector::Select(_) => Backend::Select,
+            Selector::Poll(_) => Backend::Poll,
+            Selector::Epoll(_) => Backend::Epoll,
+        }
+    }
+
+    /// Forget last pass's watch set (select and poll only).
+    pub(crate) fn begin_pass(&mut self) {
+        match self {
+            Selector::Select(s) => s.clear(),
+            Selector::Poll(p) => p.clear(),
+            Selector::Epoll(_) => {}
+        }
+    }
+
+    /// Add `fd` to this pass's watch set (select and poll only).
+    pub(crate) fn watch(&mut self, fd: i32, key: u64, interest: Interest) -> io::Result<()> {
+        match self {
+            Selector::Select(s) => s.watch(fd, key, interest),
+            Selector::Poll(p) => {
+                p.watch(fd, key, interest);
+                Ok(())
+            }
+            Selector::Epoll(e) => e.update(fd, key, 0, interest),
+        }
+    }
+
+    /// A persistent registration changed (epoll only; a no-op elsewhere).
+    pub(crate) fn update(
+        &mut self,
+        fd: i32,
+        key: u64,
+        old: Interest,
+        new: Interest,
+    ) -> io::Result<()> {
+        match self {
+            Selector::Epoll(e) => e.update(fd, key, old, new),
+            _ => Ok(()),
+        }
+    }
+
+    pub(crate) fn wait(
+        &mut self,
+        timeout: Option<Duration>,
+        out: &mut Vec<Event>,
+    ) -> io::Result<()> {
+        match self {
+            Selector::Select(s) => s.wait(timeout, out),
+            Selector::Poll(p) => p.wait(timeout, out),
+            Selector::Epoll(e) => e.wait(timeout, out),
+        }
+    }
+}
+
+/// Run `attempt` with the time left until the deadline, restarting it after
+/// `EINTR` (AC-LOOP-9). `attempt` gets `None` for "forever".
+pub(crate) fn retry_eintr<T>(
+    timeout: Option<Duration>,
+    mut attempt: impl FnMut(Option<Duration>) -> io::Result<T>,
+    on_timeout: impl Fn() -> T,
+) -> io::Result<T> {
+    let deadline = timeout.map(|t| Instant::now() + t);
+    let mut left = timeout;
+    loop {
+        match attempt(left) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {
+                if let Some(deadline) = deadline {
+                    let now = Instant::now();
+                    if now >= deadline {
+                        return Ok(on_timeout());
+                    }
+                    left = Some(deadline - now);
+                }
+            }
+            other => return other,
+        }
+    }
+}
+
+/// Milliseconds for poll(2)/epoll_wait(2): `-1` is forever; rounded up so a
+/// positive timeout never becomes a busy poll (AC-Q-5).
+pub(crate) fn timeout_ms(timeout: Option<Duration>) -> libc::c_int {
+    match timeout {
+        None => -1,
+        Some(t) => {
+            let ms = t.as_nanos().div_ceil(1_000_000);
+            ms.min(libc::c_int::MAX as u128) as libc::c_int
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timeout_rounds_up_never_to_zero_ac_q_5() {
+        assert_eq!(timeout_ms(Some(Duration::from_micros(900))), 1);
+        assert_eq!(timeout_ms(Some(Duration::from_nanos(1))), 1);
+        assert_eq!(timeout_ms(Some(Duration::ZERO)), 0);
+        assert_eq!(timeout_ms(Some(Duration::from_micros(1500))), 2);
+        assert_eq!(timeout_ms(None), -1);
+        assert_eq!(
+            timeout_ms(Some(Duration::from_secs(u64::MAX))),
+            libc::c_int::MAX
+        );
+    }
+}

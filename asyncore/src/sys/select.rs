@@ -1,0 +1,111 @@
+//! The `select(2)` backend: asyncore's default pass (AC-SEL).
+//!
+//! The watch set is rebuilt every pass. Descriptors at or above `FD_SETSIZE`
+//! are refused with a clear error before they could reach `FD_SET`, which
+//! would otherwise write outside the set (AC-Q-22).
+
+use super::{retry_eintr, Event, Interest, WANT_EXCEPT, WANT_READ, WANT_WRITE};
+use std::io;
+use std::time::Duration;
+
+#[derive(Debug, Default)]
+pub(crate) struct Select {
+    watched: Vec<(i32, u64, Interest)>,
+}
+
+impl Select {
+    pub(crate) fn clear(&mut self) {
+        self.watched.clear();
+    }
+
+    pub(crate) fn watch(&mut self, fd: i32, key: u64, interest: Interest) -> io::Result<()> {
+        if fd < 0 || fd as usize >= libc::FD_SETSIZE {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "descriptor {fd} is outside select()'s range 0..{}: use Backend::Poll or Backend::Epoll",
+                    libc::FD_SETSIZE
+                ),
+            ));
+        }
+        self.watched.push((fd, key, interest));
+        Ok(())
+    }
+
+    pub(crate) fn wait(
+        &mut self,
+        timeout: Option<Duration>,
+        out: &mut Vec<Event>,
+    ) -> io::Result<()> {
+        let mut sets = [empty_set(), empty_set(), empty_set()];
+        let masks = [WANT_READ, WANT_WRITE, WANT_EXCEPT];
+        let mut nfds = 0;
+        for &(fd, _, interest) in &self.watched {
+            for (set, mask) in sets.iter_mut().zip(masks) {
+                if interest & mask != 0 {
+                    // SAFETY: `watch` checked 0 <= fd < FD_SETSIZE, and `set`
+                    // is an initialised fd_set.
+                    unsafe { libc::FD_SET(fd, set) };
+                }
+            }
+            nfds = nfds.max(fd + 1);
+        }
+        let template = sets;
+        let ready = retry_eintr(
+            timeout,
+            |left| {
+                sets = template;
+                let mut tv = left.map(timeval_ceil);
+                let tvp = tv
+                    .as_mut()
+                    .map_or(std::ptr::null_mut(), |t| t as *mut libc::timeval);
+                let [r, w, x] = &mut sets;
+                // SAFETY: the three sets are valid, initialised fd_sets that
+                // outlive the call; `tvp` is null or points to a live timeval.
+                let n = unsafe { libc::select(nfds, r, w, x, tvp) };
+                if n < 0 {
+                    Err(io::Error::last_os_error())
+                } else {
+                    Ok(n)
+                }
+            },
+            || 0,
+        )?;
+        if ready == 0 {
+            return Ok(());
+        }
+        // All reads, then all writes, then all exceptional conditions, each
+        // group in watch order (AC-SEL-5).
+        for (set, bit) in sets
+            .iter()
+            .zip([libc::POLLIN, libc::POLLOUT, libc::POLLPRI])
+        {
+            for &(fd, key, _) in &self.watched {
+                // SAFETY: fd is in range (checked in `watch`); `set` is initialised.
+                if unsafe { libc::FD_ISSET(fd, set) } {
+                    out.push(Event { key, ready: bit });
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn empty_set() -> libc::fd_set {
+    let mut set = std::mem::MaybeUninit::<libc::fd_set>::uninit();
+    // SAFETY: FD_ZERO initialises every byte of the set it is given.
+    unsafe {
+        libc::FD_ZERO(set.as_mut_ptr());
+        set.assume_init()
+    }
+}
+
+/// A timeval rounded up to the next microsecond, so the wait is never shorter.
+fn timeval_ceil(t: Duration) -> libc::timeval {
+    let micros = t.as_nanos().div_ceil(1_000);
+    let secs = (micros / 1_000_000).min(libc::time_t::MAX as u128);
+    libc::timeval {
+        tv_sec: secs as libc::time_t,
+        tv_usec: (micros % 1_000_000) as libc::suseconds_t,
+    }
+}
