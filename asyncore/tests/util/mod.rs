@@ -1,0 +1,111 @@
+//! Helpers shared by the integration tests.
+//!
+//! * `backend_tests!(f, g, ...)`: for each `fn f(b: Backend)`, a module `f`
+//!   with one test per backend (`f::select`, `f::poll`, `f::epoll`).
+//! * `api_tests!(f, ...)`: for each `fn f(fam: Family, b: Backend)`, a module
+//!   `f` with one test per family and backend (`f::ipv4_epoll`, ...), the six
+//!   variants of CPython's BaseTestAPI plus epoll.
+//!
+//! Every network test binds 127.0.0.1/::1 port 0 (or a fresh temp socket
+//! path) and runs the loop under a deadline.
+#![allow(dead_code, unused_macros)]
+
+use asyncore::{Backend, Domain, EventLoop, SockAddr, AF_INET, AF_INET6, AF_UNIX};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+macro_rules! backend_tests {
+    ($($f:ident),* $(,)?) => {$(
+        mod $f {
+            #[test]
+            fn select() { super::$f(asyncore::Backend::Select) }
+            #[test]
+            fn poll() { super::$f(asyncore::Backend::Poll) }
+            #[test]
+            fn epoll() { super::$f(asyncore::Backend::Epoll) }
+        }
+    )*};
+}
+
+macro_rules! api_tests {
+    ($($f:ident),* $(,)?) => {$(
+        mod $f {
+            use $crate::util::Family;
+            use asyncore::Backend;
+            #[test] fn ipv4_select() { super::$f(Family::Ipv4, Backend::Select) }
+            #[test] fn ipv4_poll() { super::$f(Family::Ipv4, Backend::Poll) }
+            #[test] fn ipv4_epoll() { super::$f(Family::Ipv4, Backend::Epoll) }
+            #[test] fn ipv6_select() { super::$f(Family::Ipv6, Backend::Select) }
+            #[test] fn ipv6_poll() { super::$f(Family::Ipv6, Backend::Poll) }
+            #[test] fn ipv6_epoll() { super::$f(Family::Ipv6, Backend::Epoll) }
+            #[test] fn unix_select() { super::$f(Family::Unix, Backend::Select) }
+            #[test] fn unix_poll() { super::$f(Family::Unix, Backend::Poll) }
+            #[test] fn unix_epoll() { super::$f(Family::Unix, Backend::Epoll) }
+        }
+    )*};
+}
+
+/// The address families of CPython's API test variants.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Family {
+    Ipv4,
+    Ipv6,
+    Unix,
+}
+
+impl Family {
+    pub fn domain(self) -> Domain {
+        match self {
+            Family::Ipv4 => AF_INET,
+            Family::Ipv6 => AF_INET6,
+            Family::Unix => AF_UNIX,
+        }
+    }
+
+    /// A fresh address to bind: port 0 on loopback, or a new socket path.
+    pub fn bind_addr(self) -> SockAddr {
+        match self {
+            Family::Ipv4 => "127.0.0.1:0".parse::<std::net::SocketAddr>().unwrap().into(),
+            Family::Ipv6 => "[::1]:0".parse::<std::net::SocketAddr>().unwrap().into(),
+            Family::Unix => SockAddr::unix(temp_path("sock")).unwrap(),
+        }
+    }
+
+    pub fn is_inet(self) -> bool {
+        self != Family::Unix
+    }
+}
+
+/// A unique path in the temp directory (not created); tests run in parallel.
+pub fn temp_path(ext: &str) -> PathBuf {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let n = N.fetch_add(1, Ordering::Relaxed);
+    std::env::temp_dir().join(format!("asyncore-test-{}-{n}.{ext}", std::process::id()))
+}
+
+/// The address a bound socket really has (port 0 resolved).
+pub fn local_addr(ev: &mut EventLoop<impl Sized + 'static>, t: asyncore::Token) -> SockAddr {
+    ev.channel(t).unwrap().socket().unwrap().local_addr().unwrap()
+}
+
+/// Runs passes of at most 10 ms until `done(ev)` or `limit` passes; panics on
+/// timeout (5 s) so a broken test never hangs.
+pub fn run_until<S: 'static>(ev: &mut EventLoop<S>, mut done: impl FnMut(&EventLoop<S>) -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !done(ev) {
+        assert!(Instant::now() < deadline, "condition not reached within 5 s");
+        assert!(!ev.is_empty(), "the map emptied before the condition was reached");
+        ev.run_loop(Some(Duration::from_millis(10)), Some(1)).expect("loop failed");
+    }
+}
+
+/// A loop on backend `b` with shared state `s`.
+pub fn event_loop<S: 'static>(b: Backend, s: S) -> EventLoop<S> {
+    EventLoop::with_state(s).with_backend(b)
+}
+
+/// Whether IPv6 loopback is usable here.
+pub fn has_ipv6() -> bool {
+    std::net::TcpListener::bind("[::1]:0").is_ok()
+}
