@@ -1,0 +1,168 @@
+//! One loop, both ends: a tiny HTTP server on 127.0.0.1 port 0 and the seed's
+//! HTTP client fetching a page from it, in the same `EventLoop`. Prints the
+//! exchange and exits 0. Needs no network and no set-up.
+//!
+//! ```text
+//! cargo run --release --example demo [select|poll|epoll]
+//! ```
+
+use asyncore::{Backend, Cx, Dispatcher, EventLoop, SendBuffer, SockAddr, Socket, AF_INET, SOCK_STREAM};
+use std::io;
+use std::process::ExitCode;
+use std::time::Duration;
+
+/// What the client saw, kept in the loop's shared state.
+#[derive(Default)]
+struct Exchange {
+    request: String,
+    response: Vec<u8>,
+}
+
+/// The server side of one connection: read a request head, answer, close.
+#[derive(Default)]
+struct HttpHandler {
+    head: Vec<u8>,
+    out: SendBuffer,
+    answered: bool,
+}
+
+impl Dispatcher<Exchange> for HttpHandler {
+    fn readable(&self, _cx: &Cx<'_, Exchange>) -> bool {
+        !self.answered
+    }
+
+    fn handle_read(&mut self, cx: &mut Cx<'_, Exchange>) -> io::Result<()> {
+        self.head.extend(cx.recv(8192)?);
+        let Some(end) = self.head.windows(4).position(|w| w == b"\r\n\r\n") else {
+            return Ok(());
+        };
+        let request_line = String::from_utf8_lossy(&self.head[..end]).lines().next().unwrap_or("").to_string();
+        let body = format!(
+            "<html><body><h1>Hello from asyncore for Rust</h1><p>You asked for: {request_line}</p></body></html>\n"
+        );
+        let response = format!(
+            "HTTP/1.0 200 OK\r\nServer: asyncore-demo\r\nContent-Type: text/html\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        self.answered = true;
+        self.out.send(cx, response.as_bytes())?;
+        if self.out.is_empty() {
+            cx.close()?;
+        }
+        Ok(())
+    }
+
+    fn writable(&self, _cx: &Cx<'_, Exchange>) -> bool {
+        !self.out.is_empty()
+    }
+
+    fn handle_write(&mut self, cx: &mut Cx<'_, Exchange>) -> io::Result<()> {
+        self.out.initiate_send(cx)?;
+        if self.out.is_empty() {
+            cx.close()?;
+        }
+        Ok(())
+    }
+
+    fn handle_close(&mut self, cx: &mut Cx<'_, Exchange>) -> io::Result<()> {
+        cx.close()
+    }
+}
+
+/// The listener: serves exactly one connection, then closes itself.
+struct HttpServer;
+
+impl Dispatcher<Exchange> for HttpServer {
+    fn handle_accepted(&mut self, cx: &mut Cx<'_, Exchange>, sock: Socket, _: SockAddr) -> io::Result<()> {
+        cx.add(HttpHandler::default()).adopt(sock)?;
+        cx.close()
+    }
+}
+
+/// The seed's HTTP client, keeping what it reads instead of printing it.
+struct HttpClient {
+    buffer: Vec<u8>,
+}
+
+impl Dispatcher<Exchange> for HttpClient {
+    fn handle_connect(&mut self, _cx: &mut Cx<'_, Exchange>) -> io::Result<()> {
+        Ok(())
+    }
+    fn handle_close(&mut self, cx: &mut Cx<'_, Exchange>) -> io::Result<()> {
+        cx.close()
+    }
+    fn handle_read(&mut self, cx: &mut Cx<'_, Exchange>) -> io::Result<()> {
+        let data = cx.recv(8192)?;
+        cx.state().response.extend(data);
+        Ok(())
+    }
+    fn writable(&self, _cx: &Cx<'_, Exchange>) -> bool {
+        !self.buffer.is_empty()
+    }
+    fn handle_write(&mut self, cx: &mut Cx<'_, Exchange>) -> io::Result<()> {
+        let sent = cx.send(&self.buffer)?;
+        self.buffer.drain(..sent);
+        Ok(())
+    }
+}
+
+fn run(backend: Backend) -> io::Result<Exchange> {
+    let mut ev = EventLoop::with_state(Exchange::default()).with_backend(backend);
+    let mut server = ev.add(HttpServer);
+    server.create_socket(AF_INET, SOCK_STREAM)?;
+    server.set_reuse_addr();
+    server.bind("127.0.0.1:0")?;
+    server.listen(5)?;
+    let addr = server.socket()?.local_addr()?;
+    let port = addr.as_socket().map_or(0, |a| a.port());
+
+    let request = format!("GET /hello HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\n\r\n");
+    ev.state_mut().request = request.clone();
+    let mut client = ev.add(HttpClient {
+        buffer: request.into_bytes(),
+    });
+    client.create_socket(AF_INET, SOCK_STREAM)?;
+    client.connect(addr)?;
+
+    // Runs until every channel has closed; bounded so a fault cannot hang it.
+    ev.run_loop(Some(Duration::from_secs(5)), Some(1000))?;
+    if !ev.is_empty() {
+        return Err(io::Error::new(io::ErrorKind::TimedOut, "the exchange did not finish"));
+    }
+    Ok(std::mem::take(ev.state_mut()))
+}
+
+fn main() -> ExitCode {
+    let backend = match std::env::args().nth(1).map(|b| b.parse::<Backend>()) {
+        None => Backend::Epoll,
+        Some(Ok(b)) => b,
+        Some(Err(e)) => {
+            eprintln!("demo: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let exchange = match run(backend) {
+        Ok(x) => x,
+        Err(e) => {
+            eprintln!("demo: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let text = String::from_utf8_lossy(&exchange.response);
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let mut lines = head.lines();
+    println!("asyncore demo: one {backend} loop ran an HTTP server and the seed's HTTP client");
+    println!();
+    println!("request:  {}", exchange.request.lines().next().unwrap_or(""));
+    println!("status:   {}", lines.next().unwrap_or("(none)"));
+    for header in lines {
+        println!("header:   {header}");
+    }
+    println!("body:     {} bytes: {}", body.len(), body.trim());
+    if head.starts_with("HTTP/1.0 200 ") {
+        ExitCode::SUCCESS
+    } else {
+        eprintln!("demo: unexpected response");
+        ExitCode::FAILURE
+    }
+}

@@ -1,0 +1,229 @@
+//! Interop with the reference: CPython 3.11's own asyncore talks to ours.
+//!
+//! * A CPython asyncore client sends 1 MiB to a Rust echo server and checks
+//!   every byte that comes back (AC-EX-2), on every backend.
+//! * A Rust client sends 1 MiB to a CPython asyncore echo server and checks
+//!   every byte, on every backend.
+//! * The seed's HTTP client example (AC-EX-1) fetches a 3 MiB file from
+//!   `python3 -m http.server`, byte for byte.
+//!
+//! If python3 is missing the tests fail: CI installs it.
+
+#[macro_use]
+mod util;
+
+use asyncore::{Backend, Cx, Dispatcher, EventLoop, SendBuffer, SockAddr, Socket, AF_INET, SOCK_STREAM};
+use std::io::{self, BufRead, BufReader, Read};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const MIB: usize = 1 << 20;
+
+fn py_script(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/py").join(name)
+}
+
+/// Deterministic bytes (xorshift), so a shifted or dropped byte shows.
+fn pattern(n: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed | 1;
+    (0..n)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
+}
+
+#[derive(Default)]
+struct EchoHandler {
+    out: SendBuffer,
+}
+
+impl Dispatcher for EchoHandler {
+    fn handle_read(&mut self, cx: &mut Cx<'_>) -> io::Result<()> {
+        let data = cx.recv(65536)?;
+        if !data.is_empty() {
+            self.out.send(cx, &data)?;
+        }
+        Ok(())
+    }
+    fn writable(&self, cx: &Cx<'_>) -> bool {
+        self.out.writable(cx)
+    }
+    fn handle_write(&mut self, cx: &mut Cx<'_>) -> io::Result<()> {
+        self.out.initiate_send(cx)
+    }
+    fn handle_close(&mut self, cx: &mut Cx<'_>) -> io::Result<()> {
+        cx.close()
+    }
+    fn handle_error(&mut self, _cx: &mut Cx<'_>, err: io::Error) -> io::Result<()> {
+        Err(err)
+    }
+}
+
+struct EchoServer;
+
+impl Dispatcher for EchoServer {
+    fn handle_accepted(&mut self, cx: &mut Cx<'_>, sock: Socket, _: SockAddr) -> io::Result<()> {
+        cx.add(EchoHandler::default()).adopt(sock)?;
+        Ok(())
+    }
+    fn handle_error(&mut self, _cx: &mut Cx<'_>, err: io::Error) -> io::Result<()> {
+        Err(err)
+    }
+}
+
+/// AC-EX-2 against CPython's asyncore client: 1 MiB each way, every byte checked.
+fn cpython_client_to_rust_echo_server(b: Backend) {
+    let mut ev = EventLoop::new().with_backend(b);
+    let mut server = ev.add(EchoServer);
+    server.create_socket(AF_INET, SOCK_STREAM).unwrap();
+    server.set_reuse_addr();
+    server.bind("127.0.0.1:0").unwrap();
+    server.listen(5).unwrap();
+    let port = server.socket().unwrap().local_addr().unwrap().as_socket().unwrap().port();
+
+    let mut child = Command::new("python3")
+        .args(["-W", "ignore"])
+        .arg(py_script("asyncore_echo_client.py"))
+        .args(["127.0.0.1", &port.to_string(), &MIB.to_string()])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("python3 is needed for the interop tests");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        ev.run_loop(Some(Duration::from_millis(5)), Some(1)).unwrap();
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "the CPython client did not finish");
+    };
+    let mut out = String::new();
+    child.stdout.take().unwrap().read_to_string(&mut out).unwrap();
+    assert!(status.success(), "CPython client failed: {out}");
+    assert_eq!(out.trim(), format!("ok {MIB}"));
+}
+
+/// A Rust client that sends `out` and expects it echoed back.
+struct EchoClient {
+    out: Vec<u8>,
+    sent: usize,
+    got: Vec<u8>,
+    expected: usize,
+}
+
+impl Dispatcher<Option<Vec<u8>>> for EchoClient {
+    fn handle_connect(&mut self, _cx: &mut Cx<'_, Option<Vec<u8>>>) -> io::Result<()> {
+        Ok(())
+    }
+    fn writable(&self, cx: &Cx<'_, Option<Vec<u8>>>) -> bool {
+        !cx.connected() || self.sent < self.out.len()
+    }
+    fn handle_write(&mut self, cx: &mut Cx<'_, Option<Vec<u8>>>) -> io::Result<()> {
+        self.sent += cx.send(&self.out[self.sent..])?;
+        Ok(())
+    }
+    fn handle_read(&mut self, cx: &mut Cx<'_, Option<Vec<u8>>>) -> io::Result<()> {
+        self.got.extend(cx.recv(65536)?);
+        if self.got.len() >= self.expected {
+            *cx.state() = Some(std::mem::take(&mut self.got));
+            cx.close()?;
+        }
+        Ok(())
+    }
+    fn handle_close(&mut self, cx: &mut Cx<'_, Option<Vec<u8>>>) -> io::Result<()> {
+        cx.close()
+    }
+    fn handle_error(&mut self, _cx: &mut Cx<'_, Option<Vec<u8>>>, err: io::Error) -> io::Result<()> {
+        Err(err)
+    }
+}
+
+/// A Rust client against CPython's asyncore echo server: 1 MiB each way.
+fn rust_client_to_cpython_echo_server(b: Backend) {
+    let mut child = Command::new("python3")
+        .args(["-W", "ignore"])
+        .arg(py_script("asyncore_echo_server.py"))
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("python3 is needed for the interop tests");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let port: u16 = line.trim().strip_prefix("port ").unwrap().parse().unwrap();
+
+    let data = pattern(MIB, 7);
+    let mut ev = EventLoop::with_state(None).with_backend(b);
+    let mut c = ev.add(EchoClient {
+        out: data.clone(),
+        sent: 0,
+        got: Vec::new(),
+        expected: MIB,
+    });
+    c.create_socket(AF_INET, SOCK_STREAM).unwrap();
+    c.connect(("127.0.0.1", port)).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !ev.is_empty() {
+        ev.run_loop(Some(Duration::from_millis(50)), Some(1)).unwrap();
+        assert!(Instant::now() < deadline, "echo did not complete");
+    }
+    let got = ev.state_mut().take().expect("the client never got its echo");
+    assert_eq!(got.len(), MIB);
+    assert!(got == data, "echoed bytes differ");
+    assert!(child.wait().unwrap().success());
+}
+
+/// The path of an example binary, built on demand (`cargo test --test x`
+/// does not build examples).
+fn example_binary(name: &str) -> PathBuf {
+    let profile_dir = std::env::current_exe().unwrap().parent().unwrap().parent().unwrap().to_path_buf();
+    let path = profile_dir.join("examples").join(name);
+    if !path.exists() {
+        let mut cmd = Command::new(env!("CARGO"));
+        cmd.args(["build", "-p", "asyncore", "--example", name]);
+        if profile_dir.ends_with("release") {
+            cmd.arg("--release");
+        }
+        assert!(cmd.status().unwrap().success(), "cannot build example {name}");
+    }
+    path
+}
+
+/// AC-EX-1: the seed's client fetches 3 MiB from `python3 -m http.server`.
+#[test]
+fn http_client_example_fetches_3_mib_byte_for_byte() {
+    let dir = util::temp_path("www");
+    std::fs::create_dir_all(&dir).unwrap();
+    let body = pattern(3 * MIB, 99);
+    std::fs::write(dir.join("big.bin"), &body).unwrap();
+    let mut server = Command::new("python3")
+        .args(["-u", "-m", "http.server", "0", "--bind", "127.0.0.1", "--directory"])
+        .arg(&dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("python3 is needed for the interop tests");
+    let mut line = String::new();
+    BufReader::new(server.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    // "Serving HTTP on 127.0.0.1 port 41234 (http://127.0.0.1:41234/) ..."
+    let port = line.split_whitespace().nth(5).unwrap().to_string();
+
+    let example = example_binary("http_client");
+    let out = Command::new(&example)
+        .args(["127.0.0.1", &port, "/big.bin"])
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", example.display()));
+    let _ = server.kill();
+    let _ = server.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let head_end = out.stdout.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+    assert!(out.stdout.starts_with(b"HTTP/1.0 200 OK\r\n"));
+    let head = String::from_utf8_lossy(&out.stdout[..head_end]);
+    assert!(head.contains(&format!("Content-Length: {}", 3 * MIB)), "{head}");
+    assert!(out.stdout[head_end..] == body[..], "body differs");
+}
+
+backend_tests!(cpython_client_to_rust_echo_server, rust_client_to_cpython_echo_server);
