@@ -6,7 +6,9 @@
 //! cargo run --release --example demo [select|poll|epoll]
 //! ```
 
-use asyncore::{Backend, Cx, Dispatcher, EventLoop, SendBuffer, SockAddr, Socket, AF_INET, SOCK_STREAM};
+use asyncore::{
+    Backend, Cx, Dispatcher, EventLoop, SendBuffer, SockAddr, Socket, AF_INET, SOCK_STREAM,
+};
 use std::io;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -36,7 +38,11 @@ impl Dispatcher<Exchange> for HttpHandler {
         let Some(end) = self.head.windows(4).position(|w| w == b"\r\n\r\n") else {
             return Ok(());
         };
-        let request_line = String::from_utf8_lossy(&self.head[..end]).lines().next().unwrap_or("").to_string();
+        let request_line = String::from_utf8_lossy(&self.head[..end])
+            .lines()
+            .next()
+            .unwrap_or("")
+            .to_string();
         let body = format!(
             "<html><body><h1>Hello from asyncore for Rust</h1><p>You asked for: {request_line}</p></body></html>\n"
         );
@@ -73,7 +79,12 @@ impl Dispatcher<Exchange> for HttpHandler {
 struct HttpServer;
 
 impl Dispatcher<Exchange> for HttpServer {
-    fn handle_accepted(&mut self, cx: &mut Cx<'_, Exchange>, sock: Socket, _: SockAddr) -> io::Result<()> {
+    fn handle_accepted(
+        &mut self,
+        cx: &mut Cx<'_, Exchange>,
+        sock: Socket,
+        _: SockAddr,
+    ) -> io::Result<()> {
         cx.add(HttpHandler::default()).adopt(sock)?;
         cx.close()
     }
@@ -127,7 +138,10 @@ fn run(backend: Backend) -> io::Result<Exchange> {
     // Runs until every channel has closed; bounded so a fault cannot hang it.
     ev.run_loop(Some(Duration::from_secs(5)), Some(1000))?;
     if !ev.is_empty() {
-        return Err(io::Error::new(io::ErrorKind::TimedOut, "the exchange did not finish"));
+        return Err(io::Error::new(
+            io::ErrorKind::TimedOut,
+            "the exchange did not finish",
+        ));
     }
     Ok(std::mem::take(ev.state_mut()))
 }
@@ -153,7 +167,10 @@ fn main() -> ExitCode {
     let mut lines = head.lines();
     println!("asyncore demo: one {backend} loop ran an HTTP server and the seed's HTTP client");
     println!();
-    println!("request:  {}", exchange.request.lines().next().unwrap_or(""));
+    println!(
+        "request:  {}",
+        exchange.request.lines().next().unwrap_or("")
+    );
     println!("status:   {}", lines.next().unwrap_or("(none)"));
     for header in lines {
         println!("header:   {header}");

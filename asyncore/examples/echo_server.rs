@@ -7,7 +7,10 @@
 //! cargo run --release --example echo_server -- 127.0.0.1:PORT [select|poll|epoll]
 //! ```
 
-use asyncore::{Backend, Cx, Dispatcher, EventLoop, SendBuffer, SockAddr, Socket, AF_INET, AF_INET6, SOCK_STREAM};
+use asyncore::{
+    Backend, Cx, Dispatcher, EventLoop, SendBuffer, SockAddr, Socket, AF_INET, AF_INET6,
+    SOCK_STREAM,
+};
 use std::io::{self, Write};
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -42,7 +45,7 @@ impl Dispatcher for EchoHandler {
 struct EchoServer;
 
 impl EchoServer {
-    fn new(ev: &mut EventLoop, addr: SocketAddr) -> io::Result<SockAddr> {
+    fn start(ev: &mut EventLoop, addr: SocketAddr) -> io::Result<SockAddr> {
         let mut this = ev.add(EchoServer);
         this.create_socket(if addr.is_ipv6() { AF_INET6 } else { AF_INET }, SOCK_STREAM)?;
         this.set_reuse_addr();
@@ -53,7 +56,12 @@ impl EchoServer {
 }
 
 impl Dispatcher for EchoServer {
-    fn handle_accepted(&mut self, cx: &mut Cx<'_>, sock: Socket, _addr: SockAddr) -> io::Result<()> {
+    fn handle_accepted(
+        &mut self,
+        cx: &mut Cx<'_>,
+        sock: Socket,
+        _addr: SockAddr,
+    ) -> io::Result<()> {
         cx.add(EchoHandler::default()).adopt(sock)?;
         Ok(())
     }
@@ -74,7 +82,7 @@ fn main() -> ExitCode {
         }
     };
     let mut ev = EventLoop::new().with_backend(backend);
-    let bound = match EchoServer::new(&mut ev, addr) {
+    let bound = match EchoServer::start(&mut ev, addr) {
         Ok(bound) => bound,
         Err(e) => {
             eprintln!("echo_server: cannot listen on {addr}: {e}");

@@ -15,7 +15,7 @@ struct HttpClient {
 }
 
 impl HttpClient {
-    fn new(ev: &mut EventLoop, host: &str, port: u16, path: &str) -> io::Result<()> {
+    fn start(ev: &mut EventLoop, host: &str, port: u16, path: &str) -> io::Result<()> {
         let request = format!("GET {path} HTTP/1.0\r\nHost: {host}\r\n\r\n");
         let mut this = ev.add(HttpClient {
             buffer: request.into_bytes(),
@@ -66,7 +66,7 @@ fn main() -> ExitCode {
         return ExitCode::from(2);
     };
     let mut ev = EventLoop::new();
-    let result = HttpClient::new(&mut ev, host, port, path).and_then(|()| ev.run());
+    let result = HttpClient::start(&mut ev, host, port, path).and_then(|()| ev.run());
     match result.and_then(|()| io::stdout().flush()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

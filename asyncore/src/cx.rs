@@ -665,11 +665,32 @@ impl<'a, S: 'static> Cx<'a, S> {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn recv(&mut self, n: usize) -> io::Result<Vec<u8>> {
+        self.recv_with(n, |data| data.to_vec())
+    }
+
+    /// `recv` into the loop's shared receive buffer, handing the bytes to `f`
+    /// without allocating (empty at end of stream, handled as in
+    /// [`recv`](Cx::recv)).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use asyncore::{Dispatcher, EventLoop}; struct Idle; impl Dispatcher for Idle {}
+    /// use std::io::Write;
+    /// let (a, b) = std::os::unix::net::UnixStream::pair()?;
+    /// let mut ev = EventLoop::new();
+    /// let mut cx = ev.add(Idle);
+    /// cx.adopt(a.into())?;
+    /// (&b).write_all(b"hello")?;
+    /// assert_eq!(cx.recv_with(8192, |data| data.len())?, 5);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn recv_with<R>(&mut self, n: usize, f: impl FnOnce(&[u8]) -> R) -> io::Result<R> {
         let mut buf = std::mem::take(&mut self.core.scratch);
         if buf.len() < n {
             buf.resize(n, 0);
         }
-        let result = self.recv_into(&mut buf[..n]).map(|got| buf[..got].to_vec());
+        let result = self.recv_into(&mut buf[..n]).map(|got| f(&buf[..got]));
         self.core.scratch = buf;
         result
     }

@@ -24,7 +24,7 @@
 //! }
 //!
 //! impl HttpClient {
-//!     fn new(ev: &mut EventLoop, host: &str, port: u16, path: &str) -> io::Result<()> {
+//!     fn start(ev: &mut EventLoop, host: &str, port: u16, path: &str) -> io::Result<()> {
 //!         let this = HttpClient { buffer: format!("GET {path} HTTP/1.0\r\n\r\n").into_bytes() };
 //!         let mut cx = ev.add(this);
 //!         cx.create_socket(AF_INET, SOCK_STREAM)?;
@@ -62,7 +62,7 @@
 //! #     let _ = s.write_all(b"HTTP/1.0 200 OK\r\n\r\nhello");
 //! # });
 //! let mut ev = EventLoop::new();
-//! HttpClient::new(&mut ev, "127.0.0.1", port, "/")?;
+//! HttpClient::start(&mut ev, "127.0.0.1", port, "/")?;
 //! ev.run()?; // returns when the server closes the connection
 //! # Ok::<(), io::Error>(())
 //! ```

@@ -12,7 +12,9 @@
 #[macro_use]
 mod util;
 
-use asyncore::{Backend, Cx, Dispatcher, EventLoop, SendBuffer, SockAddr, Socket, AF_INET, SOCK_STREAM};
+use asyncore::{
+    Backend, Cx, Dispatcher, EventLoop, SendBuffer, SockAddr, Socket, AF_INET, SOCK_STREAM,
+};
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -21,7 +23,9 @@ use std::time::{Duration, Instant};
 const MIB: usize = 1 << 20;
 
 fn py_script(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/py").join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/py")
+        .join(name)
 }
 
 /// Deterministic bytes (xorshift), so a shifted or dropped byte shows.
@@ -84,7 +88,14 @@ fn cpython_client_to_rust_echo_server(b: Backend) {
     server.set_reuse_addr();
     server.bind("127.0.0.1:0").unwrap();
     server.listen(5).unwrap();
-    let port = server.socket().unwrap().local_addr().unwrap().as_socket().unwrap().port();
+    let port = server
+        .socket()
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .as_socket()
+        .unwrap()
+        .port();
 
     let mut child = Command::new("python3")
         .args(["-W", "ignore"])
@@ -95,14 +106,23 @@ fn cpython_client_to_rust_echo_server(b: Backend) {
         .expect("python3 is needed for the interop tests");
     let deadline = Instant::now() + Duration::from_secs(30);
     let status = loop {
-        ev.run_loop(Some(Duration::from_millis(5)), Some(1)).unwrap();
+        ev.run_loop(Some(Duration::from_millis(5)), Some(1))
+            .unwrap();
         if let Some(status) = child.try_wait().unwrap() {
             break status;
         }
-        assert!(Instant::now() < deadline, "the CPython client did not finish");
+        assert!(
+            Instant::now() < deadline,
+            "the CPython client did not finish"
+        );
     };
     let mut out = String::new();
-    child.stdout.take().unwrap().read_to_string(&mut out).unwrap();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .unwrap();
     assert!(status.success(), "CPython client failed: {out}");
     assert_eq!(out.trim(), format!("ok {MIB}"));
 }
@@ -137,7 +157,11 @@ impl Dispatcher<Option<Vec<u8>>> for EchoClient {
     fn handle_close(&mut self, cx: &mut Cx<'_, Option<Vec<u8>>>) -> io::Result<()> {
         cx.close()
     }
-    fn handle_error(&mut self, _cx: &mut Cx<'_, Option<Vec<u8>>>, err: io::Error) -> io::Result<()> {
+    fn handle_error(
+        &mut self,
+        _cx: &mut Cx<'_, Option<Vec<u8>>>,
+        err: io::Error,
+    ) -> io::Result<()> {
         Err(err)
     }
 }
@@ -151,7 +175,9 @@ fn rust_client_to_cpython_echo_server(b: Backend) {
         .spawn()
         .expect("python3 is needed for the interop tests");
     let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
     let port: u16 = line.trim().strip_prefix("port ").unwrap().parse().unwrap();
 
     let data = pattern(MIB, 7);
@@ -166,10 +192,14 @@ fn rust_client_to_cpython_echo_server(b: Backend) {
     c.connect(("127.0.0.1", port)).unwrap();
     let deadline = Instant::now() + Duration::from_secs(30);
     while !ev.is_empty() {
-        ev.run_loop(Some(Duration::from_millis(50)), Some(1)).unwrap();
+        ev.run_loop(Some(Duration::from_millis(50)), Some(1))
+            .unwrap();
         assert!(Instant::now() < deadline, "echo did not complete");
     }
-    let got = ev.state_mut().take().expect("the client never got its echo");
+    let got = ev
+        .state_mut()
+        .take()
+        .expect("the client never got its echo");
     assert_eq!(got.len(), MIB);
     assert!(got == data, "echoed bytes differ");
     assert!(child.wait().unwrap().success());
@@ -178,7 +208,13 @@ fn rust_client_to_cpython_echo_server(b: Backend) {
 /// The path of an example binary, built on demand (`cargo test --test x`
 /// does not build examples).
 fn example_binary(name: &str) -> PathBuf {
-    let profile_dir = std::env::current_exe().unwrap().parent().unwrap().parent().unwrap().to_path_buf();
+    let profile_dir = std::env::current_exe()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .to_path_buf();
     let path = profile_dir.join("examples").join(name);
     if !path.exists() {
         let mut cmd = Command::new(env!("CARGO"));
@@ -186,7 +222,10 @@ fn example_binary(name: &str) -> PathBuf {
         if profile_dir.ends_with("release") {
             cmd.arg("--release");
         }
-        assert!(cmd.status().unwrap().success(), "cannot build example {name}");
+        assert!(
+            cmd.status().unwrap().success(),
+            "cannot build example {name}"
+        );
     }
     path
 }
@@ -199,14 +238,24 @@ fn http_client_example_fetches_3_mib_byte_for_byte() {
     let body = pattern(3 * MIB, 99);
     std::fs::write(dir.join("big.bin"), &body).unwrap();
     let mut server = Command::new("python3")
-        .args(["-u", "-m", "http.server", "0", "--bind", "127.0.0.1", "--directory"])
+        .args([
+            "-u",
+            "-m",
+            "http.server",
+            "0",
+            "--bind",
+            "127.0.0.1",
+            "--directory",
+        ])
         .arg(&dir)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .expect("python3 is needed for the interop tests");
     let mut line = String::new();
-    BufReader::new(server.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    BufReader::new(server.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
     // "Serving HTTP on 127.0.0.1 port 41234 (http://127.0.0.1:41234/) ..."
     let port = line.split_whitespace().nth(5).unwrap().to_string();
 
@@ -218,12 +267,27 @@ fn http_client_example_fetches_3_mib_byte_for_byte() {
     let _ = server.kill();
     let _ = server.wait();
     let _ = std::fs::remove_dir_all(&dir);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let head_end = out.stdout.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let head_end = out
+        .stdout
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap()
+        + 4;
     assert!(out.stdout.starts_with(b"HTTP/1.0 200 OK\r\n"));
     let head = String::from_utf8_lossy(&out.stdout[..head_end]);
-    assert!(head.contains(&format!("Content-Length: {}", 3 * MIB)), "{head}");
+    assert!(
+        head.contains(&format!("Content-Length: {}", 3 * MIB)),
+        "{head}"
+    );
     assert!(out.stdout[head_end..] == body[..], "body differs");
 }
 
-backend_tests!(cpython_client_to_rust_echo_server, rust_client_to_cpython_echo_server);
+backend_tests!(
+    cpython_client_to_rust_echo_server,
+    rust_client_to_cpython_echo_server
+);

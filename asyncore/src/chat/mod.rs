@@ -1,14 +1,21 @@
-//! asynchat's machinery, sans I/O: terminator framing ([`Parser`]), the
-//! output queue ([`OutQueue`]) and producers.
+//! asynchat: terminator-framed channels ([`AsyncChat`]), producers, and
+//! bounded buffers.
 //!
-//! These pieces are pure state machines, tested against CPython's `asynchat`
-//! (see `tests/chat_parser_oracle.rs`). The `AsyncChat` channel that drives
-//! them from the loop builds on them.
+//! [`AsyncChat`] is a [`Dispatcher`](crate::Dispatcher) around your
+//! [`ChatHandler`]. Underneath are pure state machines — terminator framing
+//! ([`Parser`]) and the output queue ([`OutQueue`]) — tested against CPython's
+//! `asynchat` (see `tests/chat_parser_oracle.rs`).
 
+mod channel;
+mod collector;
 mod out_queue;
 mod parser;
 mod producer;
 
+pub use channel::{
+    AsyncChat, Chat, ChatHandler, DEFAULT_HIGH_WATER, DEFAULT_IN_BUFFER_SIZE, DEFAULT_LOW_WATER,
+};
+pub use collector::{Collector, Overflow};
 pub use out_queue::{Front, OutQueue, DEFAULT_OUT_BUFFER_SIZE};
 pub use parser::{find_prefix_at_end, Event, Parser, Terminator};
 pub use producer::{FileProducer, Producer, SimpleProducer, DEFAULT_PRODUCER_BUFFER_SIZE};

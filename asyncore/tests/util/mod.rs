@@ -66,7 +66,10 @@ impl Family {
     /// A fresh address to bind: port 0 on loopback, or a new socket path.
     pub fn bind_addr(self) -> SockAddr {
         match self {
-            Family::Ipv4 => "127.0.0.1:0".parse::<std::net::SocketAddr>().unwrap().into(),
+            Family::Ipv4 => "127.0.0.1:0"
+                .parse::<std::net::SocketAddr>()
+                .unwrap()
+                .into(),
             Family::Ipv6 => "[::1]:0".parse::<std::net::SocketAddr>().unwrap().into(),
             Family::Unix => SockAddr::unix(temp_path("sock")).unwrap(),
         }
@@ -86,7 +89,12 @@ pub fn temp_path(ext: &str) -> PathBuf {
 
 /// The address a bound socket really has (port 0 resolved).
 pub fn local_addr(ev: &mut EventLoop<impl Sized + 'static>, t: asyncore::Token) -> SockAddr {
-    ev.channel(t).unwrap().socket().unwrap().local_addr().unwrap()
+    ev.channel(t)
+        .unwrap()
+        .socket()
+        .unwrap()
+        .local_addr()
+        .unwrap()
 }
 
 /// Runs passes of at most 10 ms until `done(ev)` or `limit` passes; panics on
@@ -94,9 +102,16 @@ pub fn local_addr(ev: &mut EventLoop<impl Sized + 'static>, t: asyncore::Token) 
 pub fn run_until<S: 'static>(ev: &mut EventLoop<S>, mut done: impl FnMut(&EventLoop<S>) -> bool) {
     let deadline = Instant::now() + Duration::from_secs(5);
     while !done(ev) {
-        assert!(Instant::now() < deadline, "condition not reached within 5 s");
-        assert!(!ev.is_empty(), "the map emptied before the condition was reached");
-        ev.run_loop(Some(Duration::from_millis(10)), Some(1)).expect("loop failed");
+        assert!(
+            Instant::now() < deadline,
+            "condition not reached within 5 s"
+        );
+        assert!(
+            !ev.is_empty(),
+            "the map emptied before the condition was reached"
+        );
+        ev.run_loop(Some(Duration::from_millis(10)), Some(1))
+            .expect("loop failed");
     }
 }
 
