@@ -211,7 +211,7 @@ pub struct Parser {
     buf: Vec<u8>,
     pos: usize,
     terminator: Terminator,
-    /// Searcher for delimiters of 2 or more bytes (1-byte ones use `memchr`).
+    /// Searcher for delimiters longer than `SHORT_DELIMITER` (shorter ones use `memchr`).
     finder: Option<memmem::Finder<'static>>,
     /// A `Data` event ended a record: the next event is `Terminator`.
     signal_pending: bool,
@@ -280,7 +280,9 @@ impl Parser {
     pub fn set_terminator(&mut self, terminator: impl Into<Terminator>) {
         self.terminator = terminator.into();
         self.finder = match &self.terminator {
-            Terminator::Delimiter(d) if d.len() >= 2 => Some(memmem::Finder::new(d).into_owned()),
+            Terminator::Delimiter(d) if d.len() > SHORT_DELIMITER => {
+                Some(memmem::Finder::new(d).into_owned())
+            }
             _ => None,
         };
     }
@@ -410,7 +412,7 @@ impl Parser {
                 let hay = &self.buf[start..];
                 let found = match &self.finder {
                     Some(f) => f.find(hay),
-                    None => memchr::memchr(d[0], hay),
+                    None => find_short(hay, d),
                 };
                 match found {
                     Some(0) => {
@@ -525,6 +527,24 @@ impl fmt::Debug for Parser {
             .field("signal_pending", &self.signal_pending)
             .finish()
     }
+}
+
+/// Delimiters up to this long are found by `memchr` on their first byte plus
+/// a check of the rest: for short records (CRLF lines) that beats setting up
+/// a `memmem` search per record.
+const SHORT_DELIMITER: usize = 4;
+
+/// Leftmost occurrence of a short, non-empty delimiter.
+fn find_short(hay: &[u8], d: &[u8]) -> Option<usize> {
+    let mut at = 0;
+    while let Some(i) = memchr::memchr(d[0], &hay[at..]) {
+        let p = at + i;
+        if hay[p..].starts_with(d) {
+            return Some(p);
+        }
+        at = p + 1;
+    }
+    None
 }
 
 /// The length of the longest proper prefix of `needle` that ends `haystack`, or 0
