@@ -4,8 +4,11 @@
 //! value; this is the other half, which the loop owns and which handlers
 //! reach through [`Cx`](crate::Cx).
 
+use crate::deadline::Deadlines;
 use crate::file::FileWrapper;
 use crate::sys::Interest;
+use crate::timer::TimerId;
+use crate::token::Token;
 use socket2::{SockAddr, Socket};
 use std::io;
 use std::os::fd::{AsRawFd, RawFd};
@@ -60,6 +63,17 @@ pub(crate) struct Channel {
     pub(crate) addr: Option<Box<SockAddr>>,
     /// `None` means asyncore's default `{"warning"}`.
     pub(crate) ignore_log_types: Option<Box<[String]>>,
+    /// Timers this channel owns; cancelled when it closes.
+    pub(crate) timers: Vec<TimerId>,
+    /// Idle/read/write timeouts, when declared.
+    pub(crate) deadlines: Option<Box<Deadlines>>,
+    /// A listener backing off after running out of descriptors.
+    pub(crate) accept_paused: bool,
+    /// The listener that accepted this channel (for its connection cap).
+    pub(crate) parent: Option<Token>,
+    /// Open channels this listener accepted.
+    pub(crate) children: u32,
+    pub(crate) max_children: Option<u32>,
 }
 
 impl Channel {

@@ -3,16 +3,23 @@
 //! around it (add channels, reach other channels, stop, log).
 
 use crate::channel::{closed_error, Channel, Io};
+use crate::deadline::{Deadlines, Timeout};
 use crate::dispatcher::Dispatcher;
 use crate::file::FileWrapper;
-use crate::loop_core::LoopCore;
+use crate::loop_core::{LoopCore, TimerAction, MAX_ACCEPT_BACKOFF, MIN_ACCEPT_BACKOFF};
 use crate::net::{describe_addr, is_disconnected, ToSockAddr};
+use crate::remote::Remote;
 use crate::sys::{fd, Backend};
+use crate::timer::TimerId;
 use crate::token::Token;
 use socket2::{Domain, SockAddr, Socket, Type};
 use std::any::Any;
 use std::io::{self, Read};
 use std::os::fd::{AsRawFd, RawFd};
+use std::time::{Duration, Instant};
+
+/// At most this many waiting connections are shed per EMFILE event.
+const SHED_PER_EVENT: usize = 64;
 
 /// Consecutive write events without a byte sent before the busy-loop warning.
 pub(crate) const BUSY_WRITE_EVENTS: u32 = 1000;
@@ -543,8 +550,11 @@ impl<'a, S: 'static> Cx<'a, S> {
     /// Running out of descriptors (EMFILE, ENFILE, ENOBUFS, ENOMEM) also gives
     /// `None` and never closes the listener (AC-Q-11): the loop frees a spare
     /// descriptor, accepts the waiting connection and closes it at once, so
-    /// the peer is told instead of left hanging and the listener does not spin.
-    /// One warning is logged per episode.
+    /// the peer is told instead of left hanging (up to 64 waiting connections
+    /// per event), then stops watching the listener for a back-off (10 ms,
+    /// doubling up to 1 s while the episode lasts, ended early when any
+    /// channel closes), so the loop does not spin. One warning is logged per
+    /// episode.
     ///
     /// # Examples
     ///
@@ -563,6 +573,7 @@ impl<'a, S: 'static> Cx<'a, S> {
         match result {
             Ok(pair) => {
                 self.core.fds_exhausted = false;
+                self.core.accept_backoff = MIN_ACCEPT_BACKOFF;
                 Ok(Some(pair))
             }
             Err(e)
@@ -593,14 +604,31 @@ impl<'a, S: 'static> Cx<'a, S> {
             );
             self.core.log.log_info("warning", &msg);
         }
-        if let Some(spare) = self.core.reserve_fd.take() {
+        // Close the waiting connections through the spare descriptor, so
+        // their peers are told at once instead of left hanging.
+        for _ in 0..SHED_PER_EVENT {
+            let Some(spare) = self.core.reserve_fd.take() else {
+                break;
+            };
             drop(spare);
-            if let Ok(sock) = self.socket() {
-                if let Ok((conn, _)) = sock.accept() {
-                    drop(conn);
-                }
-            }
+            let accepted = self.socket().and_then(|s| s.accept());
+            drop(accepted);
             self.core.reserve_fd = std::fs::File::open("/dev/null").ok();
+            if self.core.reserve_fd.is_none() {
+                break;
+            }
+        }
+        // Then stop watching the listener for a while rather than spin on
+        // it; any channel closing (freeing a descriptor) ends the pause early.
+        let backoff = self.core.accept_backoff;
+        self.core.accept_backoff = (backoff * 2).min(MAX_ACCEPT_BACKOFF);
+        if !self.ch().accept_paused {
+            self.ch_mut().accept_paused = true;
+            let token = self.token();
+            self.core.paused_listeners.push(token);
+            self.core
+                .add_timer(self.index, backoff, None, TimerAction::ResumeAccept);
+            self.core.mark_dirty(self.index);
         }
     }
 
@@ -632,6 +660,9 @@ impl<'a, S: 'static> Cx<'a, S> {
         match result {
             Ok(n) => {
                 self.core.sent_total += n as u64;
+                if let (Some(d), true) = (self.ch_mut().deadlines.as_mut(), n > 0) {
+                    d.last_write = Instant::now();
+                }
                 Ok(n)
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(0),
@@ -726,7 +757,12 @@ impl<'a, S: 'static> Cx<'a, S> {
                 self.owe_close();
                 Ok(0)
             }
-            Ok(n) => Ok(n),
+            Ok(n) => {
+                if let Some(d) = self.ch_mut().deadlines.as_mut() {
+                    d.last_read = Instant::now();
+                }
+                Ok(n)
+            }
             Err(e) if is_disconnected(&e) => {
                 self.owe_close();
                 Ok(0)
@@ -847,7 +883,12 @@ impl<'a, S: 'static> Cx<'a, S> {
     /// }
     /// ```
     pub fn add<D: Dispatcher<S>>(&mut self, dispatcher: D) -> Cx<'_, S> {
+        let parent = self.ch().accepting.then(|| self.token());
         let token = self.core.insert(Box::new(dispatcher));
+        if parent.is_some() {
+            self.ch_mut().children += 1;
+            self.core.ch_mut(token.index).parent = parent;
+        }
         Cx::new(self.core, token.index)
     }
 
@@ -931,6 +972,259 @@ impl<'a, S: 'static> Cx<'a, S> {
         self.core.stop = true;
     }
 
+    // ---- timers and loop services ------------------------------------------------
+
+    /// Runs `f` once after `delay`, with this channel's `Cx` (never earlier;
+    /// the wait rounds up). The timer belongs to this channel: it is
+    /// cancelled when the channel closes. An error from `f` goes to the
+    /// channel's `handle_error`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use asyncore::{Dispatcher, EventLoop}; struct Idle; impl Dispatcher for Idle {}
+    /// use std::time::Duration;
+    /// let mut ev = EventLoop::new();
+    /// let mut cx = ev.add(Idle);
+    /// cx.create_socket(asyncore::AF_INET, asyncore::SOCK_DGRAM)?;
+    /// cx.call_later(Duration::from_millis(1), |cx| cx.close());
+    /// ev.run()?; // the timer closes the only channel
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn call_later(
+        &mut self,
+        delay: Duration,
+        f: impl FnOnce(&mut Cx<'_, S>) -> io::Result<()> + 'static,
+    ) -> TimerId {
+        let mut f = Some(f);
+        let once = move |cx: &mut Cx<'_, S>| f.take().map_or(Ok(()), |f| f(cx));
+        self.core.add_timer(
+            self.index,
+            delay,
+            None,
+            TimerAction::Callback(Some(Box::new(once))),
+        )
+    }
+
+    /// Runs `f` every `interval` (first after one interval) until cancelled
+    /// or the channel closes. A timer that falls behind skips ahead rather
+    /// than firing in a burst.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use asyncore::{Dispatcher, EventLoop}; struct Idle; impl Dispatcher<u32> for Idle {}
+    /// use std::time::Duration;
+    /// let mut ev = EventLoop::with_state(0u32);
+    /// let mut cx = ev.add(Idle);
+    /// cx.create_socket(asyncore::AF_INET, asyncore::SOCK_DGRAM)?;
+    /// cx.call_every(Duration::from_millis(1), |cx| {
+    ///     *cx.state() += 1;
+    ///     if *cx.state() == 3 { cx.close()?; }
+    ///     Ok(())
+    /// });
+    /// ev.run()?;
+    /// assert_eq!(*ev.state(), 3);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn call_every(
+        &mut self,
+        interval: Duration,
+        f: impl FnMut(&mut Cx<'_, S>) -> io::Result<()> + 'static,
+    ) -> TimerId {
+        self.core.add_timer(
+            self.index,
+            interval,
+            Some(interval),
+            TimerAction::Callback(Some(Box::new(f))),
+        )
+    }
+
+    /// Arms a timer that calls this channel's
+    /// [`handle_timer`](Dispatcher::handle_timer) once after `delay`, or
+    /// every `delay` if `repeat`; cancelled when the channel closes.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use asyncore::{Cx, Dispatcher, EventLoop, TimerId};
+    /// use std::time::Duration;
+    /// struct Ticker { ticks: u32 }
+    /// impl Dispatcher for Ticker {
+    ///     fn readable(&self, _: &Cx<'_>) -> bool { false }
+    ///     fn writable(&self, _: &Cx<'_>) -> bool { false }
+    ///     fn handle_timer(&mut self, cx: &mut Cx<'_>, _id: TimerId) -> std::io::Result<()> {
+    ///         self.ticks += 1;
+    ///         if self.ticks == 2 { cx.close()?; }
+    ///         Ok(())
+    ///     }
+    /// }
+    /// let mut ev = EventLoop::new();
+    /// let mut cx = ev.add(Ticker { ticks: 0 });
+    /// cx.create_socket(asyncore::AF_INET, asyncore::SOCK_DGRAM)?;
+    /// cx.start_timer(Duration::from_millis(1), true);
+    /// ev.run()?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn start_timer(&mut self, delay: Duration, repeat: bool) -> TimerId {
+        let interval = repeat.then_some(delay);
+        self.core
+            .add_timer(self.index, delay, interval, TimerAction::Handler)
+    }
+
+    /// Cancels a timer (of any channel, or of the loop); false if it already
+    /// fired (one-shot) or was cancelled. O(log n).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use asyncore::{Dispatcher, EventLoop}; struct Idle; impl Dispatcher for Idle {}
+    /// use std::time::Duration;
+    /// let mut ev = EventLoop::new();
+    /// let mut cx = ev.add(Idle);
+    /// let id = cx.call_later(Duration::from_secs(9), |_| Ok(()));
+    /// assert!(cx.cancel_timer(id));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn cancel_timer(&mut self, id: TimerId) -> bool {
+        self.core.cancel_timer(id)
+    }
+
+    /// Moves a timer's next expiry to `delay` from now; false if it is gone.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use asyncore::{Dispatcher, EventLoop}; struct Idle; impl Dispatcher for Idle {}
+    /// use std::time::Duration;
+    /// let mut ev = EventLoop::new();
+    /// let mut cx = ev.add(Idle);
+    /// let id = cx.call_later(Duration::from_secs(9), |_| Ok(()));
+    /// assert!(cx.reset_timer(id, Duration::from_secs(1)));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn reset_timer(&mut self, id: TimerId, delay: Duration) -> bool {
+        self.core.reset_timer(id, delay)
+    }
+
+    /// Declares (or with `None` removes) one of this channel's deadlines, as
+    /// libevent's bufferevent timeouts: [`Timeout::Idle`] (nothing read or
+    /// written), [`Timeout::Read`] (readable but nothing arrived),
+    /// [`Timeout::Write`] (output waiting but nothing sent). When one passes
+    /// the loop calls [`handle_timeout`](Dispatcher::handle_timeout) (default:
+    /// a log line and `close`). Costs one clock read per send/receive, and one
+    /// timer per channel.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use asyncore::{Dispatcher, EventLoop, Timeout}; struct Idle; impl Dispatcher for Idle {}
+    /// use std::time::Duration;
+    /// let mut ev = EventLoop::new();
+    /// let mut cx = ev.add(Idle);
+    /// cx.create_socket(asyncore::AF_INET, asyncore::SOCK_DGRAM)?;
+    /// cx.set_timeout(Timeout::Idle, Some(Duration::from_millis(5)));
+    /// ev.run()?; // closed by the idle timeout
+    /// assert!(ev.is_empty());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn set_timeout(&mut self, kind: Timeout, after: Option<Duration>) {
+        let now = Instant::now();
+        let ch = self.ch_mut();
+        let deadlines = ch
+            .deadlines
+            .get_or_insert_with(|| Box::new(Deadlines::new(now)));
+        deadlines.set(kind, after);
+        let (any, timer) = (deadlines.any(), deadlines.timer.take());
+        if let Some(id) = timer {
+            self.core.cancel_timer(id);
+        }
+        if !any {
+            self.ch_mut().deadlines = None;
+            return;
+        }
+        // Check soon; the check computes the real expiry and re-arms.
+        let first = after.unwrap_or(Duration::ZERO);
+        let id = self
+            .core
+            .add_timer(self.index, first, None, TimerAction::Deadline);
+        if let Some(d) = self.ch_mut().deadlines.as_mut() {
+            d.timer = Some(id);
+        }
+    }
+
+    /// Caps how many accepted connections of this listener may be open at
+    /// once (`None`: no cap). Past it, the default `handle_accept` hands
+    /// newcomers to [`handle_refused`](Dispatcher::handle_refused).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use asyncore::{Dispatcher, EventLoop}; struct Idle; impl Dispatcher for Idle {}
+    /// let mut ev = EventLoop::new();
+    /// let mut cx = ev.add(Idle);
+    /// cx.set_max_connections(Some(100));
+    /// assert!(!cx.at_capacity());
+    /// ```
+    pub fn set_max_connections(&mut self, max: Option<u32>) {
+        self.ch_mut().max_children = max;
+    }
+
+    /// Whether accepting one more connection would pass this listener's cap
+    /// or the loop's (see [`EventLoop::set_max_channels`](crate::EventLoop::set_max_channels)).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use asyncore::{Dispatcher, EventLoop}; struct Idle; impl Dispatcher for Idle {}
+    /// let mut ev = EventLoop::new();
+    /// let mut cx = ev.add(Idle);
+    /// cx.set_max_connections(Some(0));
+    /// assert!(cx.at_capacity());
+    /// ```
+    pub fn at_capacity(&self) -> bool {
+        self.core.at_capacity(self.index)
+    }
+
+    /// Asks the loop for a graceful shutdown within `grace`: listeners close
+    /// at once, every other channel gets
+    /// [`handle_shutdown`](Dispatcher::handle_shutdown) (default: close; an
+    /// [`AsyncChat`](crate::chat::AsyncChat) closes when its output is sent),
+    /// and whatever is still open at the deadline is closed. The loop then
+    /// ends even if timers remain.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use asyncore::{Dispatcher, EventLoop}; struct Idle; impl Dispatcher for Idle {}
+    /// use std::time::Duration;
+    /// let mut ev = EventLoop::new();
+    /// let mut cx = ev.add(Idle);
+    /// cx.create_socket(asyncore::AF_INET, asyncore::SOCK_DGRAM)?;
+    /// cx.shutdown(Duration::from_secs(1));
+    /// ev.run()?;
+    /// assert!(ev.is_empty());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn shutdown(&mut self, grace: Duration) {
+        self.core.request_shutdown(grace);
+    }
+
+    /// A [`Remote`] for this loop, to reach it from other threads.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use asyncore::{Dispatcher, EventLoop}; struct Idle; impl Dispatcher for Idle {}
+    /// let mut ev = EventLoop::new();
+    /// let remote = ev.add(Idle).remote()?;
+    /// remote.wake()?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn remote(&mut self) -> io::Result<Remote<S>> {
+        self.core.remote().map(Remote::new)
+    }
+
     // ---- logging -----------------------------------------------------------------
 
     /// asyncore's `log(message)` (AC-LOG-1): `log: message`, never filtered.
@@ -1011,6 +1305,45 @@ impl<'a, S: 'static> Cx<'a, S> {
         let ch = self.ch_mut();
         ch.connected = true;
         ch.connecting = false;
+    }
+
+    /// The deadline that passed, if any; its clock restarts so a channel
+    /// that survives `handle_timeout` gets a full period again.
+    pub(crate) fn expired_deadline(&mut self, reading: bool, writing: bool) -> Option<Timeout> {
+        let now = Instant::now();
+        let d = self.ch_mut().deadlines.as_mut()?;
+        let kind = d.expired(now, reading, writing)?;
+        match kind {
+            Timeout::Idle => (d.last_read, d.last_write) = (now, now),
+            Timeout::Read => d.last_read = now,
+            Timeout::Write => d.last_write = now,
+        }
+        Some(kind)
+    }
+
+    /// Arms the deadline timer for the next possible expiry.
+    pub(crate) fn rearm_deadline(&mut self, reading: bool, writing: bool) {
+        if self.is_closed() {
+            return;
+        }
+        let now = Instant::now();
+        let Some(next) = self
+            .ch()
+            .deadlines
+            .as_ref()
+            .and_then(|d| d.next_check(now, reading, writing))
+        else {
+            return;
+        };
+        let id = self.core.add_timer(
+            self.index,
+            next.saturating_duration_since(now),
+            None,
+            TimerAction::Deadline,
+        );
+        if let Some(d) = self.ch_mut().deadlines.as_mut() {
+            d.timer = Some(id);
+        }
     }
 
     pub(crate) fn set_handler(&mut self, name: &'static str) {

@@ -19,6 +19,7 @@ use crate::loop_core::LoopCore;
 use crate::net::is_disconnected;
 use crate::sys::{POLLERR, POLLHUP, POLLIN, POLLNVAL, POLLOUT, POLLPRI};
 use std::io;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 
 /// Which error routing a pass uses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -48,6 +49,68 @@ impl Which {
 
 type Disp<'d, S> = &'d mut dyn Dispatcher<S>;
 
+/// Calls `f` on channel `index`'s dispatcher and routes what it returns: the
+/// one path every handler call of the loop goes through. With panic
+/// isolation on (the default) a panic becomes an error for `handle_error`,
+/// and the channel is closed whatever `handle_error` does.
+pub(crate) fn invoke<S: 'static>(
+    core: &mut LoopCore<S>,
+    index: u32,
+    routing: Routing,
+    f: impl FnOnce(Disp<'_, S>, &mut Cx<'_, S>) -> io::Result<()>,
+) -> io::Result<()> {
+    let catch = core.catch_panics;
+    let result = core.run(index, |d, cx| {
+        if !catch {
+            let r = f(&mut *d, &mut *cx);
+            return finish(d, cx, r, routing);
+        }
+        let r = match catch_unwind(AssertUnwindSafe(|| f(&mut *d, &mut *cx))) {
+            Ok(r) => r,
+            Err(payload) => Err(panicked(cx, payload)),
+        };
+        let panicked_before =
+            matches!(&r, Err(e) if e.get_ref().is_some_and(|i| i.is::<Panicked>()));
+        let routed = match catch_unwind(AssertUnwindSafe(|| finish(&mut *d, &mut *cx, r, routing)))
+        {
+            Ok(routed) => routed,
+            Err(payload) => {
+                let _ = panicked(cx, payload);
+                let _ = cx.close();
+                Ok(())
+            }
+        };
+        if panicked_before && !cx.is_closed() {
+            let _ = cx.close();
+        }
+        routed
+    });
+    core.mark_dirty(index);
+    result.unwrap_or(Ok(()))
+}
+
+/// A handler panicked (the payload's message is kept).
+#[derive(Debug)]
+struct Panicked(String);
+
+impl std::fmt::Display for Panicked {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "handler panicked: {}", self.0)
+    }
+}
+
+impl std::error::Error for Panicked {}
+
+fn panicked<S: 'static>(cx: &Cx<'_, S>, payload: Box<dyn std::any::Any + Send>) -> io::Error {
+    let msg = payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "(non-text panic payload)".to_string());
+    let _ = cx;
+    io::Error::other(Panicked(msg))
+}
+
 /// asyncore's `read`/`write`/`_exception` wrappers (AC-SEL-7, AC-SEL-8).
 pub(crate) fn wrapper<S: 'static>(
     core: &mut LoopCore<S>,
@@ -55,12 +118,7 @@ pub(crate) fn wrapper<S: 'static>(
     which: Which,
     routing: Routing,
 ) -> io::Result<()> {
-    let result = core.run(index, |d, cx| {
-        let r = event(d, cx, which);
-        finish(d, cx, r, routing)
-    });
-    core.mark_dirty(index);
-    result.unwrap_or(Ok(()))
+    invoke(core, index, routing, |d, cx| event(d, cx, which))
 }
 
 /// asyncore's `readwrite(obj, flags)` (AC-POLL-6, AC-POLL-7).
@@ -69,12 +127,9 @@ pub(crate) fn readwrite<S: 'static>(
     index: u32,
     flags: i16,
 ) -> io::Result<()> {
-    let result = core.run(index, |d, cx| {
-        let r = readwrite_steps(d, cx, flags);
-        finish(d, cx, r, Routing::Poll)
-    });
-    core.mark_dirty(index);
-    result.unwrap_or(Ok(()))
+    invoke(core, index, Routing::Poll, |d, cx| {
+        readwrite_steps(d, cx, flags)
+    })
 }
 
 /// Delivers a `handle_close` owed by a `send`/`recv` made outside a handler.
@@ -83,13 +138,10 @@ pub(crate) fn owed_close<S: 'static>(
     index: u32,
     routing: Routing,
 ) -> io::Result<()> {
-    let result = core.run(index, |d, cx| {
+    invoke(core, index, routing, |d, cx| {
         cx.set_handler("handle_close");
-        let r = pending_close(d, cx);
-        finish(d, cx, r, routing)
-    });
-    core.mark_dirty(index);
-    result.unwrap_or(Ok(()))
+        pending_close(d, cx)
+    })
 }
 
 fn readwrite_steps<S: 'static>(d: Disp<'_, S>, cx: &mut Cx<'_, S>, flags: i16) -> io::Result<()> {

@@ -1,6 +1,8 @@
 //! The `Dispatcher` trait: asyncore's handler names, with asyncore's defaults.
 
 use crate::cx::Cx;
+use crate::deadline::Timeout;
+use crate::timer::TimerId;
 use socket2::{SockAddr, Socket};
 use std::any::Any;
 use std::io;
@@ -110,12 +112,55 @@ pub trait Dispatcher<S: 'static = ()>: Any {
     }
 
     /// A listening channel is readable: by default one `accept()`, and
-    /// `handle_accepted` if it gave a connection (AC-ACC-3).
+    /// `handle_accepted` if it gave a connection (AC-ACC-3) — or
+    /// `handle_refused` if the listener or the loop is at its connection cap.
     fn handle_accept(&mut self, cx: &mut Cx<'_, S>) -> io::Result<()> {
         match cx.accept()? {
+            Some((sock, addr)) if cx.at_capacity() => self.handle_refused(cx, sock, addr),
             Some((sock, addr)) => self.handle_accepted(cx, sock, addr),
             None => Ok(()),
         }
+    }
+
+    /// A connection arrived while at capacity (see
+    /// [`Cx::set_max_connections`]). `sock` is a fresh blocking socket: a
+    /// short reply such as `421 busy\r\n` or an HTTP 503 fits in its buffer
+    /// and can be written before dropping it. Default: close it, and log a
+    /// warning.
+    fn handle_refused(
+        &mut self,
+        cx: &mut Cx<'_, S>,
+        sock: Socket,
+        addr: SockAddr,
+    ) -> io::Result<()> {
+        let _ = addr;
+        drop(sock);
+        cx.log_info("refused a connection: at capacity", "warning");
+        Ok(())
+    }
+
+    /// A timer armed with [`Cx::start_timer`] fired.
+    fn handle_timer(&mut self, cx: &mut Cx<'_, S>, id: TimerId) -> io::Result<()> {
+        let _ = id;
+        cx.log_info("unhandled timer event", "warning");
+        Ok(())
+    }
+
+    /// A deadline declared with [`Cx::set_timeout`] passed. Default: an
+    /// `info` log line naming the channel and the deadline, then `close()`.
+    fn handle_timeout(&mut self, cx: &mut Cx<'_, S>, kind: Timeout) -> io::Result<()> {
+        cx.log_info(
+            &format!("{} {kind} timeout, closing", cx.describe(self.name())),
+            "info",
+        );
+        cx.close()
+    }
+
+    /// The loop is shutting down gracefully ([`Cx::shutdown`]). Default:
+    /// `close()`. A channel with output still queued should let it drain
+    /// first and close when it is sent.
+    fn handle_shutdown(&mut self, cx: &mut Cx<'_, S>) -> io::Result<()> {
+        cx.close()
     }
 
     /// A connection was accepted; `sock` is a raw blocking socket. Wrap it in

@@ -14,11 +14,14 @@
 //!    is dropped (AC-Q-6).
 
 use crate::cx::{with_dispatcher, Cx};
-use crate::dispatch::{owed_close, readwrite, wrapper, Routing, Which};
+use crate::dispatch::{readwrite, wrapper, Routing, Which};
 use crate::dispatcher::Dispatcher;
 use crate::log::LogSink;
 use crate::loop_core::LoopCore;
-use crate::sys::{Backend, Interest, WANT_EXCEPT, WANT_READ, WANT_WRITE};
+use crate::remote::Remote;
+use crate::signals::Signals;
+use crate::sys::Backend;
+use crate::timer::TimerId;
 use crate::token::Token;
 use std::any::Any;
 use std::io;
@@ -95,7 +98,15 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 /// # Ok::<(), io::Error>(())
 /// ```
 pub struct EventLoop<S: 'static = ()> {
-    core: LoopCore<S>,
+    pub(crate) core: LoopCore<S>,
+}
+
+impl<S: 'static> Drop for EventLoop<S> {
+    fn drop(&mut self) {
+        if let Some(remote) = &self.core.remote {
+            remote.close();
+        }
+    }
 }
 
 impl<S: 'static> std::fmt::Debug for EventLoop<S> {
@@ -333,7 +344,8 @@ impl<S: 'static> EventLoop<S> {
     }
 
     /// `loop()` with asyncore's defaults on this loop's backend: passes of at
-    /// most 30 s until the map is empty or a handler stops the loop.
+    /// most 30 s until the map is empty (and no timer is armed) or a handler
+    /// stops the loop.
     ///
     /// # Examples
     ///
@@ -347,11 +359,13 @@ impl<S: 'static> EventLoop<S> {
     }
 
     /// asyncore's `loop(timeout, map=self, count)` on this loop's backend
-    /// (AC-LOOP-3..5): passes while the map is non-empty, at most `count` of
-    /// them; `timeout` bounds each pass's wait (`None`: no bound). Returns
-    /// `Ok` when the map empties, the count is reached or a handler called
-    /// [`Cx::stop`]; `Err` for [`ExitNow`](crate::ExitNow), an error from
-    /// `handle_error`, or a failed wait.
+    /// (AC-LOOP-3..5): passes while the map is non-empty **or a timer is
+    /// armed** (the loop's rule), at most `count` of them; `timeout` bounds
+    /// each pass's wait (`None`: no bound). Returns `Ok` when there is nothing
+    /// left to wait for, the count is reached, a handler called [`Cx::stop`],
+    /// a [`Remote`] stopped it, or a graceful shutdown completed; `Err` for
+    /// [`ExitNow`](crate::ExitNow), an error from `handle_error`, or a failed
+    /// wait.
     ///
     /// # Examples
     ///
@@ -368,7 +382,7 @@ impl<S: 'static> EventLoop<S> {
     pub fn run_loop(&mut self, timeout: Option<Duration>, count: Option<usize>) -> io::Result<()> {
         self.core.stop = false;
         let mut passes = 0usize;
-        while count.is_none_or(|c| passes < c) && !self.is_empty() {
+        while count.is_none_or(|c| passes < c) && self.has_work() {
             self.poll(timeout)?;
             passes += 1;
             if std::mem::take(&mut self.core.stop) {
@@ -395,145 +409,6 @@ impl<S: 'static> EventLoop<S> {
         let timeout = timeout_from_secs(timeout)?;
         self.set_backend(Backend::from_use_poll(use_poll));
         self.run_loop(timeout, count)
-    }
-
-    /// One pass (asyncore's `poll`/`poll2` for this map): ask interest, wait
-    /// at most `timeout`, dispatch. An empty map returns at once (AC-SEL-1,
-    /// AC-POLL-2).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let mut ev = asyncore::EventLoop::new();
-    /// ev.poll(Some(std::time::Duration::ZERO))?;
-    /// # Ok::<(), std::io::Error>(())
-    /// ```
-    pub fn poll(&mut self, timeout: Option<Duration>) -> io::Result<()> {
-        self.core.sweep_closed();
-        if self.is_empty() {
-            return Ok(());
-        }
-        let routing = self.routing();
-        self.deliver_owed_closes(routing)?;
-        self.ask_interest()?;
-        let mut events = std::mem::take(&mut self.core.events);
-        events.clear();
-        let waited = self
-            .core
-            .selector()
-            .and_then(|sel| sel.wait(timeout, &mut events));
-        let result = waited.and_then(|()| {
-            for ev in &events {
-                // Dropped if its channel closed or its slot was reused meanwhile (AC-Q-6).
-                let Some(index) = self.core.map.resolve_key(ev.key) else {
-                    continue;
-                };
-                match (routing, Which::from_bit(ev.ready)) {
-                    (Routing::Select, Some(which)) => {
-                        wrapper(&mut self.core, index, which, routing)?
-                    }
-                    _ => readwrite(&mut self.core, index, ev.ready)?,
-                }
-            }
-            Ok(())
-        });
-        self.core.events = events;
-        self.core.sweep_closed();
-        result
-    }
-
-    fn routing(&self) -> Routing {
-        match self.core.backend {
-            Backend::Select => Routing::Select,
-            Backend::Poll | Backend::Epoll => Routing::Poll,
-        }
-    }
-
-    fn deliver_owed_closes(&mut self, routing: Routing) -> io::Result<()> {
-        while let Some(token) = self.core.pending_close.pop() {
-            if let Some(index) = self.core.map.resolve(token) {
-                owed_close(&mut self.core, index, routing)?;
-            }
-        }
-        Ok(())
-    }
-
-    /// Phase 3: tell the backend what each channel wants.
-    fn ask_interest(&mut self) -> io::Result<()> {
-        let backend = self.core.backend;
-        self.core.selector()?;
-        if backend.rebuilds_each_pass() {
-            for index in std::mem::take(&mut self.core.dirty) {
-                if let Some(e) = self.core.map.get_mut(index) {
-                    e.ch.dirty = false;
-                }
-            }
-            let mut order = std::mem::take(&mut self.core.order_buf);
-            self.core.map.order_snapshot(&mut order);
-            if let Some(sel) = self.core.selector.as_mut() {
-                sel.begin_pass();
-            }
-            let mut result = Ok(());
-            for &(index, key) in &order {
-                let interest = self.interest_of(index);
-                let fd = self.core.ch(index).io.fd();
-                if let (Some(fd), Some(sel), true) =
-                    (fd, self.core.selector.as_mut(), interest != 0)
-                {
-                    result = sel.watch(fd, key, interest);
-                    if result.is_err() {
-                        break;
-                    }
-                }
-            }
-            self.core.order_buf = order;
-            return result;
-        }
-        // Epoll: only the channels that may have changed (O(active)).
-        while let Some(index) = self.core.dirty.pop() {
-            let Some(e) = self.core.map.get_mut(index) else {
-                continue;
-            };
-            e.ch.dirty = false;
-            if e.ch.reg == 0 {
-                continue;
-            }
-            let interest = self.interest_of(index);
-            let ch = self.core.ch(index);
-            let (old, fd, key) = (ch.os_interest, ch.io.fd(), crate::map::key(index, ch.reg));
-            if interest != old {
-                if let (Some(fd), Some(sel)) = (fd, self.core.selector.as_mut()) {
-                    if let Err(e) = sel.update(fd, key, old, interest) {
-                        self.core.mark_dirty(index);
-                        return Err(e);
-                    }
-                }
-                self.core.ch_mut(index).os_interest = interest;
-            }
-        }
-        Ok(())
-    }
-
-    /// `readable()` then `writable()`, as the backend's interest bits
-    /// (AC-SEL-2, AC-POLL-3): a listener never asks for write readiness, and
-    /// select puts every interested channel in its exceptional set.
-    fn interest_of(&mut self, index: u32) -> Interest {
-        let (r, w) = self
-            .core
-            .run(index, |d, cx| (d.readable(cx), d.writable(cx)))
-            .unwrap_or((false, false));
-        let accepting = self.core.ch(index).accepting;
-        let mut interest = 0;
-        if r {
-            interest |= WANT_READ;
-        }
-        if w && !accepting {
-            interest |= WANT_WRITE;
-        }
-        if self.core.backend == Backend::Select && (r || w) {
-            interest |= WANT_EXCEPT;
-        }
-        interest
     }
 
     /// asyncore's `read(obj)` wrapper (select routing): `handle_read_event`,
@@ -623,6 +498,175 @@ impl<S: 'static> EventLoop<S> {
         let r = readwrite(&mut self.core, index, flags);
         self.core.sweep_closed();
         r
+    }
+
+    /// Runs `f` once after `delay`, on the loop thread, with the `Cx` of the
+    /// loop's own (socketless) channel. Its error is logged. An armed timer
+    /// keeps [`run`](EventLoop::run) going.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// let mut ev = asyncore::EventLoop::with_state(None);
+    /// let start = Instant::now();
+    /// ev.call_later(Duration::from_millis(20), |cx| { *cx.state() = Some(Instant::now()); Ok(()) });
+    /// ev.run()?;
+    /// assert!(ev.state().unwrap() - start >= Duration::from_millis(20)); // never early
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn call_later(
+        &mut self,
+        delay: Duration,
+        f: impl FnOnce(&mut Cx<'_, S>) -> io::Result<()> + 'static,
+    ) -> TimerId {
+        let index = self.core.loop_channel();
+        Cx::new(&mut self.core, index).call_later(delay, f)
+    }
+
+    /// Runs `f` every `interval` on the loop thread until cancelled.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let mut ev = asyncore::EventLoop::with_state(0);
+    /// let id = ev.call_every(Duration::from_millis(1), |cx| {
+    ///     *cx.state() += 1;
+    ///     if *cx.state() == 3 { cx.stop(); }
+    ///     Ok(())
+    /// });
+    /// ev.run()?;
+    /// assert!(ev.cancel_timer(id));
+    /// assert_eq!(*ev.state(), 3);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn call_every(
+        &mut self,
+        interval: Duration,
+        f: impl FnMut(&mut Cx<'_, S>) -> io::Result<()> + 'static,
+    ) -> TimerId {
+        let index = self.core.loop_channel();
+        Cx::new(&mut self.core, index).call_every(interval, f)
+    }
+
+    /// Cancels a timer; false if it already fired (one-shot) or is gone.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut ev = asyncore::EventLoop::new();
+    /// let id = ev.call_later(std::time::Duration::from_secs(5), |_| Ok(()));
+    /// assert!(ev.cancel_timer(id));
+    /// ```
+    pub fn cancel_timer(&mut self, id: TimerId) -> bool {
+        self.core.cancel_timer(id)
+    }
+
+    /// Moves a timer's next expiry to `delay` from now; false if it is gone.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut ev = asyncore::EventLoop::new();
+    /// let id = ev.call_later(std::time::Duration::from_secs(5), |_| Ok(()));
+    /// assert!(ev.reset_timer(id, std::time::Duration::from_secs(1)));
+    /// ```
+    pub fn reset_timer(&mut self, id: TimerId, delay: Duration) -> bool {
+        self.core.reset_timer(id, delay)
+    }
+
+    /// A handle for other threads (`Send + Sync + Clone`): post work, wake,
+    /// stop, shut down. See [`Remote`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut ev = asyncore::EventLoop::new();
+    /// let remote = ev.remote()?;
+    /// std::thread::spawn(move || remote.stop()).join().unwrap();
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn remote(&mut self) -> io::Result<Remote<S>> {
+        self.core.remote().map(Remote::new)
+    }
+
+    /// Runs `f` on the loop thread whenever `signal` (e.g. `libc::SIGTERM`)
+    /// arrives, with the `Cx` of the loop's own channel. The signal's default
+    /// action (such as terminating) no longer happens while the loop exists.
+    /// Signals that cannot be caught (SIGKILL, SIGSTOP) or must not be
+    /// (SIGSEGV, SIGILL, SIGFPE) give an error.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let mut ev = asyncore::EventLoop::new();
+    /// ev.on_signal(libc::SIGTERM, |cx| { cx.shutdown(Duration::from_secs(5)); Ok(()) })?;
+    /// assert!(ev.on_signal(libc::SIGKILL, |_| Ok(())).is_err());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn on_signal(
+        &mut self,
+        signal: i32,
+        f: impl FnMut(&mut Cx<'_, S>) -> io::Result<()> + 'static,
+    ) -> io::Result<()> {
+        if self.core.signals.is_none() {
+            self.core.signals = Some(Signals::new()?);
+            self.core.specials_watched.1 = false;
+        }
+        match self.core.signals.as_mut() {
+            Some(signals) => signals.add(signal, Box::new(f)),
+            None => Ok(()),
+        }
+    }
+
+    /// Whether a panic in a handler is caught (the default) and sent to
+    /// that channel's `handle_error` — which closes it — while the loop and
+    /// the other channels go on. With `false`, panics unwind out of the loop.
+    /// Under `panic = "abort"` nothing can be caught: the process ends.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut ev = asyncore::EventLoop::new();
+    /// ev.set_catch_panics(false);
+    /// ```
+    pub fn set_catch_panics(&mut self, catch: bool) {
+        self.core.catch_panics = catch;
+    }
+
+    /// Caps the number of channels in the map: past it, listeners hand new
+    /// connections to [`handle_refused`](Dispatcher::handle_refused).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut ev = asyncore::EventLoop::new();
+    /// ev.set_max_channels(Some(10_000));
+    /// ```
+    pub fn set_max_channels(&mut self, max: Option<usize>) {
+        self.core.max_channels = max;
+    }
+
+    /// Graceful shutdown, run to completion: listeners close, every other
+    /// channel gets [`handle_shutdown`](Dispatcher::handle_shutdown), the loop
+    /// runs until they have all closed, and whatever is left at `grace` is
+    /// closed. [`close_all`](EventLoop::close_all) is the abrupt form.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use asyncore::{Dispatcher, EventLoop}; struct Idle; impl Dispatcher for Idle {}
+    /// let mut ev = EventLoop::new();
+    /// ev.add(Idle).create_socket(asyncore::AF_INET, asyncore::SOCK_DGRAM)?;
+    /// ev.shutdown(std::time::Duration::from_secs(1))?;
+    /// assert!(ev.is_empty());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn shutdown(&mut self, grace: Duration) -> io::Result<()> {
+        self.core.request_shutdown(grace);
+        self.run_loop(Some(DEFAULT_TIMEOUT), None)
     }
 
     /// asyncore's `close_all(map, ignore_all)` (AC-CLOSE-4): closes every

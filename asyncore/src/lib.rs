@@ -123,6 +123,7 @@
 mod channel;
 pub mod chat;
 mod cx;
+mod deadline;
 mod default_loop;
 mod dispatch;
 mod dispatcher;
@@ -133,11 +134,16 @@ mod log;
 mod loop_core;
 mod map;
 mod net;
+mod pass;
+mod remote;
 mod send_buffer;
+mod signals;
 mod sys;
+mod timer;
 mod token;
 
 pub use cx::Cx;
+pub use deadline::Timeout;
 pub use default_loop::{close_all, loop_, poll, poll2, run, with_default_loop};
 pub use dispatcher::Dispatcher;
 pub use error::ExitNow;
@@ -148,7 +154,9 @@ pub use net::{
     is_disconnected, strerror, ToSockAddr, AF_INET, AF_INET6, AF_UNIX, DISCONNECTED, SOCK_DGRAM,
     SOCK_STREAM,
 };
+pub use remote::Remote;
 pub use send_buffer::SendBuffer;
 pub use socket2::{Domain, SockAddr, Socket, Type};
 pub use sys::{Backend, POLLERR, POLLHUP, POLLIN, POLLNVAL, POLLOUT, POLLPRI};
+pub use timer::TimerId;
 pub use token::Token;

@@ -6,11 +6,64 @@ use crate::channel::{Channel, Io};
 use crate::dispatcher::Dispatcher;
 use crate::log::{FacadeLog, LogSink};
 use crate::map::{key, ChannelMap};
+use crate::remote::RemoteShared;
+use crate::signals::Signals;
 use crate::sys::{fd, Backend, Event, Selector};
+use crate::timer::{TimerId, Timers};
 use crate::token::Token;
 use crate::Cx;
 use std::io;
 use std::os::fd::IntoRawFd;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// What a timer does when it fires, and which channel owns it.
+pub(crate) struct TimerPayload<S: 'static> {
+    pub(crate) owner: Token,
+    pub(crate) action: TimerAction<S>,
+}
+
+pub(crate) type TimerCallback<S> = Box<dyn FnMut(&mut Cx<'_, S>) -> io::Result<()>>;
+
+pub(crate) enum TimerAction<S: 'static> {
+    /// `Dispatcher::handle_timer` of the owner.
+    Handler,
+    /// A closure run with the owner's `Cx` (taken out while it runs).
+    Callback(Option<TimerCallback<S>>),
+    /// Check the owner's idle/read/write deadlines.
+    Deadline,
+    /// End a listener's accept back-off.
+    ResumeAccept,
+}
+
+/// Graceful shutdown in progress.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Shutdown {
+    pub(crate) deadline: Instant,
+    pub(crate) begun: bool,
+}
+
+/// The loop's own channel: socketless, it runs loop-level timers, remote
+/// jobs and signal callbacks; their errors are logged, nothing is closed.
+struct LoopChannel;
+
+impl<S: 'static> Dispatcher<S> for LoopChannel {
+    fn name(&self) -> &'static str {
+        "loop"
+    }
+
+    fn handle_error(&mut self, cx: &mut Cx<'_, S>, err: io::Error) -> io::Result<()> {
+        cx.log_info(
+            &format!("loop callback failed ({}): {err}", cx.handler()),
+            "error",
+        );
+        Ok(())
+    }
+}
+
+/// First back-off after EMFILE on accept; doubles up to `MAX_ACCEPT_BACKOFF`.
+pub(crate) const MIN_ACCEPT_BACKOFF: Duration = Duration::from_millis(10);
+pub(crate) const MAX_ACCEPT_BACKOFF: Duration = Duration::from_secs(1);
 
 pub(crate) struct LoopCore<S: 'static> {
     pub(crate) map: ChannelMap<S>,
@@ -37,6 +90,20 @@ pub(crate) struct LoopCore<S: 'static> {
     /// A spare descriptor released to shed one connection on EMFILE (AC-Q-11).
     pub(crate) reserve_fd: Option<std::fs::File>,
     pub(crate) fds_exhausted: bool,
+    pub(crate) accept_backoff: Duration,
+    /// Catch handler panics and route them to `handle_error` (default on).
+    pub(crate) catch_panics: bool,
+    pub(crate) timers: Timers<TimerPayload<S>>,
+    /// The loop's own channel, created on first use.
+    pub(crate) loop_channel: Option<Token>,
+    pub(crate) remote: Option<Arc<RemoteShared<S>>>,
+    pub(crate) signals: Option<Signals<S>>,
+    /// Epoll: whether the waker and signal descriptors are registered.
+    pub(crate) specials_watched: (bool, bool),
+    pub(crate) shutdown: Option<Shutdown>,
+    pub(crate) max_channels: Option<usize>,
+    /// Listeners backing off after EMFILE; a channel closing resumes them.
+    pub(crate) paused_listeners: Vec<Token>,
 }
 
 impl<S: 'static> LoopCore<S> {
@@ -58,6 +125,16 @@ impl<S: 'static> LoopCore<S> {
             sent_total: 0,
             reserve_fd: None,
             fds_exhausted: false,
+            accept_backoff: MIN_ACCEPT_BACKOFF,
+            catch_panics: true,
+            timers: Timers::default(),
+            loop_channel: None,
+            remote: None,
+            signals: None,
+            specials_watched: (false, false),
+            shutdown: None,
+            max_channels: None,
+            paused_listeners: Vec::new(),
         }
     }
 
@@ -126,7 +203,19 @@ impl<S: 'static> LoopCore<S> {
         ch.connected = false;
         ch.accepting = false;
         ch.connecting = false;
+        let timers = std::mem::take(&mut ch.timers);
+        let parent = ch.parent.take();
+        for id in timers {
+            self.timers.cancel(id);
+        }
+        if let Some(e) = parent
+            .and_then(|p| self.map.resolve(p))
+            .and_then(|i| self.map.get_mut(i))
+        {
+            e.ch.children = e.ch.children.saturating_sub(1);
+        }
         self.deregister(index);
+        self.resume_accepting();
         let io = std::mem::replace(&mut self.ch_mut(index).io, Io::Closed);
         self.closed.push(index);
         let result = match io {
@@ -193,6 +282,7 @@ impl<S: 'static> LoopCore<S> {
         self.backend = backend;
         // Dropping an epoll selector drops its registrations with it.
         self.selector = None;
+        self.specials_watched = (false, false);
         for index in self.map.occupied() {
             self.ch_mut(index).os_interest = 0;
             self.mark_dirty(index);
@@ -203,5 +293,92 @@ impl<S: 'static> LoopCore<S> {
         if !self.ch(index).ignores(kind) {
             self.log.log_info(kind, message);
         }
+    }
+
+    /// A descriptor is about to be freed: listeners paused by EMFILE may try again.
+    pub(crate) fn resume_accepting(&mut self) {
+        for token in std::mem::take(&mut self.paused_listeners) {
+            if let Some(index) = self.map.resolve(token) {
+                self.ch_mut(index).accept_paused = false;
+                self.mark_dirty(index);
+            }
+        }
+    }
+
+    /// The slot of the loop's own channel, created on first use.
+    pub(crate) fn loop_channel(&mut self) -> u32 {
+        if let Some(index) = self.loop_channel.and_then(|t| self.map.resolve(t)) {
+            return index;
+        }
+        let token = self.insert(Box::new(LoopChannel));
+        self.loop_channel = Some(token);
+        token.index
+    }
+
+    /// Arms a timer owned by channel `index`.
+    pub(crate) fn add_timer(
+        &mut self,
+        index: u32,
+        delay: Duration,
+        interval: Option<Duration>,
+        action: TimerAction<S>,
+    ) -> TimerId {
+        let owner = self.map.token(index);
+        let deadline = Instant::now() + delay;
+        let id = self
+            .timers
+            .insert(deadline, interval, TimerPayload { owner, action });
+        self.ch_mut(index).timers.push(id);
+        id
+    }
+
+    pub(crate) fn cancel_timer(&mut self, id: TimerId) -> bool {
+        let Some(payload) = self.timers.cancel(id) else {
+            return false;
+        };
+        if let Some(e) = self
+            .map
+            .resolve(payload.owner)
+            .and_then(|i| self.map.get_mut(i))
+        {
+            e.ch.timers.retain(|t| *t != id);
+        }
+        true
+    }
+
+    pub(crate) fn reset_timer(&mut self, id: TimerId, delay: Duration) -> bool {
+        self.timers.reset(id, Instant::now() + delay)
+    }
+
+    pub(crate) fn remote(&mut self) -> io::Result<Arc<RemoteShared<S>>> {
+        if let Some(r) = &self.remote {
+            return Ok(Arc::clone(r));
+        }
+        let shared = Arc::new(RemoteShared::new()?);
+        self.remote = Some(Arc::clone(&shared));
+        Ok(shared)
+    }
+
+    /// Starts (or tightens) a graceful shutdown.
+    pub(crate) fn request_shutdown(&mut self, grace: Duration) {
+        let deadline = Instant::now() + grace;
+        match &mut self.shutdown {
+            Some(s) => s.deadline = s.deadline.min(deadline),
+            None => {
+                self.shutdown = Some(Shutdown {
+                    deadline,
+                    begun: false,
+                })
+            }
+        }
+    }
+
+    /// Whether a listener (or the loop) is at its connection cap.
+    pub(crate) fn at_capacity(&self, index: u32) -> bool {
+        let ch = self.ch(index);
+        ch.max_children.is_some_and(|max| ch.children >= max)
+            || self
+                .max_channels
+                .is_some_and(|max| self.map.registered() >= max)
     }
 }

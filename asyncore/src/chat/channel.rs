@@ -8,14 +8,16 @@
 //! `set_terminator`, `discard_buffers`.
 //!
 //! Beyond asynchat: output back-pressure (while more than the high-water mark
-//! is queued the channel stops reading, until the queue drains below the
-//! low-water mark), an optional hard limit on queued output (a push past it is
-//! an error the handler sees), and an opt-in mode that sends until the socket
-//! would block instead of once per write event.
+//! is queued the channel stops reading and handling input, until the queue
+//! drains to the low-water mark), an optional hard limit on queued output (a
+//! push past it is an error the handler sees), and an opt-in mode that sends
+//! until the socket would block instead of once per write event.
 
 use super::{Event, OutQueue, Parser, Producer, Terminator, DEFAULT_OUT_BUFFER_SIZE};
 use crate::cx::Cx;
+use crate::deadline::Timeout;
 use crate::dispatcher::Dispatcher;
+use crate::timer::TimerId;
 use std::io;
 use std::ops::{Deref, DerefMut};
 
@@ -85,6 +87,28 @@ pub trait ChatHandler<S: 'static = ()>: 'static {
     fn handle_expt(&mut self, chat: &mut Chat<'_, '_, S>) -> io::Result<()> {
         chat.log_info("unhandled incoming priority event", "warning");
         Ok(())
+    }
+
+    /// A timer armed with [`Cx::start_timer`] fired (asyncore-style default: a warning).
+    fn handle_timer(&mut self, chat: &mut Chat<'_, '_, S>, id: TimerId) -> io::Result<()> {
+        let _ = id;
+        chat.log_info("unhandled timer event", "warning");
+        Ok(())
+    }
+
+    /// A deadline declared with [`Cx::set_timeout`] passed. Default: an
+    /// `info` line, then `close()`.
+    fn handle_timeout(&mut self, chat: &mut Chat<'_, '_, S>, kind: Timeout) -> io::Result<()> {
+        let line = format!("{} {kind} timeout, closing", chat.describe(self.name()));
+        chat.log_info(&line, "info");
+        chat.close()
+    }
+
+    /// The loop is shutting down gracefully. Default: `close_when_done()`,
+    /// so queued output is sent first.
+    fn handle_shutdown(&mut self, chat: &mut Chat<'_, '_, S>) -> io::Result<()> {
+        chat.close_when_done();
+        chat.initiate_send()
     }
 
     /// A hook failed. Default: as [`Dispatcher::handle_error`]: one `error`
@@ -507,7 +531,8 @@ impl<H> AsyncChat<H> {
     }
 
     /// Back-pressure: above `high` queued output bytes the channel stops
-    /// reading; it reads again at or below `low`. `usize::MAX` turns it off.
+    /// reading, and stops handing input it already read to the hooks; it
+    /// resumes at or below `low`. `usize::MAX` turns it off.
     ///
     /// # Examples
     ///
@@ -654,13 +679,17 @@ impl<H> AsyncChat<H> {
 
 impl<H> AsyncChat<H> {
     /// Runs the parser's events through the hooks (AC-CHAT-22..31). Input
-    /// processing stops once the channel is closed (AC-CHAT-Q-7).
+    /// processing stops once the channel is closed (AC-CHAT-Q-7), and while
+    /// back-pressure pauses it (so queued output passes the high-water mark by
+    /// at most one hook's pushes).
     fn process_input<S: 'static>(&mut self, cx: &mut Cx<'_, S>) -> io::Result<()>
     where
         H: ChatHandler<S>,
     {
         loop {
-            if cx.is_closed() {
+            // Paused by back-pressure: the rest of the input waits in the
+            // parser until the output drains (`handle_write` resumes).
+            if cx.is_closed() || self.buf.paused {
                 return Ok(());
             }
             let data = match self.buf.parser.next_event() {
@@ -740,7 +769,9 @@ impl<S: 'static, H: ChatHandler<S>> Dispatcher<S> for AsyncChat<H> {
             buf: &mut self.buf,
         }
         .initiate_send()?;
-        self.settle(cx)
+        self.settle(cx)?;
+        // Input held back while paused is handled once the output drained.
+        self.process_input(cx)
     }
 
     fn handle_close(&mut self, cx: &mut Cx<'_, S>) -> io::Result<()> {

@@ -32,6 +32,7 @@ pub(crate) mod epoll;
 pub(crate) mod fd;
 pub(crate) mod poll;
 pub(crate) mod select;
+pub(crate) mod waker;
 
 use std::fmt;
 use std::io;

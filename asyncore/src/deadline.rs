@@ -1,0 +1,133 @@
+//! Per-channel deadlines: idle, read-stall and write-stall timeouts.
+//!
+//! Like libevent's bufferevent timeouts, declared once per channel. The cost
+//! per event is one clock read, only for channels that declared a timeout:
+//! the channel keeps the time of its last read and last write, and a single
+//! timer per channel wakes at the earliest possible expiry, checks, and
+//! re-arms if there was activity meanwhile.
+
+use crate::timer::TimerId;
+use std::fmt;
+use std::time::{Duration, Instant};
+
+/// Which of a channel's deadlines passed (given to
+/// [`Dispatcher::handle_timeout`](crate::Dispatcher::handle_timeout)).
+///
+/// # Examples
+///
+/// ```
+/// assert_eq!(asyncore::Timeout::Idle.to_string(), "idle");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Timeout {
+    /// Nothing was read or written for the idle timeout.
+    Idle,
+    /// The channel was readable but nothing arrived for the read timeout.
+    Read,
+    /// The channel had output to send but could not send for the write timeout.
+    Write,
+}
+
+impl fmt::Display for Timeout {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Timeout::Idle => "idle",
+            Timeout::Read => "read",
+            Timeout::Write => "write",
+        })
+    }
+}
+
+#[derive(Debug)]
+pub(crate) struct Deadlines {
+    pub(crate) idle: Option<Duration>,
+    pub(crate) read: Option<Duration>,
+    pub(crate) write: Option<Duration>,
+    pub(crate) last_read: Instant,
+    pub(crate) last_write: Instant,
+    pub(crate) timer: Option<TimerId>,
+}
+
+impl Deadlines {
+    pub(crate) fn new(now: Instant) -> Self {
+        Deadlines {
+            idle: None,
+            read: None,
+            write: None,
+            last_read: now,
+            last_write: now,
+            timer: None,
+        }
+    }
+
+    pub(crate) fn set(&mut self, kind: Timeout, after: Option<Duration>) {
+        match kind {
+            Timeout::Idle => self.idle = after,
+            Timeout::Read => self.read = after,
+            Timeout::Write => self.write = after,
+        }
+    }
+
+    pub(crate) fn any(&self) -> bool {
+        self.idle.is_some() || self.read.is_some() || self.write.is_some()
+    }
+
+    /// The first deadline that has passed at `now`, given whether the
+    /// channel wants to read and to write.
+    pub(crate) fn expired(&self, now: Instant, reading: bool, writing: bool) -> Option<Timeout> {
+        let passed =
+            |last: Instant, limit: Option<Duration>| limit.is_some_and(|d| now >= last + d);
+        if passed(self.last_read.max(self.last_write), self.idle) {
+            Some(Timeout::Idle)
+        } else if reading && passed(self.last_read, self.read) {
+            Some(Timeout::Read)
+        } else if writing && passed(self.last_write, self.write) {
+            Some(Timeout::Write)
+        } else {
+            None
+        }
+    }
+
+    /// When to look again: the earliest moment a deadline could pass. A
+    /// read or write deadline whose interest is off now is checked one
+    /// period from now.
+    pub(crate) fn next_check(&self, now: Instant, reading: bool, writing: bool) -> Option<Instant> {
+        let idle = self.idle.map(|d| self.last_read.max(self.last_write) + d);
+        let read = self
+            .read
+            .map(|d| if reading { self.last_read + d } else { now + d });
+        let write = self.write.map(|d| {
+            if writing {
+                self.last_write + d
+            } else {
+                now + d
+            }
+        });
+        [idle, read, write].into_iter().flatten().min()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn idle_read_write_expiry() {
+        let t0 = Instant::now();
+        let s = Duration::from_secs(1);
+        let mut d = Deadlines::new(t0);
+        d.set(Timeout::Idle, Some(10 * s));
+        d.set(Timeout::Read, Some(3 * s));
+        assert_eq!(d.expired(t0 + 2 * s, true, false), None);
+        assert_eq!(d.expired(t0 + 3 * s, true, false), Some(Timeout::Read));
+        assert_eq!(
+            d.expired(t0 + 3 * s, false, false),
+            None,
+            "not reading: no read stall"
+        );
+        assert_eq!(d.expired(t0 + 10 * s, false, false), Some(Timeout::Idle));
+        d.last_read = t0 + 5 * s;
+        assert_eq!(d.next_check(t0 + 6 * s, true, false), Some(t0 + 8 * s));
+        assert_eq!(d.next_check(t0 + 6 * s, false, false), Some(t0 + 9 * s));
+    }
+}

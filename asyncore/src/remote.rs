@@ -1,0 +1,201 @@
+//! `Remote`: a handle other threads use to reach a loop.
+
+use crate::cx::Cx;
+use crate::sys::waker::Waker;
+use std::fmt;
+use std::io;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+type Job<S> = Box<dyn FnOnce(&mut Cx<'_, S>) -> io::Result<()> + Send>;
+
+/// What a loop and its remotes share.
+pub(crate) struct RemoteShared<S: 'static> {
+    pub(crate) waker: Waker,
+    jobs: Mutex<Vec<Job<S>>>,
+    /// A wake-up is already on its way: later posts need not write again.
+    notified: AtomicBool,
+    stop: AtomicBool,
+    shutdown: Mutex<Option<Duration>>,
+    /// False once the loop is gone.
+    alive: AtomicBool,
+}
+
+impl<S: 'static> RemoteShared<S> {
+    pub(crate) fn new() -> io::Result<Self> {
+        Ok(RemoteShared {
+            waker: Waker::new()?,
+            jobs: Mutex::new(Vec::new()),
+            notified: AtomicBool::new(false),
+            stop: AtomicBool::new(false),
+            shutdown: Mutex::new(None),
+            alive: AtomicBool::new(true),
+        })
+    }
+
+    fn notify(&self) -> io::Result<()> {
+        if !self.notified.swap(true, Ordering::AcqRel) {
+            self.waker.wake()?;
+        }
+        Ok(())
+    }
+
+    /// Called by the loop when the waker fired: resets it, then takes the
+    /// jobs. A post racing with this either lands in the taken batch or
+    /// writes the waker again, so no wake-up is lost.
+    pub(crate) fn take_jobs(&self) -> Vec<Job<S>> {
+        self.notified.store(false, Ordering::Release);
+        self.waker.drain();
+        match self.jobs.lock() {
+            Ok(mut jobs) => std::mem::take(&mut *jobs),
+            Err(poisoned) => std::mem::take(&mut *poisoned.into_inner()),
+        }
+    }
+
+    pub(crate) fn take_stop(&self) -> bool {
+        self.stop.swap(false, Ordering::AcqRel)
+    }
+
+    pub(crate) fn take_shutdown(&self) -> Option<Duration> {
+        self.shutdown.lock().ok().and_then(|mut s| s.take())
+    }
+
+    pub(crate) fn close(&self) {
+        self.alive.store(false, Ordering::Release);
+    }
+}
+
+/// A handle to an [`EventLoop`](crate::EventLoop) for other threads:
+/// `Send + Sync + Clone`. It posts closures to run on the loop thread, wakes
+/// the loop, stops it, or asks for a graceful shutdown. Wake-ups coalesce
+/// (many posts, one wake) but are never lost.
+///
+/// Posted closures run at the start of the loop's next dispatch, with the
+/// [`Cx`] of the loop's own (socketless) channel: they can add channels,
+/// reach channels with [`Cx::with`], and use the shared state.
+///
+/// # Examples
+///
+/// ```
+/// use asyncore::EventLoop;
+/// use std::time::Duration;
+///
+/// let mut ev = EventLoop::with_state(0u32);
+/// let remote = ev.remote()?;
+/// // A timer keeps the loop running until the other thread stops it.
+/// ev.call_every(Duration::from_secs(1), |_| Ok(()));
+/// let t = std::thread::spawn(move || {
+///     remote.post(|cx| { *cx.state() += 1; Ok(()) }).unwrap();
+///     remote.stop();
+/// });
+/// ev.run()?;
+/// t.join().unwrap();
+/// assert_eq!(*ev.state(), 1);
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub struct Remote<S: 'static = ()> {
+    shared: Arc<RemoteShared<S>>,
+}
+
+impl<S: 'static> Clone for Remote<S> {
+    fn clone(&self) -> Self {
+        Remote {
+            shared: Arc::clone(&self.shared),
+        }
+    }
+}
+
+impl<S: 'static> fmt::Debug for Remote<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Remote")
+            .field("alive", &self.shared.alive.load(Ordering::Relaxed))
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: 'static> Remote<S> {
+    pub(crate) fn new(shared: Arc<RemoteShared<S>>) -> Self {
+        Remote { shared }
+    }
+
+    fn check_alive(&self) -> io::Result<()> {
+        if self.shared.alive.load(Ordering::Acquire) {
+            Ok(())
+        } else {
+            Err(io::Error::new(
+                io::ErrorKind::BrokenPipe,
+                "the event loop is gone",
+            ))
+        }
+    }
+
+    /// Runs `job` on the loop thread; its error goes to the log (the loop's
+    /// own channel reports it and goes on). Fails once the loop is dropped.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut ev = asyncore::EventLoop::new();
+    /// let remote = ev.remote()?;
+    /// remote.post(|_cx| Ok(()))?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn post(
+        &self,
+        job: impl FnOnce(&mut Cx<'_, S>) -> io::Result<()> + Send + 'static,
+    ) -> io::Result<()> {
+        self.check_alive()?;
+        match self.shared.jobs.lock() {
+            Ok(mut jobs) => jobs.push(Box::new(job)),
+            Err(poisoned) => poisoned.into_inner().push(Box::new(job)),
+        }
+        self.shared.notify()
+    }
+
+    /// Wakes the loop's wait (it then re-checks its timers and jobs).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut ev = asyncore::EventLoop::new();
+    /// ev.remote()?.wake()?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn wake(&self) -> io::Result<()> {
+        self.check_alive()?;
+        self.shared.notify()
+    }
+
+    /// Stops the loop at the end of its current (or next) pass; `run`
+    /// returns `Ok`. Channels are left as they are.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut ev = asyncore::EventLoop::new();
+    /// ev.remote()?.stop();
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn stop(&self) {
+        self.shared.stop.store(true, Ordering::Release);
+        let _ = self.shared.notify();
+    }
+
+    /// Asks for a graceful shutdown within `grace` (see
+    /// [`Cx::shutdown`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut ev = asyncore::EventLoop::new();
+    /// ev.remote()?.shutdown(std::time::Duration::from_secs(5));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn shutdown(&self, grace: Duration) {
+        if let Ok(mut s) = self.shared.shutdown.lock() {
+            *s = Some(grace);
+        }
+        let _ = self.shared.notify();
+    }
+}
