@@ -108,6 +108,10 @@
 //! is not an error. The full list, against the spec's IDs, is in
 //! `ARCHITECTURE.md`.
 //!
+//! Beyond asyncore — timers, a cross-thread [`Remote`], signals, deadlines,
+//! graceful shutdown, panic isolation, EMFILE handling, connection caps — see
+//! the [`guide`].
+//!
 //! ## Which channels are asked for their interest
 //!
 //! On [`Backend::Select`] and [`Backend::Poll`] every pass asks every channel
@@ -130,6 +134,7 @@ mod dispatcher;
 mod error;
 mod event_loop;
 mod file;
+pub mod guide;
 mod log;
 mod loop_core;
 mod map;

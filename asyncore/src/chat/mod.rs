@@ -5,6 +5,78 @@
 //! [`ChatHandler`]. Underneath are pure state machines — terminator framing
 //! ([`Parser`]) and the output queue ([`OutQueue`]) — tested against CPython's
 //! `asynchat` (see `tests/chat_parser_oracle.rs`).
+//!
+//! Beyond asynchat: [`Collector`] bounds a record's size with a policy of the
+//! handler's choosing (reply-and-discard, or error-and-close), output
+//! back-pressure stops reading while too much output is queued
+//! ([`AsyncChat::with_water_marks`]), and a hard output limit turns runaway
+//! pushes into an error the handler sees ([`AsyncChat::with_out_limit`]).
+//!
+//! # A complete line-echo server
+//!
+//! Each CRLF-terminated line comes back with CRLF; a line over 1 KiB gets an
+//! error line and is discarded, and the connection goes on.
+//!
+//! ```
+//! use asyncore::chat::{AsyncChat, Chat, ChatHandler, Collector};
+//! use asyncore::{Cx, Dispatcher, EventLoop, SockAddr, Socket, AF_INET, SOCK_STREAM};
+//! use std::io::{self, BufRead, BufReader, Write};
+//!
+//! struct LineEcho {
+//!     line: Collector,
+//! }
+//!
+//! impl ChatHandler for LineEcho {
+//!     fn collect_incoming_data(&mut self, _chat: &mut Chat<'_, '_>, data: &[u8]) -> io::Result<()> {
+//!         self.line.collect(data);
+//!         Ok(())
+//!     }
+//!     fn found_terminator(&mut self, chat: &mut Chat<'_, '_>) -> io::Result<()> {
+//!         match self.line.take() {
+//!             Ok(mut line) => {
+//!                 line.extend_from_slice(b"\r\n");
+//!                 chat.push(line)
+//!             }
+//!             Err(too_long) => chat.push(format!("-ERR {too_long}\r\n")),
+//!         }
+//!     }
+//! }
+//!
+//! struct Server;
+//! impl Dispatcher for Server {
+//!     fn handle_accepted(&mut self, cx: &mut Cx<'_>, sock: Socket, _: SockAddr) -> io::Result<()> {
+//!         let chan = AsyncChat::new(LineEcho { line: Collector::new(1024) }).with_terminator("\r\n");
+//!         cx.add(chan).adopt(sock)?;
+//!         Ok(())
+//!     }
+//! }
+//!
+//! let mut ev = EventLoop::new();
+//! let mut server = ev.add(Server);
+//! server.create_socket(AF_INET, SOCK_STREAM)?;
+//! server.set_reuse_addr();
+//! server.bind("127.0.0.1:0")?;
+//! server.listen(5)?;
+//! let addr = server.socket()?.local_addr()?.as_socket().unwrap();
+//!
+//! // A plain blocking client on another thread; the loop stops when it is done.
+//! let remote = ev.remote()?;
+//! let client = std::thread::spawn(move || -> io::Result<Vec<String>> {
+//!     let mut s = std::net::TcpStream::connect(addr)?;
+//!     s.write_all(b"hello\r\n")?;
+//!     s.write_all(&[b'x'; 2000])?;
+//!     s.write_all(b"\r\nworld\r\n")?;
+//!     let lines = BufReader::new(s).lines().take(3).collect::<io::Result<Vec<_>>>()?;
+//!     remote.stop();
+//!     Ok(lines)
+//! });
+//! ev.run()?;
+//! let lines = client.join().unwrap()?;
+//! assert_eq!(lines[0], "hello");
+//! assert!(lines[1].starts_with("-ERR record of 2000 bytes"));
+//! assert_eq!(lines[2], "world");
+//! # Ok::<(), io::Error>(())
+//! ```
 
 mod channel;
 mod collector;
