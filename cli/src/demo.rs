@@ -1,23 +1,21 @@
-//! One loop, both ends: a tiny HTTP server on 127.0.0.1 port 0 and the seed's
-//! HTTP client fetching a page from it, in the same `EventLoop`. Prints the
-//! exchange and exits 0. Needs no network and no set-up.
-//!
-//! ```text
-//! cargo run --release --example demo [select|poll|epoll]
-//! ```
+//! `asyncore demo`: one loop, both ends. A tiny HTTP server on 127.0.0.1
+//! port 0 and the seed's HTTP client fetching a page from it, in the same
+//! `EventLoop`; prints the exchange. Needs no network and no set-up.
 
+use crate::AppError;
 use asyncore::{
     Backend, Cx, Dispatcher, EventLoop, SendBuffer, SockAddr, Socket, AF_INET, SOCK_STREAM,
 };
 use std::io;
-use std::process::ExitCode;
 use std::time::Duration;
 
 /// What the client saw, kept in the loop's shared state.
-#[derive(Default)]
-struct Exchange {
-    request: String,
-    response: Vec<u8>,
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Exchange {
+    /// The request the client sent.
+    pub request: String,
+    /// Every byte the client received.
+    pub response: Vec<u8>,
 }
 
 /// The server side of one connection: read a request head, answer, close.
@@ -117,7 +115,17 @@ impl Dispatcher<Exchange> for HttpClient {
     }
 }
 
-fn run(backend: Backend) -> io::Result<Exchange> {
+/// Runs the exchange on `backend`: a server on 127.0.0.1 port 0 and the
+/// seed's client in one loop; returns what the client sent and received.
+///
+/// # Examples
+///
+/// ```
+/// let x = asyncore_cli::demo::exchange(asyncore::Backend::Epoll)?;
+/// assert!(x.response.starts_with(b"HTTP/1.0 200 OK\r\n"));
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub fn exchange(backend: Backend) -> io::Result<Exchange> {
     let mut ev = EventLoop::with_state(Exchange::default()).with_backend(backend);
     let mut server = ev.add(HttpServer);
     server.create_socket(AF_INET, SOCK_STREAM)?;
@@ -146,40 +154,52 @@ fn run(backend: Backend) -> io::Result<Exchange> {
     Ok(std::mem::take(ev.state_mut()))
 }
 
-fn main() -> ExitCode {
-    let backend = match std::env::args().nth(1).map(|b| b.parse::<Backend>()) {
-        None => Backend::Epoll,
-        Some(Ok(b)) => b,
-        Some(Err(e)) => {
-            eprintln!("demo: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    let exchange = match run(backend) {
-        Ok(x) => x,
-        Err(e) => {
-            eprintln!("demo: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
+/// The exchange as the command prints it: request, status, headers, a
+/// body summary.
+///
+/// # Examples
+///
+/// ```
+/// let x = asyncore_cli::demo::Exchange {
+///     request: "GET / HTTP/1.0\r\n\r\n".into(),
+///     response: b"HTTP/1.0 200 OK\r\nServer: x\r\n\r\nhi".to_vec(),
+/// };
+/// let text = asyncore_cli::demo::report(&x, asyncore::Backend::Poll);
+/// assert!(text.contains("status:   HTTP/1.0 200 OK"));
+/// ```
+pub fn report(exchange: &Exchange, backend: Backend) -> String {
     let text = String::from_utf8_lossy(&exchange.response);
     let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
     let mut lines = head.lines();
-    println!("asyncore demo: one {backend} loop ran an HTTP server and the seed's HTTP client");
-    println!();
-    println!(
-        "request:  {}",
+    let mut out = format!(
+        "asyncore demo: one {backend} loop ran an HTTP server and the seed's HTTP client\n\n"
+    );
+    out += &format!(
+        "request:  {}\n",
         exchange.request.lines().next().unwrap_or("")
     );
-    println!("status:   {}", lines.next().unwrap_or("(none)"));
+    out += &format!("status:   {}\n", lines.next().unwrap_or("(none)"));
     for header in lines {
-        println!("header:   {header}");
+        out += &format!("header:   {header}\n");
     }
-    println!("body:     {} bytes: {}", body.len(), body.trim());
-    if head.starts_with("HTTP/1.0 200 ") {
-        ExitCode::SUCCESS
+    out += &format!("body:     {} bytes: {}\n", body.len(), body.trim());
+    out
+}
+
+/// `asyncore demo`: runs the exchange and prints it.
+///
+/// # Examples
+///
+/// ```
+/// asyncore_cli::demo::run(asyncore::Backend::Select)?;
+/// # Ok::<(), asyncore_cli::AppError>(())
+/// ```
+pub fn run(backend: Backend) -> Result<(), AppError> {
+    let x = exchange(backend).map_err(|e| AppError::io("demo", e))?;
+    print!("{}", report(&x, backend));
+    if x.response.starts_with(b"HTTP/1.0 200 ") {
+        Ok(())
     } else {
-        eprintln!("demo: unexpected response");
-        ExitCode::FAILURE
+        Err(AppError::new(AppError::IO, "demo: unexpected response"))
     }
 }

@@ -1,0 +1,13 @@
+//! The `asyncore` command's apps, each callable as a library function so
+//! tests can start them in-process: [`demo`], [`echo`].
+
+#![deny(missing_docs, rust_2018_idioms)]
+#![warn(missing_debug_implementations, unreachable_pub)]
+
+mod common;
+pub mod demo;
+pub mod echo;
+
+pub use common::{
+    init_logging, listen, parse_backend, parse_listen, shutdown_on_signals, AppError,
+};
