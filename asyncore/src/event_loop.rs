@@ -595,7 +595,9 @@ impl<S: 'static> EventLoop<S> {
     /// arrives, with the `Cx` of the loop's own channel. The signal's default
     /// action (such as terminating) no longer happens while the loop exists.
     /// Signals that cannot be caught (SIGKILL, SIGSTOP) or must not be
-    /// (SIGSEGV, SIGILL, SIGFPE) give an error.
+    /// (SIGSEGV, SIGILL, SIGFPE) give an error. When the loop is dropped its
+    /// callbacks are removed, but the signal's default action is not
+    /// restored: the signal is then ignored by this process.
     ///
     /// # Examples
     ///
