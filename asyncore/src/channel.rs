@@ -10,6 +10,7 @@ use crate::sys::Interest;
 use crate::timer::TimerId;
 use crate::token::Token;
 use socket2::{SockAddr, Socket};
+use std::collections::HashSet;
 use std::io;
 use std::os::fd::{AsRawFd, RawFd};
 
@@ -63,8 +64,9 @@ pub(crate) struct Channel {
     pub(crate) addr: Option<Box<SockAddr>>,
     /// `None` means asyncore's default `{"warning"}`.
     pub(crate) ignore_log_types: Option<Box<[String]>>,
-    /// Timers this channel owns; cancelled when it closes.
-    pub(crate) timers: Vec<TimerId>,
+    /// Timers this channel owns; cancelled when it closes. A set, so that
+    /// cancelling or firing one stays O(1) however many the channel owns.
+    pub(crate) timers: HashSet<TimerId>,
     /// Idle/read/write timeouts, when declared.
     pub(crate) deadlines: Option<Box<Deadlines>>,
     /// A listener backing off after running out of descriptors.

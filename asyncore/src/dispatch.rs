@@ -62,8 +62,11 @@ pub(crate) fn invoke<S: 'static>(
     let catch = core.catch_panics;
     let result = core.run(index, |d, cx| {
         if !catch {
-            let r = f(&mut *d, &mut *cx);
-            return finish(d, cx, r, routing);
+            // Unwind only once the dispatcher is back in its slot.
+            return catch_unwind(AssertUnwindSafe(|| {
+                let r = f(&mut *d, &mut *cx);
+                finish(&mut *d, &mut *cx, r, routing)
+            }));
         }
         let r = match catch_unwind(AssertUnwindSafe(|| f(&mut *d, &mut *cx))) {
             Ok(r) => r,
@@ -83,10 +86,14 @@ pub(crate) fn invoke<S: 'static>(
         if panicked_before && !cx.is_closed() {
             let _ = cx.close();
         }
-        routed
+        Ok(routed)
     });
     core.mark_dirty(index);
-    result.unwrap_or(Ok(()))
+    match result {
+        None => Ok(()),
+        Some(Ok(routed)) => routed,
+        Some(Err(payload)) => std::panic::resume_unwind(payload),
+    }
 }
 
 /// A handler panicked (the payload's message is kept).

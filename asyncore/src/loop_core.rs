@@ -328,7 +328,7 @@ impl<S: 'static> LoopCore<S> {
         let id = self
             .timers
             .insert(deadline, interval, TimerPayload { owner, action });
-        self.ch_mut(index).timers.push(id);
+        self.ch_mut(index).timers.insert(id);
         id
     }
 
@@ -341,7 +341,7 @@ impl<S: 'static> LoopCore<S> {
             .resolve(payload.owner)
             .and_then(|i| self.map.get_mut(i))
         {
-            e.ch.timers.retain(|t| *t != id);
+            e.ch.timers.remove(&id);
         }
         true
     }

@@ -41,7 +41,14 @@ impl<S: 'static> EventLoop<S> {
         self.run_remote(routing)?;
         self.deliver_owed_closes(routing)?;
         self.ask_interest()?;
-        let timeout = self.wait_timeout(timeout);
+        // A stop or a shutdown requested in this pass so far (by a remote job,
+        // a Remote, an owed handle_close) must not wait: the wait would be
+        // the whole timeout, as the wake-up that carried it is consumed.
+        let timeout = if self.core.stop || self.core.shutdown.is_some_and(|s| !s.begun) {
+            Some(Duration::ZERO)
+        } else {
+            self.wait_timeout(timeout)
+        };
         let mut events = std::mem::take(&mut self.core.events);
         events.clear();
         let waited = self
@@ -219,13 +226,16 @@ impl<S: 'static> EventLoop<S> {
         let Some(shared) = self.core.remote.clone() else {
             return Ok(());
         };
+        // Jobs first: taking them re-arms the wake-up, so a stop or shutdown
+        // requested after the checks below wakes the loop again.
+        let jobs = shared.take_jobs();
         if shared.take_stop() {
             self.core.stop = true;
         }
         if let Some(grace) = shared.take_shutdown() {
             self.core.request_shutdown(grace);
         }
-        for job in shared.take_jobs() {
+        for job in jobs {
             let index = self.core.loop_channel();
             invoke(&mut self.core, index, routing, |_, cx| {
                 cx.set_handler("remote job");
@@ -296,7 +306,7 @@ impl<S: 'static> EventLoop<S> {
                 continue;
             };
             if !repeating {
-                self.core.ch_mut(index).timers.retain(|t| *t != id);
+                self.core.ch_mut(index).timers.remove(&id);
             }
             match action {
                 TimerAction::Handler => invoke(&mut self.core, index, routing, |d, cx| {

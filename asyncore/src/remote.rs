@@ -35,18 +35,22 @@ impl<S: 'static> RemoteShared<S> {
     }
 
     fn notify(&self) -> io::Result<()> {
-        if !self.notified.swap(true, Ordering::AcqRel) {
+        if !self.notified.swap(true, Ordering::SeqCst) {
             self.waker.wake()?;
         }
         Ok(())
     }
 
-    /// Called by the loop when the waker fired: resets it, then takes the
-    /// jobs. A post racing with this either lands in the taken batch or
-    /// writes the waker again, so no wake-up is lost.
+    /// Called by the loop when the waker fired: empties it, then clears the
+    /// notified flag, then takes the jobs (take the stop and shutdown
+    /// requests after this too). A post racing with this either lands in the
+    /// taken batch or finds the flag clear and writes the waker again, so no
+    /// wake-up is lost. (Clearing the flag before emptying the waker would
+    /// lose one: a post setting the flag in between has its write drained,
+    /// and the next post, seeing the flag set, would not write.)
     pub(crate) fn take_jobs(&self) -> Vec<Job<S>> {
-        self.notified.store(false, Ordering::Release);
         self.waker.drain();
+        self.notified.store(false, Ordering::SeqCst);
         match self.jobs.lock() {
             Ok(mut jobs) => std::mem::take(&mut *jobs),
             Err(poisoned) => std::mem::take(&mut *poisoned.into_inner()),
@@ -54,7 +58,7 @@ impl<S: 'static> RemoteShared<S> {
     }
 
     pub(crate) fn take_stop(&self) -> bool {
-        self.stop.swap(false, Ordering::AcqRel)
+        self.stop.swap(false, Ordering::SeqCst)
     }
 
     pub(crate) fn take_shutdown(&self) -> Option<Duration> {
@@ -178,7 +182,7 @@ impl<S: 'static> Remote<S> {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn stop(&self) {
-        self.shared.stop.store(true, Ordering::Release);
+        self.shared.stop.store(true, Ordering::SeqCst);
         let _ = self.shared.notify();
     }
 

@@ -804,4 +804,36 @@ impl<S: 'static, H: ChatHandler<S>> Dispatcher<S> for AsyncChat<H> {
             err,
         )
     }
+
+    fn handle_timer(&mut self, cx: &mut Cx<'_, S>, id: TimerId) -> io::Result<()> {
+        self.handler.handle_timer(
+            &mut Chat {
+                cx,
+                buf: &mut self.buf,
+            },
+            id,
+        )?;
+        self.settle(cx)
+    }
+
+    fn handle_timeout(&mut self, cx: &mut Cx<'_, S>, kind: Timeout) -> io::Result<()> {
+        self.handler.handle_timeout(
+            &mut Chat {
+                cx,
+                buf: &mut self.buf,
+            },
+            kind,
+        )?;
+        self.settle(cx)
+    }
+
+    /// The handler's `handle_shutdown` (default: close when the queued
+    /// output is sent).
+    fn handle_shutdown(&mut self, cx: &mut Cx<'_, S>) -> io::Result<()> {
+        self.handler.handle_shutdown(&mut Chat {
+            cx,
+            buf: &mut self.buf,
+        })?;
+        self.settle(cx)
+    }
 }
