@@ -25,7 +25,7 @@ use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::net::UnixStream;
-use std::process::{Command, Stdio};
+
 use std::rc::Rc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -81,60 +81,6 @@ fn capture<S>(ev: &mut EventLoop<S>) -> CaptureLog {
 fn closed_port() -> SocketAddr {
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
     l.local_addr().unwrap()
-}
-
-const CHILD_ENV: &str = "ASYNCORE_EXTRA_CHILD";
-
-/// The libtest name of the `backend_tests!` case `f::<backend>`.
-fn case(f: &str, b: Backend) -> String {
-    format!("{f}::{}", b.name())
-}
-
-/// Runs `body` in a child process: this test binary again, with only the test
-/// `name` selected and one test thread. In the child (marked by an environment
-/// variable) `body` runs directly. Bounded: the child is killed after 30 s.
-fn in_child(name: &str, body: impl FnOnce()) {
-    if std::env::var(CHILD_ENV).as_deref() == Ok(name) {
-        body();
-        return;
-    }
-    let mut child = Command::new(std::env::current_exe().unwrap())
-        .args([name, "--exact", "--nocapture", "--test-threads=1"])
-        .env(CHILD_ENV, name)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("re-run the test binary");
-    let mut out = child.stdout.take().unwrap();
-    let mut err = child.stderr.take().unwrap();
-    let out = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = out.read_to_string(&mut s);
-        s
-    });
-    let err = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = err.read_to_string(&mut s);
-        s
-    });
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("child test {name} did not finish within 30 s");
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    };
-    let (out, err) = (out.join().unwrap(), err.join().unwrap());
-    assert!(
-        status.success() && out.contains("1 passed"),
-        "child test {name} failed ({status})\n--- stdout\n{out}\n--- stderr\n{err}"
-    );
 }
 
 /// A channel that wants nothing: no readiness is ever reported for it.
@@ -1374,36 +1320,6 @@ impl Dispatcher<Rec> for Holder {
         }
         self.held.push(sock);
         Ok(())
-    }
-}
-
-/// The descriptor limit under which exactly `free` numbers are unused now
-/// (inherited descriptors may leave holes anywhere below the highest one).
-fn limit_leaving_free(free: usize) -> libc::rlim_t {
-    let open: std::collections::HashSet<RawFd> = std::fs::read_dir("/proc/self/fd")
-        .unwrap()
-        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
-        .collect();
-    let (mut limit, mut left) = (0, free);
-    while left > 0 {
-        if !open.contains(&limit) {
-            left -= 1;
-        }
-        limit += 1;
-    }
-    limit as libc::rlim_t
-}
-
-fn set_fd_limit(soft: libc::rlim_t) {
-    let mut lim = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: `lim` is a valid rlimit to fill in, then to apply.
-    unsafe {
-        assert_eq!(libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim), 0);
-        lim.rlim_cur = soft;
-        assert_eq!(libc::setrlimit(libc::RLIMIT_NOFILE, &lim), 0);
     }
 }
 

@@ -124,3 +124,90 @@ pub fn event_loop<S: 'static>(b: Backend, s: S) -> EventLoop<S> {
 pub fn has_ipv6() -> bool {
     std::net::TcpListener::bind("[::1]:0").is_ok()
 }
+
+/// Marks a child process started by [`in_child`].
+const CHILD_ENV: &str = "ASYNCORE_TEST_CHILD";
+
+/// The libtest name of the `backend_tests!` case `f::<backend>`.
+pub fn case(f: &str, b: Backend) -> String {
+    format!("{f}::{}", b.name())
+}
+
+/// Runs `body` in a child process: this test binary again, with only the test
+/// `name` selected and one test thread. In the child (marked by an environment
+/// variable) `body` runs directly. For tests that change process-wide state
+/// (signals, resource limits) or need descriptor numbers to stay put.
+/// Bounded: the child is killed after 30 s.
+pub fn in_child(name: &str, body: impl FnOnce()) {
+    use std::io::Read;
+    use std::process::{Command, Stdio};
+    if std::env::var(CHILD_ENV).as_deref() == Ok(name) {
+        body();
+        return;
+    }
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args([name, "--exact", "--nocapture", "--test-threads=1"])
+        .env(CHILD_ENV, name)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("re-run the test binary");
+    let read_all = |mut r: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut s = String::new();
+            let _ = r.read_to_string(&mut s);
+            s
+        })
+    };
+    let out = read_all(Box::new(child.stdout.take().unwrap()));
+    let err = read_all(Box::new(child.stderr.take().unwrap()));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("child test {name} did not finish within 30 s");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    let (out, err) = (out.join().unwrap(), err.join().unwrap());
+    assert!(
+        status.success() && out.contains("1 passed"),
+        "child test {name} failed ({status})\n--- stdout\n{out}\n--- stderr\n{err}"
+    );
+}
+
+/// The descriptor limit under which exactly `free` numbers are unused now
+/// (inherited descriptors may leave holes anywhere below the highest one).
+pub fn limit_leaving_free(free: usize) -> libc::rlim_t {
+    let open: std::collections::HashSet<i32> = std::fs::read_dir("/proc/self/fd")
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+        .collect();
+    let (mut limit, mut left) = (0, free);
+    while left > 0 {
+        if !open.contains(&limit) {
+            left -= 1;
+        }
+        limit += 1;
+    }
+    limit as libc::rlim_t
+}
+
+/// Sets the soft RLIMIT_NOFILE of this process (use in a child process).
+pub fn set_fd_limit(soft: libc::rlim_t) {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: `lim` is a valid rlimit to fill in, then to apply.
+    unsafe {
+        assert_eq!(libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim), 0);
+        lim.rlim_cur = soft;
+        assert_eq!(libc::setrlimit(libc::RLIMIT_NOFILE, &lim), 0);
+    }
+}
