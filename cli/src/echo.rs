@@ -3,6 +3,7 @@
 
 use crate::{listen, shutdown_on_signals, AppError};
 use asyncore::{Backend, Cx, Dispatcher, EventLoop, Remote, SendBuffer, SockAddr, Socket};
+use std::cell::RefCell;
 use std::io;
 use std::net::SocketAddr;
 
@@ -13,13 +14,24 @@ pub struct EchoHandler {
     out: SendBuffer,
 }
 
+thread_local! {
+    /// One 64 KiB receive buffer per loop thread, shared by every connection
+    /// (the hand-written C server's static buffer): no allocation per read,
+    /// and nothing held by idle connections. Allocated on first use.
+    static READ_BUF: RefCell<Box<[u8]>> = RefCell::new(vec![0; 65536].into_boxed_slice());
+}
+
 impl Dispatcher for EchoHandler {
     fn handle_read(&mut self, cx: &mut Cx<'_>) -> io::Result<()> {
-        let data = cx.recv(65536)?;
-        if !data.is_empty() {
-            self.out.send(cx, &data)?;
-        }
-        Ok(())
+        // Handlers never run inside a `Cx` method, so the borrow cannot nest.
+        READ_BUF.with(|buf| {
+            let mut buf = buf.borrow_mut();
+            let n = cx.recv_into(&mut buf)?;
+            if n > 0 {
+                self.out.send(cx, &buf[..n])?;
+            }
+            Ok(())
+        })
     }
 
     fn writable(&self, cx: &Cx<'_>) -> bool {
@@ -49,7 +61,8 @@ impl Dispatcher for Listener {
     }
 }
 
-/// A bound echo server, not yet running.
+/// A bound echo server, not yet running. The loop is not `Send`: run it on
+/// the thread that bound it; other threads reach it through [`remote`](EchoServer::remote).
 ///
 /// # Examples
 ///
@@ -57,14 +70,16 @@ impl Dispatcher for Listener {
 /// use std::io::{Read, Write};
 /// let mut server = asyncore_cli::echo::EchoServer::bind("127.0.0.1:0".parse().unwrap(), asyncore::Backend::Epoll)?;
 /// let (addr, remote) = (server.addr(), server.remote()?);
-/// let t = std::thread::spawn(move || server.run());
-/// let mut c = std::net::TcpStream::connect(addr).unwrap();
-/// c.write_all(b"ping").unwrap();
-/// let mut buf = [0u8; 4];
-/// c.read_exact(&mut buf).unwrap();
-/// assert_eq!(&buf, b"ping");
-/// remote.stop();
-/// t.join().unwrap()?;
+/// let client = std::thread::spawn(move || {
+///     let mut c = std::net::TcpStream::connect(addr).unwrap();
+///     c.write_all(b"ping").unwrap();
+///     let mut buf = [0u8; 4];
+///     c.read_exact(&mut buf).unwrap();
+///     remote.stop();
+///     buf
+/// });
+/// server.run()?;
+/// assert_eq!(&client.join().unwrap(), b"ping");
 /// # Ok::<(), asyncore_cli::AppError>(())
 /// ```
 #[derive(Debug)]

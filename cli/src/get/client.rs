@@ -1,0 +1,345 @@
+//! The connection: resolution off the loop, one channel per address tried,
+//! and the [`Dispatcher`] that sends the request and feeds the parser.
+
+use super::response::{Event, Head, ResponseParser};
+use super::url::{Host, HttpUrl};
+use super::{exit, Failure};
+use asyncore::{Cx, Dispatcher, EventLoop, Timeout, TimerId, AF_INET, AF_INET6, SOCK_STREAM};
+use std::collections::VecDeque;
+use std::io;
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::time::Duration;
+
+/// The loop's shared state: what the channels found, and the output not yet
+/// written (the driver in `fetch` writes it after every pass).
+#[derive(Debug)]
+pub(super) struct Shared {
+    pub(super) url: HttpUrl,
+    pub(super) request: Vec<u8>,
+    pub(super) timeout: Duration,
+    pub(super) include_head: bool,
+    /// True until the addresses are known (resolution runs elsewhere).
+    pub(super) waiting_for_addresses: bool,
+    /// The resolution deadline, while a helper thread resolves.
+    pub(super) resolve_timer: Option<TimerId>,
+    /// Bytes for the output: the head with `-i`, then the body.
+    pub(super) out: Vec<u8>,
+    pub(super) head: Option<Head>,
+    pub(super) trailers: Vec<(String, String)>,
+    pub(super) body_len: u64,
+    pub(super) peer: Option<SocketAddr>,
+    /// Set once: `Ok` when the response is complete, else the failure.
+    pub(super) outcome: Option<Result<(), Failure>>,
+}
+
+impl Shared {
+    pub(super) fn new(url: HttpUrl, timeout: Duration, include_head: bool) -> Self {
+        let request = format!(
+            "GET {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: asyncore-get/{}\r\nAccept: */*\r\n\
+             Accept-Encoding: identity\r\nConnection: close\r\n\r\n",
+            url.target,
+            url.host_header(),
+            env!("CARGO_PKG_VERSION")
+        );
+        Shared {
+            url,
+            request: request.into_bytes(),
+            timeout,
+            include_head,
+            waiting_for_addresses: true,
+            resolve_timer: None,
+            out: Vec::new(),
+            head: None,
+            trailers: Vec::new(),
+            body_len: 0,
+            peer: None,
+            outcome: None,
+        }
+    }
+
+    /// Records the first failure (later ones are consequences).
+    fn fail(&mut self, code: u8, message: String) {
+        if self.outcome.is_none() {
+            self.outcome = Some(Err(Failure { code, message }));
+        }
+    }
+
+    fn secs(&self) -> String {
+        format!("{:?}", self.timeout)
+    }
+}
+
+/// Starts the fetch in `ev`: an IP literal connects on the loop's first
+/// pass; a name is resolved on a helper thread, which posts the addresses
+/// back with [`asyncore::Remote::post`] (the loop keeps serving meanwhile,
+/// and a loop timer bounds the wait).
+pub(super) fn start(ev: &mut EventLoop<Shared>) -> io::Result<()> {
+    let (host, port) = (ev.state().url.host.clone(), ev.state().url.port);
+    let name = match host {
+        Host::Ip(ip) => {
+            let addr = SocketAddr::new(ip, port);
+            ev.call_later(Duration::ZERO, move |cx| {
+                connect_next(cx, VecDeque::from([addr]), None)
+            });
+            return Ok(());
+        }
+        Host::Name(name) => name,
+    };
+    let timeout = ev.state().timeout;
+    let timer = {
+        let name = name.clone();
+        ev.call_later(timeout, move |cx| {
+            let st = cx.state();
+            st.resolve_timer = None;
+            let message = format!("timed out resolving {name} after {}", st.secs());
+            st.fail(exit::TIMEOUT, message);
+            Ok(())
+        })
+    };
+    ev.state_mut().resolve_timer = Some(timer);
+    let remote = ev.remote()?;
+    std::thread::Builder::new()
+        .name("asyncore-get-resolve".into())
+        .spawn(move || {
+            // getaddrinfo blocks, so it runs here, never on the loop thread.
+            let found = (name.as_str(), port)
+                .to_socket_addrs()
+                .map(|addrs| addrs.collect::<VecDeque<_>>());
+            // The loop may be gone (it timed out): then nobody is waiting.
+            let _ = remote.post(move |cx| resolved(cx, &name, found));
+        })?;
+    Ok(())
+}
+
+/// On the loop thread: the helper thread's answer arrived.
+fn resolved(
+    cx: &mut Cx<'_, Shared>,
+    name: &str,
+    found: io::Result<VecDeque<SocketAddr>>,
+) -> io::Result<()> {
+    let Some(timer) = cx.state().resolve_timer.take() else {
+        return Ok(()); // too late: the resolution already timed out
+    };
+    cx.cancel_timer(timer);
+    match found {
+        Ok(addrs) if !addrs.is_empty() => {
+            log::debug!("{name} resolved to {addrs:?}");
+            connect_next(cx, addrs, None)
+        }
+        Ok(_) => {
+            let st = cx.state();
+            st.waiting_for_addresses = false;
+            st.fail(
+                exit::RESOLVE,
+                format!("cannot resolve {name}: no addresses"),
+            );
+            Ok(())
+        }
+        Err(e) => {
+            let st = cx.state();
+            st.waiting_for_addresses = false;
+            st.fail(exit::RESOLVE, format!("cannot resolve {name}: {e}"));
+            Ok(())
+        }
+    }
+}
+
+/// Opens a channel to the first address that does not fail at once; when
+/// none is left, records `last` (or a generic failure).
+fn connect_next(
+    cx: &mut Cx<'_, Shared>,
+    mut addrs: VecDeque<SocketAddr>,
+    mut last: Option<Failure>,
+) -> io::Result<()> {
+    cx.state().waiting_for_addresses = false;
+    let (timeout, request) = (cx.state().timeout, cx.state().request.clone());
+    while let Some(addr) = addrs.pop_front() {
+        log::debug!("connecting to {addr}");
+        let conn = Conn {
+            addr,
+            rest: addrs.clone(),
+            request: request.clone(),
+            sent: 0,
+            connected: false,
+            parser: ResponseParser::new(),
+            buf: vec![0; 64 * 1024],
+        };
+        let mut ch = cx.add(conn);
+        let family = if addr.is_ipv6() { AF_INET6 } else { AF_INET };
+        match ch
+            .create_socket(family, SOCK_STREAM)
+            .and_then(|()| ch.connect(addr))
+        {
+            Ok(()) => {
+                // Connect timeout and idle timeout in one: no activity yet.
+                ch.set_timeout(Timeout::Idle, Some(timeout));
+                return Ok(());
+            }
+            Err(e) => {
+                let _ = ch.close();
+                last = Some(connect_failure(addr, &e));
+            }
+        }
+    }
+    let st = cx.state();
+    let failure = last.unwrap_or_else(|| Failure {
+        code: exit::CONNECT,
+        message: format!("cannot connect to {}", st.url.host_header()),
+    });
+    st.fail(failure.code, failure.message);
+    Ok(())
+}
+
+fn connect_failure(addr: SocketAddr, err: &io::Error) -> Failure {
+    Failure {
+        code: exit::CONNECT,
+        message: format!("cannot connect to {addr}: {err}"),
+    }
+}
+
+/// One connection attempt, and then the exchange.
+struct Conn {
+    addr: SocketAddr,
+    /// The addresses to try if this one fails to connect.
+    rest: VecDeque<SocketAddr>,
+    request: Vec<u8>,
+    sent: usize,
+    connected: bool,
+    parser: ResponseParser,
+    buf: Vec<u8>,
+}
+
+impl Conn {
+    /// This address failed before connecting: try the next one.
+    fn next_address(&mut self, cx: &mut Cx<'_, Shared>, failure: Failure) -> io::Result<()> {
+        log::debug!("{}", failure.message);
+        cx.close()?;
+        connect_next(cx, std::mem::take(&mut self.rest), Some(failure))
+    }
+
+    fn fail(&mut self, cx: &mut Cx<'_, Shared>, code: u8, message: String) -> io::Result<()> {
+        cx.state().fail(code, message);
+        cx.close()
+    }
+
+    fn on_head(&mut self, cx: &mut Cx<'_, Shared>, head: Head) -> io::Result<()> {
+        let st = cx.state();
+        log::debug!("{} from {}", head.status_line(), self.addr);
+        if head.status >= 400 {
+            let message = format!("HTTP error: {} from {}", head.status_line(), st.url);
+            st.head = Some(head);
+            return self.fail(cx, exit::HTTP_STATUS, message);
+        }
+        if st.include_head {
+            st.out.extend_from_slice(&head.raw);
+        }
+        st.head = Some(head);
+        Ok(())
+    }
+
+    /// Feeds received bytes to the parser and acts on what it finds.
+    fn feed(&mut self, cx: &mut Cx<'_, Shared>, data: &[u8]) -> io::Result<()> {
+        let mut rest = data;
+        while !rest.is_empty() && !cx.is_closed() {
+            let (used, event) = match self.parser.advance(rest) {
+                Ok(step) => step,
+                Err(e) => {
+                    let message = format!("{e} from {}", cx.state().url);
+                    return self.fail(cx, exit::BAD_RESPONSE, message);
+                }
+            };
+            rest = &rest[used..];
+            match event {
+                Event::NeedMore => break,
+                Event::Head(head) => self.on_head(cx, head)?,
+                Event::Body(bytes) => {
+                    let st = cx.state();
+                    st.body_len += bytes.len() as u64;
+                    st.out.extend_from_slice(bytes);
+                }
+                Event::Done => break,
+            }
+        }
+        if self.parser.is_done() && !cx.is_closed() {
+            return self.complete(cx);
+        }
+        Ok(())
+    }
+
+    fn complete(&mut self, cx: &mut Cx<'_, Shared>) -> io::Result<()> {
+        let st = cx.state();
+        st.trailers = self.parser.trailers().to_vec();
+        if st.outcome.is_none() {
+            st.outcome = Some(Ok(()));
+        }
+        cx.close()
+    }
+}
+
+impl Dispatcher<Shared> for Conn {
+    fn writable(&self, _cx: &Cx<'_, Shared>) -> bool {
+        !self.connected || self.sent < self.request.len()
+    }
+
+    fn handle_connect(&mut self, cx: &mut Cx<'_, Shared>) -> io::Result<()> {
+        log::debug!("connected to {}", self.addr);
+        self.connected = true;
+        cx.state().peer = Some(self.addr);
+        Ok(())
+    }
+
+    fn handle_write(&mut self, cx: &mut Cx<'_, Shared>) -> io::Result<()> {
+        if self.sent < self.request.len() {
+            self.sent += cx.send(&self.request[self.sent..])?;
+        }
+        Ok(())
+    }
+
+    fn handle_read(&mut self, cx: &mut Cx<'_, Shared>) -> io::Result<()> {
+        let mut buf = std::mem::take(&mut self.buf);
+        let result = cx
+            .recv_into(&mut buf)
+            .and_then(|n| self.feed(cx, &buf[..n]));
+        self.buf = buf;
+        result
+    }
+
+    fn handle_close(&mut self, cx: &mut Cx<'_, Shared>) -> io::Result<()> {
+        if !self.connected {
+            let err = cx
+                .socket_error()
+                .ok()
+                .flatten()
+                .unwrap_or_else(|| io::Error::from(io::ErrorKind::ConnectionRefused));
+            return self.next_address(cx, connect_failure(self.addr, &err));
+        }
+        match self.parser.finish() {
+            Ok(()) => self.complete(cx),
+            Err(e) => {
+                let message = format!("{e} from {}", cx.state().url);
+                self.fail(cx, exit::BAD_RESPONSE, message)
+            }
+        }
+    }
+
+    fn handle_error(&mut self, cx: &mut Cx<'_, Shared>, err: io::Error) -> io::Result<()> {
+        if !self.connected {
+            return self.next_address(cx, connect_failure(self.addr, &err));
+        }
+        let message = format!("connection to {} failed: {err}", self.addr);
+        self.fail(cx, exit::CONNECT, message)
+    }
+
+    fn handle_timeout(&mut self, cx: &mut Cx<'_, Shared>, _kind: Timeout) -> io::Result<()> {
+        let secs = cx.state().secs();
+        if !self.connected {
+            let failure = Failure {
+                code: exit::TIMEOUT,
+                message: format!("timed out connecting to {} after {secs}", self.addr),
+            };
+            return self.next_address(cx, failure);
+        }
+        let message = format!("timed out: nothing from {} for {secs}", self.addr);
+        self.fail(cx, exit::TIMEOUT, message)
+    }
+}

@@ -1,0 +1,267 @@
+//! `http://` URLs: what `asyncore get` accepts, and nothing more.
+//!
+//! `http://HOST[:PORT][/PATH][?QUERY][#FRAGMENT]` where HOST is a name, an
+//! IPv4 address or a bracketed IPv6 literal (`[::1]`). The port defaults to
+//! 80; the path and query are sent exactly as given (an empty path is `/`);
+//! the fragment is never sent. `https://` is refused with its own message,
+//! as are other schemes, user names in the URL, and spaces or control
+//! characters (percent-encode them).
+
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+/// The host part of a URL.
+///
+/// # Examples
+///
+/// ```
+/// use asyncore_cli::get::{Host, HttpUrl};
+/// let url = HttpUrl::parse("http://[::1]:8080/").unwrap();
+/// assert_eq!(url.host, Host::Ip("::1".parse().unwrap()));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Host {
+    /// A name, resolved off the loop (lower-cased).
+    Name(String),
+    /// An IPv4 address or an IPv6 literal: no resolution needed.
+    Ip(IpAddr),
+}
+
+impl fmt::Display for Host {
+    /// As it appears in a URL and a `Host` header: IPv6 in brackets.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Host::Name(name) => f.write_str(name),
+            Host::Ip(IpAddr::V4(ip)) => write!(f, "{ip}"),
+            Host::Ip(IpAddr::V6(ip)) => write!(f, "[{ip}]"),
+        }
+    }
+}
+
+/// A parsed `http://` URL.
+///
+/// # Examples
+///
+/// ```
+/// use asyncore_cli::get::HttpUrl;
+/// let url = HttpUrl::parse("http://Example.COM/a%20b?q=1#top").unwrap();
+/// assert_eq!(url.host.to_string(), "example.com");
+/// assert_eq!(url.port, 80);
+/// assert_eq!(url.target, "/a%20b?q=1");
+/// assert_eq!(url.host_header(), "example.com");
+/// assert_eq!(url.to_string(), "http://example.com/a%20b?q=1");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpUrl {
+    /// The host to connect to.
+    pub host: Host,
+    /// The port (80 unless the URL says otherwise).
+    pub port: u16,
+    /// The request target: path and query as given, `/` if empty.
+    pub target: String,
+}
+
+/// Why a URL was refused: the text of the one-line error.
+///
+/// # Examples
+///
+/// ```
+/// let e = asyncore_cli::get::HttpUrl::parse("https://example.com/").unwrap_err();
+/// assert!(e.to_string().contains("https is not supported"));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UrlError(pub String);
+
+impl fmt::Display for UrlError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UrlError {}
+
+impl HttpUrl {
+    /// Parses `text` (see the module docs for what is accepted).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use asyncore_cli::get::HttpUrl;
+    /// assert_eq!(HttpUrl::parse("http://127.0.0.1:8000").unwrap().target, "/");
+    /// assert!(HttpUrl::parse("ftp://example.com/").is_err());
+    /// assert!(HttpUrl::parse("http://host:99999/").is_err());
+    /// ```
+    pub fn parse(text: &str) -> Result<HttpUrl, UrlError> {
+        let bad = |why: &str| UrlError(format!("bad URL {text:?}: {why}"));
+        if let Some(c) = text.chars().find(|c| c.is_whitespace() || c.is_control()) {
+            return Err(bad(&format!(
+                "it contains {c:?}; percent-encode it (a space is %20)"
+            )));
+        }
+        let Some((scheme, rest)) = text.split_once("://") else {
+            return Err(bad("expected http://HOST[:PORT][/PATH]"));
+        };
+        if scheme.eq_ignore_ascii_case("https") {
+            return Err(UrlError(format!(
+                "https is not supported (only http:// URLs): {text}"
+            )));
+        }
+        if !scheme.eq_ignore_ascii_case("http") {
+            return Err(bad(&format!(
+                "unsupported scheme {scheme:?}: only http:// URLs"
+            )));
+        }
+        let rest = rest.split_once('#').map_or(rest, |(before, _)| before);
+        let split = rest.find(['/', '?']).unwrap_or(rest.len());
+        let (authority, target) = rest.split_at(split);
+        if authority.contains('@') {
+            return Err(bad("user names and passwords in URLs are not supported"));
+        }
+        let (host, port) = split_host_port(authority).map_err(|why| bad(&why))?;
+        let target = match target {
+            "" => "/".to_string(),
+            t if t.starts_with('?') => format!("/{t}"),
+            t => t.to_string(),
+        };
+        Ok(HttpUrl { host, port, target })
+    }
+
+    /// The `Host` header's value: the port only when it is not 80.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let url = asyncore_cli::get::HttpUrl::parse("http://[::1]:8080/x").unwrap();
+    /// assert_eq!(url.host_header(), "[::1]:8080");
+    /// ```
+    pub fn host_header(&self) -> String {
+        if self.port == 80 {
+            self.host.to_string()
+        } else {
+            format!("{}:{}", self.host, self.port)
+        }
+    }
+}
+
+impl fmt::Display for HttpUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "http://{}{}", self.host_header(), self.target)
+    }
+}
+
+fn split_host_port(authority: &str) -> Result<(Host, u16), String> {
+    let (host, port) = if let Some(inner) = authority.strip_prefix('[') {
+        let Some((literal, after)) = inner.split_once(']') else {
+            return Err("an IPv6 literal needs its closing ']'".into());
+        };
+        let ip: Ipv6Addr = literal
+            .parse()
+            .map_err(|_| format!("{literal:?} is not an IPv6 address"))?;
+        let port = match after {
+            "" => None,
+            p => Some(
+                p.strip_prefix(':')
+                    .ok_or("expected ':PORT' after the IPv6 literal")?,
+            ),
+        };
+        (Host::Ip(IpAddr::V6(ip)), port)
+    } else {
+        let (name, port) = match authority.rsplit_once(':') {
+            Some((name, port)) => (name, Some(port)),
+            None => (authority, None),
+        };
+        if name.is_empty() {
+            return Err("no host name".into());
+        }
+        if name.contains(':') {
+            return Err("put an IPv6 address in brackets: http://[::1]:8080/".into());
+        }
+        let host = match name.parse::<Ipv4Addr>() {
+            Ok(ip) => Host::Ip(IpAddr::V4(ip)),
+            Err(_) => {
+                let ok = name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_'));
+                if !ok {
+                    return Err(format!("{name:?} is not a valid host name"));
+                }
+                Host::Name(name.to_ascii_lowercase())
+            }
+        };
+        (host, port)
+    };
+    let port = match port {
+        None | Some("") => 80,
+        Some(p) => match p.parse::<u16>() {
+            Ok(0) | Err(_) => return Err(format!("{p:?} is not a port number (1-65535)")),
+            Ok(n) if !p.bytes().all(|b| b.is_ascii_digit()) => {
+                return Err(format!("{p:?} is not a port number ({n}?)"))
+            }
+            Ok(n) => n,
+        },
+    };
+    Ok((host, port))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ok(text: &str) -> HttpUrl {
+        HttpUrl::parse(text).unwrap_or_else(|e| panic!("{text}: {e}"))
+    }
+
+    #[test]
+    fn accepted() {
+        let u = ok("http://example.com");
+        assert_eq!(
+            (u.host, u.port, u.target.as_str()),
+            (Host::Name("example.com".into()), 80, "/")
+        );
+        let u = ok("HTTP://10.0.0.1:8080/a/b?c=d&e");
+        assert_eq!(u.host, Host::Ip("10.0.0.1".parse().unwrap()));
+        assert_eq!((u.port, u.target.as_str()), (8080, "/a/b?c=d&e"));
+        let u = ok("http://[::1]:8080/x");
+        assert_eq!(u.host, Host::Ip("::1".parse().unwrap()));
+        assert_eq!(u.host_header(), "[::1]:8080");
+        assert_eq!(u.to_string(), "http://[::1]:8080/x");
+        assert_eq!(ok("http://[fe80::1]/").port, 80);
+        assert_eq!(ok("http://h:/p").port, 80);
+        assert_eq!(ok("http://h?q").target, "/?q");
+        assert_eq!(ok("http://h/p#frag").target, "/p");
+        assert_eq!(ok("http://h/%7Euser/").target, "/%7Euser/");
+        assert_eq!(
+            ok("http://my_host.local:80/").host_header(),
+            "my_host.local"
+        );
+    }
+
+    #[test]
+    fn refused() {
+        for text in [
+            "",
+            "example.com",
+            "http://",
+            "http:///path",
+            "http://:80/",
+            "ftp://example.com/",
+            "http://user:pw@example.com/",
+            "http://host:0/",
+            "http://host:65536/",
+            "http://host:+80/",
+            "http://host:http/",
+            "http://[::1/",
+            "http://[nonsense]/",
+            "http://[::1]x/",
+            "http://::1/",
+            "http://exa mple.com/",
+            "http://example.com/a b",
+            "http://ex!ample.com/",
+        ] {
+            let e = HttpUrl::parse(text).expect_err(text);
+            assert!(e.0.starts_with("bad URL"), "{text}: {e}");
+        }
+        let e = HttpUrl::parse("HTTPS://example.com/").unwrap_err();
+        assert!(e.0.starts_with("https is not supported"), "{e}");
+    }
+}

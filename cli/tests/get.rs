@@ -1,0 +1,508 @@
+//! `asyncore get` against real servers: `python3 -m http.server`, a small
+//! Python server for chunked, close-delimited and broken responses, and
+//! Rust threads for the failures. Every server binds port 0 on loopback,
+//! every wait has a deadline, and every server stops by itself (or is
+//! killed, by its own handle, when its test ends).
+
+use asyncore::Backend;
+use asyncore_cli::get::{exit, fetch, GetOptions};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_asyncore");
+const DEADLINE: Duration = Duration::from_secs(60);
+
+// ---- helpers ------------------------------------------------------------------
+
+/// Deterministic pseudo-random bytes (xorshift64*).
+fn random_bytes(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed | 1;
+    let mut out = Vec::with_capacity(len + 8);
+    while out.len() < len {
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        out.extend_from_slice(&x.wrapping_mul(0x2545_f491_4f6c_dd1d).to_le_bytes());
+    }
+    out.truncate(len);
+    out
+}
+
+/// A temporary directory, removed when dropped.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(tag: &str) -> TempDir {
+        let path = std::env::temp_dir().join(format!(
+            "asyncore-get-{tag}-{}-{:?}",
+            std::process::id(),
+            Instant::now()
+        ));
+        let path = PathBuf::from(path.to_string_lossy().replace(
+            |c: char| !c.is_ascii_alphanumeric() && c != '/' && c != '-',
+            "_",
+        ));
+        std::fs::create_dir_all(&path).expect("create temp dir");
+        TempDir(path)
+    }
+
+    fn file(&self, name: &str, data: &[u8]) -> PathBuf {
+        let path = self.0.join(name);
+        std::fs::write(&path, data).expect("write test file");
+        path
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A Python server process, killed (by its own handle) when dropped.
+struct PyServer {
+    child: Child,
+    port: u16,
+}
+
+impl PyServer {
+    /// Starts `python3 -u ARGS` and waits for "Serving HTTP on ... port N".
+    fn start(args: &[&str]) -> PyServer {
+        let mut child = Command::new("python3")
+            .arg("-u")
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("these tests need python3 on PATH");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let (tx, rx) = mpsc::channel();
+        thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(port) = serving_port(&line) {
+                    let _ = tx.send(port);
+                }
+            }
+        });
+        match rx.recv_timeout(Duration::from_secs(20)) {
+            Ok(port) => PyServer { child, port },
+            Err(_) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("python3 {args:?} did not say where it serves");
+            }
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+}
+
+impl Drop for PyServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// "Serving HTTP on 127.0.0.1 port 41234 (http://...) ..." → 41234.
+fn serving_port(line: &str) -> Option<u16> {
+    let rest = line.strip_prefix("Serving HTTP on ")?;
+    let after = rest.split(" port ").nth(1)?;
+    after.split_whitespace().next()?.parse().ok()
+}
+
+fn chunked_server(dir: &Path) -> PyServer {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/py/chunked_server.py");
+    PyServer::start(&[script, dir.to_str().expect("utf-8 temp dir")])
+}
+
+/// Runs `asyncore ARGS` with a deadline; stdout and stderr captured.
+fn asyncore(args: &[&str]) -> Output {
+    let mut child = Command::new(BIN)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run the asyncore binary");
+    let mut stdout = child.stdout.take().expect("piped stdout");
+    let mut stderr = child.stderr.take().expect("piped stderr");
+    let out = thread::spawn(move || {
+        let mut v = Vec::new();
+        let _ = stdout.read_to_end(&mut v);
+        v
+    });
+    let err = thread::spawn(move || {
+        let mut v = Vec::new();
+        let _ = stderr.read_to_end(&mut v);
+        v
+    });
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for asyncore") {
+            break status;
+        }
+        if start.elapsed() > DEADLINE {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("asyncore {args:?} ran past its deadline");
+        }
+        thread::sleep(Duration::from_millis(10));
+    };
+    Output {
+        status,
+        stdout: out.join().expect("stdout reader"),
+        stderr: err.join().expect("stderr reader"),
+    }
+}
+
+fn stderr_text(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Asserts success and an empty stderr (no progress bar off a terminal).
+fn assert_ok(out: &Output) {
+    assert_eq!(out.status.code(), Some(0), "stderr: {}", stderr_text(out));
+    assert!(out.stderr.is_empty(), "stderr: {}", stderr_text(out));
+}
+
+/// Asserts exit `code` and exactly one `asyncore: ...` line containing `what`.
+fn assert_fails(out: &Output, code: u8, what: &str) {
+    let err = stderr_text(out);
+    assert_eq!(out.status.code(), Some(i32::from(code)), "stderr: {err}");
+    assert!(err.starts_with("asyncore: "), "stderr: {err}");
+    assert_eq!(err.lines().count(), 1, "one line: {err}");
+    assert!(err.contains(what), "{err:?} lacks {what:?}");
+    assert!(!err.contains("panicked") && !err.contains("RUST_BACKTRACE"));
+}
+
+/// A one-connection server thread: records the request head, answers with
+/// `response`, then closes. Returns its address and the request.
+fn one_shot(bind: &str, response: Vec<u8>) -> Option<(SocketAddr, mpsc::Receiver<String>)> {
+    let listener = TcpListener::bind(bind).ok()?;
+    let addr = listener.local_addr().ok()?;
+    let (tx, rx) = mpsc::channel();
+    thread::spawn(move || {
+        let _ = listener.set_nonblocking(false);
+        if let Ok((mut s, _)) = listener.accept() {
+            let _ = s.set_read_timeout(Some(Duration::from_secs(20)));
+            let head = read_head(&mut s);
+            let _ = s.write_all(&response);
+            let _ = tx.send(head);
+        }
+    });
+    Some((addr, rx))
+}
+
+fn read_head(s: &mut TcpStream) -> String {
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        match s.read(&mut byte) {
+            Ok(1) => head.push(byte[0]),
+            _ => break,
+        }
+    }
+    String::from_utf8_lossy(&head).into_owned()
+}
+
+// ---- python3 -m http.server ---------------------------------------------------
+
+#[test]
+fn http_server_byte_exact_to_stdout_and_file() {
+    let dir = TempDir::new("httpserver");
+    let data = random_bytes(4 * 1024 * 1024 + 123, 7);
+    dir.file("big.bin", &data);
+    let server = PyServer::start(&[
+        "-m",
+        "http.server",
+        "0",
+        "--bind",
+        "127.0.0.1",
+        "--directory",
+        dir.0.to_str().expect("utf-8 temp dir"),
+    ]);
+    let url = server.url("/big.bin");
+
+    let out = asyncore(&["get", &url]);
+    assert_ok(&out);
+    assert!(out.stdout == data, "stdout differs from the file");
+
+    let target = dir.0.join("copy.bin");
+    let out = asyncore(&["get", &url, "-o", target.to_str().expect("utf-8")]);
+    assert_ok(&out);
+    assert!(out.stdout.is_empty());
+    assert!(std::fs::read(&target).expect("output file") == data);
+    assert!(!dir.0.join("copy.bin.part").exists());
+
+    let out = asyncore(&["get", "-i", &url, "--backend", "poll"]);
+    assert_ok(&out);
+    let text = String::from_utf8_lossy(&out.stdout[..200]);
+    assert!(text.starts_with("HTTP/1.0 200 OK\r\n"), "{text}");
+    assert!(text.contains(&format!("Content-Length: {}\r\n", data.len())));
+    assert!(out.stdout.ends_with(&data));
+    let head_len = out.stdout.len() - data.len();
+    assert!(out.stdout[..head_len].ends_with(b"\r\n\r\n"));
+
+    let out = asyncore(&["get", &server.url("/no-such-file")]);
+    assert_fails(&out, exit::HTTP_STATUS, "HTTP error: HTTP/1.0 404");
+    assert!(out.stdout.is_empty());
+}
+
+// ---- the chunked server ---------------------------------------------------------
+
+#[test]
+fn chunked_close_and_length_framings_are_byte_exact() {
+    let dir = TempDir::new("framings");
+    let data = random_bytes(3 * 1024 * 1024 + 17, 11);
+    dir.file("data.bin", &data);
+    dir.file("small.bin", b"0123456789");
+    dir.file("empty.bin", b"");
+    let server = chunked_server(&dir.0);
+    for mode in ["chunked", "close", "length", "interim"] {
+        let out = asyncore(&["get", &server.url(&format!("/{mode}/data.bin"))]);
+        assert_ok(&out);
+        assert!(out.stdout == data, "{mode}: body differs");
+        for name in ["small.bin", "empty.bin"] {
+            let body = std::fs::read(dir.0.join(name)).expect("read");
+            let out = asyncore(&["get", &server.url(&format!("/{mode}/{name}"))]);
+            assert_ok(&out);
+            assert_eq!(out.stdout, body, "{mode}/{name}");
+        }
+    }
+    let target = dir.0.join("chunked-copy.bin");
+    let out = asyncore(&[
+        "get",
+        "-o",
+        target.to_str().expect("utf-8"),
+        &server.url("/chunked/data.bin"),
+    ]);
+    assert_ok(&out);
+    assert!(std::fs::read(&target).expect("output file") == data);
+
+    // In-process: the trailers and the head are reported.
+    for backend in [Backend::Select, Backend::Poll, Backend::Epoll] {
+        let opts = GetOptions {
+            backend,
+            ..GetOptions::default()
+        };
+        let mut body = Vec::new();
+        let r = fetch(&server.url("/chunked/data.bin"), &opts, &mut body).expect("fetch");
+        assert!(body == data, "{backend:?}");
+        assert_eq!(r.head.status, 200);
+        assert_eq!(r.head.header("transfer-encoding"), Some("chunked"));
+        assert_eq!(r.body_len, data.len() as u64);
+        let length = data.len().to_string();
+        assert_eq!(
+            r.trailers,
+            [("X-Body-Length".to_string(), length)],
+            "{backend:?}"
+        );
+    }
+}
+
+#[test]
+fn error_status_writes_nothing() {
+    let dir = TempDir::new("status");
+    let server = chunked_server(&dir.0);
+    let url = server.url("/missing");
+    let out = asyncore(&["get", "-i", &url]);
+    assert_fails(&out, exit::HTTP_STATUS, "HTTP/1.1 404 Not Found");
+    assert!(out.stdout.is_empty());
+    let target = dir.0.join("never.bin");
+    let out = asyncore(&["get", &url, "-o", target.to_str().expect("utf-8")]);
+    assert_fails(&out, exit::HTTP_STATUS, "404");
+    assert!(!target.exists() && !dir.0.join("never.bin.part").exists());
+}
+
+#[test]
+fn truncated_and_malformed_bodies_exit_8() {
+    let dir = TempDir::new("broken");
+    let data = random_bytes(300_000, 5);
+    dir.file("data.bin", &data);
+    let server = chunked_server(&dir.0);
+
+    let out = asyncore(&["get", &server.url("/truncated/data.bin")]);
+    assert_fails(&out, exit::BAD_RESPONSE, "after 150000 of 300000 bytes");
+    assert_eq!(out.stdout, &data[..150_000]);
+
+    let out = asyncore(&["get", &server.url("/truncated-chunked/data.bin")]);
+    assert_fails(&out, exit::BAD_RESPONSE, "ended inside a chunk");
+
+    let out = asyncore(&["get", &server.url("/badchunk")]);
+    assert_fails(&out, exit::BAD_RESPONSE, "bad chunk size");
+
+    // With -o, a failed download leaves no file behind.
+    let target = dir.0.join("partial.bin");
+    let out = asyncore(&[
+        "get",
+        &server.url("/truncated/data.bin"),
+        "-o",
+        target.to_str().expect("utf-8"),
+    ]);
+    assert_fails(&out, exit::BAD_RESPONSE, "truncated");
+    assert!(!target.exists() && !dir.0.join("partial.bin.part").exists());
+}
+
+// ---- failures ---------------------------------------------------------------------
+
+#[test]
+fn bad_urls_exit_3() {
+    for url in [
+        "example.com/x",
+        "ftp://example.com/",
+        "http://",
+        "http://host:99999/",
+        "http://exa mple.com/",
+        "http://[::1/",
+    ] {
+        let out = asyncore(&["get", url]);
+        assert_fails(&out, exit::BAD_URL, "bad URL");
+    }
+    let out = asyncore(&["get", "https://example.com/"]);
+    assert_fails(&out, exit::BAD_URL, "https is not supported");
+    // A bad URL creates no output file.
+    let dir = TempDir::new("badurl");
+    let target = dir.0.join("x");
+    let out = asyncore(&["get", "nonsense", "-o", target.to_str().expect("utf-8")]);
+    assert_fails(&out, exit::BAD_URL, "bad URL");
+    assert!(!target.exists() && !dir.0.join("x.part").exists());
+}
+
+#[test]
+fn unresolvable_host_exits_4() {
+    let out = asyncore(&["get", "http://nonexistent.invalid/", "--timeout", "20"]);
+    assert_fails(&out, exit::RESOLVE, "cannot resolve nonexistent.invalid");
+}
+
+#[test]
+fn refused_exits_5() {
+    let port = {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        listener.local_addr().expect("addr").port()
+    }; // closed here: nothing listens on the port any more
+    let out = asyncore(&["get", &format!("http://127.0.0.1:{port}/")]);
+    assert_fails(&out, exit::CONNECT, "Connection refused");
+}
+
+#[test]
+fn silent_server_times_out_with_exit_6() {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let (done_tx, done_rx) = mpsc::channel::<()>();
+    let server = thread::spawn(move || {
+        // Accept, read nothing, answer nothing, until the test is over.
+        let conn = listener.accept();
+        let _ = done_rx.recv_timeout(Duration::from_secs(30));
+        drop(conn);
+    });
+    let start = Instant::now();
+    let out = asyncore(&["get", &format!("http://{addr}/"), "--timeout", "1"]);
+    let took = start.elapsed();
+    assert_fails(&out, exit::TIMEOUT, "timed out");
+    assert!(took >= Duration::from_millis(900), "{took:?}");
+    assert!(took < Duration::from_secs(15), "{took:?}");
+    let _ = done_tx.send(());
+    server.join().expect("server thread");
+}
+
+#[test]
+fn stall_in_the_middle_of_the_body_times_out() {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let (done_tx, done_rx) = mpsc::channel::<()>();
+    let server = thread::spawn(move || {
+        if let Ok((mut s, _)) = listener.accept() {
+            let _ = s.set_read_timeout(Some(Duration::from_secs(20)));
+            read_head(&mut s);
+            let _ = s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nfirst part");
+            let _ = done_rx.recv_timeout(Duration::from_secs(30));
+        }
+    });
+    let opts = GetOptions {
+        timeout: Duration::from_millis(500),
+        ..GetOptions::default()
+    };
+    let mut body = Vec::new();
+    let e = fetch(&format!("http://{addr}/"), &opts, &mut body).expect_err("must time out");
+    assert_eq!(e.code, exit::TIMEOUT, "{e}");
+    assert!(e.message.contains("nothing from"), "{e}");
+    assert_eq!(body, b"first part", "what arrived was written");
+    let _ = done_tx.send(());
+    server.join().expect("server thread");
+}
+
+// ---- addresses and the request ---------------------------------------------------
+
+#[test]
+fn request_head_over_ipv4() {
+    let (addr, request) = one_shot(
+        "127.0.0.1:0",
+        b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabc".to_vec(),
+    )
+    .expect("bind 127.0.0.1");
+    let mut body = Vec::new();
+    let url = format!("http://{addr}/some/path?q=1&r=%20#fragment");
+    let r = fetch(&url, &GetOptions::default(), &mut body).expect("fetch");
+    assert_eq!(body, b"abc");
+    assert_eq!(r.peer, Some(addr));
+    let head = request
+        .recv_timeout(Duration::from_secs(10))
+        .expect("request");
+    let version = env!("CARGO_PKG_VERSION");
+    assert_eq!(
+        head,
+        format!(
+            "GET /some/path?q=1&r=%20 HTTP/1.1\r\nHost: {addr}\r\nUser-Agent: asyncore-get/{version}\r\n\
+             Accept: */*\r\nAccept-Encoding: identity\r\nConnection: close\r\n\r\n"
+        )
+    );
+}
+
+#[test]
+fn ipv6_literal() {
+    let Some((addr, request)) = one_shot(
+        "[::1]:0",
+        b"HTTP/1.0 200 OK\r\nServer: v6\r\n\r\nover IPv6".to_vec(),
+    ) else {
+        eprintln!("skipped: cannot bind [::1] (no IPv6 loopback)");
+        return;
+    };
+    let url = format!("http://[::1]:{}/x", addr.port());
+    let out = asyncore(&["get", "-i", &url]);
+    assert_ok(&out);
+    assert_eq!(
+        out.stdout,
+        b"HTTP/1.0 200 OK\r\nServer: v6\r\n\r\nover IPv6"
+    );
+    let head = request
+        .recv_timeout(Duration::from_secs(10))
+        .expect("request");
+    assert!(head.starts_with("GET /x HTTP/1.1\r\n"), "{head}");
+    assert!(
+        head.contains(&format!("\r\nHost: [::1]:{}\r\n", addr.port())),
+        "{head}"
+    );
+}
+
+#[test]
+fn host_name_resolved_off_the_loop() {
+    // "localhost" may give ::1 before 127.0.0.1: a refused ::1 must then
+    // move on to the next address.
+    let (addr, _request) = one_shot(
+        "127.0.0.1:0",
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhi\r\n0\r\n\r\n".to_vec(),
+    )
+    .expect("bind 127.0.0.1");
+    let out = asyncore(&["get", &format!("http://localhost:{}/", addr.port())]);
+    assert_ok(&out);
+    assert_eq!(out.stdout, b"hi");
+}
