@@ -159,16 +159,17 @@ fn build() -> io::Result<()> {
             "build",
             "--release",
             "--quiet",
+            // `--bins` (not `--bin asyncore`): a target filter applies to every
+            // listed package, and the kit's own binaries must be built too.
             "-p",
             "asyncore-cli",
-            "--bin",
-            "asyncore",
             "-p",
             "asyncore",
-            "--example",
-            "line_echo",
             "-p",
             "asyncore-bench",
+            "--bins",
+            "--example",
+            "line_echo",
         ])
         .status()?;
     if !status.success() {
