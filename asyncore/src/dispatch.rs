@@ -70,7 +70,7 @@ pub(crate) fn invoke<S: 'static>(
         }
         let r = match catch_unwind(AssertUnwindSafe(|| f(&mut *d, &mut *cx))) {
             Ok(r) => r,
-            Err(payload) => Err(panicked(cx, payload)),
+            Err(payload) => Err(io::Error::other(Panicked(panic_message(&*payload)))),
         };
         let panicked_before =
             matches!(&r, Err(e) if e.get_ref().is_some_and(|i| i.is::<Panicked>()));
@@ -78,7 +78,9 @@ pub(crate) fn invoke<S: 'static>(
         {
             Ok(routed) => routed,
             Err(payload) => {
-                let _ = panicked(cx, payload);
+                // handle_error itself panicked: say so, and close regardless.
+                let msg = format!("handle_error panicked: {}", panic_message(&*payload));
+                cx.log_info(&msg, "error");
                 let _ = cx.close();
                 Ok(())
             }
@@ -108,14 +110,13 @@ impl std::fmt::Display for Panicked {
 
 impl std::error::Error for Panicked {}
 
-fn panicked<S: 'static>(cx: &Cx<'_, S>, payload: Box<dyn std::any::Any + Send>) -> io::Error {
-    let msg = payload
+/// The text of a panic payload (`panic!` gives a `&str` or a `String`).
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
         .downcast_ref::<&str>()
         .map(|s| s.to_string())
         .or_else(|| payload.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "(non-text panic payload)".to_string());
-    let _ = cx;
-    io::Error::other(Panicked(msg))
+        .unwrap_or_else(|| "(non-text panic payload)".to_string())
 }
 
 /// asyncore's `read`/`write`/`_exception` wrappers (AC-SEL-7, AC-SEL-8).

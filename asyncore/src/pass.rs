@@ -161,12 +161,11 @@ impl<S: 'static> EventLoop<S> {
         }
         // Epoll: the waker and signal pipe once, then only the channels that
         // may have changed (O(active)).
-        for (slot, fd, key) in [(0, waker, WAKER_KEY), (1, signals, SIGNAL_KEY)] {
-            let watched = if slot == 0 {
-                &mut self.core.specials_watched.0
-            } else {
-                &mut self.core.specials_watched.1
-            };
+        let watched = &mut self.core.specials_watched;
+        for (watched, fd, key) in [
+            (&mut watched.0, waker, WAKER_KEY),
+            (&mut watched.1, signals, SIGNAL_KEY),
+        ] {
             if let (Some(fd), false) = (fd, *watched) {
                 *watched = true;
                 if let Some(sel) = self.core.selector.as_mut() {

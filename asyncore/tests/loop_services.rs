@@ -1300,6 +1300,53 @@ fn panic_propagates_when_not_caught(b: Backend) {
     });
 }
 
+/// Panics twice over: in `handle_read`, then in its own `handle_error`.
+struct PanicsTwice;
+
+impl Dispatcher<Vec<String>> for PanicsTwice {
+    fn writable(&self, _: &Cx<'_, Vec<String>>) -> bool {
+        false
+    }
+    fn handle_read(&mut self, _: &mut Cx<'_, Vec<String>>) -> io::Result<()> {
+        panic!("first");
+    }
+    fn handle_error(&mut self, _: &mut Cx<'_, Vec<String>>, _: io::Error) -> io::Result<()> {
+        panic!("second, in handle_error");
+    }
+}
+
+/// Issue 4 §6: a panic inside `handle_error` (the recovery path) is caught
+/// too: one `error` line names it, the channel is closed, and the loop goes
+/// on serving the other channel.
+fn panic_in_handle_error_still_closes(b: Backend) {
+    bounded(secs(10), move || {
+        let mut ev = event_loop(b, Vec::<String>::new());
+        let log = capture(&mut ev);
+        let (sp, mut peer_p) = pair();
+        let bad = ev.add(PanicsTwice).adopt(sp).unwrap();
+        let (se, mut peer_e) = pair();
+        ev.add(Echo).adopt(se).unwrap();
+        peer_p.write_all(b"x").unwrap();
+        run_until(&mut ev, |ev| !ev.contains(bad));
+        let lines = log.lines();
+        assert_eq!(
+            lines
+                .iter()
+                .filter(|l| l.starts_with("error: handle_error panicked: second"))
+                .count(),
+            1,
+            "{lines:?}"
+        );
+        peer_e.write_all(b"still here").unwrap();
+        let mut buf = [0u8; 10];
+        let reader = std::thread::spawn(move || peer_e.read_exact(&mut buf).map(|()| buf));
+        while !reader.is_finished() {
+            ev.run_loop(Some(ms(10)), Some(1)).unwrap();
+        }
+        assert_eq!(&reader.join().unwrap().unwrap(), b"still here");
+    });
+}
+
 // ---- §7 EMFILE --------------------------------------------------------------------
 
 /// Greets every accepted connection with "hi" and keeps it as a channel.
@@ -1546,6 +1593,7 @@ backend_tests!(
     shutdown_closes_the_rest_at_the_deadline,
     panic_closes_only_that_channel,
     panic_propagates_when_not_caught,
+    panic_in_handle_error_still_closes,
     emfile_accepting_resumes_when_a_connection_closes,
     listener_connection_cap,
     loop_channel_cap,
