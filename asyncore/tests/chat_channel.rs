@@ -7,6 +7,9 @@
 //!   (`Terminator::try_from(-1i64)` fails with the reference message).
 //! * X-CH-3, 7, 8, 10, 12, 15: the channel-level additional entries
 //!   (conformance.md §5), asserting the decisions taken (AC-CHAT-Q-*).
+//! * Batching (AC-CHAT-Q-12): pushes made while a read's records are handled
+//!   leave together after them; a close, an error or a raw send in the same
+//!   hook does not lose or reorder them; `with_batching(false)` sends at once.
 //! * Limits: a 100 MB line against a bounded `Collector` (memory stays flat),
 //!   output back-pressure (high/low-water marks), the hard output limit, and
 //!   drain mode.
@@ -17,7 +20,7 @@
 //! Adapted entries: TC-CH-8 (a byte string is not a producer in Rust: it is
 //! wrapped in a `SimpleProducer`), TC-CH-11 (the negative half is a
 //! compile-time property; note that `push("text")` *is* accepted, as UTF-8
-//! bytes, since `&str: Into<Vec<u8>>`), TC-CH-12 (a real socketpair with no
+//! bytes, since `&str: PushData`), TC-CH-12 (a real socketpair with no
 //! input replaces the mock socket), X-CH-10 (send errors are produced with
 //! real sockets; EIO cannot be), X-CH-12 (ECONNRESET from a real RST; EIO on
 //! recv cannot be produced with real sockets either).
@@ -1240,6 +1243,174 @@ fn limit_drain(b: Backend) {
 }
 
 backend_tests!(limit_back_pressure, limit_out_limit, limit_drain);
+
+// ---------------------------------------------------------------------------
+// Batching (AC-CHAT-Q-12)
+// ---------------------------------------------------------------------------
+
+/// Echoes each CRLF line with CRLF, recording the bytes queued right after
+/// each reply; `CLOSE`, `FAIL` and `RAW` lines test what follows a push in
+/// the same hook.
+struct Replier {
+    line: Collector,
+    queued_after_push: Shared<Vec<usize>>,
+}
+
+impl ChatHandler for Replier {
+    fn collect_incoming_data(&mut self, _: &mut Chat<'_, '_>, data: &[u8]) -> io::Result<()> {
+        self.line.collect(data);
+        Ok(())
+    }
+    fn found_terminator(&mut self, chat: &mut Chat<'_, '_>) -> io::Result<()> {
+        let line = self.line.finish()?;
+        match line {
+            b"CLOSE" => {
+                chat.push("bye\r\n")?;
+                chat.close()
+            }
+            b"FAIL" => {
+                chat.push("oops\r\n")?;
+                Err(io::Error::new(io::ErrorKind::InvalidData, "FAIL asked for"))
+            }
+            b"RAW" => {
+                chat.push("first ")?;
+                chat.send(b"second\r\n")?;
+                Ok(())
+            }
+            _ => {
+                chat.push(line)?;
+                chat.push(&b"\r\n"[..])?;
+                let queued = chat.queued_bytes();
+                self.queued_after_push.borrow_mut().push(queued);
+                Ok(())
+            }
+        }
+    }
+}
+
+/// A `Replier` channel on `a` (batching as given), with its record.
+fn replier(b: Backend, a: Socket, batching: bool) -> (EventLoop, Token, Shared<Vec<usize>>) {
+    let queued: Shared<Vec<usize>> = Rc::default();
+    let mut ev = util::event_loop(b, ());
+    ev.set_log_sink(CaptureLog::default());
+    let handler = Replier {
+        line: Collector::new(1024),
+        queued_after_push: queued.clone(),
+    };
+    let t = ev
+        .add(
+            AsyncChat::new(handler)
+                .with_terminator("\r\n")
+                .with_batching(batching),
+        )
+        .adopt(a)
+        .unwrap();
+    (ev, t, queued)
+}
+
+/// Reads from `peer` until end of stream, running `ev` meanwhile.
+fn read_to_end_running(ev: &mut EventLoop, peer: &std::os::unix::net::UnixStream) -> Vec<u8> {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut got = Vec::new();
+    peer.set_nonblocking(true).unwrap();
+    let mut buf = [0u8; 4096];
+    loop {
+        assert!(Instant::now() < deadline, "no end of stream; got {got:?}");
+        ev.run_loop(Some(Duration::from_millis(10)), Some(1))
+            .unwrap();
+        match (&*peer).read(&mut buf) {
+            Ok(0) => return got,
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            Err(e) => panic!("read: {e}"),
+        }
+    }
+}
+
+/// AC-CHAT-Q-12: 16 pipelined lines arriving in one read are answered in one
+/// send after the 16th `found_terminator` (nothing is sent inside the hooks,
+/// so the queue grows by one reply per line), in order, byte for byte.
+fn batch_replies_leave_together(b: Backend) {
+    let (a, mut peer) = unix_pair();
+    let lines: Vec<String> = (0..16).map(|i| format!("line {i:02}\r\n")).collect();
+    peer.write_all(lines.concat().as_bytes()).unwrap();
+    let (mut ev, t, queued) = replier(b, a, true);
+    ev.run_loop(Some(Duration::from_secs(1)), Some(1)).unwrap();
+    let per = lines[0].len();
+    assert_eq!(
+        *queued.borrow(),
+        (1..=16).map(|k| k * per).collect::<Vec<_>>()
+    );
+    assert_eq!(read_n(&mut peer, 16 * per), lines.concat().as_bytes());
+    assert_eq!(
+        with_chat(&mut ev, t, |_: &mut Replier, c| c.queued_bytes()),
+        0
+    );
+}
+
+/// AC-CHAT-50, 54 with `with_batching(false)`: each push sends at once (the
+/// socket has room, so nothing stays queued after a reply).
+fn batch_off_sends_each_push(b: Backend) {
+    let (a, mut peer) = unix_pair();
+    peer.write_all(b"one\r\ntwo\r\nthree\r\n").unwrap();
+    let (mut ev, _, queued) = replier(b, a, false);
+    ev.run_loop(Some(Duration::from_secs(1)), Some(1)).unwrap();
+    assert_eq!(*queued.borrow(), [0, 0, 0]);
+    let want = b"one\r\ntwo\r\nthree\r\n";
+    assert_eq!(read_n(&mut peer, want.len()), want);
+}
+
+/// AC-CHAT-Q-12: `chat.close()` right after pushes in the same read sends
+/// them first; input after the close is not handled (AC-CHAT-Q-7).
+fn batch_close_in_hook_sends_first(b: Backend) {
+    for batching in [true, false] {
+        let (a, mut peer) = unix_pair();
+        peer.write_all(b"a\r\nCLOSE\r\nafter\r\n").unwrap();
+        let (mut ev, _, _) = replier(b, a, batching);
+        assert_eq!(
+            read_to_end_running(&mut ev, &peer),
+            b"a\r\nbye\r\n",
+            "batching {batching}"
+        );
+    }
+}
+
+/// AC-CHAT-Q-12: a hook that pushes and then fails: the pushes are sent
+/// before `handle_error` closes the channel.
+fn batch_error_in_hook_sends_first(b: Backend) {
+    for batching in [true, false] {
+        let (a, mut peer) = unix_pair();
+        peer.write_all(b"a\r\nFAIL\r\nafter\r\n").unwrap();
+        let (mut ev, _, _) = replier(b, a, batching);
+        assert_eq!(
+            read_to_end_running(&mut ev, &peer),
+            b"a\r\noops\r\n",
+            "batching {batching}"
+        );
+        assert_eq!(ev.len(), 0, "the channel is closed");
+    }
+}
+
+/// AC-CHAT-Q-12: a raw `chat.send` after a push in the same hook goes after
+/// the pushed bytes.
+fn batch_raw_send_keeps_order(b: Backend) {
+    for batching in [true, false] {
+        let (a, mut peer) = unix_pair();
+        peer.write_all(b"x\r\nRAW\r\n").unwrap();
+        let (mut ev, _, _) = replier(b, a, batching);
+        ev.run_loop(Some(Duration::from_secs(1)), Some(1)).unwrap();
+        let want = b"x\r\nfirst second\r\n";
+        assert_eq!(read_n(&mut peer, want.len()), want, "batching {batching}");
+    }
+}
+
+backend_tests!(
+    batch_replies_leave_together,
+    batch_off_sends_each_push,
+    batch_close_in_hook_sends_first,
+    batch_error_in_hook_sends_first,
+    batch_raw_send_keeps_order,
+);
 
 // ---------------------------------------------------------------------------
 // Interop with CPython's asynchat

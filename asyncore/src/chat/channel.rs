@@ -10,10 +10,13 @@
 //! Beyond asynchat: output back-pressure (while more than the high-water mark
 //! is queued the channel stops reading and handling input, until the queue
 //! drains to the low-water mark), an optional hard limit on queued output (a
-//! push past it is an error the handler sees), and an opt-in mode that sends
-//! until the socket would block instead of once per write event.
+//! push past it is an error the handler sees), an opt-in mode that sends
+//! until the socket would block instead of once per write event, and batching
+//! (on by default, AC-CHAT-Q-12): pushes made while a read's records are
+//! handled are sent together, in one send, once the records are handled,
+//! instead of one send per push.
 
-use super::{Event, OutQueue, Parser, Producer, Terminator, DEFAULT_OUT_BUFFER_SIZE};
+use super::{Event, OutQueue, Parser, Producer, PushData, Terminator, DEFAULT_OUT_BUFFER_SIZE};
 use crate::cx::Cx;
 use crate::deadline::Timeout;
 use crate::dispatcher::Dispatcher;
@@ -144,6 +147,12 @@ struct Buffers {
     paused: bool,
     /// The close marker reached the head: `handle_close` is owed.
     close_requested: bool,
+    /// Batch the pushes made while input is handled (AC-CHAT-Q-12).
+    batch: bool,
+    /// Input is being handled: pushes queue without sending.
+    deferring: bool,
+    /// A push was deferred: send once the input is handled.
+    deferred: bool,
 }
 
 impl Buffers {
@@ -205,9 +214,11 @@ impl<'a, S: 'static> DerefMut for Chat<'_, 'a, S> {
 
 impl<S: 'static> Chat<'_, '_, S> {
     /// asynchat's `push(data)` (AC-CHAT-50): queues `data` (split into
-    /// `ac_out_buffer_size` chunks) and tries one send. Empty data is ignored
-    /// (AC-CHAT-Q-5). Past the channel's output limit, nothing is queued and
-    /// an `OutOfMemory` error is returned.
+    /// `ac_out_buffer_size` chunks) and tries one send — at once, or, while
+    /// the channel's input is being handled with batching on, together with
+    /// the other pushes once the read's records are handled (AC-CHAT-Q-12).
+    /// Empty data is ignored (AC-CHAT-Q-5). Past the channel's output limit,
+    /// nothing is queued and an `OutOfMemory` error is returned.
     ///
     /// # Examples
     ///
@@ -221,23 +232,22 @@ impl<S: 'static> Chat<'_, '_, S> {
     /// }
     /// # }
     /// ```
-    pub fn push(&mut self, data: impl Into<Vec<u8>>) -> io::Result<()> {
-        let data = data.into();
+    pub fn push(&mut self, data: impl PushData) -> io::Result<()> {
         if let Some(limit) = self.buf.out_limit {
             let queued = self.buf.out.len_bytes();
-            if queued + data.len() > limit {
+            let len = data.as_bytes().len();
+            if queued + len > limit {
                 return Err(io::Error::new(
                     io::ErrorKind::OutOfMemory,
                     format!(
-                        "output queue limit: {queued} bytes queued, {} more would pass the limit of {limit}",
-                        data.len()
+                        "output queue limit: {queued} bytes queued, {len} more would pass the limit of {limit}"
                     ),
                 ));
             }
         }
         self.buf.out.push(data);
         self.buf.update_pause();
-        self.initiate_send()
+        self.send_or_defer()
     }
 
     /// asynchat's `push_with_producer(p)` (AC-CHAT-51): queues a producer,
@@ -257,7 +267,78 @@ impl<S: 'static> Chat<'_, '_, S> {
     /// ```
     pub fn push_with_producer(&mut self, producer: Box<dyn Producer>) -> io::Result<()> {
         self.buf.out.push_producer(producer);
-        self.initiate_send()
+        self.send_or_defer()
+    }
+
+    /// After a push: one send now, or later when batching input (AC-CHAT-Q-12).
+    fn send_or_defer(&mut self) -> io::Result<()> {
+        if self.buf.deferring {
+            self.buf.deferred = true;
+            Ok(())
+        } else {
+            self.initiate_send()
+        }
+    }
+
+    /// Sends what pushes deferred in this hook (until the socket would
+    /// block), so that what the handler does next on the socket comes after
+    /// them, as it would with unbatched pushes.
+    fn flush_deferred(&mut self) -> io::Result<()> {
+        if !std::mem::take(&mut self.buf.deferred) {
+            return Ok(());
+        }
+        let drain = std::mem::replace(&mut self.buf.drain, true);
+        let sent = self.initiate_send();
+        self.buf.drain = drain;
+        sent
+    }
+
+    /// [`Cx::close`], after sending what this hook pushed (batched pushes are
+    /// not lost by a close in the same hook; AC-CHAT-Q-12).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use asyncore::chat::{Chat, ChatHandler};
+    /// # struct H;
+    /// # impl ChatHandler for H {
+    /// #   fn collect_incoming_data(&mut self, _: &mut Chat<'_, '_>, _: &[u8]) -> std::io::Result<()> { Ok(()) }
+    /// fn found_terminator(&mut self, chat: &mut Chat<'_, '_>) -> std::io::Result<()> {
+    ///     chat.push(&b"bye\r\n"[..])?;
+    ///     chat.close() // "bye" is sent first (if the socket takes it)
+    /// }
+    /// # }
+    /// ```
+    pub fn close(&mut self) -> io::Result<()> {
+        let flushed = if self.cx.is_closed() {
+            Ok(())
+        } else {
+            self.flush_deferred()
+        };
+        let closed = self.cx.close();
+        flushed.and(closed)
+    }
+
+    /// [`Cx::send`], after sending what this hook pushed, so the bytes keep
+    /// their order (AC-CHAT-Q-12).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use asyncore::chat::{Chat, ChatHandler};
+    /// # struct H;
+    /// # impl ChatHandler for H {
+    /// #   fn collect_incoming_data(&mut self, _: &mut Chat<'_, '_>, _: &[u8]) -> std::io::Result<()> { Ok(()) }
+    /// fn found_terminator(&mut self, chat: &mut Chat<'_, '_>) -> std::io::Result<()> {
+    ///     chat.push(&b"header "[..])?;
+    ///     chat.send(b"raw\r\n")?; // after "header "
+    ///     Ok(())
+    /// }
+    /// # }
+    /// ```
+    pub fn send(&mut self, data: &[u8]) -> io::Result<usize> {
+        self.flush_deferred()?;
+        self.cx.send(data)
     }
 
     /// asynchat's `close_when_done()` (AC-CHAT-52): the channel closes once
@@ -468,7 +549,11 @@ impl<H> AsyncChat<H> {
             handler,
             buf: Buffers {
                 parser: Parser::new(),
-                out: OutQueue::new(DEFAULT_OUT_BUFFER_SIZE),
+                out: {
+                    let mut q = OutQueue::new(DEFAULT_OUT_BUFFER_SIZE);
+                    q.set_coalesce(true);
+                    q
+                },
                 in_buffer_size: DEFAULT_IN_BUFFER_SIZE,
                 high_water: DEFAULT_HIGH_WATER,
                 low_water: DEFAULT_LOW_WATER,
@@ -476,6 +561,9 @@ impl<H> AsyncChat<H> {
                 drain: false,
                 paused: false,
                 close_requested: false,
+                batch: true,
+                deferring: false,
+                deferred: false,
             },
             piece: Vec::new(),
         }
@@ -564,6 +652,44 @@ impl<H> AsyncChat<H> {
     pub fn with_out_limit(mut self, limit: usize) -> Self {
         self.buf.out_limit = Some(limit);
         self
+    }
+
+    /// Batching (on by default, AC-CHAT-Q-12): pushes made while a read's
+    /// records are handled are sent together once they are handled, and
+    /// small pushes are copied into one queue entry, so 16 pipelined requests
+    /// answered in one read leave in one send. Off gives asynchat's pattern:
+    /// each push tries its own send at once, and each queued push is a chunk
+    /// of its own (the byte stream is the same either way).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use asyncore::chat::{AsyncChat, Chat, ChatHandler};
+    /// # struct H; impl ChatHandler for H {
+    /// #   fn collect_incoming_data(&mut self, _: &mut Chat<'_, '_>, _: &[u8]) -> std::io::Result<()> { Ok(()) }
+    /// #   fn found_terminator(&mut self, _: &mut Chat<'_, '_>) -> std::io::Result<()> { Ok(()) } }
+    /// let faithful = AsyncChat::new(H).with_batching(false);
+    /// assert!(!faithful.batching());
+    /// ```
+    pub fn with_batching(mut self, batch: bool) -> Self {
+        self.buf.batch = batch;
+        self.buf.out.set_coalesce(batch);
+        self
+    }
+
+    /// Whether pushes are batched ([`with_batching`](Self::with_batching)).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use asyncore::chat::{AsyncChat, Chat, ChatHandler};
+    /// # struct H; impl ChatHandler for H {
+    /// #   fn collect_incoming_data(&mut self, _: &mut Chat<'_, '_>, _: &[u8]) -> std::io::Result<()> { Ok(()) }
+    /// #   fn found_terminator(&mut self, _: &mut Chat<'_, '_>) -> std::io::Result<()> { Ok(()) } }
+    /// assert!(AsyncChat::new(H).batching());
+    /// ```
+    pub fn batching(&self) -> bool {
+        self.buf.batch
     }
 
     /// Drain mode: each write event sends until the socket would block, not
@@ -678,6 +804,33 @@ impl<H> AsyncChat<H> {
 }
 
 impl<H> AsyncChat<H> {
+    /// Handles the input the parser holds; with batching, the hooks' pushes
+    /// are sent together afterwards in one send (AC-CHAT-Q-12) — before a
+    /// hook's error reaches `handle_error`, so they are not lost to its close.
+    fn handle_input<S: 'static>(&mut self, cx: &mut Cx<'_, S>) -> io::Result<()>
+    where
+        H: ChatHandler<S>,
+    {
+        if !self.buf.batch {
+            return self.process_input(cx);
+        }
+        self.buf.deferring = true;
+        let handled = self.process_input(cx);
+        self.buf.deferring = false;
+        let sent = if std::mem::take(&mut self.buf.deferred) && !cx.is_closed() {
+            Chat {
+                cx,
+                buf: &mut self.buf,
+            }
+            .initiate_send()
+        } else {
+            Ok(())
+        };
+        handled?;
+        sent?;
+        self.settle(cx)
+    }
+
     /// Runs the parser's events through the hooks (AC-CHAT-22..31). Input
     /// processing stops once the channel is closed (AC-CHAT-Q-7), and while
     /// back-pressure pauses it (so queued output passes the high-water mark by
@@ -759,7 +912,7 @@ impl<S: 'static, H: ChatHandler<S>> Dispatcher<S> for AsyncChat<H> {
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
             Err(e) => return Err(e),
         }
-        self.process_input(cx)
+        self.handle_input(cx)
     }
 
     /// `initiate_send` (AC-CHAT-61).
@@ -771,7 +924,7 @@ impl<S: 'static, H: ChatHandler<S>> Dispatcher<S> for AsyncChat<H> {
         .initiate_send()?;
         self.settle(cx)?;
         // Input held back while paused is handled once the output drained.
-        self.process_input(cx)
+        self.handle_input(cx)
     }
 
     fn handle_close(&mut self, cx: &mut Cx<'_, S>) -> io::Result<()> {

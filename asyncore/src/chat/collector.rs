@@ -35,6 +35,9 @@ pub struct Collector {
     buf: Vec<u8>,
     max: usize,
     total: usize,
+    /// `buf` holds a record handed out by [`Collector::finish`]; the next
+    /// `collect` starts over (reusing the allocation).
+    finished: bool,
 }
 
 /// A record was longer than its collector's limit (its bytes past the limit
@@ -88,6 +91,7 @@ impl Collector {
             buf: Vec::new(),
             max,
             total: 0,
+            finished: false,
         }
     }
 
@@ -103,6 +107,7 @@ impl Collector {
     /// assert_eq!(c.len(), 3);
     /// ```
     pub fn collect(&mut self, data: &[u8]) {
+        self.start_over_if_finished();
         let room = self.max.saturating_sub(self.buf.len());
         self.buf.extend_from_slice(&data[..data.len().min(room)]);
         self.total = self.total.saturating_add(data.len());
@@ -134,6 +139,7 @@ impl Collector {
     /// assert!(c.is_empty());
     /// ```
     pub fn take(&mut self) -> Result<Vec<u8>, Overflow> {
+        self.start_over_if_finished();
         let total = std::mem::take(&mut self.total);
         if total > self.max {
             self.buf.clear();
@@ -143,6 +149,39 @@ impl Collector {
             });
         }
         Ok(std::mem::take(&mut self.buf))
+    }
+
+    /// The record borrowed (at `found_terminator`), or how far it overflowed;
+    /// the collector starts a new record at the next `collect`, reusing its
+    /// buffer, so a steady stream of records allocates nothing.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut c = asyncore::chat::Collector::new(16);
+    /// c.collect(b"PING");
+    /// assert_eq!(c.finish().unwrap(), b"PING");
+    /// assert!(c.is_empty());
+    /// c.collect(b"PONG");
+    /// assert_eq!(c.finish().unwrap(), b"PONG");
+    /// ```
+    pub fn finish(&mut self) -> Result<&[u8], Overflow> {
+        self.start_over_if_finished();
+        let total = std::mem::take(&mut self.total);
+        self.finished = true;
+        if total > self.max {
+            return Err(Overflow {
+                max: self.max,
+                total,
+            });
+        }
+        Ok(&self.buf)
+    }
+
+    fn start_over_if_finished(&mut self) {
+        if std::mem::take(&mut self.finished) {
+            self.buf.clear();
+        }
     }
 
     /// Drops the current record.
@@ -158,6 +197,7 @@ impl Collector {
     pub fn clear(&mut self) {
         self.buf.clear();
         self.total = 0;
+        self.finished = false;
     }
 
     /// Bytes kept so far (at most the limit).
@@ -168,7 +208,11 @@ impl Collector {
     /// assert_eq!(asyncore::chat::Collector::new(4).len(), 0);
     /// ```
     pub fn len(&self) -> usize {
-        self.buf.len()
+        if self.finished {
+            0
+        } else {
+            self.buf.len()
+        }
     }
 
     /// Whether nothing of the current record arrived yet.
@@ -191,5 +235,42 @@ impl Collector {
     /// ```
     pub fn max(&self) -> usize {
         self.max
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `finish` lends the record and the next `collect` starts a new one in the
+    /// same allocation; `len`/`is_empty`/`take` see the record as handed out.
+    #[test]
+    fn finish_lends_and_reuses() {
+        let mut c = Collector::new(8);
+        c.collect(b"abc");
+        assert_eq!(c.finish().unwrap(), b"abc");
+        assert_eq!(c.len(), 0);
+        assert!(c.is_empty());
+        assert_eq!(c.take().unwrap(), b"");
+        c.collect(b"de");
+        let at = c.finish().unwrap().as_ptr();
+        c.collect(b"fg");
+        assert_eq!(c.finish().unwrap(), b"fg");
+        assert_eq!(c.finish().unwrap().as_ptr(), at);
+    }
+
+    /// An overflowing record gives `Overflow` from `finish`, and the next
+    /// record is clean.
+    #[test]
+    fn finish_overflow_then_clean() {
+        let mut c = Collector::new(2);
+        c.collect(b"abcd");
+        assert_eq!(c.finish().unwrap_err(), Overflow { max: 2, total: 4 });
+        c.collect(b"x");
+        assert_eq!(c.finish().unwrap(), b"x");
+        c.collect(b"yz");
+        c.clear();
+        c.collect(b"q");
+        assert_eq!(c.take().unwrap(), b"q");
     }
 }

@@ -88,6 +88,6 @@ pub use channel::{
     AsyncChat, Chat, ChatHandler, DEFAULT_HIGH_WATER, DEFAULT_IN_BUFFER_SIZE, DEFAULT_LOW_WATER,
 };
 pub use collector::{Collector, Overflow};
-pub use out_queue::{Front, OutQueue, DEFAULT_OUT_BUFFER_SIZE};
+pub use out_queue::{Front, OutQueue, PushData, DEFAULT_OUT_BUFFER_SIZE, SPARE_CAPACITY};
 pub use parser::{find_prefix_at_end, Event, Parser, Terminator};
 pub use producer::{FileProducer, Producer, SimpleProducer, DEFAULT_PRODUCER_BUFFER_SIZE};

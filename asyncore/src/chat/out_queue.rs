@@ -20,9 +20,17 @@
 //! Decisions: **AC-CHAT-Q-5** — empty pushes are not queued and empty entries never
 //! cost a send; **AC-CHAT-Q-10** — pushed bytes are owned by the queue (copied or
 //! moved in), so later changes by the caller are not sent; **AC-CHAT-Q-1** — the
-//! default `out_buffer_size` is 65 536.
+//! default `out_buffer_size` is 65 536; **AC-CHAT-Q-12** — with coalescing on
+//! ([`OutQueue::set_coalesce`], what [`AsyncChat`](super::AsyncChat) uses by default), a
+//! push that fits in the tail entry's room up to `out_buffer_size` is copied there
+//! instead of queued on its own, so many small pushes leave in one send; the byte
+//! stream is the same and no send exceeds `out_buffer_size`, only the chunk
+//! boundaries differ from the reference's. One buffer per thread (up to
+//! [`SPARE_CAPACITY`] bytes) is kept from a sent entry for the next push, so steady
+//! small pushes do not allocate and an idle channel holds no output buffer.
 
 use super::producer::Producer;
+use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::fmt;
 use std::io;
@@ -30,6 +38,169 @@ use std::io;
 /// `ac_out_buffer_size`'s default: 65 536 (the reference code, not its docs; AC-CHAT-1,
 /// AC-CHAT-Q-1).
 pub const DEFAULT_OUT_BUFFER_SIZE: usize = 65_536;
+
+/// The largest sent-entry buffer kept for reuse by the next push (one per thread,
+/// shared by every coalescing queue on it).
+pub const SPARE_CAPACITY: usize = 4096;
+
+thread_local! {
+    /// The one spare buffer of this thread's coalescing queues.
+    static SPARE: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
+}
+
+/// An empty buffer for a new entry of `n` bytes: the thread's spare when big enough.
+fn spare_buffer(n: usize) -> Vec<u8> {
+    let spare = SPARE.with(|s| s.take());
+    if spare.capacity() >= n {
+        spare
+    } else {
+        SPARE.with(|s| s.set(spare));
+        Vec::with_capacity(n.max(512))
+    }
+}
+
+/// Keeps a sent entry's buffer as the thread's spare when it is small enough.
+fn recycle(mut bytes: Vec<u8>) {
+    if bytes.capacity() <= SPARE_CAPACITY {
+        bytes.clear();
+        SPARE.with(|s| {
+            let old = s.take();
+            s.set(if old.capacity() >= bytes.capacity() {
+                old
+            } else {
+                bytes
+            });
+        });
+    }
+}
+
+/// Owned data at most this long is copied into the tail entry when it fits; longer
+/// owned data is moved in as an entry of its own (a move beats a long copy).
+const COALESCE_OWNED_MAX: usize = 4096;
+
+/// What [`OutQueue::push`] (and [`Chat::push`](super::Chat::push)) accepts: bytes,
+/// borrowed (copied in) or owned (moved in when that saves a copy).
+///
+/// Implemented for `Vec<u8>`, `String`, `Box<[u8]>`, `&[u8]`, `&[u8; N]`, `[u8; N]`,
+/// `&str`, `&Vec<u8>`, `&String` and `Cow` of bytes or text.
+///
+/// # Examples
+///
+/// ```
+/// use asyncore::chat::{OutQueue, PushData};
+///
+/// fn queue_all(q: &mut OutQueue, parts: Vec<impl PushData>) {
+///     for p in parts {
+///         q.push(p);
+///     }
+/// }
+/// let mut q = OutQueue::default();
+/// queue_all(&mut q, vec!["a", "bc"]);
+/// assert_eq!(q.len_bytes(), 3);
+/// ```
+pub trait PushData {
+    /// The bytes to queue.
+    fn as_bytes(&self) -> &[u8];
+    /// The bytes as an owned vector (a move for owned data, a copy for borrowed).
+    fn into_vec(self) -> Vec<u8>;
+    /// Whether [`into_vec`](Self::into_vec) is free (no copy).
+    fn is_owned(&self) -> bool {
+        false
+    }
+}
+
+impl PushData for Vec<u8> {
+    fn as_bytes(&self) -> &[u8] {
+        self
+    }
+    fn into_vec(self) -> Vec<u8> {
+        self
+    }
+    fn is_owned(&self) -> bool {
+        true
+    }
+}
+
+impl PushData for String {
+    fn as_bytes(&self) -> &[u8] {
+        str::as_bytes(self)
+    }
+    fn into_vec(self) -> Vec<u8> {
+        self.into_bytes()
+    }
+    fn is_owned(&self) -> bool {
+        true
+    }
+}
+
+impl PushData for Box<[u8]> {
+    fn as_bytes(&self) -> &[u8] {
+        self
+    }
+    fn into_vec(self) -> Vec<u8> {
+        self.into_vec()
+    }
+    fn is_owned(&self) -> bool {
+        true
+    }
+}
+
+impl PushData for Cow<'_, [u8]> {
+    fn as_bytes(&self) -> &[u8] {
+        self
+    }
+    fn into_vec(self) -> Vec<u8> {
+        self.into_owned()
+    }
+    fn is_owned(&self) -> bool {
+        matches!(self, Cow::Owned(_))
+    }
+}
+
+impl PushData for Cow<'_, str> {
+    fn as_bytes(&self) -> &[u8] {
+        str::as_bytes(self)
+    }
+    fn into_vec(self) -> Vec<u8> {
+        self.into_owned().into_bytes()
+    }
+    fn is_owned(&self) -> bool {
+        matches!(self, Cow::Owned(_))
+    }
+}
+
+/// Borrowed data: copied in.
+macro_rules! borrowed_push_data {
+    ($($t:ty),*) => {$(
+        impl PushData for $t {
+            fn as_bytes(&self) -> &[u8] {
+                AsRef::<[u8]>::as_ref(*self)
+            }
+            fn into_vec(self) -> Vec<u8> {
+                AsRef::<[u8]>::as_ref(self).to_vec()
+            }
+        }
+    )*};
+}
+borrowed_push_data!(&[u8], &str, &Vec<u8>, &String);
+
+impl<const N: usize> PushData for &[u8; N] {
+    fn as_bytes(&self) -> &[u8] {
+        &self[..]
+    }
+    fn into_vec(self) -> Vec<u8> {
+        self.to_vec()
+    }
+}
+
+impl<const N: usize> PushData for [u8; N] {
+    fn as_bytes(&self) -> &[u8] {
+        &self[..]
+    }
+    fn into_vec(self) -> Vec<u8> {
+        self.to_vec()
+    }
+}
 
 enum Entry {
     /// `bytes[off..]` still to send. `piece` is the push-time split size (pieces are
@@ -92,6 +263,8 @@ pub struct OutQueue {
     entries: VecDeque<Entry>,
     out_buffer_size: usize,
     len_bytes: usize,
+    /// Copy small pushes into the tail entry (AC-CHAT-Q-12).
+    coalesce: bool,
 }
 
 impl OutQueue {
@@ -112,7 +285,39 @@ impl OutQueue {
             entries: VecDeque::new(),
             out_buffer_size: out_buffer_size.max(1),
             len_bytes: 0,
+            coalesce: false,
         }
+    }
+
+    /// Turns coalescing on or off (off for a new queue, the reference's chunking):
+    /// when on, a push that fits in the tail entry's room up to `out_buffer_size` is
+    /// copied there, so small pushes go out together in one send (AC-CHAT-Q-12).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use asyncore::chat::{Front, OutQueue};
+    ///
+    /// let mut q = OutQueue::new(8);
+    /// q.set_coalesce(true);
+    /// q.push("ab");
+    /// q.push("cd");
+    /// q.push("efghij");
+    /// assert_eq!(q.front(usize::MAX).unwrap(), Front::Data(b"abcd"));
+    /// ```
+    pub fn set_coalesce(&mut self, coalesce: bool) {
+        self.coalesce = coalesce;
+    }
+
+    /// Whether small pushes are copied into the tail entry ([`set_coalesce`](Self::set_coalesce)).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert!(!asyncore::chat::OutQueue::default().coalesce());
+    /// ```
+    pub fn coalesce(&self) -> bool {
+        self.coalesce
     }
 
     /// The most bytes handed to one send, and the split size for [`push`](Self::push).
@@ -145,7 +350,9 @@ impl OutQueue {
     }
 
     /// Queues data (`push`, AC-CHAT-50), split into `out_buffer_size` pieces. Empty data
-    /// is not queued (AC-CHAT-Q-5). A `Vec<u8>` is moved in without copying.
+    /// is not queued (AC-CHAT-Q-5). A `Vec<u8>` is moved in without copying; with
+    /// coalescing on, data that fits in the tail entry is copied there instead
+    /// (AC-CHAT-Q-12).
     ///
     /// # Examples
     ///
@@ -158,14 +365,38 @@ impl OutQueue {
     /// q.push("");
     /// assert_eq!(q.len_bytes(), 6);
     /// ```
-    pub fn push(&mut self, data: impl Into<Vec<u8>>) {
-        let bytes = data.into();
-        if bytes.is_empty() {
+    pub fn push(&mut self, data: impl PushData) {
+        let n = data.as_bytes().len();
+        if n == 0 {
             return;
         }
-        self.len_bytes += bytes.len();
+        self.len_bytes += n;
+        if self.coalesce && (n <= COALESCE_OWNED_MAX || !data.is_owned()) {
+            let size = self.out_buffer_size;
+            if let Some(Entry::Data {
+                bytes,
+                piece: Some(p),
+                ..
+            }) = self.entries.back_mut()
+            {
+                if *p == size && bytes.len() + n <= size {
+                    bytes.extend_from_slice(data.as_bytes());
+                    return;
+                }
+            }
+            if n <= size && !data.is_owned() {
+                let mut bytes = spare_buffer(n);
+                bytes.extend_from_slice(data.as_bytes());
+                self.entries.push_back(Entry::Data {
+                    bytes,
+                    off: 0,
+                    piece: Some(size),
+                });
+                return;
+            }
+        }
         self.entries.push_back(Entry::Data {
-            bytes,
+            bytes: data.into_vec(),
             off: 0,
             piece: Some(self.out_buffer_size),
         });
@@ -278,7 +509,11 @@ impl OutQueue {
             *off += n;
             self.len_bytes -= n;
             if *off == bytes.len() {
-                self.entries.pop_front();
+                if let Some(Entry::Data { bytes, .. }) = self.entries.pop_front() {
+                    if self.coalesce {
+                        recycle(bytes);
+                    }
+                }
             }
         } else {
             debug_assert!(false, "consume without a data chunk at the head");
@@ -371,6 +606,7 @@ impl fmt::Debug for OutQueue {
         f.debug_struct("OutQueue")
             .field("out_buffer_size", &self.out_buffer_size)
             .field("len_bytes", &self.len_bytes)
+            .field("coalesce", &self.coalesce)
             .field("entries", &kinds)
             .finish()
     }
@@ -644,5 +880,148 @@ mod tests {
             }
             prop_assert_eq!(sent_out, sent_in);
         }
+
+        /// AC-CHAT-Q-12: with coalescing, any interleaving sends the same byte stream
+        /// as the reference model (close marker included), every chunk within
+        /// `out_buffer_size`, and takes no more sends to empty than the reference.
+        #[test]
+        fn coalescing_keeps_the_stream(obs in 1usize..40, ops in prop::collection::vec(op(), 0..60)) {
+            let mut q = OutQueue::new(obs);
+            q.set_coalesce(true);
+            let mut model: VecDeque<Model> = VecDeque::new();
+            let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+            let (mut our_sends, mut their_sends) = (0, 0);
+            let (mut our_close, mut their_close) = (false, false);
+            for op in ops {
+                match op {
+                    Op::Push(d) => {
+                        for piece in d.chunks(obs) {
+                            model.push_back(Model::Data(piece.to_vec()));
+                        }
+                        if d.len() % 2 == 0 { q.push(d) } else { q.push(&d[..]) }
+                    }
+                    Op::Producer(d, s) => {
+                        model.push_back(Model::Producer(SimpleProducer::new(d.clone(), s)));
+                        q.push_producer(Box::new(SimpleProducer::new(d, s)));
+                    }
+                    Op::Close => {
+                        model.push_back(Model::Close);
+                        q.close_when_done();
+                    }
+                    Op::Send(accept) => {
+                        if !our_close {
+                            match q.front(usize::MAX).unwrap() {
+                                Front::Data(d) => {
+                                    prop_assert!(d.len() <= obs);
+                                    let n = accept.min(d.len());
+                                    ours.extend_from_slice(&d[..n]);
+                                    q.consume(n);
+                                }
+                                Front::Close => our_close = true,
+                                Front::Empty => {}
+                            }
+                        }
+                        if !their_close {
+                            match model_send(&mut model, obs, accept) {
+                                Ok(Some(d)) => theirs.extend_from_slice(&d[..accept.min(d.len())]),
+                                Ok(None) => {}
+                                Err(()) => their_close = true,
+                            }
+                        }
+                    }
+                }
+            }
+            // Drain both with sends the OS takes whole, counting them.
+            while !our_close {
+                match q.front(usize::MAX).unwrap() {
+                    Front::Data(d) => {
+                        prop_assert!(d.len() <= obs);
+                        ours.extend_from_slice(d);
+                        let n = d.len();
+                        q.consume(n);
+                        our_sends += 1;
+                    }
+                    Front::Close => our_close = true,
+                    Front::Empty => break,
+                }
+            }
+            while !their_close {
+                match model_send(&mut model, obs, usize::MAX) {
+                    Ok(Some(d)) => { theirs.extend_from_slice(&d); their_sends += 1; }
+                    Ok(None) => break,
+                    Err(()) => their_close = true,
+                }
+            }
+            prop_assert_eq!(our_close, their_close);
+            prop_assert_eq!(ours, theirs);
+            prop_assert!(our_sends <= their_sends, "{} sends against {}", our_sends, their_sends);
+        }
+    }
+
+    /// AC-CHAT-Q-12: small pushes share one entry up to `out_buffer_size`; a push
+    /// that does not fit starts the next; a long owned push is moved in whole.
+    #[test]
+    fn coalescing_fills_the_tail_entry() {
+        let mut q = OutQueue::new(8);
+        q.set_coalesce(true);
+        q.push("abc");
+        q.push(b"de".to_vec());
+        q.push(&b"fgh"[..]);
+        q.push("ijk");
+        assert_eq!(q.len_bytes(), 11);
+        assert_eq!(send(&mut q, 99).unwrap(), b"abcdefgh");
+        assert_eq!(send(&mut q, 99).unwrap(), b"ijk");
+        assert_eq!(send(&mut q, 99), None);
+
+        let mut q = OutQueue::new(16 << 10);
+        q.set_coalesce(true);
+        q.push("x");
+        let big = vec![7u8; 8 << 10];
+        let at = big.as_ptr();
+        q.push(big);
+        assert_eq!(send(&mut q, 99).unwrap(), b"x");
+        match q.front(usize::MAX).unwrap() {
+            Front::Data(d) => assert_eq!(d.as_ptr(), at, "moved, not copied"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// Without coalescing (a new queue's default), every push is its own chunk.
+    #[test]
+    fn no_coalescing_by_default() {
+        let mut q = OutQueue::new(8);
+        assert!(!q.coalesce());
+        q.push("ab");
+        q.push("cd");
+        assert_eq!(send(&mut q, 99).unwrap(), b"ab");
+        assert_eq!(send(&mut q, 99).unwrap(), b"cd");
+    }
+
+    /// A sent entry's buffer is reused by the next push on the thread (no
+    /// allocation in steady state), and the kept buffer is bounded.
+    #[test]
+    fn sent_buffer_is_reused() {
+        let mut q = OutQueue::new(1 << 16);
+        q.set_coalesce(true);
+        q.push(&[1u8; 100][..]);
+        let first = match q.front(usize::MAX).unwrap() {
+            Front::Data(d) => d.as_ptr(),
+            other => panic!("{other:?}"),
+        };
+        q.consume(100);
+        q.push(&[2u8; 100][..]);
+        match q.front(usize::MAX).unwrap() {
+            Front::Data(d) => assert_eq!(d.as_ptr(), first, "the same buffer"),
+            other => panic!("{other:?}"),
+        }
+        q.consume(100);
+        q.push(&vec![3u8; SPARE_CAPACITY * 4][..]);
+        q.consume(SPARE_CAPACITY * 4);
+        assert!(SPARE.with(|s| {
+            let v = s.take();
+            let cap = v.capacity();
+            s.set(v);
+            cap <= SPARE_CAPACITY
+        }));
     }
 }
