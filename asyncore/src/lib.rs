@@ -96,6 +96,7 @@
 //! | `_strerror(errno)` | [`strerror`] |
 //! | `compact_traceback()` | no counterpart: [`Dispatcher::handle_error`] receives the error |
 //! | `asynchat.async_chat` machinery | [`chat`] |
+//! | (none: one map, one thread) — one loop per core over `SO_REUSEPORT` | [`LoopGroup`], [`ReusePortAddr`], [`reuse_port_listener`] ([`per_core`]) |
 //!
 //! ## Differences from asyncore, on purpose
 //!
@@ -110,7 +111,7 @@
 //!
 //! Beyond asyncore — timers, a cross-thread [`Remote`], signals, deadlines,
 //! graceful shutdown, panic isolation, EMFILE handling, connection caps — see
-//! the [`guide`].
+//! the [`guide`]. More cores: one loop per thread, see [`per_core`].
 //!
 //! ## Which channels are asked for their interest
 //!
@@ -140,6 +141,7 @@ mod loop_core;
 mod map;
 mod net;
 mod pass;
+pub mod per_core;
 mod remote;
 mod send_buffer;
 mod signals;
@@ -159,6 +161,7 @@ pub use net::{
     is_disconnected, strerror, ToSockAddr, AF_INET, AF_INET6, AF_UNIX, DISCONNECTED, SOCK_DGRAM,
     SOCK_STREAM,
 };
+pub use per_core::{reuse_port_listener, LoopGroup, LoopGroupBuilder, Pinning, ReusePortAddr};
 pub use remote::Remote;
 pub use send_buffer::SendBuffer;
 pub use socket2::{Domain, SockAddr, Socket, Type};

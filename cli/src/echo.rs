@@ -1,11 +1,18 @@
-//! `asyncore echo --listen ADDR`: the echo server (asyncore's documentation
-//! example grown into a tool), also the benchmarks' target.
+//! `asyncore echo --listen ADDR [--loops N]`: the echo server (asyncore's
+//! documentation example grown into a tool), also the benchmarks' target.
+//! With `--loops N` (N > 1) it runs N loops, one thread each, each with its
+//! own `SO_REUSEPORT` listener on the address ([`run_loops`]).
 
 use crate::{listen, shutdown_on_signals, AppError};
-use asyncore::{Backend, Cx, Dispatcher, EventLoop, Remote, SendBuffer, SockAddr, Socket};
+use asyncore::{
+    Backend, Cx, Dispatcher, EventLoop, LoopGroup, Remote, ReusePortAddr, SendBuffer, SockAddr,
+    Socket,
+};
 use std::cell::RefCell;
 use std::io;
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
 
 /// One echoed connection: whatever arrives goes back, buffered while the
 /// peer is slow to read.
@@ -129,4 +136,53 @@ pub fn run(listen_on: SocketAddr, backend: Backend) -> Result<(), AppError> {
     let server = EchoServer::bind(listen_on, backend)?;
     println!("echo: listening on {}", server.addr());
     server.run()
+}
+
+/// `asyncore echo --loops N`: the same server on `loops` event loops, one
+/// thread each ([`LoopGroup`]), each with its own `SO_REUSEPORT` listener on
+/// `listen_on` ([`ReusePortAddr`]), so the kernel spreads connections over
+/// them. Says where it listens once every loop is listening; SIGINT and
+/// SIGTERM shut every loop down gracefully (5 s grace). An error in any
+/// loop (at setup or later) is the command's error.
+///
+/// # Examples
+///
+/// ```no_run
+/// asyncore_cli::echo::run_loops("127.0.0.1:7007".parse().unwrap(), asyncore::Backend::Epoll, 2)?;
+/// # Ok::<(), asyncore_cli::AppError>(())
+/// ```
+pub fn run_loops(listen_on: SocketAddr, backend: Backend, loops: usize) -> Result<(), AppError> {
+    let addr = Arc::new(ReusePortAddr::new(listen_on));
+    let shared = Arc::clone(&addr);
+    let group = LoopGroup::builder(loops)
+        .backend(backend)
+        .thread_name("asyncore-echo")
+        .start(move |_, ev| {
+            shared.add_listener(ev, Listener)?;
+            shutdown_on_signals(ev).map_err(|e| io::Error::other(e.message))
+        })
+        .map_err(|e| AppError::io("echo: cannot start the loops", e))?;
+    let bound = addr.local_addr();
+    if (0..loops).any(|i| group.remote(i).is_none()) || bound.is_none() {
+        group.shutdown(Duration::ZERO);
+        let err = group
+            .join()
+            .into_iter()
+            .find_map(Result::err)
+            .unwrap_or_else(|| io::Error::other("a loop did not start"));
+        return Err(AppError::io(format!("cannot listen on {listen_on}"), err));
+    }
+    if let Some(bound) = bound {
+        println!("echo: listening on {bound}");
+    }
+    log::info!("echo: {loops} {backend} loops, one SO_REUSEPORT listener each");
+    let failed = group
+        .join()
+        .into_iter()
+        .enumerate()
+        .find_map(|(i, r)| r.err().map(|e| (i, e)));
+    match failed {
+        None => Ok(()),
+        Some((i, e)) => Err(AppError::io(format!("echo loop {i}"), e)),
+    }
 }

@@ -48,6 +48,10 @@ enum App {
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1:7007")]
         listen: String,
+        /// Event loops, one thread each, each with its own SO_REUSEPORT listener
+        /// on the address (the kernel spreads connections); 1 is a single loop.
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=1024))]
+        loops: u16,
     },
     /// A line-based chat room for nc and telnet: nicknames, /who, /nick, /quit.
     Chat {
@@ -91,7 +95,10 @@ fn main() -> ExitCode {
                 backend: cli.backend,
             },
         ),
-        App::Echo { listen } => parse_listen(&listen).and_then(|addr| echo::run(addr, cli.backend)),
+        App::Echo { listen, loops } => parse_listen(&listen).and_then(|addr| match loops {
+            1 => echo::run(addr, cli.backend),
+            n => echo::run_loops(addr, cli.backend, usize::from(n)),
+        }),
         App::Chat {
             listen,
             max_line,

@@ -28,6 +28,7 @@
 //! Readiness bits are the `poll(2)` values ([`POLLIN`] ...), whatever the
 //! backend, so the loop has one vocabulary.
 
+pub(crate) mod affinity;
 pub(crate) mod epoll;
 pub(crate) mod fd;
 pub(crate) mod poll;

@@ -4,6 +4,11 @@
 //! round, measures instructions per message under callgrind, and writes the
 //! results into BENCHMARKS.md (between markers) plus an SVG chart.
 //!
+//! Scenario (m) is the exception: `asyncore echo --loops 1` against
+//! `--loops 2` (one loop per thread over SO_REUSEPORT listeners), with the
+//! server and the load generator unpinned, so that two loops can use both
+//! CPUs; it is reported in its own section, as a 2-loop/1-loop ratio.
+//!
 //! ```text
 //! cargo run --release -p asyncore-bench --bin matrix -- --out BENCHMARKS.md
 //! cargo run --release -p asyncore-bench --bin matrix -- --smoke      # CI: seconds
@@ -45,10 +50,10 @@ struct Args {
     /// Seconds-long smoke run: every mode and peer, tiny sizes; fails on errors.
     #[arg(long)]
     smoke: bool,
-    /// Only these scenarios (comma-separated: a,b,c,d0,d5k,d15k,e,f,g).
+    /// Only these scenarios (comma-separated: a,b,c,d0,d5k,d15k,e,f,g,m).
     #[arg(long)]
     scenarios: Option<String>,
-    /// Only these servers (comma-separated ids: c,epoll,poll,select,mio,tokio,cpython,chat,asynchat).
+    /// Only these servers (comma-separated ids: c,epoll,poll,select,mio,tokio,cpython,chat,asynchat,loops1,loops2).
     #[arg(long)]
     servers: Option<String>,
     /// Do not run `cargo build` first.
@@ -80,6 +85,9 @@ struct Server {
     slow: bool,
     /// Limited to FD_SETSIZE descriptors.
     select: bool,
+    /// Pinned to CPU 0 (and the load generator to CPU 1); false for (m),
+    /// where neither is pinned.
+    pinned: bool,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -221,6 +229,7 @@ fn servers(notes: &mut Vec<String>) -> Vec<Server> {
             cmd: vec![c.into(), listen.clone()],
             slow: false,
             select: false,
+            pinned: true,
         });
     }
     for (id, name, backend) in [
@@ -234,6 +243,23 @@ fn servers(notes: &mut Vec<String>) -> Vec<Server> {
             cmd: ours(backend),
             slow: false,
             select: backend == "select",
+            pinned: true,
+        });
+    }
+    for loops in [1, 2] {
+        let mut cmd = ours("epoll");
+        cmd.extend(["--loops".to_string(), loops.to_string()]);
+        v.push(Server {
+            id: if loops == 1 { LOOPS1 } else { LOOPS2 },
+            name: if loops == 1 {
+                "asyncore echo --loops 1, epoll (unpinned)"
+            } else {
+                "asyncore echo --loops 2, epoll (unpinned)"
+            },
+            cmd,
+            slow: false,
+            select: false,
+            pinned: false,
         });
     }
     v.push(Server {
@@ -242,6 +268,7 @@ fn servers(notes: &mut Vec<String>) -> Vec<Server> {
         cmd: vec![s(&bins.join("peer_mio")), listen.clone()],
         slow: false,
         select: false,
+        pinned: true,
     });
     v.push(Server {
         id: "tokio",
@@ -249,6 +276,7 @@ fn servers(notes: &mut Vec<String>) -> Vec<Server> {
         cmd: vec![s(&bins.join("peer_tokio")), listen.clone()],
         slow: false,
         select: false,
+        pinned: true,
     });
     v.push(Server {
         id: "chat",
@@ -260,6 +288,7 @@ fn servers(notes: &mut Vec<String>) -> Vec<Server> {
         ],
         slow: false,
         select: false,
+        pinned: true,
     });
     match python() {
         Some(py) => {
@@ -273,6 +302,7 @@ fn servers(notes: &mut Vec<String>) -> Vec<Server> {
                 ],
                 slow: true,
                 select: false,
+                pinned: true,
             });
             v.push(Server {
                 id: "asynchat",
@@ -280,6 +310,7 @@ fn servers(notes: &mut Vec<String>) -> Vec<Server> {
                 cmd: vec![py, s(&peers.join("py_asynchat_line_echo.py")), listen],
                 slow: true,
                 select: false,
+                pinned: true,
             });
         }
         None => notes.push(
@@ -288,6 +319,12 @@ fn servers(notes: &mut Vec<String>) -> Vec<Server> {
     }
     v
 }
+
+/// Scenario (m): one loop against two.
+const MULTI: &str = "m";
+/// The servers of (m).
+const LOOPS1: &str = "loops1";
+const LOOPS2: &str = "loops2";
 
 fn scenarios(smoke: bool) -> Vec<Scenario> {
     let raw = vec!["c", "epoll", "poll", "select", "mio", "tokio", "cpython"];
@@ -366,6 +403,14 @@ fn scenarios(smoke: bool) -> Vec<Scenario> {
             title: format!("(g) memory: server VmRSS with {k10} idle connections minus with 0"),
             kind: Kind::Rss { idle: k10 },
             servers: no_select,
+        },
+        Scenario {
+            id: MULTI,
+            title: format!(
+                "(m) one loop against two: 64 B, {n100} connections, 16 in flight; server and load generator unpinned"
+            ),
+            kind: echo(n100, 16, 64, 0),
+            servers: vec![LOOPS1, LOOPS2],
         },
     ]
 }
@@ -458,7 +503,7 @@ fn start_server(server: &Server, wrap: &[String]) -> Result<(Proc, SocketAddr), 
             Some(line) => {
                 if let Some(a) = line.split("listening on ").nth(1) {
                     let addr: SocketAddr = a.trim().parse().map_err(|_| format!("bad: {line}"))?;
-                    if net::cpus() > 1 {
+                    if server.pinned && net::cpus() > 1 {
                         net::pin_process(proc.pid(), 0);
                     }
                     return Ok((proc, addr));
@@ -485,7 +530,7 @@ fn start_wait(
         if let Some(line) = proc.line(Duration::from_millis(200)) {
             if let Some(a) = line.split("listening on ").nth(1) {
                 let addr: SocketAddr = a.trim().parse().map_err(|_| format!("bad: {line}"))?;
-                if net::cpus() > 1 {
+                if server.pinned && net::cpus() > 1 {
                     net::pin_process(proc.pid(), 0);
                 }
                 return Ok((proc, addr));
@@ -500,11 +545,21 @@ fn client_cpu() -> String {
     if net::cpus() > 1 { "1" } else { "-1" }.to_string()
 }
 
-fn loadgen(args: &[String]) -> Result<Value, String> {
+/// The load generator's CPU for a run against `server`: CPU 1 when the
+/// server is pinned to CPU 0, none (-1) when the server is unpinned.
+fn client_cpu_for(server: &Server) -> String {
+    if server.pinned {
+        client_cpu()
+    } else {
+        "-1".to_string()
+    }
+}
+
+fn loadgen(args: &[String], cpu: &str) -> Result<Value, String> {
     let out = Command::new(bin_dir().join("loadgen"))
         .args(args)
         .arg("--cpu")
-        .arg(client_cpu())
+        .arg(cpu)
         .stdin(Stdio::null())
         .output()
         .map_err(|e| format!("loadgen: {e}"))?;
@@ -589,7 +644,21 @@ fn run_one(args: &Args, scen: &Scenario, server: &Server) -> Result<Value, Strin
                     if line {
                         a.push("--line".into());
                     }
-                    let mut r = loadgen(&a);
+                    let mut r = loadgen(&a, &client_cpu_for(server));
+                    if let Ok(v) = r.as_mut() {
+                        // CPUs' worth used over the window (1.0 = one CPU busy).
+                        let elapsed = v["elapsed_s"].as_f64().unwrap_or(0.0);
+                        if elapsed > 0.0 {
+                            for (from, to) in [
+                                ("server_cpu_s", "server_cpus"),
+                                ("client_cpu_s", "client_cpus"),
+                            ] {
+                                if let Some(cpu) = v[from].as_f64() {
+                                    v[to] = (cpu / elapsed).into();
+                                }
+                            }
+                        }
+                    }
                     if let Some(Ok((p, hv))) = h {
                         if let Ok(v) = r.as_mut() {
                             v["idle"] = idle.into();
@@ -610,7 +679,7 @@ fn run_one(args: &Args, scen: &Scenario, server: &Server) -> Result<Value, Strin
                 "--size".into(),
                 size.to_string(),
             ]);
-            loadgen(&a)
+            loadgen(&a, &client_cpu_for(server))
         }
         Kind::Rss { idle } => {
             std::thread::sleep(Duration::from_millis(100));
@@ -659,19 +728,22 @@ fn callgrind(server: &Server, msgs: u64, dir: &Path) -> Result<u64, String> {
         format!("--callgrind-out-file={}", file.display()),
     ];
     let (srv, addr) = start_server(server, &wrap)?;
-    let r = loadgen(&[
-        "echo".into(),
-        "--addr".into(),
-        addr.to_string(),
-        "--conns".into(),
-        "10".into(),
-        "--depth".into(),
-        "1".into(),
-        "--size".into(),
-        "64".into(),
-        "--count".into(),
-        msgs.to_string(),
-    ]);
+    let r = loadgen(
+        &[
+            "echo".into(),
+            "--addr".into(),
+            addr.to_string(),
+            "--conns".into(),
+            "10".into(),
+            "--depth".into(),
+            "1".into(),
+            "--size".into(),
+            "64".into(),
+            "--count".into(),
+            msgs.to_string(),
+        ],
+        &client_cpu_for(server),
+    );
     srv.stop(Duration::from_secs(60));
     let v = r?;
     if v["errors"].as_u64() != Some(0) || v["messages"].as_u64() != Some(msgs) {
@@ -927,7 +999,7 @@ fn render(
     );
     let _ = writeln!(
         s,
-        "{} rounds; each run: a fresh server pinned to CPU 0, the load generator (`bench/src/bin/loadgen.rs`, one thread on raw epoll) pinned to CPU 1, {} s warm-up, then a {} s window. Figures are medians over the rounds; **×C** is the median of the per-round ratios to the C epoll server measured in the same round. Server CPU is utime+stime from `/proc/PID/stat` over exactly the window. CPython peers run the idle scenarios (d, g) in round 1 only (accepting thousands of connections takes them minutes). Load average (1 min): {:.2} at the start, {:.2} at the end{}. The whole run took {:.0} s.\n",
+        "{} rounds; each run: a fresh server pinned to CPU 0, the load generator (`bench/src/bin/loadgen.rs`, one thread on raw epoll) pinned to CPU 1 (except in (m), where neither is pinned), {} s warm-up, then a {} s window. Figures are medians over the rounds; **×C** is the median of the per-round ratios to the C epoll server measured in the same round. Server CPU is utime+stime from `/proc/PID/stat` over exactly the window. CPython peers run the idle scenarios (d, g) in round 1 only (accepting thousands of connections takes them minutes). Load average (1 min): {:.2} at the start, {:.2} at the end{}. The whole run took {:.0} s.\n",
         args.rounds, args.warmup, args.duration, meta.load_start, meta.load_end, meta.waited_for_quiet, meta.elapsed
     );
     for n in &meta.notes {
@@ -939,7 +1011,7 @@ fn render(
     // Main figure: CPU per message.
     let echo_scens: Vec<&Scenario> = scens
         .iter()
-        .filter(|sc| !matches!(sc.kind, Kind::Rss { .. }))
+        .filter(|sc| !matches!(sc.kind, Kind::Rss { .. }) && sc.id != MULTI)
         .collect();
     let mut ids: Vec<&'static str> = Vec::new();
     for sc in &echo_scens {
@@ -1107,6 +1179,10 @@ fn render(
         }
         s.push('\n');
     }
+    // (m): one loop against two.
+    if let Some(m) = scens.iter().find(|sc| sc.id == MULTI) {
+        render_multi(&mut s, &t, m, &name);
+    }
     // Callgrind.
     if !meta.callgrind.is_empty() {
         let _ = writeln!(
@@ -1210,6 +1286,60 @@ fn render(
     );
     let _ = writeln!(s, "{END}");
     s
+}
+
+/// The section of scenario (m): `--loops 1` against `--loops 2`, and their ratio.
+fn render_multi(s: &mut String, t: &Table<'_>, m: &Scenario, name: &dyn Fn(&str) -> String) {
+    let _ = writeln!(s, "### {}\n", m.title);
+    let _ = writeln!(
+        s,
+        "`asyncore echo --backend epoll --loops N`: N event loops, one thread each, each with its own SO_REUSEPORT listener on the same address (`asyncore::LoopGroup`). Unlike every other scenario, **neither the server nor the load generator is pinned**: the scheduler may run the server's loops on both CPUs, and the load generator (one thread) competes with them for a CPU. Server CPUs is server CPU time over the window divided by the window (1.00 = one CPU fully busy); client CPUs likewise for the load generator.\n"
+    );
+    let _ = writeln!(
+        s,
+        "| server | msgs/s | CPU µs/msg | server CPUs | client CPUs | p50 µs | p99 µs | p99.9 µs | errors | note |\n|---|---|---|---|---|---|---|---|---|---|"
+    );
+    for id in [LOOPS1, LOOPS2] {
+        if !m.servers.contains(&id) {
+            continue;
+        }
+        let v = |k: &str, d| fmt_num(t.median(m.id, id, k), d);
+        let note = match (t.median(m.id, id, "msgs_per_s"), t.error(m.id, id)) {
+            (None, Some(e)) => e,
+            (None, None) => "not run".into(),
+            _ => String::new(),
+        };
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            name(id),
+            v("msgs_per_s", 0),
+            v("server_cpu_us_per_msg", 2),
+            v("server_cpus", 2),
+            v("client_cpus", 2),
+            v("p50_us", 1),
+            v("p99_us", 1),
+            v("p999_us", 1),
+            fmt_num(
+                Some(
+                    t.values(m.id, id, "errors")
+                        .iter()
+                        .map(|x| x.1)
+                        .sum::<f64>()
+                ),
+                0
+            ),
+            note
+        );
+    }
+    let ratio = |k: &str| fmt_ratio(t.ratio(m.id, LOOPS2, k, (m.id, LOOPS1)));
+    let _ = writeln!(
+        s,
+        "\n2 loops / 1 loop (median of the per-round ratios): messages/s **{}**, server CPU per message {}, server CPUs {}.\n",
+        ratio("msgs_per_s"),
+        ratio("server_cpu_us_per_msg"),
+        ratio("server_cpus")
+    );
 }
 
 fn splice(path: &Path, section: &str) -> io::Result<()> {
