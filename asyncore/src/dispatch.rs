@@ -63,10 +63,14 @@ pub(crate) fn invoke<S: 'static>(
     let result = core.run(index, |d, cx| {
         if !catch {
             // Unwind only once the dispatcher is back in its slot.
-            return catch_unwind(AssertUnwindSafe(|| {
+            let routed = catch_unwind(AssertUnwindSafe(|| {
                 let r = f(&mut *d, &mut *cx);
                 finish(&mut *d, &mut *cx, r, routing)
             }));
+            if routed.is_ok() {
+                LoopCore::ask_interest_now(cx, d);
+            }
+            return routed;
         }
         let r = match catch_unwind(AssertUnwindSafe(|| f(&mut *d, &mut *cx))) {
             Ok(r) => r,
@@ -88,13 +92,16 @@ pub(crate) fn invoke<S: 'static>(
         if panicked_before && !cx.is_closed() {
             let _ = cx.close();
         }
+        LoopCore::ask_interest_now(cx, d);
         Ok(routed)
     });
-    core.mark_dirty(index);
     match result {
         None => Ok(()),
         Some(Ok(routed)) => routed,
-        Some(Err(payload)) => std::panic::resume_unwind(payload),
+        Some(Err(payload)) => {
+            core.mark_dirty(index);
+            std::panic::resume_unwind(payload)
+        }
     }
 }
 

@@ -6,8 +6,9 @@
 //!    from outside a handler, saw the peer go.
 //! 3. **Interest**: select and poll ask every channel, in map order,
 //!    `readable()` then `writable()` (asyncore's faithful pass); epoll asks only
-//!    channels that ran a handler, were added or were touched since the last
-//!    pass, and calls `epoll_ctl` only when the answer changed.
+//!    channels that were added or touched since the last pass (a channel that
+//!    ran a handler was asked right after it), and calls `epoll_ctl` only when
+//!    the answer changed.
 //! 4. **Wait**, at most `timeout` (`None`: forever).
 //! 5. **Dispatch** each readiness report to the channel it was meant for: a
 //!    report whose channel closed (or whose slot was reused) during the pass

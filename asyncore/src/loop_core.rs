@@ -8,7 +8,7 @@ use crate::log::{FacadeLog, LogSink};
 use crate::map::{key, ChannelMap};
 use crate::remote::RemoteShared;
 use crate::signals::Signals;
-use crate::sys::{fd, Backend, Event, Selector};
+use crate::sys::{fd, Backend, Event, Interest, Selector, WANT_EXCEPT, WANT_READ, WANT_WRITE};
 use crate::timer::{TimerId, Timers};
 use crate::token::Token;
 use crate::Cx;
@@ -153,6 +153,67 @@ impl<S: 'static> LoopCore<S> {
             .get_mut(index)
             .expect("a Cx always refers to a live channel")
             .ch
+    }
+
+    /// The backend's interest bits for a channel's `readable()`/`writable()`
+    /// answers (AC-SEL-2, AC-POLL-3): a listener never asks for write
+    /// readiness (nor for read readiness while it backs off after EMFILE),
+    /// and select puts every interested channel in its exceptional set.
+    pub(crate) fn interest_bits(&self, index: u32, readable: bool, writable: bool) -> Interest {
+        let ch = self.ch(index);
+        let mut interest = 0;
+        if readable && !ch.accept_paused {
+            interest |= WANT_READ;
+        }
+        if writable && !ch.accepting {
+            interest |= WANT_WRITE;
+        }
+        if self.backend == Backend::Select && (readable || writable) {
+            interest |= WANT_EXCEPT;
+        }
+        interest
+    }
+
+    /// Epoll: makes the OS watch channel `index` for `interest`, with an
+    /// `epoll_ctl` only when it changed. On failure the channel is left dirty,
+    /// so the next pass tries again and reports the error.
+    pub(crate) fn apply_interest(&mut self, index: u32, interest: Interest) -> io::Result<()> {
+        let ch = self.ch(index);
+        let (old, fd, key) = (ch.os_interest, ch.io.fd(), key(index, ch.reg));
+        if interest == old {
+            return Ok(());
+        }
+        if let (Some(fd), Some(sel)) = (fd, self.selector.as_mut()) {
+            if let Err(e) = sel.update(fd, key, old, interest) {
+                self.mark_dirty(index);
+                return Err(e);
+            }
+        }
+        self.ch_mut(index).os_interest = interest;
+        Ok(())
+    }
+
+    /// After a channel's handlers ran, with its dispatcher `d` still out of
+    /// its slot: on epoll, ask `readable()`/`writable()` now rather than in
+    /// the next pass's interest phase (which would take the dispatcher out
+    /// again); other backends ask every channel before each wait anyway. A
+    /// channel already marked dirty (touched during the call) is asked there.
+    pub(crate) fn ask_interest_now(cx: &mut Cx<'_, S>, d: &mut dyn Dispatcher<S>) {
+        let index = cx.index;
+        let fused = cx.core.backend == Backend::Epoll
+            && cx
+                .core
+                .map
+                .get(index)
+                .is_some_and(|e| e.ch.reg != 0 && !e.ch.dirty);
+        if !fused {
+            cx.core.mark_dirty(index);
+            return;
+        }
+        let (r, w) = (d.readable(cx), d.writable(cx));
+        let interest = cx.core.interest_bits(index, r, w);
+        // An error leaves the channel dirty: the interest phase reports it.
+        let _ = cx.core.apply_interest(index, interest);
     }
 
     pub(crate) fn mark_dirty(&mut self, index: u32) {

@@ -5,7 +5,7 @@
 use crate::dispatch::{invoke, owed_close, readwrite, wrapper, Routing, Which};
 use crate::event_loop::EventLoop;
 use crate::loop_core::TimerAction;
-use crate::sys::{Backend, Interest, WANT_EXCEPT, WANT_READ, WANT_WRITE};
+use crate::sys::{Backend, Interest, WANT_READ};
 use crate::timer::Due;
 use std::io;
 use std::time::{Duration, Instant};
@@ -182,42 +182,18 @@ impl<S: 'static> EventLoop<S> {
                 continue;
             }
             let interest = self.interest_of(index);
-            let ch = self.core.ch(index);
-            let (old, fd, key) = (ch.os_interest, ch.io.fd(), crate::map::key(index, ch.reg));
-            if interest != old {
-                if let (Some(fd), Some(sel)) = (fd, self.core.selector.as_mut()) {
-                    if let Err(e) = sel.update(fd, key, old, interest) {
-                        self.core.mark_dirty(index);
-                        return Err(e);
-                    }
-                }
-                self.core.ch_mut(index).os_interest = interest;
-            }
+            self.core.apply_interest(index, interest)?;
         }
         Ok(())
     }
 
-    /// `readable()` then `writable()`, as the backend's interest bits
-    /// (AC-SEL-2, AC-POLL-3): a listener never asks for write readiness (nor
-    /// for read readiness while it backs off after EMFILE), and select puts
-    /// every interested channel in its exceptional set.
+    /// `readable()` then `writable()`, as the backend's interest bits.
     fn interest_of(&mut self, index: u32) -> Interest {
         let (r, w) = self
             .core
             .run(index, |d, cx| (d.readable(cx), d.writable(cx)))
             .unwrap_or((false, false));
-        let ch = self.core.ch(index);
-        let mut interest = 0;
-        if r && !ch.accept_paused {
-            interest |= WANT_READ;
-        }
-        if w && !ch.accepting {
-            interest |= WANT_WRITE;
-        }
-        if self.core.backend == Backend::Select && (r || w) {
-            interest |= WANT_EXCEPT;
-        }
-        interest
+        self.core.interest_bits(index, r, w)
     }
 
     /// Jobs posted by [`Remote`](crate::Remote)s, and their stop/shutdown requests.
