@@ -14,7 +14,7 @@ use crate::timer::TimerId;
 use crate::token::Token;
 use socket2::{Domain, SockAddr, Socket, Type};
 use std::any::Any;
-use std::io::{self, Read};
+use std::io;
 use std::os::fd::{AsRawFd, RawFd};
 use std::time::{Duration, Instant};
 
@@ -652,7 +652,7 @@ impl<'a, S: 'static> Cx<'a, S> {
     /// ```
     pub fn send(&mut self, data: &[u8]) -> io::Result<usize> {
         let result = match &self.ch().io {
-            Io::Socket(s) => s.send_with_flags(data, libc::MSG_NOSIGNAL),
+            Io::Socket(s) => fd::send(s.as_raw_fd(), data, libc::MSG_NOSIGNAL),
             Io::File(f) => fd::write(f.as_raw_fd(), data),
             Io::None => Err(no_socket()),
             Io::Closed => Err(closed_error()),
@@ -744,10 +744,7 @@ impl<'a, S: 'static> Cx<'a, S> {
     /// ```
     pub fn recv_into(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let result = match &self.ch().io {
-            Io::Socket(s) => {
-                let mut s: &Socket = s;
-                s.read(buf)
-            }
+            Io::Socket(s) => fd::recv(s.as_raw_fd(), buf),
             Io::File(f) => fd::read(f.as_raw_fd(), buf),
             Io::None => Err(no_socket()),
             Io::Closed => Err(closed_error()),

@@ -43,6 +43,19 @@ pub(crate) fn write(fd: RawFd, buf: &[u8]) -> io::Result<usize> {
     check(unsafe { libc::write(fd, buf.as_ptr().cast(), buf.len()) })
 }
 
+/// `recv(2)` into `buf` (no flags): the hot path of `Cx::recv_into`, without
+/// socket2's wrapping.
+pub(crate) fn recv(fd: RawFd, buf: &mut [u8]) -> io::Result<usize> {
+    // SAFETY: `buf` is valid for writes of `buf.len()` bytes.
+    check(unsafe { libc::recv(fd, buf.as_mut_ptr().cast(), buf.len(), 0) })
+}
+
+/// `send(2)` from `buf` with `flags` (the hot path of `Cx::send`).
+pub(crate) fn send(fd: RawFd, buf: &[u8], flags: libc::c_int) -> io::Result<usize> {
+    // SAFETY: `buf` is valid for reads of `buf.len()` bytes.
+    check(unsafe { libc::send(fd, buf.as_ptr().cast(), buf.len(), flags) })
+}
+
 /// `close(2)`, reporting its error. The caller gives up ownership of `fd`
 /// whatever the result (Linux frees the number even on EINTR/EIO).
 pub(crate) fn close(fd: RawFd) -> io::Result<()> {
