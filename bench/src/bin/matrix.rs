@@ -720,36 +720,88 @@ fn callgrind_total(path: &Path) -> Option<u64> {
         .and_then(|v| v.split_whitespace().next()?.parse().ok())
 }
 
-fn callgrind(server: &Server, msgs: u64, dir: &Path) -> Result<u64, String> {
-    let file = dir.join(format!("callgrind.{}.{msgs}", server.id));
+/// How the callgrind load drives the server.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum CgLoad {
+    /// 64 B messages, 10 connections, 1 in flight.
+    Echo,
+    /// (f)'s shape: 64 B, 10 connections, 16 in flight; CRLF lines for line servers.
+    Pipelined { line: bool },
+}
+
+fn callgrind(server: &Server, msgs: u64, dir: &Path, load: CgLoad) -> Result<u64, String> {
+    let tag = match load {
+        CgLoad::Echo => "echo",
+        CgLoad::Pipelined { .. } => "pipelined",
+    };
+    let file = dir.join(format!("callgrind.{}.{tag}.{msgs}", server.id));
     let wrap = vec![
         "valgrind".to_string(),
         "--tool=callgrind".into(),
         format!("--callgrind-out-file={}", file.display()),
     ];
     let (srv, addr) = start_server(server, &wrap)?;
-    let r = loadgen(
-        &[
-            "echo".into(),
-            "--addr".into(),
-            addr.to_string(),
-            "--conns".into(),
-            "10".into(),
-            "--depth".into(),
-            "1".into(),
-            "--size".into(),
-            "64".into(),
-            "--count".into(),
-            msgs.to_string(),
-        ],
-        &client_cpu_for(server),
-    );
+    let depth = if load == CgLoad::Echo { "1" } else { "16" };
+    let mut args: Vec<String> = vec![
+        "echo".into(),
+        "--addr".into(),
+        addr.to_string(),
+        "--conns".into(),
+        "10".into(),
+        "--depth".into(),
+        depth.into(),
+        "--size".into(),
+        "64".into(),
+        "--count".into(),
+        msgs.to_string(),
+    ];
+    if load == (CgLoad::Pipelined { line: true }) {
+        args.push("--line".into());
+    }
+    let r = loadgen(&args, &client_cpu_for(server));
     srv.stop(Duration::from_secs(60));
     let v = r?;
     if v["errors"].as_u64() != Some(0) || v["messages"].as_u64() != Some(msgs) {
         return Err(format!("callgrind run incomplete: {v}"));
     }
     callgrind_total(&file).ok_or_else(|| format!("no totals in {}", file.display()))
+}
+
+/// One table row per callgrind figure whose key is `prefix` + a server id
+/// (an empty prefix: keys without one), as a ratio to `prefix` + "c".
+fn cg_rows(
+    s: &mut String,
+    cg: &[(String, Result<f64, String>)],
+    prefix: &str,
+    name: &dyn Fn(&str) -> String,
+) {
+    let rows: Vec<(&str, &Result<f64, String>)> = cg
+        .iter()
+        .filter_map(|(key, r)| {
+            let id = key.strip_prefix(prefix)?;
+            (!id.contains(':')).then_some((id, r))
+        })
+        .collect();
+    let c = rows
+        .iter()
+        .find(|(id, _)| *id == "c")
+        .and_then(|(_, r)| r.as_ref().ok().copied());
+    for (id, r) in rows {
+        match r {
+            Ok(v) => {
+                let _ = writeln!(
+                    s,
+                    "| {} | {:.0} | {} |",
+                    name(id),
+                    v,
+                    fmt_ratio(c.map(|c| v / c))
+                );
+            }
+            Err(e) => {
+                let _ = writeln!(s, "| {} | n/a: {e} | |", name(id));
+            }
+        }
+    }
 }
 
 fn has_valgrind() -> bool {
@@ -1190,28 +1242,16 @@ fn render(
             "### User-space instructions per echoed message (callgrind)\n\n`valgrind --tool=callgrind` on the server; the load generator echoes exactly N and then 2N 64-byte messages over 10 connections (`loadgen echo --count`), and the figure is (Ir(2N) − Ir(N)) / N, so start-up and shut-down cancel out. N = {}.\n\n| server | instructions per message | ×C |\n|---|---|---|",
             args.callgrind_msgs
         );
-        let c = meta
-            .callgrind
-            .iter()
-            .find(|(id, _)| id == "c")
-            .and_then(|(_, r)| r.as_ref().ok().copied());
-        for (id, r) in &meta.callgrind {
-            match r {
-                Ok(v) => {
-                    let _ = writeln!(
-                        s,
-                        "| {} | {:.0} | {} |",
-                        name(id),
-                        v,
-                        fmt_ratio(c.map(|c| v / c))
-                    );
-                }
-                Err(e) => {
-                    let _ = writeln!(s, "| {} | n/a: {e} | |", name(id));
-                }
-            }
-        }
+        cg_rows(&mut s, &meta.callgrind, "", &name);
         s.push('\n');
+        if meta.callgrind.iter().any(|(id, _)| id.starts_with("f:")) {
+            let _ = writeln!(
+                s,
+                "Pipelined, (f)'s shape: 64 B messages, 10 connections, 16 in flight; the C server echoes raw bytes, ours is the AsyncChat `line_echo` fed CRLF lines. Same N.\n\n| server | instructions per message | ×C |\n|---|---|---|"
+            );
+            cg_rows(&mut s, &meta.callgrind, "f:", &name);
+            s.push('\n');
+        }
     }
     // Targets.
     let _ = writeln!(s, "### Targets of issue 6 (epoll backend)\n");
@@ -1544,22 +1584,36 @@ fn run(args: &Args) -> io::Result<bool> {
             let dir =
                 std::env::temp_dir().join(format!("asyncore-bench-cg-{}", std::process::id()));
             std::fs::create_dir_all(&dir)?;
-            for server in servers.iter().filter(|s| ["c", "epoll"].contains(&s.id)) {
+            // The echo figure (c, epoll), then (f)'s pipelined shape (c raw, chat lines).
+            let runs = servers
+                .iter()
+                .filter(|s| ["c", "epoll"].contains(&s.id))
+                .map(|s| (s, CgLoad::Echo, s.id.to_string()))
+                .chain(
+                    servers
+                        .iter()
+                        .filter(|s| ["c", "chat"].contains(&s.id))
+                        .map(|s| {
+                            let line = s.id == "chat";
+                            (s, CgLoad::Pipelined { line }, format!("f:{}", s.id))
+                        }),
+                );
+            for (server, load, key) in runs {
                 if tty {
-                    eprint!("\r\x1b[Kcallgrind: {}", server.name);
+                    eprint!("\r\x1b[Kcallgrind: {key} {}", server.name);
                 } else {
-                    eprintln!("callgrind: {}", server.name);
+                    eprintln!("callgrind: {key} {}", server.name);
                 }
                 let _ = io::stderr().flush();
                 let n = args.callgrind_msgs;
-                let r = callgrind(server, n, &dir)
-                    .and_then(|a| Ok((a, callgrind(server, 2 * n, &dir)?)))
+                let r = callgrind(server, n, &dir, load)
+                    .and_then(|a| Ok((a, callgrind(server, 2 * n, &dir, load)?)))
                     .map(|(a, b)| (b as f64 - a as f64) / n as f64);
                 if let Err(e) = &r {
-                    eprintln!("\nmatrix: callgrind {}: {e}", server.name);
+                    eprintln!("\nmatrix: callgrind {key} {}: {e}", server.name);
                     ok = false;
                 }
-                cg.push((server.id.to_string(), r));
+                cg.push((key, r));
             }
             eprintln!();
             let _ = std::fs::remove_dir_all(&dir);
