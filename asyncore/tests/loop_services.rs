@@ -29,7 +29,7 @@ use std::os::unix::net::UnixStream;
 
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{mpsc, Arc};
+use std::sync::Arc;
 use std::thread::{self, ThreadId};
 use std::time::{Duration, Instant};
 
@@ -41,29 +41,6 @@ fn ms(n: u64) -> Duration {
 
 fn secs(n: u64) -> Duration {
     Duration::from_secs(n)
-}
-
-/// Runs `body` on its own thread and fails the test if it does not finish
-/// within `limit` (a loop that hangs, e.g. after a lost wake-up, is reported
-/// instead of blocking the test run). A panic in `body` is the test's panic.
-fn bounded<R: Send + 'static>(limit: Duration, body: impl FnOnce() -> R + Send + 'static) -> R {
-    let (tx, rx) = mpsc::channel();
-    let handle = thread::spawn(move || {
-        let _ = tx.send(body());
-    });
-    match rx.recv_timeout(limit) {
-        Ok(r) => {
-            handle.join().unwrap();
-            r
-        }
-        Err(mpsc::RecvTimeoutError::Timeout) => {
-            panic!("the test did not finish within {limit:?}: the loop hung")
-        }
-        Err(mpsc::RecvTimeoutError::Disconnected) => match handle.join() {
-            Err(payload) => std::panic::resume_unwind(payload),
-            Ok(()) => unreachable!("the body returned without sending"),
-        },
-    }
 }
 
 /// `ev.run()`, timed.
@@ -171,7 +148,7 @@ fn keep_alive<S: 'static>(ev: &mut EventLoop<S>) -> TimerId {
 /// they ran: never less than the delay (one-sided), and they fire in deadline
 /// order (the deadlines increase with the index). Three rounds.
 fn timers_never_fire_early(b: Backend) {
-    bounded(secs(20), move || {
+    util::bounded(secs(20), move || {
         let delays_us = [
             0u64, 10, 50, 250, 500, 999, 1_000, 1_500, 2_500, 10_000, 30_000,
         ];
@@ -203,7 +180,7 @@ fn timers_never_fire_early(b: Backend) {
 /// issue 4 §1 timers: several timers armed out of order fire in deadline
 /// order, each once, on the loop's own channel and on a channel's.
 fn timers_fire_in_deadline_order(b: Backend) {
-    bounded(secs(10), move || {
+    util::bounded(secs(10), move || {
         let mut ev = event_loop(b, Vec::<u64>::new());
         for d in [30u64, 10, 25, 0, 5, 15] {
             ev.call_later(ms(d), move |cx| {
@@ -231,7 +208,7 @@ fn timers_fire_in_deadline_order(b: Backend) {
 /// 10 s, moved later from 5 ms, and moved from inside another timer's
 /// callback); cancel and reset answer false for a timer that is gone.
 fn timer_cancel_and_reset(b: Backend) {
-    bounded(secs(10), move || {
+    util::bounded(secs(10), move || {
         type Fired = Vec<(&'static str, Instant)>;
         let mut ev = event_loop(b, Fired::new());
         let note = |name: &'static str| {
@@ -279,7 +256,7 @@ fn timer_cancel_and_reset(b: Backend) {
 /// callback, then from the `EventLoop` between passes); with it cancelled
 /// nothing keeps `run()` going.
 fn call_every_repeats_until_cancelled(b: Backend) {
-    bounded(secs(10), move || {
+    util::bounded(secs(10), move || {
         let interval = ms(3);
         let mut ev = event_loop(b, Vec::<Instant>::new());
         let id_cell = Rc::new(Cell::new(None::<TimerId>));
@@ -344,7 +321,7 @@ impl Dispatcher<()> for TimerOwner {
 /// does not keep `run()` alive: with only 10 s timers left on a closed
 /// channel, `run()` returns as soon as the map is empty.
 fn channel_timers_cancelled_on_close(b: Backend) {
-    bounded(secs(10), move || {
+    util::bounded(secs(10), move || {
         let fired = Rc::new(RefCell::new(Vec::new()));
         let mut ev = event_loop(b, ());
         let mut cx = ev.add(TimerOwner {
@@ -402,7 +379,7 @@ fn channel_timers_cancelled_on_close(b: Backend) {
 /// armed by the last of them, returns right after that one fired, and a loop
 /// with neither channels nor timers returns at once.
 fn loop_runs_while_timers_remain(b: Backend) {
-    bounded(secs(10), move || {
+    util::bounded(secs(10), move || {
         let mut ev = event_loop(b, Vec::<u64>::new());
         ev.call_later(ms(20), |cx| {
             cx.state().push(20);
@@ -435,7 +412,7 @@ fn rearm_at_zero(cx: &mut Cx<'_, u64>) -> io::Result<()> {
 /// per pass (the new timer waits for the next pass) instead of spinning in
 /// one; and a due timer makes the wait return at once despite a 5 s timeout.
 fn zero_delay_rearm_does_not_spin(b: Backend) {
-    bounded(secs(10), move || {
+    util::bounded(secs(10), move || {
         let mut ev = event_loop(b, 0u64);
         add_quiet(&mut ev);
         ev.call_later(Duration::ZERO, rearm_at_zero);
@@ -516,7 +493,7 @@ fn million_rearms_keep_memory_flat(b: Backend) {
 /// order, within a generous bound (a cost linear in the number of live
 /// timers per cancel would take minutes).
 fn cancelling_many_live_timers_is_fast(b: Backend) {
-    bounded(secs(20), move || {
+    util::bounded(secs(20), move || {
         const N: usize = 100_000;
         let mut ev = event_loop(b, ());
         let ids: Vec<TimerId> = (0..N)
@@ -567,7 +544,7 @@ struct Posts {
 /// Then, with the loop waiting with no timeout at all, a single late post is
 /// processed promptly (wake-ups coalesce, but none is lost).
 fn remote_posts_from_threads(b: Backend) {
-    bounded(secs(20), move || {
+    util::bounded(secs(20), move || {
         let mut ev = event_loop(
             b,
             Posts {
@@ -645,7 +622,7 @@ fn remote_posts_from_threads(b: Backend) {
 /// `Ok`, leaving the channels (and timers) as they are; `Remote::wake` alone
 /// does not stop it.
 fn remote_stop_ends_run(b: Backend) {
-    bounded(secs(10), move || {
+    util::bounded(secs(10), move || {
         let mut ev = event_loop(b, ());
         let quiet = add_quiet(&mut ev);
         let timer = keep_alive(&mut ev);
@@ -669,7 +646,7 @@ fn remote_stop_ends_run(b: Backend) {
 /// channel closes (its peer sees end of stream), and `run()` returns `Ok`
 /// with the map empty, before the grace period, although a timer is armed.
 fn remote_shutdown_is_graceful(b: Backend) {
-    bounded(secs(10), move || {
+    util::bounded(secs(10), move || {
         let mut ev = event_loop(b, ());
         let (_listener, addr) = listen(&mut ev, Quiet);
         let (sock, mut peer) = pair();
@@ -697,7 +674,7 @@ fn remote_shutdown_is_graceful(b: Backend) {
 /// `run()` returns within a second each time (and the shutdown is the
 /// graceful one, not the close at its deadline 5 s later).
 fn remote_requests_before_run_take_effect_at_once(b: Backend) {
-    bounded(secs(60), move || {
+    util::bounded(secs(60), move || {
         let mut ev = event_loop(b, 0u32);
         let quiet = add_quiet(&mut ev);
         keep_alive(&mut ev);
@@ -728,7 +705,7 @@ fn remote_requests_before_run_take_effect_at_once(b: Backend) {
 /// issue 4 §2 Remote: once the loop is dropped, `post` and `wake` return an
 /// error; `stop` and `shutdown` do nothing (no panic).
 fn remote_after_loop_dropped(b: Backend) {
-    bounded(secs(10), move || {
+    util::bounded(secs(10), move || {
         let mut ev = event_loop(b, ());
         let remote = ev.remote().unwrap();
         let clone = remote.clone();
@@ -763,7 +740,7 @@ fn kill_self(signal: i32) {
 /// In a child process (signal dispositions are process-wide).
 fn signal_callback_runs_on_loop_thread(b: Backend) {
     in_child(&case("signal_callback_runs_on_loop_thread", b), || {
-        bounded(secs(10), move || {
+        util::bounded(secs(10), move || {
             let mut ev = event_loop(b, Vec::<ThreadId>::new());
             assert!(ev.on_signal(libc::SIGKILL, |_| Ok(())).is_err());
             assert!(ev.on_signal(libc::SIGSTOP, |_| Ok(())).is_err());
@@ -800,7 +777,7 @@ fn signal_callback_runs_on_loop_thread(b: Backend) {
 /// timer is armed), and the process is still alive. In a child process.
 fn sigterm_starts_graceful_shutdown(b: Backend) {
     in_child(&case("sigterm_starts_graceful_shutdown", b), || {
-        bounded(secs(10), move || {
+        util::bounded(secs(10), move || {
             let mut ev = event_loop(b, 0u32);
             ev.on_signal(libc::SIGTERM, |cx| {
                 *cx.state() += 1;
@@ -833,7 +810,7 @@ fn sigterm_starts_graceful_shutdown(b: Backend) {
 /// before the timeout: the default `handle_timeout` logs exactly one `info`
 /// line naming the idle timeout, and closes (the peer sees end of stream).
 fn idle_timeout_closes_silent_connection(b: Backend) {
-    bounded(secs(10), move || {
+    util::bounded(secs(10), move || {
         let mut ev = event_loop(b, ());
         let log = capture(&mut ev);
         let (sock, mut peer) = pair();
@@ -878,7 +855,7 @@ impl Dispatcher<Option<Instant>> for Reader {
 /// channel is closed by the idle timeout, no earlier than 40 ms after the last
 /// byte arrived.
 fn activity_keeps_connection_open(b: Backend) {
-    bounded(secs(10), move || {
+    util::bounded(secs(10), move || {
         let mut ev = event_loop(b, None::<Instant>);
         let log = capture(&mut ev);
         let (sock, mut peer) = pair();
@@ -955,7 +932,7 @@ impl Dispatcher<TimeoutLog> for Watch {
 /// channel with the same deadline that is not readable is not read-timed-out
 /// (still open 150 ms later).
 fn read_timeout_only_when_reading(b: Backend) {
-    bounded(secs(10), move || {
+    util::bounded(secs(10), move || {
         let mut ev = event_loop(b, TimeoutLog::new());
         let (sa, _peer_a) = pair();
         let (sb, _peer_b) = pair();
@@ -1022,7 +999,7 @@ impl Dispatcher<WriteLog> for Flood {
 /// earlier than 50 ms after the last progress. A channel with the same
 /// deadline and nothing to send (not writable) is not write-timed-out.
 fn write_timeout_when_output_stalls(b: Backend) {
-    bounded(secs(10), move || {
+    util::bounded(secs(10), move || {
         let mut ev = event_loop(b, WriteLog::default());
         let (sock, _peer) = pair();
         let mut cx = ev.add(Flood {
@@ -1102,7 +1079,7 @@ struct ShutdownSeen {
 /// receives every byte, then end of stream), and `shutdown` returns with the
 /// map empty, before the grace period.
 fn shutdown_flushes_queued_output(b: Backend) {
-    bounded(secs(20), move || {
+    util::bounded(secs(20), move || {
         let mut ev = event_loop(b, ShutdownSeen::default());
         let (_listener, addr) = listen(&mut ev, Quiet);
         let (sock, mut plain_peer) = pair();
@@ -1165,7 +1142,7 @@ fn shutdown_flushes_queued_output(b: Backend) {
 /// earlier than the 100 ms grace) and `shutdown` returns; the peer then finds
 /// part of the data, and end of stream.
 fn shutdown_closes_the_rest_at_the_deadline(b: Backend) {
-    bounded(secs(10), move || {
+    util::bounded(secs(10), move || {
         let mut ev = event_loop(b, ());
         let data = vec![5u8; 4 << 20];
         let (sock, mut peer) = pair();
@@ -1227,7 +1204,7 @@ impl Dispatcher<Vec<String>> for Echo {
 /// and the channel is closed even though `handle_error` did not close it;
 /// another channel in the same loop goes on echoing, before and after.
 fn panic_closes_only_that_channel(b: Backend) {
-    bounded(secs(10), move || {
+    util::bounded(secs(10), move || {
         let mut ev = event_loop(b, Vec::<String>::new());
         let (sp, mut peer_p) = pair();
         let (se, mut peer_e) = pair();
@@ -1276,7 +1253,7 @@ fn panic_closes_only_that_channel(b: Backend) {
 /// panic propagates out of the loop (caught here with `catch_unwind`), with
 /// its own payload, and `handle_error` never saw it.
 fn panic_propagates_when_not_caught(b: Backend) {
-    bounded(secs(10), move || {
+    util::bounded(secs(10), move || {
         let mut ev = event_loop(b, Vec::<String>::new());
         ev.set_catch_panics(false);
         let (sp, mut peer_p) = pair();
@@ -1319,7 +1296,7 @@ impl Dispatcher<Vec<String>> for PanicsTwice {
 /// too: one `error` line names it, the channel is closed, and the loop goes
 /// on serving the other channel.
 fn panic_in_handle_error_still_closes(b: Backend) {
-    bounded(secs(10), move || {
+    util::bounded(secs(10), move || {
         let mut ev = event_loop(b, Vec::<String>::new());
         let log = capture(&mut ev);
         let (sp, mut peer_p) = pair();
@@ -1549,7 +1526,7 @@ fn cap_scenario(ev: &mut EventLoop<()>, addr: &SockAddr) {
 
 /// issue 4 §8 connection caps, per listener: `cx.set_max_connections(Some(2))`.
 fn listener_connection_cap(b: Backend) {
-    bounded(secs(10), move || {
+    util::bounded(secs(10), move || {
         let mut ev = event_loop(b, ());
         let (t, addr) = listen(&mut ev, Capped);
         ev.channel(t).unwrap().set_max_connections(Some(2));
@@ -1560,7 +1537,7 @@ fn listener_connection_cap(b: Backend) {
 /// issue 4 §8 connection caps, per loop: `ev.set_max_channels(Some(3))` (the
 /// listener and two connections).
 fn loop_channel_cap(b: Backend) {
-    bounded(secs(10), move || {
+    util::bounded(secs(10), move || {
         let mut ev = event_loop(b, ());
         ev.set_max_channels(Some(3));
         let (_t, addr) = listen(&mut ev, Capped);

@@ -24,28 +24,6 @@ use std::time::{Duration, Instant};
 /// Generous bound for one client operation or one join.
 const WAIT: Duration = Duration::from_secs(5);
 
-/// Runs `body` on its own thread and fails the test if it does not finish
-/// within `limit`. A panic in `body` is the test's panic.
-fn bounded<R: Send + 'static>(limit: Duration, body: impl FnOnce() -> R + Send + 'static) -> R {
-    let (tx, rx) = mpsc::channel();
-    let handle = thread::spawn(move || {
-        let _ = tx.send(body());
-    });
-    match rx.recv_timeout(limit) {
-        Ok(r) => {
-            handle.join().unwrap();
-            r
-        }
-        Err(mpsc::RecvTimeoutError::Timeout) => {
-            panic!("the test did not finish within {limit:?}")
-        }
-        Err(mpsc::RecvTimeoutError::Disconnected) => match handle.join() {
-            Err(payload) => std::panic::resume_unwind(payload),
-            Ok(()) => unreachable!("the body returned without sending"),
-        },
-    }
-}
-
 /// Per-loop counters, written by the loops and read by the test.
 struct Stats {
     accepted: Vec<AtomicUsize>,
@@ -188,7 +166,7 @@ fn shut_down(group: LoopGroup, grace: Duration) {
 /// Three loops on one SO_REUSEPORT address: connections come in until each
 /// loop has accepted one and echoed on it; every echo is exact.
 fn every_loop_serves_an_echo(b: Backend) {
-    bounded(Duration::from_secs(30), move || {
+    util::bounded(Duration::from_secs(30), move || {
         let (group, addr, stats) = echo_group(b, 3, false);
         let mut n = 0;
         while stats.echoed().contains(&0) {
@@ -210,7 +188,7 @@ fn every_loop_serves_an_echo(b: Backend) {
 /// 200 connections open at once over two loops: the kernel spreads them
 /// (each loop gets some), every one is accepted exactly once and echoes.
 fn connections_are_spread_over_the_loops(b: Backend) {
-    bounded(Duration::from_secs(30), move || {
+    util::bounded(Duration::from_secs(30), move || {
         let (group, addr, stats) = echo_group(b, 2, false);
         let mut clients: Vec<TcpStream> = (0..200).map(|_| connect(addr)).collect();
         for (i, c) in clients.iter_mut().enumerate() {
@@ -235,7 +213,7 @@ fn connections_are_spread_over_the_loops(b: Backend) {
 
 /// Each loop runs on its own thread, and its `Remote` reaches that thread.
 fn remotes_reach_each_loop_on_its_thread(b: Backend) {
-    bounded(Duration::from_secs(30), move || {
+    util::bounded(Duration::from_secs(30), move || {
         let (group, _addr, _stats) = echo_group(b, 2, false);
         let (tx, rx) = mpsc::channel();
         for i in 0..group.loop_count() {
@@ -267,7 +245,7 @@ fn remotes_reach_each_loop_on_its_thread(b: Backend) {
 /// handler ignores `handle_shutdown` are closed at the grace deadline, not
 /// before and not much after.
 fn shutdown_ends_every_loop_within_the_grace(b: Backend) {
-    bounded(Duration::from_secs(30), move || {
+    util::bounded(Duration::from_secs(30), move || {
         let (group, addr, stats) = echo_group(b, 2, true);
         let mut clients = Vec::new();
         while stats.accepted().contains(&0) || clients.len() < 10 {
@@ -300,7 +278,7 @@ fn shutdown_ends_every_loop_within_the_grace(b: Backend) {
 /// Dropping the group without joining shuts the loops down: their
 /// listeners go away.
 fn dropping_the_group_shuts_the_loops_down(b: Backend) {
-    bounded(Duration::from_secs(30), move || {
+    util::bounded(Duration::from_secs(30), move || {
         let (group, addr, _stats) = echo_group(b, 2, false);
         let mut c = connect(addr);
         assert_eq!(echo_on(&mut c, b"x"), b"x");
@@ -321,7 +299,7 @@ fn dropping_the_group_shuts_the_loops_down(b: Backend) {
 /// the failure (here: its address is taken by a socket without
 /// SO_REUSEPORT) with its OS error.
 fn a_failed_setup_is_reported_by_join(b: Backend) {
-    bounded(Duration::from_secs(30), move || {
+    util::bounded(Duration::from_secs(30), move || {
         let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let taken_addr = taken.local_addr().unwrap();
         let addr = Arc::new(ReusePortAddr::new(([127, 0, 0, 1], 0)));
@@ -360,7 +338,7 @@ fn a_failed_setup_is_reported_by_join(b: Backend) {
 /// A panicking setup closure is reported by `join` as an error naming the
 /// loop and the panic; the caller does not panic and the other loop runs.
 fn a_panicking_setup_is_reported_as_an_error(b: Backend) {
-    bounded(Duration::from_secs(30), move || {
+    util::bounded(Duration::from_secs(30), move || {
         let addr = Arc::new(ReusePortAddr::new(([127, 0, 0, 1], 0)));
         let stats = Stats::new(2);
         let (a, s) = (Arc::clone(&addr), Arc::clone(&stats));
@@ -394,7 +372,7 @@ fn a_panicking_setup_is_reported_as_an_error(b: Backend) {
 /// A panic that escapes a running loop (panic isolation turned off) ends
 /// that loop only, and `join` reports it as an error.
 fn a_panic_in_a_running_loop_is_reported_as_an_error(b: Backend) {
-    bounded(Duration::from_secs(30), move || {
+    util::bounded(Duration::from_secs(30), move || {
         let group = LoopGroup::builder(2)
             .backend(b)
             .start(|index, ev| {

@@ -3,6 +3,8 @@
 //! built binary for signals. Every server listens on 127.0.0.1 port 0, every
 //! read has a timeout, and every test stops its server itself.
 
+mod common;
+
 use asyncore::{Backend, Domain, Remote, SockAddr, Socket, Type};
 use asyncore_cli::chat::{stats, ChatOptions, ChatServer, Room, RoomStats};
 use asyncore_cli::AppError;
@@ -582,20 +584,7 @@ impl Process {
             .stderr(Stdio::null())
             .spawn()
             .expect("start asyncore chat");
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let mut first = String::new();
-            let _ = BufReader::new(stdout).read_line(&mut first);
-            let _ = tx.send(first);
-        });
-        let first = rx.recv_timeout(WAIT).expect("the server's first line");
-        let addr = first
-            .trim()
-            .strip_prefix("chat: listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
-            .parse()
-            .unwrap();
+        let addr = common::listening_addr(&mut child, "chat: listening on ", WAIT);
         Process { child, addr }
     }
 

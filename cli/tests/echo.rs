@@ -3,10 +3,11 @@
 //! single loop. Every server binds 127.0.0.1 port 0, is killed if it
 //! outlives its test, and every wait is bounded.
 
-use std::io::{BufRead, BufReader, Read, Write};
+mod common;
+
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -27,20 +28,7 @@ impl Server {
             .stderr(Stdio::null())
             .spawn()
             .expect("start asyncore echo");
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let mut first = String::new();
-            let _ = BufReader::new(stdout).read_line(&mut first);
-            let _ = tx.send(first);
-        });
-        let first = rx.recv_timeout(WAIT).expect("the server's first line");
-        let addr = first
-            .trim()
-            .strip_prefix("echo: listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
-            .parse()
-            .unwrap();
+        let addr = common::listening_addr(&mut child, "echo: listening on ", WAIT);
         Server { child, addr }
     }
 

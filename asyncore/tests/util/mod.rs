@@ -13,6 +13,8 @@
 use asyncore::{Backend, Domain, EventLoop, SockAddr, AF_INET, AF_INET6, AF_UNIX};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc;
+use std::thread;
 use std::time::{Duration, Instant};
 
 macro_rules! backend_tests {
@@ -209,5 +211,28 @@ pub fn set_fd_limit(soft: libc::rlim_t) {
         assert_eq!(libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim), 0);
         lim.rlim_cur = soft;
         assert_eq!(libc::setrlimit(libc::RLIMIT_NOFILE, &lim), 0);
+    }
+}
+
+/// Runs `body` on its own thread and fails the test if it does not finish
+/// within `limit` (a loop that hangs, e.g. after a lost wake-up, is reported
+/// instead of blocking the test run). A panic in `body` is the test's panic.
+pub fn bounded<R: Send + 'static>(limit: Duration, body: impl FnOnce() -> R + Send + 'static) -> R {
+    let (tx, rx) = mpsc::channel();
+    let handle = thread::spawn(move || {
+        let _ = tx.send(body());
+    });
+    match rx.recv_timeout(limit) {
+        Ok(r) => {
+            handle.join().unwrap();
+            r
+        }
+        Err(mpsc::RecvTimeoutError::Timeout) => {
+            panic!("the test did not finish within {limit:?}: the loop hung")
+        }
+        Err(mpsc::RecvTimeoutError::Disconnected) => match handle.join() {
+            Err(payload) => std::panic::resume_unwind(payload),
+            Ok(()) => unreachable!("the body returned without sending"),
+        },
     }
 }
