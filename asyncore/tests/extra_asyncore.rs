@@ -1774,6 +1774,57 @@ fn interest_asked_per_backend(b: Backend) {
     assert!(ev.state().is_empty());
 }
 
+/// Reads once, then stops being readable; counts how often it is asked.
+struct ReadOnce {
+    done: bool,
+    asked: Cell<u32>,
+}
+
+impl Dispatcher<Rec> for ReadOnce {
+    fn readable(&self, _: &C<'_>) -> bool {
+        self.asked.set(self.asked.get() + 1);
+        !self.done
+    }
+    fn writable(&self, _: &C<'_>) -> bool {
+        false
+    }
+    fn handle_read(&mut self, cx: &mut C<'_>) -> io::Result<()> {
+        let got = cx.recv(64)?;
+        note(cx, format!("read {}", got.len()));
+        self.done = true;
+        Ok(())
+    }
+}
+
+/// AC-SEL-2, AC-POLL-3 with the epoll rule of ARCHITECTURE.md ("Interest"):
+/// a handler's change to its own `readable()` holds from the next wait on
+/// every backend (no second read though more data waits), and epoll asks the
+/// channel once more after its handler ran — not again in the next pass's
+/// interest phase.
+fn own_interest_change_holds(b: Backend) {
+    let mut ev = event_loop(b, Rec::new());
+    let (s, mut peer) = pair();
+    peer.write_all(b"first").unwrap();
+    let t = ev
+        .add(ReadOnce {
+            done: false,
+            asked: Cell::new(0),
+        })
+        .adopt(s)
+        .unwrap();
+    ev.poll(ms(1000)).unwrap();
+    peer.write_all(b"second").unwrap();
+    for _ in 0..5 {
+        ev.poll(ms(10)).unwrap();
+    }
+    assert_eq!(ev.state(), &["read 5"]);
+    let asked = ev.dispatcher::<ReadOnce>(t).unwrap().asked.get();
+    match b {
+        Backend::Select | Backend::Poll => assert_eq!(asked, 6, "every pass"),
+        Backend::Epoll => assert_eq!(asked, 2, "when added, and after its handler"),
+    }
+}
+
 // ---- channels added during a pass ----------------------------------------------------
 
 struct Spawner {
@@ -1820,5 +1871,6 @@ backend_tests!(
     busy_loop_warning,
     datagrams,
     interest_asked_per_backend,
+    own_interest_change_holds,
     added_during_pass_waits_for_next,
 );
