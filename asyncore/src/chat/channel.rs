@@ -50,8 +50,8 @@ pub const DEFAULT_LOW_WATER: usize = 256 << 10;
 ///         Ok(())
 ///     }
 ///     fn found_terminator(&mut self, chat: &mut Chat<'_, '_>) -> io::Result<()> {
-///         match self.line.take() {
-///             Ok(mut line) => { line.extend_from_slice(b"\r\n"); chat.push(line) }
+///         match self.line.finish() {
+///             Ok(line) => { chat.push(line)?; chat.push("\r\n") }
 ///             Err(_) => chat.push(&b"-ERR line too long\r\n"[..]),
 ///         }
 ///     }

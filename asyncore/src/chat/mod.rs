@@ -32,10 +32,11 @@
 //!         Ok(())
 //!     }
 //!     fn found_terminator(&mut self, chat: &mut Chat<'_, '_>) -> io::Result<()> {
-//!         match self.line.take() {
-//!             Ok(mut line) => {
-//!                 line.extend_from_slice(b"\r\n");
-//!                 chat.push(line)
+//!         // `finish` lends the line: nothing is allocated per line.
+//!         match self.line.finish() {
+//!             Ok(line) => {
+//!                 chat.push(line)?;
+//!                 chat.push("\r\n")
 //!             }
 //!             Err(too_long) => chat.push(format!("-ERR {too_long}\r\n")),
 //!         }
