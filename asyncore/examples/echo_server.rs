@@ -7,6 +7,7 @@
 //! cargo run --release --example echo_server -- 127.0.0.1:PORT [select|poll|epoll]
 //! ```
 
+use asyncore::View;
 use asyncore::{
     Backend, Cx, Dispatcher, EventLoop, SendBuffer, SockAddr, Socket, AF_INET, AF_INET6,
     SOCK_STREAM,
@@ -29,8 +30,8 @@ impl Dispatcher for EchoHandler {
         Ok(())
     }
 
-    fn writable(&self, cx: &Cx<'_>) -> bool {
-        self.out.writable(cx)
+    fn writable(&self, ch: &View<'_>) -> bool {
+        self.out.writable(ch)
     }
 
     fn handle_write(&mut self, cx: &mut Cx<'_>) -> io::Result<()> {

@@ -6,6 +6,7 @@
 //! cargo run --release --example http_client -- HOST PORT PATH
 //! ```
 
+use asyncore::View;
 use asyncore::{Cx, Dispatcher, EventLoop, AF_INET, SOCK_STREAM};
 use std::io::{self, Write};
 use std::process::ExitCode;
@@ -38,7 +39,7 @@ impl Dispatcher for HttpClient {
         io::stdout().lock().write_all(&cx.recv(8192)?)
     }
 
-    fn writable(&self, _cx: &Cx<'_>) -> bool {
+    fn writable(&self, _ch: &View<'_>) -> bool {
         !self.buffer.is_empty()
     }
 

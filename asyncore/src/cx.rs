@@ -12,6 +12,7 @@ use crate::remote::Remote;
 use crate::sys::{fd, Backend};
 use crate::timer::TimerId;
 use crate::token::Token;
+use crate::view::View;
 use socket2::{Domain, SockAddr, Socket, Type};
 use std::any::Any;
 use std::io;
@@ -276,6 +277,12 @@ impl<'a, S: 'static> Cx<'a, S> {
     /// ```
     pub fn socket(&self) -> io::Result<&Socket> {
         self.ch().socket()
+    }
+
+    /// A read-only view of this channel and the loop: what
+    /// [`readable`](Dispatcher::readable) and [`writable`](Dispatcher::writable) see.
+    pub fn view(&self) -> View<'_, S> {
+        View::new(self.ch(), self.token(), self.core.backend, &self.core.state)
     }
 
     /// The name of the handler now running (for log lines).
@@ -1044,12 +1051,12 @@ impl<'a, S: 'static> Cx<'a, S> {
     /// # Examples
     ///
     /// ```
-    /// use asyncore::{Cx, Dispatcher, EventLoop, TimerId};
+    /// use asyncore::{Cx, Dispatcher, EventLoop, TimerId, View};
     /// use std::time::Duration;
     /// struct Ticker { ticks: u32 }
     /// impl Dispatcher for Ticker {
-    ///     fn readable(&self, _: &Cx<'_>) -> bool { false }
-    ///     fn writable(&self, _: &Cx<'_>) -> bool { false }
+    ///     fn readable(&self, _: &View<'_>) -> bool { false }
+    ///     fn writable(&self, _: &View<'_>) -> bool { false }
     ///     fn handle_timer(&mut self, cx: &mut Cx<'_>, _id: TimerId) -> std::io::Result<()> {
     ///         self.ticks += 1;
     ///         if self.ticks == 2 { cx.close()?; }

@@ -3,6 +3,7 @@
 use crate::cx::Cx;
 use crate::deadline::Timeout;
 use crate::timer::TimerId;
+use crate::view::View;
 use socket2::{SockAddr, Socket};
 use std::any::Any;
 use std::io;
@@ -29,7 +30,7 @@ use std::io;
 /// The seed's HTTP client, line for line:
 ///
 /// ```no_run
-/// use asyncore::{Cx, Dispatcher, EventLoop, AF_INET, SOCK_STREAM};
+/// use asyncore::{Cx, Dispatcher, EventLoop, View, AF_INET, SOCK_STREAM};
 /// use std::io::{self, Write};
 ///
 /// struct HttpClient {
@@ -46,7 +47,7 @@ use std::io;
 ///     fn handle_read(&mut self, cx: &mut Cx<'_>) -> io::Result<()> {
 ///         io::stdout().write_all(&cx.recv(8192)?)
 ///     }
-///     fn writable(&self, _cx: &Cx<'_>) -> bool {
+///     fn writable(&self, _ch: &View<'_>) -> bool {
 ///         !self.buffer.is_empty()
 ///     }
 ///     fn handle_write(&mut self, cx: &mut Cx<'_>) -> io::Result<()> {
@@ -72,8 +73,8 @@ pub trait Dispatcher<S: 'static = ()>: Any {
     /// Whether the loop should watch for read readiness (default: true,
     /// AC-DISP-4). Asked before each wait: every pass on select and poll,
     /// after the channel's handlers ran (or it was touched) on epoll.
-    fn readable(&self, cx: &Cx<'_, S>) -> bool {
-        let _ = cx;
+    fn readable(&self, ch: &View<'_, S>) -> bool {
+        let _ = ch;
         true
     }
 
@@ -81,8 +82,8 @@ pub trait Dispatcher<S: 'static = ()>: Any {
     /// AC-DISP-4). **Override it**: a channel that is always writable but has
     /// nothing to send makes the loop spin (AC-DISP-5); the loop logs a warning
     /// when it sees that happen.
-    fn writable(&self, cx: &Cx<'_, S>) -> bool {
-        let _ = cx;
+    fn writable(&self, ch: &View<'_, S>) -> bool {
+        let _ = ch;
         true
     }
 

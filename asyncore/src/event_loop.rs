@@ -43,7 +43,7 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 /// An echo server and a client in one loop:
 ///
 /// ```
-/// use asyncore::{Cx, Dispatcher, EventLoop, SendBuffer, AF_INET, SOCK_STREAM};
+/// use asyncore::{Cx, Dispatcher, EventLoop, SendBuffer, View, AF_INET, SOCK_STREAM};
 /// use socket2::{SockAddr, Socket};
 /// use std::io;
 ///
@@ -55,7 +55,7 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 ///         if !data.is_empty() { self.out.send(cx, &data)?; }
 ///         Ok(())
 ///     }
-///     fn writable(&self, cx: &Cx<'_>) -> bool { self.out.writable(cx) }
+///     fn writable(&self, ch: &View<'_>) -> bool { self.out.writable(ch) }
 ///     fn handle_write(&mut self, cx: &mut Cx<'_>) -> io::Result<()> { self.out.initiate_send(cx) }
 ///     fn handle_close(&mut self, cx: &mut Cx<'_>) -> io::Result<()> { cx.close() }
 /// }
@@ -71,7 +71,7 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 /// struct Client { out: Vec<u8>, got: Vec<u8> }
 /// impl Dispatcher for Client {
 ///     fn handle_connect(&mut self, _: &mut Cx<'_>) -> io::Result<()> { Ok(()) }
-///     fn writable(&self, _: &Cx<'_>) -> bool { !self.out.is_empty() }
+///     fn writable(&self, _: &View<'_>) -> bool { !self.out.is_empty() }
 ///     fn handle_write(&mut self, cx: &mut Cx<'_>) -> io::Result<()> {
 ///         let n = cx.send(&self.out)?;
 ///         self.out.drain(..n);
@@ -372,8 +372,8 @@ impl<S: 'static> EventLoop<S> {
     ///
     /// ```
     /// # use asyncore::{Dispatcher, EventLoop}; struct Idle; impl Dispatcher for Idle {
-    /// #   fn readable(&self, _: &asyncore::Cx<'_>) -> bool { false }
-    /// #   fn writable(&self, _: &asyncore::Cx<'_>) -> bool { false } }
+    /// #   fn readable(&self, _: &asyncore::View<'_>) -> bool { false }
+    /// #   fn writable(&self, _: &asyncore::View<'_>) -> bool { false } }
     /// use std::time::Duration;
     /// let mut ev = EventLoop::new();
     /// ev.add(Idle).create_socket(asyncore::AF_INET, asyncore::SOCK_DGRAM)?;

@@ -86,12 +86,12 @@
 //! [`Dispatcher::handle_timeout`] (default: an `info` log line and `close`).
 //!
 //! ```
-//! use asyncore::{Cx, Dispatcher, EventLoop, Timeout};
+//! use asyncore::{Cx, Dispatcher, EventLoop, Timeout, View};
 //! use std::time::Duration;
 //!
 //! struct Client;
 //! impl Dispatcher for Client {
-//!     fn writable(&self, _: &Cx<'_>) -> bool { false }
+//!     fn writable(&self, _: &View<'_>) -> bool { false }
 //!     fn handle_read(&mut self, cx: &mut Cx<'_>) -> std::io::Result<()> { cx.recv(4096).map(drop) }
 //! }
 //! let (a, _silent_peer) = std::os::unix::net::UnixStream::pair()?;

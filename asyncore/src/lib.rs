@@ -16,7 +16,7 @@
 //! The example from the original asyncore documentation, nearly line for line:
 //!
 //! ```
-//! use asyncore::{Cx, Dispatcher, EventLoop, AF_INET, SOCK_STREAM};
+//! use asyncore::{Cx, Dispatcher, EventLoop, View, AF_INET, SOCK_STREAM};
 //! use std::io::{self, Write};
 //!
 //! struct HttpClient {
@@ -42,7 +42,7 @@
 //!     fn handle_read(&mut self, cx: &mut Cx<'_>) -> io::Result<()> {
 //!         io::stdout().write_all(&cx.recv(8192)?)
 //!     }
-//!     fn writable(&self, _cx: &Cx<'_>) -> bool {
+//!     fn writable(&self, _ch: &View<'_>) -> bool {
 //!         !self.buffer.is_empty()
 //!     }
 //!     fn handle_write(&mut self, cx: &mut Cx<'_>) -> io::Result<()> {
@@ -148,6 +148,7 @@ mod signals;
 mod sys;
 mod timer;
 mod token;
+mod view;
 
 pub use cx::Cx;
 pub use deadline::Timeout;
@@ -168,3 +169,4 @@ pub use socket2::{Domain, SockAddr, Socket, Type};
 pub use sys::{Backend, POLLERR, POLLHUP, POLLIN, POLLNVAL, POLLOUT, POLLPRI};
 pub use timer::TimerId;
 pub use token::Token;
+pub use view::View;

@@ -210,7 +210,8 @@ impl<S: 'static> LoopCore<S> {
             cx.core.mark_dirty(index);
             return;
         }
-        let (r, w) = (d.readable(cx), d.writable(cx));
+        let view = cx.view();
+        let (r, w) = (d.readable(&view), d.writable(&view));
         let interest = cx.core.interest_bits(index, r, w);
         // An error leaves the channel dirty: the interest phase reports it.
         let _ = cx.core.apply_interest(index, interest);

@@ -191,7 +191,10 @@ impl<S: 'static> EventLoop<S> {
     fn interest_of(&mut self, index: u32) -> Interest {
         let (r, w) = self
             .core
-            .run(index, |d, cx| (d.readable(cx), d.writable(cx)))
+            .run(index, |d, cx| {
+                let view = cx.view();
+                (d.readable(&view), d.writable(&view))
+            })
             .unwrap_or((false, false));
         self.core.interest_bits(index, r, w)
     }
@@ -300,7 +303,8 @@ impl<S: 'static> EventLoop<S> {
                 }
                 TimerAction::Callback(None) => {}
                 TimerAction::Deadline => invoke(&mut self.core, index, routing, |d, cx| {
-                    let (reading, writing) = (d.readable(cx), d.writable(cx));
+                    let view = cx.view();
+                    let (reading, writing) = (d.readable(&view), d.writable(&view));
                     if let Some(kind) = cx.expired_deadline(reading, writing) {
                         cx.set_handler("handle_timeout");
                         d.handle_timeout(cx, kind)?;

@@ -28,7 +28,7 @@
 //! An echo server on two loops:
 //!
 //! ```
-//! use asyncore::{Cx, Dispatcher, LoopGroup, ReusePortAddr, SendBuffer, SockAddr, Socket};
+//! use asyncore::{Cx, Dispatcher, LoopGroup, ReusePortAddr, SendBuffer, SockAddr, Socket, View};
 //! use std::io::{self, Read, Write};
 //! use std::sync::Arc;
 //! use std::time::Duration;
@@ -41,7 +41,7 @@
 //!         if !data.is_empty() { self.out.send(cx, &data)?; }
 //!         Ok(())
 //!     }
-//!     fn writable(&self, cx: &Cx<'_>) -> bool { self.out.writable(cx) }
+//!     fn writable(&self, ch: &View<'_>) -> bool { self.out.writable(ch) }
 //!     fn handle_write(&mut self, cx: &mut Cx<'_>) -> io::Result<()> { self.out.initiate_send(cx) }
 //!     fn handle_close(&mut self, cx: &mut Cx<'_>) -> io::Result<()> { cx.close() }
 //! }

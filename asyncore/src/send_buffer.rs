@@ -2,6 +2,7 @@
 
 use crate::cx::Cx;
 use crate::net::bytes_repr;
+use crate::view::View;
 use std::io;
 
 /// asyncore's `dispatcher_with_send` (AC-DWS): an unbounded output buffer
@@ -15,7 +16,7 @@ use std::io;
 /// # Examples
 ///
 /// ```
-/// use asyncore::{Cx, Dispatcher, SendBuffer};
+/// use asyncore::{Cx, Dispatcher, SendBuffer, View};
 /// use std::io;
 ///
 /// #[derive(Default)]
@@ -29,7 +30,7 @@ use std::io;
 ///         }
 ///         Ok(())
 ///     }
-///     fn writable(&self, cx: &Cx<'_>) -> bool { self.out.writable(cx) }
+///     fn writable(&self, ch: &View<'_>) -> bool { self.out.writable(ch) }
 ///     fn handle_write(&mut self, cx: &mut Cx<'_>) -> io::Result<()> { self.out.initiate_send(cx) }
 /// }
 /// ```
@@ -123,10 +124,10 @@ impl SendBuffer {
     /// # use asyncore::{Dispatcher, EventLoop, SendBuffer}; struct Idle; impl Dispatcher for Idle {}
     /// let mut ev = EventLoop::new();
     /// let cx = ev.add(Idle);
-    /// assert!(SendBuffer::new().writable(&cx)); // not connected yet
+    /// assert!(SendBuffer::new().writable(&cx.view())); // not connected yet
     /// ```
-    pub fn writable<S: 'static>(&self, cx: &Cx<'_, S>) -> bool {
-        !cx.connected() || !self.is_empty()
+    pub fn writable<S: 'static>(&self, ch: &View<'_, S>) -> bool {
+        !ch.connected() || !self.is_empty()
     }
 
     /// Bytes still queued.

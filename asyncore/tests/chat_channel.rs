@@ -270,7 +270,7 @@ fn with_chat<H: ChatHandler, R>(
 /// `readable()` and `writable()` of chat channel `t`.
 fn interest<H: ChatHandler>(ev: &mut EventLoop, t: Token) -> (bool, bool) {
     ev.with(t, |c: &mut AsyncChat<H>, cx| {
-        (c.readable(cx), c.writable(cx))
+        (c.readable(&cx.view()), c.writable(&cx.view()))
     })
     .expect("no such chat channel")
 }
@@ -1067,7 +1067,7 @@ fn limit_back_pressure(b: Backend) {
         if let Some(t) = ev.state().server {
             let (readable, queued) = ev
                 .with(t, |c: &mut AsyncChat<BpHandler>, cx| {
-                    let r = c.readable(cx);
+                    let r = c.readable(&cx.view());
                     let (_, chat) = c.split(cx);
                     (r, chat.queued_bytes())
                 })
@@ -1096,7 +1096,7 @@ fn limit_back_pressure(b: Backend) {
         ev.run_loop(Some(Duration::from_millis(5)), Some(1))
             .unwrap();
         if let Some(t) = ev.state().server {
-            if let Some(r) = ev.with(t, |c: &mut AsyncChat<BpHandler>, cx| c.readable(cx)) {
+            if let Some(r) = ev.with(t, |c: &mut AsyncChat<BpHandler>, cx| c.readable(&cx.view())) {
                 resumed |= r;
             }
         }

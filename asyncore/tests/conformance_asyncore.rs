@@ -20,6 +20,7 @@ mod util;
 
 use util::*;
 
+use asyncore::View;
 use asyncore::{
     Backend, CaptureLog, Cx, Dispatcher, EventLoop, ExitNow, FileWrapper, SendBuffer, SockAddr,
     Socket, Token, POLLERR, POLLHUP, POLLIN, POLLNVAL, POLLOUT, POLLPRI, SOCK_STREAM,
@@ -352,7 +353,9 @@ fn tc_ac_6_basic() {
     let mut ev = EventLoop::new();
     let t = ev.add(Plain).token();
     let (r, w) = ev
-        .with(t, |d: &mut Plain, cx| (d.readable(cx), d.writable(cx)))
+        .with(t, |d: &mut Plain, cx| {
+            (d.readable(&cx.view()), d.writable(&cx.view()))
+        })
         .unwrap();
     assert!(r);
     assert!(w);
@@ -517,11 +520,11 @@ struct NoReadSender {
 }
 
 impl Dispatcher for NoReadSender {
-    fn readable(&self, _: &Cx<'_>) -> bool {
+    fn readable(&self, _: &View<'_>) -> bool {
         false
     }
-    fn writable(&self, cx: &Cx<'_>) -> bool {
-        self.out.writable(cx)
+    fn writable(&self, ch: &View<'_>) -> bool {
+        self.out.writable(ch)
     }
     fn handle_write(&mut self, cx: &mut Cx<'_>) -> io::Result<()> {
         self.out.initiate_send(cx)
@@ -800,7 +803,7 @@ impl TestHandler {
 }
 
 impl Dispatcher<Shared> for TestHandler {
-    fn writable(&self, _: &Cx<'_, Shared>) -> bool {
+    fn writable(&self, _: &View<'_, Shared>) -> bool {
         !self.never_writable
     }
     fn handle_read(&mut self, cx: &mut Cx<'_, Shared>) -> io::Result<()> {

@@ -15,6 +15,7 @@
 mod util;
 use util::*;
 
+use asyncore::View;
 use asyncore::{
     with_default_loop, Backend, CaptureLog, Cx, Dispatcher, EventLoop, ExitNow, FileWrapper,
     SendBuffer, SockAddr, Socket, Token, AF_INET, AF_UNIX, POLLIN, POLLOUT, SOCK_DGRAM,
@@ -35,6 +36,7 @@ use std::time::{Duration, Instant};
 /// The loop's shared state in most tests: what the handlers did, in order.
 type Rec = Vec<String>;
 type C<'a> = Cx<'a, Rec>;
+type V<'a> = View<'a, Rec>;
 
 fn note(cx: &mut C<'_>, what: impl Into<String>) {
     cx.state().push(what.into());
@@ -87,10 +89,10 @@ fn closed_port() -> SocketAddr {
 struct Uninterested;
 
 impl<S: 'static> Dispatcher<S> for Uninterested {
-    fn readable(&self, _: &Cx<'_, S>) -> bool {
+    fn readable(&self, _: &View<'_, S>) -> bool {
         false
     }
-    fn writable(&self, _: &Cx<'_, S>) -> bool {
+    fn writable(&self, _: &View<'_, S>) -> bool {
         false
     }
 }
@@ -104,7 +106,7 @@ impl Dispatcher<Rec> for Plain {}
 struct Reader;
 
 impl Dispatcher<Rec> for Reader {
-    fn writable(&self, _: &C<'_>) -> bool {
+    fn writable(&self, _: &V<'_>) -> bool {
         false
     }
     fn handle_read(&mut self, cx: &mut C<'_>) -> io::Result<()> {
@@ -182,7 +184,7 @@ impl Dispatcher<Rec> for Connector {
         note(cx, line);
         Ok(())
     }
-    fn writable(&self, _: &C<'_>) -> bool {
+    fn writable(&self, _: &V<'_>) -> bool {
         !self.wrote
     }
     fn handle_write(&mut self, cx: &mut C<'_>) -> io::Result<()> {
@@ -266,7 +268,7 @@ fn x_ac_3_dispatch_order(b: Backend) {
 struct ResetInRead;
 
 impl Dispatcher<Rec> for ResetInRead {
-    fn writable(&self, _: &C<'_>) -> bool {
+    fn writable(&self, _: &V<'_>) -> bool {
         false
     }
     fn handle_read(&mut self, _: &mut C<'_>) -> io::Result<()> {
@@ -303,7 +305,7 @@ fn x_ac_4_disconnected_error_routing(b: Backend) {
 struct ResetReader;
 
 impl Dispatcher<Rec> for ResetReader {
-    fn writable(&self, _: &C<'_>) -> bool {
+    fn writable(&self, _: &V<'_>) -> bool {
         false
     }
     fn handle_read(&mut self, cx: &mut C<'_>) -> io::Result<()> {
@@ -346,7 +348,7 @@ struct SelfCloser {
 }
 
 impl Dispatcher<Rec> for SelfCloser {
-    fn readable(&self, _: &C<'_>) -> bool {
+    fn readable(&self, _: &V<'_>) -> bool {
         self.asked.set(self.asked.get() + 1);
         true
     }
@@ -472,7 +474,7 @@ fn x_ac_8_eintr_restarts_wait(b: Backend) {
 struct WouldBlockReader;
 
 impl Dispatcher<Rec> for WouldBlockReader {
-    fn writable(&self, _: &C<'_>) -> bool {
+    fn writable(&self, _: &V<'_>) -> bool {
         false
     }
     fn handle_read(&mut self, cx: &mut C<'_>) -> io::Result<()> {
@@ -513,7 +515,7 @@ fn x_ac_9_would_block_is_not_an_error(b: Backend) {
 struct Hooks;
 
 impl Dispatcher<Rec> for Hooks {
-    fn writable(&self, _: &C<'_>) -> bool {
+    fn writable(&self, _: &V<'_>) -> bool {
         false
     }
     fn handle_read(&mut self, cx: &mut C<'_>) -> io::Result<()> {
@@ -705,7 +707,7 @@ fn x_ac_13_stale_descriptor(b: Backend) {
 struct Direct;
 
 impl Dispatcher<Rec> for Direct {
-    fn readable(&self, _: &C<'_>) -> bool {
+    fn readable(&self, _: &V<'_>) -> bool {
         false
     }
     fn handle_connect(&mut self, cx: &mut C<'_>) -> io::Result<()> {
@@ -761,11 +763,11 @@ struct Buffered {
 }
 
 impl Dispatcher<Rec> for Buffered {
-    fn readable(&self, _: &C<'_>) -> bool {
+    fn readable(&self, _: &V<'_>) -> bool {
         false
     }
-    fn writable(&self, cx: &C<'_>) -> bool {
-        self.out.writable(cx)
+    fn writable(&self, ch: &V<'_>) -> bool {
+        self.out.writable(ch)
     }
     fn handle_write(&mut self, cx: &mut C<'_>) -> io::Result<()> {
         self.out.initiate_send(cx)
@@ -773,7 +775,7 @@ impl Dispatcher<Rec> for Buffered {
 }
 
 fn buffered_writable(ev: &mut EventLoop<Rec>, t: Token) -> bool {
-    ev.with(t, |d: &mut Buffered, cx| d.out.writable(cx))
+    ev.with(t, |d: &mut Buffered, cx| d.out.writable(&cx.view()))
         .unwrap()
 }
 
@@ -858,7 +860,7 @@ fn x_ac_16_sub_ms_timeout_rounds_up(b: Backend) {
 struct FailingWrite;
 
 impl Dispatcher<Rec> for FailingWrite {
-    fn readable(&self, _: &C<'_>) -> bool {
+    fn readable(&self, _: &V<'_>) -> bool {
         false
     }
     fn handle_write(&mut self, _: &mut C<'_>) -> io::Result<()> {
@@ -900,7 +902,7 @@ fn x_ac_17_default_handle_error_line(b: Backend) {
 struct TenAtATime;
 
 impl Dispatcher<Rec> for TenAtATime {
-    fn writable(&self, _: &C<'_>) -> bool {
+    fn writable(&self, _: &V<'_>) -> bool {
         false
     }
     fn handle_read(&mut self, cx: &mut C<'_>) -> io::Result<()> {
@@ -940,7 +942,7 @@ struct MaybeExit {
 }
 
 impl Dispatcher<Rec> for MaybeExit {
-    fn writable(&self, _: &C<'_>) -> bool {
+    fn writable(&self, _: &V<'_>) -> bool {
         false
     }
     fn handle_read(&mut self, cx: &mut C<'_>) -> io::Result<()> {
@@ -956,7 +958,7 @@ impl Dispatcher<Rec> for MaybeExit {
 struct PanicsInReadable;
 
 impl Dispatcher<Rec> for PanicsInReadable {
-    fn readable(&self, _: &C<'_>) -> bool {
+    fn readable(&self, _: &V<'_>) -> bool {
         panic!("readable() failed (expected by the test)")
     }
 }
@@ -1009,7 +1011,7 @@ fn x_ac_19_exit_now(b: Backend) {
 struct Counted(Rc<Cell<u32>>);
 
 impl<S: 'static> Dispatcher<S> for Counted {
-    fn readable(&self, _: &Cx<'_, S>) -> bool {
+    fn readable(&self, _: &View<'_, S>) -> bool {
         false
     }
     fn handle_write(&mut self, _: &mut Cx<'_, S>) -> io::Result<()> {
@@ -1066,7 +1068,7 @@ fn x_ac_20_maps_are_per_loop(b: Backend) {
 struct QuietConnect;
 
 impl Dispatcher<Rec> for QuietConnect {
-    fn writable(&self, _: &C<'_>) -> bool {
+    fn writable(&self, _: &V<'_>) -> bool {
         false
     }
     fn handle_connect(&mut self, cx: &mut C<'_>) -> io::Result<()> {
@@ -1148,7 +1150,7 @@ fn x_ac_22_defaults_are_silent(b: Backend) {
 struct Deferred;
 
 impl Dispatcher<Rec> for Deferred {
-    fn writable(&self, _: &C<'_>) -> bool {
+    fn writable(&self, _: &V<'_>) -> bool {
         false
     }
     fn handle_read(&mut self, cx: &mut C<'_>) -> io::Result<()> {
@@ -1169,10 +1171,10 @@ struct DeferredSend {
 }
 
 impl Dispatcher<Rec> for DeferredSend {
-    fn readable(&self, _: &C<'_>) -> bool {
+    fn readable(&self, _: &V<'_>) -> bool {
         false
     }
-    fn writable(&self, _: &C<'_>) -> bool {
+    fn writable(&self, _: &V<'_>) -> bool {
         !self.sent
     }
     fn handle_write(&mut self, cx: &mut C<'_>) -> io::Result<()> {
@@ -1424,7 +1426,7 @@ fn emfile_listener_survives(b: Backend) {
 struct Pusher;
 
 impl Dispatcher<Rec> for Pusher {
-    fn readable(&self, _: &C<'_>) -> bool {
+    fn readable(&self, _: &V<'_>) -> bool {
         false
     }
     fn handle_write(&mut self, cx: &mut C<'_>) -> io::Result<()> {
@@ -1479,7 +1481,7 @@ struct Rival {
 }
 
 impl Dispatcher<Rec> for Rival {
-    fn writable(&self, _: &C<'_>) -> bool {
+    fn writable(&self, _: &V<'_>) -> bool {
         false
     }
     fn handle_read(&mut self, cx: &mut C<'_>) -> io::Result<()> {
@@ -1646,7 +1648,7 @@ struct Pinger {
 }
 
 impl Dispatcher<Rec> for Pinger {
-    fn writable(&self, _: &C<'_>) -> bool {
+    fn writable(&self, _: &V<'_>) -> bool {
         !self.sent
     }
     fn handle_write(&mut self, cx: &mut C<'_>) -> io::Result<()> {
@@ -1672,7 +1674,7 @@ impl Dispatcher<Rec> for Pinger {
 struct Ponger;
 
 impl Dispatcher<Rec> for Ponger {
-    fn writable(&self, _: &C<'_>) -> bool {
+    fn writable(&self, _: &V<'_>) -> bool {
         false
     }
     fn handle_read(&mut self, cx: &mut C<'_>) -> io::Result<()> {
@@ -1741,11 +1743,11 @@ struct AskCounter {
 }
 
 impl Dispatcher<Rec> for AskCounter {
-    fn readable(&self, _: &C<'_>) -> bool {
+    fn readable(&self, _: &V<'_>) -> bool {
         self.readable.set(self.readable.get() + 1);
         true
     }
-    fn writable(&self, _: &C<'_>) -> bool {
+    fn writable(&self, _: &V<'_>) -> bool {
         self.writable.set(self.writable.get() + 1);
         false
     }
@@ -1781,11 +1783,11 @@ struct ReadOnce {
 }
 
 impl Dispatcher<Rec> for ReadOnce {
-    fn readable(&self, _: &C<'_>) -> bool {
+    fn readable(&self, _: &V<'_>) -> bool {
         self.asked.set(self.asked.get() + 1);
         !self.done
     }
-    fn writable(&self, _: &C<'_>) -> bool {
+    fn writable(&self, _: &V<'_>) -> bool {
         false
     }
     fn handle_read(&mut self, cx: &mut C<'_>) -> io::Result<()> {
@@ -1832,10 +1834,10 @@ struct Spawner {
 }
 
 impl Dispatcher<Rec> for Spawner {
-    fn readable(&self, _: &C<'_>) -> bool {
+    fn readable(&self, _: &V<'_>) -> bool {
         false
     }
-    fn writable(&self, _: &C<'_>) -> bool {
+    fn writable(&self, _: &V<'_>) -> bool {
         self.child.is_some()
     }
     fn handle_write(&mut self, cx: &mut C<'_>) -> io::Result<()> {

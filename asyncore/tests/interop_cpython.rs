@@ -12,6 +12,7 @@
 #[macro_use]
 mod util;
 
+use asyncore::View;
 use asyncore::{
     Backend, Cx, Dispatcher, EventLoop, SendBuffer, SockAddr, Socket, AF_INET, SOCK_STREAM,
 };
@@ -54,8 +55,8 @@ impl Dispatcher for EchoHandler {
         }
         Ok(())
     }
-    fn writable(&self, cx: &Cx<'_>) -> bool {
-        self.out.writable(cx)
+    fn writable(&self, ch: &View<'_>) -> bool {
+        self.out.writable(ch)
     }
     fn handle_write(&mut self, cx: &mut Cx<'_>) -> io::Result<()> {
         self.out.initiate_send(cx)
@@ -139,8 +140,8 @@ impl Dispatcher<Option<Vec<u8>>> for EchoClient {
     fn handle_connect(&mut self, _cx: &mut Cx<'_, Option<Vec<u8>>>) -> io::Result<()> {
         Ok(())
     }
-    fn writable(&self, cx: &Cx<'_, Option<Vec<u8>>>) -> bool {
-        !cx.connected() || self.sent < self.out.len()
+    fn writable(&self, ch: &View<'_, Option<Vec<u8>>>) -> bool {
+        !ch.connected() || self.sent < self.out.len()
     }
     fn handle_write(&mut self, cx: &mut Cx<'_, Option<Vec<u8>>>) -> io::Result<()> {
         self.sent += cx.send(&self.out[self.sent..])?;

@@ -18,6 +18,7 @@ mod util;
 use util::*;
 
 use asyncore::chat::{AsyncChat, Chat, ChatHandler};
+use asyncore::View;
 use asyncore::{
     Backend, CaptureLog, Cx, Dispatcher, EventLoop, Remote, SendBuffer, SockAddr, Socket, Timeout,
     TimerId, Token, AF_INET, SOCK_DGRAM, SOCK_STREAM,
@@ -89,10 +90,10 @@ fn wait_closed(s: &mut UnixStream) {
 struct Quiet;
 
 impl<S: 'static> Dispatcher<S> for Quiet {
-    fn readable(&self, _: &Cx<'_, S>) -> bool {
+    fn readable(&self, _: &View<'_, S>) -> bool {
         false
     }
-    fn writable(&self, _: &Cx<'_, S>) -> bool {
+    fn writable(&self, _: &View<'_, S>) -> bool {
         false
     }
 }
@@ -101,7 +102,7 @@ impl<S: 'static> Dispatcher<S> for Quiet {
 struct Plain;
 
 impl<S: 'static> Dispatcher<S> for Plain {
-    fn writable(&self, _: &Cx<'_, S>) -> bool {
+    fn writable(&self, _: &View<'_, S>) -> bool {
         false
     }
     fn handle_read(&mut self, cx: &mut Cx<'_, S>) -> io::Result<()> {
@@ -302,10 +303,10 @@ struct TimerOwner {
 }
 
 impl Dispatcher<()> for TimerOwner {
-    fn readable(&self, _: &Cx<'_>) -> bool {
+    fn readable(&self, _: &View<'_>) -> bool {
         false
     }
-    fn writable(&self, _: &Cx<'_>) -> bool {
+    fn writable(&self, _: &View<'_>) -> bool {
         false
     }
     fn handle_timer(&mut self, _: &mut Cx<'_>, _: TimerId) -> io::Result<()> {
@@ -835,7 +836,7 @@ fn idle_timeout_closes_silent_connection(b: Backend) {
 struct Reader;
 
 impl Dispatcher<Option<Instant>> for Reader {
-    fn writable(&self, _: &Cx<'_, Option<Instant>>) -> bool {
+    fn writable(&self, _: &View<'_, Option<Instant>>) -> bool {
         false
     }
     fn handle_read(&mut self, cx: &mut Cx<'_, Option<Instant>>) -> io::Result<()> {
@@ -910,10 +911,10 @@ struct Watch {
 }
 
 impl Dispatcher<TimeoutLog> for Watch {
-    fn readable(&self, _: &Cx<'_, TimeoutLog>) -> bool {
+    fn readable(&self, _: &View<'_, TimeoutLog>) -> bool {
         self.reads
     }
-    fn writable(&self, _: &Cx<'_, TimeoutLog>) -> bool {
+    fn writable(&self, _: &View<'_, TimeoutLog>) -> bool {
         false
     }
     fn handle_read(&mut self, cx: &mut Cx<'_, TimeoutLog>) -> io::Result<()> {
@@ -973,11 +974,11 @@ struct Flood {
 }
 
 impl Dispatcher<WriteLog> for Flood {
-    fn readable(&self, _: &Cx<'_, WriteLog>) -> bool {
+    fn readable(&self, _: &View<'_, WriteLog>) -> bool {
         false
     }
-    fn writable(&self, cx: &Cx<'_, WriteLog>) -> bool {
-        self.out.writable(cx)
+    fn writable(&self, ch: &View<'_, WriteLog>) -> bool {
+        self.out.writable(ch)
     }
     fn handle_write(&mut self, cx: &mut Cx<'_, WriteLog>) -> io::Result<()> {
         let before = self.out.len();
@@ -1168,7 +1169,7 @@ fn shutdown_closes_the_rest_at_the_deadline(b: Backend) {
 struct Panicky;
 
 impl Dispatcher<Vec<String>> for Panicky {
-    fn writable(&self, _: &Cx<'_, Vec<String>>) -> bool {
+    fn writable(&self, _: &View<'_, Vec<String>>) -> bool {
         false
     }
     fn handle_read(&mut self, _: &mut Cx<'_, Vec<String>>) -> io::Result<()> {
@@ -1184,7 +1185,7 @@ impl Dispatcher<Vec<String>> for Panicky {
 struct Echo;
 
 impl Dispatcher<Vec<String>> for Echo {
-    fn writable(&self, _: &Cx<'_, Vec<String>>) -> bool {
+    fn writable(&self, _: &View<'_, Vec<String>>) -> bool {
         false
     }
     fn handle_read(&mut self, cx: &mut Cx<'_, Vec<String>>) -> io::Result<()> {
@@ -1281,7 +1282,7 @@ fn panic_propagates_when_not_caught(b: Backend) {
 struct PanicsTwice;
 
 impl Dispatcher<Vec<String>> for PanicsTwice {
-    fn writable(&self, _: &Cx<'_, Vec<String>>) -> bool {
+    fn writable(&self, _: &View<'_, Vec<String>>) -> bool {
         false
     }
     fn handle_read(&mut self, _: &mut Cx<'_, Vec<String>>) -> io::Result<()> {

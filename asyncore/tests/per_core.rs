@@ -8,6 +8,7 @@
 #[macro_use]
 mod util;
 
+use asyncore::View;
 use asyncore::{
     reuse_port_listener, Backend, Cx, Dispatcher, LoopGroup, Pinning, ReusePortAddr, SendBuffer,
     SockAddr, Socket,
@@ -73,8 +74,8 @@ impl Dispatcher for Echo {
         }
         Ok(())
     }
-    fn writable(&self, cx: &Cx<'_>) -> bool {
-        self.out.writable(cx)
+    fn writable(&self, ch: &View<'_>) -> bool {
+        self.out.writable(ch)
     }
     fn handle_write(&mut self, cx: &mut Cx<'_>) -> io::Result<()> {
         self.out.initiate_send(cx)

@@ -3,6 +3,7 @@
 //! `EventLoop`; prints the exchange. Needs no network and no set-up.
 
 use crate::AppError;
+use asyncore::View;
 use asyncore::{
     Backend, Cx, Dispatcher, EventLoop, SendBuffer, SockAddr, Socket, AF_INET, SOCK_STREAM,
 };
@@ -27,7 +28,7 @@ struct HttpHandler {
 }
 
 impl Dispatcher<Exchange> for HttpHandler {
-    fn readable(&self, _cx: &Cx<'_, Exchange>) -> bool {
+    fn readable(&self, _ch: &View<'_, Exchange>) -> bool {
         !self.answered
     }
 
@@ -56,7 +57,7 @@ impl Dispatcher<Exchange> for HttpHandler {
         Ok(())
     }
 
-    fn writable(&self, _cx: &Cx<'_, Exchange>) -> bool {
+    fn writable(&self, _ch: &View<'_, Exchange>) -> bool {
         !self.out.is_empty()
     }
 
@@ -105,7 +106,7 @@ impl Dispatcher<Exchange> for HttpClient {
         cx.state().response.extend(data);
         Ok(())
     }
-    fn writable(&self, _cx: &Cx<'_, Exchange>) -> bool {
+    fn writable(&self, _ch: &View<'_, Exchange>) -> bool {
         !self.buffer.is_empty()
     }
     fn handle_write(&mut self, cx: &mut Cx<'_, Exchange>) -> io::Result<()> {

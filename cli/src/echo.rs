@@ -4,6 +4,7 @@
 //! own `SO_REUSEPORT` listener on the address ([`run_loops`]).
 
 use crate::{listen, shutdown_on_signals, AppError};
+use asyncore::View;
 use asyncore::{
     Backend, Cx, Dispatcher, EventLoop, LoopGroup, Remote, ReusePortAddr, SendBuffer, SockAddr,
     Socket,
@@ -50,8 +51,8 @@ impl Dispatcher for EchoHandler {
         })
     }
 
-    fn writable(&self, cx: &Cx<'_>) -> bool {
-        self.out.writable(cx)
+    fn writable(&self, ch: &View<'_>) -> bool {
+        self.out.writable(ch)
     }
 
     fn handle_write(&mut self, cx: &mut Cx<'_>) -> io::Result<()> {

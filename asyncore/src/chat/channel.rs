@@ -21,6 +21,7 @@ use crate::cx::Cx;
 use crate::deadline::Timeout;
 use crate::dispatcher::Dispatcher;
 use crate::timer::TimerId;
+use crate::view::View;
 use std::io;
 use std::ops::{Deref, DerefMut};
 
@@ -893,14 +894,14 @@ impl<S: 'static, H: ChatHandler<S>> Dispatcher<S> for AsyncChat<H> {
 
     /// Always, as asynchat (AC-CHAT-80), except while output is above the
     /// high-water mark (back-pressure).
-    fn readable(&self, _cx: &Cx<'_, S>) -> bool {
+    fn readable(&self, _ch: &View<'_, S>) -> bool {
         !self.buf.paused
     }
 
     /// While output is queued, or while not connected (to see the connect
     /// complete) (AC-CHAT-81).
-    fn writable(&self, cx: &Cx<'_, S>) -> bool {
-        !self.buf.out.is_empty() || !cx.connected()
+    fn writable(&self, ch: &View<'_, S>) -> bool {
+        !self.buf.out.is_empty() || !ch.connected()
     }
 
     /// One receive of at most `ac_in_buffer_size` bytes, then the input loop

@@ -4,6 +4,7 @@
 use super::response::{Event, Head, ResponseParser};
 use super::url::{Host, HttpUrl};
 use super::{exit, Failure};
+use asyncore::View;
 use asyncore::{Cx, Dispatcher, EventLoop, Timeout, TimerId, AF_INET, AF_INET6, SOCK_STREAM};
 use std::collections::VecDeque;
 use std::io;
@@ -277,7 +278,7 @@ impl Conn {
 }
 
 impl Dispatcher<Shared> for Conn {
-    fn writable(&self, _cx: &Cx<'_, Shared>) -> bool {
+    fn writable(&self, _ch: &View<'_, Shared>) -> bool {
         !self.connected || self.sent < self.request.len()
     }
 

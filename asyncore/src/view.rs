@@ -1,0 +1,143 @@
+//! `View`: what `readable()` and `writable()` see of their channel and loop.
+
+use crate::channel::Channel;
+use crate::net::describe_addr;
+use crate::sys::Backend;
+use crate::token::Token;
+use socket2::{SockAddr, Socket};
+use std::io;
+use std::os::fd::RawFd;
+
+/// A read-only view of one channel and its loop: its flags, address and
+/// socket, and the loop's shared state `S`.
+///
+/// [`Dispatcher::readable`](crate::Dispatcher::readable) and
+/// [`Dispatcher::writable`](crate::Dispatcher::writable) get one. They answer
+/// a question and change nothing, so the loop can ask them while the channel
+/// stays where it is. Inside a handler, [`Cx::view`](crate::Cx::view) gives
+/// the same view.
+///
+/// # Examples
+///
+/// A channel that wants to write while it has output queued, or until its
+/// connect completes:
+///
+/// ```
+/// use asyncore::{Dispatcher, View};
+///
+/// struct Client {
+///     out: Vec<u8>,
+/// }
+///
+/// impl Dispatcher for Client {
+///     fn writable(&self, ch: &View<'_>) -> bool {
+///         !self.out.is_empty() || ch.connecting()
+///     }
+/// }
+/// ```
+pub struct View<'a, S: 'static = ()> {
+    ch: &'a Channel,
+    token: Token,
+    backend: Backend,
+    state: &'a S,
+}
+
+impl<S: 'static> std::fmt::Debug for View<'_, S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.describe("View"))
+    }
+}
+
+impl<'a, S: 'static> View<'a, S> {
+    pub(crate) fn new(ch: &'a Channel, token: Token, backend: Backend, state: &'a S) -> Self {
+        View {
+            ch,
+            token,
+            backend,
+            state,
+        }
+    }
+
+    /// This channel's token.
+    pub fn token(&self) -> Token {
+        self.token
+    }
+
+    /// asyncore's `connected`: the stream is established.
+    pub fn connected(&self) -> bool {
+        self.ch.connected
+    }
+
+    /// asyncore's `accepting`: `listen()` was called.
+    pub fn accepting(&self) -> bool {
+        self.ch.accepting
+    }
+
+    /// asyncore's `connecting`: a non-blocking connect is outstanding.
+    pub fn connecting(&self) -> bool {
+        self.ch.connecting
+    }
+
+    /// asyncore's `closing` flag (the application's; the library never reads it).
+    pub fn closing(&self) -> bool {
+        self.ch.closing
+    }
+
+    /// asyncore's `debug` flag.
+    pub fn debug(&self) -> bool {
+        self.ch.debug
+    }
+
+    /// asyncore's `addr`: the address given to `bind`/`connect`, or the peer
+    /// of an adopted socket.
+    pub fn addr(&self) -> Option<&'a SockAddr> {
+        self.ch.addr.as_deref()
+    }
+
+    /// Whether `close()` has run (and no socket was attached since).
+    pub fn is_closed(&self) -> bool {
+        self.ch.is_closed()
+    }
+
+    /// Whether the channel is in the map (has a descriptor and is not closed).
+    pub fn is_registered(&self) -> bool {
+        self.ch.reg != 0
+    }
+
+    /// The descriptor, while one is attached.
+    pub fn fileno(&self) -> Option<RawFd> {
+        self.ch.io.fd()
+    }
+
+    /// The attached socket (for options the flags do not cover).
+    pub fn socket(&self) -> io::Result<&'a Socket> {
+        self.ch.socket()
+    }
+
+    /// The backend the loop waits with.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// The loop's shared state.
+    pub fn state(&self) -> &'a S {
+        self.state
+    }
+
+    /// asyncore's `repr`: `<name [listening|connected] [addr] #token>`.
+    pub fn describe(&self, name: &str) -> String {
+        let ch = self.ch;
+        let mut s = format!("<{name}");
+        if ch.accepting && ch.addr.is_some() {
+            s.push_str(" listening");
+        } else if ch.connected {
+            s.push_str(" connected");
+        }
+        if let Some(a) = ch.addr.as_deref() {
+            s.push(' ');
+            s.push_str(&describe_addr(a));
+        }
+        s.push_str(&format!(" {}>", self.token));
+        s
+    }
+}
