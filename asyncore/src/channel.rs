@@ -40,8 +40,6 @@ impl Io {
 #[derive(Debug, Default)]
 pub(crate) struct Channel {
     pub(crate) io: Io,
-    /// Registration id while in the map; 0 when not registered.
-    pub(crate) reg: u32,
     pub(crate) connected: bool,
     pub(crate) accepting: bool,
     pub(crate) connecting: bool,
@@ -49,11 +47,9 @@ pub(crate) struct Channel {
     pub(crate) closing: bool,
     pub(crate) debug: bool,
     /// `send`/`recv` saw the peer go: the loop owes a `handle_close`.
-    pub(crate) close_pending: bool,
+    pub(crate) close_owed: bool,
     /// The loop already delivered `handle_close` (it does so once).
     pub(crate) close_delivered: bool,
-    /// Interest must be re-asked before the next wait (epoll).
-    pub(crate) dirty: bool,
     /// What the OS currently watches for (epoll).
     pub(crate) os_interest: Interest,
     /// Write events in a row in which nothing was sent (busy-loop guard).
@@ -69,12 +65,8 @@ pub(crate) struct Channel {
     pub(crate) timers: HashSet<TimerId>,
     /// Idle/read/write timeouts, when declared.
     pub(crate) deadlines: Option<Box<Deadlines>>,
-    /// A listener backing off after running out of descriptors.
-    pub(crate) accept_paused: bool,
     /// The listener that accepted this channel (for its connection cap).
     pub(crate) parent: Option<Token>,
-    /// Open channels this listener accepted.
-    pub(crate) children: u32,
     pub(crate) max_children: Option<u32>,
 }
 

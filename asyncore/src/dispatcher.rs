@@ -196,10 +196,10 @@ pub trait Dispatcher<S: 'static = ()>: Any {
             cx.describe(self.name()),
             err.kind(),
             err,
-            cx.handler()
+            cx.handler_name()
         );
         cx.log_info(&line, "error");
-        if cx.claim_close() {
+        if cx.claim_close_delivery() {
             self.handle_close(cx)
         } else {
             cx.close()
@@ -240,7 +240,7 @@ pub trait Dispatcher<S: 'static = ()>: Any {
     /// connection is gone (`handle_close`); otherwise urgent data (`handle_expt`).
     fn handle_expt_event(&mut self, cx: &mut Cx<'_, S>) -> io::Result<()> {
         if cx.socket_error()?.is_some() {
-            if cx.claim_close() {
+            if cx.claim_close_delivery() {
                 return self.handle_close(cx);
             }
             return Ok(());

@@ -1,24 +1,11 @@
-//! `EventLoop`: the channel map and the loop that services it.
-//!
-//! One pass, in phases:
-//! 1. **Sweep**: free the slots of channels closed since the last pass.
-//! 2. **Owed closes**: `handle_close` for channels whose `send`/`recv`, called
-//!    from outside a handler, saw the peer go.
-//! 3. **Interest**: select and poll ask every channel, in map order,
-//!    `readable()` then `writable()` (asyncore's faithful pass); epoll asks only
-//!    channels that were added or touched since the last pass (a channel that
-//!    ran a handler was asked right after it), and calls `epoll_ctl` only when
-//!    the answer changed.
-//! 4. **Wait**, at most `timeout` (`None`: forever).
-//! 5. **Dispatch** each readiness report to the channel it was meant for: a
-//!    report whose channel closed (or whose slot was reused) during the pass
-//!    is dropped (AC-Q-6).
+//! `EventLoop`: the channel map and the loop that services it. What one
+//! pass does is written in `pass.rs`.
 
-use crate::cx::{with_dispatcher, Cx};
-use crate::dispatch::{readwrite, wrapper, Routing, Which};
+use crate::core::{entry, LoopCore};
+use crate::cx::{services::with_dispatcher, Cx};
+use crate::deliver::{readwrite, wrapper, Routing, Which};
 use crate::dispatcher::Dispatcher;
 use crate::log::LogSink;
-use crate::loop_core::LoopCore;
 use crate::remote::Remote;
 use crate::signals::Signals;
 use crate::sys::Backend;
@@ -100,20 +87,14 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 /// ```
 pub struct EventLoop<S: 'static = ()> {
     pub(crate) core: LoopCore<S>,
-}
-
-impl<S: 'static> Drop for EventLoop<S> {
-    fn drop(&mut self) {
-        if let Some(remote) = &self.core.remote {
-            remote.close();
-        }
-    }
+    /// Readiness reports of the last wait.
+    pub(crate) events: Vec<crate::sys::Event>,
 }
 
 impl<S: 'static> std::fmt::Debug for EventLoop<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("EventLoop")
-            .field("backend", &self.core.backend)
+            .field("backend", &self.core.poller.backend())
             .field("channels", &self.core.map.registered())
             .finish_non_exhaustive()
     }
@@ -152,6 +133,7 @@ impl<S: 'static> EventLoop<S> {
     pub fn with_state(state: S) -> Self {
         EventLoop {
             core: LoopCore::new(state),
+            events: Vec::new(),
         }
     }
 
@@ -191,7 +173,7 @@ impl<S: 'static> EventLoop<S> {
     /// assert_eq!(asyncore::EventLoop::new().backend(), asyncore::Backend::Epoll);
     /// ```
     pub fn backend(&self) -> Backend {
-        self.core.backend
+        self.core.poller.backend()
     }
 
     /// The shared state.
@@ -227,7 +209,7 @@ impl<S: 'static> EventLoop<S> {
     /// ev.set_log_sink(asyncore::StdioLog);
     /// ```
     pub fn set_log_sink(&mut self, sink: impl LogSink + 'static) {
-        self.core.log = Box::new(sink);
+        self.core.diag.log = Box::new(sink);
     }
 
     /// Adds a channel and returns its [`Cx`], to attach a socket with
@@ -247,8 +229,9 @@ impl<S: 'static> EventLoop<S> {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn add<D: Dispatcher<S>>(&mut self, dispatcher: D) -> Cx<'_, S> {
-        let token = self.core.insert(Box::new(dispatcher));
-        Cx::new(&mut self.core, token.index)
+        let token = self.core.map.insert(entry(dispatcher));
+        self.core.mark_dirty(token.index);
+        Cx::in_map(&mut self.core, token)
     }
 
     /// The [`Cx`] of a live channel, to call socket methods from outside the
@@ -265,7 +248,7 @@ impl<S: 'static> EventLoop<S> {
     pub fn channel(&mut self, token: Token) -> Option<Cx<'_, S>> {
         let index = self.core.map.resolve(token)?;
         self.core.mark_dirty(index);
-        Some(Cx::new(&mut self.core, index))
+        Some(Cx::in_map(&mut self.core, token))
     }
 
     /// Runs `f` on a channel's dispatcher (of type `D`) and its `Cx`; `None`
@@ -303,7 +286,7 @@ impl<S: 'static> EventLoop<S> {
     /// ```
     pub fn dispatcher<D: Dispatcher<S>>(&self, token: Token) -> Option<&D> {
         let index = self.core.map.resolve(token)?;
-        let any: &dyn Any = self.core.map.get(index)?.disp.as_deref()?;
+        let any: &dyn Any = &self.core.map.get(index)?.disp;
         any.downcast_ref::<D>()
     }
 
@@ -381,12 +364,12 @@ impl<S: 'static> EventLoop<S> {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn run_loop(&mut self, timeout: Option<Duration>, count: Option<usize>) -> io::Result<()> {
-        self.core.stop = false;
+        self.core.pass.stop = false;
         let mut passes = 0usize;
         while count.is_none_or(|c| passes < c) && self.has_work() {
             self.poll(timeout)?;
             passes += 1;
-            if std::mem::take(&mut self.core.stop) {
+            if std::mem::take(&mut self.core.pass.stop) {
                 break;
             }
         }
@@ -521,8 +504,7 @@ impl<S: 'static> EventLoop<S> {
         delay: Duration,
         f: impl FnOnce(&mut Cx<'_, S>) -> io::Result<()> + 'static,
     ) -> TimerId {
-        let index = self.core.loop_channel();
-        Cx::new(&mut self.core, index).call_later(delay, f)
+        self.loop_cx().call_later(delay, f)
     }
 
     /// Runs `f` every `interval` on the loop thread until cancelled.
@@ -547,8 +529,7 @@ impl<S: 'static> EventLoop<S> {
         interval: Duration,
         f: impl FnMut(&mut Cx<'_, S>) -> io::Result<()> + 'static,
     ) -> TimerId {
-        let index = self.core.loop_channel();
-        Cx::new(&mut self.core, index).call_every(interval, f)
+        self.loop_cx().call_every(interval, f)
     }
 
     /// Cancels a timer; false if it already fired (one-shot) or is gone.
@@ -561,7 +542,7 @@ impl<S: 'static> EventLoop<S> {
     /// assert!(ev.cancel_timer(id));
     /// ```
     pub fn cancel_timer(&mut self, id: TimerId) -> bool {
-        self.core.cancel_timer(id)
+        self.core.cancel_timer(id, None)
     }
 
     /// Moves a timer's next expiry to `delay` from now; false if it is gone.
@@ -574,7 +555,7 @@ impl<S: 'static> EventLoop<S> {
     /// assert!(ev.reset_timer(id, std::time::Duration::from_secs(1)));
     /// ```
     pub fn reset_timer(&mut self, id: TimerId, delay: Duration) -> bool {
-        self.core.reset_timer(id, delay)
+        self.loop_cx().reset_timer(id, delay)
     }
 
     /// A handle for other threads (`Send + Sync + Clone`): post work, wake,
@@ -589,7 +570,7 @@ impl<S: 'static> EventLoop<S> {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn remote(&mut self) -> io::Result<Remote<S>> {
-        self.core.remote().map(Remote::new)
+        self.core.services.remote().map(Remote::new)
     }
 
     /// Runs `f` on the loop thread whenever `signal` (e.g. `libc::SIGTERM`)
@@ -614,11 +595,12 @@ impl<S: 'static> EventLoop<S> {
         signal: i32,
         f: impl FnMut(&mut Cx<'_, S>) -> io::Result<()> + 'static,
     ) -> io::Result<()> {
-        if self.core.signals.is_none() {
-            self.core.signals = Some(Signals::new()?);
-            self.core.specials_watched.1 = false;
+        let signals = &mut self.core.services.signals;
+        if signals.is_none() {
+            *signals = Some(Signals::new()?);
+            self.core.poller.forget_signal_pipe();
         }
-        match self.core.signals.as_mut() {
+        match self.core.services.signals.as_mut() {
             Some(signals) => signals.add(signal, Box::new(f)),
             None => Ok(()),
         }
@@ -636,7 +618,7 @@ impl<S: 'static> EventLoop<S> {
     /// ev.set_catch_panics(false);
     /// ```
     pub fn set_catch_panics(&mut self, catch: bool) {
-        self.core.catch_panics = catch;
+        self.core.diag.catch_panics = catch;
     }
 
     /// Caps the number of channels in the map: past it, listeners hand new
@@ -649,7 +631,7 @@ impl<S: 'static> EventLoop<S> {
     /// ev.set_max_channels(Some(10_000));
     /// ```
     pub fn set_max_channels(&mut self, max: Option<usize>) {
-        self.core.max_channels = max;
+        self.core.accept.max_channels = max;
     }
 
     /// Graceful shutdown, run to completion: listeners close, every other
@@ -668,7 +650,7 @@ impl<S: 'static> EventLoop<S> {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn shutdown(&mut self, grace: Duration) -> io::Result<()> {
-        self.core.request_shutdown(grace);
+        self.core.services.request_shutdown(grace);
         self.run_loop(Some(DEFAULT_TIMEOUT), None)
     }
 
@@ -692,7 +674,7 @@ impl<S: 'static> EventLoop<S> {
         self.core.map.order_snapshot(&mut order);
         let mut first_error = None;
         for (index, _) in order {
-            match self.core.close(index) {
+            match self.core.close_index(index) {
                 Err(e) if e.raw_os_error() != Some(libc::EBADF) && !ignore_all => {
                     first_error.get_or_insert(e);
                 }
@@ -701,6 +683,13 @@ impl<S: 'static> EventLoop<S> {
         }
         self.core.sweep_closed();
         first_error.map_or(Ok(()), Err)
+    }
+
+    /// The `Cx` of the loop's own channel (loop-level timers).
+    fn loop_cx(&mut self) -> Cx<'_, S> {
+        let index = self.core.loop_channel();
+        let token = self.core.map.token(index);
+        Cx::in_map(&mut self.core, token)
     }
 }
 

@@ -127,17 +127,17 @@
 
 mod channel;
 pub mod chat;
+mod core;
 mod cx;
 mod deadline;
 mod default_loop;
-mod dispatch;
+mod deliver;
 mod dispatcher;
 mod error;
 mod event_loop;
 mod file;
 pub mod guide;
 mod log;
-mod loop_core;
 mod map;
 mod net;
 mod pass;
@@ -145,6 +145,7 @@ pub mod per_core;
 mod remote;
 mod send_buffer;
 mod signals;
+mod slab;
 mod sys;
 mod timer;
 mod token;

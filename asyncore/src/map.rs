@@ -1,39 +1,46 @@
-//! The channel map: generational slots plus asyncore's insertion order.
+//! The channel map: asyncore's `map`, as generational slots plus the loop's
+//! bookkeeping for each slot and the registration order.
 //!
-//! A slot holds the user's dispatcher and the loop's [`Channel`] state. A
-//! channel is *in the map* (asyncore's sense) while it has a registration id;
-//! socketless channels live in a slot without one (AC-MAP-6). The order list
-//! remembers registrations in order (AC-MAP-1) and is compacted lazily.
+//! The map does not know what a channel is: it stores a `T` per slot (the
+//! loop stores its boxed entries). Beside each slot it keeps what the loop
+//! must reach whether or not the entry is lent out to a running handler:
+//! the registration id, the "ask interest again" mark, the accept back-off
+//! pause and the count of open accepted children.
+//!
+//! A channel is *in the map* (asyncore's sense) while it has a registration
+//! id; socketless channels live in a slot without one (AC-MAP-6). The order
+//! list remembers registrations in order (AC-MAP-1) and is compacted lazily.
 
-use crate::channel::Channel;
-use crate::dispatcher::Dispatcher;
+use crate::slab::Slab;
 use crate::token::Token;
 
-pub(crate) struct Entry<S: 'static> {
-    /// `None` while a handler of this channel runs (it is taken out).
-    pub(crate) disp: Option<Box<dyn Dispatcher<S>>>,
-    pub(crate) ch: Channel,
+/// The loop's bookkeeping for one slot.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Meta {
+    /// Registration id while in the map; 0 when not registered.
+    pub(crate) reg: u32,
+    /// Interest must be asked again before the next wait.
+    pub(crate) dirty: bool,
+    /// A listener backing off after running out of descriptors.
+    pub(crate) accept_paused: bool,
+    /// Open channels this listener accepted.
+    pub(crate) children: u32,
 }
 
-struct Slot<S: 'static> {
-    generation: u32,
-    entry: Option<Entry<S>>,
-}
-
-pub(crate) struct ChannelMap<S: 'static> {
-    slots: Vec<Slot<S>>,
-    free: Vec<u32>,
+pub(crate) struct ChannelMap<T> {
+    slab: Slab<T>,
+    meta: Vec<Meta>,
     /// (slot index, registration id), in registration order.
     order: Vec<(u32, u32)>,
     registered: usize,
     next_reg: u32,
 }
 
-impl<S: 'static> Default for ChannelMap<S> {
+impl<T> Default for ChannelMap<T> {
     fn default() -> Self {
         ChannelMap {
-            slots: Vec::new(),
-            free: Vec::new(),
+            slab: Slab::default(),
+            meta: Vec::new(),
             order: Vec::new(),
             registered: 0,
             next_reg: 1,
@@ -41,114 +48,118 @@ impl<S: 'static> Default for ChannelMap<S> {
     }
 }
 
-impl<S: 'static> ChannelMap<S> {
-    pub(crate) fn insert(&mut self, disp: Box<dyn Dispatcher<S>>) -> Token {
-        let entry = Entry {
-            disp: Some(disp),
-            ch: Channel::default(),
-        };
-        if let Some(index) = self.free.pop() {
-            let slot = &mut self.slots[index as usize];
-            slot.generation = slot.generation.wrapping_add(1);
-            slot.entry = Some(entry);
-            Token {
-                index,
-                generation: slot.generation,
-            }
-        } else {
-            let index = self.slots.len() as u32;
-            self.slots.push(Slot {
-                generation: 0,
-                entry: Some(entry),
-            });
-            Token {
-                index,
-                generation: 0,
-            }
+impl<T> ChannelMap<T> {
+    pub(crate) fn insert(&mut self, value: T) -> Token {
+        let (index, generation) = self.slab.insert(value);
+        self.fresh_meta(index);
+        Token { index, generation }
+    }
+
+    fn fresh_meta(&mut self, index: u32) {
+        let i = index as usize;
+        if i >= self.meta.len() {
+            self.meta.resize(i + 1, Meta::default());
         }
+        self.meta[i] = Meta::default();
     }
 
     /// Frees a slot; the caller has deregistered it already.
-    pub(crate) fn remove(&mut self, index: u32) -> Option<Entry<S>> {
-        let slot = self.slots.get_mut(index as usize)?;
-        let entry = slot.entry.take()?;
-        self.free.push(index);
-        Some(entry)
+    pub(crate) fn remove(&mut self, index: u32) -> Option<T> {
+        self.slab.remove(index)
     }
 
-    pub(crate) fn get(&self, index: u32) -> Option<&Entry<S>> {
-        self.slots.get(index as usize)?.entry.as_ref()
+    pub(crate) fn get(&self, index: u32) -> Option<&T> {
+        self.slab.get(index)
     }
 
-    pub(crate) fn get_mut(&mut self, index: u32) -> Option<&mut Entry<S>> {
-        self.slots.get_mut(index as usize)?.entry.as_mut()
+    pub(crate) fn get_mut(&mut self, index: u32) -> Option<&mut T> {
+        self.slab.get_mut(index)
     }
 
-    /// The slot index of a live token.
+    /// Takes a slot's value out while its handler runs (see [`Slab::lend`]).
+    pub(crate) fn lend(&mut self, index: u32) -> Option<T> {
+        self.slab.lend(index)
+    }
+
+    pub(crate) fn restore(&mut self, index: u32, value: T) {
+        self.slab.restore(index, value);
+    }
+
+    /// The slot index of a live token (its value may be lent out).
     pub(crate) fn resolve(&self, token: Token) -> Option<u32> {
-        let slot = self.slots.get(token.index as usize)?;
-        (slot.generation == token.generation && slot.entry.is_some()).then_some(token.index)
+        self.slab
+            .is_live(token.index, token.generation)
+            .then_some(token.index)
     }
 
     pub(crate) fn token(&self, index: u32) -> Token {
         Token {
             index,
-            generation: self.slots[index as usize].generation,
+            generation: self.slab.generation(index),
         }
     }
 
-    /// The live entry of a readiness key `(index << 32) | registration`.
+    pub(crate) fn meta(&self, index: u32) -> Meta {
+        self.meta.get(index as usize).copied().unwrap_or_default()
+    }
+
+    pub(crate) fn meta_mut(&mut self, index: u32) -> Option<&mut Meta> {
+        self.meta.get_mut(index as usize)
+    }
+
+    /// Marks a slot's interest to be asked again; true if it was not marked.
+    pub(crate) fn mark_dirty(&mut self, index: u32) -> bool {
+        match self.meta.get_mut(index as usize) {
+            Some(m) if !m.dirty => {
+                m.dirty = true;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// The slot of a readiness key `(index << 32) | registration`, if that
+    /// registration is still current (AC-Q-6).
     pub(crate) fn resolve_key(&self, key: u64) -> Option<u32> {
         let index = (key >> 32) as u32;
         let reg = key as u32;
-        let entry = self.get(index)?;
-        (reg != 0 && entry.ch.reg == reg).then_some(index)
+        let meta = self.meta.get(index as usize)?;
+        (reg != 0 && meta.reg == reg).then_some(index)
+    }
+
+    /// The readiness key of a registered slot.
+    pub(crate) fn key(&self, index: u32) -> u64 {
+        key(index, self.meta(index).reg)
     }
 
     /// Puts a channel in the map; returns its readiness key.
     pub(crate) fn register(&mut self, index: u32) -> u64 {
         let reg = self.next_reg;
         self.next_reg = self.next_reg.wrapping_add(1).max(1);
-        let Some(e) = self
-            .slots
-            .get_mut(index as usize)
-            .and_then(|s| s.entry.as_mut())
-        else {
+        let Some(meta) = self.meta.get_mut(index as usize) else {
             return 0;
         };
-        if e.ch.reg == 0 {
+        if meta.reg == 0 {
             self.registered += 1;
         }
-        e.ch.reg = reg;
+        meta.reg = reg;
         self.order.push((index, reg));
         key(index, reg)
     }
 
     /// Takes a channel out of the map (its order entry dies lazily).
     pub(crate) fn deregister(&mut self, index: u32) {
-        if let Some(e) = self
-            .slots
-            .get_mut(index as usize)
-            .and_then(|s| s.entry.as_mut())
-        {
-            if e.ch.reg != 0 {
-                e.ch.reg = 0;
+        if let Some(meta) = self.meta.get_mut(index as usize) {
+            if meta.reg != 0 {
+                meta.reg = 0;
                 self.registered -= 1;
             }
         }
         if self.order.len() > 64 && self.order.len() > 2 * self.registered {
-            self.compact();
+            let meta = &self.meta;
+            self.order
+                .retain(|&(index, reg)| meta[index as usize].reg == reg);
         }
-    }
-
-    fn compact(&mut self) {
-        let slots = &self.slots;
-        self.order.retain(|&(index, reg)| {
-            slots[index as usize]
-                .entry
-                .as_ref()
-                .is_some_and(|e| e.ch.reg == reg)
-        });
     }
 
     /// How many channels are in the map (registered).
@@ -156,25 +167,18 @@ impl<S: 'static> ChannelMap<S> {
         self.registered
     }
 
-    /// Registered channels in map order: (index, readiness key).
-    pub(crate) fn in_order(&self) -> impl Iterator<Item = (u32, u64)> + '_ {
-        self.order.iter().filter_map(|&(index, reg)| {
-            let e = self.slots[index as usize].entry.as_ref()?;
-            (e.ch.reg == reg).then_some((index, key(index, reg)))
-        })
-    }
-
-    /// A snapshot of `in_order` (for phases that call user code).
+    /// A snapshot of the registered channels in map order: (index, readiness
+    /// key). A snapshot, because the phases that walk it call user code.
     pub(crate) fn order_snapshot(&self, out: &mut Vec<(u32, u64)>) {
         out.clear();
-        out.extend(self.in_order());
+        out.extend(self.order.iter().filter_map(|&(index, reg)| {
+            (self.meta[index as usize].reg == reg).then_some((index, key(index, reg)))
+        }));
     }
 
     /// Every occupied slot index.
     pub(crate) fn occupied(&self) -> Vec<u32> {
-        (0..self.slots.len() as u32)
-            .filter(|&i| self.slots[i as usize].entry.is_some())
-            .collect()
+        self.slab.occupied()
     }
 }
 

@@ -1,24 +1,41 @@
-//! One pass of the loop, in phases (see `event_loop.rs` for the overview):
-//! sweep → shutdown steps → remote jobs and owed closes → interest → wait →
-//! dispatch (channels, remote wake-ups, signals) → timers → sweep.
+//! One pass of the loop: asyncore's `poll()`/`poll2()` for this map, in
+//! phases, libuv-style. This is the one place that says what a pass does.
+//!
+//! 1. **Sweep**: free the slots of channels closed since the last pass.
+//! 2. **Shutdown**: at the start of a graceful shutdown, listeners close and
+//!    every other channel gets `handle_shutdown`; at its deadline the rest
+//!    is closed. A finished shutdown ends the loop (even if timers remain).
+//! 3. **Remote jobs**: jobs posted from other threads, and their stop and
+//!    shutdown requests.
+//! 4. **Owed closes**: `handle_close` for channels whose `send`/`recv`,
+//!    called from outside a handler, saw the peer go.
+//! 5. **Interest**: `readable()` then `writable()`, through one path
+//!    ([`EventLoop::interest_of`]). Select and poll ask every channel in
+//!    map order (asyncore's faithful pass) and rebuild the watch set; epoll
+//!    asks only the channels marked since their last ask (those that ran a
+//!    handler, were added, reached through `channel`/`with`, or touched) and
+//!    calls `epoll_ctl` only when the answer changed.
+//! 6. **Wait**, at most the pass timeout, shortened to the next timer or the
+//!    shutdown deadline; no wait at all once a stop or shutdown is pending.
+//! 7. **Dispatch** each readiness report to the channel it was meant for (a
+//!    report whose channel closed, or whose slot was reused, during the pass
+//!    is dropped: AC-Q-6), or to the remote jobs or signal callbacks.
+//! 8. **Timers** due now (not those armed while they fire).
+//! 9. **Sweep** again.
 
-use crate::dispatch::{invoke, owed_close, readwrite, wrapper, Routing, Which};
+use crate::core::{TimerAction, SIGNAL_KEY, WAKER_KEY};
+use crate::deliver::{invoke, owed_close, readwrite, wrapper, Routing, Which};
 use crate::event_loop::EventLoop;
-use crate::loop_core::TimerAction;
-use crate::sys::{Backend, Interest, WANT_READ};
+use crate::sys::{Backend, Interest};
 use crate::timer::Due;
+use crate::view::View;
 use std::io;
 use std::time::{Duration, Instant};
 
-/// Readiness key of the remote waker (never a channel's: no slot has index u32::MAX).
-const WAKER_KEY: u64 = u64::MAX;
-/// Readiness key of the signal pipe.
-const SIGNAL_KEY: u64 = u64::MAX - 1;
-
 impl<S: 'static> EventLoop<S> {
     /// One pass (asyncore's `poll`/`poll2` for this map): ask interest, wait
-    /// at most `timeout` (or until the next timer), dispatch, fire due timers.
-    /// An empty map with no timers returns at once (AC-SEL-1, AC-POLL-2).
+    /// at most `timeout` (or until the next timer), dispatch, fire due
+    /// timers. An empty map with no timers returns at once.
     ///
     /// # Examples
     ///
@@ -28,11 +45,11 @@ impl<S: 'static> EventLoop<S> {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn poll(&mut self, timeout: Option<Duration>) -> io::Result<()> {
+        // AC-SEL-1, AC-POLL-2: nothing to do returns at once.
         let routing = self.routing();
         self.core.sweep_closed();
         if self.shutdown_steps(routing)? {
-            // Shut down: the loop ends even if timers remain.
-            self.core.stop = true;
+            self.core.pass.stop = true;
             return Ok(());
         }
         if !self.has_work() {
@@ -41,42 +58,17 @@ impl<S: 'static> EventLoop<S> {
         self.run_remote(routing)?;
         self.deliver_owed_closes(routing)?;
         self.ask_interest()?;
-        // A stop or a shutdown requested in this pass so far (by a remote job,
-        // a Remote, an owed handle_close) must not wait: the wait would be
-        // the whole timeout, as the wake-up that carried it is consumed.
-        let timeout = if self.core.stop || self.core.shutdown.is_some_and(|s| !s.begun) {
-            Some(Duration::ZERO)
-        } else {
-            self.wait_timeout(timeout)
-        };
-        let mut events = std::mem::take(&mut self.core.events);
+        let timeout = self.wait_timeout(timeout);
+        let mut events = std::mem::take(&mut self.events);
         events.clear();
-        let waited = self
+        let result = self
             .core
+            .poller
             .selector()
-            .and_then(|sel| sel.wait(timeout, &mut events));
-        let result = waited.and_then(|()| {
-            for ev in &events {
-                match ev.key {
-                    WAKER_KEY => self.run_remote(routing)?,
-                    SIGNAL_KEY => self.run_signals(routing)?,
-                    key => {
-                        // Dropped if its channel closed or its slot was reused meanwhile (AC-Q-6).
-                        let Some(index) = self.core.map.resolve_key(key) else {
-                            continue;
-                        };
-                        match (routing, Which::from_bit(ev.ready)) {
-                            (Routing::Select, Some(which)) => {
-                                wrapper(&mut self.core, index, which, routing)?
-                            }
-                            _ => readwrite(&mut self.core, index, ev.ready)?,
-                        }
-                    }
-                }
-            }
-            self.fire_timers(routing)
-        });
-        self.core.events = events;
+            .and_then(|sel| sel.wait(timeout, &mut events))
+            .and_then(|()| self.dispatch(&events, routing))
+            .and_then(|()| self.fire_timers(routing));
+        self.events = events;
         self.core.sweep_closed();
         result
     }
@@ -84,36 +76,81 @@ impl<S: 'static> EventLoop<S> {
     /// The loop's rule: it runs while channels are in the map, or timers are
     /// armed (unless it is shutting down).
     pub(crate) fn has_work(&self) -> bool {
-        !self.is_empty() || (self.core.timers.len() > 0 && self.core.shutdown.is_none())
+        !self.is_empty()
+            || (self.core.services.timers.len() > 0 && self.core.services.shutdown.is_none())
     }
 
     fn routing(&self) -> Routing {
-        match self.core.backend {
+        match self.core.poller.backend() {
             Backend::Select => Routing::Select,
             Backend::Poll | Backend::Epoll => Routing::Poll,
         }
     }
 
-    /// The wait: the pass timeout, shortened to the next timer or the
-    /// shutdown deadline.
-    fn wait_timeout(&mut self, timeout: Option<Duration>) -> Option<Duration> {
-        let now = Instant::now();
-        let shutdown = self.core.shutdown.map(|s| s.deadline);
-        let next = [self.core.timers.next_deadline(), shutdown]
-            .into_iter()
-            .flatten()
-            .min();
-        match next {
-            None => timeout,
-            Some(at) => {
-                let until = at.saturating_duration_since(now);
-                Some(timeout.map_or(until, |t| t.min(until)))
+    /// Phase 2: graceful shutdown. True once it is complete (the map is empty).
+    fn shutdown_steps(&mut self, routing: Routing) -> io::Result<bool> {
+        let Some(state) = self.core.services.shutdown else {
+            return Ok(false);
+        };
+        if !state.begun {
+            if let Some(s) = self.core.services.shutdown.as_mut() {
+                s.begun = true;
             }
+            let mut order = Vec::new();
+            self.core.map.order_snapshot(&mut order);
+            for (index, _) in order {
+                let accepting = self.core.map.get(index).is_some_and(|e| e.ch.accepting);
+                if accepting {
+                    let _ = self.core.close_index(index);
+                } else {
+                    invoke(
+                        &mut self.core,
+                        index,
+                        routing,
+                        "handle_shutdown",
+                        |d, cx| d.handle_shutdown(cx),
+                    )?;
+                }
+            }
+            self.core.sweep_closed();
         }
+        if Instant::now() >= state.deadline {
+            self.close_all(true)?;
+        }
+        if self.is_empty() {
+            self.core.services.shutdown = None;
+            return Ok(true);
+        }
+        Ok(false)
     }
 
+    /// Phase 3 (and a wake-up in phase 7): jobs posted by
+    /// [`Remote`](crate::Remote)s, and their stop/shutdown requests.
+    fn run_remote(&mut self, routing: Routing) -> io::Result<()> {
+        let Some(shared) = self.core.services.existing_remote().cloned() else {
+            return Ok(());
+        };
+        // Jobs first: taking them re-arms the wake-up, so a stop or shutdown
+        // requested after the checks below wakes the loop again.
+        let jobs = shared.take_jobs();
+        if shared.take_stop() {
+            self.core.pass.stop = true;
+        }
+        if let Some(grace) = shared.take_shutdown() {
+            self.core.services.request_shutdown(grace);
+        }
+        for job in jobs {
+            let index = self.core.loop_channel();
+            invoke(&mut self.core, index, routing, "remote job", |_, cx| {
+                job(cx)
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Phase 4: `handle_close` owed by `send`/`recv` calls made outside handlers.
     fn deliver_owed_closes(&mut self, routing: Routing) -> io::Result<()> {
-        while let Some(token) = self.core.pending_close.pop() {
+        while let Some(token) = self.core.pass.owed_closes.pop() {
             if let Some(index) = self.core.map.resolve(token) {
                 owed_close(&mut self.core, index, routing)?;
             }
@@ -121,112 +158,134 @@ impl<S: 'static> EventLoop<S> {
         Ok(())
     }
 
-    /// Phase: tell the backend what each channel wants.
+    /// Phase 5: tell the backend what each channel wants.
     fn ask_interest(&mut self) -> io::Result<()> {
-        let backend = self.core.backend;
-        self.core.selector()?;
-        let waker = self.core.remote.as_ref().map(|r| r.waker.fd());
-        let signals = self.core.signals.as_ref().map(|s| s.fd());
-        if backend.rebuilds_each_pass() {
-            for index in std::mem::take(&mut self.core.dirty) {
-                if let Some(e) = self.core.map.get_mut(index) {
-                    e.ch.dirty = false;
+        let specials = self.core.services.special_fds();
+        if self.core.poller.backend().rebuilds_each_pass() {
+            // Select and poll: every channel, in map order.
+            for index in std::mem::take(&mut self.core.pass.dirty) {
+                if let Some(meta) = self.core.map.meta_mut(index) {
+                    meta.dirty = false;
                 }
             }
-            let mut order = std::mem::take(&mut self.core.order_buf);
+            self.core.poller.begin_rebuild(specials)?;
+            let mut order = std::mem::take(&mut self.core.pass.order);
             self.core.map.order_snapshot(&mut order);
             let mut result = Ok(());
-            if let Some(sel) = self.core.selector.as_mut() {
-                sel.begin_pass();
-                for (fd, key) in [(waker, WAKER_KEY), (signals, SIGNAL_KEY)] {
-                    if let Some(fd) = fd {
-                        result = result.and(sel.watch(fd, key, WANT_READ));
+            for &(index, key) in &order {
+                let Some((interest, fd)) = self.interest_of(index) else {
+                    continue;
+                };
+                if let (Some(fd), true) = (fd, interest != 0) {
+                    result = self.core.poller.watch(fd, key, interest);
+                    if result.is_err() {
+                        break;
                     }
                 }
             }
-            for &(index, key) in &order {
-                if result.is_err() {
-                    break;
-                }
-                let interest = self.interest_of(index);
-                let fd = self.core.ch(index).io.fd();
-                if let (Some(fd), Some(sel), true) =
-                    (fd, self.core.selector.as_mut(), interest != 0)
-                {
-                    result = sel.watch(fd, key, interest);
-                }
-            }
-            self.core.order_buf = order;
+            self.core.pass.order = order;
             return result;
         }
-        // Epoll: the waker and signal pipe once, then only the channels that
-        // may have changed (O(active)).
-        let watched = &mut self.core.specials_watched;
-        for (watched, fd, key) in [
-            (&mut watched.0, waker, WAKER_KEY),
-            (&mut watched.1, signals, SIGNAL_KEY),
-        ] {
-            if let (Some(fd), false) = (fd, *watched) {
-                *watched = true;
-                if let Some(sel) = self.core.selector.as_mut() {
-                    sel.update(fd, key, 0, WANT_READ)?;
-                }
+        // Epoll: the loop's own descriptors once, then only the channels
+        // marked since their last ask (O(active)).
+        self.core.poller.watch_specials_once(specials)?;
+        while let Some(index) = self.core.pass.dirty.pop() {
+            let Some(meta) = self.core.map.meta_mut(index) else {
+                continue;
+            };
+            meta.dirty = false;
+            if meta.reg == 0 {
+                continue;
             }
-        }
-        while let Some(index) = self.core.dirty.pop() {
+            let Some((interest, Some(fd))) = self.interest_of(index) else {
+                continue;
+            };
+            let key = self.core.map.key(index);
             let Some(e) = self.core.map.get_mut(index) else {
                 continue;
             };
-            e.ch.dirty = false;
-            if e.ch.reg == 0 {
+            let old = e.ch.os_interest;
+            if interest == old {
                 continue;
             }
-            let interest = self.interest_of(index);
-            self.core.apply_interest(index, interest)?;
+            if let Err(err) = self.core.poller.update(fd, key, old, interest) {
+                // Left marked: the next pass tries again.
+                self.core.mark_dirty(index);
+                return Err(err);
+            }
+            e.ch.os_interest = interest;
         }
         Ok(())
     }
 
-    /// `readable()` then `writable()`, as the backend's interest bits.
-    fn interest_of(&mut self, index: u32) -> Interest {
-        let (r, w) = self
-            .core
-            .run(index, |d, cx| {
-                let view = cx.view();
-                (d.readable(&view), d.writable(&view))
-            })
-            .unwrap_or((false, false));
-        self.core.interest_bits(index, r, w)
+    /// The one interest path: `readable()` then `writable()` of channel
+    /// `index`, asked in place through a [`View`], as the backend's bits;
+    /// and the channel's descriptor.
+    pub(crate) fn interest_of(&self, index: u32) -> Option<(Interest, Option<i32>)> {
+        let core = &self.core;
+        let e = core.map.get(index)?;
+        let meta = core.map.meta(index);
+        let token = core.map.token(index);
+        let view = View::new(
+            &e.ch,
+            token,
+            meta.reg != 0,
+            core.poller.backend(),
+            &core.state,
+        );
+        let (r, w) = (e.disp.readable(&view), e.disp.writable(&view));
+        let bits = core
+            .poller
+            .interest_bits(r, w, e.ch.accepting, meta.accept_paused);
+        Some((bits, e.ch.io.fd()))
     }
 
-    /// Jobs posted by [`Remote`](crate::Remote)s, and their stop/shutdown requests.
-    fn run_remote(&mut self, routing: Routing) -> io::Result<()> {
-        let Some(shared) = self.core.remote.clone() else {
-            return Ok(());
-        };
-        // Jobs first: taking them re-arms the wake-up, so a stop or shutdown
-        // requested after the checks below wakes the loop again.
-        let jobs = shared.take_jobs();
-        if shared.take_stop() {
-            self.core.stop = true;
+    /// Phase 6: the pass timeout, shortened to the next timer or the
+    /// shutdown deadline. A stop or a shutdown requested in this pass so far
+    /// (by a remote job, a Remote, an owed `handle_close`) must not wait: the
+    /// wake-up that carried it is consumed.
+    fn wait_timeout(&mut self, timeout: Option<Duration>) -> Option<Duration> {
+        if self.core.pass.stop || self.core.services.shutdown_requested() {
+            return Some(Duration::ZERO);
         }
-        if let Some(grace) = shared.take_shutdown() {
-            self.core.request_shutdown(grace);
+        match self.core.services.next_wake() {
+            None => timeout,
+            Some(at) => {
+                let until = at.saturating_duration_since(Instant::now());
+                Some(timeout.map_or(until, |t| t.min(until)))
+            }
         }
-        for job in jobs {
-            let index = self.core.loop_channel();
-            invoke(&mut self.core, index, routing, |_, cx| {
-                cx.set_handler("remote job");
-                job(cx)
-            })?;
+    }
+
+    /// Phase 7: each readiness report to its channel, or to the loop's own
+    /// remote jobs and signal callbacks.
+    fn dispatch(&mut self, events: &[crate::sys::Event], routing: Routing) -> io::Result<()> {
+        for ev in events {
+            match ev.key {
+                WAKER_KEY => self.run_remote(routing)?,
+                SIGNAL_KEY => self.run_signals(routing)?,
+                key => {
+                    // Dropped if its channel closed or its slot was reused meanwhile.
+                    let Some(index) = self.core.map.resolve_key(key) else {
+                        continue;
+                    };
+                    match (routing, Which::from_bit(ev.ready)) {
+                        (Routing::Select, Some(which)) => {
+                            wrapper(&mut self.core, index, which, routing)?
+                        }
+                        _ => readwrite(&mut self.core, index, ev.ready)?,
+                    }
+                }
+            }
         }
         Ok(())
     }
 
-    /// Callbacks of signals that arrived.
+    /// Callbacks of signals that arrived (out of their slot while they run).
     fn run_signals(&mut self, routing: Routing) -> io::Result<()> {
         let arrived = self
             .core
+            .services
             .signals
             .as_mut()
             .map(|s| s.arrived())
@@ -234,6 +293,7 @@ impl<S: 'static> EventLoop<S> {
         for i in arrived {
             let Some(mut callback) = self
                 .core
+                .services
                 .signals
                 .as_mut()
                 .and_then(|s| s.handlers[i].callback.take())
@@ -241,12 +301,16 @@ impl<S: 'static> EventLoop<S> {
                 continue;
             };
             let index = self.core.loop_channel();
-            let result = invoke(&mut self.core, index, routing, |_, cx| {
-                cx.set_handler("signal callback");
-                callback(cx)
-            });
+            let result = invoke(
+                &mut self.core,
+                index,
+                routing,
+                "signal callback",
+                |_, cx| callback(cx),
+            );
             if let Some(h) = self
                 .core
+                .services
                 .signals
                 .as_mut()
                 .and_then(|s| s.handlers.get_mut(i))
@@ -258,16 +322,21 @@ impl<S: 'static> EventLoop<S> {
         Ok(())
     }
 
-    /// Fires the timers due now (not those armed while firing: they wait for
-    /// the next pass, so a timer re-arming itself at zero delay cannot spin).
+    /// Phase 8: the timers due now (not those armed while firing: they wait
+    /// for the next pass, so a timer re-arming itself at zero delay cannot spin).
     fn fire_timers(&mut self, routing: Routing) -> io::Result<()> {
+        if self.core.services.timers.len() == 0 {
+            return Ok(());
+        }
         let now = Instant::now();
-        let epoch = self.core.timers.epoch();
-        while let Some(due) = self.core.timers.pop_due(now, epoch) {
+        let timers = &mut self.core.services.timers;
+        let epoch = timers.epoch();
+        while let Some(due) = self.core.services.timers.pop_due(now, epoch) {
+            let timers = &mut self.core.services.timers;
             let (id, owner, action, repeating) = match due {
                 Due::Once(id, payload) => (id, payload.owner, payload.action, false),
                 Due::Repeating(id) => {
-                    let Some(payload) = self.core.timers.payload_mut(id) else {
+                    let Some(payload) = timers.payload_mut(id) else {
                         continue;
                     };
                     let action = match &mut payload.action {
@@ -280,76 +349,41 @@ impl<S: 'static> EventLoop<S> {
                 }
             };
             let Some(index) = self.core.map.resolve(owner) else {
-                self.core.timers.cancel(id);
+                self.core.services.timers.cancel(id);
                 continue;
             };
             if !repeating {
-                self.core.ch_mut(index).timers.remove(&id);
+                if let Some(e) = self.core.map.get_mut(index) {
+                    e.ch.timers.remove(&id);
+                }
             }
+            let core = &mut self.core;
             match action {
-                TimerAction::Handler => invoke(&mut self.core, index, routing, |d, cx| {
-                    cx.set_handler("handle_timer");
+                TimerAction::Handler => invoke(core, index, routing, "handle_timer", |d, cx| {
                     d.handle_timer(cx, id)
                 })?,
                 TimerAction::Callback(Some(mut f)) => {
-                    let result = invoke(&mut self.core, index, routing, |_, cx| {
-                        cx.set_handler("timer callback");
-                        f(cx)
-                    });
-                    if let Some(p) = self.core.timers.payload_mut(id) {
+                    let result = invoke(core, index, routing, "timer callback", |_, cx| f(cx));
+                    if let Some(p) = core.services.timers.payload_mut(id) {
                         p.action = TimerAction::Callback(Some(f));
                     }
                     result?;
                 }
                 TimerAction::Callback(None) => {}
-                TimerAction::Deadline => invoke(&mut self.core, index, routing, |d, cx| {
-                    let view = cx.view();
-                    let (reading, writing) = (d.readable(&view), d.writable(&view));
-                    if let Some(kind) = cx.expired_deadline(reading, writing) {
-                        cx.set_handler("handle_timeout");
-                        d.handle_timeout(cx, kind)?;
-                    }
-                    cx.rearm_deadline(reading, writing);
-                    Ok(())
-                })?,
-                TimerAction::ResumeAccept => self.core.resume_accepting(),
+                TimerAction::Deadline => {
+                    invoke(core, index, routing, "handle_timeout", |d, cx| {
+                        let view = cx.view();
+                        let (reading, writing) = (d.readable(&view), d.writable(&view));
+                        if let Some(kind) = cx.expired_deadline(reading, writing) {
+                            d.handle_timeout(cx, kind)?;
+                        }
+                        cx.rearm_deadline(reading, writing);
+                        Ok(())
+                    })?
+                }
+                TimerAction::ResumeAccept => core.resume_accepting(),
             }
         }
         Ok(())
-    }
-
-    /// Graceful shutdown: at its start, listeners close and every other
-    /// channel gets `handle_shutdown`; at its deadline, the rest is closed.
-    /// True once it is complete (the map is empty).
-    fn shutdown_steps(&mut self, routing: Routing) -> io::Result<bool> {
-        let Some(state) = self.core.shutdown else {
-            return Ok(false);
-        };
-        if !state.begun {
-            if let Some(s) = self.core.shutdown.as_mut() {
-                s.begun = true;
-            }
-            let mut order = Vec::new();
-            self.core.map.order_snapshot(&mut order);
-            for (index, _) in order {
-                if self.core.ch(index).accepting {
-                    let _ = self.core.close(index);
-                } else {
-                    invoke(&mut self.core, index, routing, |d, cx| {
-                        cx.set_handler("handle_shutdown");
-                        d.handle_shutdown(cx)
-                    })?;
-                }
-            }
-            self.core.sweep_closed();
-        }
-        if Instant::now() >= state.deadline {
-            self.close_all(true)?;
-        }
-        if self.is_empty() {
-            self.core.shutdown = None;
-            return Ok(true);
-        }
-        Ok(false)
     }
 }

@@ -4,7 +4,7 @@
 //! to a pipe the loop watches (the self-pipe trick), so the callback runs
 //! like any other event, never inside the signal handler.
 
-use crate::cx::Cx;
+use crate::core::Callback;
 use crate::sys::fd;
 use signal_hook::SigId;
 use std::io::{self, Read};
@@ -12,11 +12,9 @@ use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-pub(crate) type SignalCallback<S> = Box<dyn FnMut(&mut Cx<'_, S>) -> io::Result<()>>;
-
 pub(crate) struct SignalHandler<S: 'static> {
     flag: Arc<AtomicBool>,
-    pub(crate) callback: Option<SignalCallback<S>>,
+    pub(crate) callback: Option<Callback<S>>,
     ids: [SigId; 2],
 }
 
@@ -42,7 +40,7 @@ impl<S: 'static> Signals<S> {
         self.reader.as_raw_fd()
     }
 
-    pub(crate) fn add(&mut self, signal: i32, callback: SignalCallback<S>) -> io::Result<()> {
+    pub(crate) fn add(&mut self, signal: i32, callback: Callback<S>) -> io::Result<()> {
         if signal_hook::consts::FORBIDDEN.contains(&signal) {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,

@@ -6,6 +6,7 @@
 //! they outnumber the live timers, so a workload that cancels and re-arms
 //! timers forever keeps memory flat.
 
+use crate::slab::Slab;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::time::{Duration, Instant};
@@ -29,41 +30,32 @@ pub struct TimerId {
     generation: u32,
 }
 
-struct Slot<T> {
-    generation: u32,
-    entry: Option<Entry<T>>,
-}
-
 struct Entry<T> {
     deadline: Instant,
     interval: Option<Duration>,
-    /// Matches the live heap entry; older heap entries for this slot are stale.
+    /// Matches the one live heap entry of this timer; older ones are stale.
     seq: u64,
     payload: T,
 }
 
-/// A set of timers carrying payloads `T`.
 pub(crate) struct Timers<T> {
-    slots: Vec<Slot<T>>,
-    free: Vec<u32>,
+    slots: Slab<Entry<T>>,
     heap: BinaryHeap<Reverse<(Instant, u64, u32)>>,
-    live: usize,
     next_seq: u64,
 }
 
 impl<T> Default for Timers<T> {
     fn default() -> Self {
         Timers {
-            slots: Vec::new(),
-            free: Vec::new(),
+            slots: Slab::default(),
             heap: BinaryHeap::new(),
-            live: 0,
             next_seq: 0,
         }
     }
 }
 
 impl<T> Timers<T> {
+    /// Arms a timer for `deadline` (then every `interval`, if any).
     pub(crate) fn insert(
         &mut self,
         deadline: Instant,
@@ -71,33 +63,14 @@ impl<T> Timers<T> {
         payload: T,
     ) -> TimerId {
         let seq = self.bump();
-        let entry = Entry {
+        let (index, generation) = self.slots.insert(Entry {
             deadline,
             interval,
             seq,
             payload,
-        };
-        let index = match self.free.pop() {
-            Some(i) => {
-                let slot = &mut self.slots[i as usize];
-                slot.generation = slot.generation.wrapping_add(1);
-                slot.entry = Some(entry);
-                i
-            }
-            None => {
-                self.slots.push(Slot {
-                    generation: 0,
-                    entry: Some(entry),
-                });
-                (self.slots.len() - 1) as u32
-            }
-        };
-        self.live += 1;
+        });
         self.heap.push(Reverse((deadline, seq, index)));
-        TimerId {
-            index,
-            generation: self.slots[index as usize].generation,
-        }
+        TimerId { index, generation }
     }
 
     fn bump(&mut self) -> u64 {
@@ -106,24 +79,21 @@ impl<T> Timers<T> {
     }
 
     fn entry_mut(&mut self, id: TimerId) -> Option<&mut Entry<T>> {
-        let slot = self.slots.get_mut(id.index as usize)?;
-        if slot.generation != id.generation {
+        if !self.slots.is_live(id.index, id.generation) {
             return None;
         }
-        slot.entry.as_mut()
+        self.slots.get_mut(id.index)
     }
 
-    /// Removes a timer; its payload is returned (None if it was gone).
+    /// Disarms a timer; its payload, or `None` if it already fired or was cancelled.
     pub(crate) fn cancel(&mut self, id: TimerId) -> Option<T> {
         self.entry_mut(id)?;
-        let entry = self.slots[id.index as usize].entry.take()?;
-        self.free.push(id.index);
-        self.live -= 1;
+        let entry = self.slots.remove(id.index)?;
         self.maybe_compact();
         Some(entry.payload)
     }
 
-    /// Moves a timer's deadline; false if it is gone.
+    /// Moves a timer's next expiry; false if it is gone.
     pub(crate) fn reset(&mut self, id: TimerId, deadline: Instant) -> bool {
         let seq = self.bump();
         let Some(entry) = self.entry_mut(id) else {
@@ -138,21 +108,19 @@ impl<T> Timers<T> {
 
     #[cfg(test)]
     fn contains(&self, id: TimerId) -> bool {
-        self.slots
-            .get(id.index as usize)
-            .is_some_and(|s| s.generation == id.generation && s.entry.is_some())
+        self.slots.is_live(id.index, id.generation)
     }
 
     pub(crate) fn payload_mut(&mut self, id: TimerId) -> Option<&mut T> {
         self.entry_mut(id).map(|e| &mut e.payload)
     }
 
-    /// How many timers are armed.
+    /// Armed timers.
     pub(crate) fn len(&self) -> usize {
-        self.live
+        self.slots.len()
     }
 
-    /// The earliest deadline, after dropping stale heap entries at the top.
+    /// The earliest live deadline (stale heap entries on top are dropped).
     pub(crate) fn next_deadline(&mut self) -> Option<Instant> {
         while let Some(&Reverse((deadline, seq, index))) = self.heap.peek() {
             if self.is_current(seq, index) {
@@ -163,16 +131,14 @@ impl<T> Timers<T> {
         None
     }
 
-    /// The highest sequence number handed out so far: timers armed (or
-    /// re-armed) after a firing phase began have a larger one.
+    /// A marker: timers armed or reset after it are not due in this round.
     pub(crate) fn epoch(&self) -> u64 {
         self.next_seq
     }
 
-    /// The next timer due at `now` that was armed at or before `epoch`. A
-    /// one-shot timer is removed (its payload returned by value); a repeating
-    /// one is re-armed one interval later (or, if it fell behind, one
-    /// interval after `now`) and stays, its payload reachable by id.
+    /// The next timer due at `now` and armed before `epoch`. A one-shot timer
+    /// is removed and its payload returned; a repeating one is re-armed (a
+    /// late timer skips ahead rather than firing in a burst).
     pub(crate) fn pop_due(&mut self, now: Instant, epoch: u64) -> Option<Due<T>> {
         loop {
             let &Reverse((deadline, seq, index)) = self.heap.peek()?;
@@ -184,9 +150,11 @@ impl<T> Timers<T> {
                 return None;
             }
             self.heap.pop();
-            let generation = self.slots[index as usize].generation;
-            let id = TimerId { index, generation };
-            let interval = self.slots[index as usize].entry.as_ref()?.interval;
+            let id = TimerId {
+                index,
+                generation: self.slots.generation(index),
+            };
+            let interval = self.slots.get(index)?.interval;
             return match interval {
                 None => self.cancel(id).map(|payload| Due::Once(id, payload)),
                 Some(every) => {
@@ -195,7 +163,7 @@ impl<T> Timers<T> {
                         next = now + every;
                     }
                     let seq = self.bump();
-                    let entry = self.slots[index as usize].entry.as_mut()?;
+                    let entry = self.slots.get_mut(index)?;
                     entry.deadline = next;
                     entry.seq = seq;
                     self.heap.push(Reverse((next, seq, index)));
@@ -206,21 +174,15 @@ impl<T> Timers<T> {
     }
 
     fn is_current(&self, seq: u64, index: u32) -> bool {
-        self.slots[index as usize]
-            .entry
-            .as_ref()
-            .is_some_and(|e| e.seq == seq)
+        self.slots.get(index).is_some_and(|e| e.seq == seq)
     }
 
+    /// Rebuilds the heap once stale entries outnumber the live timers.
     fn maybe_compact(&mut self) {
-        if self.heap.len() > 64 && self.heap.len() > 2 * self.live {
+        if self.heap.len() > 64 && self.heap.len() > 2 * self.slots.len() {
             let slots = &self.slots;
-            self.heap.retain(|&Reverse((_, seq, index))| {
-                slots[index as usize]
-                    .entry
-                    .as_ref()
-                    .is_some_and(|e| e.seq == seq)
-            });
+            self.heap
+                .retain(|&Reverse((_, seq, index))| slots.get(index).is_some_and(|e| e.seq == seq));
         }
     }
 
@@ -230,7 +192,6 @@ impl<T> Timers<T> {
     }
 }
 
-/// A timer that came due.
 pub(crate) enum Due<T> {
     /// A one-shot timer, now removed, with its payload.
     Once(TimerId, T),

@@ -1,7 +1,6 @@
 //! `View`: what `readable()` and `writable()` see of their channel and loop.
 
 use crate::channel::Channel;
-use crate::net::describe_addr;
 use crate::sys::Backend;
 use crate::token::Token;
 use socket2::{SockAddr, Socket};
@@ -38,6 +37,7 @@ use std::os::fd::RawFd;
 pub struct View<'a, S: 'static = ()> {
     ch: &'a Channel,
     token: Token,
+    registered: bool,
     backend: Backend,
     state: &'a S,
 }
@@ -49,10 +49,17 @@ impl<S: 'static> std::fmt::Debug for View<'_, S> {
 }
 
 impl<'a, S: 'static> View<'a, S> {
-    pub(crate) fn new(ch: &'a Channel, token: Token, backend: Backend, state: &'a S) -> Self {
+    pub(crate) fn new(
+        ch: &'a Channel,
+        token: Token,
+        registered: bool,
+        backend: Backend,
+        state: &'a S,
+    ) -> Self {
         View {
             ch,
             token,
+            registered,
             backend,
             state,
         }
@@ -101,7 +108,7 @@ impl<'a, S: 'static> View<'a, S> {
 
     /// Whether the channel is in the map (has a descriptor and is not closed).
     pub fn is_registered(&self) -> bool {
-        self.ch.reg != 0
+        self.registered
     }
 
     /// The descriptor, while one is attached.
@@ -126,18 +133,6 @@ impl<'a, S: 'static> View<'a, S> {
 
     /// asyncore's `repr`: `<name [listening|connected] [addr] #token>`.
     pub fn describe(&self, name: &str) -> String {
-        let ch = self.ch;
-        let mut s = format!("<{name}");
-        if ch.accepting && ch.addr.is_some() {
-            s.push_str(" listening");
-        } else if ch.connected {
-            s.push_str(" connected");
-        }
-        if let Some(a) = ch.addr.as_deref() {
-            s.push(' ');
-            s.push_str(&describe_addr(a));
-        }
-        s.push_str(&format!(" {}>", self.token));
-        s
+        crate::cx::describe(self.ch, self.token, name)
     }
 }

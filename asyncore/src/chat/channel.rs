@@ -123,10 +123,10 @@ pub trait ChatHandler<S: 'static = ()>: 'static {
             chat.describe(self.name()),
             err.kind(),
             err,
-            chat.handler()
+            chat.handler_name()
         );
         chat.log_info(&line, "error");
-        if chat.cx.claim_close() {
+        if chat.cx.claim_close_delivery() {
             self.handle_close(chat)
         } else {
             chat.close()
@@ -876,7 +876,7 @@ impl<H> AsyncChat<H> {
         if !std::mem::take(&mut self.buf.close_requested) || cx.is_closed() {
             return Ok(());
         }
-        if cx.claim_close() {
+        if cx.claim_close_delivery() {
             self.handler.handle_close(&mut Chat {
                 cx,
                 buf: &mut self.buf,
@@ -908,7 +908,7 @@ impl<S: 'static, H: ChatHandler<S>> Dispatcher<S> for AsyncChat<H> {
     /// (AC-CHAT-20..22). Would-block is ignored (AC-CHAT-20).
     fn handle_read(&mut self, cx: &mut Cx<'_, S>) -> io::Result<()> {
         let parser = &mut self.buf.parser;
-        match cx.recv_with(self.buf.in_buffer_size, |data| parser.feed(data)) {
+        match cx.recv_with(self.buf.in_buffer_size, |_, data| parser.feed(data)) {
             Ok(()) => {}
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
             Err(e) => return Err(e),

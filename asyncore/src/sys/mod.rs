@@ -174,14 +174,6 @@ impl Selector {
         })
     }
 
-    pub(crate) fn backend(&self) -> Backend {
-        match self {
-            Selector::Select(_) => Backend::Select,
-            Selector::Poll(_) => Backend::Poll,
-            Selector::Epoll(_) => Backend::Epoll,
-        }
-    }
-
     /// Forget last pass's watch set (select and poll only).
     pub(crate) fn begin_pass(&mut self) {
         match self {

@@ -12,10 +12,10 @@
 //! of closing at once (AC-Q-4); and `WouldBlock` from a handler is not an error
 //! (AC-Q-10).
 
+use crate::core::LoopCore;
 use crate::cx::Cx;
 use crate::dispatcher::Dispatcher;
 use crate::error::ExitNow;
-use crate::loop_core::LoopCore;
 use crate::net::is_disconnected;
 use crate::sys::{POLLERR, POLLHUP, POLLIN, POLLNVAL, POLLOUT, POLLPRI};
 use std::io;
@@ -45,64 +45,95 @@ impl Which {
             _ => None,
         }
     }
+
+    /// The handler this readiness calls.
+    pub(crate) fn handler_name(self) -> &'static str {
+        match self {
+            Which::Read => "handle_read_event",
+            Which::Write => "handle_write_event",
+            Which::Expt => "handle_expt_event",
+        }
+    }
 }
 
 type Disp<'d, S> = &'d mut dyn Dispatcher<S>;
 
 /// Calls `f` on channel `index`'s dispatcher and routes what it returns: the
-/// one path every handler call of the loop goes through. With panic
-/// isolation on (the default) a panic becomes an error for `handle_error`,
-/// and the channel is closed whatever `handle_error` does.
+/// one path every handler call of the loop goes through. `name` is the
+/// handler called, for `handle_error`'s log line (a step of `readwrite`
+/// names itself). With panic isolation on (the default) a panic becomes an
+/// error for `handle_error`, and the channel is closed whatever
+/// `handle_error` does.
 pub(crate) fn invoke<S: 'static>(
     core: &mut LoopCore<S>,
     index: u32,
     routing: Routing,
+    name: &'static str,
     f: impl FnOnce(Disp<'_, S>, &mut Cx<'_, S>) -> io::Result<()>,
 ) -> io::Result<()> {
-    let catch = core.catch_panics;
-    let result = core.run(index, |d, cx| {
-        if !catch {
-            // Unwind only once the dispatcher is back in its slot.
-            let routed = catch_unwind(AssertUnwindSafe(|| {
-                let r = f(&mut *d, &mut *cx);
-                finish(&mut *d, &mut *cx, r, routing)
-            }));
-            if routed.is_ok() {
-                LoopCore::ask_interest_now(cx, d);
-            }
-            return routed;
+    let catch = core.diag.catch_panics;
+    let outcome = core.run(index, |d, cx| {
+        cx.handler_name = name;
+        if catch {
+            return Ok(guarded(d, cx, routing, f));
         }
-        let r = match catch_unwind(AssertUnwindSafe(|| f(&mut *d, &mut *cx))) {
-            Ok(r) => r,
-            Err(payload) => Err(io::Error::other(Panicked(panic_message(&*payload)))),
-        };
-        let panicked_before =
-            matches!(&r, Err(e) if e.get_ref().is_some_and(|i| i.is::<Panicked>()));
-        let routed = match catch_unwind(AssertUnwindSafe(|| finish(&mut *d, &mut *cx, r, routing)))
-        {
-            Ok(routed) => routed,
-            Err(payload) => {
-                // handle_error itself panicked: say so, and close regardless.
-                let msg = format!("handle_error panicked: {}", panic_message(&*payload));
-                cx.log_info(&msg, "error");
-                let _ = cx.close();
-                Ok(())
-            }
-        };
-        if panicked_before && !cx.is_closed() {
-            let _ = cx.close();
-        }
-        LoopCore::ask_interest_now(cx, d);
-        Ok(routed)
+        // Unwind only once the entry is back in its slot (below).
+        catch_unwind(AssertUnwindSafe(|| {
+            let r = f(&mut *d, &mut *cx);
+            finish(&mut *d, &mut *cx, r, routing)
+        }))
     });
-    match result {
+    match outcome {
         None => Ok(()),
         Some(Ok(routed)) => routed,
-        Some(Err(payload)) => {
-            core.mark_dirty(index);
-            std::panic::resume_unwind(payload)
-        }
+        Some(Err(payload)) => std::panic::resume_unwind(payload),
     }
+}
+
+/// `f` then its routing, under one `catch_unwind`; the slow paths run only
+/// after a panic.
+fn guarded<S: 'static>(
+    d: Disp<'_, S>,
+    cx: &mut Cx<'_, S>,
+    routing: Routing,
+    f: impl FnOnce(Disp<'_, S>, &mut Cx<'_, S>) -> io::Result<()>,
+) -> io::Result<()> {
+    let mut in_handler = true;
+    let outcome = catch_unwind(AssertUnwindSafe(|| {
+        let r = f(&mut *d, &mut *cx);
+        in_handler = false;
+        finish(&mut *d, &mut *cx, r, routing)
+    }));
+    let payload = match outcome {
+        Ok(routed) => return routed,
+        Err(payload) => payload,
+    };
+    if !in_handler {
+        handle_error_panicked(cx, &*payload);
+        return Ok(());
+    }
+    // The handler panicked: handle_error hears of it, then the channel closes.
+    let err = io::Error::other(Panicked(panic_message(&*payload)));
+    let routed = match catch_unwind(AssertUnwindSafe(|| {
+        finish(&mut *d, &mut *cx, Err(err), routing)
+    })) {
+        Ok(routed) => routed,
+        Err(payload) => {
+            handle_error_panicked(cx, &*payload);
+            Ok(())
+        }
+    };
+    if !cx.is_closed() {
+        let _ = cx.close();
+    }
+    routed
+}
+
+/// `handle_error` itself panicked: say so, and close regardless.
+fn handle_error_panicked<S: 'static>(cx: &mut Cx<'_, S>, payload: &(dyn std::any::Any + Send)) {
+    let msg = format!("handle_error panicked: {}", panic_message(payload));
+    cx.log_info(&msg, "error");
+    let _ = cx.close();
 }
 
 /// A handler panicked (the payload's message is kept).
@@ -133,7 +164,9 @@ pub(crate) fn wrapper<S: 'static>(
     which: Which,
     routing: Routing,
 ) -> io::Result<()> {
-    invoke(core, index, routing, |d, cx| event(d, cx, which))
+    invoke(core, index, routing, which.handler_name(), |d, cx| {
+        event(d, cx, which)
+    })
 }
 
 /// asyncore's `readwrite(obj, flags)` (AC-POLL-6, AC-POLL-7).
@@ -142,7 +175,7 @@ pub(crate) fn readwrite<S: 'static>(
     index: u32,
     flags: i16,
 ) -> io::Result<()> {
-    invoke(core, index, Routing::Poll, |d, cx| {
+    invoke(core, index, Routing::Poll, "readwrite", |d, cx| {
         readwrite_steps(d, cx, flags)
     })
 }
@@ -153,9 +186,8 @@ pub(crate) fn owed_close<S: 'static>(
     index: u32,
     routing: Routing,
 ) -> io::Result<()> {
-    invoke(core, index, routing, |d, cx| {
-        cx.set_handler("handle_close");
-        pending_close(d, cx)
+    invoke(core, index, routing, "handle_close", |d, cx| {
+        owed_close_event(d, cx)
     })
 }
 
@@ -167,7 +199,7 @@ fn readwrite_steps<S: 'static>(d: Disp<'_, S>, cx: &mut Cx<'_, S>, flags: i16) -
     ] {
         if flags & bit != 0 {
             event(d, cx, which)?;
-            pending_close(d, cx)?;
+            owed_close_event(d, cx)?;
             if cx.is_closed() {
                 return Ok(());
             }
@@ -177,7 +209,7 @@ fn readwrite_steps<S: 'static>(d: Disp<'_, S>, cx: &mut Cx<'_, S>, flags: i16) -
         let draining =
             flags & POLLHUP != 0 && flags & POLLIN != 0 && flags & (POLLERR | POLLNVAL) == 0;
         if !draining {
-            cx.set_handler("handle_close");
+            cx.handler_name = "handle_close";
             // A hang-up after handle_close already ran: nothing more can
             // happen on this descriptor, so close it rather than spin.
             close_event(d, cx, true)?;
@@ -187,30 +219,25 @@ fn readwrite_steps<S: 'static>(d: Disp<'_, S>, cx: &mut Cx<'_, S>, flags: i16) -
 }
 
 fn event<S: 'static>(d: Disp<'_, S>, cx: &mut Cx<'_, S>, which: Which) -> io::Result<()> {
+    cx.handler_name = which.handler_name();
     match which {
-        Which::Read => {
-            cx.set_handler("handle_read_event");
-            d.handle_read_event(cx)
-        }
+        Which::Read => d.handle_read_event(cx),
         Which::Write => {
-            cx.set_handler("handle_write_event");
-            let before = cx.core.sent_total;
+            let before = cx.core.diag.bytes_sent;
             let r = d.handle_write_event(cx);
-            let sent = cx.core.sent_total != before;
+            let sent = cx.core.diag.bytes_sent != before;
             if !cx.is_closed() && !cx.accepting() {
                 cx.note_write_event(sent, d.name());
             }
             r
         }
-        Which::Expt => {
-            cx.set_handler("handle_expt_event");
-            d.handle_expt_event(cx)
-        }
+        Which::Expt => d.handle_expt_event(cx),
     }
 }
 
-fn pending_close<S: 'static>(d: Disp<'_, S>, cx: &mut Cx<'_, S>) -> io::Result<()> {
-    if cx.take_close_pending() {
+/// `handle_close`, if a `send`/`recv` made it owed.
+fn owed_close_event<S: 'static>(d: Disp<'_, S>, cx: &mut Cx<'_, S>) -> io::Result<()> {
+    if cx.take_owed_close() {
         close_event(d, cx, false)
     } else {
         Ok(())
@@ -223,7 +250,7 @@ fn close_event<S: 'static>(d: Disp<'_, S>, cx: &mut Cx<'_, S>, force: bool) -> i
     if cx.is_closed() {
         return Ok(());
     }
-    if cx.claim_close() {
+    if cx.claim_close_delivery() {
         d.handle_close(cx)
     } else if force {
         cx.close()
@@ -241,8 +268,8 @@ fn finish<S: 'static>(
 ) -> io::Result<()> {
     let result = match result {
         Err(e) if ExitNow::is(&e) => return Err(e),
-        Ok(()) => pending_close(d, cx),
-        Err(e) => match pending_close(d, cx) {
+        Ok(()) => owed_close_event(d, cx),
+        Err(e) => match owed_close_event(d, cx) {
             // The peer-gone close asyncore ran inside send/recv comes first.
             Err(stop) if ExitNow::is(&stop) => return Err(stop),
             _ => Err(e),

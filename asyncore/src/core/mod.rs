@@ -1,0 +1,275 @@
+//! `LoopCore`: everything a loop owns, in named parts. A `Cx` borrows it
+//! whole, beside the one channel it serves (which is out of its slot
+//! meanwhile), so the parts below are reached by plain disjoint borrows.
+
+mod accept_guard;
+mod poller;
+mod services;
+
+pub(crate) use accept_guard::AcceptGuard;
+pub(crate) use poller::{Poller, SIGNAL_KEY, WAKER_KEY};
+pub(crate) use services::{Callback, Services, TimerAction, TimerPayload};
+
+use crate::channel::{Channel, Io};
+use crate::cx::Cx;
+use crate::dispatcher::Dispatcher;
+use crate::log::{FacadeLog, LogSink};
+use crate::map::ChannelMap;
+use crate::sys::fd;
+use crate::token::Token;
+use std::io;
+use std::os::fd::IntoRawFd;
+
+/// One channel as the map stores it: the loop's state for it and the
+/// user's dispatcher, in one allocation.
+pub(crate) struct Entry<D: ?Sized> {
+    pub(crate) ch: Channel,
+    pub(crate) disp: D,
+}
+
+pub(crate) type BoxedEntry<S> = Box<Entry<dyn Dispatcher<S>>>;
+
+pub(crate) fn entry<S: 'static>(disp: impl Dispatcher<S>) -> BoxedEntry<S> {
+    Box::new(Entry {
+        ch: Channel::default(),
+        disp,
+    })
+}
+
+/// What one pass collects for the next phases, and the buffers it reuses.
+#[derive(Default)]
+pub(crate) struct PassState {
+    /// Channels whose interest must be asked again (epoll's O(active) rule).
+    pub(crate) dirty: Vec<u32>,
+    /// Channels owed a `handle_close` by a `send`/`recv` made outside a handler.
+    pub(crate) owed_closes: Vec<Token>,
+    /// Channels closed since the last sweep; their slots are freed between passes.
+    pub(crate) closed: Vec<u32>,
+    /// The map order, snapshotted for phases that call user code.
+    pub(crate) order: Vec<(u32, u64)>,
+    /// Receive buffer shared by `Cx::recv`, grown on demand and reused.
+    pub(crate) scratch: Vec<u8>,
+    /// `stop()` was called: the current pass is the last.
+    pub(crate) stop: bool,
+}
+
+/// Where the loop reports, and how it treats misbehaving handlers.
+pub(crate) struct Diagnostics {
+    pub(crate) log: Box<dyn LogSink>,
+    /// Catch handler panics and route them to `handle_error` (default on).
+    pub(crate) catch_panics: bool,
+    /// Bytes sent so far (the busy-loop guard compares it around `handle_write`).
+    pub(crate) bytes_sent: u64,
+}
+
+pub(crate) struct LoopCore<S: 'static> {
+    pub(crate) map: ChannelMap<BoxedEntry<S>>,
+    pub(crate) state: S,
+    pub(crate) poller: Poller,
+    pub(crate) pass: PassState,
+    pub(crate) services: Services<S>,
+    pub(crate) accept: AcceptGuard,
+    pub(crate) diag: Diagnostics,
+}
+
+/// The loop's own channel: socketless, it runs loop-level timers, remote
+/// jobs and signal callbacks; their errors are logged, nothing is closed.
+struct LoopChannel;
+
+impl<S: 'static> Dispatcher<S> for LoopChannel {
+    fn name(&self) -> &'static str {
+        "loop"
+    }
+
+    fn handle_error(&mut self, cx: &mut Cx<'_, S>, err: io::Error) -> io::Result<()> {
+        let line = format!("loop callback failed ({}): {err}", cx.handler_name());
+        cx.log_info(&line, "error");
+        Ok(())
+    }
+}
+
+impl<S: 'static> LoopCore<S> {
+    pub(crate) fn new(state: S) -> Self {
+        LoopCore {
+            map: ChannelMap::default(),
+            state,
+            poller: Poller::new(),
+            pass: PassState::default(),
+            services: Services::new(),
+            accept: AcceptGuard::new(),
+            diag: Diagnostics {
+                log: Box::new(FacadeLog),
+                catch_panics: true,
+                bytes_sent: 0,
+            },
+        }
+    }
+
+    /// Runs `f` with channel `index`'s dispatcher and `Cx`; the entry is out
+    /// of its slot for the call, and its interest is asked again before the
+    /// next wait. `None` if the channel is gone or already out (running).
+    pub(crate) fn run<R>(
+        &mut self,
+        index: u32,
+        f: impl FnOnce(&mut dyn Dispatcher<S>, &mut Cx<'_, S>) -> R,
+    ) -> Option<R> {
+        let mut entry = self.map.lend(index)?;
+        let token = self.map.token(index);
+        let Entry { ch, disp } = &mut *entry;
+        let r = f(disp, &mut Cx::held(ch, self, token));
+        self.map.restore(index, entry);
+        self.mark_dirty(index);
+        Some(r)
+    }
+
+    /// Interest must be asked again before the next wait.
+    pub(crate) fn mark_dirty(&mut self, index: u32) {
+        if self.map.mark_dirty(index) {
+            self.pass.dirty.push(index);
+        }
+    }
+
+    /// Attaches `io` to channel `index` and puts it in the map. A descriptor
+    /// attached before is closed first.
+    pub(crate) fn attach(&mut self, ch: &mut Channel, index: u32, io: Io) {
+        let old = std::mem::take(&mut ch.io);
+        if old.fd().is_some() {
+            self.deregister(ch, index);
+            drop(old);
+        }
+        ch.io = io;
+        self.map.register(index);
+        self.mark_dirty(index);
+    }
+
+    /// Takes a channel out of the map and out of the OS watch set.
+    pub(crate) fn deregister(&mut self, ch: &mut Channel, index: u32) {
+        if self.map.meta(index).reg == 0 {
+            return;
+        }
+        if let Some(fd) = ch.io.fd() {
+            self.poller.forget(fd, self.map.key(index), ch.os_interest);
+        }
+        ch.os_interest = 0;
+        self.map.deregister(index);
+    }
+
+    /// asyncore's `close()` (AC-CLOSE-1): flags off, out of the map, timers
+    /// cancelled, descriptor closed. Idempotent (AC-CLOSE-2).
+    pub(crate) fn close(&mut self, ch: &mut Channel, index: u32) -> io::Result<()> {
+        ch.connected = false;
+        ch.accepting = false;
+        ch.connecting = false;
+        for id in std::mem::take(&mut ch.timers) {
+            self.services.timers.cancel(id);
+        }
+        if let Some(parent) = ch.parent.take().and_then(|p| self.map.resolve(p)) {
+            if let Some(meta) = self.map.meta_mut(parent) {
+                meta.children = meta.children.saturating_sub(1);
+            }
+        }
+        self.deregister(ch, index);
+        self.resume_accepting();
+        let io = std::mem::replace(&mut ch.io, Io::Closed);
+        self.pass.closed.push(index);
+        let result = match io {
+            Io::Socket(s) => fd::close(s.into_raw_fd()),
+            Io::File(mut f) => f.close(),
+            Io::None | Io::Closed => Ok(()),
+        };
+        match result {
+            Err(e) if matches!(e.raw_os_error(), Some(libc::EBADF | libc::ENOTCONN)) => Ok(()),
+            other => other,
+        }
+    }
+
+    /// Closes channel `index` from outside its handlers (shutdown, `close_all`).
+    pub(crate) fn close_index(&mut self, index: u32) -> io::Result<()> {
+        let Some(mut entry) = self.map.lend(index) else {
+            return Ok(());
+        };
+        let result = self.close(&mut entry.ch, index);
+        self.map.restore(index, entry);
+        result
+    }
+
+    /// Frees the slots of channels that are closed and not out of the map.
+    pub(crate) fn sweep_closed(&mut self) {
+        let mut i = 0;
+        while i < self.pass.closed.len() {
+            let index = self.pass.closed[i];
+            let registered = self.map.meta(index).reg != 0;
+            let (free, gone) = match self.map.get(index) {
+                Some(e) => (e.ch.is_closed() && !registered, !e.ch.is_closed()),
+                // Out of its slot (running, or being set up): try again later.
+                None => (false, self.map.resolve(self.map.token(index)).is_none()),
+            };
+            if free {
+                self.map.remove(index);
+            }
+            if free || gone {
+                self.pass.closed.swap_remove(i);
+            } else {
+                i += 1;
+            }
+        }
+    }
+
+    /// A descriptor is about to be freed: listeners paused by EMFILE may try again.
+    pub(crate) fn resume_accepting(&mut self) {
+        for token in std::mem::take(&mut self.accept.paused) {
+            if let Some(index) = self.map.resolve(token) {
+                if let Some(meta) = self.map.meta_mut(index) {
+                    meta.accept_paused = false;
+                }
+                self.mark_dirty(index);
+            }
+        }
+    }
+
+    /// The slot of the loop's own channel, made on first use.
+    pub(crate) fn loop_channel(&mut self) -> u32 {
+        if let Some(index) = self.services.loop_channel.and_then(|t| self.map.resolve(t)) {
+            return index;
+        }
+        let token = self.map.insert(entry(LoopChannel));
+        self.services.loop_channel = Some(token);
+        token.index
+    }
+
+    /// Cancels a timer and forgets it in its owner's set. `own` is the
+    /// channel whose `Cx` asks (out of its slot, so not reachable through the map).
+    pub(crate) fn cancel_timer(
+        &mut self,
+        id: crate::TimerId,
+        own: Option<(&mut Channel, Token)>,
+    ) -> bool {
+        let Some(owner) = self.services.cancel_timer(id) else {
+            return false;
+        };
+        match own {
+            Some((ch, token)) if token == owner => {
+                ch.timers.remove(&id);
+            }
+            _ => {
+                if let Some(e) = self.map.resolve(owner).and_then(|i| self.map.get_mut(i)) {
+                    e.ch.timers.remove(&id);
+                }
+            }
+        }
+        true
+    }
+
+    /// Switches backend: every registration is gone, every channel is asked again.
+    pub(crate) fn set_backend(&mut self, backend: crate::Backend) {
+        if !self.poller.set_backend(backend) {
+            return;
+        }
+        for index in self.map.occupied() {
+            if let Some(e) = self.map.get_mut(index) {
+                e.ch.os_interest = 0;
+            }
+            self.mark_dirty(index);
+        }
+    }
+}

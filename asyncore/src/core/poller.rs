@@ -1,0 +1,136 @@
+//! The loop's side of the readiness backend: which backend, its selector,
+//! and the two descriptors of the loop's own (the remote waker and the
+//! signal pipe).
+
+use crate::sys::{Backend, Interest, Selector, WANT_EXCEPT, WANT_READ, WANT_WRITE};
+use std::io;
+
+/// Readiness key of the remote waker (never a channel's: no slot has index u32::MAX).
+pub(crate) const WAKER_KEY: u64 = u64::MAX;
+/// Readiness key of the signal pipe.
+pub(crate) const SIGNAL_KEY: u64 = u64::MAX - 1;
+
+pub(crate) struct Poller {
+    backend: Backend,
+    /// Made on the first pass, so constructing a loop costs no system call.
+    selector: Option<Selector>,
+    /// Epoll: whether the waker and the signal pipe are registered.
+    specials_watched: [bool; 2],
+}
+
+impl Poller {
+    pub(crate) fn new() -> Self {
+        Poller {
+            backend: Backend::default(),
+            selector: None,
+            specials_watched: [false; 2],
+        }
+    }
+
+    pub(crate) fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Switches backend; true if it changed (every registration is then gone,
+    /// and every channel must be asked again).
+    pub(crate) fn set_backend(&mut self, backend: Backend) -> bool {
+        if backend == self.backend {
+            return false;
+        }
+        self.backend = backend;
+        // Dropping an epoll selector drops its registrations with it.
+        self.selector = None;
+        self.specials_watched = [false; 2];
+        true
+    }
+
+    /// The selector, made now if this is the first pass.
+    pub(crate) fn selector(&mut self) -> io::Result<&mut Selector> {
+        match &mut self.selector {
+            Some(selector) => Ok(selector),
+            empty => Ok(empty.insert(Selector::new(self.backend)?)),
+        }
+    }
+
+    /// A new signal pipe must be registered (epoll).
+    pub(crate) fn forget_signal_pipe(&mut self) {
+        self.specials_watched[1] = false;
+    }
+
+    /// The backend's interest bits for `readable()`/`writable()` answers
+    /// (AC-SEL-2, AC-POLL-3): a listener never asks for write readiness (nor
+    /// for read readiness while it backs off after EMFILE), and select puts
+    /// every interested channel in its exceptional set (AC-Q-17).
+    pub(crate) fn interest_bits(
+        &self,
+        readable: bool,
+        writable: bool,
+        accepting: bool,
+        accept_paused: bool,
+    ) -> Interest {
+        let mut interest = 0;
+        if readable && !accept_paused {
+            interest |= WANT_READ;
+        }
+        if writable && !accepting {
+            interest |= WANT_WRITE;
+        }
+        if self.backend == Backend::Select && (readable || writable) {
+            interest |= WANT_EXCEPT;
+        }
+        interest
+    }
+
+    /// Starts a select/poll pass: forget every watch, then watch the loop's
+    /// own descriptors.
+    pub(crate) fn begin_rebuild(&mut self, specials: [Option<i32>; 2]) -> io::Result<()> {
+        let selector = self.selector()?;
+        selector.begin_pass();
+        for (fd, key) in specials.into_iter().zip([WAKER_KEY, SIGNAL_KEY]) {
+            if let Some(fd) = fd {
+                selector.watch(fd, key, WANT_READ)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Epoll: registers the loop's own descriptors once.
+    pub(crate) fn watch_specials_once(&mut self, specials: [Option<i32>; 2]) -> io::Result<()> {
+        for (i, (fd, key)) in specials
+            .into_iter()
+            .zip([WAKER_KEY, SIGNAL_KEY])
+            .enumerate()
+        {
+            if let (Some(fd), false) = (fd, self.specials_watched[i]) {
+                self.selector()?.update(fd, key, 0, WANT_READ)?;
+                self.specials_watched[i] = true;
+            }
+        }
+        Ok(())
+    }
+
+    /// Select/poll: watch `fd` for this pass.
+    pub(crate) fn watch(&mut self, fd: i32, key: u64, interest: Interest) -> io::Result<()> {
+        self.selector()?.watch(fd, key, interest)
+    }
+
+    /// Epoll: make the kernel watch `fd` for `new` instead of `old`.
+    pub(crate) fn update(
+        &mut self,
+        fd: i32,
+        key: u64,
+        old: Interest,
+        new: Interest,
+    ) -> io::Result<()> {
+        self.selector()?.update(fd, key, old, new)
+    }
+
+    /// Stops watching `fd` (a channel left the map). Nothing to do before the
+    /// first pass, or on the backends that rebuild each pass.
+    pub(crate) fn forget(&mut self, fd: i32, key: u64, old: Interest) {
+        if let Some(selector) = &mut self.selector {
+            // Deleting cannot meaningfully fail; a stale fd is already gone.
+            let _ = selector.update(fd, key, old, 0);
+        }
+    }
+}

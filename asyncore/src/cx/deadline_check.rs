@@ -1,0 +1,51 @@
+//! The check a channel's deadline timer runs: which deadline passed, and
+//! when to look again.
+
+use super::Cx;
+use crate::core::TimerAction;
+use crate::deadline::Timeout;
+use std::time::Instant;
+
+impl<S: 'static> Cx<'_, S> {
+    /// The deadline that passed, if any; its clock restarts so a channel
+    /// that survives `handle_timeout` gets a full period again.
+    pub(crate) fn expired_deadline(&mut self, reading: bool, writing: bool) -> Option<Timeout> {
+        let now = Instant::now();
+        self.edit(|ch| {
+            let d = ch.deadlines.as_mut()?;
+            let kind = d.expired(now, reading, writing)?;
+            match kind {
+                Timeout::Idle => (d.last_read, d.last_write) = (now, now),
+                Timeout::Read => d.last_read = now,
+                Timeout::Write => d.last_write = now,
+            }
+            Some(kind)
+        })
+    }
+
+    /// Arms the deadline timer for the next possible expiry.
+    pub(crate) fn rearm_deadline(&mut self, reading: bool, writing: bool) {
+        if self.is_closed() {
+            return;
+        }
+        let now = Instant::now();
+        let Some(next) = self
+            .ch()
+            .deadlines
+            .as_ref()
+            .and_then(|d| d.next_check(now, reading, writing))
+        else {
+            return;
+        };
+        let id = self.arm_timer(
+            next.saturating_duration_since(now),
+            None,
+            TimerAction::Deadline,
+        );
+        self.edit(|ch| {
+            if let Some(d) = ch.deadlines.as_mut() {
+                d.timer = Some(id);
+            }
+        });
+    }
+}

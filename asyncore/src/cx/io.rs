@@ -1,0 +1,219 @@
+//! Data and close: asyncore's `send`, `recv`, `sendto`, `recvfrom`,
+//! `close`, and the close bookkeeping the loop reads after each handler.
+//!
+//! Close words: a `handle_close` is *owed* when `send`/`recv` saw the peer
+//! go (the loop calls it after the handler returns), and *delivered* once the
+//! loop has called it (it does so at most once per channel).
+
+use super::Cx;
+use crate::channel::{closed_error, Io};
+use crate::net::{is_disconnected, ToSockAddr};
+use crate::sys::fd;
+use socket2::SockAddr;
+use std::io;
+use std::os::fd::AsRawFd;
+use std::time::Instant;
+
+impl<S: 'static> Cx<'_, S> {
+    /// asyncore's `send(data)`: one OS send; returns the bytes the OS took.
+    /// Would-block is `Ok(0)`. A broken connection is `Ok(0)` too, and the
+    /// loop calls `handle_close` once the current handler returns. Never
+    /// raises SIGPIPE.
+    pub fn send(&mut self, data: &[u8]) -> io::Result<usize> {
+        // AC-IO-1, AC-IO-5 (MSG_NOSIGNAL)
+        let result = match &self.ch().io {
+            Io::Socket(s) => fd::send(s.as_raw_fd(), data, libc::MSG_NOSIGNAL),
+            Io::File(f) => fd::write(f.as_raw_fd(), data),
+            Io::None => Err(no_socket()),
+            Io::Closed => Err(closed_error()),
+        };
+        match result {
+            Ok(n) => {
+                self.core.diag.bytes_sent += n as u64;
+                if n > 0 {
+                    self.edit(|ch| {
+                        if let Some(d) = ch.deadlines.as_mut() {
+                            d.last_write = Instant::now();
+                        }
+                    });
+                }
+                Ok(n)
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(0),
+            Err(e) if is_disconnected(&e) => {
+                self.owe_close();
+                Ok(0)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// asyncore's `recv(n)`: one OS receive of at most `n` bytes. An empty
+    /// result means end of stream (or a broken connection): the loop calls
+    /// `handle_close` once the current handler returns. Would-block is
+    /// `Err(WouldBlock)`, never confused with end of stream; a handler may
+    /// pass it on with `?`, and the loop then waits for the next readiness.
+    /// On a datagram socket an empty datagram is data.
+    ///
+    /// [`recv_with`](Cx::recv_with) and [`recv_into`](Cx::recv_into) do the
+    /// same without allocating.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use asyncore::{Cx, Dispatcher, EventLoop};
+    /// use std::io::{self, Write};
+    ///
+    /// struct Upper;
+    /// impl Dispatcher for Upper {
+    ///     fn handle_read(&mut self, cx: &mut Cx<'_>) -> io::Result<()> {
+    ///         // The bytes are lent from the loop's receive buffer, and the
+    ///         // closure may use the channel: an echo that allocates nothing.
+    ///         cx.recv_with(4096, |cx, data| cx.send(&data.to_ascii_uppercase()))??;
+    ///         Ok(())
+    ///     }
+    /// }
+    ///
+    /// let (a, b) = std::os::unix::net::UnixStream::pair()?;
+    /// let mut ev = EventLoop::new();
+    /// ev.add(Upper).adopt(a.into())?;
+    /// (&b).write_all(b"hello")?;
+    /// ev.run_loop(Some(std::time::Duration::from_secs(1)), Some(1))?;
+    /// let mut got = [0u8; 5];
+    /// std::io::Read::read_exact(&mut &b, &mut got)?;
+    /// assert_eq!(&got, b"HELLO");
+    /// # Ok::<(), io::Error>(())
+    /// ```
+    pub fn recv(&mut self, n: usize) -> io::Result<Vec<u8>> {
+        // AC-IO-2, AC-Q-10
+        self.recv_with(n, |_, data| data.to_vec())
+    }
+
+    /// `recv` into the loop's shared receive buffer: `f` gets this `Cx` and
+    /// the bytes (empty at end of stream, handled as in [`recv`](Cx::recv)),
+    /// with no allocation.
+    pub fn recv_with<R>(
+        &mut self,
+        n: usize,
+        f: impl FnOnce(&mut Self, &[u8]) -> R,
+    ) -> io::Result<R> {
+        // The buffer is lent out of the loop while `f` holds the Cx.
+        let mut buf = std::mem::take(&mut self.core.pass.scratch);
+        if buf.len() < n {
+            buf.resize(n, 0);
+        }
+        let result = match self.recv_into(&mut buf[..n]) {
+            Ok(got) => Ok(f(self, &buf[..got])),
+            Err(e) => Err(e),
+        };
+        self.core.pass.scratch = buf;
+        result
+    }
+
+    /// `recv` into a caller's buffer, with no allocation: `Ok(0)` is end of
+    /// stream (for a non-empty `buf`), handled as in [`recv`](Cx::recv).
+    pub fn recv_into(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let result = match &self.ch().io {
+            Io::Socket(s) => fd::recv(s.as_raw_fd(), buf),
+            Io::File(f) => fd::read(f.as_raw_fd(), buf),
+            Io::None => Err(no_socket()),
+            Io::Closed => Err(closed_error()),
+        };
+        match result {
+            Ok(0) if !buf.is_empty() && !self.ch().datagram => {
+                self.owe_close();
+                Ok(0)
+            }
+            Ok(n) => {
+                self.edit(|ch| {
+                    if let Some(d) = ch.deadlines.as_mut() {
+                        d.last_read = Instant::now();
+                    }
+                });
+                Ok(n)
+            }
+            Err(e) if is_disconnected(&e) => {
+                self.owe_close();
+                Ok(0)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// `sendto` for datagram channels: one datagram to `address`;
+    /// would-block is `Ok(0)`.
+    pub fn sendto(&mut self, data: &[u8], address: impl ToSockAddr) -> io::Result<usize> {
+        let sock = self.socket()?;
+        let addr = address.to_sock_addr(sock.domain().ok())?;
+        match sock.send_to_with_flags(data, &addr, libc::MSG_NOSIGNAL) {
+            Ok(n) => {
+                self.core.diag.bytes_sent += n as u64;
+                Ok(n)
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(0),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// `recvfrom` for datagram channels: one datagram (possibly empty, which
+    /// is data, not a close) of at most `n` bytes and its sender.
+    pub fn recvfrom(&mut self, n: usize) -> io::Result<(Vec<u8>, SockAddr)> {
+        fd::recv_from(self.socket()?, n)
+    }
+
+    /// asyncore's `close()`: clears `connected`, `accepting` and
+    /// `connecting`, leaves the map and closes the descriptor. Idempotent.
+    /// The loop frees the channel between passes unless a new socket is
+    /// attached first (a reconnecting client may do that).
+    pub fn close(&mut self) -> io::Result<()> {
+        // AC-CLOSE-1, AC-CLOSE-2, AC-Q-13
+        let index = self.token.index;
+        self.with_parts(|ch, core| core.close(ch, index))
+    }
+
+    /// The pending socket error (SO_ERROR, which reading clears), if any.
+    /// File channels never have one.
+    pub fn socket_error(&self) -> io::Result<Option<io::Error>> {
+        // AC-FILE-3
+        match &self.ch().io {
+            Io::File(_) => Ok(None),
+            _ => self.socket()?.take_error(),
+        }
+    }
+
+    /// The loop owes this channel a `handle_close` (peer gone during send/recv).
+    fn owe_close(&mut self) {
+        let token = self.token;
+        self.with_parts(|ch, core| {
+            if !ch.close_owed && !ch.is_closed() {
+                ch.close_owed = true;
+                core.pass.owed_closes.push(token);
+            }
+        });
+    }
+
+    /// Takes the owed `handle_close`, if any.
+    pub(crate) fn take_owed_close(&mut self) -> bool {
+        self.edit(|ch| std::mem::take(&mut ch.close_owed))
+    }
+
+    /// Marks `handle_close` as delivered; false if it already was.
+    pub(crate) fn claim_close_delivery(&mut self) -> bool {
+        self.edit(|ch| !std::mem::replace(&mut ch.close_delivered, true))
+    }
+
+    /// The connect completed: asyncore sets these after `handle_connect`.
+    pub(crate) fn finish_connect(&mut self) {
+        self.edit(|ch| {
+            ch.connected = true;
+            ch.connecting = false;
+        });
+    }
+}
+
+fn no_socket() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::NotConnected,
+        "no socket attached: call create_socket or set_socket first",
+    )
+}

@@ -1,0 +1,170 @@
+//! Generational slots: the storage under the channel map and the timers.
+//!
+//! A slot is vacant, occupied, or *lent*: its value is out (a channel whose
+//! handler is running, or that a `Cx` is setting up) and comes back with
+//! [`Slab::restore`]. A lent slot is still alive for [`Slab::is_live`], so an
+//! id that names it stays valid while its value is out. Freeing a slot bumps
+//! its generation, so an old id never reaches the slot's next value.
+
+enum State<T> {
+    Vacant,
+    Occupied(T),
+    Lent,
+}
+
+struct Slot<T> {
+    generation: u32,
+    state: State<T>,
+}
+
+pub(crate) struct Slab<T> {
+    slots: Vec<Slot<T>>,
+    free: Vec<u32>,
+    live: usize,
+}
+
+impl<T> Default for Slab<T> {
+    fn default() -> Self {
+        Slab {
+            slots: Vec::new(),
+            free: Vec::new(),
+            live: 0,
+        }
+    }
+}
+
+impl<T> Slab<T> {
+    /// Stores `value`; returns (index, generation).
+    pub(crate) fn insert(&mut self, value: T) -> (u32, u32) {
+        self.place(State::Occupied(value))
+    }
+
+    fn place(&mut self, state: State<T>) -> (u32, u32) {
+        self.live += 1;
+        if let Some(index) = self.free.pop() {
+            let slot = &mut self.slots[index as usize];
+            slot.generation = slot.generation.wrapping_add(1);
+            slot.state = state;
+            return (index, slot.generation);
+        }
+        let index = self.slots.len() as u32;
+        self.slots.push(Slot {
+            generation: 0,
+            state,
+        });
+        (index, 0)
+    }
+
+    /// Frees an occupied slot and returns its value.
+    pub(crate) fn remove(&mut self, index: u32) -> Option<T> {
+        let slot = self.slots.get_mut(index as usize)?;
+        match std::mem::replace(&mut slot.state, State::Vacant) {
+            State::Occupied(value) => {
+                self.free.push(index);
+                self.live -= 1;
+                Some(value)
+            }
+            other => {
+                slot.state = other;
+                None
+            }
+        }
+    }
+
+    pub(crate) fn get(&self, index: u32) -> Option<&T> {
+        match &self.slots.get(index as usize)?.state {
+            State::Occupied(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn get_mut(&mut self, index: u32) -> Option<&mut T> {
+        match &mut self.slots.get_mut(index as usize)?.state {
+            State::Occupied(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// Takes an occupied slot's value out; the slot stays alive, lent.
+    pub(crate) fn lend(&mut self, index: u32) -> Option<T> {
+        let slot = self.slots.get_mut(index as usize)?;
+        match std::mem::replace(&mut slot.state, State::Lent) {
+            State::Occupied(value) => Some(value),
+            other => {
+                slot.state = other;
+                None
+            }
+        }
+    }
+
+    /// Puts a lent value back.
+    pub(crate) fn restore(&mut self, index: u32, value: T) {
+        if let Some(slot) = self.slots.get_mut(index as usize) {
+            if matches!(slot.state, State::Lent) {
+                slot.state = State::Occupied(value);
+            }
+        }
+    }
+
+    /// The generation of a slot (vacant or not).
+    pub(crate) fn generation(&self, index: u32) -> u32 {
+        self.slots.get(index as usize).map_or(0, |s| s.generation)
+    }
+
+    /// Whether `(index, generation)` names a slot that is occupied or lent.
+    pub(crate) fn is_live(&self, index: u32, generation: u32) -> bool {
+        self.slots
+            .get(index as usize)
+            .is_some_and(|s| s.generation == generation && !matches!(s.state, State::Vacant))
+    }
+
+    /// How many slots are occupied or lent.
+    pub(crate) fn len(&self) -> usize {
+        self.live
+    }
+
+    /// The number of slots ever made (an upper bound for indices).
+    pub(crate) fn capacity(&self) -> u32 {
+        self.slots.len() as u32
+    }
+
+    /// Every occupied slot's index.
+    pub(crate) fn occupied(&self) -> Vec<u32> {
+        (0..self.capacity())
+            .filter(|&i| matches!(self.slots[i as usize].state, State::Occupied(_)))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generations_retire_old_ids() {
+        let mut s = Slab::default();
+        let (a, ga) = s.insert("a");
+        assert!(s.is_live(a, ga));
+        assert_eq!(s.remove(a), Some("a"));
+        assert!(!s.is_live(a, ga));
+        let (b, gb) = s.insert("b");
+        assert_eq!(a, b, "the slot is reused");
+        assert_ne!(ga, gb);
+        assert_eq!(s.get(b), Some(&"b"));
+        assert_eq!(s.len(), 1);
+    }
+
+    #[test]
+    fn a_lent_slot_stays_alive_until_restored() {
+        let mut s = Slab::default();
+        let (i, g) = s.insert(7);
+        assert_eq!(s.lend(i), Some(7));
+        assert!(s.is_live(i, g));
+        assert_eq!(s.get(i), None);
+        assert_eq!(s.lend(i), None, "lent once");
+        assert_eq!(s.remove(i), None, "a lent slot is not freed");
+        s.restore(i, 8);
+        assert_eq!(s.get(i), Some(&8));
+        assert_eq!(s.occupied(), vec![i]);
+    }
+}
