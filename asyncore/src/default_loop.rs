@@ -1,6 +1,6 @@
 //! asyncore's module-level map (`socket_map`) and the functions that use it.
 //!
-//! The default map is **per thread** (AC-Q-21): each thread that uses these
+//! The default map is **per thread**: each thread that uses these
 //! functions gets its own [`EventLoop`], so tests and programs on different
 //! threads never share channels by accident. Inside a handler, use the
 //! handler's [`Cx`](crate::Cx) instead: the default loop is busy then.
@@ -10,6 +10,7 @@ use crate::sys::Backend;
 use std::cell::RefCell;
 use std::io;
 
+// AC-Q-21: the default map is per thread.
 thread_local! {
     static DEFAULT_LOOP: RefCell<EventLoop> = RefCell::new(EventLoop::new());
 }

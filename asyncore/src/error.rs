@@ -3,10 +3,10 @@
 use std::fmt;
 use std::io;
 
-/// asyncore's `ExitNow` (AC-MOD-2): a handler returns `Err(ExitNow.into())` to
+/// asyncore's `ExitNow`: a handler returns `Err(ExitNow.into())` to
 /// stop the current pass and the loop at once. It is never given to
 /// `handle_error`; the loop returns it to its caller and leaves every channel
-/// in place (AC-LOOP-8).
+/// in place.
 ///
 /// # Examples
 ///
@@ -29,6 +29,8 @@ use std::io;
 /// assert_eq!(ev.len(), 1); // the channel is still there
 /// # Ok::<(), io::Error>(())
 /// ```
+// AC-MOD-2 (asyncore's ExitNow); AC-LOOP-8 (never to handle_error, returned
+// to the loop's caller, channels left in place).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ExitNow;
 

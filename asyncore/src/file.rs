@@ -1,14 +1,16 @@
 //! `file_wrapper`: a duplicated descriptor that reads and writes like a
-//! socket, so pipes and other descriptors can be channels (AC-FILE).
+//! socket, so pipes and other descriptors can be channels.
+
+// AC-FILE-1..5: asyncore's file_wrapper.
 
 use crate::sys::fd;
 use std::io;
 use std::os::fd::{AsRawFd, RawFd};
 
-/// asyncore's `file_wrapper` (AC-FILE-1..5): owns a duplicate of a descriptor.
+/// asyncore's `file_wrapper`: owns a duplicate of a descriptor.
 ///
 /// It holds the number itself (not an `OwnedFd`) because `close` must report
-/// the `close(2)` error and leave the wrapper closed either way (AC-FILE-4).
+/// the `close(2)` error and leave the wrapper closed either way.
 /// Dropping an open wrapper closes its duplicate.
 ///
 /// # Examples
@@ -27,6 +29,8 @@ use std::os::fd::{AsRawFd, RawFd};
 /// ```
 #[derive(Debug)]
 pub struct FileWrapper {
+    // A raw number, not an OwnedFd: AC-FILE-4 (close reports its error and
+    // leaves the wrapper closed either way).
     fd: RawFd,
 }
 
@@ -144,7 +148,7 @@ impl FileWrapper {
     }
 
     /// `getsockopt(SOL_SOCKET, SO_ERROR)` answers 0, so connection checks see
-    /// "no error"; any other option is unsupported (AC-FILE-3).
+    /// "no error"; any other option is unsupported.
     ///
     /// # Examples
     ///
@@ -157,6 +161,7 @@ impl FileWrapper {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn getsockopt(&self, level: i32, option: i32) -> io::Result<i32> {
+        // AC-FILE-3: only SO_ERROR, always 0.
         if level == libc::SOL_SOCKET && option == libc::SO_ERROR {
             Ok(0)
         } else {
@@ -169,7 +174,7 @@ impl FileWrapper {
 
     /// Closes the duplicate. The wrapper is closed afterwards even if
     /// `close(2)` failed (that error is returned once); a second call is a
-    /// silent no-op (AC-FILE-4).
+    /// silent no-op.
     ///
     /// # Examples
     ///
@@ -183,6 +188,7 @@ impl FileWrapper {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn close(&mut self) -> io::Result<()> {
+        // AC-FILE-4: closed even if close(2) failed; a second call is a no-op.
         if self.fd < 0 {
             return Ok(());
         }

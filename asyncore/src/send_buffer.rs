@@ -5,13 +5,13 @@ use crate::net::bytes_repr;
 use crate::view::View;
 use std::io;
 
-/// asyncore's `dispatcher_with_send` (AC-DWS): an unbounded output buffer
+/// asyncore's `dispatcher_with_send`: an unbounded output buffer
 /// drained by one send of at most 65 536 bytes per write event.
 ///
 /// Embed it and delegate three methods: `send` from your handlers,
 /// `writable()` → [`SendBuffer::writable`], `handle_write` →
 /// [`SendBuffer::initiate_send`]. Unlike asyncore it never issues a
-/// zero-length send (AC-Q-15), and the buffer drops sent bytes in O(1).
+/// zero-length send, and the buffer drops sent bytes in O(1).
 ///
 /// # Examples
 ///
@@ -34,6 +34,8 @@ use std::io;
 ///     fn handle_write(&mut self, cx: &mut Cx<'_>) -> io::Result<()> { self.out.initiate_send(cx) }
 /// }
 /// ```
+// AC-DWS: asyncore's dispatcher_with_send. AC-Q-15: no zero-length send
+// (see `initiate_send`).
 #[derive(Debug, Default, Clone)]
 pub struct SendBuffer {
     buf: Vec<u8>,
@@ -41,7 +43,8 @@ pub struct SendBuffer {
 }
 
 impl SendBuffer {
-    /// The most bytes handed to one send (AC-CFG-9).
+    /// The most bytes handed to one send.
+    // AC-CFG-9: asyncore's 65 536-byte send chunk.
     pub const CHUNK: usize = 65_536;
 
     /// An empty buffer.
@@ -55,7 +58,7 @@ impl SendBuffer {
         SendBuffer::default()
     }
 
-    /// Queues `data` and tries one send at once (AC-DWS-5). With the channel's
+    /// Queues `data` and tries one send at once. With the channel's
     /// `debug` flag on, logs `sending b'...'` at type `info`.
     ///
     /// # Examples
@@ -71,6 +74,7 @@ impl SendBuffer {
     /// assert!(out.is_empty()); // the socket took it all
     /// # Ok::<(), std::io::Error>(())
     /// ```
+    // AC-DWS-5: queue, then one immediate initiate_send.
     pub fn send<S: 'static>(&mut self, cx: &mut Cx<'_, S>, data: &[u8]) -> io::Result<()> {
         if cx.debug() {
             cx.log_info(&format!("sending {}", bytes_repr(data)), "info");
@@ -83,8 +87,8 @@ impl SendBuffer {
         self.initiate_send(cx)
     }
 
-    /// One send of at most [`CHUNK`](SendBuffer::CHUNK) bytes from the front
-    /// (AC-DWS-2); nothing at all when the buffer is empty.
+    /// One send of at most [`CHUNK`](SendBuffer::CHUNK) bytes from the front;
+    /// nothing at all when the buffer is empty.
     ///
     /// # Examples
     ///
@@ -99,6 +103,7 @@ impl SendBuffer {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn initiate_send<S: 'static>(&mut self, cx: &mut Cx<'_, S>) -> io::Result<()> {
+        // AC-DWS-2: one send of at most CHUNK bytes; AC-Q-15: none when empty.
         let pending = &self.buf[self.start..];
         if pending.is_empty() {
             return Ok(());
@@ -115,7 +120,7 @@ impl SendBuffer {
         Ok(())
     }
 
-    /// asyncore's `writable()` for this class (AC-DWS-4): while not connected
+    /// asyncore's `writable()` for this class: while not connected
     /// (to see the connect complete) or while data is queued.
     ///
     /// # Examples
@@ -127,6 +132,7 @@ impl SendBuffer {
     /// assert!(SendBuffer::new().writable(&cx.view())); // not connected yet
     /// ```
     pub fn writable<S: 'static>(&self, ch: &View<'_, S>) -> bool {
+        // AC-DWS-4: not connected, or data queued.
         !ch.connected() || !self.is_empty()
     }
 

@@ -6,8 +6,7 @@ use std::fmt;
 ///
 /// A token is a slot index and a generation. When a channel is closed its slot
 /// may be reused, but the newcomer gets a new generation, so a stale token (or
-/// a readiness report meant for the old channel) never reaches the newcomer
-/// (AC-Q-6, AC-Q-7).
+/// a readiness report meant for the old channel) never reaches the newcomer.
 ///
 /// # Examples
 ///
@@ -23,6 +22,8 @@ use std::fmt;
 /// ```
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Token {
+    // AC-Q-6, AC-Q-7: the generation keeps stale tokens and stale readiness
+    // reports away from a slot's next channel.
     pub(crate) index: u32,
     pub(crate) generation: u32,
 }

@@ -231,7 +231,8 @@ impl Selector {
 }
 
 /// Run `attempt` with the time left until the deadline, restarting it after
-/// `EINTR` (AC-LOOP-9). `attempt` gets `None` for "forever".
+/// `EINTR`. `attempt` gets `None` for "forever".
+// AC-LOOP-9: EINTR restarts the wait with the remaining time.
 pub(crate) fn retry_eintr<T>(
     timeout: Option<Duration>,
     mut attempt: impl FnMut(Option<Duration>) -> io::Result<T>,
@@ -256,7 +257,8 @@ pub(crate) fn retry_eintr<T>(
 }
 
 /// Milliseconds for poll(2)/epoll_wait(2): `-1` is forever; rounded up so a
-/// positive timeout never becomes a busy poll (AC-Q-5).
+/// positive timeout never becomes a busy poll.
+// AC-Q-5: round up, never to zero.
 pub(crate) fn timeout_ms(timeout: Option<Duration>) -> libc::c_int {
     match timeout {
         None => -1,
