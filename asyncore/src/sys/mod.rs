@@ -3,27 +3,33 @@
 //!
 //! # The selector contract
 //!
-//! Every backend (`select.rs`, `poll.rs`, `epoll.rs`) provides the same four
-//! operations, and the loop never looks behind them:
+//! The loop talks to the backends (`select.rs`, `poll.rs`, `epoll.rs`) only
+//! through `Selector`, which has four operations; each backend implements the
+//! ones that apply to it, and the others are no-ops for it:
 //!
-//! * `watch(fd, key, interest)`: the descriptor `fd`, identified by the opaque
-//!   `key`, wants `interest` (a set of [`Interest`] bits). The faithful
-//!   backends (select, poll) forget every watch at `begin_pass` and are told
-//!   the whole set again each pass, as asyncore does. Epoll keeps its
-//!   registrations in the kernel and is told only about changes (`update`).
-//! * `update(fd, key, old, new)`: the interest of a watched descriptor changed
-//!   (epoll only; `old` or `new` may be empty, meaning add or delete).
+//! * `begin_pass()`: forget the previous pass's watch set (select and poll,
+//!   which are told the whole set again each pass, as asyncore does; a no-op
+//!   on epoll).
+//! * `watch(fd, key, interest)`: add the descriptor `fd`, identified by the
+//!   opaque `key`, to this pass's watch set with `interest` (a set of
+//!   [`Interest`] bits). Select and poll only: the loop calls it only on the
+//!   backends that rebuild each pass.
+//! * `update(fd, key, old, new)`: the interest of a persistent registration
+//!   changed (epoll only, which keeps its registrations in the kernel; `old`
+//!   or `new` may be empty, meaning add or delete). A no-op on select and
+//!   poll.
 //! * `wait(timeout, events)`: block until something is ready or the timeout
 //!   passes, and append one [`Event`] per readiness report. A timeout of
 //!   `None` waits forever. Timeouts are rounded **up** to the backend's
 //!   resolution, so a wait never ends early and a tiny positive timeout never
 //!   becomes a busy poll. `EINTR` restarts the wait with the remaining time and
 //!   reports nothing for the interrupted attempt.
-//! * Event order: select reports all read-ready descriptors, then all
-//!   write-ready, then all exceptional ones, each group in watch order, one
-//!   readiness bit per event (asyncore's select pass). Poll reports one event
-//!   per descriptor in watch order with every bit set at once. Epoll reports
-//!   in the kernel's order.
+//!
+//! Event order: select reports all read-ready descriptors, then all
+//! write-ready, then all exceptional ones, each group in watch order, one
+//! readiness bit per event (asyncore's select pass). Poll reports one event
+//! per descriptor in watch order with every bit set at once. Epoll reports in
+//! the kernel's order.
 //!
 //! Readiness bits are the `poll(2)` values ([`POLLIN`] ...), whatever the
 //! backend, so the loop has one vocabulary.
@@ -192,6 +198,12 @@ impl Selector {
     }
 
     /// Add `fd` to this pass's watch set (select and poll only).
+    ///
+    /// The epoll arm is never reached: the loop calls `watch` only on the
+    /// backends that rebuild their watch set each pass
+    /// ([`Backend::rebuilds_each_pass`]) and tells epoll about changes with
+    /// [`update`](Selector::update). The arm registers `fd` as a fresh add,
+    /// which would be correct for a descriptor epoll does not watch yet.
     pub(crate) fn watch(&mut self, fd: i32, key: u64, interest: Interest) -> io::Result<()> {
         match self {
             Selector::Select(s) => s.watch(fd, key, interest),
