@@ -36,14 +36,6 @@ pub struct ExitNow;
 
 impl ExitNow {
     /// Whether `err` is an `ExitNow`.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use asyncore::ExitNow;
-    /// assert!(ExitNow::is(&ExitNow.into()));
-    /// assert!(!ExitNow::is(&std::io::Error::other("x")));
-    /// ```
     pub fn is(err: &io::Error) -> bool {
         err.get_ref().is_some_and(|inner| inner.is::<ExitNow>())
     }
@@ -60,5 +52,17 @@ impl std::error::Error for ExitNow {}
 impl From<ExitNow> for io::Error {
     fn from(e: ExitNow) -> io::Error {
         io::Error::other(e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn is_recognises_only_exit_now() {
+        assert!(ExitNow::is(&ExitNow.into()));
+        assert!(!ExitNow::is(&io::Error::other("x")));
+        assert!(!ExitNow::is(&io::Error::from_raw_os_error(libc::EIO)));
     }
 }

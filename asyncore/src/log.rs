@@ -99,15 +99,6 @@ pub struct CaptureLog {
 
 impl CaptureLog {
     /// A copy of the lines so far.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use asyncore::{CaptureLog, LogSink};
-    /// let c = CaptureLog::default();
-    /// c.log_info("EGGS", "spam");
-    /// assert_eq!(c.lines(), ["EGGS: spam"]);
-    /// ```
     pub fn lines(&self) -> Vec<String> {
         self.lines.lock().map(|l| l.clone()).unwrap_or_default()
     }

@@ -71,7 +71,9 @@ pub const POLLNVAL: i16 = libc::POLLNVAL;
 /// ```
 /// use asyncore::Backend;
 /// assert_eq!(Backend::from_use_poll(false), Backend::Select);
+/// assert_eq!(Backend::from_use_poll(true), Backend::Poll);
 /// assert_eq!("epoll".parse::<Backend>().unwrap(), Backend::Epoll);
+/// assert_eq!(Backend::Poll.name(), "poll");
 /// assert_eq!(Backend::default(), Backend::Epoll);
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
@@ -90,12 +92,6 @@ impl Backend {
     pub const ALL: [Backend; 3] = [Backend::Select, Backend::Poll, Backend::Epoll];
 
     /// asyncore's `use_poll` flag: `true` is [`Backend::Poll`], `false` [`Backend::Select`].
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// assert_eq!(asyncore::Backend::from_use_poll(true), asyncore::Backend::Poll);
-    /// ```
     pub fn from_use_poll(use_poll: bool) -> Backend {
         if use_poll {
             Backend::Poll
@@ -105,12 +101,6 @@ impl Backend {
     }
 
     /// The backend's lower-case name, as accepted by `parse`.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// assert_eq!(asyncore::Backend::Poll.name(), "poll");
-    /// ```
     pub fn name(self) -> &'static str {
         match self {
             Backend::Select => "select",
