@@ -3,10 +3,10 @@
 use std::fmt;
 use std::io;
 
-/// asyncore's `ExitNow` (AC-MOD-2): a handler returns `Err(ExitNow.into())` to
+/// asyncore's `ExitNow`: a handler returns `Err(ExitNow.into())` to
 /// stop the current pass and the loop at once. It is never given to
 /// `handle_error`; the loop returns it to its caller and leaves every channel
-/// in place (AC-LOOP-8).
+/// in place.
 ///
 /// # Examples
 ///
@@ -29,19 +29,13 @@ use std::io;
 /// assert_eq!(ev.len(), 1); // the channel is still there
 /// # Ok::<(), io::Error>(())
 /// ```
+// AC-MOD-2 (asyncore's ExitNow); AC-LOOP-8 (never to handle_error, returned
+// to the loop's caller, channels left in place).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ExitNow;
 
 impl ExitNow {
     /// Whether `err` is an `ExitNow`.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use asyncore::ExitNow;
-    /// assert!(ExitNow::is(&ExitNow.into()));
-    /// assert!(!ExitNow::is(&std::io::Error::other("x")));
-    /// ```
     pub fn is(err: &io::Error) -> bool {
         err.get_ref().is_some_and(|inner| inner.is::<ExitNow>())
     }
@@ -58,5 +52,17 @@ impl std::error::Error for ExitNow {}
 impl From<ExitNow> for io::Error {
     fn from(e: ExitNow) -> io::Error {
         io::Error::other(e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn is_recognises_only_exit_now() {
+        assert!(ExitNow::is(&ExitNow.into()));
+        assert!(!ExitNow::is(&io::Error::other("x")));
+        assert!(!ExitNow::is(&io::Error::from_raw_os_error(libc::EIO)));
     }
 }

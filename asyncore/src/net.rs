@@ -16,8 +16,9 @@ pub const SOCK_STREAM: Type = Type::STREAM;
 /// `socket.SOCK_DGRAM`.
 pub const SOCK_DGRAM: Type = Type::DGRAM;
 
-/// asyncore's DISCONNECTED set (AC-MOD-1): errors that mean "the peer is gone"
+/// asyncore's DISCONNECTED set: errors that mean "the peer is gone"
 /// and lead to `handle_close` rather than `handle_error`.
+// AC-MOD-1.
 pub const DISCONNECTED: [i32; 6] = [
     libc::ECONNRESET,
     libc::ENOTCONN,
@@ -27,7 +28,7 @@ pub const DISCONNECTED: [i32; 6] = [
     libc::EBADF,
 ];
 
-/// Whether `err` carries an errno of the DISCONNECTED set (AC-MOD-1).
+/// Whether `err` carries an errno of the [`DISCONNECTED`] set.
 ///
 /// # Examples
 ///
@@ -38,11 +39,12 @@ pub const DISCONNECTED: [i32; 6] = [
 /// assert!(!asyncore::is_disconnected(&io::Error::from_raw_os_error(libc::EIO)));
 /// ```
 pub fn is_disconnected(err: &io::Error) -> bool {
+    // AC-MOD-1.
     err.raw_os_error()
         .is_some_and(|e| DISCONNECTED.contains(&e))
 }
 
-/// The OS message for an errno, as asyncore's `_strerror` (AC-MOD-4): never empty.
+/// The OS message for an errno, as asyncore's `_strerror`: never empty.
 ///
 /// # Examples
 ///
@@ -51,6 +53,7 @@ pub fn is_disconnected(err: &io::Error) -> bool {
 /// assert!(!asyncore::strerror(-1).is_empty());
 /// ```
 pub fn strerror(errno: i32) -> String {
+    // AC-MOD-4: "Unknown error N" rather than an empty message.
     let text = io::Error::from_raw_os_error(errno).to_string();
     let suffix = format!(" (os error {errno})");
     match text.strip_suffix(&suffix) {
@@ -62,8 +65,8 @@ pub fn strerror(errno: i32) -> String {
 /// Anything `bind`, `connect` and `sendto` accept as an address.
 ///
 /// IP addresses come as `SocketAddr`, `(host, port)` or `"host:port"`; a host
-/// name is resolved here, synchronously, as asyncore's `connect` does
-/// (AC-CONN-3). Unix-domain addresses come as a `Path`/`PathBuf`.
+/// name is resolved here, synchronously, as asyncore's `connect` does.
+/// Unix-domain addresses come as a `Path`/`PathBuf`.
 ///
 /// # Examples
 ///
@@ -75,6 +78,7 @@ pub fn strerror(errno: i32) -> String {
 /// assert!(u.is_unix());
 /// # Ok::<(), std::io::Error>(())
 /// ```
+// AC-CONN-3: host names resolve synchronously, as in asyncore.
 pub trait ToSockAddr {
     /// The address; `domain` (the socket's family, when known) picks among
     /// the results of a name lookup.

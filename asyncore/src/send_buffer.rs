@@ -5,13 +5,13 @@ use crate::net::bytes_repr;
 use crate::view::View;
 use std::io;
 
-/// asyncore's `dispatcher_with_send` (AC-DWS): an unbounded output buffer
+/// asyncore's `dispatcher_with_send`: an unbounded output buffer
 /// drained by one send of at most 65 536 bytes per write event.
 ///
 /// Embed it and delegate three methods: `send` from your handlers,
 /// `writable()` → [`SendBuffer::writable`], `handle_write` →
 /// [`SendBuffer::initiate_send`]. Unlike asyncore it never issues a
-/// zero-length send (AC-Q-15), and the buffer drops sent bytes in O(1).
+/// zero-length send, and the buffer drops sent bytes in O(1).
 ///
 /// # Examples
 ///
@@ -34,6 +34,8 @@ use std::io;
 ///     fn handle_write(&mut self, cx: &mut Cx<'_>) -> io::Result<()> { self.out.initiate_send(cx) }
 /// }
 /// ```
+// AC-DWS: asyncore's dispatcher_with_send. AC-Q-15: no zero-length send
+// (see `initiate_send`).
 #[derive(Debug, Default, Clone)]
 pub struct SendBuffer {
     buf: Vec<u8>,
@@ -41,36 +43,18 @@ pub struct SendBuffer {
 }
 
 impl SendBuffer {
-    /// The most bytes handed to one send (AC-CFG-9).
+    /// The most bytes handed to one send.
+    // AC-CFG-9: asyncore's 65 536-byte send chunk.
     pub const CHUNK: usize = 65_536;
 
     /// An empty buffer.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// assert!(asyncore::SendBuffer::new().is_empty());
-    /// ```
     pub fn new() -> Self {
         SendBuffer::default()
     }
 
-    /// Queues `data` and tries one send at once (AC-DWS-5). With the channel's
+    /// Queues `data` and tries one send at once. With the channel's
     /// `debug` flag on, logs `sending b'...'` at type `info`.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// # use asyncore::{Dispatcher, EventLoop, SendBuffer}; struct Idle; impl Dispatcher for Idle {}
-    /// let (a, _b) = std::os::unix::net::UnixStream::pair()?;
-    /// let mut ev = EventLoop::new();
-    /// let mut cx = ev.add(Idle);
-    /// cx.adopt(a.into())?;
-    /// let mut out = SendBuffer::new();
-    /// out.send(&mut cx, b"hello")?;
-    /// assert!(out.is_empty()); // the socket took it all
-    /// # Ok::<(), std::io::Error>(())
-    /// ```
+    // AC-DWS-5: queue, then one immediate initiate_send.
     pub fn send<S: 'static>(&mut self, cx: &mut Cx<'_, S>, data: &[u8]) -> io::Result<()> {
         if cx.debug() {
             cx.log_info(&format!("sending {}", bytes_repr(data)), "info");
@@ -83,22 +67,10 @@ impl SendBuffer {
         self.initiate_send(cx)
     }
 
-    /// One send of at most [`CHUNK`](SendBuffer::CHUNK) bytes from the front
-    /// (AC-DWS-2); nothing at all when the buffer is empty.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// # use asyncore::{Dispatcher, EventLoop, SendBuffer}; struct Idle; impl Dispatcher for Idle {}
-    /// # let (a, _b) = std::os::unix::net::UnixStream::pair()?;
-    /// # let mut ev = EventLoop::new();
-    /// # let mut cx = ev.add(Idle);
-    /// # cx.adopt(a.into())?;
-    /// let mut out = SendBuffer::new();
-    /// out.initiate_send(&mut cx)?; // empty: no zero-length send
-    /// # Ok::<(), std::io::Error>(())
-    /// ```
+    /// One send of at most [`CHUNK`](SendBuffer::CHUNK) bytes from the front;
+    /// nothing at all when the buffer is empty.
     pub fn initiate_send<S: 'static>(&mut self, cx: &mut Cx<'_, S>) -> io::Result<()> {
+        // AC-DWS-2: one send of at most CHUNK bytes; AC-Q-15: none when empty.
         let pending = &self.buf[self.start..];
         if pending.is_empty() {
             return Ok(());
@@ -115,40 +87,81 @@ impl SendBuffer {
         Ok(())
     }
 
-    /// asyncore's `writable()` for this class (AC-DWS-4): while not connected
+    /// asyncore's `writable()` for this class: while not connected
     /// (to see the connect complete) or while data is queued.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// # use asyncore::{Dispatcher, EventLoop, SendBuffer}; struct Idle; impl Dispatcher for Idle {}
-    /// let mut ev = EventLoop::new();
-    /// let cx = ev.add(Idle);
-    /// assert!(SendBuffer::new().writable(&cx.view())); // not connected yet
-    /// ```
     pub fn writable<S: 'static>(&self, ch: &View<'_, S>) -> bool {
+        // AC-DWS-4: not connected, or data queued.
         !ch.connected() || !self.is_empty()
     }
 
     /// Bytes still queued.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// assert_eq!(asyncore::SendBuffer::new().len(), 0);
-    /// ```
     pub fn len(&self) -> usize {
         self.buf.len() - self.start
     }
 
     /// Whether nothing is queued.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// assert!(asyncore::SendBuffer::new().is_empty());
-    /// ```
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Dispatcher, EventLoop};
+    use std::io::Read;
+    use std::os::unix::net::UnixStream;
+
+    struct Idle;
+    impl Dispatcher for Idle {}
+
+    #[test]
+    fn a_new_buffer_is_empty() {
+        let out = SendBuffer::new();
+        assert!(out.is_empty());
+        assert_eq!(out.len(), 0);
+    }
+
+    #[test]
+    fn writable_while_not_connected_then_only_while_data_is_queued() {
+        let mut ev = EventLoop::new();
+        assert!(SendBuffer::new().writable(&ev.add(Idle).view()));
+        let (a, _b) = UnixStream::pair().unwrap();
+        let mut cx = ev.add(Idle);
+        cx.adopt(a.into()).unwrap();
+        let mut out = SendBuffer::new();
+        assert!(!out.writable(&cx.view()), "connected and empty");
+        out.buf.extend_from_slice(b"queued");
+        assert!(out.writable(&cx.view()), "connected with data queued");
+    }
+
+    #[test]
+    fn send_tries_at_once_and_an_empty_buffer_sends_nothing() {
+        let (a, mut b) = UnixStream::pair().unwrap();
+        b.set_nonblocking(true).unwrap();
+        let mut ev = EventLoop::new();
+        let mut cx = ev.add(Idle);
+        cx.adopt(a.into()).unwrap();
+        let mut out = SendBuffer::new();
+        out.initiate_send(&mut cx).unwrap();
+        let mut buf = [0u8; 16];
+        let err = b.read(&mut buf).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::WouldBlock, "nothing was sent");
+        out.send(&mut cx, b"hello").unwrap();
+        assert!(out.is_empty(), "the socket took it all");
+        assert_eq!(b.read(&mut buf).unwrap(), 5);
+        assert_eq!(&buf[..5], b"hello");
+    }
+
+    #[test]
+    fn one_send_hands_over_at_most_one_chunk() {
+        let (a, _b) = UnixStream::pair().unwrap();
+        let mut ev = EventLoop::new();
+        let mut cx = ev.add(Idle);
+        cx.adopt(a.into()).unwrap();
+        let mut out = SendBuffer::new();
+        let total = 3 * SendBuffer::CHUNK;
+        out.send(&mut cx, &vec![7u8; total]).unwrap();
+        assert!(out.len() >= total - SendBuffer::CHUNK, "{}", out.len());
     }
 }

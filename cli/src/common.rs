@@ -11,9 +11,14 @@ use std::net::SocketAddr;
 /// # Examples
 ///
 /// ```
-/// let e = asyncore_cli::AppError::usage("bad address");
-/// assert_eq!(e.code, 2);
+/// use asyncore_cli::AppError;
+/// let e = AppError::usage("bad address");
+/// assert_eq!(e.code, 2); // AppError::USAGE
 /// assert_eq!(e.to_string(), "bad address");
+/// let e = AppError::io("cannot listen on 127.0.0.1:1", std::io::Error::from_raw_os_error(13));
+/// assert_eq!(e.code, 1); // AppError::IO
+/// assert!(e.message.starts_with("cannot listen on 127.0.0.1:1: "));
+/// assert_eq!(AppError::new(7, "x").code, 7);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AppError {
@@ -30,12 +35,6 @@ impl AppError {
     pub const USAGE: u8 = 2;
 
     /// An error with its own exit code.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// assert_eq!(asyncore_cli::AppError::new(7, "x").code, 7);
-    /// ```
     pub fn new(code: u8, message: impl Into<String>) -> Self {
         AppError {
             code,
@@ -44,24 +43,11 @@ impl AppError {
     }
 
     /// Bad arguments (exit code 2).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// assert_eq!(asyncore_cli::AppError::usage("x").code, 2);
-    /// ```
     pub fn usage(message: impl Into<String>) -> Self {
         AppError::new(Self::USAGE, message)
     }
 
     /// An I/O failure with what was being done (exit code 1).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let e = asyncore_cli::AppError::io("cannot listen on 127.0.0.1:1", std::io::Error::from_raw_os_error(13));
-    /// assert!(e.message.starts_with("cannot listen on 127.0.0.1:1: "));
-    /// ```
     pub fn io(doing: impl fmt::Display, err: io::Error) -> Self {
         AppError::new(Self::IO, format!("{doing}: {err}"))
     }

@@ -1,6 +1,7 @@
 //! `asyncore demo`: one loop, both ends. A tiny HTTP server on 127.0.0.1
-//! port 0 and the seed's HTTP client fetching a page from it, in the same
-//! `EventLoop`; prints the exchange. Needs no network and no set-up.
+//! port 0 and the HTTP client from the original asyncore documentation's
+//! example fetching a page from it, in the same `EventLoop`; prints the
+//! exchange. Needs no network and no set-up.
 
 use crate::AppError;
 use asyncore::View;
@@ -89,7 +90,8 @@ impl Dispatcher<Exchange> for HttpServer {
     }
 }
 
-/// The seed's HTTP client, keeping what it reads instead of printing it.
+/// The original asyncore documentation's example HTTP client, keeping what
+/// it reads instead of printing it.
 struct HttpClient {
     buffer: Vec<u8>,
 }
@@ -117,7 +119,8 @@ impl Dispatcher<Exchange> for HttpClient {
 }
 
 /// Runs the exchange on `backend`: a server on 127.0.0.1 port 0 and the
-/// seed's client in one loop; returns what the client sent and received.
+/// asyncore documentation's example client in one loop; returns what the
+/// client sent and received.
 ///
 /// # Examples
 ///
@@ -173,7 +176,7 @@ pub fn report(exchange: &Exchange, backend: Backend) -> String {
     let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
     let mut lines = head.lines();
     let mut out = format!(
-        "asyncore demo: one {backend} loop ran an HTTP server and the seed's HTTP client\n\n"
+        "asyncore demo: one {backend} loop ran an HTTP server and asyncore's example HTTP client\n\n"
     );
     out += &format!(
         "request:  {}\n",

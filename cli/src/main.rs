@@ -24,7 +24,7 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum App {
-    /// Serve HTTP on 127.0.0.1 and fetch a page from it with the seed's client, in one loop.
+    /// Serve HTTP on 127.0.0.1 and fetch a page from it with asyncore's example client, in one loop.
     Demo,
     /// Fetch an http:// URL (GET, HTTP/1.1) and write the body to stdout or a file.
     ///

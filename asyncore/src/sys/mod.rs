@@ -3,27 +3,33 @@
 //!
 //! # The selector contract
 //!
-//! Every backend (`select.rs`, `poll.rs`, `epoll.rs`) provides the same four
-//! operations, and the loop never looks behind them:
+//! The loop talks to the backends (`select.rs`, `poll.rs`, `epoll.rs`) only
+//! through `Selector`, which has four operations; each backend implements the
+//! ones that apply to it, and the others are no-ops for it:
 //!
-//! * `watch(fd, key, interest)`: the descriptor `fd`, identified by the opaque
-//!   `key`, wants `interest` (a set of [`Interest`] bits). The faithful
-//!   backends (select, poll) forget every watch at `begin_pass` and are told
-//!   the whole set again each pass, as asyncore does. Epoll keeps its
-//!   registrations in the kernel and is told only about changes (`update`).
-//! * `update(fd, key, old, new)`: the interest of a watched descriptor changed
-//!   (epoll only; `old` or `new` may be empty, meaning add or delete).
+//! * `begin_pass()`: forget the previous pass's watch set (select and poll,
+//!   which are told the whole set again each pass, as asyncore does; a no-op
+//!   on epoll).
+//! * `watch(fd, key, interest)`: add the descriptor `fd`, identified by the
+//!   opaque `key`, to this pass's watch set with `interest` (a set of
+//!   [`Interest`] bits). Select and poll only: the loop calls it only on the
+//!   backends that rebuild each pass.
+//! * `update(fd, key, old, new)`: the interest of a persistent registration
+//!   changed (epoll only, which keeps its registrations in the kernel; `old`
+//!   or `new` may be empty, meaning add or delete). A no-op on select and
+//!   poll.
 //! * `wait(timeout, events)`: block until something is ready or the timeout
 //!   passes, and append one [`Event`] per readiness report. A timeout of
 //!   `None` waits forever. Timeouts are rounded **up** to the backend's
 //!   resolution, so a wait never ends early and a tiny positive timeout never
 //!   becomes a busy poll. `EINTR` restarts the wait with the remaining time and
 //!   reports nothing for the interrupted attempt.
-//! * Event order: select reports all read-ready descriptors, then all
-//!   write-ready, then all exceptional ones, each group in watch order, one
-//!   readiness bit per event (asyncore's select pass). Poll reports one event
-//!   per descriptor in watch order with every bit set at once. Epoll reports
-//!   in the kernel's order.
+//!
+//! Event order: select reports all read-ready descriptors, then all
+//! write-ready, then all exceptional ones, each group in watch order, one
+//! readiness bit per event (asyncore's select pass). Poll reports one event
+//! per descriptor in watch order with every bit set at once. Epoll reports in
+//! the kernel's order.
 //!
 //! Readiness bits are the `poll(2)` values ([`POLLIN`] ...), whatever the
 //! backend, so the loop has one vocabulary.
@@ -65,7 +71,9 @@ pub const POLLNVAL: i16 = libc::POLLNVAL;
 /// ```
 /// use asyncore::Backend;
 /// assert_eq!(Backend::from_use_poll(false), Backend::Select);
+/// assert_eq!(Backend::from_use_poll(true), Backend::Poll);
 /// assert_eq!("epoll".parse::<Backend>().unwrap(), Backend::Epoll);
+/// assert_eq!(Backend::Poll.name(), "poll");
 /// assert_eq!(Backend::default(), Backend::Epoll);
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
@@ -84,12 +92,6 @@ impl Backend {
     pub const ALL: [Backend; 3] = [Backend::Select, Backend::Poll, Backend::Epoll];
 
     /// asyncore's `use_poll` flag: `true` is [`Backend::Poll`], `false` [`Backend::Select`].
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// assert_eq!(asyncore::Backend::from_use_poll(true), asyncore::Backend::Poll);
-    /// ```
     pub fn from_use_poll(use_poll: bool) -> Backend {
         if use_poll {
             Backend::Poll
@@ -99,12 +101,6 @@ impl Backend {
     }
 
     /// The backend's lower-case name, as accepted by `parse`.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// assert_eq!(asyncore::Backend::Poll.name(), "poll");
-    /// ```
     pub fn name(self) -> &'static str {
         match self {
             Backend::Select => "select",
@@ -184,6 +180,12 @@ impl Selector {
     }
 
     /// Add `fd` to this pass's watch set (select and poll only).
+    ///
+    /// The epoll arm is never reached: the loop calls `watch` only on the
+    /// backends that rebuild their watch set each pass
+    /// ([`Backend::rebuilds_each_pass`]) and tells epoll about changes with
+    /// [`update`](Selector::update). The arm registers `fd` as a fresh add,
+    /// which would be correct for a descriptor epoll does not watch yet.
     pub(crate) fn watch(&mut self, fd: i32, key: u64, interest: Interest) -> io::Result<()> {
         match self {
             Selector::Select(s) => s.watch(fd, key, interest),
@@ -223,7 +225,8 @@ impl Selector {
 }
 
 /// Run `attempt` with the time left until the deadline, restarting it after
-/// `EINTR` (AC-LOOP-9). `attempt` gets `None` for "forever".
+/// `EINTR`. `attempt` gets `None` for "forever".
+// AC-LOOP-9: EINTR restarts the wait with the remaining time.
 pub(crate) fn retry_eintr<T>(
     timeout: Option<Duration>,
     mut attempt: impl FnMut(Option<Duration>) -> io::Result<T>,
@@ -248,7 +251,8 @@ pub(crate) fn retry_eintr<T>(
 }
 
 /// Milliseconds for poll(2)/epoll_wait(2): `-1` is forever; rounded up so a
-/// positive timeout never becomes a busy poll (AC-Q-5).
+/// positive timeout never becomes a busy poll.
+// AC-Q-5: round up, never to zero.
 pub(crate) fn timeout_ms(timeout: Option<Duration>) -> libc::c_int {
     match timeout {
         None => -1,

@@ -1,7 +1,9 @@
-//! The `poll(2)` backend: asyncore's `use_poll=True` pass (AC-POLL).
+//! The `poll(2)` backend: asyncore's `use_poll=True` pass.
 //!
 //! The watch set is rebuilt every pass; results come back in watch order with
 //! all of a descriptor's bits in one event.
+
+// AC-POLL: asyncore's poll pass.
 
 use super::{retry_eintr, timeout_ms, Event, Interest, WANT_READ, WANT_WRITE};
 use std::io;

@@ -1,8 +1,10 @@
-//! The `select(2)` backend: asyncore's default pass (AC-SEL).
+//! The `select(2)` backend: asyncore's default pass.
 //!
 //! The watch set is rebuilt every pass. Descriptors at or above `FD_SETSIZE`
 //! are refused with a clear error before they could reach `FD_SET`, which
-//! would otherwise write outside the set (AC-Q-22).
+//! would otherwise write outside the set.
+
+// AC-SEL: asyncore's select pass.
 
 use super::{retry_eintr, Event, Interest, WANT_EXCEPT, WANT_READ, WANT_WRITE};
 use std::io;
@@ -19,6 +21,7 @@ impl Select {
     }
 
     pub(crate) fn watch(&mut self, fd: i32, key: u64, interest: Interest) -> io::Result<()> {
+        // AC-Q-22: refuse descriptors FD_SET cannot hold.
         if fd < 0 || fd as usize >= libc::FD_SETSIZE {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,

@@ -251,47 +251,17 @@ impl ChatServer {
     }
 
     /// The address it listens on.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// # use asyncore_cli::chat::{ChatOptions, ChatServer};
-    /// let server = ChatServer::bind("127.0.0.1:0".parse().unwrap(), asyncore::Backend::Epoll, ChatOptions::default())?;
-    /// assert!(server.addr().ip().is_loopback());
-    /// # Ok::<(), asyncore_cli::AppError>(())
-    /// ```
     pub fn addr(&self) -> SocketAddr {
         self.addr
     }
 
     /// A handle to stop it (or shut it down gracefully, or look at the room
     /// with [`stats`]) from another thread.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// # use asyncore_cli::chat::{ChatOptions, ChatServer};
-    /// let mut server = ChatServer::bind("127.0.0.1:0".parse().unwrap(), asyncore::Backend::Epoll, ChatOptions::default())?;
-    /// let remote = server.remote()?;
-    /// remote.stop();
-    /// server.run()?; // returns at once
-    /// # Ok::<(), asyncore_cli::AppError>(())
-    /// ```
     pub fn remote(&mut self) -> Result<Remote<Room>, AppError> {
         self.ev.remote().map_err(|e| AppError::io("chat", e))
     }
 
     /// Serves until stopped (or SIGINT/SIGTERM, which shut it down gracefully).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// # use asyncore_cli::chat::{ChatOptions, ChatServer};
-    /// let mut server = ChatServer::bind("127.0.0.1:0".parse().unwrap(), asyncore::Backend::Epoll, ChatOptions::default())?;
-    /// server.remote()?.shutdown(std::time::Duration::ZERO);
-    /// server.run()?;
-    /// # Ok::<(), asyncore_cli::AppError>(())
-    /// ```
     pub fn run(mut self) -> Result<(), AppError> {
         shutdown_on_signals(&mut self.ev)?;
         self.ev

@@ -20,8 +20,10 @@ pub const MAX_NICK: usize = 32;
 /// use asyncore_cli::chat::Room;
 /// let room = Room::default();
 /// assert!(room.is_empty());
+/// assert_eq!((room.len(), room.connections()), (0, 0));
 /// assert!(!room.contains("alice"));
 /// assert_eq!(room.nicks(), Vec::<String>::new());
+/// assert!(!room.is_closing());
 /// ```
 #[derive(Debug, Default)]
 pub struct Room {
@@ -35,67 +37,31 @@ pub struct Room {
 
 impl Room {
     /// How many members (connections with a nickname).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// assert_eq!(asyncore_cli::chat::Room::default().len(), 0);
-    /// ```
     pub fn len(&self) -> usize {
         self.members.len()
     }
 
     /// Whether nobody has joined.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// assert!(asyncore_cli::chat::Room::default().is_empty());
-    /// ```
     pub fn is_empty(&self) -> bool {
         self.members.is_empty()
     }
 
     /// How many connections are open, members or not.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// assert_eq!(asyncore_cli::chat::Room::default().connections(), 0);
-    /// ```
     pub fn connections(&self) -> usize {
         self.conns.len()
     }
 
     /// Whether `nick` is taken (ignoring ASCII case).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// assert!(!asyncore_cli::chat::Room::default().contains("Bob"));
-    /// ```
     pub fn contains(&self, nick: &str) -> bool {
         self.members.contains_key(&nick.to_ascii_lowercase())
     }
 
     /// The members' nicknames, sorted ignoring case.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// assert!(asyncore_cli::chat::Room::default().nicks().is_empty());
-    /// ```
     pub fn nicks(&self) -> Vec<String> {
         self.members.values().map(|(n, _)| n.clone()).collect()
     }
 
     /// Whether a graceful shutdown has begun.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// assert!(!asyncore_cli::chat::Room::default().is_closing());
-    /// ```
     pub fn is_closing(&self) -> bool {
         self.closing
     }
@@ -210,6 +176,26 @@ mod tests {
         assert_eq!(room.leave("BOB"), Some(b));
         assert_eq!(room.member_tokens(), [a]);
         assert_eq!(room.leave("bob"), None);
+    }
+
+    #[test]
+    fn counts_members_and_connections_apart() {
+        let mut ev = EventLoop::new();
+        struct Idle;
+        impl asyncore::Dispatcher for Idle {}
+        let (a, b) = (ev.add(Idle).token(), ev.add(Idle).token());
+        let mut room = Room::default();
+        room.connect(a);
+        room.connect(b);
+        assert!(room.join("Alice", a));
+        assert_eq!((room.len(), room.connections()), (1, 2));
+        assert!(room.contains("ALICE"), "contains ignores case");
+        assert!(!room.is_empty());
+        room.disconnect(b);
+        assert_eq!(room.conn_tokens(), [a]);
+        assert!(!room.is_closing());
+        room.set_closing();
+        assert!(room.is_closing());
     }
 
     #[test]

@@ -1,5 +1,5 @@
-//! `asyncore get URL [-o FILE] [-i]`: the seed's HTTP client grown into a
-//! tool.
+//! `asyncore get URL [-o FILE] [-i]`: the HTTP client from the original
+//! asyncore documentation's example, grown into a tool.
 //!
 //! One GET over HTTP/1.1 (`Host`, `User-Agent: asyncore-get/VERSION`,
 //! `Accept-Encoding: identity`, `Connection: close`); HTTP/1.0 and 1.1

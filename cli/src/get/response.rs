@@ -109,12 +109,6 @@ impl Default for ResponseParser {
 
 impl ResponseParser {
     /// A parser waiting for a status line.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// assert!(!asyncore_cli::get::ResponseParser::new().is_done());
-    /// ```
     pub fn new() -> Self {
         ResponseParser {
             state: State::StatusLine,
@@ -131,54 +125,21 @@ impl ResponseParser {
     }
 
     /// Whether the whole response has been parsed.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let mut p = asyncore_cli::get::ResponseParser::new();
-    /// p.advance(b"HTTP/1.1 204 No Content\r\n\r\n").unwrap();
-    /// assert!(p.is_done());
-    /// ```
     pub fn is_done(&self) -> bool {
         self.state == State::Done
     }
 
     /// The body's framing, once the head is parsed.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use asyncore_cli::get::{Framing, ResponseParser};
-    /// let mut p = ResponseParser::new();
-    /// assert_eq!(p.framing(), None);
-    /// p.advance(b"HTTP/1.0 200 OK\r\n\r\n").unwrap();
-    /// assert_eq!(p.framing(), Some(Framing::Close));
-    /// ```
     pub fn framing(&self) -> Option<Framing> {
         self.framing
     }
 
     /// Body bytes yielded so far.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let mut p = asyncore_cli::get::ResponseParser::new();
-    /// p.advance(b"HTTP/1.0 200 OK\r\n\r\n").unwrap();
-    /// p.advance(b"12345").unwrap();
-    /// assert_eq!(p.body_received(), 5);
-    /// ```
     pub fn body_received(&self) -> u64 {
         self.received
     }
 
     /// The trailer fields of a chunked body (empty otherwise).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// assert!(asyncore_cli::get::ResponseParser::new().trailers().is_empty());
-    /// ```
     pub fn trailers(&self) -> &[(String, String)] {
         &self.trailers
     }

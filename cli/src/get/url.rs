@@ -82,15 +82,6 @@ impl std::error::Error for UrlError {}
 
 impl HttpUrl {
     /// Parses `text` (see the module docs for what is accepted).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use asyncore_cli::get::HttpUrl;
-    /// assert_eq!(HttpUrl::parse("http://127.0.0.1:8000").unwrap().target, "/");
-    /// assert!(HttpUrl::parse("ftp://example.com/").is_err());
-    /// assert!(HttpUrl::parse("http://host:99999/").is_err());
-    /// ```
     pub fn parse(text: &str) -> Result<HttpUrl, UrlError> {
         let bad = |why: &str| UrlError(format!("bad URL {text:?}: {why}"));
         if let Some(c) = text.chars().find(|c| c.is_whitespace() || c.is_control()) {
@@ -127,13 +118,6 @@ impl HttpUrl {
     }
 
     /// The `Host` header's value: the port only when it is not 80.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let url = asyncore_cli::get::HttpUrl::parse("http://[::1]:8080/x").unwrap();
-    /// assert_eq!(url.host_header(), "[::1]:8080");
-    /// ```
     pub fn host_header(&self) -> String {
         if self.port == 80 {
             self.host.to_string()

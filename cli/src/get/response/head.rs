@@ -16,7 +16,8 @@ pub(super) const MAX_FIELDS: usize = 256;
 /// let (_, event) = p.advance(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n").unwrap();
 /// let Event::Head(head) = event else { panic!() };
 /// assert_eq!((head.status, head.reason.as_str()), (200, "OK"));
-/// assert_eq!(head.header("content-length"), Some("0"));
+/// assert_eq!(head.status_line(), "HTTP/1.1 200 OK");
+/// assert_eq!(head.header("content-length"), Some("0")); // any case
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Head {
@@ -34,15 +35,6 @@ pub struct Head {
 
 impl Head {
     /// The first value of header `name` (case-insensitive).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// # use asyncore_cli::get::{Event, ResponseParser};
-    /// # let mut p = ResponseParser::new();
-    /// # let (_, Event::Head(head)) = p.advance(b"HTTP/1.0 200 OK\r\nServer: x\r\n\r\n").unwrap() else { panic!() };
-    /// assert_eq!(head.header("SERVER"), Some("x"));
-    /// ```
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
@@ -51,15 +43,6 @@ impl Head {
     }
 
     /// The status line, e.g. `HTTP/1.1 404 Not Found`.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// # use asyncore_cli::get::{Event, ResponseParser};
-    /// # let mut p = ResponseParser::new();
-    /// # let (_, Event::Head(head)) = p.advance(b"HTTP/1.1 404 Not Found\r\n\r\n").unwrap() else { panic!() };
-    /// assert_eq!(head.status_line(), "HTTP/1.1 404 Not Found");
-    /// ```
     pub fn status_line(&self) -> String {
         if self.reason.is_empty() {
             format!("{} {}", self.version, self.status)

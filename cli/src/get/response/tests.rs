@@ -112,6 +112,31 @@ fn err(input: &[u8], truncated: bool, contains: &str) -> Outcome {
 }
 
 #[test]
+fn accessors_before_and_after_the_head() {
+    let mut p = ResponseParser::new();
+    assert!(!p.is_done());
+    assert_eq!(p.framing(), None);
+    assert_eq!(p.body_received(), 0);
+    assert!(p.trailers().is_empty());
+    p.advance(b"HTTP/1.0 200 OK\r\n\r\n").unwrap();
+    assert_eq!(p.framing(), Some(Framing::Close));
+    p.advance(b"12345").unwrap();
+    assert_eq!(p.body_received(), 5);
+    assert!(
+        !p.is_done(),
+        "a close-delimited body ends only at the close"
+    );
+    p.finish().unwrap();
+    assert!(p.is_done());
+    assert!(p.trailers().is_empty(), "no trailers without chunking");
+
+    let mut p = ResponseParser::new();
+    p.advance(b"HTTP/1.1 204 No Content\r\n\r\n").unwrap();
+    assert_eq!(p.framing(), Some(Framing::Empty));
+    assert!(p.is_done());
+}
+
+#[test]
 fn content_length() {
     let input = b"HTTP/1.1 200 OK\r\nServer: t\r\nContent-Length: 11\r\n\r\nhello world";
     let out = ok(input, 200, b"hello world", true);
