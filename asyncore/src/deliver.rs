@@ -236,6 +236,7 @@ fn event<S: 'static>(d: Disp<'_, S>, cx: &mut Cx<'_, S>, which: Which) -> io::Re
 }
 
 /// `handle_close`, if a `send`/`recv` made it owed.
+#[inline]
 fn owed_close_event<S: 'static>(d: Disp<'_, S>, cx: &mut Cx<'_, S>) -> io::Result<()> {
     if cx.take_owed_close() {
         close_event(d, cx, false)

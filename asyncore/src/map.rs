@@ -68,19 +68,23 @@ impl<T> ChannelMap<T> {
         self.slab.remove(index)
     }
 
+    #[inline]
     pub(crate) fn get(&self, index: u32) -> Option<&T> {
         self.slab.get(index)
     }
 
+    #[inline]
     pub(crate) fn get_mut(&mut self, index: u32) -> Option<&mut T> {
         self.slab.get_mut(index)
     }
 
     /// Takes a slot's value out while its handler runs (see [`Slab::lend`]).
+    #[inline]
     pub(crate) fn lend(&mut self, index: u32) -> Option<T> {
         self.slab.lend(index)
     }
 
+    #[inline]
     pub(crate) fn restore(&mut self, index: u32, value: T) {
         self.slab.restore(index, value);
     }
@@ -92,6 +96,7 @@ impl<T> ChannelMap<T> {
             .then_some(token.index)
     }
 
+    #[inline]
     pub(crate) fn token(&self, index: u32) -> Token {
         Token {
             index,
@@ -99,6 +104,7 @@ impl<T> ChannelMap<T> {
         }
     }
 
+    #[inline]
     pub(crate) fn meta(&self, index: u32) -> Meta {
         self.meta.get(index as usize).copied().unwrap_or_default()
     }
@@ -108,6 +114,7 @@ impl<T> ChannelMap<T> {
     }
 
     /// Marks a slot's interest to be asked again; true if it was not marked.
+    #[inline]
     pub(crate) fn mark_dirty(&mut self, index: u32) -> bool {
         match self.meta.get_mut(index as usize) {
             Some(m) if !m.dirty => {
@@ -120,6 +127,7 @@ impl<T> ChannelMap<T> {
 
     /// The slot of a readiness key `(index << 32) | registration`, if that
     /// registration is still current (AC-Q-6).
+    #[inline]
     pub(crate) fn resolve_key(&self, key: u64) -> Option<u32> {
         let index = (key >> 32) as u32;
         let reg = key as u32;
@@ -128,6 +136,7 @@ impl<T> ChannelMap<T> {
     }
 
     /// The readiness key of a registered slot.
+    #[inline]
     pub(crate) fn key(&self, index: u32) -> u64 {
         key(index, self.meta(index).reg)
     }

@@ -86,6 +86,7 @@ impl<T> Slab<T> {
     }
 
     /// Takes an occupied slot's value out; the slot stays alive, lent.
+    #[inline]
     pub(crate) fn lend(&mut self, index: u32) -> Option<T> {
         let slot = self.slots.get_mut(index as usize)?;
         match std::mem::replace(&mut slot.state, State::Lent) {
@@ -98,10 +99,12 @@ impl<T> Slab<T> {
     }
 
     /// Puts a lent value back.
+    #[inline]
     pub(crate) fn restore(&mut self, index: u32, value: T) {
         if let Some(slot) = self.slots.get_mut(index as usize) {
             if matches!(slot.state, State::Lent) {
-                slot.state = State::Occupied(value);
+                // The old state is `Lent`, which owns nothing: skip its drop glue.
+                std::mem::forget(std::mem::replace(&mut slot.state, State::Occupied(value)));
             }
         }
     }

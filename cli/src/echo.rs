@@ -9,7 +9,6 @@ use asyncore::{
     Backend, Cx, Dispatcher, EventLoop, LoopGroup, Remote, ReusePortAddr, SendBuffer, SockAddr,
     Socket,
 };
-use std::cell::RefCell;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -22,33 +21,25 @@ pub struct EchoHandler {
     out: SendBuffer,
 }
 
-thread_local! {
-    /// One 64 KiB receive buffer per loop thread, shared by every connection
-    /// (the hand-written C server's static buffer): no allocation per read,
-    /// and nothing held by idle connections. Allocated on first use.
-    static READ_BUF: RefCell<Box<[u8]>> = RefCell::new(vec![0; 65536].into_boxed_slice());
-}
-
 impl Dispatcher for EchoHandler {
     fn handle_read(&mut self, cx: &mut Cx<'_>) -> io::Result<()> {
-        // Handlers never run inside a `Cx` method, so the borrow cannot nest.
-        READ_BUF.with(|buf| {
-            let mut buf = buf.borrow_mut();
-            let n = cx.recv_into(&mut buf)?;
-            if n == 0 {
+        // The bytes are lent from the loop's receive buffer (64 KiB, shared
+        // by every connection, as the hand-written C server's static buffer).
+        cx.recv_with(65536, |cx, data| {
+            if data.is_empty() {
                 return Ok(());
             }
             if self.out.is_empty() && !cx.debug() {
                 // Nothing queued: send straight from the read buffer (one
                 // send, as dispatcher_with_send's), and queue only the rest.
-                let sent = cx.send(&buf[..n])?;
-                if sent < n {
-                    self.out.send(cx, &buf[sent..n])?;
+                let sent = cx.send(data)?;
+                if sent < data.len() {
+                    self.out.send(cx, &data[sent..])?;
                 }
                 return Ok(());
             }
-            self.out.send(cx, &buf[..n])
-        })
+            self.out.send(cx, data)
+        })?
     }
 
     fn writable(&self, ch: &View<'_>) -> bool {

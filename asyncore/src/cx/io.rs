@@ -30,7 +30,7 @@ impl<S: 'static> Cx<'_, S> {
         match result {
             Ok(n) => {
                 self.core.diag.bytes_sent += n as u64;
-                if n > 0 {
+                if n > 0 && self.ch().deadlines.is_some() {
                     self.edit(|ch| {
                         if let Some(d) = ch.deadlines.as_mut() {
                             d.last_write = Instant::now();
@@ -125,11 +125,13 @@ impl<S: 'static> Cx<'_, S> {
                 Ok(0)
             }
             Ok(n) => {
-                self.edit(|ch| {
-                    if let Some(d) = ch.deadlines.as_mut() {
-                        d.last_read = Instant::now();
-                    }
-                });
+                if self.ch().deadlines.is_some() {
+                    self.edit(|ch| {
+                        if let Some(d) = ch.deadlines.as_mut() {
+                            d.last_read = Instant::now();
+                        }
+                    });
+                }
                 Ok(n)
             }
             Err(e) if is_disconnected(&e) => {
@@ -193,6 +195,7 @@ impl<S: 'static> Cx<'_, S> {
     }
 
     /// Takes the owed `handle_close`, if any.
+    #[inline]
     pub(crate) fn take_owed_close(&mut self) -> bool {
         self.edit(|ch| std::mem::take(&mut ch.close_owed))
     }

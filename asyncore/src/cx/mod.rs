@@ -111,6 +111,7 @@ impl<'a, S: 'static> Cx<'a, S> {
     }
 
     /// This channel's loop-side state.
+    #[inline(always)]
     pub(crate) fn ch(&self) -> &Channel {
         match &self.hand {
             Hand::Held(ch) => ch,
@@ -123,11 +124,13 @@ impl<'a, S: 'static> Cx<'a, S> {
     }
 
     /// Changes this channel's state.
+    #[inline(always)]
     pub(crate) fn edit<R>(&mut self, f: impl FnOnce(&mut Channel) -> R) -> R {
         self.with_parts(|ch, _| f(ch))
     }
 
     /// Runs `f` with this channel's state and the rest of the loop.
+    #[inline(always)]
     pub(crate) fn with_parts<R>(
         &mut self,
         f: impl FnOnce(&mut Channel, &mut LoopCore<S>) -> R,
