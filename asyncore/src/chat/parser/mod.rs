@@ -36,121 +36,14 @@
 //! `len(delimiter) - 1` held-back bytes per feed), with `memchr`/`memmem`; the buffer
 //! never grows beyond what was fed and not yet delivered.
 
+#[cfg(test)]
+mod properties;
+
+use super::delimiter_search::{find_prefix_at_end, find_short, SHORT_DELIMITER};
+use super::terminator::Terminator;
 use memchr::memmem;
 use std::fmt;
 use std::io;
-
-/// What ends a record (asynchat's terminator, AC-CHAT-10…14).
-///
-/// `Count(0)` and an empty `Delimiter` are "falsy" and behave exactly like `None`
-/// (AC-CHAT-10): everything is delivered, nothing is signalled.
-///
-/// # Examples
-///
-/// ```
-/// use asyncore::chat::Terminator;
-///
-/// assert_eq!(Terminator::from("\r\n"), Terminator::Delimiter(b"\r\n".to_vec()));
-/// assert_eq!(Terminator::from(4usize), Terminator::Count(4));
-/// assert!(Terminator::Count(0).behaves_as_none());
-/// assert!(Terminator::try_from(-1i64).is_err());
-/// ```
-#[derive(Clone, PartialEq, Eq, Hash, Default)]
-pub enum Terminator {
-    /// No records: all data is delivered as it arrives, never a signal.
-    #[default]
-    None,
-    /// A byte count: after this many more bytes a record ends. While reading, the value
-    /// shows the bytes still outstanding, and 0 once the count completed (AC-CHAT-13).
-    Count(usize),
-    /// A delimiter: each occurrence ends a record; the delimiter itself is not delivered.
-    Delimiter(Vec<u8>),
-}
-
-impl Terminator {
-    /// True for every terminator that the input loop treats as "none" (AC-CHAT-10):
-    /// `None`, `Count(0)` and an empty `Delimiter`.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use asyncore::chat::Terminator;
-    ///
-    /// assert!(Terminator::None.behaves_as_none());
-    /// assert!(Terminator::Delimiter(Vec::new()).behaves_as_none());
-    /// assert!(!Terminator::Count(1).behaves_as_none());
-    /// ```
-    pub fn behaves_as_none(&self) -> bool {
-        match self {
-            Terminator::None => true,
-            Terminator::Count(n) => *n == 0,
-            Terminator::Delimiter(d) => d.is_empty(),
-        }
-    }
-}
-
-impl fmt::Debug for Terminator {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Terminator::None => f.write_str("None"),
-            Terminator::Count(n) => write!(f, "Count({n})"),
-            Terminator::Delimiter(d) => write!(f, "Delimiter(b\"{}\")", d.escape_ascii()),
-        }
-    }
-}
-
-impl From<usize> for Terminator {
-    fn from(n: usize) -> Self {
-        Terminator::Count(n)
-    }
-}
-
-impl From<&[u8]> for Terminator {
-    fn from(d: &[u8]) -> Self {
-        Terminator::Delimiter(d.to_vec())
-    }
-}
-
-impl<const N: usize> From<&[u8; N]> for Terminator {
-    fn from(d: &[u8; N]) -> Self {
-        Terminator::Delimiter(d.to_vec())
-    }
-}
-
-impl From<Vec<u8>> for Terminator {
-    fn from(d: Vec<u8>) -> Self {
-        Terminator::Delimiter(d)
-    }
-}
-
-/// Text delimiters are stored as their UTF-8 bytes (the reference's `use_encoding`).
-impl From<&str> for Terminator {
-    fn from(d: &str) -> Self {
-        Terminator::Delimiter(d.as_bytes().to_vec())
-    }
-}
-
-impl<T: Into<Terminator>> From<Option<T>> for Terminator {
-    fn from(t: Option<T>) -> Self {
-        t.map_or(Terminator::None, Into::into)
-    }
-}
-
-/// The signed entry point of `set_terminator(n)` (AC-CHAT-11, AC-CHAT-99, TC-CH-14):
-/// a negative count fails with `InvalidInput` and the reference's message
-/// `the number of received bytes must be positive`; 0 is accepted.
-impl TryFrom<i64> for Terminator {
-    type Error = io::Error;
-
-    fn try_from(n: i64) -> io::Result<Self> {
-        usize::try_from(n).map(Terminator::Count).map_err(|_| {
-            io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "the number of received bytes must be positive",
-            )
-        })
-    }
-}
 
 /// One step of the input loop, pulled with [`Parser::next_event`].
 ///
@@ -529,49 +422,9 @@ impl fmt::Debug for Parser {
     }
 }
 
-/// Delimiters up to this long are found by `memchr` on their first byte plus
-/// a check of the rest: for short records (CRLF lines) that beats setting up
-/// a `memmem` search per record.
-const SHORT_DELIMITER: usize = 4;
-
-/// Leftmost occurrence of a short, non-empty delimiter.
-fn find_short(hay: &[u8], d: &[u8]) -> Option<usize> {
-    let mut at = 0;
-    while let Some(i) = memchr::memchr(d[0], &hay[at..]) {
-        let p = at + i;
-        if hay[p..].starts_with(d) {
-            return Some(p);
-        }
-        at = p + 1;
-    }
-    None
-}
-
-/// The length of the longest proper prefix of `needle` that ends `haystack`, or 0
-/// (asynchat's `find_prefix_at_end`, AC-CHAT-40…42). A one-byte or empty needle gives
-/// 0 (the reference returns −1 for an empty needle, which the input loop never passes).
-///
-/// # Examples
-///
-/// ```
-/// use asyncore::chat::find_prefix_at_end;
-///
-/// assert_eq!(find_prefix_at_end(b"qwerty\r", b"\r\n"), 1);
-/// assert_eq!(find_prefix_at_end(b"qwertydkjf", b"\r\n"), 0);
-/// assert_eq!(find_prefix_at_end(b"ab\r\n.", b"\r\n.\r\n"), 3);
-/// ```
-pub fn find_prefix_at_end(haystack: &[u8], needle: &[u8]) -> usize {
-    let longest = needle.len().saturating_sub(1).min(haystack.len());
-    (1..=longest)
-        .rev()
-        .find(|&l| haystack.ends_with(&needle[..l]))
-        .unwrap_or(0)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use proptest::prelude::*;
 
     /// Drives `p` like `handle_read`: one feed per chunk, then all events. `hook` runs
     /// at each `Terminator` (it gets the parser and the signal's ordinal). Log entries:
@@ -756,19 +609,6 @@ mod tests {
         assert_eq!(p.next_event(), None);
     }
 
-    /// TC-CH-13 and the AC-CHAT-42 examples.
-    #[test]
-    fn tc_ch_13_find_prefix_at_end() {
-        assert_eq!(find_prefix_at_end(b"qwerty\r", b"\r\n"), 1);
-        assert_eq!(find_prefix_at_end(b"qwertydkjf", b"\r\n"), 0);
-        assert_eq!(find_prefix_at_end(b"abc", b"x"), 0);
-        assert_eq!(find_prefix_at_end(b"ab\r\n.", b"\r\n.\r\n"), 3);
-        assert_eq!(find_prefix_at_end(b"", b"\r\n"), 0);
-        assert_eq!(find_prefix_at_end(b"plain ascii text\r\n", b"\r\n.\r\n"), 2);
-        assert_eq!(find_prefix_at_end(b"abc", b""), 0); // AC-CHAT-41 (reference: -1)
-        assert_eq!(find_prefix_at_end(b"ab", b"abab"), 2); // haystack shorter than needle
-    }
-
     /// Splits `data` into pieces of `size` (the echo server's chunk sizes).
     fn pieces(data: &[u8], size: usize) -> Vec<&[u8]> {
         data.chunks(size).collect()
@@ -840,18 +680,6 @@ mod tests {
         }
     }
 
-    /// TC-CH-14 / AC-CHAT-99: the signed entry point rejects negative counts.
-    #[test]
-    fn tc_ch_14_negative_count_rejected() {
-        let err = Terminator::try_from(-1i64).unwrap_err();
-        assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
-        assert_eq!(
-            err.to_string(),
-            "the number of received bytes must be positive"
-        );
-        assert_eq!(Terminator::try_from(0i64).unwrap(), Terminator::Count(0));
-    }
-
     /// AC-CHAT-26: after holding back a prefix the reference leaves its loop, so a
     /// terminator changed from the data hook only applies from the next receive.
     #[test]
@@ -921,101 +749,5 @@ mod tests {
         assert_eq!(p.next_event(), Some(Event::Data(b"cd")));
         assert_eq!(p.read_from(&mut src, 16).unwrap(), 0);
         assert_eq!(p.next_event(), None);
-    }
-
-    // ---- properties ----
-
-    fn alphabet() -> impl Strategy<Value = u8> {
-        prop::sample::select(b"ab\r\n".to_vec())
-    }
-
-    fn terminator() -> impl Strategy<Value = Terminator> {
-        prop_oneof![
-            Just(Terminator::None),
-            (0usize..8).prop_map(Terminator::Count),
-            prop::collection::vec(alphabet(), 0..5).prop_map(Terminator::Delimiter),
-        ]
-    }
-
-    /// Cuts `data` at the given points (taken modulo its length, sorted).
-    fn split(data: &[u8], cuts: &[usize]) -> Vec<Vec<u8>> {
-        let mut points: Vec<usize> = cuts.iter().map(|c| c % (data.len() + 1)).collect();
-        points.sort_unstable();
-        let mut out = Vec::new();
-        let mut last = 0;
-        for p in points.into_iter().chain([data.len()]) {
-            out.push(data[last..p].to_vec());
-            last = p;
-        }
-        out
-    }
-
-    /// Records: data merged per record, `None` for a signal; plus leftovers.
-    type Outcome = (Vec<Option<Vec<u8>>>, Vec<u8>, Terminator);
-
-    fn records(first: &Terminator, script: &[Terminator], chunks: &[Vec<u8>]) -> Outcome {
-        let mut p = Parser::with_terminator(first.clone());
-        let mut out: Vec<Option<Vec<u8>>> = Vec::new();
-        let mut signals = 0;
-        for chunk in chunks {
-            p.feed(chunk);
-            while let Some(ev) = p.next_event() {
-                match ev {
-                    Event::Data(d) => match out.last_mut() {
-                        Some(Some(acc)) => acc.extend_from_slice(d),
-                        _ => out.push(Some(d.to_vec())),
-                    },
-                    Event::Terminator => {
-                        out.push(None);
-                        if let Some(t) = script.get(signals) {
-                            p.set_terminator(t.clone());
-                        }
-                        signals += 1;
-                    }
-                }
-            }
-        }
-        (out, p.buffer().to_vec(), p.terminator().clone())
-    }
-
-    proptest! {
-        /// Any split of the stream gives the same records, leftovers and terminator.
-        #[test]
-        fn any_split_same_records(
-            t in terminator(),
-            data in prop::collection::vec(alphabet(), 0..200),
-            cuts in prop::collection::vec(any::<usize>(), 0..20),
-        ) {
-            let whole = records(&t, &[], std::slice::from_ref(&data));
-            prop_assert_eq!(records(&t, &[], &split(&data, &cuts)), whole);
-        }
-
-        /// Same with terminator changes made at each signal (AC-CHAT-14).
-        #[test]
-        fn any_split_same_records_with_script(
-            t in terminator(),
-            script in prop::collection::vec(terminator(), 0..12),
-            data in prop::collection::vec(alphabet(), 0..200),
-            cuts in prop::collection::vec(any::<usize>(), 0..20),
-        ) {
-            let whole = records(&t, &script, std::slice::from_ref(&data));
-            prop_assert_eq!(records(&t, &script, &split(&data, &cuts)), whole);
-        }
-
-        /// AC-CHAT-29: after draining, at most `len(delimiter) - 1` bytes stay buffered.
-        #[test]
-        fn buffer_bounded_between_reads(
-            d in prop::collection::vec(alphabet(), 1..6),
-            data in prop::collection::vec(alphabet(), 0..200),
-            cuts in prop::collection::vec(any::<usize>(), 0..20),
-        ) {
-            let mut p = Parser::with_terminator(d.clone());
-            for chunk in split(&data, &cuts) {
-                p.feed(&chunk);
-                while p.next_event().is_some() {}
-                prop_assert!(p.buffered() < d.len());
-                prop_assert!(d.starts_with(p.buffer()));
-            }
-        }
     }
 }

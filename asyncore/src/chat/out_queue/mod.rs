@@ -29,8 +29,18 @@
 //! [`SPARE_CAPACITY`] bytes) is kept from a sent entry for the next push, so steady
 //! small pushes do not allocate and an idle channel holds no output buffer.
 
+mod front;
+mod push_data;
+#[cfg(test)]
+mod reference_model;
+mod spare_buffer;
+
+pub use front::Front;
+pub use push_data::PushData;
+pub use spare_buffer::SPARE_CAPACITY;
+
 use super::producer::Producer;
-use std::borrow::Cow;
+use spare_buffer::{recycle, spare_buffer};
 use std::collections::VecDeque;
 use std::fmt;
 use std::io;
@@ -39,168 +49,9 @@ use std::io;
 /// AC-CHAT-Q-1).
 pub const DEFAULT_OUT_BUFFER_SIZE: usize = 65_536;
 
-/// The largest sent-entry buffer kept for reuse by the next push (one per thread,
-/// shared by every coalescing queue on it).
-pub const SPARE_CAPACITY: usize = 4096;
-
-thread_local! {
-    /// The one spare buffer of this thread's coalescing queues.
-    static SPARE: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
-}
-
-/// An empty buffer for a new entry of `n` bytes: the thread's spare when big enough.
-fn spare_buffer(n: usize) -> Vec<u8> {
-    let spare = SPARE.with(|s| s.take());
-    if spare.capacity() >= n {
-        spare
-    } else {
-        SPARE.with(|s| s.set(spare));
-        Vec::with_capacity(n.max(512))
-    }
-}
-
-/// Keeps a sent entry's buffer as the thread's spare when it is small enough.
-fn recycle(mut bytes: Vec<u8>) {
-    if bytes.capacity() <= SPARE_CAPACITY {
-        bytes.clear();
-        SPARE.with(|s| {
-            let old = s.take();
-            s.set(if old.capacity() >= bytes.capacity() {
-                old
-            } else {
-                bytes
-            });
-        });
-    }
-}
-
 /// Owned data at most this long is copied into the tail entry when it fits; longer
 /// owned data is moved in as an entry of its own (a move beats a long copy).
 const COALESCE_OWNED_MAX: usize = 4096;
-
-/// What [`OutQueue::push`] (and [`Chat::push`](super::Chat::push)) accepts: bytes,
-/// borrowed (copied in) or owned (moved in when that saves a copy).
-///
-/// Implemented for `Vec<u8>`, `String`, `Box<[u8]>`, `&[u8]`, `&[u8; N]`, `[u8; N]`,
-/// `&str`, `&Vec<u8>`, `&String` and `Cow` of bytes or text.
-///
-/// # Examples
-///
-/// ```
-/// use asyncore::chat::{OutQueue, PushData};
-///
-/// fn queue_all(q: &mut OutQueue, parts: Vec<impl PushData>) {
-///     for p in parts {
-///         q.push(p);
-///     }
-/// }
-/// let mut q = OutQueue::default();
-/// queue_all(&mut q, vec!["a", "bc"]);
-/// assert_eq!(q.len_bytes(), 3);
-/// ```
-pub trait PushData {
-    /// The bytes to queue.
-    fn as_bytes(&self) -> &[u8];
-    /// The bytes as an owned vector (a move for owned data, a copy for borrowed).
-    fn into_vec(self) -> Vec<u8>;
-    /// Whether [`into_vec`](Self::into_vec) is free (no copy).
-    fn is_owned(&self) -> bool {
-        false
-    }
-}
-
-impl PushData for Vec<u8> {
-    fn as_bytes(&self) -> &[u8] {
-        self
-    }
-    fn into_vec(self) -> Vec<u8> {
-        self
-    }
-    fn is_owned(&self) -> bool {
-        true
-    }
-}
-
-impl PushData for String {
-    fn as_bytes(&self) -> &[u8] {
-        str::as_bytes(self)
-    }
-    fn into_vec(self) -> Vec<u8> {
-        self.into_bytes()
-    }
-    fn is_owned(&self) -> bool {
-        true
-    }
-}
-
-impl PushData for Box<[u8]> {
-    fn as_bytes(&self) -> &[u8] {
-        self
-    }
-    fn into_vec(self) -> Vec<u8> {
-        self.into_vec()
-    }
-    fn is_owned(&self) -> bool {
-        true
-    }
-}
-
-impl PushData for Cow<'_, [u8]> {
-    fn as_bytes(&self) -> &[u8] {
-        self
-    }
-    fn into_vec(self) -> Vec<u8> {
-        self.into_owned()
-    }
-    fn is_owned(&self) -> bool {
-        matches!(self, Cow::Owned(_))
-    }
-}
-
-impl PushData for Cow<'_, str> {
-    fn as_bytes(&self) -> &[u8] {
-        str::as_bytes(self)
-    }
-    fn into_vec(self) -> Vec<u8> {
-        self.into_owned().into_bytes()
-    }
-    fn is_owned(&self) -> bool {
-        matches!(self, Cow::Owned(_))
-    }
-}
-
-/// Borrowed data: copied in.
-macro_rules! borrowed_push_data {
-    ($($t:ty),*) => {$(
-        impl PushData for $t {
-            fn as_bytes(&self) -> &[u8] {
-                AsRef::<[u8]>::as_ref(*self)
-            }
-            fn into_vec(self) -> Vec<u8> {
-                AsRef::<[u8]>::as_ref(self).to_vec()
-            }
-        }
-    )*};
-}
-borrowed_push_data!(&[u8], &str, &Vec<u8>, &String);
-
-impl<const N: usize> PushData for &[u8; N] {
-    fn as_bytes(&self) -> &[u8] {
-        &self[..]
-    }
-    fn into_vec(self) -> Vec<u8> {
-        self.to_vec()
-    }
-}
-
-impl<const N: usize> PushData for [u8; N] {
-    fn as_bytes(&self) -> &[u8] {
-        &self[..]
-    }
-    fn into_vec(self) -> Vec<u8> {
-        self.to_vec()
-    }
-}
 
 enum Entry {
     /// `bytes[off..]` still to send. `piece` is the push-time split size (pieces are
@@ -212,31 +63,6 @@ enum Entry {
     },
     Producer(Box<dyn Producer>),
     Close,
-}
-
-/// What the head of the queue asks the channel to do, from [`OutQueue::front`].
-///
-/// # Examples
-///
-/// ```
-/// use asyncore::chat::{Front, OutQueue};
-///
-/// let mut q = OutQueue::new(4);
-/// assert!(matches!(q.front(usize::MAX).unwrap(), Front::Empty));
-/// q.push("hi");
-/// assert!(matches!(q.front(usize::MAX).unwrap(), Front::Data(b"hi")));
-/// ```
-#[derive(Debug, PartialEq, Eq)]
-pub enum Front<'a> {
-    /// Send these bytes (non-empty, at most `out_buffer_size`), then call
-    /// [`OutQueue::consume`] with the number accepted.
-    Data(&'a [u8]),
-    /// The close marker reached the head: close the channel (AC-CHAT-58). The marker
-    /// stays queued, so asking again gives `Close` again; entries behind it are never
-    /// sent.
-    Close,
-    /// Nothing queued (the channel is not writable on account of the queue).
-    Empty,
 }
 
 /// asynchat's output queue (`producer_fifo`) without the sending.
@@ -616,7 +442,6 @@ impl fmt::Debug for OutQueue {
 mod tests {
     use super::super::producer::SimpleProducer;
     use super::*;
-    use proptest::prelude::*;
 
     /// One `initiate_send` against a mock accepting at most `accept` bytes: returns
     /// what was offered (`Some(chunk)`), or `None` for an empty queue; panics on Close.
@@ -767,197 +592,6 @@ mod tests {
         assert_eq!(q.front(0).unwrap(), Front::Data(b"d"));
     }
 
-    // ---- model-based property: the reference `initiate_send`, transcribed ----
-
-    #[derive(Debug, Clone)]
-    enum Op {
-        Push(Vec<u8>),
-        Producer(Vec<u8>, usize),
-        Close,
-        Send(usize),
-    }
-
-    fn op() -> impl Strategy<Value = Op> {
-        prop_oneof![
-            3 => prop::collection::vec(any::<u8>(), 0..20).prop_map(Op::Push),
-            1 => (prop::collection::vec(any::<u8>(), 0..20), 1usize..10)
-                .prop_map(|(d, s)| Op::Producer(d, s)),
-            1 => Just(Op::Close),
-            4 => (0usize..12).prop_map(Op::Send),
-        ]
-    }
-
-    enum Model {
-        Data(Vec<u8>),
-        Producer(SimpleProducer),
-        Close,
-    }
-
-    /// The reference loop (AC-CHAT-53) with AC-CHAT-Q-5 (no empty entries). Returns the
-    /// chunk offered, `Ok(None)` for an empty queue, `Err(())` for close.
-    fn model_send(
-        q: &mut VecDeque<Model>,
-        obs: usize,
-        accept: usize,
-    ) -> Result<Option<Vec<u8>>, ()> {
-        loop {
-            match q.front_mut() {
-                None => return Ok(None),
-                Some(Model::Close) => return Err(()),
-                Some(Model::Producer(p)) => {
-                    let d = p.more().unwrap();
-                    if d.is_empty() {
-                        q.pop_front();
-                    } else {
-                        q.push_front(Model::Data(d));
-                    }
-                }
-                Some(Model::Data(first)) => {
-                    let data = first[..first.len().min(obs)].to_vec();
-                    let n = accept.min(data.len());
-                    if n > 0 {
-                        if n < data.len() || first.len() > obs {
-                            *first = first[n..].to_vec();
-                        } else {
-                            q.pop_front();
-                        }
-                    }
-                    return Ok(Some(data));
-                }
-            }
-        }
-    }
-
-    proptest! {
-        /// Same chunks as the reference for any interleaving of pushes, producers,
-        /// close markers and partial sends; bytes out = bytes in, in order;
-        /// `len_bytes` matches.
-        #[test]
-        fn matches_reference_model(obs in 1usize..8, ops in prop::collection::vec(op(), 0..60)) {
-            let mut q = OutQueue::new(obs);
-            let mut model: VecDeque<Model> = VecDeque::new();
-            let (mut sent_in, mut sent_out) = (Vec::new(), Vec::new());
-            let mut closed = false;
-            for op in ops.into_iter().chain((0..2000).map(|_| Op::Send(obs))) {
-                match op {
-                    Op::Push(d) => {
-                        if !closed { sent_in.extend_from_slice(&d); }
-                        for piece in d.chunks(obs) {
-                            model.push_back(Model::Data(piece.to_vec()));
-                        }
-                        q.push(d);
-                    }
-                    Op::Producer(d, s) => {
-                        if !closed { sent_in.extend_from_slice(&d); }
-                        model.push_back(Model::Producer(SimpleProducer::new(d.clone(), s)));
-                        q.push_producer(Box::new(SimpleProducer::new(d, s)));
-                    }
-                    Op::Close => {
-                        closed = true;
-                        model.push_back(Model::Close);
-                        q.close_when_done();
-                    }
-                    Op::Send(accept) => {
-                        let expected = model_send(&mut model, obs, accept);
-                        match q.front(usize::MAX).unwrap() {
-                            Front::Data(d) => {
-                                prop_assert_eq!(Ok(Some(d.to_vec())), expected);
-                                let n = accept.min(d.len());
-                                sent_out.extend_from_slice(&d[..n]);
-                                q.consume(n);
-                            }
-                            Front::Empty => prop_assert_eq!(Ok(None), expected),
-                            Front::Close => prop_assert_eq!(Err(()), expected),
-                        }
-                    }
-                }
-                let model_bytes: usize = model
-                    .iter()
-                    .map(|e| if let Model::Data(d) = e { d.len() } else { 0 })
-                    .sum();
-                prop_assert_eq!(q.len_bytes(), model_bytes);
-                prop_assert_eq!(q.is_empty(), model.is_empty());
-            }
-            prop_assert_eq!(sent_out, sent_in);
-        }
-
-        /// AC-CHAT-Q-12: with coalescing, any interleaving sends the same byte stream
-        /// as the reference model (close marker included), every chunk within
-        /// `out_buffer_size`, and takes no more sends to empty than the reference.
-        #[test]
-        fn coalescing_keeps_the_stream(obs in 1usize..40, ops in prop::collection::vec(op(), 0..60)) {
-            let mut q = OutQueue::new(obs);
-            q.set_coalesce(true);
-            let mut model: VecDeque<Model> = VecDeque::new();
-            let (mut ours, mut theirs) = (Vec::new(), Vec::new());
-            let (mut our_sends, mut their_sends) = (0, 0);
-            let (mut our_close, mut their_close) = (false, false);
-            for op in ops {
-                match op {
-                    Op::Push(d) => {
-                        for piece in d.chunks(obs) {
-                            model.push_back(Model::Data(piece.to_vec()));
-                        }
-                        if d.len() % 2 == 0 { q.push(d) } else { q.push(&d[..]) }
-                    }
-                    Op::Producer(d, s) => {
-                        model.push_back(Model::Producer(SimpleProducer::new(d.clone(), s)));
-                        q.push_producer(Box::new(SimpleProducer::new(d, s)));
-                    }
-                    Op::Close => {
-                        model.push_back(Model::Close);
-                        q.close_when_done();
-                    }
-                    Op::Send(accept) => {
-                        if !our_close {
-                            match q.front(usize::MAX).unwrap() {
-                                Front::Data(d) => {
-                                    prop_assert!(d.len() <= obs);
-                                    let n = accept.min(d.len());
-                                    ours.extend_from_slice(&d[..n]);
-                                    q.consume(n);
-                                }
-                                Front::Close => our_close = true,
-                                Front::Empty => {}
-                            }
-                        }
-                        if !their_close {
-                            match model_send(&mut model, obs, accept) {
-                                Ok(Some(d)) => theirs.extend_from_slice(&d[..accept.min(d.len())]),
-                                Ok(None) => {}
-                                Err(()) => their_close = true,
-                            }
-                        }
-                    }
-                }
-            }
-            // Drain both with sends the OS takes whole, counting them.
-            while !our_close {
-                match q.front(usize::MAX).unwrap() {
-                    Front::Data(d) => {
-                        prop_assert!(d.len() <= obs);
-                        ours.extend_from_slice(d);
-                        let n = d.len();
-                        q.consume(n);
-                        our_sends += 1;
-                    }
-                    Front::Close => our_close = true,
-                    Front::Empty => break,
-                }
-            }
-            while !their_close {
-                match model_send(&mut model, obs, usize::MAX) {
-                    Ok(Some(d)) => { theirs.extend_from_slice(&d); their_sends += 1; }
-                    Ok(None) => break,
-                    Err(()) => their_close = true,
-                }
-            }
-            prop_assert_eq!(our_close, their_close);
-            prop_assert_eq!(ours, theirs);
-            prop_assert!(our_sends <= their_sends, "{} sends against {}", our_sends, their_sends);
-        }
-    }
-
     /// AC-CHAT-Q-12: small pushes share one entry up to `out_buffer_size`; a push
     /// that does not fit starts the next; a long owned push is moved in whole.
     #[test]
@@ -995,33 +629,5 @@ mod tests {
         q.push("cd");
         assert_eq!(send(&mut q, 99).unwrap(), b"ab");
         assert_eq!(send(&mut q, 99).unwrap(), b"cd");
-    }
-
-    /// A sent entry's buffer is reused by the next push on the thread (no
-    /// allocation in steady state), and the kept buffer is bounded.
-    #[test]
-    fn sent_buffer_is_reused() {
-        let mut q = OutQueue::new(1 << 16);
-        q.set_coalesce(true);
-        q.push(&[1u8; 100][..]);
-        let first = match q.front(usize::MAX).unwrap() {
-            Front::Data(d) => d.as_ptr(),
-            other => panic!("{other:?}"),
-        };
-        q.consume(100);
-        q.push(&[2u8; 100][..]);
-        match q.front(usize::MAX).unwrap() {
-            Front::Data(d) => assert_eq!(d.as_ptr(), first, "the same buffer"),
-            other => panic!("{other:?}"),
-        }
-        q.consume(100);
-        q.push(&vec![3u8; SPARE_CAPACITY * 4][..]);
-        q.consume(SPARE_CAPACITY * 4);
-        assert!(SPARE.with(|s| {
-            let v = s.take();
-            let cap = v.capacity();
-            s.set(v);
-            cap <= SPARE_CAPACITY
-        }));
     }
 }
