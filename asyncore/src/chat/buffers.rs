@@ -26,7 +26,8 @@ pub(super) struct Buffers {
     pub(super) paused: bool,
     /// The close marker reached the head: `handle_close` is owed.
     pub(super) close_requested: bool,
-    /// Batch the pushes made while input is handled (spec: AC-CHAT-Q-12).
+    /// Batch the pushes made while input is handled.
+    // Spec: AC-CHAT-Q-12.
     pub(super) batch: bool,
     /// Input is being handled: pushes queue without sending.
     pub(super) deferring: bool,

@@ -19,7 +19,7 @@ pub(super) fn find_short(hay: &[u8], d: &[u8]) -> Option<usize> {
 }
 
 /// The length of the longest proper prefix of `needle` that ends `haystack`, or 0
-/// (asynchat's `find_prefix_at_end`, AC-CHAT-40…42). A one-byte or empty needle gives
+/// (asynchat's `find_prefix_at_end`). A one-byte or empty needle gives
 /// 0 (the reference returns −1 for an empty needle, which the input loop never passes).
 ///
 /// # Examples
@@ -31,6 +31,7 @@ pub(super) fn find_short(hay: &[u8], d: &[u8]) -> Option<usize> {
 /// assert_eq!(find_prefix_at_end(b"qwertydkjf", b"\r\n"), 0);
 /// assert_eq!(find_prefix_at_end(b"ab\r\n.", b"\r\n.\r\n"), 3);
 /// ```
+// Spec: AC-CHAT-40…42.
 pub fn find_prefix_at_end(haystack: &[u8], needle: &[u8]) -> usize {
     let longest = needle.len().saturating_sub(1).min(haystack.len());
     (1..=longest)
@@ -43,7 +44,7 @@ pub fn find_prefix_at_end(haystack: &[u8], needle: &[u8]) -> usize {
 mod tests {
     use super::*;
 
-    /// TC-CH-13 and the AC-CHAT-42 examples.
+    // TC-CH-13 and the AC-CHAT-42 examples.
     #[test]
     fn tc_ch_13_find_prefix_at_end() {
         assert_eq!(find_prefix_at_end(b"qwerty\r", b"\r\n"), 1);

@@ -3,10 +3,10 @@
 use std::fmt;
 use std::io;
 
-/// What ends a record (asynchat's terminator, AC-CHAT-10…14).
+/// What ends a record (asynchat's terminator).
 ///
-/// `Count(0)` and an empty `Delimiter` are "falsy" and behave exactly like `None`
-/// (AC-CHAT-10): everything is delivered, nothing is signalled.
+/// `Count(0)` and an empty `Delimiter` are "falsy" and behave exactly like `None`:
+/// everything is delivered, nothing is signalled.
 ///
 /// # Examples
 ///
@@ -18,20 +18,22 @@ use std::io;
 /// assert!(Terminator::Count(0).behaves_as_none());
 /// assert!(Terminator::try_from(-1i64).is_err());
 /// ```
+// Spec: AC-CHAT-10…14, AC-CHAT-10.
 #[derive(Clone, PartialEq, Eq, Hash, Default)]
 pub enum Terminator {
     /// No records: all data is delivered as it arrives, never a signal.
     #[default]
     None,
     /// A byte count: after this many more bytes a record ends. While reading, the value
-    /// shows the bytes still outstanding, and 0 once the count completed (AC-CHAT-13).
+    /// shows the bytes still outstanding, and 0 once the count completed.
+    // Spec: AC-CHAT-13.
     Count(usize),
     /// A delimiter: each occurrence ends a record; the delimiter itself is not delivered.
     Delimiter(Vec<u8>),
 }
 
 impl Terminator {
-    /// True for every terminator that the input loop treats as "none" (AC-CHAT-10):
+    /// True for every terminator that the input loop treats as "none":
     /// `None`, `Count(0)` and an empty `Delimiter`.
     ///
     /// # Examples
@@ -43,6 +45,7 @@ impl Terminator {
     /// assert!(Terminator::Delimiter(Vec::new()).behaves_as_none());
     /// assert!(!Terminator::Count(1).behaves_as_none());
     /// ```
+    // Spec: AC-CHAT-10.
     pub fn behaves_as_none(&self) -> bool {
         match self {
             Terminator::None => true,
@@ -99,9 +102,10 @@ impl<T: Into<Terminator>> From<Option<T>> for Terminator {
     }
 }
 
-/// The signed entry point of `set_terminator(n)` (AC-CHAT-11, AC-CHAT-99, TC-CH-14):
+/// The signed entry point of `set_terminator(n)`:
 /// a negative count fails with `InvalidInput` and the reference's message
 /// `the number of received bytes must be positive`; 0 is accepted.
+// Spec: AC-CHAT-11, AC-CHAT-99, TC-CH-14.
 impl TryFrom<i64> for Terminator {
     type Error = io::Error;
 
@@ -119,7 +123,7 @@ impl TryFrom<i64> for Terminator {
 mod tests {
     use super::*;
 
-    /// TC-CH-14 / AC-CHAT-99: the signed entry point rejects negative counts.
+    // TC-CH-14 / AC-CHAT-99: the signed entry point rejects negative counts.
     #[test]
     fn tc_ch_14_negative_count_rejected() {
         let err = Terminator::try_from(-1i64).unwrap_err();

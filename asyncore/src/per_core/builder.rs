@@ -112,7 +112,7 @@ impl LoopGroupBuilder {
     /// Starts the loops: spawns one thread per loop; thread `i` pins itself
     /// (if asked), builds `EventLoop::with_state(state(i))` on the chosen
     /// backend, calls `setup(i, &mut loop)` to add its channels (typically a
-    /// listener from a [`ReusePortAddr`]), then runs the loop with
+    /// listener from a [`ReusePortAddr`](super::ReusePortAddr)), then runs the loop with
     /// [`EventLoop::run`] — until its map is empty and no timer is armed, a
     /// [`Remote`] stops it, or a shutdown completes.
     ///

@@ -88,7 +88,7 @@ impl<S: 'static> LoopGroup<S> {
 
     /// Asks every loop for a graceful shutdown within `grace` (see
     /// [`Remote::shutdown`]): listeners close at once, every other channel
-    /// gets [`handle_shutdown`](Dispatcher::handle_shutdown), and whatever
+    /// gets [`handle_shutdown`](crate::Dispatcher::handle_shutdown), and whatever
     /// is still open at `grace` is closed; then each loop's `run` returns.
     /// Does not wait: [`join`](LoopGroup::join) does.
     ///

@@ -1,9 +1,9 @@
 //! One event loop per core: a [`LoopGroup`] of threads, each running its own
-//! [`EventLoop`], each loop owning its own listener on one shared address
+//! [`EventLoop`](crate::EventLoop), each loop owning its own listener on one shared address
 //! (`SO_REUSEPORT`), so that the kernel spreads new connections over the
 //! loops.
 //!
-//! An [`EventLoop`] is not `Send`, by design: its channels, handlers and
+//! An [`EventLoop`](crate::EventLoop) is not `Send`, by design: its channels, handlers and
 //! shared state live on one thread, with no locks. To use more cores, run
 //! more loops — one per thread — and give each its own listening socket.
 //! With `SO_REUSEPORT` set on every one of them, several sockets may bind the
@@ -18,7 +18,7 @@
 //!   listener resolves port 0, the others bind the port it got.
 //! * [`LoopGroup`] (built with [`LoopGroup::builder`]): spawns the threads, has
 //!   each build its loop with your setup closure, optionally pins them to
-//!   CPUs ([`Pinning`]), and gives back each loop's [`Remote`], a group-wide
+//!   CPUs ([`Pinning`]), and gives back each loop's [`Remote`](crate::Remote), a group-wide
 //!   [`shutdown`](LoopGroup::shutdown) and a [`join`](LoopGroup::join) that
 //!   collects every loop's result (a failed setup or a panic is an error, not
 //!   a panic of the caller).

@@ -1,6 +1,6 @@
 //! Where the loop threads of a group run.
 
-/// Which CPUs the threads of a [`LoopGroup`] run on.
+/// Which CPUs the threads of a [`LoopGroup`](super::LoopGroup) run on.
 ///
 /// # Examples
 ///

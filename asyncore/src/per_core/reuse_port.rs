@@ -50,7 +50,7 @@ pub fn reuse_port_listener(addr: SocketAddr, backlog: i32) -> io::Result<Socket>
 
 /// An address that several loops listen on together, one `SO_REUSEPORT`
 /// listener each. `Send + Sync`: share it (in an `Arc`) with the setup
-/// closure of a [`LoopGroup`].
+/// closure of a [`LoopGroup`](super::LoopGroup).
 ///
 /// The first listener opened binds the requested address; if its port is 0,
 /// the port it got is recorded and every later listener binds that port, so

@@ -1,9 +1,8 @@
 //! Sans-IO output queue: asynchat's `producer_fifo` and the bookkeeping of
-//! `initiate_send` (AC-CHAT-50…61, AC-CHAT-70…73).
+//! `initiate_send`.
 //!
 //! The queue holds pushed data, [`Producer`]s and a close marker, in order. A channel
-//! sends with a two-step protocol, once per writable event in the faithful mode
-//! (AC-CHAT-54, AC-CHAT-Q-11):
+//! sends with a two-step protocol, once per writable event in the faithful mode:
 //!
 //! 1. [`OutQueue::front`] pulls producers as needed and shows what to do next:
 //!    send a chunk ([`Front::Data`], at most `out_buffer_size` bytes), close
@@ -13,14 +12,14 @@
 //!
 //! Chunking reproduces the reference: a push longer than `out_buffer_size` is cut into
 //! `out_buffer_size` pieces at push time, so a partial send leaves the rest of that
-//! piece as the next chunk (X-CH-5: size 4, 3 of `abcd` sent ⇒ next chunk `d`);
-//! producer output is sliced from wherever the previous send stopped (AC-CHAT-71).
+//! piece as the next chunk (size 4, 3 of `abcd` sent ⇒ next chunk `d`);
+//! producer output is sliced from wherever the previous send stopped.
 //! The pieces are windows into one owned buffer, not copies.
 //!
-//! Decisions: **AC-CHAT-Q-5** — empty pushes are not queued and empty entries never
-//! cost a send; **AC-CHAT-Q-10** — pushed bytes are owned by the queue (copied or
-//! moved in), so later changes by the caller are not sent; **AC-CHAT-Q-1** — the
-//! default `out_buffer_size` is 65 536; **AC-CHAT-Q-12** — with coalescing on
+//! Decisions: empty pushes are not queued and empty entries never
+//! cost a send; pushed bytes are owned by the queue (copied or
+//! moved in), so later changes by the caller are not sent; the
+//! default `out_buffer_size` is 65 536; with coalescing on
 //! ([`OutQueue::set_coalesce`], what [`AsyncChat`](super::AsyncChat) uses by default), a
 //! push that fits in the tail entry's room up to `out_buffer_size` is copied there
 //! instead of queued on its own, so many small pushes leave in one send; the byte
@@ -28,6 +27,8 @@
 //! boundaries differ from the reference's. One buffer per thread (up to
 //! [`SPARE_CAPACITY`] bytes) is kept from a sent entry for the next push, so steady
 //! small pushes do not allocate and an idle channel holds no output buffer.
+//
+// Spec: AC-CHAT-50…61, AC-CHAT-70…73, AC-CHAT-54, AC-CHAT-Q-11, X-CH-5, AC-CHAT-71, AC-CHAT-Q-5, AC-CHAT-Q-10, AC-CHAT-Q-1, AC-CHAT-Q-12.
 
 mod front;
 mod push_data;
@@ -45,8 +46,8 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::io;
 
-/// `ac_out_buffer_size`'s default: 65 536 (the reference code, not its docs; AC-CHAT-1,
-/// AC-CHAT-Q-1).
+/// `ac_out_buffer_size`'s default: 65 536 (the reference code, not its docs).
+// Spec: AC-CHAT-1, AC-CHAT-Q-1.
 pub const DEFAULT_OUT_BUFFER_SIZE: usize = 65_536;
 
 /// Owned data at most this long is copied into the tail entry when it fits; longer
@@ -69,7 +70,7 @@ enum Entry {
 ///
 /// # Examples
 ///
-/// One chunk per writable event (X-CH-5):
+/// One chunk per writable event:
 ///
 /// ```
 /// use asyncore::chat::{Front, OutQueue};
@@ -85,11 +86,13 @@ enum Entry {
 /// assert_eq!(sent, [&b"abcd"[..], b"efgh", b"ij"]);
 /// assert!(q.is_empty());
 /// ```
+// Spec: X-CH-5.
 pub struct OutQueue {
     entries: VecDeque<Entry>,
     out_buffer_size: usize,
     len_bytes: usize,
-    /// Copy small pushes into the tail entry (AC-CHAT-Q-12).
+    /// Copy small pushes into the tail entry.
+    // Spec: AC-CHAT-Q-12.
     coalesce: bool,
 }
 
@@ -117,7 +120,7 @@ impl OutQueue {
 
     /// Turns coalescing on or off (off for a new queue, the reference's chunking):
     /// when on, a push that fits in the tail entry's room up to `out_buffer_size` is
-    /// copied there, so small pushes go out together in one send (AC-CHAT-Q-12).
+    /// copied there, so small pushes go out together in one send.
     ///
     /// # Examples
     ///
@@ -131,6 +134,7 @@ impl OutQueue {
     /// q.push("efghij");
     /// assert_eq!(q.front(usize::MAX).unwrap(), Front::Data(b"abcd"));
     /// ```
+    // Spec: AC-CHAT-Q-12.
     pub fn set_coalesce(&mut self, coalesce: bool) {
         self.coalesce = coalesce;
     }
@@ -175,10 +179,9 @@ impl OutQueue {
         self.out_buffer_size = size.max(1);
     }
 
-    /// Queues data (`push`, AC-CHAT-50), split into `out_buffer_size` pieces. Empty data
-    /// is not queued (AC-CHAT-Q-5). A `Vec<u8>` is moved in without copying; with
-    /// coalescing on, data that fits in the tail entry is copied there instead
-    /// (AC-CHAT-Q-12).
+    /// Queues data (`push`), split into `out_buffer_size` pieces. Empty data
+    /// is not queued. A `Vec<u8>` is moved in without copying; with
+    /// coalescing on, data that fits in the tail entry is copied there instead.
     ///
     /// # Examples
     ///
@@ -191,6 +194,7 @@ impl OutQueue {
     /// q.push("");
     /// assert_eq!(q.len_bytes(), 6);
     /// ```
+    // Spec: AC-CHAT-50, AC-CHAT-Q-5, AC-CHAT-Q-12.
     pub fn push(&mut self, data: impl PushData) {
         let n = data.as_bytes().len();
         if n == 0 {
@@ -228,8 +232,8 @@ impl OutQueue {
         });
     }
 
-    /// Queues a producer (`push_with_producer`, AC-CHAT-51); it is asked for data only
-    /// when it reaches the head (AC-CHAT-70).
+    /// Queues a producer (`push_with_producer`); it is asked for data only
+    /// when it reaches the head.
     ///
     /// # Examples
     ///
@@ -241,11 +245,12 @@ impl OutQueue {
     /// assert_eq!(q.len_bytes(), 0); // not pulled yet
     /// assert_eq!(q.front(usize::MAX).unwrap(), Front::Data(b"01234"));
     /// ```
+    // Spec: AC-CHAT-51, AC-CHAT-70.
     pub fn push_producer(&mut self, producer: Box<dyn Producer>) {
         self.entries.push_back(Entry::Producer(producer));
     }
 
-    /// Queues the close marker (`close_when_done`, AC-CHAT-52): once everything queued
+    /// Queues the close marker (`close_when_done`): once everything queued
     /// before it is sent, [`front`](Self::front) answers [`Front::Close`].
     ///
     /// # Examples
@@ -255,14 +260,15 @@ impl OutQueue {
     ///
     /// let mut q = OutQueue::default();
     /// q.close_when_done();
-    /// assert!(!q.is_empty()); // still writable (AC-CHAT-81)
+    /// assert!(!q.is_empty()); // still writable
     /// assert_eq!(q.front(usize::MAX).unwrap(), Front::Close);
     /// ```
+    // Spec: AC-CHAT-52, AC-CHAT-81.
     pub fn close_when_done(&mut self) {
         self.entries.push_back(Entry::Close);
     }
 
-    /// What to do next (the loop of `initiate_send` up to its single send, AC-CHAT-53):
+    /// What to do next (the loop of `initiate_send` up to its single send):
     /// exhausted producers are dropped and the next entry considered; a producer that
     /// yields data has it queued ahead of itself. The chunk is at most
     /// `out_buffer_size` and at most `max` bytes (0 counts as 1; `usize::MAX` gives the reference
@@ -279,6 +285,7 @@ impl OutQueue {
     /// assert_eq!(q.front(2).unwrap(), Front::Data(b"ab"));
     /// assert_eq!(q.front(usize::MAX).unwrap(), Front::Data(b"abcd"));
     /// ```
+    // Spec: AC-CHAT-53.
     pub fn front(&mut self, max: usize) -> io::Result<Front<'_>> {
         loop {
             match self.entries.front_mut() {
@@ -311,7 +318,7 @@ impl OutQueue {
     }
 
     /// Records that the last send accepted `n` bytes of the chunk [`front`](Self::front)
-    /// returned (AC-CHAT-56: the rest of the chunk stays at the head). `consume(0)` does
+    /// returned (the rest of the chunk stays at the head). `consume(0)` does
     /// nothing. `n` beyond the head entry is clamped (a caller bug, not an I/O error).
     ///
     /// # Examples
@@ -325,6 +332,7 @@ impl OutQueue {
     /// q.consume(3); // the OS took "abc" of "abcd"
     /// assert_eq!(q.front(usize::MAX).unwrap(), Front::Data(b"d"));
     /// ```
+    // Spec: AC-CHAT-56.
     pub fn consume(&mut self, n: usize) {
         if n == 0 {
             return;
@@ -365,7 +373,7 @@ impl OutQueue {
     }
 
     /// True when nothing at all is queued: no data, producer or close marker (the queue
-    /// half of `writable()`, AC-CHAT-81).
+    /// half of `writable()`).
     ///
     /// # Examples
     ///
@@ -377,12 +385,13 @@ impl OutQueue {
     /// q.push("x");
     /// assert!(!q.is_empty());
     /// ```
+    // Spec: AC-CHAT-81.
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
 
     /// Empties the queue, including producers and a pending close marker (the output
-    /// half of `discard_buffers`, AC-CHAT-83).
+    /// half of `discard_buffers`).
     ///
     /// # Examples
     ///
@@ -396,6 +405,7 @@ impl OutQueue {
     /// assert!(q.is_empty());
     /// assert_eq!(q.len_bytes(), 0);
     /// ```
+    // Spec: AC-CHAT-83.
     pub fn discard(&mut self) {
         self.entries.clear();
         self.len_bytes = 0;
@@ -443,8 +453,8 @@ mod tests {
     use super::super::producer::SimpleProducer;
     use super::*;
 
-    /// One `initiate_send` against a mock accepting at most `accept` bytes: returns
-    /// what was offered (`Some(chunk)`), or `None` for an empty queue; panics on Close.
+    // One `initiate_send` against a mock accepting at most `accept` bytes: returns
+    // what was offered (`Some(chunk)`), or `None` for an empty queue; panics on Close.
     fn send(q: &mut OutQueue, accept: usize) -> Option<Vec<u8>> {
         match q.front(usize::MAX).unwrap() {
             Front::Data(d) => {
@@ -457,7 +467,7 @@ mod tests {
         }
     }
 
-    /// X-CH-5 / AC-CHAT-50, 54: size 4, push 10 bytes → `abcd`, `efgh`, `ij`.
+    // X-CH-5 / AC-CHAT-50, 54: size 4, push 10 bytes → `abcd`, `efgh`, `ij`.
     #[test]
     fn x_ch_5_push_split_one_chunk_per_send() {
         let mut q = OutQueue::new(4);
@@ -471,8 +481,8 @@ mod tests {
         assert_eq!(send(&mut q, 99), None);
     }
 
-    /// X-CH-5 / AC-CHAT-56: the OS accepts 3 of `abcd` (push of 6) → queue `d`, `ef`;
-    /// a send of 0 changes nothing.
+    // X-CH-5 / AC-CHAT-56: the OS accepts 3 of `abcd` (push of 6) → queue `d`, `ef`;
+    // a send of 0 changes nothing.
     #[test]
     fn x_ch_5_partial_send() {
         let mut q = OutQueue::new(4);
@@ -485,8 +495,8 @@ mod tests {
         assert!(q.is_empty());
     }
 
-    /// X-CH-6 / AC-CHAT-57 with decision AC-CHAT-Q-5: empty pushes are not queued, so
-    /// [empty, `xyz`] sends `xyz` at the first attempt (reference: a zero-length send).
+    // X-CH-6 / AC-CHAT-57 with decision AC-CHAT-Q-5: empty pushes are not queued, so
+    // [empty, `xyz`] sends `xyz` at the first attempt (reference: a zero-length send).
     #[test]
     fn x_ch_6_empty_push_not_queued_ac_chat_q_5() {
         let mut q = OutQueue::new(4);
@@ -499,8 +509,8 @@ mod tests {
         assert!(q.is_empty());
     }
 
-    /// X-CH-7 / AC-CHAT-52, 58: the marker counts as queued and is reached after the
-    /// data before it; what follows it is never offered.
+    // X-CH-7 / AC-CHAT-52, 58: the marker counts as queued and is reached after the
+    // data before it; what follows it is never offered.
     #[test]
     fn x_ch_7_close_marker() {
         let mut q = OutQueue::new(4);
@@ -517,8 +527,8 @@ mod tests {
         assert_eq!(q.front(usize::MAX).unwrap(), Front::Close);
     }
 
-    /// X-CH-9 / AC-CHAT-71: size 5, `simple_producer("0123456789ABC", 8)` sends
-    /// `01234`, `567`, `89ABC`.
+    // X-CH-9 / AC-CHAT-71: size 5, `simple_producer("0123456789ABC", 8)` sends
+    // `01234`, `567`, `89ABC`.
     #[test]
     fn x_ch_9_producer_output_chunked() {
         let mut q = OutQueue::new(5);
@@ -528,7 +538,7 @@ mod tests {
         assert!(q.is_empty());
     }
 
-    /// X-CH-9 / AC-CHAT-72: [exhausted producer, `next`] sends `next` in one call.
+    // X-CH-9 / AC-CHAT-72: [exhausted producer, `next`] sends `next` in one call.
     #[test]
     fn x_ch_9_exhausted_producer_skipped() {
         let mut q = OutQueue::new(5);
@@ -538,8 +548,8 @@ mod tests {
         assert!(q.is_empty());
     }
 
-    /// AC-CHAT-71: producer output is sliced from where a partial send stopped (unlike
-    /// pushed data, whose pieces are fixed at push time).
+    // AC-CHAT-71: producer output is sliced from where a partial send stopped (unlike
+    // pushed data, whose pieces are fixed at push time).
     #[test]
     fn ac_chat_71_producer_partial_send_slides() {
         let mut q = OutQueue::new(5);
@@ -559,7 +569,7 @@ mod tests {
         }
     }
 
-    /// A failing `more()` is reported and the producer stays queued.
+    // A failing `more()` is reported and the producer stays queued.
     #[test]
     fn producer_error_propagates() {
         let mut q = OutQueue::new(5);
@@ -568,7 +578,7 @@ mod tests {
         assert!(!q.is_empty());
     }
 
-    /// X-CH-11 / AC-CHAT-83 (output half): discard drops data, producers and marker.
+    // X-CH-11 / AC-CHAT-83 (output half): discard drops data, producers and marker.
     #[test]
     fn x_ch_11_discard_output() {
         let mut q = OutQueue::new(5);
@@ -581,7 +591,7 @@ mod tests {
         assert_eq!(q.front(9).unwrap(), Front::Empty);
     }
 
-    /// `max` caps a chunk without moving push-time piece boundaries.
+    // `max` caps a chunk without moving push-time piece boundaries.
     #[test]
     fn front_max_caps_chunk() {
         let mut q = OutQueue::new(4);
@@ -592,8 +602,8 @@ mod tests {
         assert_eq!(q.front(0).unwrap(), Front::Data(b"d"));
     }
 
-    /// AC-CHAT-Q-12: small pushes share one entry up to `out_buffer_size`; a push
-    /// that does not fit starts the next; a long owned push is moved in whole.
+    // AC-CHAT-Q-12: small pushes share one entry up to `out_buffer_size`; a push
+    // that does not fit starts the next; a long owned push is moved in whole.
     #[test]
     fn coalescing_fills_the_tail_entry() {
         let mut q = OutQueue::new(8);
@@ -620,7 +630,7 @@ mod tests {
         }
     }
 
-    /// Without coalescing (a new queue's default), every push is its own chunk.
+    // Without coalescing (a new queue's default), every push is its own chunk.
     #[test]
     fn no_coalescing_by_default() {
         let mut q = OutQueue::new(8);

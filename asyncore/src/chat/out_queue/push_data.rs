@@ -2,7 +2,7 @@
 
 use std::borrow::Cow;
 
-/// What [`OutQueue::push`] (and [`Chat::push`](super::Chat::push)) accepts: bytes,
+/// What [`OutQueue::push`](super::OutQueue::push) (and [`Chat::push`](crate::chat::Chat::push)) accepts: bytes,
 /// borrowed (copied in) or owned (moved in when that saves a copy).
 ///
 /// Implemented for `Vec<u8>`, `String`, `Box<[u8]>`, `&[u8]`, `&[u8; N]`, `[u8; N]`,

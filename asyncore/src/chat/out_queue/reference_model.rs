@@ -30,8 +30,8 @@ enum Model {
     Close,
 }
 
-/// The reference loop (AC-CHAT-53) with AC-CHAT-Q-5 (no empty entries). Returns the
-/// chunk offered, `Ok(None)` for an empty queue, `Err(())` for close.
+// The reference loop (AC-CHAT-53) with AC-CHAT-Q-5 (no empty entries). Returns the
+// chunk offered, `Ok(None)` for an empty queue, `Err(())` for close.
 fn model_send(q: &mut VecDeque<Model>, obs: usize, accept: usize) -> Result<Option<Vec<u8>>, ()> {
     loop {
         match q.front_mut() {
@@ -62,9 +62,9 @@ fn model_send(q: &mut VecDeque<Model>, obs: usize, accept: usize) -> Result<Opti
 }
 
 proptest! {
-    /// Same chunks as the reference for any interleaving of pushes, producers,
-    /// close markers and partial sends; bytes out = bytes in, in order;
-    /// `len_bytes` matches.
+    // Same chunks as the reference for any interleaving of pushes, producers,
+    // close markers and partial sends; bytes out = bytes in, in order;
+    // `len_bytes` matches.
     #[test]
     fn matches_reference_model(obs in 1usize..8, ops in prop::collection::vec(op(), 0..60)) {
         let mut q = OutQueue::new(obs);
@@ -114,9 +114,9 @@ proptest! {
         prop_assert_eq!(sent_out, sent_in);
     }
 
-    /// AC-CHAT-Q-12: with coalescing, any interleaving sends the same byte stream
-    /// as the reference model (close marker included), every chunk within
-    /// `out_buffer_size`, and takes no more sends to empty than the reference.
+    // AC-CHAT-Q-12: with coalescing, any interleaving sends the same byte stream
+    // as the reference model (close marker included), every chunk within
+    // `out_buffer_size`, and takes no more sends to empty than the reference.
     #[test]
     fn coalescing_keeps_the_stream(obs in 1usize..40, ops in prop::collection::vec(op(), 0..60)) {
         let mut q = OutQueue::new(obs);

@@ -40,8 +40,8 @@ mod tests {
     use super::super::{Front, OutQueue};
     use super::*;
 
-    /// A sent entry's buffer is reused by the next push on the thread (no
-    /// allocation in steady state), and the kept buffer is bounded.
+    // A sent entry's buffer is reused by the next push on the thread (no
+    // allocation in steady state), and the kept buffer is bounded.
     #[test]
     fn sent_buffer_is_reused() {
         let mut q = OutQueue::new(1 << 16);

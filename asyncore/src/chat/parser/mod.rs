@@ -5,36 +5,38 @@
 //! [`Parser::next_event`]: [`Event::Data`] is the reference's
 //! `collect_incoming_data(data)` and [`Event::Terminator`] its `found_terminator()`.
 //! Because events are pulled one by one, the caller may change the terminator between
-//! any two events and the change applies to the very next byte (AC-CHAT-14).
+//! any two events and the change applies to the very next byte.
 //!
 //! The splitting reproduces CPython 3.11's `async_chat.handle_read` exactly
 //! (spec `asynchat.md` §3), including how a record is cut into several `Data` pieces:
 //!
 //! * no terminator (or a "falsy" one: `Count(0)`, empty delimiter) — everything buffered
-//!   is delivered at once, never a signal (AC-CHAT-10, AC-CHAT-23);
+//!   is delivered at once, never a signal;
 //! * `Count(n)` — counts down as bytes are delivered; when it reaches 0 the record ends
-//!   and the terminator stays `Count(0)`, i.e. behaves as none (AC-CHAT-13, AC-CHAT-24);
+//!   and the terminator stays `Count(0)`, i.e. behaves as none;
 //! * `Delimiter(d)` — leftmost match; the bytes before it (if any) are delivered, the
-//!   delimiter is dropped, a signal follows (AC-CHAT-25). With no match, the longest
+//!   delimiter is dropped, a signal follows. With no match, the longest
 //!   proper prefix of `d` ending the buffer ([`find_prefix_at_end`]) is held back, the
-//!   rest delivered, and the parser waits for more input (AC-CHAT-26, AC-CHAT-29).
+//!   rest delivered, and the parser waits for more input.
 //!
-//! `Data` is never empty (AC-CHAT-27) and the delimiter bytes are never delivered
-//! (AC-CHAT-28). Decisions taken against the spec's quirks:
+//! `Data` is never empty and the delimiter bytes are never delivered.
+//! Decisions taken against the reference's quirks:
 //!
-//! * **AC-CHAT-Q-3** — a new parser has [`Terminator::None`] (data is delivered as it
+//! * a new parser has [`Terminator::None`] (data is delivered as it
 //!   arrives) instead of failing on the first input.
-//! * **AC-CHAT-Q-4** — the terminator is a typed enum; negative counts are
+//! * the terminator is a typed enum; negative counts are
 //!   unrepresentable (the signed entry point `Terminator::try_from(i64)` fails with the
 //!   reference message); `Count(0)` and an empty delimiter are stored as given and
 //!   behave as none.
-//! * **AC-CHAT-Q-8 / AC-CHAT-30** — bytes held back as a possible delimiter prefix are
+//! * bytes held back as a possible delimiter prefix are
 //!   never turned into events at end of stream (matching the reference); they remain
 //!   readable through [`Parser::buffer`] for a caller that wants to hand them over.
 //!
 //! Cost: every input byte is searched once per terminator in effect (plus at most
 //! `len(delimiter) - 1` held-back bytes per feed), with `memchr`/`memmem`; the buffer
 //! never grows beyond what was fed and not yet delivered.
+//
+// Spec: AC-CHAT-14, AC-CHAT-10, AC-CHAT-23, AC-CHAT-13, AC-CHAT-24, AC-CHAT-25, AC-CHAT-26, AC-CHAT-29, AC-CHAT-27, AC-CHAT-28, AC-CHAT-Q-3, AC-CHAT-Q-4, AC-CHAT-Q-8, AC-CHAT-30.
 
 #[cfg(test)]
 mod properties;
@@ -61,7 +63,8 @@ use std::io;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Event<'a> {
     /// A non-empty piece of the current record (`collect_incoming_data`). A record may
-    /// arrive in several pieces; the caller concatenates (AC-CHAT-27).
+    /// arrive in several pieces; the caller concatenates.
+    // Spec: AC-CHAT-27.
     Data(&'a [u8]),
     /// The current record is complete (`found_terminator`).
     Terminator,
@@ -70,12 +73,12 @@ pub enum Event<'a> {
 /// The sans-IO input state machine of an `async_chat` channel.
 ///
 /// A new parser has no terminator ([`Terminator::None`]: data is delivered as it
-/// arrives) — decision AC-CHAT-Q-3; the reference fails on the first input instead.
+/// arrives); the reference fails on the first input instead.
 ///
 /// # Examples
 ///
 /// The terminator can be changed from inside the event loop, between events
-/// (AC-CHAT-14: an HTTP-like header line, then a 4-byte body):
+/// (an HTTP-like header line, then a 4-byte body):
 ///
 /// ```
 /// use asyncore::chat::{Event, Parser, Terminator};
@@ -99,6 +102,7 @@ pub enum Event<'a> {
 /// assert_eq!(log, ["hdr", "T", "1234", "T", "rest", "T"]);
 /// assert_eq!(p.terminator(), &Terminator::Delimiter(b"\n".to_vec()));
 /// ```
+// Spec: AC-CHAT-Q-3, AC-CHAT-14.
 pub struct Parser {
     /// Input bytes; `buf[pos..]` is not yet delivered.
     buf: Vec<u8>,
@@ -114,7 +118,7 @@ pub struct Parser {
 }
 
 impl Parser {
-    /// A parser with no terminator (AC-CHAT-Q-3) and an empty buffer.
+    /// A parser with no terminator and an empty buffer.
     ///
     /// # Examples
     ///
@@ -126,6 +130,7 @@ impl Parser {
     /// p.feed(b"abc");
     /// assert_eq!(p.next_event(), Some(Event::Data(b"abc")));
     /// ```
+    // Spec: AC-CHAT-Q-3.
     pub fn new() -> Self {
         Parser {
             buf: Vec::new(),
@@ -153,7 +158,7 @@ impl Parser {
         p
     }
 
-    /// Replaces the terminator (`set_terminator`, AC-CHAT-11/14). It applies to the next
+    /// Replaces the terminator (`set_terminator`). It applies to the next
     /// byte not yet delivered, including bytes already buffered. A `Terminator` event
     /// already due (the record just delivered ended) still comes first.
     ///
@@ -170,6 +175,7 @@ impl Parser {
     /// p.set_terminator(b"e");
     /// assert_eq!(p.next_event(), Some(Event::Data(b"d")));
     /// ```
+    // Spec: AC-CHAT-11/14.
     pub fn set_terminator(&mut self, terminator: impl Into<Terminator>) {
         self.terminator = terminator.into();
         self.finder = match &self.terminator {
@@ -181,7 +187,7 @@ impl Parser {
     }
 
     /// The current terminator (`get_terminator`). A count shows the bytes still
-    /// outstanding, and `Count(0)` once it completed (AC-CHAT-13).
+    /// outstanding, and `Count(0)` once it completed.
     ///
     /// # Examples
     ///
@@ -193,13 +199,14 @@ impl Parser {
     /// assert_eq!(p.next_event(), Some(Event::Data(b"ab")));
     /// assert_eq!(p.terminator(), &Terminator::Count(1));
     /// ```
+    // Spec: AC-CHAT-13.
     pub fn terminator(&self) -> &Terminator {
         &self.terminator
     }
 
     /// Appends received bytes to the input buffer (one reference `recv`). Feeding empty
     /// data stands for an empty receive at end of stream: like the reference
-    /// (AC-CHAT-22) it lets held-back bytes be looked at again, e.g. under a terminator
+    ///  it lets held-back bytes be looked at again, e.g. under a terminator
     /// changed meanwhile.
     ///
     /// # Examples
@@ -214,6 +221,7 @@ impl Parser {
     /// p.feed(b"\n");
     /// assert_eq!(p.next_event(), Some(Event::Terminator));
     /// ```
+    // Spec: AC-CHAT-22.
     pub fn feed(&mut self, data: &[u8]) {
         self.compact();
         self.buf.extend_from_slice(data);
@@ -223,7 +231,7 @@ impl Parser {
     /// Reads once from `reader` (at most `max` bytes) straight into the input buffer,
     /// retrying on `Interrupted`. Returns the byte count (0 = end of stream, handled as
     /// an empty [`feed`](Parser::feed); so does `max == 0`). On error nothing changes
-    /// (AC-CHAT-20/21: the caller ignores `WouldBlock` and reports other errors).
+    /// (the caller ignores `WouldBlock` and reports other errors).
     ///
     /// # Examples
     ///
@@ -235,6 +243,7 @@ impl Parser {
     /// assert_eq!(p.read_from(&mut src, 65_536).unwrap(), 7);
     /// assert_eq!(p.next_event(), Some(Event::Data(b"one")));
     /// ```
+    // Spec: AC-CHAT-20/21.
     pub fn read_from<R: io::Read + ?Sized>(
         &mut self,
         reader: &mut R,
@@ -273,11 +282,12 @@ impl Parser {
     /// use asyncore::chat::{Event, Parser};
     ///
     /// let mut p = Parser::with_terminator("\r\n");
-    /// p.feed(b"\r\n\r\n"); // two empty records: signals, no data (AC-CHAT-25)
+    /// p.feed(b"\r\n\r\n"); // two empty records: signals, no data
     /// assert_eq!(p.next_event(), Some(Event::Terminator));
     /// assert_eq!(p.next_event(), Some(Event::Terminator));
     /// assert_eq!(p.next_event(), None);
     /// ```
+    // Spec: AC-CHAT-25.
     pub fn next_event(&mut self) -> Option<Event<'_>> {
         if self.signal_pending {
             self.signal_pending = false;
@@ -336,7 +346,7 @@ impl Parser {
     }
 
     /// Bytes buffered and not yet delivered (between reads: 0, or a held-back proper
-    /// prefix of the delimiter, AC-CHAT-29).
+    /// prefix of the delimiter).
     ///
     /// # Examples
     ///
@@ -348,12 +358,13 @@ impl Parser {
     /// while p.next_event().is_some() {}
     /// assert_eq!(p.buffered(), 1);
     /// ```
+    // Spec: AC-CHAT-29.
     pub fn buffered(&self) -> usize {
         self.buf.len() - self.pos
     }
 
     /// The buffered bytes not yet delivered. At end of stream these are the bytes the
-    /// reference silently loses (AC-CHAT-30, AC-CHAT-Q-8); a channel may hand them to
+    /// reference silently loses; a channel may hand them to
     /// its user on close.
     ///
     /// # Examples
@@ -368,11 +379,12 @@ impl Parser {
     /// assert_eq!(p.next_event(), None);
     /// assert_eq!(p.buffer(), b"\r");
     /// ```
+    // Spec: AC-CHAT-30, AC-CHAT-Q-8.
     pub fn buffer(&self) -> &[u8] {
         &self.buf[self.pos..]
     }
 
-    /// Drops all buffered input (the input half of `discard_buffers`, AC-CHAT-83); the
+    /// Drops all buffered input (the input half of `discard_buffers`); the
     /// terminator is unchanged. As in the reference, a `Terminator` event already due
     /// for the record just delivered is still reported.
     ///
@@ -387,6 +399,7 @@ impl Parser {
     /// assert_eq!(p.buffered(), 0);
     /// assert_eq!(p.next_event(), None);
     /// ```
+    // Spec: AC-CHAT-83.
     pub fn discard(&mut self) {
         self.buf.clear();
         self.pos = 0;
@@ -426,9 +439,9 @@ impl fmt::Debug for Parser {
 mod tests {
     use super::*;
 
-    /// Drives `p` like `handle_read`: one feed per chunk, then all events. `hook` runs
-    /// at each `Terminator` (it gets the parser and the signal's ordinal). Log entries:
-    /// `c <data>` or `T`.
+    // Drives `p` like `handle_read`: one feed per chunk, then all events. `hook` runs
+    // at each `Terminator` (it gets the parser and the signal's ordinal). Log entries:
+    // `c <data>` or `T`.
     fn drive(
         p: &mut Parser,
         chunks: &[&[u8]],
@@ -537,7 +550,7 @@ mod tests {
         assert_eq!(p.buffered(), 0);
     }
 
-    /// X-CH-2 / AC-CHAT-14: delimiter → count 4 → delimiter, all from one receive.
+    // X-CH-2 / AC-CHAT-14: delimiter → count 4 → delimiter, all from one receive.
     #[test]
     fn x_ch_2_terminator_changes_apply_immediately() {
         let mut p = Parser::with_terminator("\n");
@@ -558,8 +571,8 @@ mod tests {
         assert_eq!(p.buffered(), 0);
     }
 
-    /// X-CH-4 / AC-CHAT-30 / AC-CHAT-Q-8: the held-back `\r` is never delivered, even
-    /// after the end-of-stream (empty) feed.
+    // X-CH-4 / AC-CHAT-30 / AC-CHAT-Q-8: the held-back `\r` is never delivered, even
+    // after the end-of-stream (empty) feed.
     #[test]
     fn x_ch_4_held_prefix_lost_at_eof() {
         let (log, mut p) = run("\r\n", &[b"abc\r"]);
@@ -569,7 +582,7 @@ mod tests {
         assert_eq!(p.buffer(), b"\r");
     }
 
-    /// X-CH-14 / AC-CHAT-10: count 0 and the empty delimiter behave as none.
+    // X-CH-14 / AC-CHAT-10: count 0 and the empty delimiter behave as none.
     #[test]
     fn x_ch_14_falsy_terminators_are_none() {
         for t in [
@@ -583,14 +596,14 @@ mod tests {
         }
     }
 
-    /// X-CH-13 / AC-CHAT-Q-3: without `set_terminator`, data is delivered as it arrives.
+    // X-CH-13 / AC-CHAT-Q-3: without `set_terminator`, data is delivered as it arrives.
     #[test]
     fn x_ch_13_default_terminator_is_none() {
         let mut p = Parser::default();
         assert_eq!(drive(&mut p, &[b"abc"], |_, _| {}), ["c abc"]);
     }
 
-    /// X-CH-11 / AC-CHAT-83 (input half): discard empties the buffer, keeps the terminator.
+    // X-CH-11 / AC-CHAT-83 (input half): discard empties the buffer, keeps the terminator.
     #[test]
     fn x_ch_11_discard_input() {
         let mut p = Parser::with_terminator("\r\n.\r\n");
@@ -609,12 +622,12 @@ mod tests {
         assert_eq!(p.next_event(), None);
     }
 
-    /// Splits `data` into pieces of `size` (the echo server's chunk sizes).
+    // Splits `data` into pieces of `size` (the echo server's chunk sizes).
     fn pieces(data: &[u8], size: usize) -> Vec<&[u8]> {
         data.chunks(size).collect()
     }
 
-    /// Records as `echo_client` collects them: `contents` and the unfinished `buffer`.
+    // Records as `echo_client` collects them: `contents` and the unfinished `buffer`.
     fn collect(t: Terminator, chunks: &[&[u8]]) -> (Vec<Vec<u8>>, Vec<u8>) {
         let mut p = Parser::with_terminator(t);
         let (mut contents, mut buffer) = (Vec::new(), Vec::new());
@@ -630,7 +643,7 @@ mod tests {
         (contents, buffer)
     }
 
-    /// TC-CH-1/2/3: line terminators `\n`, `\r\n`, `qqq`, echo chunk sizes 1–3.
+    // TC-CH-1/2/3: line terminators `\n`, `\r\n`, `qqq`, echo chunk sizes 1–3.
     #[test]
     fn tc_ch_1_2_3_line_terminators() {
         for term in [&b"\n"[..], b"\r\n", b"qqq"] {
@@ -648,7 +661,7 @@ mod tests {
 
     const LINE: &[u8] = b"hello world, I'm not dead yet!\n";
 
-    /// TC-CH-4/5: counts 1 and 6 give exactly one record; the rest arrives unsignalled.
+    // TC-CH-4/5: counts 1 and 6 give exactly one record; the rest arrives unsignalled.
     #[test]
     fn tc_ch_4_5_numeric_terminators() {
         for n in [1usize, 6] {
@@ -660,7 +673,7 @@ mod tests {
         }
     }
 
-    /// TC-CH-6: no terminator — no records, everything in the buffer.
+    // TC-CH-6: no terminator — no records, everything in the buffer.
     #[test]
     fn tc_ch_6_none_terminator() {
         for size in 1..=3 {
@@ -670,7 +683,7 @@ mod tests {
         }
     }
 
-    /// TC-CH-9: an empty line is an empty record.
+    // TC-CH-9: an empty line is an empty record.
     #[test]
     fn tc_ch_9_empty_line() {
         let stream = b"hello world\n\nI'm not dead yet!\n";
@@ -680,8 +693,8 @@ mod tests {
         }
     }
 
-    /// AC-CHAT-26: after holding back a prefix the reference leaves its loop, so a
-    /// terminator changed from the data hook only applies from the next receive.
+    // AC-CHAT-26: after holding back a prefix the reference leaves its loop, so a
+    // terminator changed from the data hook only applies from the next receive.
     #[test]
     fn ac_chat_26_stall_until_next_feed() {
         let mut p = Parser::with_terminator("\r\n");
@@ -693,8 +706,8 @@ mod tests {
         assert_eq!(p.next_event(), Some(Event::Data(b"\r")));
     }
 
-    /// AC-CHAT-29: a long line without terminator keeps the buffer small (no quadratic
-    /// rescanning: each byte is searched once).
+    // AC-CHAT-29: a long line without terminator keeps the buffer small (no quadratic
+    // rescanning: each byte is searched once).
     #[test]
     fn ac_chat_29_long_line_buffer_stays_small() {
         let mut p = Parser::with_terminator("\r\n.\r\n");
@@ -714,7 +727,7 @@ mod tests {
         assert_eq!(delivered, 256 * 65_536 - 2);
     }
 
-    /// A source that fails, is interrupted, or returns data.
+    // A source that fails, is interrupted, or returns data.
     struct Script(Vec<io::Result<Vec<u8>>>);
 
     impl io::Read for Script {
@@ -729,8 +742,8 @@ mod tests {
         }
     }
 
-    /// AC-CHAT-20/21/22 at the parser level: errors leave everything unchanged,
-    /// `Interrupted` is retried, an empty read re-runs the loop.
+    // AC-CHAT-20/21/22 at the parser level: errors leave everything unchanged,
+    // `Interrupted` is retried, an empty read re-runs the loop.
     #[test]
     fn read_from_errors_and_eof() {
         let mut p = Parser::with_terminator("\n");

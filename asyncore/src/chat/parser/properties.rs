@@ -16,7 +16,7 @@ fn terminator() -> impl Strategy<Value = Terminator> {
     ]
 }
 
-/// Cuts `data` at the given points (taken modulo its length, sorted).
+// Cuts `data` at the given points (taken modulo its length, sorted).
 fn split(data: &[u8], cuts: &[usize]) -> Vec<Vec<u8>> {
     let mut points: Vec<usize> = cuts.iter().map(|c| c % (data.len() + 1)).collect();
     points.sort_unstable();
@@ -29,7 +29,7 @@ fn split(data: &[u8], cuts: &[usize]) -> Vec<Vec<u8>> {
     out
 }
 
-/// Records: data merged per record, `None` for a signal; plus leftovers.
+// Records: data merged per record, `None` for a signal; plus leftovers.
 type Outcome = (Vec<Option<Vec<u8>>>, Vec<u8>, Terminator);
 
 fn records(first: &Terminator, script: &[Terminator], chunks: &[Vec<u8>]) -> Outcome {
@@ -58,7 +58,7 @@ fn records(first: &Terminator, script: &[Terminator], chunks: &[Vec<u8>]) -> Out
 }
 
 proptest! {
-    /// Any split of the stream gives the same records, leftovers and terminator.
+    // Any split of the stream gives the same records, leftovers and terminator.
     #[test]
     fn any_split_same_records(
         t in terminator(),
@@ -69,7 +69,7 @@ proptest! {
         prop_assert_eq!(records(&t, &[], &split(&data, &cuts)), whole);
     }
 
-    /// Same with terminator changes made at each signal (AC-CHAT-14).
+    // Same with terminator changes made at each signal (AC-CHAT-14).
     #[test]
     fn any_split_same_records_with_script(
         t in terminator(),
@@ -81,7 +81,7 @@ proptest! {
         prop_assert_eq!(records(&t, &script, &split(&data, &cuts)), whole);
     }
 
-    /// AC-CHAT-29: after draining, at most `len(delimiter) - 1` bytes stay buffered.
+    // AC-CHAT-29: after draining, at most `len(delimiter) - 1` bytes stay buffered.
     #[test]
     fn buffer_bounded_between_reads(
         d in prop::collection::vec(alphabet(), 1..6),
