@@ -184,3 +184,76 @@ impl<S: 'static> Remote<S> {
         self.shared.notify()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::event_loop::EventLoop;
+    use std::io;
+    use std::time::Duration;
+
+    #[test]
+    fn stop_and_shutdown_succeed_while_the_loop_lives() {
+        let mut ev = EventLoop::new();
+        let remote = ev.remote().unwrap();
+        remote.stop().unwrap();
+        remote.shutdown(Duration::from_secs(1)).unwrap();
+        assert_eq!(remote.shared.take_shutdown(), Some(Duration::from_secs(1)));
+        assert!(remote.shared.take_stop());
+    }
+
+    #[test]
+    fn stop_after_the_loop_is_dropped_fails() {
+        let mut ev = EventLoop::new();
+        let remote = ev.remote().unwrap();
+        drop(ev);
+        let err = remote.stop().unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::BrokenPipe);
+        assert!(!remote.shared.take_stop(), "no stop was recorded");
+    }
+
+    #[test]
+    fn shutdown_after_the_loop_is_dropped_fails() {
+        let mut ev = EventLoop::new();
+        let remote = ev.remote().unwrap();
+        drop(ev);
+        let err = remote.shutdown(Duration::ZERO).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::BrokenPipe);
+        assert_eq!(
+            remote.shared.take_shutdown(),
+            None,
+            "no shutdown was recorded"
+        );
+    }
+
+    #[test]
+    fn post_and_wake_after_the_loop_is_dropped_fail() {
+        let mut ev = EventLoop::new();
+        let remote = ev.remote().unwrap();
+        drop(ev);
+        assert!(remote.post(|_| Ok(())).is_err());
+        assert!(remote.wake().is_err());
+    }
+
+    #[test]
+    fn posted_jobs_are_taken_in_order() {
+        let mut ev = EventLoop::with_state(Vec::<u8>::new());
+        // `run` returns at once on an empty loop: a timer keeps it waiting.
+        ev.call_every(Duration::from_secs(60), |_| Ok(()));
+        let remote = ev.remote().unwrap();
+        remote
+            .post(|cx| {
+                cx.state().push(1);
+                Ok(())
+            })
+            .unwrap();
+        remote
+            .post(|cx| {
+                cx.state().push(2);
+                cx.stop();
+                Ok(())
+            })
+            .unwrap();
+        ev.run().unwrap();
+        assert_eq!(*ev.state(), [1, 2]);
+    }
+}

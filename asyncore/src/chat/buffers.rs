@@ -88,3 +88,66 @@ impl Buffers {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn marks(high: usize, low: usize) -> Buffers {
+        let mut b = Buffers::new();
+        b.high_water = high;
+        b.low_water = low;
+        b
+    }
+
+    #[test]
+    fn new_buffers_have_asynchat_sizes_and_batch() {
+        let b = Buffers::new();
+        assert_eq!(b.in_buffer_size, DEFAULT_IN_BUFFER_SIZE);
+        assert_eq!(b.out.out_buffer_size(), DEFAULT_OUT_BUFFER_SIZE);
+        assert!(b.batch && b.out.coalesce());
+        assert_eq!(b.out_limit, None);
+        assert!(!b.paused && !b.deferring && !b.deferred);
+    }
+
+    #[test]
+    fn push_past_the_limit_fails_and_queues_nothing() {
+        let mut b = Buffers::new();
+        b.out_limit = Some(8);
+        b.push_within_limit("12345").unwrap();
+        let err = b.push_within_limit("6789").unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::OutOfMemory);
+        assert!(err.to_string().contains("limit of 8"), "{err}");
+        assert_eq!(b.out.len_bytes(), 5);
+        // Exactly up to the limit is allowed.
+        b.push_within_limit("678").unwrap();
+        assert_eq!(b.out.len_bytes(), 8);
+    }
+
+    #[test]
+    fn pause_above_high_water_only() {
+        let mut b = marks(4, 2);
+        b.push_within_limit("1234").unwrap();
+        assert!(!b.paused, "at the mark is not above it");
+        b.push_within_limit("5").unwrap();
+        assert!(b.paused);
+    }
+
+    #[test]
+    fn pause_holds_until_low_water() {
+        let mut b = marks(4, 2);
+        b.push_within_limit("12345").unwrap();
+        assert!(b.paused);
+        let n = match b.out.front(2).unwrap() {
+            crate::chat::Front::Data(d) => d.len(),
+            other => panic!("{other:?}"),
+        };
+        b.out.consume(n);
+        b.update_pause();
+        assert!(b.paused, "3 queued: between the marks, still paused");
+        b.out.front(1).unwrap();
+        b.out.consume(1);
+        b.update_pause();
+        assert!(!b.paused, "2 queued: at the low mark, reading again");
+    }
+}

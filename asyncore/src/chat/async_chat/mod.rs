@@ -200,3 +200,189 @@ impl<H> AsyncChat<H> {
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chat::ChatHandler;
+    use crate::event_loop::EventLoop;
+    use std::io;
+
+    struct Nop;
+    impl ChatHandler for Nop {
+        fn collect_incoming_data(&mut self, _: &mut Chat<'_, '_>, _: &[u8]) -> io::Result<()> {
+            Ok(())
+        }
+        fn found_terminator(&mut self, _: &mut Chat<'_, '_>) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn new_has_no_terminator_and_asynchat_sizes() {
+        let chan = AsyncChat::new(Nop);
+        assert_eq!(chan.terminator(), &Terminator::None);
+        assert_eq!(chan.in_buffer_size(), 65536);
+        assert_eq!(chan.buf.out.out_buffer_size(), 65536);
+        assert!(chan.batching());
+    }
+
+    #[test]
+    fn zero_in_buffer_size_counts_as_one() {
+        assert_eq!(
+            AsyncChat::new(Nop).with_in_buffer_size(0).in_buffer_size(),
+            1
+        );
+    }
+
+    #[test]
+    fn out_buffer_size_sets_the_chunk_size() {
+        let chan = AsyncChat::new(Nop).with_out_buffer_size(512);
+        assert_eq!(chan.buf.out.out_buffer_size(), 512);
+    }
+
+    #[test]
+    fn low_water_is_capped_at_high_water() {
+        let chan = AsyncChat::new(Nop).with_water_marks(100, 500);
+        assert_eq!((chan.buf.high_water, chan.buf.low_water), (100, 100));
+    }
+
+    #[test]
+    fn out_limit_is_recorded() {
+        assert_eq!(
+            AsyncChat::new(Nop).with_out_limit(64).buf.out_limit,
+            Some(64)
+        );
+    }
+
+    #[test]
+    fn batching_off_turns_coalescing_off_too() {
+        let chan = AsyncChat::new(Nop).with_batching(false);
+        assert!(!chan.batching());
+        assert!(!chan.buf.out.coalesce());
+    }
+
+    #[test]
+    fn drain_is_off_by_default() {
+        assert!(!AsyncChat::new(Nop).buf.drain);
+        assert!(AsyncChat::new(Nop).with_drain(true).buf.drain);
+    }
+
+    #[test]
+    fn handler_is_reachable() {
+        struct Counted(u8);
+        impl ChatHandler for Counted {
+            fn collect_incoming_data(&mut self, _: &mut Chat<'_, '_>, _: &[u8]) -> io::Result<()> {
+                Ok(())
+            }
+            fn found_terminator(&mut self, _: &mut Chat<'_, '_>) -> io::Result<()> {
+                Ok(())
+            }
+        }
+        let mut chan = AsyncChat::new(Counted(7));
+        assert_eq!(chan.handler().0, 7);
+        chan.handler_mut().0 = 8;
+        assert_eq!(chan.handler().0, 8);
+    }
+
+    /// Runs `f` on a `Chat` of a fresh, socketless chat channel.
+    fn with_chat<R>(f: impl FnOnce(&mut Chat<'_, '_>) -> R) -> R {
+        let mut ev = EventLoop::new();
+        let t = ev.add(AsyncChat::new(Nop)).token();
+        ev.with(t, |c: &mut AsyncChat<Nop>, cx| f(&mut c.split(cx).1))
+            .expect("the channel is in the loop")
+    }
+
+    #[test]
+    fn push_while_unconnected_queues() {
+        let queued = with_chat(|chat| {
+            chat.push("hello").unwrap();
+            chat.push("").unwrap();
+            chat.queued_bytes()
+        });
+        assert_eq!(queued, 5);
+    }
+
+    #[test]
+    fn set_terminator_applies_to_the_chat_and_counts() {
+        let t = with_chat(|chat| {
+            chat.set_terminator(4usize);
+            chat.terminator().clone()
+        });
+        assert_eq!(t, Terminator::Count(4));
+    }
+
+    #[test]
+    fn discard_buffers_drops_queued_output_and_the_pause() {
+        let (queued, paused) = with_chat(|chat| {
+            chat.buf.high_water = 2;
+            chat.buf.low_water = 1;
+            chat.push("12345").unwrap();
+            assert!(chat.buf.paused);
+            chat.close_when_done();
+            chat.discard_buffers();
+            (chat.queued_bytes(), chat.buf.paused)
+        });
+        assert_eq!((queued, paused), (0, false));
+    }
+
+    #[test]
+    fn close_when_done_queues_the_marker() {
+        let empty = with_chat(|chat| {
+            chat.close_when_done();
+            chat.buf.out.is_empty()
+        });
+        assert!(!empty, "the marker keeps the channel writable");
+    }
+
+    #[test]
+    fn initiate_send_while_unconnected_sends_nothing() {
+        let queued = with_chat(|chat| {
+            chat.push("abc").unwrap();
+            chat.initiate_send().unwrap();
+            chat.queued_bytes()
+        });
+        assert_eq!(queued, 3);
+    }
+
+    #[test]
+    fn cx_without_deferred_pushes_is_the_channels() {
+        let token = with_chat(|chat| {
+            let t = chat.token();
+            assert_eq!(chat.cx().expect("nothing to send").token(), t);
+            t
+        });
+        assert_ne!(format!("{token:?}"), "");
+    }
+
+    #[test]
+    fn forwarded_timers_arm_and_cancel() {
+        let (cancelled, again) = with_chat(|chat| {
+            let id = chat.start_timer(std::time::Duration::from_secs(60), false);
+            let reset = chat.reset_timer(id, std::time::Duration::from_secs(30));
+            assert!(reset);
+            (chat.cancel_timer(id), chat.cancel_timer(id))
+        });
+        assert!(cancelled && !again);
+    }
+
+    #[test]
+    fn forwarded_state_is_the_loops() {
+        let mut ev = EventLoop::with_state(1u32);
+        let t = ev.add(AsyncChat::new(NopS)).token();
+        ev.with(t, |c: &mut AsyncChat<NopS>, cx| {
+            *c.split(cx).1.state() += 1;
+        });
+        assert_eq!(*ev.state(), 2);
+    }
+
+    struct NopS;
+    impl ChatHandler<u32> for NopS {
+        fn collect_incoming_data(&mut self, _: &mut Chat<'_, '_, u32>, _: &[u8]) -> io::Result<()> {
+            Ok(())
+        }
+        fn found_terminator(&mut self, _: &mut Chat<'_, '_, u32>) -> io::Result<()> {
+            Ok(())
+        }
+    }
+}
