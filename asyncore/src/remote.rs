@@ -89,13 +89,21 @@ impl<S: 'static> RemoteShared<S> {
 /// let remote = ev.remote()?;
 /// // A timer keeps the loop running until the other thread stops it.
 /// ev.call_every(Duration::from_secs(1), |_| Ok(()));
-/// let t = std::thread::spawn(move || {
-///     remote.post(|cx| { *cx.state() += 1; Ok(()) }).unwrap();
-///     remote.stop();
+/// let t = std::thread::spawn(move || -> std::io::Result<()> {
+///     remote.post(|cx| { *cx.state() += 1; Ok(()) })?;
+///     remote.wake()?;
+///     remote.stop()
 /// });
 /// ev.run()?;
-/// t.join().unwrap();
+/// t.join().expect("the posting thread panicked")?;
 /// assert_eq!(*ev.state(), 1);
+///
+/// // Once the loop is dropped, every call fails.
+/// let remote = ev.remote()?;
+/// drop(ev);
+/// assert!(remote.post(|_| Ok(())).is_err());
+/// assert!(remote.stop().is_err());
+/// assert!(remote.shutdown(Duration::from_secs(5)).is_err());
 /// # Ok::<(), std::io::Error>(())
 /// ```
 pub struct Remote<S: 'static = ()> {
@@ -136,15 +144,6 @@ impl<S: 'static> Remote<S> {
 
     /// Runs `job` on the loop thread; its error goes to the log (the loop's
     /// own channel reports it and goes on). Fails once the loop is dropped.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let mut ev = asyncore::EventLoop::new();
-    /// let remote = ev.remote()?;
-    /// remote.post(|_cx| Ok(()))?;
-    /// # Ok::<(), std::io::Error>(())
-    /// ```
     pub fn post(
         &self,
         job: impl FnOnce(&mut Cx<'_, S>) -> io::Result<()> + Send + 'static,
@@ -157,49 +156,104 @@ impl<S: 'static> Remote<S> {
         self.shared.notify()
     }
 
-    /// Wakes the loop's wait (it then re-checks its timers and jobs).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let mut ev = asyncore::EventLoop::new();
-    /// ev.remote()?.wake()?;
-    /// # Ok::<(), std::io::Error>(())
-    /// ```
+    /// Wakes the loop's wait (it then re-checks its timers and jobs). Fails
+    /// once the loop is dropped.
     pub fn wake(&self) -> io::Result<()> {
         self.check_alive()?;
         self.shared.notify()
     }
 
     /// Stops the loop at the end of its current (or next) pass; `run`
-    /// returns `Ok`. Channels are left as they are.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let mut ev = asyncore::EventLoop::new();
-    /// ev.remote()?.stop();
-    /// # Ok::<(), std::io::Error>(())
-    /// ```
-    pub fn stop(&self) {
+    /// returns `Ok`. Channels are left as they are. Fails once the loop is
+    /// dropped, or if the loop cannot be woken.
+    pub fn stop(&self) -> io::Result<()> {
+        self.check_alive()?;
         self.shared.stop.store(true, Ordering::SeqCst);
-        let _ = self.shared.notify();
+        self.shared.notify()
     }
 
     /// Asks for a graceful shutdown within `grace` (see
-    /// [`Cx::shutdown`]).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let mut ev = asyncore::EventLoop::new();
-    /// ev.remote()?.shutdown(std::time::Duration::from_secs(5));
-    /// # Ok::<(), std::io::Error>(())
-    /// ```
-    pub fn shutdown(&self, grace: Duration) {
-        if let Ok(mut s) = self.shared.shutdown.lock() {
-            *s = Some(grace);
+    /// [`Cx::shutdown`]). Fails once the loop is dropped, or if the loop
+    /// cannot be woken.
+    pub fn shutdown(&self, grace: Duration) -> io::Result<()> {
+        self.check_alive()?;
+        match self.shared.shutdown.lock() {
+            Ok(mut s) => *s = Some(grace),
+            Err(poisoned) => *poisoned.into_inner() = Some(grace),
         }
-        let _ = self.shared.notify();
+        self.shared.notify()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::event_loop::EventLoop;
+    use std::io;
+    use std::time::Duration;
+
+    #[test]
+    fn stop_and_shutdown_succeed_while_the_loop_lives() {
+        let mut ev = EventLoop::new();
+        let remote = ev.remote().unwrap();
+        remote.stop().unwrap();
+        remote.shutdown(Duration::from_secs(1)).unwrap();
+        assert_eq!(remote.shared.take_shutdown(), Some(Duration::from_secs(1)));
+        assert!(remote.shared.take_stop());
+    }
+
+    #[test]
+    fn stop_after_the_loop_is_dropped_fails() {
+        let mut ev = EventLoop::new();
+        let remote = ev.remote().unwrap();
+        drop(ev);
+        let err = remote.stop().unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::BrokenPipe);
+        assert!(!remote.shared.take_stop(), "no stop was recorded");
+    }
+
+    #[test]
+    fn shutdown_after_the_loop_is_dropped_fails() {
+        let mut ev = EventLoop::new();
+        let remote = ev.remote().unwrap();
+        drop(ev);
+        let err = remote.shutdown(Duration::ZERO).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::BrokenPipe);
+        assert_eq!(
+            remote.shared.take_shutdown(),
+            None,
+            "no shutdown was recorded"
+        );
+    }
+
+    #[test]
+    fn post_and_wake_after_the_loop_is_dropped_fail() {
+        let mut ev = EventLoop::new();
+        let remote = ev.remote().unwrap();
+        drop(ev);
+        assert!(remote.post(|_| Ok(())).is_err());
+        assert!(remote.wake().is_err());
+    }
+
+    #[test]
+    fn posted_jobs_are_taken_in_order() {
+        let mut ev = EventLoop::with_state(Vec::<u8>::new());
+        // `run` returns at once on an empty loop: a timer keeps it waiting.
+        ev.call_every(Duration::from_secs(60), |_| Ok(()));
+        let remote = ev.remote().unwrap();
+        remote
+            .post(|cx| {
+                cx.state().push(1);
+                Ok(())
+            })
+            .unwrap();
+        remote
+            .post(|cx| {
+                cx.state().push(2);
+                cx.stop();
+                Ok(())
+            })
+            .unwrap();
+        ev.run().unwrap();
+        assert_eq!(*ev.state(), [1, 2]);
     }
 }

@@ -1249,8 +1249,8 @@ backend_tests!(limit_back_pressure, limit_out_limit, limit_drain);
 // ---------------------------------------------------------------------------
 
 /// Echoes each CRLF line with CRLF, recording the bytes queued right after
-/// each reply; `CLOSE`, `FAIL` and `RAW` lines test what follows a push in
-/// the same hook.
+/// each reply; `CLOSE`, `FAIL`, `RAW`, `CXSEND` and `CXCLOSE` lines test
+/// what follows a push in the same hook.
 struct Replier {
     line: Collector,
     queued_after_push: Shared<Vec<usize>>,
@@ -1276,6 +1276,15 @@ impl ChatHandler for Replier {
                 chat.push("first ")?;
                 chat.send(b"second\r\n")?;
                 Ok(())
+            }
+            b"CXSEND" => {
+                chat.push("pushed ")?;
+                chat.cx()?.send(b"raw\r\n")?;
+                Ok(())
+            }
+            b"CXCLOSE" => {
+                chat.push("last\r\n")?;
+                chat.cx()?.close()
             }
             _ => {
                 chat.push(line)?;
@@ -1404,12 +1413,32 @@ fn batch_raw_send_keeps_order(b: Backend) {
     }
 }
 
+// `Chat` has no `DerefMut`: raw access to the `Cx` goes through `Chat::cx`,
+// which sends the deferred pushes first (spec: AC-CHAT-Q-12).
+/// Bytes sent and a close made through `chat.cx()` after pushes in the same
+/// read go after the pushed bytes: nothing deferred is reordered or lost.
+fn batch_raw_cx_keeps_order(b: Backend) {
+    for batching in [true, false] {
+        let (a, mut peer) = unix_pair();
+        peer.write_all(b"x\r\nCXSEND\r\ny\r\nCXCLOSE\r\nafter\r\n")
+            .unwrap();
+        let (mut ev, _, _) = replier(b, a, batching);
+        assert_eq!(
+            read_to_end_running(&mut ev, &peer),
+            b"x\r\npushed raw\r\ny\r\nlast\r\n",
+            "batching {batching}"
+        );
+        assert_eq!(ev.len(), 0, "the channel is closed");
+    }
+}
+
 backend_tests!(
     batch_replies_leave_together,
     batch_off_sends_each_push,
     batch_close_in_hook_sends_first,
     batch_error_in_hook_sends_first,
     batch_raw_send_keeps_order,
+    batch_raw_cx_keeps_order,
 );
 
 // ---------------------------------------------------------------------------

@@ -632,7 +632,7 @@ fn remote_stop_ends_run(b: Backend) {
             thread::sleep(ms(20));
             remote.wake().unwrap();
             thread::sleep(ms(20));
-            remote.stop();
+            remote.stop().unwrap();
         });
         let elapsed = timed_run(&mut ev);
         t.join().unwrap();
@@ -656,7 +656,7 @@ fn remote_shutdown_is_graceful(b: Backend) {
         let remote = ev.remote().unwrap();
         let t = thread::spawn(move || {
             thread::sleep(ms(20));
-            remote.shutdown(secs(5));
+            remote.shutdown(secs(5)).unwrap();
         });
         let elapsed = timed_run(&mut ev);
         t.join().unwrap();
@@ -691,20 +691,20 @@ fn remote_requests_before_run_take_effect_at_once(b: Backend) {
         assert_eq!(*ev.state(), 1);
         assert!(elapsed < secs(1), "a job's stop waited {elapsed:?}");
 
-        remote.stop();
+        remote.stop().unwrap();
         let elapsed = timed_run(&mut ev);
         assert!(elapsed < secs(1), "Remote::stop waited {elapsed:?}");
         assert!(ev.contains(quiet));
 
-        remote.shutdown(secs(5));
+        remote.shutdown(secs(5)).unwrap();
         let elapsed = timed_run(&mut ev);
         assert!(ev.is_empty());
         assert!(elapsed < secs(1), "the shutdown began after {elapsed:?}");
     });
 }
 
-/// issue 4 §2 Remote: once the loop is dropped, `post` and `wake` return an
-/// error; `stop` and `shutdown` do nothing (no panic).
+/// issue 4 §2 Remote: once the loop is dropped, `post`, `wake`, `stop` and
+/// `shutdown` all return the same `BrokenPipe` error (no panic).
 fn remote_after_loop_dropped(b: Backend) {
     util::bounded(secs(10), move || {
         let mut ev = event_loop(b, ());
@@ -716,8 +716,10 @@ fn remote_after_loop_dropped(b: Backend) {
         assert_eq!(err.kind(), io::ErrorKind::BrokenPipe, "{err}");
         assert!(clone.post(|_| Ok(())).is_err());
         assert!(clone.wake().is_err());
-        clone.stop();
-        clone.shutdown(secs(1));
+        let err = clone.stop().unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::BrokenPipe, "{err}");
+        let err = clone.shutdown(secs(1)).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::BrokenPipe, "{err}");
     });
 }
 

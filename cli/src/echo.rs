@@ -83,7 +83,7 @@ impl Dispatcher for Listener {
 ///     c.write_all(b"ping").unwrap();
 ///     let mut buf = [0u8; 4];
 ///     c.read_exact(&mut buf).unwrap();
-///     remote.stop();
+///     remote.stop().expect("the server is running");
 ///     buf
 /// });
 /// server.run()?;

@@ -75,7 +75,7 @@ impl Server {
     }
 
     fn stop(mut self) {
-        self.remote.stop();
+        self.remote.stop().expect("the server loop is running");
         if let Some(t) = self.thread.take() {
             t.join().expect("server thread").expect("server run");
         }
@@ -84,7 +84,8 @@ impl Server {
 
 impl Drop for Server {
     fn drop(&mut self) {
-        self.remote.stop();
+        // The loop may have ended already (after `stop`): nothing to stop then.
+        let _ = self.remote.stop();
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
@@ -538,7 +539,10 @@ fn graceful_shutdown_tells_everyone() {
     let server = Server::start_on(Backend::Poll, ChatOptions::default());
     let mut a = Client::join(server.addr, "a");
     let mut b = Client::connect(server.addr, "b");
-    server.remote.shutdown(Duration::from_secs(5));
+    server
+        .remote
+        .shutdown(Duration::from_secs(5))
+        .expect("the server loop is running");
     assert_eq!(
         a.until_eof().last().map(String::as_str),
         Some("* server shutting down")

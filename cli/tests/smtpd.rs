@@ -551,7 +551,7 @@ fn tc_sm_11_server_accept() {
         "{hello}"
     );
     assert_eq!(c.cmd("QUIT"), "221 Bye");
-    server.remote.stop();
+    server.remote.stop().expect("the server loop is running");
     server.thread.join().expect("thread").expect("serve");
 }
 
@@ -577,7 +577,7 @@ fn tc_sm_12_broken_listen() {
 fn tc_sm_13_family() {
     let v4 = start(opts());
     assert!(v4.addr.is_ipv4());
-    v4.remote.stop();
+    v4.remote.stop().expect("the server loop is running");
     v4.thread.join().expect("thread").expect("serve");
     if std::net::TcpListener::bind("[::1]:0").is_ok() {
         let v6 = start(Options {
@@ -587,7 +587,7 @@ fn tc_sm_13_family() {
         assert!(v6.addr.is_ipv6());
         let mut c = Client::connect(v6.addr);
         assert!(c.reply().starts_with("220 "));
-        v6.remote.stop();
+        v6.remote.stop().expect("the server loop is running");
         v6.thread.join().expect("thread").expect("serve");
     }
 }
@@ -1159,7 +1159,7 @@ fn oracle_dialogues_match_python_smtpd() {
         }
     }
     assert!(compared > 60);
-    ours.remote.stop();
+    ours.remote.stop().expect("the server loop is running");
     ours.thread.join().expect("thread").expect("serve");
 }
 
@@ -1208,7 +1208,7 @@ fn oracle_per_connection_limit_and_552() {
             assert_eq!(after, "250 OK");
         }
     }
-    ours.remote.stop();
+    ours.remote.stop().expect("the server loop is running");
     ours.thread.join().expect("thread").expect("serve");
 }
 
@@ -1267,7 +1267,7 @@ fn smtplib_many_messages_concurrently() {
         "{report}"
     );
     assert_eq!(stored(&dir).len(), 301);
-    server.remote.stop();
+    server.remote.stop().expect("the server loop is running");
     server.thread.join().expect("thread").expect("serve");
     let _ = std::fs::remove_dir_all(dir);
 }
@@ -1309,7 +1309,7 @@ fn curl_sends_a_message() {
             .filter(|&b| b != b'\r')
             .collect::<Vec<_>>()[..]
     );
-    server.remote.stop();
+    server.remote.stop().expect("the server loop is running");
     server.thread.join().expect("thread").expect("serve");
     let _ = std::fs::remove_dir_all(dir);
 }
@@ -1345,7 +1345,7 @@ fn raw_pipelining_client() {
     assert_eq!(replies.last().map(String::as_str), Some("221 Bye"));
     let files = stored(&dir);
     assert_eq!(files.len(), 20);
-    server.remote.stop();
+    server.remote.stop().expect("the server loop is running");
     server.thread.join().expect("thread").expect("serve");
     let _ = std::fs::remove_dir_all(dir);
 }
@@ -1488,7 +1488,7 @@ fn timeouts_mid_data_and_idle() {
         "idle 1.5 s after the last NOOP"
     );
     assert!(stored(&dir).is_empty());
-    server.remote.stop();
+    server.remote.stop().expect("the server loop is running");
     server.thread.join().expect("thread").expect("serve");
     let _ = std::fs::remove_dir_all(dir);
 }
@@ -1524,7 +1524,7 @@ fn max_connections_421() {
         std::thread::sleep(Duration::from_millis(20));
     }
     assert_eq!(b.cmd("NOOP"), "250 OK");
-    server.remote.stop();
+    server.remote.stop().expect("the server loop is running");
     server.thread.join().expect("thread").expect("serve");
 }
 

@@ -1,11 +1,13 @@
 //! `Collector`: accumulates one record up to a maximum length.
 //!
-//! asynchat hands a record over in pieces and keeps no copy (AC-CHAT-27); a
+//! asynchat hands a record over in pieces and keeps no copy; a
 //! handler that appends them without a limit lets one peer grow memory without
 //! bound. A `Collector` keeps at most `max` bytes of the current record and
 //! counts the rest, so memory stays flat whatever the peer sends; at the
 //! terminator the handler learns whether the record fit and chooses the
 //! policy: reply and discard (as smtpd does), or fail and close.
+//
+// Spec: AC-CHAT-27.
 
 use std::fmt;
 use std::io;
@@ -242,8 +244,8 @@ impl Collector {
 mod tests {
     use super::*;
 
-    /// `finish` lends the record and the next `collect` starts a new one in the
-    /// same allocation; `len`/`is_empty`/`take` see the record as handed out.
+    // `finish` lends the record and the next `collect` starts a new one in the
+    // same allocation; `len`/`is_empty`/`take` see the record as handed out.
     #[test]
     fn finish_lends_and_reuses() {
         let mut c = Collector::new(8);
@@ -259,8 +261,8 @@ mod tests {
         assert_eq!(c.finish().unwrap().as_ptr(), at);
     }
 
-    /// An overflowing record gives `Overflow` from `finish`, and the next
-    /// record is clean.
+    // An overflowing record gives `Overflow` from `finish`, and the next
+    // record is clean.
     #[test]
     fn finish_overflow_then_clean() {
         let mut c = Collector::new(2);

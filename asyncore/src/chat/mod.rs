@@ -68,7 +68,7 @@
 //!     s.write_all(&[b'x'; 2000])?;
 //!     s.write_all(b"\r\nworld\r\n")?;
 //!     let lines = BufReader::new(s).lines().take(3).collect::<io::Result<Vec<_>>>()?;
-//!     remote.stop();
+//!     remote.stop()?;
 //!     Ok(lines)
 //! });
 //! ev.run()?;
@@ -79,16 +79,24 @@
 //! # Ok::<(), io::Error>(())
 //! ```
 
-mod channel;
+mod async_chat;
+mod buffers;
+mod chat_handle;
 mod collector;
+mod delimiter_search;
+mod handler;
 mod out_queue;
 mod parser;
 mod producer;
+mod terminator;
 
-pub use channel::{
-    AsyncChat, Chat, ChatHandler, DEFAULT_HIGH_WATER, DEFAULT_IN_BUFFER_SIZE, DEFAULT_LOW_WATER,
-};
+pub use async_chat::AsyncChat;
+pub use buffers::{DEFAULT_HIGH_WATER, DEFAULT_IN_BUFFER_SIZE, DEFAULT_LOW_WATER};
+pub use chat_handle::Chat;
 pub use collector::{Collector, Overflow};
+pub use delimiter_search::find_prefix_at_end;
+pub use handler::ChatHandler;
 pub use out_queue::{Front, OutQueue, PushData, DEFAULT_OUT_BUFFER_SIZE, SPARE_CAPACITY};
-pub use parser::{find_prefix_at_end, Event, Parser, Terminator};
+pub use parser::{Event, Parser};
 pub use producer::{FileProducer, Producer, SimpleProducer, DEFAULT_PRODUCER_BUFFER_SIZE};
+pub use terminator::Terminator;

@@ -1,19 +1,21 @@
-//! Producers: lazily generated output for an `async_chat` output queue (AC-CHAT-70…73).
+//! Producers: lazily generated output for an `async_chat` output queue.
 //!
 //! A [`Producer`] is consulted only when it reaches the head of the output queue and
 //! the channel can send; each [`Producer::more`] call returns the next bytes, and an
 //! empty result means it is exhausted (it is then dropped from the queue).
+//
+// Spec: AC-CHAT-70…73.
 
 use std::fmt;
 use std::fs::File;
 use std::io::{self, Read};
 use std::path::Path;
 
-/// `simple_producer`'s default piece size (AC-CHAT-73).
+/// `simple_producer`'s default piece size.
+// Spec: AC-CHAT-73.
 pub const DEFAULT_PRODUCER_BUFFER_SIZE: usize = 512;
 
-/// Something that yields output bytes on demand (asynchat's producer protocol,
-/// AC-CHAT-70).
+/// Something that yields output bytes on demand (asynchat's producer protocol).
 ///
 /// `more` returns the next bytes; an empty `Vec` means "exhausted" and the producer
 /// will not be asked again. An error is reported to whoever pulled the queue (through
@@ -44,6 +46,7 @@ pub const DEFAULT_PRODUCER_BUFFER_SIZE: usize = 512;
 /// assert_eq!(p.more().unwrap(), b"1\r\n");
 /// assert!(p.more().unwrap().is_empty());
 /// ```
+// Spec: AC-CHAT-70.
 pub trait Producer {
     /// The next bytes to send; empty when exhausted.
     fn more(&mut self) -> io::Result<Vec<u8>>;
@@ -55,8 +58,7 @@ impl<P: Producer + ?Sized> Producer for Box<P> {
     }
 }
 
-/// asynchat's `simple_producer`: hands out owned bytes `buffer_size` at a time
-/// (AC-CHAT-73).
+/// asynchat's `simple_producer`: hands out owned bytes `buffer_size` at a time.
 ///
 /// When more than `buffer_size` bytes remain, `more()` returns the next `buffer_size`;
 /// otherwise it returns everything left (so exactly `buffer_size` left comes out at
@@ -73,6 +75,7 @@ impl<P: Producer + ?Sized> Producer for Box<P> {
 /// assert_eq!(p.more().unwrap(), b"89ABC");
 /// assert!(p.more().unwrap().is_empty());
 /// ```
+// Spec: AC-CHAT-73.
 #[derive(Debug, Clone)]
 pub struct SimpleProducer {
     data: Vec<u8>,
@@ -243,7 +246,7 @@ impl<R> fmt::Debug for FileProducer<R> {
 mod tests {
     use super::*;
 
-    /// AC-CHAT-73 / X-CH-9: exactly `buffer_size` left comes out at once, then empty.
+    // AC-CHAT-73 / X-CH-9: exactly `buffer_size` left comes out at once, then empty.
     #[test]
     fn simple_producer_exact_size_x_ch_9() {
         let mut p = SimpleProducer::new(b"12345678".to_vec(), 8);
@@ -252,7 +255,7 @@ mod tests {
         assert!(p.more().unwrap().is_empty());
     }
 
-    /// AC-CHAT-73: pieces of `buffer_size`, last one shorter; default size 512.
+    // AC-CHAT-73: pieces of `buffer_size`, last one shorter; default size 512.
     #[test]
     fn simple_producer_pieces_ac_chat_73() {
         let data: Vec<u8> = (0..1100u32).map(|i| i as u8).collect();
@@ -276,7 +279,7 @@ mod tests {
         assert!(p.more().unwrap().is_empty());
     }
 
-    /// A reader that returns one byte at a time and is interrupted in between.
+    // A reader that returns one byte at a time and is interrupted in between.
     struct Trickle {
         data: Vec<u8>,
         pos: usize,

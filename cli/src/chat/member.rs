@@ -4,7 +4,7 @@
 use super::room::{validate_nick, Room};
 use super::ChatOptions;
 use asyncore::chat::{AsyncChat, Chat, ChatHandler, Collector};
-use asyncore::{Cx, Timeout};
+use asyncore::Timeout;
 use std::collections::VecDeque;
 use std::io;
 use std::time::Duration;
@@ -70,16 +70,16 @@ fn human(d: Duration) -> String {
 }
 
 /// Queues `first` for every room member except the channel whose hook is
-/// running (`Cx::with` never reaches the caller). Members pushed past their
+/// running (`Chat::with` never reaches the caller). Members pushed past their
 /// output limit are disconnected, and their departure is announced in turn;
 /// those announcements are returned too, for the caller to hear.
-pub(crate) fn broadcast(cx: &mut Cx<'_, Room>, first: String) -> Vec<String> {
+pub(crate) fn broadcast(chat: &mut Chat<'_, '_, Room>, first: String) -> Vec<String> {
     let mut pending = VecDeque::from([first]);
     let mut for_caller = Vec::new();
     while let Some(text) = pending.pop_front() {
         let bytes = line(&text);
-        for token in cx.state().member_tokens() {
-            let kicked = cx
+        for token in chat.state().member_tokens() {
+            let kicked = chat
                 .with(token, |c: &mut AsyncChat<Member>, cx| {
                     let (member, mut chat) = c.split(cx);
                     member.deliver(&mut chat, &bytes)

@@ -50,7 +50,7 @@
 //! let who = lines.find(|l| l.as_ref().unwrap().starts_with("* 1 here")).unwrap().unwrap();
 //! assert_eq!(who, "* 1 here: alice");
 //!
-//! remote.stop();
+//! remote.stop().expect("the server is running");
 //! t.join().unwrap()?;
 //! # Ok::<(), asyncore_cli::AppError>(())
 //! ```
@@ -181,7 +181,7 @@ pub struct RoomStats {
 /// let remote = server.remote()?;
 /// let (tx, rx) = std::sync::mpsc::channel();
 /// let r = remote.clone();
-/// remote.post(move |cx| { let _ = tx.send(stats(cx)); r.stop(); Ok(()) }).unwrap();
+/// remote.post(move |cx| { let _ = tx.send(stats(cx)); r.stop() }).unwrap();
 /// server.run()?; // runs the job, then stops
 /// assert_eq!(rx.recv().unwrap().connections, 0);
 /// # Ok::<(), asyncore_cli::AppError>(())
@@ -213,7 +213,7 @@ pub fn stats(cx: &mut Cx<'_, Room>) -> RoomStats {
 /// let mut server = ChatServer::bind("127.0.0.1:0".parse().unwrap(), asyncore::Backend::Poll, ChatOptions::default())?;
 /// assert_ne!(server.addr().port(), 0);
 /// let remote = server.remote()?; // Send: stop or shut it down from any thread
-/// std::thread::spawn(move || remote.shutdown(std::time::Duration::from_secs(1)));
+/// std::thread::spawn(move || remote.shutdown(std::time::Duration::from_secs(1)).expect("the server is running"));
 /// server.run()?;
 /// # Ok::<(), asyncore_cli::AppError>(())
 /// ```

@@ -57,7 +57,7 @@
 //! (&c).write_all(b"EHLO me\r\nMAIL FROM:<a@x>\r\nRCPT TO:<b@y>\r\nDATA\r\nSubject: hi\r\n\r\n..dot\r\n.\r\nQUIT\r\n").unwrap();
 //! let last = BufReader::new(&c).lines().last().unwrap().unwrap();
 //! assert_eq!(last, "221 Bye");
-//! server.remote.stop();
+//! server.remote.stop().expect("the server is running");
 //! server.thread.join().unwrap()?;
 //!
 //! let file = std::fs::read_dir(dir.join("new")).unwrap().next().unwrap().unwrap().path();

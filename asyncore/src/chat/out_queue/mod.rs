@@ -1,9 +1,8 @@
 //! Sans-IO output queue: asynchat's `producer_fifo` and the bookkeeping of
-//! `initiate_send` (AC-CHAT-50…61, AC-CHAT-70…73).
+//! `initiate_send`.
 //!
 //! The queue holds pushed data, [`Producer`]s and a close marker, in order. A channel
-//! sends with a two-step protocol, once per writable event in the faithful mode
-//! (AC-CHAT-54, AC-CHAT-Q-11):
+//! sends with a two-step protocol, once per writable event in the faithful mode:
 //!
 //! 1. [`OutQueue::front`] pulls producers as needed and shows what to do next:
 //!    send a chunk ([`Front::Data`], at most `out_buffer_size` bytes), close
@@ -13,14 +12,14 @@
 //!
 //! Chunking reproduces the reference: a push longer than `out_buffer_size` is cut into
 //! `out_buffer_size` pieces at push time, so a partial send leaves the rest of that
-//! piece as the next chunk (X-CH-5: size 4, 3 of `abcd` sent ⇒ next chunk `d`);
-//! producer output is sliced from wherever the previous send stopped (AC-CHAT-71).
+//! piece as the next chunk (size 4, 3 of `abcd` sent ⇒ next chunk `d`);
+//! producer output is sliced from wherever the previous send stopped.
 //! The pieces are windows into one owned buffer, not copies.
 //!
-//! Decisions: **AC-CHAT-Q-5** — empty pushes are not queued and empty entries never
-//! cost a send; **AC-CHAT-Q-10** — pushed bytes are owned by the queue (copied or
-//! moved in), so later changes by the caller are not sent; **AC-CHAT-Q-1** — the
-//! default `out_buffer_size` is 65 536; **AC-CHAT-Q-12** — with coalescing on
+//! Decisions: empty pushes are not queued and empty entries never
+//! cost a send; pushed bytes are owned by the queue (copied or
+//! moved in), so later changes by the caller are not sent; the
+//! default `out_buffer_size` is 65 536; with coalescing on
 //! ([`OutQueue::set_coalesce`], what [`AsyncChat`](super::AsyncChat) uses by default), a
 //! push that fits in the tail entry's room up to `out_buffer_size` is copied there
 //! instead of queued on its own, so many small pushes leave in one send; the byte
@@ -28,179 +27,32 @@
 //! boundaries differ from the reference's. One buffer per thread (up to
 //! [`SPARE_CAPACITY`] bytes) is kept from a sent entry for the next push, so steady
 //! small pushes do not allocate and an idle channel holds no output buffer.
+//
+// Spec: AC-CHAT-50…61, AC-CHAT-70…73, AC-CHAT-54, AC-CHAT-Q-11, X-CH-5, AC-CHAT-71, AC-CHAT-Q-5, AC-CHAT-Q-10, AC-CHAT-Q-1, AC-CHAT-Q-12.
+
+mod front;
+mod push_data;
+#[cfg(test)]
+mod reference_model;
+mod spare_buffer;
+
+pub use front::Front;
+pub use push_data::PushData;
+pub use spare_buffer::SPARE_CAPACITY;
 
 use super::producer::Producer;
-use std::borrow::Cow;
+use spare_buffer::{recycle, spare_buffer};
 use std::collections::VecDeque;
 use std::fmt;
 use std::io;
 
-/// `ac_out_buffer_size`'s default: 65 536 (the reference code, not its docs; AC-CHAT-1,
-/// AC-CHAT-Q-1).
+/// `ac_out_buffer_size`'s default: 65 536 (the reference code, not its docs).
+// Spec: AC-CHAT-1, AC-CHAT-Q-1.
 pub const DEFAULT_OUT_BUFFER_SIZE: usize = 65_536;
-
-/// The largest sent-entry buffer kept for reuse by the next push (one per thread,
-/// shared by every coalescing queue on it).
-pub const SPARE_CAPACITY: usize = 4096;
-
-thread_local! {
-    /// The one spare buffer of this thread's coalescing queues.
-    static SPARE: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
-}
-
-/// An empty buffer for a new entry of `n` bytes: the thread's spare when big enough.
-fn spare_buffer(n: usize) -> Vec<u8> {
-    let spare = SPARE.with(|s| s.take());
-    if spare.capacity() >= n {
-        spare
-    } else {
-        SPARE.with(|s| s.set(spare));
-        Vec::with_capacity(n.max(512))
-    }
-}
-
-/// Keeps a sent entry's buffer as the thread's spare when it is small enough.
-fn recycle(mut bytes: Vec<u8>) {
-    if bytes.capacity() <= SPARE_CAPACITY {
-        bytes.clear();
-        SPARE.with(|s| {
-            let old = s.take();
-            s.set(if old.capacity() >= bytes.capacity() {
-                old
-            } else {
-                bytes
-            });
-        });
-    }
-}
 
 /// Owned data at most this long is copied into the tail entry when it fits; longer
 /// owned data is moved in as an entry of its own (a move beats a long copy).
 const COALESCE_OWNED_MAX: usize = 4096;
-
-/// What [`OutQueue::push`] (and [`Chat::push`](super::Chat::push)) accepts: bytes,
-/// borrowed (copied in) or owned (moved in when that saves a copy).
-///
-/// Implemented for `Vec<u8>`, `String`, `Box<[u8]>`, `&[u8]`, `&[u8; N]`, `[u8; N]`,
-/// `&str`, `&Vec<u8>`, `&String` and `Cow` of bytes or text.
-///
-/// # Examples
-///
-/// ```
-/// use asyncore::chat::{OutQueue, PushData};
-///
-/// fn queue_all(q: &mut OutQueue, parts: Vec<impl PushData>) {
-///     for p in parts {
-///         q.push(p);
-///     }
-/// }
-/// let mut q = OutQueue::default();
-/// queue_all(&mut q, vec!["a", "bc"]);
-/// assert_eq!(q.len_bytes(), 3);
-/// ```
-pub trait PushData {
-    /// The bytes to queue.
-    fn as_bytes(&self) -> &[u8];
-    /// The bytes as an owned vector (a move for owned data, a copy for borrowed).
-    fn into_vec(self) -> Vec<u8>;
-    /// Whether [`into_vec`](Self::into_vec) is free (no copy).
-    fn is_owned(&self) -> bool {
-        false
-    }
-}
-
-impl PushData for Vec<u8> {
-    fn as_bytes(&self) -> &[u8] {
-        self
-    }
-    fn into_vec(self) -> Vec<u8> {
-        self
-    }
-    fn is_owned(&self) -> bool {
-        true
-    }
-}
-
-impl PushData for String {
-    fn as_bytes(&self) -> &[u8] {
-        str::as_bytes(self)
-    }
-    fn into_vec(self) -> Vec<u8> {
-        self.into_bytes()
-    }
-    fn is_owned(&self) -> bool {
-        true
-    }
-}
-
-impl PushData for Box<[u8]> {
-    fn as_bytes(&self) -> &[u8] {
-        self
-    }
-    fn into_vec(self) -> Vec<u8> {
-        self.into_vec()
-    }
-    fn is_owned(&self) -> bool {
-        true
-    }
-}
-
-impl PushData for Cow<'_, [u8]> {
-    fn as_bytes(&self) -> &[u8] {
-        self
-    }
-    fn into_vec(self) -> Vec<u8> {
-        self.into_owned()
-    }
-    fn is_owned(&self) -> bool {
-        matches!(self, Cow::Owned(_))
-    }
-}
-
-impl PushData for Cow<'_, str> {
-    fn as_bytes(&self) -> &[u8] {
-        str::as_bytes(self)
-    }
-    fn into_vec(self) -> Vec<u8> {
-        self.into_owned().into_bytes()
-    }
-    fn is_owned(&self) -> bool {
-        matches!(self, Cow::Owned(_))
-    }
-}
-
-/// Borrowed data: copied in.
-macro_rules! borrowed_push_data {
-    ($($t:ty),*) => {$(
-        impl PushData for $t {
-            fn as_bytes(&self) -> &[u8] {
-                AsRef::<[u8]>::as_ref(*self)
-            }
-            fn into_vec(self) -> Vec<u8> {
-                AsRef::<[u8]>::as_ref(self).to_vec()
-            }
-        }
-    )*};
-}
-borrowed_push_data!(&[u8], &str, &Vec<u8>, &String);
-
-impl<const N: usize> PushData for &[u8; N] {
-    fn as_bytes(&self) -> &[u8] {
-        &self[..]
-    }
-    fn into_vec(self) -> Vec<u8> {
-        self.to_vec()
-    }
-}
-
-impl<const N: usize> PushData for [u8; N] {
-    fn as_bytes(&self) -> &[u8] {
-        &self[..]
-    }
-    fn into_vec(self) -> Vec<u8> {
-        self.to_vec()
-    }
-}
 
 enum Entry {
     /// `bytes[off..]` still to send. `piece` is the push-time split size (pieces are
@@ -214,36 +66,11 @@ enum Entry {
     Close,
 }
 
-/// What the head of the queue asks the channel to do, from [`OutQueue::front`].
-///
-/// # Examples
-///
-/// ```
-/// use asyncore::chat::{Front, OutQueue};
-///
-/// let mut q = OutQueue::new(4);
-/// assert!(matches!(q.front(usize::MAX).unwrap(), Front::Empty));
-/// q.push("hi");
-/// assert!(matches!(q.front(usize::MAX).unwrap(), Front::Data(b"hi")));
-/// ```
-#[derive(Debug, PartialEq, Eq)]
-pub enum Front<'a> {
-    /// Send these bytes (non-empty, at most `out_buffer_size`), then call
-    /// [`OutQueue::consume`] with the number accepted.
-    Data(&'a [u8]),
-    /// The close marker reached the head: close the channel (AC-CHAT-58). The marker
-    /// stays queued, so asking again gives `Close` again; entries behind it are never
-    /// sent.
-    Close,
-    /// Nothing queued (the channel is not writable on account of the queue).
-    Empty,
-}
-
 /// asynchat's output queue (`producer_fifo`) without the sending.
 ///
 /// # Examples
 ///
-/// One chunk per writable event (X-CH-5):
+/// One chunk per writable event:
 ///
 /// ```
 /// use asyncore::chat::{Front, OutQueue};
@@ -259,11 +86,13 @@ pub enum Front<'a> {
 /// assert_eq!(sent, [&b"abcd"[..], b"efgh", b"ij"]);
 /// assert!(q.is_empty());
 /// ```
+// Spec: X-CH-5.
 pub struct OutQueue {
     entries: VecDeque<Entry>,
     out_buffer_size: usize,
     len_bytes: usize,
-    /// Copy small pushes into the tail entry (AC-CHAT-Q-12).
+    /// Copy small pushes into the tail entry.
+    // Spec: AC-CHAT-Q-12.
     coalesce: bool,
 }
 
@@ -291,7 +120,7 @@ impl OutQueue {
 
     /// Turns coalescing on or off (off for a new queue, the reference's chunking):
     /// when on, a push that fits in the tail entry's room up to `out_buffer_size` is
-    /// copied there, so small pushes go out together in one send (AC-CHAT-Q-12).
+    /// copied there, so small pushes go out together in one send.
     ///
     /// # Examples
     ///
@@ -305,6 +134,7 @@ impl OutQueue {
     /// q.push("efghij");
     /// assert_eq!(q.front(usize::MAX).unwrap(), Front::Data(b"abcd"));
     /// ```
+    // Spec: AC-CHAT-Q-12.
     pub fn set_coalesce(&mut self, coalesce: bool) {
         self.coalesce = coalesce;
     }
@@ -349,10 +179,9 @@ impl OutQueue {
         self.out_buffer_size = size.max(1);
     }
 
-    /// Queues data (`push`, AC-CHAT-50), split into `out_buffer_size` pieces. Empty data
-    /// is not queued (AC-CHAT-Q-5). A `Vec<u8>` is moved in without copying; with
-    /// coalescing on, data that fits in the tail entry is copied there instead
-    /// (AC-CHAT-Q-12).
+    /// Queues data (`push`), split into `out_buffer_size` pieces. Empty data
+    /// is not queued. A `Vec<u8>` is moved in without copying; with
+    /// coalescing on, data that fits in the tail entry is copied there instead.
     ///
     /// # Examples
     ///
@@ -365,6 +194,7 @@ impl OutQueue {
     /// q.push("");
     /// assert_eq!(q.len_bytes(), 6);
     /// ```
+    // Spec: AC-CHAT-50, AC-CHAT-Q-5, AC-CHAT-Q-12.
     pub fn push(&mut self, data: impl PushData) {
         let n = data.as_bytes().len();
         if n == 0 {
@@ -402,8 +232,8 @@ impl OutQueue {
         });
     }
 
-    /// Queues a producer (`push_with_producer`, AC-CHAT-51); it is asked for data only
-    /// when it reaches the head (AC-CHAT-70).
+    /// Queues a producer (`push_with_producer`); it is asked for data only
+    /// when it reaches the head.
     ///
     /// # Examples
     ///
@@ -415,11 +245,12 @@ impl OutQueue {
     /// assert_eq!(q.len_bytes(), 0); // not pulled yet
     /// assert_eq!(q.front(usize::MAX).unwrap(), Front::Data(b"01234"));
     /// ```
+    // Spec: AC-CHAT-51, AC-CHAT-70.
     pub fn push_producer(&mut self, producer: Box<dyn Producer>) {
         self.entries.push_back(Entry::Producer(producer));
     }
 
-    /// Queues the close marker (`close_when_done`, AC-CHAT-52): once everything queued
+    /// Queues the close marker (`close_when_done`): once everything queued
     /// before it is sent, [`front`](Self::front) answers [`Front::Close`].
     ///
     /// # Examples
@@ -429,14 +260,15 @@ impl OutQueue {
     ///
     /// let mut q = OutQueue::default();
     /// q.close_when_done();
-    /// assert!(!q.is_empty()); // still writable (AC-CHAT-81)
+    /// assert!(!q.is_empty()); // still writable
     /// assert_eq!(q.front(usize::MAX).unwrap(), Front::Close);
     /// ```
+    // Spec: AC-CHAT-52, AC-CHAT-81.
     pub fn close_when_done(&mut self) {
         self.entries.push_back(Entry::Close);
     }
 
-    /// What to do next (the loop of `initiate_send` up to its single send, AC-CHAT-53):
+    /// What to do next (the loop of `initiate_send` up to its single send):
     /// exhausted producers are dropped and the next entry considered; a producer that
     /// yields data has it queued ahead of itself. The chunk is at most
     /// `out_buffer_size` and at most `max` bytes (0 counts as 1; `usize::MAX` gives the reference
@@ -453,6 +285,7 @@ impl OutQueue {
     /// assert_eq!(q.front(2).unwrap(), Front::Data(b"ab"));
     /// assert_eq!(q.front(usize::MAX).unwrap(), Front::Data(b"abcd"));
     /// ```
+    // Spec: AC-CHAT-53.
     pub fn front(&mut self, max: usize) -> io::Result<Front<'_>> {
         loop {
             match self.entries.front_mut() {
@@ -485,7 +318,7 @@ impl OutQueue {
     }
 
     /// Records that the last send accepted `n` bytes of the chunk [`front`](Self::front)
-    /// returned (AC-CHAT-56: the rest of the chunk stays at the head). `consume(0)` does
+    /// returned (the rest of the chunk stays at the head). `consume(0)` does
     /// nothing. `n` beyond the head entry is clamped (a caller bug, not an I/O error).
     ///
     /// # Examples
@@ -499,6 +332,7 @@ impl OutQueue {
     /// q.consume(3); // the OS took "abc" of "abcd"
     /// assert_eq!(q.front(usize::MAX).unwrap(), Front::Data(b"d"));
     /// ```
+    // Spec: AC-CHAT-56.
     pub fn consume(&mut self, n: usize) {
         if n == 0 {
             return;
@@ -539,7 +373,7 @@ impl OutQueue {
     }
 
     /// True when nothing at all is queued: no data, producer or close marker (the queue
-    /// half of `writable()`, AC-CHAT-81).
+    /// half of `writable()`).
     ///
     /// # Examples
     ///
@@ -551,12 +385,13 @@ impl OutQueue {
     /// q.push("x");
     /// assert!(!q.is_empty());
     /// ```
+    // Spec: AC-CHAT-81.
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
 
     /// Empties the queue, including producers and a pending close marker (the output
-    /// half of `discard_buffers`, AC-CHAT-83).
+    /// half of `discard_buffers`).
     ///
     /// # Examples
     ///
@@ -570,6 +405,7 @@ impl OutQueue {
     /// assert!(q.is_empty());
     /// assert_eq!(q.len_bytes(), 0);
     /// ```
+    // Spec: AC-CHAT-83.
     pub fn discard(&mut self) {
         self.entries.clear();
         self.len_bytes = 0;
@@ -616,10 +452,9 @@ impl fmt::Debug for OutQueue {
 mod tests {
     use super::super::producer::SimpleProducer;
     use super::*;
-    use proptest::prelude::*;
 
-    /// One `initiate_send` against a mock accepting at most `accept` bytes: returns
-    /// what was offered (`Some(chunk)`), or `None` for an empty queue; panics on Close.
+    // One `initiate_send` against a mock accepting at most `accept` bytes: returns
+    // what was offered (`Some(chunk)`), or `None` for an empty queue; panics on Close.
     fn send(q: &mut OutQueue, accept: usize) -> Option<Vec<u8>> {
         match q.front(usize::MAX).unwrap() {
             Front::Data(d) => {
@@ -632,7 +467,7 @@ mod tests {
         }
     }
 
-    /// X-CH-5 / AC-CHAT-50, 54: size 4, push 10 bytes → `abcd`, `efgh`, `ij`.
+    // X-CH-5 / AC-CHAT-50, 54: size 4, push 10 bytes → `abcd`, `efgh`, `ij`.
     #[test]
     fn x_ch_5_push_split_one_chunk_per_send() {
         let mut q = OutQueue::new(4);
@@ -646,8 +481,8 @@ mod tests {
         assert_eq!(send(&mut q, 99), None);
     }
 
-    /// X-CH-5 / AC-CHAT-56: the OS accepts 3 of `abcd` (push of 6) → queue `d`, `ef`;
-    /// a send of 0 changes nothing.
+    // X-CH-5 / AC-CHAT-56: the OS accepts 3 of `abcd` (push of 6) → queue `d`, `ef`;
+    // a send of 0 changes nothing.
     #[test]
     fn x_ch_5_partial_send() {
         let mut q = OutQueue::new(4);
@@ -660,8 +495,8 @@ mod tests {
         assert!(q.is_empty());
     }
 
-    /// X-CH-6 / AC-CHAT-57 with decision AC-CHAT-Q-5: empty pushes are not queued, so
-    /// [empty, `xyz`] sends `xyz` at the first attempt (reference: a zero-length send).
+    // X-CH-6 / AC-CHAT-57 with decision AC-CHAT-Q-5: empty pushes are not queued, so
+    // [empty, `xyz`] sends `xyz` at the first attempt (reference: a zero-length send).
     #[test]
     fn x_ch_6_empty_push_not_queued_ac_chat_q_5() {
         let mut q = OutQueue::new(4);
@@ -674,8 +509,8 @@ mod tests {
         assert!(q.is_empty());
     }
 
-    /// X-CH-7 / AC-CHAT-52, 58: the marker counts as queued and is reached after the
-    /// data before it; what follows it is never offered.
+    // X-CH-7 / AC-CHAT-52, 58: the marker counts as queued and is reached after the
+    // data before it; what follows it is never offered.
     #[test]
     fn x_ch_7_close_marker() {
         let mut q = OutQueue::new(4);
@@ -692,8 +527,8 @@ mod tests {
         assert_eq!(q.front(usize::MAX).unwrap(), Front::Close);
     }
 
-    /// X-CH-9 / AC-CHAT-71: size 5, `simple_producer("0123456789ABC", 8)` sends
-    /// `01234`, `567`, `89ABC`.
+    // X-CH-9 / AC-CHAT-71: size 5, `simple_producer("0123456789ABC", 8)` sends
+    // `01234`, `567`, `89ABC`.
     #[test]
     fn x_ch_9_producer_output_chunked() {
         let mut q = OutQueue::new(5);
@@ -703,7 +538,7 @@ mod tests {
         assert!(q.is_empty());
     }
 
-    /// X-CH-9 / AC-CHAT-72: [exhausted producer, `next`] sends `next` in one call.
+    // X-CH-9 / AC-CHAT-72: [exhausted producer, `next`] sends `next` in one call.
     #[test]
     fn x_ch_9_exhausted_producer_skipped() {
         let mut q = OutQueue::new(5);
@@ -713,8 +548,8 @@ mod tests {
         assert!(q.is_empty());
     }
 
-    /// AC-CHAT-71: producer output is sliced from where a partial send stopped (unlike
-    /// pushed data, whose pieces are fixed at push time).
+    // AC-CHAT-71: producer output is sliced from where a partial send stopped (unlike
+    // pushed data, whose pieces are fixed at push time).
     #[test]
     fn ac_chat_71_producer_partial_send_slides() {
         let mut q = OutQueue::new(5);
@@ -734,7 +569,7 @@ mod tests {
         }
     }
 
-    /// A failing `more()` is reported and the producer stays queued.
+    // A failing `more()` is reported and the producer stays queued.
     #[test]
     fn producer_error_propagates() {
         let mut q = OutQueue::new(5);
@@ -743,7 +578,7 @@ mod tests {
         assert!(!q.is_empty());
     }
 
-    /// X-CH-11 / AC-CHAT-83 (output half): discard drops data, producers and marker.
+    // X-CH-11 / AC-CHAT-83 (output half): discard drops data, producers and marker.
     #[test]
     fn x_ch_11_discard_output() {
         let mut q = OutQueue::new(5);
@@ -756,7 +591,7 @@ mod tests {
         assert_eq!(q.front(9).unwrap(), Front::Empty);
     }
 
-    /// `max` caps a chunk without moving push-time piece boundaries.
+    // `max` caps a chunk without moving push-time piece boundaries.
     #[test]
     fn front_max_caps_chunk() {
         let mut q = OutQueue::new(4);
@@ -767,199 +602,8 @@ mod tests {
         assert_eq!(q.front(0).unwrap(), Front::Data(b"d"));
     }
 
-    // ---- model-based property: the reference `initiate_send`, transcribed ----
-
-    #[derive(Debug, Clone)]
-    enum Op {
-        Push(Vec<u8>),
-        Producer(Vec<u8>, usize),
-        Close,
-        Send(usize),
-    }
-
-    fn op() -> impl Strategy<Value = Op> {
-        prop_oneof![
-            3 => prop::collection::vec(any::<u8>(), 0..20).prop_map(Op::Push),
-            1 => (prop::collection::vec(any::<u8>(), 0..20), 1usize..10)
-                .prop_map(|(d, s)| Op::Producer(d, s)),
-            1 => Just(Op::Close),
-            4 => (0usize..12).prop_map(Op::Send),
-        ]
-    }
-
-    enum Model {
-        Data(Vec<u8>),
-        Producer(SimpleProducer),
-        Close,
-    }
-
-    /// The reference loop (AC-CHAT-53) with AC-CHAT-Q-5 (no empty entries). Returns the
-    /// chunk offered, `Ok(None)` for an empty queue, `Err(())` for close.
-    fn model_send(
-        q: &mut VecDeque<Model>,
-        obs: usize,
-        accept: usize,
-    ) -> Result<Option<Vec<u8>>, ()> {
-        loop {
-            match q.front_mut() {
-                None => return Ok(None),
-                Some(Model::Close) => return Err(()),
-                Some(Model::Producer(p)) => {
-                    let d = p.more().unwrap();
-                    if d.is_empty() {
-                        q.pop_front();
-                    } else {
-                        q.push_front(Model::Data(d));
-                    }
-                }
-                Some(Model::Data(first)) => {
-                    let data = first[..first.len().min(obs)].to_vec();
-                    let n = accept.min(data.len());
-                    if n > 0 {
-                        if n < data.len() || first.len() > obs {
-                            *first = first[n..].to_vec();
-                        } else {
-                            q.pop_front();
-                        }
-                    }
-                    return Ok(Some(data));
-                }
-            }
-        }
-    }
-
-    proptest! {
-        /// Same chunks as the reference for any interleaving of pushes, producers,
-        /// close markers and partial sends; bytes out = bytes in, in order;
-        /// `len_bytes` matches.
-        #[test]
-        fn matches_reference_model(obs in 1usize..8, ops in prop::collection::vec(op(), 0..60)) {
-            let mut q = OutQueue::new(obs);
-            let mut model: VecDeque<Model> = VecDeque::new();
-            let (mut sent_in, mut sent_out) = (Vec::new(), Vec::new());
-            let mut closed = false;
-            for op in ops.into_iter().chain((0..2000).map(|_| Op::Send(obs))) {
-                match op {
-                    Op::Push(d) => {
-                        if !closed { sent_in.extend_from_slice(&d); }
-                        for piece in d.chunks(obs) {
-                            model.push_back(Model::Data(piece.to_vec()));
-                        }
-                        q.push(d);
-                    }
-                    Op::Producer(d, s) => {
-                        if !closed { sent_in.extend_from_slice(&d); }
-                        model.push_back(Model::Producer(SimpleProducer::new(d.clone(), s)));
-                        q.push_producer(Box::new(SimpleProducer::new(d, s)));
-                    }
-                    Op::Close => {
-                        closed = true;
-                        model.push_back(Model::Close);
-                        q.close_when_done();
-                    }
-                    Op::Send(accept) => {
-                        let expected = model_send(&mut model, obs, accept);
-                        match q.front(usize::MAX).unwrap() {
-                            Front::Data(d) => {
-                                prop_assert_eq!(Ok(Some(d.to_vec())), expected);
-                                let n = accept.min(d.len());
-                                sent_out.extend_from_slice(&d[..n]);
-                                q.consume(n);
-                            }
-                            Front::Empty => prop_assert_eq!(Ok(None), expected),
-                            Front::Close => prop_assert_eq!(Err(()), expected),
-                        }
-                    }
-                }
-                let model_bytes: usize = model
-                    .iter()
-                    .map(|e| if let Model::Data(d) = e { d.len() } else { 0 })
-                    .sum();
-                prop_assert_eq!(q.len_bytes(), model_bytes);
-                prop_assert_eq!(q.is_empty(), model.is_empty());
-            }
-            prop_assert_eq!(sent_out, sent_in);
-        }
-
-        /// AC-CHAT-Q-12: with coalescing, any interleaving sends the same byte stream
-        /// as the reference model (close marker included), every chunk within
-        /// `out_buffer_size`, and takes no more sends to empty than the reference.
-        #[test]
-        fn coalescing_keeps_the_stream(obs in 1usize..40, ops in prop::collection::vec(op(), 0..60)) {
-            let mut q = OutQueue::new(obs);
-            q.set_coalesce(true);
-            let mut model: VecDeque<Model> = VecDeque::new();
-            let (mut ours, mut theirs) = (Vec::new(), Vec::new());
-            let (mut our_sends, mut their_sends) = (0, 0);
-            let (mut our_close, mut their_close) = (false, false);
-            for op in ops {
-                match op {
-                    Op::Push(d) => {
-                        for piece in d.chunks(obs) {
-                            model.push_back(Model::Data(piece.to_vec()));
-                        }
-                        if d.len() % 2 == 0 { q.push(d) } else { q.push(&d[..]) }
-                    }
-                    Op::Producer(d, s) => {
-                        model.push_back(Model::Producer(SimpleProducer::new(d.clone(), s)));
-                        q.push_producer(Box::new(SimpleProducer::new(d, s)));
-                    }
-                    Op::Close => {
-                        model.push_back(Model::Close);
-                        q.close_when_done();
-                    }
-                    Op::Send(accept) => {
-                        if !our_close {
-                            match q.front(usize::MAX).unwrap() {
-                                Front::Data(d) => {
-                                    prop_assert!(d.len() <= obs);
-                                    let n = accept.min(d.len());
-                                    ours.extend_from_slice(&d[..n]);
-                                    q.consume(n);
-                                }
-                                Front::Close => our_close = true,
-                                Front::Empty => {}
-                            }
-                        }
-                        if !their_close {
-                            match model_send(&mut model, obs, accept) {
-                                Ok(Some(d)) => theirs.extend_from_slice(&d[..accept.min(d.len())]),
-                                Ok(None) => {}
-                                Err(()) => their_close = true,
-                            }
-                        }
-                    }
-                }
-            }
-            // Drain both with sends the OS takes whole, counting them.
-            while !our_close {
-                match q.front(usize::MAX).unwrap() {
-                    Front::Data(d) => {
-                        prop_assert!(d.len() <= obs);
-                        ours.extend_from_slice(d);
-                        let n = d.len();
-                        q.consume(n);
-                        our_sends += 1;
-                    }
-                    Front::Close => our_close = true,
-                    Front::Empty => break,
-                }
-            }
-            while !their_close {
-                match model_send(&mut model, obs, usize::MAX) {
-                    Ok(Some(d)) => { theirs.extend_from_slice(&d); their_sends += 1; }
-                    Ok(None) => break,
-                    Err(()) => their_close = true,
-                }
-            }
-            prop_assert_eq!(our_close, their_close);
-            prop_assert_eq!(ours, theirs);
-            prop_assert!(our_sends <= their_sends, "{} sends against {}", our_sends, their_sends);
-        }
-    }
-
-    /// AC-CHAT-Q-12: small pushes share one entry up to `out_buffer_size`; a push
-    /// that does not fit starts the next; a long owned push is moved in whole.
+    // AC-CHAT-Q-12: small pushes share one entry up to `out_buffer_size`; a push
+    // that does not fit starts the next; a long owned push is moved in whole.
     #[test]
     fn coalescing_fills_the_tail_entry() {
         let mut q = OutQueue::new(8);
@@ -986,7 +630,7 @@ mod tests {
         }
     }
 
-    /// Without coalescing (a new queue's default), every push is its own chunk.
+    // Without coalescing (a new queue's default), every push is its own chunk.
     #[test]
     fn no_coalescing_by_default() {
         let mut q = OutQueue::new(8);
@@ -995,33 +639,5 @@ mod tests {
         q.push("cd");
         assert_eq!(send(&mut q, 99).unwrap(), b"ab");
         assert_eq!(send(&mut q, 99).unwrap(), b"cd");
-    }
-
-    /// A sent entry's buffer is reused by the next push on the thread (no
-    /// allocation in steady state), and the kept buffer is bounded.
-    #[test]
-    fn sent_buffer_is_reused() {
-        let mut q = OutQueue::new(1 << 16);
-        q.set_coalesce(true);
-        q.push(&[1u8; 100][..]);
-        let first = match q.front(usize::MAX).unwrap() {
-            Front::Data(d) => d.as_ptr(),
-            other => panic!("{other:?}"),
-        };
-        q.consume(100);
-        q.push(&[2u8; 100][..]);
-        match q.front(usize::MAX).unwrap() {
-            Front::Data(d) => assert_eq!(d.as_ptr(), first, "the same buffer"),
-            other => panic!("{other:?}"),
-        }
-        q.consume(100);
-        q.push(&vec![3u8; SPARE_CAPACITY * 4][..]);
-        q.consume(SPARE_CAPACITY * 4);
-        assert!(SPARE.with(|s| {
-            let v = s.take();
-            let cap = v.capacity();
-            s.set(v);
-            cap <= SPARE_CAPACITY
-        }));
     }
 }

@@ -5,152 +5,47 @@
 //! [`Parser::next_event`]: [`Event::Data`] is the reference's
 //! `collect_incoming_data(data)` and [`Event::Terminator`] its `found_terminator()`.
 //! Because events are pulled one by one, the caller may change the terminator between
-//! any two events and the change applies to the very next byte (AC-CHAT-14).
+//! any two events and the change applies to the very next byte.
 //!
 //! The splitting reproduces CPython 3.11's `async_chat.handle_read` exactly
 //! (spec `asynchat.md` §3), including how a record is cut into several `Data` pieces:
 //!
 //! * no terminator (or a "falsy" one: `Count(0)`, empty delimiter) — everything buffered
-//!   is delivered at once, never a signal (AC-CHAT-10, AC-CHAT-23);
+//!   is delivered at once, never a signal;
 //! * `Count(n)` — counts down as bytes are delivered; when it reaches 0 the record ends
-//!   and the terminator stays `Count(0)`, i.e. behaves as none (AC-CHAT-13, AC-CHAT-24);
+//!   and the terminator stays `Count(0)`, i.e. behaves as none;
 //! * `Delimiter(d)` — leftmost match; the bytes before it (if any) are delivered, the
-//!   delimiter is dropped, a signal follows (AC-CHAT-25). With no match, the longest
+//!   delimiter is dropped, a signal follows. With no match, the longest
 //!   proper prefix of `d` ending the buffer ([`find_prefix_at_end`]) is held back, the
-//!   rest delivered, and the parser waits for more input (AC-CHAT-26, AC-CHAT-29).
+//!   rest delivered, and the parser waits for more input.
 //!
-//! `Data` is never empty (AC-CHAT-27) and the delimiter bytes are never delivered
-//! (AC-CHAT-28). Decisions taken against the spec's quirks:
+//! `Data` is never empty and the delimiter bytes are never delivered.
+//! Decisions taken against the reference's quirks:
 //!
-//! * **AC-CHAT-Q-3** — a new parser has [`Terminator::None`] (data is delivered as it
+//! * a new parser has [`Terminator::None`] (data is delivered as it
 //!   arrives) instead of failing on the first input.
-//! * **AC-CHAT-Q-4** — the terminator is a typed enum; negative counts are
+//! * the terminator is a typed enum; negative counts are
 //!   unrepresentable (the signed entry point `Terminator::try_from(i64)` fails with the
 //!   reference message); `Count(0)` and an empty delimiter are stored as given and
 //!   behave as none.
-//! * **AC-CHAT-Q-8 / AC-CHAT-30** — bytes held back as a possible delimiter prefix are
+//! * bytes held back as a possible delimiter prefix are
 //!   never turned into events at end of stream (matching the reference); they remain
 //!   readable through [`Parser::buffer`] for a caller that wants to hand them over.
 //!
 //! Cost: every input byte is searched once per terminator in effect (plus at most
 //! `len(delimiter) - 1` held-back bytes per feed), with `memchr`/`memmem`; the buffer
 //! never grows beyond what was fed and not yet delivered.
+//
+// Spec: AC-CHAT-14, AC-CHAT-10, AC-CHAT-23, AC-CHAT-13, AC-CHAT-24, AC-CHAT-25, AC-CHAT-26, AC-CHAT-29, AC-CHAT-27, AC-CHAT-28, AC-CHAT-Q-3, AC-CHAT-Q-4, AC-CHAT-Q-8, AC-CHAT-30.
 
+#[cfg(test)]
+mod properties;
+
+use super::delimiter_search::{find_prefix_at_end, find_short, SHORT_DELIMITER};
+use super::terminator::Terminator;
 use memchr::memmem;
 use std::fmt;
 use std::io;
-
-/// What ends a record (asynchat's terminator, AC-CHAT-10…14).
-///
-/// `Count(0)` and an empty `Delimiter` are "falsy" and behave exactly like `None`
-/// (AC-CHAT-10): everything is delivered, nothing is signalled.
-///
-/// # Examples
-///
-/// ```
-/// use asyncore::chat::Terminator;
-///
-/// assert_eq!(Terminator::from("\r\n"), Terminator::Delimiter(b"\r\n".to_vec()));
-/// assert_eq!(Terminator::from(4usize), Terminator::Count(4));
-/// assert!(Terminator::Count(0).behaves_as_none());
-/// assert!(Terminator::try_from(-1i64).is_err());
-/// ```
-#[derive(Clone, PartialEq, Eq, Hash, Default)]
-pub enum Terminator {
-    /// No records: all data is delivered as it arrives, never a signal.
-    #[default]
-    None,
-    /// A byte count: after this many more bytes a record ends. While reading, the value
-    /// shows the bytes still outstanding, and 0 once the count completed (AC-CHAT-13).
-    Count(usize),
-    /// A delimiter: each occurrence ends a record; the delimiter itself is not delivered.
-    Delimiter(Vec<u8>),
-}
-
-impl Terminator {
-    /// True for every terminator that the input loop treats as "none" (AC-CHAT-10):
-    /// `None`, `Count(0)` and an empty `Delimiter`.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use asyncore::chat::Terminator;
-    ///
-    /// assert!(Terminator::None.behaves_as_none());
-    /// assert!(Terminator::Delimiter(Vec::new()).behaves_as_none());
-    /// assert!(!Terminator::Count(1).behaves_as_none());
-    /// ```
-    pub fn behaves_as_none(&self) -> bool {
-        match self {
-            Terminator::None => true,
-            Terminator::Count(n) => *n == 0,
-            Terminator::Delimiter(d) => d.is_empty(),
-        }
-    }
-}
-
-impl fmt::Debug for Terminator {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Terminator::None => f.write_str("None"),
-            Terminator::Count(n) => write!(f, "Count({n})"),
-            Terminator::Delimiter(d) => write!(f, "Delimiter(b\"{}\")", d.escape_ascii()),
-        }
-    }
-}
-
-impl From<usize> for Terminator {
-    fn from(n: usize) -> Self {
-        Terminator::Count(n)
-    }
-}
-
-impl From<&[u8]> for Terminator {
-    fn from(d: &[u8]) -> Self {
-        Terminator::Delimiter(d.to_vec())
-    }
-}
-
-impl<const N: usize> From<&[u8; N]> for Terminator {
-    fn from(d: &[u8; N]) -> Self {
-        Terminator::Delimiter(d.to_vec())
-    }
-}
-
-impl From<Vec<u8>> for Terminator {
-    fn from(d: Vec<u8>) -> Self {
-        Terminator::Delimiter(d)
-    }
-}
-
-/// Text delimiters are stored as their UTF-8 bytes (the reference's `use_encoding`).
-impl From<&str> for Terminator {
-    fn from(d: &str) -> Self {
-        Terminator::Delimiter(d.as_bytes().to_vec())
-    }
-}
-
-impl<T: Into<Terminator>> From<Option<T>> for Terminator {
-    fn from(t: Option<T>) -> Self {
-        t.map_or(Terminator::None, Into::into)
-    }
-}
-
-/// The signed entry point of `set_terminator(n)` (AC-CHAT-11, AC-CHAT-99, TC-CH-14):
-/// a negative count fails with `InvalidInput` and the reference's message
-/// `the number of received bytes must be positive`; 0 is accepted.
-impl TryFrom<i64> for Terminator {
-    type Error = io::Error;
-
-    fn try_from(n: i64) -> io::Result<Self> {
-        usize::try_from(n).map(Terminator::Count).map_err(|_| {
-            io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "the number of received bytes must be positive",
-            )
-        })
-    }
-}
 
 /// One step of the input loop, pulled with [`Parser::next_event`].
 ///
@@ -168,7 +63,8 @@ impl TryFrom<i64> for Terminator {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Event<'a> {
     /// A non-empty piece of the current record (`collect_incoming_data`). A record may
-    /// arrive in several pieces; the caller concatenates (AC-CHAT-27).
+    /// arrive in several pieces; the caller concatenates.
+    // Spec: AC-CHAT-27.
     Data(&'a [u8]),
     /// The current record is complete (`found_terminator`).
     Terminator,
@@ -177,12 +73,12 @@ pub enum Event<'a> {
 /// The sans-IO input state machine of an `async_chat` channel.
 ///
 /// A new parser has no terminator ([`Terminator::None`]: data is delivered as it
-/// arrives) — decision AC-CHAT-Q-3; the reference fails on the first input instead.
+/// arrives); the reference fails on the first input instead.
 ///
 /// # Examples
 ///
 /// The terminator can be changed from inside the event loop, between events
-/// (AC-CHAT-14: an HTTP-like header line, then a 4-byte body):
+/// (an HTTP-like header line, then a 4-byte body):
 ///
 /// ```
 /// use asyncore::chat::{Event, Parser, Terminator};
@@ -206,6 +102,7 @@ pub enum Event<'a> {
 /// assert_eq!(log, ["hdr", "T", "1234", "T", "rest", "T"]);
 /// assert_eq!(p.terminator(), &Terminator::Delimiter(b"\n".to_vec()));
 /// ```
+// Spec: AC-CHAT-Q-3, AC-CHAT-14.
 pub struct Parser {
     /// Input bytes; `buf[pos..]` is not yet delivered.
     buf: Vec<u8>,
@@ -221,7 +118,7 @@ pub struct Parser {
 }
 
 impl Parser {
-    /// A parser with no terminator (AC-CHAT-Q-3) and an empty buffer.
+    /// A parser with no terminator and an empty buffer.
     ///
     /// # Examples
     ///
@@ -233,6 +130,7 @@ impl Parser {
     /// p.feed(b"abc");
     /// assert_eq!(p.next_event(), Some(Event::Data(b"abc")));
     /// ```
+    // Spec: AC-CHAT-Q-3.
     pub fn new() -> Self {
         Parser {
             buf: Vec::new(),
@@ -260,7 +158,7 @@ impl Parser {
         p
     }
 
-    /// Replaces the terminator (`set_terminator`, AC-CHAT-11/14). It applies to the next
+    /// Replaces the terminator (`set_terminator`). It applies to the next
     /// byte not yet delivered, including bytes already buffered. A `Terminator` event
     /// already due (the record just delivered ended) still comes first.
     ///
@@ -277,6 +175,7 @@ impl Parser {
     /// p.set_terminator(b"e");
     /// assert_eq!(p.next_event(), Some(Event::Data(b"d")));
     /// ```
+    // Spec: AC-CHAT-11/14.
     pub fn set_terminator(&mut self, terminator: impl Into<Terminator>) {
         self.terminator = terminator.into();
         self.finder = match &self.terminator {
@@ -288,7 +187,7 @@ impl Parser {
     }
 
     /// The current terminator (`get_terminator`). A count shows the bytes still
-    /// outstanding, and `Count(0)` once it completed (AC-CHAT-13).
+    /// outstanding, and `Count(0)` once it completed.
     ///
     /// # Examples
     ///
@@ -300,13 +199,14 @@ impl Parser {
     /// assert_eq!(p.next_event(), Some(Event::Data(b"ab")));
     /// assert_eq!(p.terminator(), &Terminator::Count(1));
     /// ```
+    // Spec: AC-CHAT-13.
     pub fn terminator(&self) -> &Terminator {
         &self.terminator
     }
 
     /// Appends received bytes to the input buffer (one reference `recv`). Feeding empty
     /// data stands for an empty receive at end of stream: like the reference
-    /// (AC-CHAT-22) it lets held-back bytes be looked at again, e.g. under a terminator
+    ///  it lets held-back bytes be looked at again, e.g. under a terminator
     /// changed meanwhile.
     ///
     /// # Examples
@@ -321,6 +221,7 @@ impl Parser {
     /// p.feed(b"\n");
     /// assert_eq!(p.next_event(), Some(Event::Terminator));
     /// ```
+    // Spec: AC-CHAT-22.
     pub fn feed(&mut self, data: &[u8]) {
         self.compact();
         self.buf.extend_from_slice(data);
@@ -330,7 +231,7 @@ impl Parser {
     /// Reads once from `reader` (at most `max` bytes) straight into the input buffer,
     /// retrying on `Interrupted`. Returns the byte count (0 = end of stream, handled as
     /// an empty [`feed`](Parser::feed); so does `max == 0`). On error nothing changes
-    /// (AC-CHAT-20/21: the caller ignores `WouldBlock` and reports other errors).
+    /// (the caller ignores `WouldBlock` and reports other errors).
     ///
     /// # Examples
     ///
@@ -342,6 +243,7 @@ impl Parser {
     /// assert_eq!(p.read_from(&mut src, 65_536).unwrap(), 7);
     /// assert_eq!(p.next_event(), Some(Event::Data(b"one")));
     /// ```
+    // Spec: AC-CHAT-20/21.
     pub fn read_from<R: io::Read + ?Sized>(
         &mut self,
         reader: &mut R,
@@ -380,11 +282,12 @@ impl Parser {
     /// use asyncore::chat::{Event, Parser};
     ///
     /// let mut p = Parser::with_terminator("\r\n");
-    /// p.feed(b"\r\n\r\n"); // two empty records: signals, no data (AC-CHAT-25)
+    /// p.feed(b"\r\n\r\n"); // two empty records: signals, no data
     /// assert_eq!(p.next_event(), Some(Event::Terminator));
     /// assert_eq!(p.next_event(), Some(Event::Terminator));
     /// assert_eq!(p.next_event(), None);
     /// ```
+    // Spec: AC-CHAT-25.
     pub fn next_event(&mut self) -> Option<Event<'_>> {
         if self.signal_pending {
             self.signal_pending = false;
@@ -443,7 +346,7 @@ impl Parser {
     }
 
     /// Bytes buffered and not yet delivered (between reads: 0, or a held-back proper
-    /// prefix of the delimiter, AC-CHAT-29).
+    /// prefix of the delimiter).
     ///
     /// # Examples
     ///
@@ -455,12 +358,13 @@ impl Parser {
     /// while p.next_event().is_some() {}
     /// assert_eq!(p.buffered(), 1);
     /// ```
+    // Spec: AC-CHAT-29.
     pub fn buffered(&self) -> usize {
         self.buf.len() - self.pos
     }
 
     /// The buffered bytes not yet delivered. At end of stream these are the bytes the
-    /// reference silently loses (AC-CHAT-30, AC-CHAT-Q-8); a channel may hand them to
+    /// reference silently loses; a channel may hand them to
     /// its user on close.
     ///
     /// # Examples
@@ -475,11 +379,12 @@ impl Parser {
     /// assert_eq!(p.next_event(), None);
     /// assert_eq!(p.buffer(), b"\r");
     /// ```
+    // Spec: AC-CHAT-30, AC-CHAT-Q-8.
     pub fn buffer(&self) -> &[u8] {
         &self.buf[self.pos..]
     }
 
-    /// Drops all buffered input (the input half of `discard_buffers`, AC-CHAT-83); the
+    /// Drops all buffered input (the input half of `discard_buffers`); the
     /// terminator is unchanged. As in the reference, a `Terminator` event already due
     /// for the record just delivered is still reported.
     ///
@@ -494,6 +399,7 @@ impl Parser {
     /// assert_eq!(p.buffered(), 0);
     /// assert_eq!(p.next_event(), None);
     /// ```
+    // Spec: AC-CHAT-83.
     pub fn discard(&mut self) {
         self.buf.clear();
         self.pos = 0;
@@ -529,53 +435,13 @@ impl fmt::Debug for Parser {
     }
 }
 
-/// Delimiters up to this long are found by `memchr` on their first byte plus
-/// a check of the rest: for short records (CRLF lines) that beats setting up
-/// a `memmem` search per record.
-const SHORT_DELIMITER: usize = 4;
-
-/// Leftmost occurrence of a short, non-empty delimiter.
-fn find_short(hay: &[u8], d: &[u8]) -> Option<usize> {
-    let mut at = 0;
-    while let Some(i) = memchr::memchr(d[0], &hay[at..]) {
-        let p = at + i;
-        if hay[p..].starts_with(d) {
-            return Some(p);
-        }
-        at = p + 1;
-    }
-    None
-}
-
-/// The length of the longest proper prefix of `needle` that ends `haystack`, or 0
-/// (asynchat's `find_prefix_at_end`, AC-CHAT-40…42). A one-byte or empty needle gives
-/// 0 (the reference returns −1 for an empty needle, which the input loop never passes).
-///
-/// # Examples
-///
-/// ```
-/// use asyncore::chat::find_prefix_at_end;
-///
-/// assert_eq!(find_prefix_at_end(b"qwerty\r", b"\r\n"), 1);
-/// assert_eq!(find_prefix_at_end(b"qwertydkjf", b"\r\n"), 0);
-/// assert_eq!(find_prefix_at_end(b"ab\r\n.", b"\r\n.\r\n"), 3);
-/// ```
-pub fn find_prefix_at_end(haystack: &[u8], needle: &[u8]) -> usize {
-    let longest = needle.len().saturating_sub(1).min(haystack.len());
-    (1..=longest)
-        .rev()
-        .find(|&l| haystack.ends_with(&needle[..l]))
-        .unwrap_or(0)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use proptest::prelude::*;
 
-    /// Drives `p` like `handle_read`: one feed per chunk, then all events. `hook` runs
-    /// at each `Terminator` (it gets the parser and the signal's ordinal). Log entries:
-    /// `c <data>` or `T`.
+    // Drives `p` like `handle_read`: one feed per chunk, then all events. `hook` runs
+    // at each `Terminator` (it gets the parser and the signal's ordinal). Log entries:
+    // `c <data>` or `T`.
     fn drive(
         p: &mut Parser,
         chunks: &[&[u8]],
@@ -684,7 +550,7 @@ mod tests {
         assert_eq!(p.buffered(), 0);
     }
 
-    /// X-CH-2 / AC-CHAT-14: delimiter → count 4 → delimiter, all from one receive.
+    // X-CH-2 / AC-CHAT-14: delimiter → count 4 → delimiter, all from one receive.
     #[test]
     fn x_ch_2_terminator_changes_apply_immediately() {
         let mut p = Parser::with_terminator("\n");
@@ -705,8 +571,8 @@ mod tests {
         assert_eq!(p.buffered(), 0);
     }
 
-    /// X-CH-4 / AC-CHAT-30 / AC-CHAT-Q-8: the held-back `\r` is never delivered, even
-    /// after the end-of-stream (empty) feed.
+    // X-CH-4 / AC-CHAT-30 / AC-CHAT-Q-8: the held-back `\r` is never delivered, even
+    // after the end-of-stream (empty) feed.
     #[test]
     fn x_ch_4_held_prefix_lost_at_eof() {
         let (log, mut p) = run("\r\n", &[b"abc\r"]);
@@ -716,7 +582,7 @@ mod tests {
         assert_eq!(p.buffer(), b"\r");
     }
 
-    /// X-CH-14 / AC-CHAT-10: count 0 and the empty delimiter behave as none.
+    // X-CH-14 / AC-CHAT-10: count 0 and the empty delimiter behave as none.
     #[test]
     fn x_ch_14_falsy_terminators_are_none() {
         for t in [
@@ -730,14 +596,14 @@ mod tests {
         }
     }
 
-    /// X-CH-13 / AC-CHAT-Q-3: without `set_terminator`, data is delivered as it arrives.
+    // X-CH-13 / AC-CHAT-Q-3: without `set_terminator`, data is delivered as it arrives.
     #[test]
     fn x_ch_13_default_terminator_is_none() {
         let mut p = Parser::default();
         assert_eq!(drive(&mut p, &[b"abc"], |_, _| {}), ["c abc"]);
     }
 
-    /// X-CH-11 / AC-CHAT-83 (input half): discard empties the buffer, keeps the terminator.
+    // X-CH-11 / AC-CHAT-83 (input half): discard empties the buffer, keeps the terminator.
     #[test]
     fn x_ch_11_discard_input() {
         let mut p = Parser::with_terminator("\r\n.\r\n");
@@ -756,25 +622,12 @@ mod tests {
         assert_eq!(p.next_event(), None);
     }
 
-    /// TC-CH-13 and the AC-CHAT-42 examples.
-    #[test]
-    fn tc_ch_13_find_prefix_at_end() {
-        assert_eq!(find_prefix_at_end(b"qwerty\r", b"\r\n"), 1);
-        assert_eq!(find_prefix_at_end(b"qwertydkjf", b"\r\n"), 0);
-        assert_eq!(find_prefix_at_end(b"abc", b"x"), 0);
-        assert_eq!(find_prefix_at_end(b"ab\r\n.", b"\r\n.\r\n"), 3);
-        assert_eq!(find_prefix_at_end(b"", b"\r\n"), 0);
-        assert_eq!(find_prefix_at_end(b"plain ascii text\r\n", b"\r\n.\r\n"), 2);
-        assert_eq!(find_prefix_at_end(b"abc", b""), 0); // AC-CHAT-41 (reference: -1)
-        assert_eq!(find_prefix_at_end(b"ab", b"abab"), 2); // haystack shorter than needle
-    }
-
-    /// Splits `data` into pieces of `size` (the echo server's chunk sizes).
+    // Splits `data` into pieces of `size` (the echo server's chunk sizes).
     fn pieces(data: &[u8], size: usize) -> Vec<&[u8]> {
         data.chunks(size).collect()
     }
 
-    /// Records as `echo_client` collects them: `contents` and the unfinished `buffer`.
+    // Records as `echo_client` collects them: `contents` and the unfinished `buffer`.
     fn collect(t: Terminator, chunks: &[&[u8]]) -> (Vec<Vec<u8>>, Vec<u8>) {
         let mut p = Parser::with_terminator(t);
         let (mut contents, mut buffer) = (Vec::new(), Vec::new());
@@ -790,7 +643,7 @@ mod tests {
         (contents, buffer)
     }
 
-    /// TC-CH-1/2/3: line terminators `\n`, `\r\n`, `qqq`, echo chunk sizes 1–3.
+    // TC-CH-1/2/3: line terminators `\n`, `\r\n`, `qqq`, echo chunk sizes 1–3.
     #[test]
     fn tc_ch_1_2_3_line_terminators() {
         for term in [&b"\n"[..], b"\r\n", b"qqq"] {
@@ -808,7 +661,7 @@ mod tests {
 
     const LINE: &[u8] = b"hello world, I'm not dead yet!\n";
 
-    /// TC-CH-4/5: counts 1 and 6 give exactly one record; the rest arrives unsignalled.
+    // TC-CH-4/5: counts 1 and 6 give exactly one record; the rest arrives unsignalled.
     #[test]
     fn tc_ch_4_5_numeric_terminators() {
         for n in [1usize, 6] {
@@ -820,7 +673,7 @@ mod tests {
         }
     }
 
-    /// TC-CH-6: no terminator — no records, everything in the buffer.
+    // TC-CH-6: no terminator — no records, everything in the buffer.
     #[test]
     fn tc_ch_6_none_terminator() {
         for size in 1..=3 {
@@ -830,7 +683,7 @@ mod tests {
         }
     }
 
-    /// TC-CH-9: an empty line is an empty record.
+    // TC-CH-9: an empty line is an empty record.
     #[test]
     fn tc_ch_9_empty_line() {
         let stream = b"hello world\n\nI'm not dead yet!\n";
@@ -840,20 +693,8 @@ mod tests {
         }
     }
 
-    /// TC-CH-14 / AC-CHAT-99: the signed entry point rejects negative counts.
-    #[test]
-    fn tc_ch_14_negative_count_rejected() {
-        let err = Terminator::try_from(-1i64).unwrap_err();
-        assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
-        assert_eq!(
-            err.to_string(),
-            "the number of received bytes must be positive"
-        );
-        assert_eq!(Terminator::try_from(0i64).unwrap(), Terminator::Count(0));
-    }
-
-    /// AC-CHAT-26: after holding back a prefix the reference leaves its loop, so a
-    /// terminator changed from the data hook only applies from the next receive.
+    // AC-CHAT-26: after holding back a prefix the reference leaves its loop, so a
+    // terminator changed from the data hook only applies from the next receive.
     #[test]
     fn ac_chat_26_stall_until_next_feed() {
         let mut p = Parser::with_terminator("\r\n");
@@ -865,8 +706,8 @@ mod tests {
         assert_eq!(p.next_event(), Some(Event::Data(b"\r")));
     }
 
-    /// AC-CHAT-29: a long line without terminator keeps the buffer small (no quadratic
-    /// rescanning: each byte is searched once).
+    // AC-CHAT-29: a long line without terminator keeps the buffer small (no quadratic
+    // rescanning: each byte is searched once).
     #[test]
     fn ac_chat_29_long_line_buffer_stays_small() {
         let mut p = Parser::with_terminator("\r\n.\r\n");
@@ -886,7 +727,7 @@ mod tests {
         assert_eq!(delivered, 256 * 65_536 - 2);
     }
 
-    /// A source that fails, is interrupted, or returns data.
+    // A source that fails, is interrupted, or returns data.
     struct Script(Vec<io::Result<Vec<u8>>>);
 
     impl io::Read for Script {
@@ -901,8 +742,8 @@ mod tests {
         }
     }
 
-    /// AC-CHAT-20/21/22 at the parser level: errors leave everything unchanged,
-    /// `Interrupted` is retried, an empty read re-runs the loop.
+    // AC-CHAT-20/21/22 at the parser level: errors leave everything unchanged,
+    // `Interrupted` is retried, an empty read re-runs the loop.
     #[test]
     fn read_from_errors_and_eof() {
         let mut p = Parser::with_terminator("\n");
@@ -921,101 +762,5 @@ mod tests {
         assert_eq!(p.next_event(), Some(Event::Data(b"cd")));
         assert_eq!(p.read_from(&mut src, 16).unwrap(), 0);
         assert_eq!(p.next_event(), None);
-    }
-
-    // ---- properties ----
-
-    fn alphabet() -> impl Strategy<Value = u8> {
-        prop::sample::select(b"ab\r\n".to_vec())
-    }
-
-    fn terminator() -> impl Strategy<Value = Terminator> {
-        prop_oneof![
-            Just(Terminator::None),
-            (0usize..8).prop_map(Terminator::Count),
-            prop::collection::vec(alphabet(), 0..5).prop_map(Terminator::Delimiter),
-        ]
-    }
-
-    /// Cuts `data` at the given points (taken modulo its length, sorted).
-    fn split(data: &[u8], cuts: &[usize]) -> Vec<Vec<u8>> {
-        let mut points: Vec<usize> = cuts.iter().map(|c| c % (data.len() + 1)).collect();
-        points.sort_unstable();
-        let mut out = Vec::new();
-        let mut last = 0;
-        for p in points.into_iter().chain([data.len()]) {
-            out.push(data[last..p].to_vec());
-            last = p;
-        }
-        out
-    }
-
-    /// Records: data merged per record, `None` for a signal; plus leftovers.
-    type Outcome = (Vec<Option<Vec<u8>>>, Vec<u8>, Terminator);
-
-    fn records(first: &Terminator, script: &[Terminator], chunks: &[Vec<u8>]) -> Outcome {
-        let mut p = Parser::with_terminator(first.clone());
-        let mut out: Vec<Option<Vec<u8>>> = Vec::new();
-        let mut signals = 0;
-        for chunk in chunks {
-            p.feed(chunk);
-            while let Some(ev) = p.next_event() {
-                match ev {
-                    Event::Data(d) => match out.last_mut() {
-                        Some(Some(acc)) => acc.extend_from_slice(d),
-                        _ => out.push(Some(d.to_vec())),
-                    },
-                    Event::Terminator => {
-                        out.push(None);
-                        if let Some(t) = script.get(signals) {
-                            p.set_terminator(t.clone());
-                        }
-                        signals += 1;
-                    }
-                }
-            }
-        }
-        (out, p.buffer().to_vec(), p.terminator().clone())
-    }
-
-    proptest! {
-        /// Any split of the stream gives the same records, leftovers and terminator.
-        #[test]
-        fn any_split_same_records(
-            t in terminator(),
-            data in prop::collection::vec(alphabet(), 0..200),
-            cuts in prop::collection::vec(any::<usize>(), 0..20),
-        ) {
-            let whole = records(&t, &[], std::slice::from_ref(&data));
-            prop_assert_eq!(records(&t, &[], &split(&data, &cuts)), whole);
-        }
-
-        /// Same with terminator changes made at each signal (AC-CHAT-14).
-        #[test]
-        fn any_split_same_records_with_script(
-            t in terminator(),
-            script in prop::collection::vec(terminator(), 0..12),
-            data in prop::collection::vec(alphabet(), 0..200),
-            cuts in prop::collection::vec(any::<usize>(), 0..20),
-        ) {
-            let whole = records(&t, &script, std::slice::from_ref(&data));
-            prop_assert_eq!(records(&t, &script, &split(&data, &cuts)), whole);
-        }
-
-        /// AC-CHAT-29: after draining, at most `len(delimiter) - 1` bytes stay buffered.
-        #[test]
-        fn buffer_bounded_between_reads(
-            d in prop::collection::vec(alphabet(), 1..6),
-            data in prop::collection::vec(alphabet(), 0..200),
-            cuts in prop::collection::vec(any::<usize>(), 0..20),
-        ) {
-            let mut p = Parser::with_terminator(d.clone());
-            for chunk in split(&data, &cuts) {
-                p.feed(&chunk);
-                while p.next_event().is_some() {}
-                prop_assert!(p.buffered() < d.len());
-                prop_assert!(d.starts_with(p.buffer()));
-            }
-        }
     }
 }

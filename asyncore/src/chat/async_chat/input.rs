@@ -1,0 +1,87 @@
+//! The input loop of a chat channel: parser events to the handler's hooks,
+//! with the hooks' pushes batched into one send.
+
+use super::AsyncChat;
+use crate::chat::{ChatHandler, Event};
+use crate::cx::Cx;
+use std::io;
+
+impl<H> AsyncChat<H> {
+    /// Handles the input the parser holds; with batching, the hooks' pushes
+    /// are sent together afterwards in one send — before a hook's error
+    /// reaches `handle_error`, so they are not lost to its close.
+    // Spec: AC-CHAT-Q-12.
+    pub(super) fn handle_input<S: 'static>(&mut self, cx: &mut Cx<'_, S>) -> io::Result<()>
+    where
+        H: ChatHandler<S>,
+    {
+        if !self.buf.batch {
+            return self.process_input(cx);
+        }
+        self.buf.deferring = true;
+        let handled = self.process_input(cx);
+        self.buf.deferring = false;
+        let sent = if std::mem::take(&mut self.buf.deferred) && !cx.is_closed() {
+            self.split(cx).1.initiate_send()
+        } else {
+            Ok(())
+        };
+        handled?;
+        sent?;
+        self.settle(cx)
+    }
+
+    /// Runs the parser's events through the hooks. Input processing stops
+    /// once the channel is closed, and while back-pressure pauses it (so
+    /// queued output passes the high-water mark by at most one hook's
+    /// pushes).
+    // Spec: AC-CHAT-22..31; stop once closed: AC-CHAT-Q-7.
+    fn process_input<S: 'static>(&mut self, cx: &mut Cx<'_, S>) -> io::Result<()>
+    where
+        H: ChatHandler<S>,
+    {
+        loop {
+            // Paused by back-pressure: the rest of the input waits in the
+            // parser until the output drains (`handle_write` resumes).
+            if cx.is_closed() || self.buf.paused {
+                return Ok(());
+            }
+            let data = match self.buf.parser.next_event() {
+                None => return Ok(()),
+                Some(Event::Data(d)) => {
+                    self.piece.clear();
+                    self.piece.extend_from_slice(d);
+                    true
+                }
+                Some(Event::Terminator) => false,
+            };
+            let piece = std::mem::take(&mut self.piece);
+            let (handler, mut chat) = self.split(cx);
+            let handled = if data {
+                handler.collect_incoming_data(&mut chat, &piece)
+            } else {
+                handler.found_terminator(&mut chat)
+            };
+            // Give the buffer back, so the next piece reuses its allocation.
+            self.piece = piece;
+            handled?;
+            self.settle(cx)?;
+        }
+    }
+
+    /// Delivers the `handle_close` a close marker made the channel owe.
+    pub(super) fn settle<S: 'static>(&mut self, cx: &mut Cx<'_, S>) -> io::Result<()>
+    where
+        H: ChatHandler<S>,
+    {
+        if !std::mem::take(&mut self.buf.close_requested) || cx.is_closed() {
+            return Ok(());
+        }
+        let (handler, mut chat) = self.split(cx);
+        if chat.claim_close() {
+            handler.handle_close(&mut chat)
+        } else {
+            chat.cx.close()
+        }
+    }
+}

@@ -1,0 +1,59 @@
+//! Finding a delimiter, or the start of one, in buffered input.
+
+/// Delimiters up to this long are found by `memchr` on their first byte plus
+/// a check of the rest: for short records (CRLF lines) that beats setting up
+/// a `memmem` search per record.
+pub(super) const SHORT_DELIMITER: usize = 4;
+
+/// Leftmost occurrence of a short, non-empty delimiter.
+pub(super) fn find_short(hay: &[u8], d: &[u8]) -> Option<usize> {
+    let mut at = 0;
+    while let Some(i) = memchr::memchr(d[0], &hay[at..]) {
+        let p = at + i;
+        if hay[p..].starts_with(d) {
+            return Some(p);
+        }
+        at = p + 1;
+    }
+    None
+}
+
+/// The length of the longest proper prefix of `needle` that ends `haystack`, or 0
+/// (asynchat's `find_prefix_at_end`). A one-byte or empty needle gives
+/// 0 (the reference returns −1 for an empty needle, which the input loop never passes).
+///
+/// # Examples
+///
+/// ```
+/// use asyncore::chat::find_prefix_at_end;
+///
+/// assert_eq!(find_prefix_at_end(b"qwerty\r", b"\r\n"), 1);
+/// assert_eq!(find_prefix_at_end(b"qwertydkjf", b"\r\n"), 0);
+/// assert_eq!(find_prefix_at_end(b"ab\r\n.", b"\r\n.\r\n"), 3);
+/// ```
+// Spec: AC-CHAT-40…42.
+pub fn find_prefix_at_end(haystack: &[u8], needle: &[u8]) -> usize {
+    let longest = needle.len().saturating_sub(1).min(haystack.len());
+    (1..=longest)
+        .rev()
+        .find(|&l| haystack.ends_with(&needle[..l]))
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // TC-CH-13 and the AC-CHAT-42 examples.
+    #[test]
+    fn tc_ch_13_find_prefix_at_end() {
+        assert_eq!(find_prefix_at_end(b"qwerty\r", b"\r\n"), 1);
+        assert_eq!(find_prefix_at_end(b"qwertydkjf", b"\r\n"), 0);
+        assert_eq!(find_prefix_at_end(b"abc", b"x"), 0);
+        assert_eq!(find_prefix_at_end(b"ab\r\n.", b"\r\n.\r\n"), 3);
+        assert_eq!(find_prefix_at_end(b"", b"\r\n"), 0);
+        assert_eq!(find_prefix_at_end(b"plain ascii text\r\n", b"\r\n.\r\n"), 2);
+        assert_eq!(find_prefix_at_end(b"abc", b""), 0); // AC-CHAT-41 (reference: -1)
+        assert_eq!(find_prefix_at_end(b"ab", b"abab"), 2); // haystack shorter than needle
+    }
+}

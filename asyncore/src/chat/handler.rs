@@ -1,0 +1,90 @@
+//! `ChatHandler`: what a protocol on a chat channel implements.
+
+use super::Chat;
+use crate::deadline::Timeout;
+use crate::timer::TimerId;
+use std::io;
+
+/// What an asynchat protocol implements: asynchat's two abstract methods,
+/// plus the dispatcher hooks it may override. Every hook gets a [`Chat`],
+/// the channel's output queue and framing together with its [`Cx`](crate::Cx).
+///
+/// See the [module documentation](crate::chat) for a complete line-echo
+/// server.
+// Spec: AC-CHAT-4 (the two abstract methods).
+pub trait ChatHandler<S: 'static = ()>: 'static {
+    /// A non-empty piece of the current record (a record may arrive in
+    /// several pieces).
+    // Spec: AC-CHAT-27.
+    fn collect_incoming_data(&mut self, chat: &mut Chat<'_, '_, S>, data: &[u8]) -> io::Result<()>;
+
+    /// The current record is complete. Change the terminator here for what
+    /// follows: it applies to the rest of the same input.
+    // Spec: AC-CHAT-7, AC-CHAT-14.
+    fn found_terminator(&mut self, chat: &mut Chat<'_, '_, S>) -> io::Result<()>;
+
+    /// The channel's name in log lines (default: the Rust type name).
+    fn name(&self) -> &'static str {
+        std::any::type_name::<Self>()
+    }
+
+    /// The outgoing connection is established (asyncore's default: a warning).
+    fn handle_connect(&mut self, chat: &mut Chat<'_, '_, S>) -> io::Result<()> {
+        chat.log_info("unhandled connect event", "warning");
+        Ok(())
+    }
+
+    /// The peer closed or the connection broke. Default: `close()`, without
+    /// the dispatcher's warning.
+    // Spec: AC-CHAT-82.
+    fn handle_close(&mut self, chat: &mut Chat<'_, '_, S>) -> io::Result<()> {
+        chat.close()
+    }
+
+    /// Urgent data arrived (asyncore's default: a warning).
+    fn handle_expt(&mut self, chat: &mut Chat<'_, '_, S>) -> io::Result<()> {
+        chat.log_info("unhandled incoming priority event", "warning");
+        Ok(())
+    }
+
+    /// A timer armed with [`Chat::start_timer`] fired (asyncore-style
+    /// default: a warning).
+    fn handle_timer(&mut self, chat: &mut Chat<'_, '_, S>, id: TimerId) -> io::Result<()> {
+        let _ = id;
+        chat.log_info("unhandled timer event", "warning");
+        Ok(())
+    }
+
+    /// A deadline declared with [`Chat::set_timeout`] passed. Default: an
+    /// `info` line, then `close()`.
+    fn handle_timeout(&mut self, chat: &mut Chat<'_, '_, S>, kind: Timeout) -> io::Result<()> {
+        let line = format!("{} {kind} timeout, closing", chat.describe(self.name()));
+        chat.log_info(&line, "info");
+        chat.close()
+    }
+
+    /// The loop is shutting down gracefully. Default: `close_when_done()`,
+    /// so queued output is sent first.
+    fn handle_shutdown(&mut self, chat: &mut Chat<'_, '_, S>) -> io::Result<()> {
+        chat.close_when_done();
+        chat.initiate_send()
+    }
+
+    /// A hook failed. Default: as [`Dispatcher::handle_error`](crate::Dispatcher::handle_error):
+    /// one `error` line, then `handle_close`.
+    fn handle_error(&mut self, chat: &mut Chat<'_, '_, S>, err: io::Error) -> io::Result<()> {
+        let line = format!(
+            "uncaptured error, closing channel {} ({:?}:{} [{}])",
+            chat.describe(self.name()),
+            err.kind(),
+            err,
+            chat.handler_name()
+        );
+        chat.log_info(&line, "error");
+        if chat.claim_close() {
+            self.handle_close(chat)
+        } else {
+            chat.close()
+        }
+    }
+}
