@@ -23,25 +23,6 @@ use std::time::{Duration, Instant};
 
 const MIB: usize = 1 << 20;
 
-fn py_script(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/py")
-        .join(name)
-}
-
-/// Deterministic bytes (xorshift), so a shifted or dropped byte shows.
-fn pattern(n: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed | 1;
-    (0..n)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
-}
-
 #[derive(Default)]
 struct EchoHandler {
     out: SendBuffer,
@@ -100,7 +81,7 @@ fn cpython_client_to_rust_echo_server(b: Backend) {
 
     let mut child = Command::new("python3")
         .args(["-W", "ignore"])
-        .arg(py_script("asyncore_echo_client.py"))
+        .arg(util::py_script("asyncore_echo_client.py"))
         .args(["127.0.0.1", &port.to_string(), &MIB.to_string()])
         .stdout(Stdio::piped())
         .spawn()
@@ -171,7 +152,7 @@ impl Dispatcher<Option<Vec<u8>>> for EchoClient {
 fn rust_client_to_cpython_echo_server(b: Backend) {
     let mut child = Command::new("python3")
         .args(["-W", "ignore"])
-        .arg(py_script("asyncore_echo_server.py"))
+        .arg(util::py_script("asyncore_echo_server.py"))
         .stdout(Stdio::piped())
         .spawn()
         .expect("python3 is needed for the interop tests");
@@ -181,7 +162,7 @@ fn rust_client_to_cpython_echo_server(b: Backend) {
         .unwrap();
     let port: u16 = line.trim().strip_prefix("port ").unwrap().parse().unwrap();
 
-    let data = pattern(MIB, 7);
+    let data = util::pattern(MIB, 7);
     let mut ev = EventLoop::with_state(None).with_backend(b);
     let mut c = ev.add(EchoClient {
         out: data.clone(),
@@ -236,7 +217,7 @@ fn example_binary(name: &str) -> PathBuf {
 fn http_client_example_fetches_3_mib_byte_for_byte() {
     let dir = util::temp_path("www");
     std::fs::create_dir_all(&dir).unwrap();
-    let body = pattern(3 * MIB, 99);
+    let body = util::pattern(3 * MIB, 99);
     std::fs::write(dir.join("big.bin"), &body).unwrap();
     let mut server = Command::new("python3")
         .args([

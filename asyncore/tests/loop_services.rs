@@ -20,8 +20,8 @@ use util::*;
 use asyncore::chat::{AsyncChat, Chat, ChatHandler};
 use asyncore::View;
 use asyncore::{
-    Backend, CaptureLog, Cx, Dispatcher, EventLoop, Remote, SendBuffer, SockAddr, Socket, Timeout,
-    TimerId, Token, AF_INET, SOCK_DGRAM, SOCK_STREAM,
+    Backend, Cx, Dispatcher, EventLoop, Remote, SendBuffer, SockAddr, Socket, Timeout, TimerId,
+    Token, AF_INET, SOCK_DGRAM, SOCK_STREAM,
 };
 use std::cell::{Cell, RefCell};
 use std::io::{self, Read, Write};
@@ -36,31 +36,11 @@ use std::time::{Duration, Instant};
 
 // ---- shared helpers ---------------------------------------------------------
 
-fn ms(n: u64) -> Duration {
-    Duration::from_millis(n)
-}
-
-fn secs(n: u64) -> Duration {
-    Duration::from_secs(n)
-}
-
 /// `ev.run()`, timed.
 fn timed_run<S: 'static>(ev: &mut EventLoop<S>) -> Duration {
     let start = Instant::now();
     ev.run().expect("run failed");
     start.elapsed()
-}
-
-/// A connected AF_UNIX stream pair: one end for a channel, one for the test.
-fn pair() -> (Socket, UnixStream) {
-    let (a, b) = UnixStream::pair().unwrap();
-    (Socket::from(a), b)
-}
-
-fn capture<S>(ev: &mut EventLoop<S>) -> CaptureLog {
-    let log = CaptureLog::default();
-    ev.set_log_sink(log.clone());
-    log
 }
 
 /// Reads until end of stream (the peer must close within 5 s).
@@ -431,13 +411,6 @@ fn zero_delay_rearm_does_not_spin(b: Backend) {
     });
 }
 
-/// VmRSS of this process in KiB.
-fn rss_kib() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
-    line.split_whitespace().nth(1).unwrap().parse().unwrap()
-}
-
 /// issue 4 §1 timers: a workload that cancels and re-arms a million timers
 /// through the `EventLoop` API keeps memory flat. 1,000 live loop timers;
 /// 1,000 rounds over them, each timer either cancelled and armed anew or
@@ -650,7 +623,7 @@ fn remote_shutdown_is_graceful(b: Backend) {
     util::bounded(secs(10), move || {
         let mut ev = event_loop(b, ());
         let (_listener, addr) = listen(&mut ev, Quiet);
-        let (sock, mut peer) = pair();
+        let (sock, mut peer) = unix_pair();
         ev.add(Plain).adopt(sock).unwrap();
         keep_alive(&mut ev);
         let remote = ev.remote().unwrap();
@@ -787,7 +760,7 @@ fn sigterm_starts_graceful_shutdown(b: Backend) {
             })
             .unwrap();
             let (_listener, addr) = listen(&mut ev, Quiet);
-            let (sock, mut peer) = pair();
+            let (sock, mut peer) = unix_pair();
             ev.add(Plain).adopt(sock).unwrap();
             keep_alive(&mut ev);
             let t = thread::spawn(|| {
@@ -814,7 +787,7 @@ fn idle_timeout_closes_silent_connection(b: Backend) {
     util::bounded(secs(10), move || {
         let mut ev = event_loop(b, ());
         let log = capture(&mut ev);
-        let (sock, mut peer) = pair();
+        let (sock, mut peer) = unix_pair();
         let mut cx = ev.add(Plain);
         cx.adopt(sock).unwrap();
         let set_at = Instant::now();
@@ -859,7 +832,7 @@ fn activity_keeps_connection_open(b: Backend) {
     util::bounded(secs(10), move || {
         let mut ev = event_loop(b, None::<Instant>);
         let log = capture(&mut ev);
-        let (sock, mut peer) = pair();
+        let (sock, mut peer) = unix_pair();
         let mut cx = ev.add(Reader);
         cx.adopt(sock).unwrap();
         let t = cx.token();
@@ -935,8 +908,8 @@ impl Dispatcher<TimeoutLog> for Watch {
 fn read_timeout_only_when_reading(b: Backend) {
     util::bounded(secs(10), move || {
         let mut ev = event_loop(b, TimeoutLog::new());
-        let (sa, _peer_a) = pair();
-        let (sb, _peer_b) = pair();
+        let (sa, _peer_a) = unix_pair();
+        let (sb, _peer_b) = unix_pair();
         let set_at = Instant::now();
         let mut cx = ev.add(Watch { id: 1, reads: true });
         cx.adopt(sa).unwrap();
@@ -1002,7 +975,7 @@ impl Dispatcher<WriteLog> for Flood {
 fn write_timeout_when_output_stalls(b: Backend) {
     util::bounded(secs(10), move || {
         let mut ev = event_loop(b, WriteLog::default());
-        let (sock, _peer) = pair();
+        let (sock, _peer) = unix_pair();
         let mut cx = ev.add(Flood {
             out: SendBuffer::new(),
         });
@@ -1014,7 +987,7 @@ fn write_timeout_when_output_stalls(b: Backend) {
         })
         .unwrap()
         .unwrap();
-        let (sock, _idle_peer) = pair();
+        let (sock, _idle_peer) = unix_pair();
         let mut cx = ev.add(Flood {
             out: SendBuffer::new(),
         });
@@ -1083,12 +1056,12 @@ fn shutdown_flushes_queued_output(b: Backend) {
     util::bounded(secs(20), move || {
         let mut ev = event_loop(b, ShutdownSeen::default());
         let (_listener, addr) = listen(&mut ev, Quiet);
-        let (sock, mut plain_peer) = pair();
+        let (sock, mut plain_peer) = unix_pair();
         let mut cx = ev.add(Plain);
         cx.adopt(sock).unwrap();
         let plain = cx.token();
         let data: Vec<u8> = (0..3u32 << 20).map(|i| (i % 251) as u8).collect();
-        let (sock, mut peer) = pair();
+        let (sock, mut peer) = unix_pair();
         let chat = chat_with_output(&mut ev, sock, &data);
         let reader = thread::spawn(move || {
             peer.set_read_timeout(Some(secs(10))).unwrap();
@@ -1146,7 +1119,7 @@ fn shutdown_closes_the_rest_at_the_deadline(b: Backend) {
     util::bounded(secs(10), move || {
         let mut ev = event_loop(b, ());
         let data = vec![5u8; 4 << 20];
-        let (sock, mut peer) = pair();
+        let (sock, mut peer) = unix_pair();
         chat_with_output(&mut ev, sock, &data);
         let (_listener, _) = listen(&mut ev, Quiet);
         let start = Instant::now();
@@ -1207,8 +1180,8 @@ impl Dispatcher<Vec<String>> for Echo {
 fn panic_closes_only_that_channel(b: Backend) {
     util::bounded(secs(10), move || {
         let mut ev = event_loop(b, Vec::<String>::new());
-        let (sp, mut peer_p) = pair();
-        let (se, mut peer_e) = pair();
+        let (sp, mut peer_p) = unix_pair();
+        let (se, mut peer_e) = unix_pair();
         let tp = ev.add(Panicky).adopt(sp).unwrap();
         let te = ev.add(Echo).adopt(se).unwrap();
         peer_e.set_nonblocking(true).unwrap();
@@ -1257,7 +1230,7 @@ fn panic_propagates_when_not_caught(b: Backend) {
     util::bounded(secs(10), move || {
         let mut ev = event_loop(b, Vec::<String>::new());
         ev.set_catch_panics(false);
-        let (sp, mut peer_p) = pair();
+        let (sp, mut peer_p) = unix_pair();
         let token = ev.add(Panicky).adopt(sp).unwrap();
         peer_p.write_all(b"x").unwrap();
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -1300,9 +1273,9 @@ fn panic_in_handle_error_still_closes(b: Backend) {
     util::bounded(secs(10), move || {
         let mut ev = event_loop(b, Vec::<String>::new());
         let log = capture(&mut ev);
-        let (sp, mut peer_p) = pair();
+        let (sp, mut peer_p) = unix_pair();
         let bad = ev.add(PanicsTwice).adopt(sp).unwrap();
-        let (se, mut peer_e) = pair();
+        let (se, mut peer_e) = unix_pair();
         ev.add(Echo).adopt(se).unwrap();
         peer_p.write_all(b"x").unwrap();
         run_until(&mut ev, |ev| !ev.contains(bad));
