@@ -153,6 +153,16 @@ pub fn case(f: &str, b: Backend) -> String {
     format!("{f}::{}", b.name())
 }
 
+/// The libtest name of the `backend_tests!` case `f::<backend>` defined in
+/// module `module` (pass `module_path!()`; its first segment, the crate, is
+/// not part of a test's name).
+pub fn case_in(module: &str, f: &str, b: Backend) -> String {
+    match module.split_once("::") {
+        Some((_crate, path)) => format!("{path}::{}", case(f, b)),
+        None => case(f, b),
+    }
+}
+
 /// How long a child process started by [`in_child`] may run.
 pub const CHILD_LIMIT: Duration = Duration::from_secs(30);
 
