@@ -27,7 +27,7 @@
 
 #[macro_use]
 mod util;
-use util::{run_until_empty, tcp_pair, unix_pair};
+use util::{run_until_empty, tcp_pair, unix_pair, Proc};
 
 use asyncore::chat::{AsyncChat, Chat, ChatHandler, Collector, SimpleProducer, Terminator};
 use asyncore::{
@@ -36,7 +36,6 @@ use asyncore::{
 use std::cell::RefCell;
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::process::{Command, Stdio};
 use std::rc::Rc;
 use std::sync::mpsc;
 use std::thread::{self, JoinHandle};
@@ -1473,32 +1472,10 @@ fn interop_cpython_client_rust_server(b: Backend) {
             .unwrap()
             .port()
     };
-    let mut child = Command::new("python3")
-        .args(["-W", "ignore"])
-        .arg(util::py_script("asynchat_line_client.py"))
-        .args(["127.0.0.1", &port.to_string()])
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("python3 is needed for the interop tests");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let status = loop {
-        ev.run_loop(Some(Duration::from_millis(5)), Some(1))
-            .unwrap();
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("the CPython client did not finish");
-        }
-    };
-    let mut out = String::new();
-    child
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_string(&mut out)
-        .unwrap();
+    // The CPython client (python3 is needed for the interop tests).
+    let mut child = Proc::python("asynchat_line_client.py", &["127.0.0.1", &port.to_string()]);
+    let status = child.run_loop_until_exit(&mut ev, util::ms(5), util::secs(30));
+    let out = child.rest(util::secs(10));
     assert!(status.success(), "CPython client failed: {out}");
     // "ok lines=L blocks=B sent=S received=R"
     let fields: Vec<usize> = out
@@ -1613,21 +1590,9 @@ impl ChatHandler for ProtoClient {
 /// protocol, ~1.5 MB each way, every byte checked by the client; the server's
 /// counters (printed at exit) must match.
 fn interop_rust_client_cpython_server(b: Backend) {
-    let mut child = Command::new("python3")
-        .args(["-W", "ignore"])
-        .arg(util::py_script("asynchat_line_server.py"))
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("python3 is needed for the interop tests");
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    stdout.read_line(&mut line).unwrap();
-    let port: u16 = line
-        .trim()
-        .strip_prefix("port ")
-        .unwrap_or_else(|| panic!("{line}"))
-        .parse()
-        .unwrap();
+    // The CPython server (python3 is needed for the interop tests).
+    let mut child = Proc::python("asynchat_line_server.py", &[]);
+    let port = child.port_line();
 
     let messages = proto_messages();
     let mut sent = 0;
@@ -1667,17 +1632,14 @@ fn interop_rust_client_cpython_server(b: Backend) {
     });
     let deadline = Instant::now() + Duration::from_secs(30);
     while !ev.is_empty() {
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("the exchange did not complete");
-        }
+        // (On failure the server is killed when `child` drops.)
+        assert!(Instant::now() <= deadline, "the exchange did not complete");
         ev.run_loop(Some(Duration::from_millis(10)), Some(1))
             .unwrap();
     }
     let received = done.borrow().expect("the client never got every echo");
-    let status = child.wait().unwrap();
-    let mut rest = String::new();
-    stdout.read_to_string(&mut rest).unwrap();
+    let status = child.wait(util::secs(10));
+    let rest = child.rest(util::secs(10));
     assert!(status.success(), "CPython server failed: {rest}");
     let blocks = messages.len() - lines;
     assert_eq!(

@@ -81,18 +81,6 @@ fn wait_closed(s: &mut UnixStream) {
     }
 }
 
-/// A channel that wants nothing: it only sits in the map.
-struct Quiet;
-
-impl<S: 'static> Dispatcher<S> for Quiet {
-    fn readable(&self, _: &View<'_, S>) -> bool {
-        false
-    }
-    fn writable(&self, _: &View<'_, S>) -> bool {
-        false
-    }
-}
-
 /// Reads and discards; closes at end of stream.
 struct Plain;
 

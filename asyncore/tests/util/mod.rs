@@ -12,7 +12,10 @@
 //! * Log capture: [`capture`].
 //! * Child processes: [`in_child`] / [`in_child_within`] re-run this test
 //!   binary filtered to one test, under a kill deadline.
+//! * Other programs (python3, the examples): [`Proc`], killed on drop, every
+//!   wait bounded; [`py_script`] names a helper in `tests/py`.
 //! * Process measures: [`rss_kib`], [`rss_hwm_kib`].
+//! * Dispatchers: [`Quiet`] (wants nothing).
 //! * Deadlines: [`run_until`], [`run_until_empty`], [`bounded`].
 //!
 //! Every network test binds 127.0.0.1/::1 port 0 (or a fresh temp socket
@@ -20,7 +23,8 @@
 #![allow(dead_code, unused_macros)]
 
 use asyncore::{
-    Backend, CaptureLog, Domain, EventLoop, SockAddr, Socket, AF_INET, AF_INET6, AF_UNIX,
+    Backend, CaptureLog, Dispatcher, Domain, EventLoop, SockAddr, Socket, View, AF_INET, AF_INET6,
+    AF_UNIX,
 };
 use std::net::{TcpListener, TcpStream};
 use std::os::unix::net::UnixStream;
@@ -363,4 +367,148 @@ pub fn pattern(n: usize, seed: u64) -> Vec<u8> {
             x as u8
         })
         .collect()
+}
+
+/// A channel that wants nothing (neither readable nor writable): no
+/// readiness is ever reported for it; it only sits in the map.
+pub struct Quiet;
+
+impl<S: 'static> Dispatcher<S> for Quiet {
+    fn readable(&self, _: &View<'_, S>) -> bool {
+        false
+    }
+    fn writable(&self, _: &View<'_, S>) -> bool {
+        false
+    }
+}
+
+/// A child process of a test (python3, an example binary), killed and reaped
+/// on drop; its stdout is read on a thread, line by line, and every wait on
+/// it is bounded.
+pub struct Proc {
+    what: String,
+    child: std::process::Child,
+    lines: mpsc::Receiver<String>,
+}
+
+impl Proc {
+    /// Starts `cmd` with stdout piped (stdin and stderr as `cmd` sets them).
+    pub fn spawn(cmd: &mut std::process::Command) -> Proc {
+        use std::io::BufRead;
+        let what = format!("{cmd:?}");
+        let mut child = cmd
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {what}: {e}"));
+        let stdout = child.stdout.take().expect("stdout piped");
+        let (tx, lines) = mpsc::channel();
+        thread::spawn(move || {
+            for line in std::io::BufReader::new(stdout)
+                .lines()
+                .map_while(Result::ok)
+            {
+                // Keep draining even when nobody listens any more.
+                let _ = tx.send(line);
+            }
+        });
+        Proc { what, child, lines }
+    }
+
+    /// `python3 -W ignore tests/py/SCRIPT ARGS`, stdin empty.
+    pub fn python(script: &str, args: &[&str]) -> Proc {
+        Proc::spawn(
+            std::process::Command::new("python3")
+                .args(["-W", "ignore"])
+                .arg(py_script(script))
+                .args(args)
+                .stdin(std::process::Stdio::null()),
+        )
+    }
+
+    /// The process's stdin, if `cmd` piped it.
+    pub fn stdin(&mut self) -> std::process::ChildStdin {
+        self.child.stdin.take().expect("stdin piped, taken once")
+    }
+
+    /// The next line of stdout within `wait` (without its line end); panics
+    /// at end of stream or on timeout.
+    pub fn line(&mut self, wait: Duration) -> String {
+        self.lines
+            .recv_timeout(wait)
+            .unwrap_or_else(|e| panic!("no line from {} within {wait:?}: {e}", self.what))
+    }
+
+    /// The port of a helper server that prints `port N` first (within 10 s).
+    pub fn port_line(&mut self) -> u16 {
+        let line = self.line(secs(10));
+        line.trim()
+            .strip_prefix("port ")
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("expected \"port N\" from {}, got {line:?}", self.what))
+    }
+
+    /// The exit status, if the process has exited.
+    pub fn try_wait(&mut self) -> Option<std::process::ExitStatus> {
+        self.child.try_wait().expect("try_wait")
+    }
+
+    /// Waits (at most `limit`) for the exit; kills the process and fails the
+    /// test after that.
+    pub fn wait(&mut self, limit: Duration) -> std::process::ExitStatus {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(status) = self.try_wait() {
+                return status;
+            }
+            if Instant::now() > deadline {
+                self.kill();
+                panic!("{} did not exit within {limit:?}: killed", self.what);
+            }
+            thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// Runs passes of `ev` (at most `pass` each) until the process exits;
+    /// kills it and fails the test after `limit`.
+    pub fn run_loop_until_exit<S: 'static>(
+        &mut self,
+        ev: &mut EventLoop<S>,
+        pass: Duration,
+        limit: Duration,
+    ) -> std::process::ExitStatus {
+        let deadline = Instant::now() + limit;
+        loop {
+            ev.run_loop(Some(pass), Some(1)).unwrap();
+            if let Some(status) = self.try_wait() {
+                return status;
+            }
+            if Instant::now() > deadline {
+                self.kill();
+                panic!("{} did not finish within {limit:?}: killed", self.what);
+            }
+        }
+    }
+
+    /// The rest of stdout, up to its end (the process exits, or is killed,
+    /// within `limit`), lines joined with `\n`.
+    pub fn rest(&mut self, limit: Duration) -> String {
+        self.wait(limit);
+        let mut lines = Vec::new();
+        while let Ok(line) = self.lines.recv_timeout(secs(10)) {
+            lines.push(line);
+        }
+        lines.join("\n")
+    }
+
+    /// Kills and reaps the process (done on drop too).
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        self.kill();
+    }
 }
