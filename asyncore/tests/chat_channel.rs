@@ -27,17 +27,15 @@
 
 #[macro_use]
 mod util;
+use util::{run_until_empty, tcp_pair, unix_pair, Proc};
 
 use asyncore::chat::{AsyncChat, Chat, ChatHandler, Collector, SimpleProducer, Terminator};
 use asyncore::{
-    Backend, CaptureLog, Cx, Dispatcher, EventLoop, SockAddr, Socket, Token, AF_INET, AF_UNIX,
-    SOCK_STREAM,
+    Backend, CaptureLog, Cx, Dispatcher, EventLoop, SockAddr, Socket, Token, AF_INET, SOCK_STREAM,
 };
 use std::cell::RefCell;
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
 use std::rc::Rc;
 use std::sync::mpsc;
 use std::thread::{self, JoinHandle};
@@ -154,11 +152,6 @@ impl ChatHandler for EchoClient {
     }
 }
 
-/// Runs the loop (passes of ≤ 10 ms) until the map is empty; 5 s deadline.
-fn run_until_empty<S: 'static>(ev: &mut EventLoop<S>) {
-    util::run_until(ev, |ev| ev.is_empty());
-}
-
 /// One TC-CH socket test: the echo server with `chunk`, a client with
 /// `terminator`, `push` run on the client before its connect completes (as in
 /// CPython: AC-CHAT-55), the loop until the client closed. Returns the
@@ -273,25 +266,6 @@ fn interest<H: ChatHandler>(ev: &mut EventLoop, t: Token) -> (bool, bool) {
         (c.readable(&cx.view()), c.writable(&cx.view()))
     })
     .expect("no such chat channel")
-}
-
-/// A connected Unix stream pair, the second end blocking with a 5 s timeout.
-fn unix_pair() -> (Socket, std::os::unix::net::UnixStream) {
-    let (a, b) = Socket::pair(AF_UNIX, SOCK_STREAM, None).unwrap();
-    let b: std::os::unix::net::UnixStream = b.into();
-    b.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-    (a, b)
-}
-
-/// A connected loopback TCP pair: (accepted end as a `Socket`, client end).
-fn tcp_pair() -> (Socket, TcpStream) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
-    let (server, _) = listener.accept().unwrap();
-    client
-        .set_read_timeout(Some(Duration::from_secs(5)))
-        .unwrap();
-    (server.into(), client)
 }
 
 /// Writes into `sock` (through a duplicate) until the kernel would block;
@@ -813,47 +787,28 @@ where
         .port()
 }
 
-/// `VmRSS` and `VmHWM` of this process, in bytes.
-fn rss_hwm() -> (usize, usize) {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    let field = |name: &str| -> usize {
-        let line = status.lines().find(|l| l.starts_with(name)).unwrap();
-        let kb: usize = line.split_whitespace().nth(1).unwrap().parse().unwrap();
-        kb * 1024
-    };
-    (field("VmRSS:"), field("VmHWM:"))
-}
-
-const CHILD_ENV: &str = "ASYNCORE_CHAT_CHANNEL_CHILD";
-
-/// Runs test `name` of this binary alone in a child process (so the RSS
-/// figures are this test's own, not those of tests running in parallel)
-/// and echoes its output.
-fn run_in_child(name: &str) {
-    let out = Command::new(std::env::current_exe().unwrap())
-        .args([name, "--exact", "--nocapture", "--test-threads=1"])
-        .env(CHILD_ENV, "1")
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    println!("{stdout}");
-    eprintln!("{stderr}");
-    assert!(out.status.success(), "child test {name} failed");
-    assert!(stdout.contains("1 passed"), "child ran no test: {stdout}");
-}
-
 const LONG_LINE: usize = 100_000_000;
 
 /// Limit (a): a 100 MB line without a terminator, then CRLF, then `hello`, to
 /// an `AsyncChat` whose line is a `Collector::new(1 MiB)`. The server stays
 /// up, replies `-ERR line too long (100000000 bytes)` once the CRLF comes,
 /// then echoes `hello`; the process's RSS (peak included) grows by less than
-/// 32 MiB. Runs in a child process of its own.
+/// 32 MiB. Runs in a child process of its own (so the RSS figures are this
+/// test's own, not those of tests running in parallel), killed after 120 s
+/// (the transfer itself has a 60 s deadline).
 fn limit_long_line(b: Backend, name: &str) {
-    if std::env::var_os(CHILD_ENV).is_none() {
-        return run_in_child(name);
-    }
+    util::in_child_within(name, Duration::from_secs(120), || {
+        limit_long_line_in_child(b)
+    });
+}
+
+/// `VmRSS` and `VmHWM` of this process, in bytes.
+fn rss_hwm_bytes() -> (usize, usize) {
+    let (rss, hwm) = util::rss_hwm_kib();
+    (rss as usize * KIB, hwm as usize * KIB)
+}
+
+fn limit_long_line_in_child(b: Backend) {
     let started = Instant::now();
     let mut ev = util::event_loop(b, Vec::new());
     let port = listen(&mut ev, || {
@@ -862,7 +817,7 @@ fn limit_long_line(b: Backend, name: &str) {
         })
         .with_terminator("\r\n")
     });
-    let (rss_before, _) = rss_hwm();
+    let (rss_before, _) = rss_hwm_bytes();
     let client = thread::spawn(move || {
         let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
         s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
@@ -893,7 +848,7 @@ fn limit_long_line(b: Backend, name: &str) {
     }
     let (replies, _conn) = client.join().unwrap();
     let elapsed = started.elapsed();
-    let (rss_after, hwm_after) = rss_hwm();
+    let (rss_after, hwm_after) = rss_hwm_bytes();
     assert_eq!(
         replies,
         [
@@ -1445,12 +1400,6 @@ backend_tests!(
 // Interop with CPython's asynchat
 // ---------------------------------------------------------------------------
 
-fn py_script(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/py")
-        .join(name)
-}
-
 /// Counters of the Rust side of the line/block protocol.
 #[derive(Default, Debug)]
 struct ProtoStats {
@@ -1552,32 +1501,10 @@ fn interop_cpython_client_rust_server(b: Backend) {
             .unwrap()
             .port()
     };
-    let mut child = Command::new("python3")
-        .args(["-W", "ignore"])
-        .arg(py_script("asynchat_line_client.py"))
-        .args(["127.0.0.1", &port.to_string()])
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("python3 is needed for the interop tests");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let status = loop {
-        ev.run_loop(Some(Duration::from_millis(5)), Some(1))
-            .unwrap();
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("the CPython client did not finish");
-        }
-    };
-    let mut out = String::new();
-    child
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_string(&mut out)
-        .unwrap();
+    // The CPython client (python3 is needed for the interop tests).
+    let mut child = Proc::python("asynchat_line_client.py", &["127.0.0.1", &port.to_string()]);
+    let status = child.run_loop_until_exit(&mut ev, util::ms(5), util::secs(30));
+    let out = child.rest(util::secs(10));
     assert!(status.success(), "CPython client failed: {out}");
     // "ok lines=L blocks=B sent=S received=R"
     let fields: Vec<usize> = out
@@ -1595,19 +1522,6 @@ fn interop_cpython_client_rust_server(b: Backend) {
     assert!(st.received >= MIB && st.sent >= MIB, "{st:?}");
 }
 
-/// Deterministic bytes (xorshift).
-fn pattern(n: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed | 1;
-    (0..n)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
-}
-
 /// What the Rust client sends: 500 lines of 0..3999 letters, with 20 binary
 /// blocks of up to 96 KiB interleaved (containing CRLF and look-alikes).
 fn proto_messages() -> Vec<(bool, Vec<u8>)> {
@@ -1621,11 +1535,14 @@ fn proto_messages() -> Vec<(bool, Vec<u8>)> {
     let mut out = Vec::new();
     for i in 0..500 {
         let n = (next() % 4000) as usize;
-        let line: Vec<u8> = pattern(n, next()).iter().map(|c| b'a' + c % 26).collect();
+        let line: Vec<u8> = util::pattern(n, next())
+            .iter()
+            .map(|c| b'a' + c % 26)
+            .collect();
         out.push((false, line));
         if i % 25 == 24 {
             let n = 1 + (next() % (96 * 1024)) as usize;
-            let mut block = pattern(n, next());
+            let mut block = util::pattern(n, next());
             block.extend_from_slice(b"\r\nLEN 5\r\nBLOCK 3\r\n");
             out.push((true, block));
         }
@@ -1702,21 +1619,9 @@ impl ChatHandler for ProtoClient {
 /// protocol, ~1.5 MB each way, every byte checked by the client; the server's
 /// counters (printed at exit) must match.
 fn interop_rust_client_cpython_server(b: Backend) {
-    let mut child = Command::new("python3")
-        .args(["-W", "ignore"])
-        .arg(py_script("asynchat_line_server.py"))
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("python3 is needed for the interop tests");
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    stdout.read_line(&mut line).unwrap();
-    let port: u16 = line
-        .trim()
-        .strip_prefix("port ")
-        .unwrap_or_else(|| panic!("{line}"))
-        .parse()
-        .unwrap();
+    // The CPython server (python3 is needed for the interop tests).
+    let mut child = Proc::python("asynchat_line_server.py", &[]);
+    let port = child.port_line();
 
     let messages = proto_messages();
     let mut sent = 0;
@@ -1756,17 +1661,14 @@ fn interop_rust_client_cpython_server(b: Backend) {
     });
     let deadline = Instant::now() + Duration::from_secs(30);
     while !ev.is_empty() {
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("the exchange did not complete");
-        }
+        // (On failure the server is killed when `child` drops.)
+        assert!(Instant::now() <= deadline, "the exchange did not complete");
         ev.run_loop(Some(Duration::from_millis(10)), Some(1))
             .unwrap();
     }
     let received = done.borrow().expect("the client never got every echo");
-    let status = child.wait().unwrap();
-    let mut rest = String::new();
-    stdout.read_to_string(&mut rest).unwrap();
+    let status = child.wait(util::secs(10));
+    let rest = child.rest(util::secs(10));
     assert!(status.success(), "CPython server failed: {rest}");
     let blocks = messages.len() - lines;
     assert_eq!(

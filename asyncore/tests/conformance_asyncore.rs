@@ -64,30 +64,6 @@ fn cleanup_for(addr: &SockAddr) -> Option<TempFile> {
     addr.as_pathname().map(|p| TempFile(p.to_path_buf()))
 }
 
-/// Runs `body` in a child process that runs only this test, on one thread.
-///
-/// For the cases that close a descriptor by number and then look at that
-/// number again (TC-AC-16, TC-AC-17): in this parallel test binary another
-/// test could be given the same number in between.
-fn isolated(test: &str, body: impl FnOnce()) {
-    const VAR: &str = "ASYNCORE_CONFORMANCE_CHILD";
-    if std::env::var(VAR).as_deref() == Ok(test) {
-        body();
-        return;
-    }
-    let out = std::process::Command::new(std::env::current_exe().unwrap())
-        .args([test, "--exact", "--test-threads=1", "--nocapture"])
-        .env(VAR, test)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success() && stdout.contains("1 passed"),
-        "isolated run of {test} failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 /// `fcntl(fd, F_GETFD | F_GETFL)`: the descriptor's flags, or the OS error
 /// (EBADF for a closed descriptor).
 fn fcntl_get(fd: RawFd, cmd: libc::c_int) -> io::Result<libc::c_int> {
@@ -684,11 +660,11 @@ backend_tests!(tc_ac_15_file_dispatcher);
 
 /// TC-AC-16 — FileWrapperTest.test_resource_warning, adapted (ResourceWarning
 /// is Python-only). Checks AC-FILE-5: dropping an unclosed wrapper closes its
-/// duplicate descriptor. Run in an isolated process so no other test can
+/// duplicate descriptor. Run in a child process ([`in_child`]) so no other test can
 /// reuse the number between the drop and the check.
 #[test]
 fn tc_ac_16_drop_closes_duplicate() {
-    isolated("tc_ac_16_drop_closes_duplicate", || {
+    in_child("tc_ac_16_drop_closes_duplicate", || {
         let file = TempFile::with_content(SLEEPING);
         let original = std::fs::File::open(&file.0).unwrap();
         let w = FileWrapper::new(original.as_raw_fd()).unwrap();
@@ -704,10 +680,10 @@ fn tc_ac_16_drop_closes_duplicate() {
 /// TC-AC-17 — FileWrapperTest.test_close_twice. Checks AC-FILE-4,
 /// AC-CLOSE-2: when the duplicate was closed behind the wrapper's back,
 /// `close()` reports the OS error, the fd then reads -1, and a second
-/// `close()` succeeds. Isolated process: the duplicate is closed by number.
+/// `close()` succeeds. In a child process ([`in_child`]): the duplicate is closed by number.
 #[test]
 fn tc_ac_17_close_twice() {
-    isolated("tc_ac_17_close_twice", || {
+    in_child("tc_ac_17_close_twice", || {
         let file = TempFile::with_content(SLEEPING);
         let original = std::fs::File::open(&file.0).unwrap();
         let mut w = FileWrapper::new(original.as_raw_fd()).unwrap();

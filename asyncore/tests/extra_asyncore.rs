@@ -42,16 +42,6 @@ fn note(cx: &mut C<'_>, what: impl Into<String>) {
     cx.state().push(what.into());
 }
 
-fn ms(n: u64) -> Option<Duration> {
-    Some(Duration::from_millis(n))
-}
-
-/// A connected AF_UNIX stream pair: one end for a channel, one for the test.
-fn pair() -> (Socket, UnixStream) {
-    let (a, b) = UnixStream::pair().unwrap();
-    (Socket::from(a), b)
-}
-
 /// An anonymous pipe (read end, write end), close-on-exec.
 fn pipe() -> (OwnedFd, OwnedFd) {
     let mut fds = [0; 2];
@@ -61,40 +51,10 @@ fn pipe() -> (OwnedFd, OwnedFd) {
     unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) }
 }
 
-/// Runs passes of at most 10 ms until the map is empty; panics after 5 s.
-fn run_until_empty<S: 'static>(ev: &mut EventLoop<S>) {
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while !ev.is_empty() {
-        assert!(
-            Instant::now() < deadline,
-            "the map did not empty within 5 s"
-        );
-        ev.run_loop(ms(10), Some(1)).unwrap();
-    }
-}
-
-fn capture<S>(ev: &mut EventLoop<S>) -> CaptureLog {
-    let log = CaptureLog::default();
-    ev.set_log_sink(log.clone());
-    log
-}
-
 /// A loopback port nobody listens on.
 fn closed_port() -> SocketAddr {
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
     l.local_addr().unwrap()
-}
-
-/// A channel that wants nothing: no readiness is ever reported for it.
-struct Uninterested;
-
-impl<S: 'static> Dispatcher<S> for Uninterested {
-    fn readable(&self, _: &View<'_, S>) -> bool {
-        false
-    }
-    fn writable(&self, _: &View<'_, S>) -> bool {
-        false
-    }
 }
 
 /// No overrides at all: asyncore's defaults.
@@ -245,13 +205,13 @@ impl Dispatcher<Rec> for Ordered {
 /// the kernel's report order: each channel's read and write stay together.
 fn x_ac_3_dispatch_order(b: Backend) {
     let mut ev = event_loop(b, Rec::new());
-    let (s1, mut p1) = pair();
-    let (s2, mut p2) = pair();
+    let (s1, mut p1) = unix_pair();
+    let (s2, mut p2) = unix_pair();
     ev.add(Ordered("1")).adopt(s1).unwrap();
     ev.add(Ordered("2")).adopt(s2).unwrap();
     p1.write_all(b"x").unwrap();
     p2.write_all(b"x").unwrap();
-    ev.poll(ms(1000)).unwrap();
+    ev.poll(Some(ms(1000))).unwrap();
     let got: Vec<&str> = ev.state().iter().map(String::as_str).collect();
     match b {
         Backend::Select => assert_eq!(got, ["r1", "r2", "w1", "w2"]),
@@ -289,10 +249,10 @@ impl Dispatcher<Rec> for ResetInRead {
 /// epoll uses the poll routing.
 fn x_ac_4_disconnected_error_routing(b: Backend) {
     let mut ev = event_loop(b, Rec::new());
-    let (sock, mut peer) = pair();
+    let (sock, mut peer) = unix_pair();
     ev.add(ResetInRead).adopt(sock).unwrap();
     peer.write_all(b"x").unwrap();
-    ev.poll(ms(1000)).unwrap();
+    ev.poll(Some(ms(1000))).unwrap();
     match b {
         Backend::Select => assert_eq!(ev.state(), &["error ConnectionReset"]),
         Backend::Poll | Backend::Epoll => assert_eq!(ev.state(), &["close"]),
@@ -376,7 +336,7 @@ fn x_ac_6_loop_counts(b: Backend) {
     assert!(t0.elapsed() < Duration::from_secs(2));
     // (b)
     let asked = Rc::new(Cell::new(0));
-    let (sock, _peer) = pair();
+    let (sock, _peer) = unix_pair();
     ev.add(SelfCloser {
         asked: asked.clone(),
     })
@@ -403,11 +363,9 @@ fn x_ac_6_loop_counts(b: Backend) {
 /// at once, even with a long timeout.
 fn x_ac_7_uninterested_and_empty(b: Backend) {
     let mut ev = event_loop(b, Rec::new());
-    ev.add(Uninterested)
-        .create_socket(AF_INET, SOCK_DGRAM)
-        .unwrap();
+    ev.add(Quiet).create_socket(AF_INET, SOCK_DGRAM).unwrap();
     let t0 = Instant::now();
-    ev.poll(ms(50)).unwrap();
+    ev.poll(Some(ms(50))).unwrap();
     assert!(
         t0.elapsed() >= Duration::from_millis(50),
         "{:?}",
@@ -449,7 +407,7 @@ fn x_ac_8_eintr_restarts_wait(b: Backend) {
             assert_eq!(libc::sigaction(libc::SIGALRM, &sa, std::ptr::null_mut()), 0);
         }
         let mut ev = event_loop(b, Rec::new());
-        let (sock, _peer) = pair();
+        let (sock, _peer) = unix_pair();
         ev.add(Reader).adopt(sock).unwrap();
         // SAFETY: pthread_self has no preconditions.
         let me = unsafe { libc::pthread_self() };
@@ -459,7 +417,7 @@ fn x_ac_8_eintr_restarts_wait(b: Backend) {
             unsafe { libc::pthread_kill(me, libc::SIGALRM) }
         });
         let t0 = Instant::now();
-        ev.poll(ms(300)).unwrap();
+        ev.poll(Some(ms(300))).unwrap();
         let took = t0.elapsed();
         assert_eq!(alarm.join().unwrap(), 0);
         assert_eq!(ALARMS.load(Ordering::SeqCst), 1, "the signal was delivered");
@@ -498,7 +456,7 @@ impl Dispatcher<Rec> for WouldBlockReader {
 /// read wrapper nor through `readwrite`; the channel stays open.
 fn x_ac_9_would_block_is_not_an_error(b: Backend) {
     let mut ev = event_loop(b, Rec::new());
-    let (sock, _peer) = pair();
+    let (sock, _peer) = unix_pair();
     let t = ev.add(WouldBlockReader).adopt(sock).unwrap();
     ev.read(t).unwrap();
     ev.readwrite(t, POLLIN).unwrap();
@@ -554,7 +512,7 @@ fn x_ac_10_close_all(b: Backend) {
             listener.bind("127.0.0.1:0").unwrap();
             listener.listen(5).unwrap();
             let t_listener = listener.token();
-            let (sock, _peer) = pair();
+            let (sock, _peer) = unix_pair();
             let mut stale = ev.add(Hooks);
             let t_stale = stale.adopt(sock).unwrap();
             let stale_fd = stale.fileno().unwrap();
@@ -667,7 +625,7 @@ fn x_ac_12_accept(b: Backend) {
 fn x_ac_13_stale_descriptor(b: Backend) {
     in_child(&case("x_ac_13_stale_descriptor", b), || {
         let mut ev = event_loop(b, Rec::new());
-        let (sock, _peer) = pair();
+        let (sock, _peer) = unix_pair();
         let mut cx = ev.add(Reader);
         let t = cx.adopt(sock).unwrap();
         let fd = cx.fileno().unwrap();
@@ -676,7 +634,7 @@ fn x_ac_13_stale_descriptor(b: Backend) {
         // before the channel is closed.
         assert_eq!(unsafe { libc::close(fd) }, 0);
         let t0 = Instant::now();
-        let result = ev.poll(ms(50));
+        let result = ev.poll(Some(ms(50)));
         match b {
             Backend::Select => {
                 let err = result.unwrap_err();
@@ -692,7 +650,7 @@ fn x_ac_13_stale_descriptor(b: Backend) {
             Backend::Epoll => {
                 result.unwrap();
                 assert!(t0.elapsed() >= Duration::from_millis(50), "no spinning");
-                ev.run_loop(ms(10), Some(5)).unwrap();
+                ev.run_loop(Some(ms(10)), Some(5)).unwrap();
                 assert!(ev.state().is_empty(), "{:?}", ev.state());
                 assert_eq!(ev.len(), 1);
                 ev.channel(t).unwrap().close().unwrap(); // EBADF ignored
@@ -751,7 +709,7 @@ fn x_ac_14_adopt_unconnected(b: Backend) {
     udp.bind(&"127.0.0.1:0".parse::<SocketAddr>().unwrap().into())
         .unwrap();
     ev.add(Direct).adopt(udp).unwrap();
-    ev.poll(ms(1000)).unwrap();
+    ev.poll(Some(ms(1000))).unwrap();
     assert_eq!(ev.state(), &["write"]);
 }
 
@@ -787,7 +745,7 @@ fn buffered_writable(ev: &mut EventLoop<Rec>, t: Token) -> bool {
 fn x_ac_15_send_buffer(b: Backend) {
     let mut ev = event_loop(b, Rec::new());
     let log = capture(&mut ev);
-    let (sock, mut peer) = pair();
+    let (sock, mut peer) = unix_pair();
     sock.set_send_buffer_size(4096).unwrap();
     let t = ev.add(Buffered::default()).adopt(sock).unwrap();
     let data: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
@@ -806,7 +764,7 @@ fn x_ac_15_send_buffer(b: Backend) {
             break;
         }
         assert!(Instant::now() < deadline, "not drained within 5 s");
-        ev.poll(ms(10)).unwrap();
+        ev.poll(Some(ms(10))).unwrap();
         let mut buf = [0u8; 65536];
         loop {
             match peer.read(&mut buf) {
@@ -821,7 +779,7 @@ fn x_ac_15_send_buffer(b: Backend) {
     assert!(!buffered_writable(&mut ev, t));
     assert!(log.lines().is_empty());
 
-    let (sock, mut peer) = pair();
+    let (sock, mut peer) = unix_pair();
     let mut cx = ev.add(Buffered::default());
     let t = cx.adopt(sock).unwrap();
     cx.set_debug(true);
@@ -841,9 +799,7 @@ fn x_ac_15_send_buffer(b: Backend) {
 /// timeouts round up).
 fn x_ac_16_sub_ms_timeout_rounds_up(b: Backend) {
     let mut ev = event_loop(b, Rec::new());
-    ev.add(Uninterested)
-        .create_socket(AF_INET, SOCK_DGRAM)
-        .unwrap();
+    ev.add(Quiet).create_socket(AF_INET, SOCK_DGRAM).unwrap();
     for _ in 0..3 {
         let t0 = Instant::now();
         ev.poll(Some(Duration::from_micros(900))).unwrap();
@@ -879,13 +835,13 @@ impl Dispatcher<Rec> for FailingWrite {
 fn x_ac_17_default_handle_error_line(b: Backend) {
     let mut ev = event_loop(b, Rec::new());
     let log = capture(&mut ev);
-    let (sock, _peer) = pair();
+    let (sock, _peer) = unix_pair();
     let t = ev.add(FailingWrite).adopt(sock).unwrap();
     let text = ev
         .channel(t)
         .unwrap()
         .describe(std::any::type_name::<FailingWrite>());
-    ev.run_loop(ms(100), Some(3)).unwrap();
+    ev.run_loop(Some(ms(100)), Some(3)).unwrap();
     let lines = log.lines();
     assert_eq!(lines.len(), 1, "{lines:?}");
     let line = &lines[0];
@@ -923,11 +879,11 @@ impl Dispatcher<Rec> for TenAtATime {
 /// `handle_close`.
 fn x_ac_18_hangup_drains(b: Backend) {
     let mut ev = event_loop(b, Rec::new());
-    let (sock, mut peer) = pair();
+    let (sock, mut peer) = unix_pair();
     ev.add(TenAtATime).adopt(sock).unwrap();
     peer.write_all(&[7u8; 100]).unwrap();
     drop(peer);
-    ev.run_loop(ms(100), Some(50)).unwrap();
+    ev.run_loop(Some(ms(100)), Some(50)).unwrap();
     assert!(ev.is_empty());
     let mut expected = vec!["read 10".to_string(); 10];
     expected.extend(["read 0".to_string(), "close".to_string()]);
@@ -971,8 +927,8 @@ impl Dispatcher<Rec> for PanicsInReadable {
 /// propagates out of the loop, not to `handle_error`.
 fn x_ac_19_exit_now(b: Backend) {
     let mut ev = event_loop(b, Rec::new());
-    let (s1, mut p1) = pair();
-    let (s2, mut p2) = pair();
+    let (s1, mut p1) = unix_pair();
+    let (s2, mut p2) = unix_pair();
     ev.add(MaybeExit {
         name: "c1",
         exit: true,
@@ -1000,7 +956,7 @@ fn x_ac_19_exit_now(b: Backend) {
     ev.add(PanicsInReadable)
         .create_socket(AF_INET, SOCK_DGRAM)
         .unwrap();
-    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| ev.poll(ms(10))));
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| ev.poll(Some(ms(10)))));
     assert!(r.is_err(), "the panic propagates");
     assert!(ev.state().is_empty());
 }
@@ -1048,10 +1004,10 @@ fn x_ac_20_maps_are_per_loop(b: Backend) {
             .unwrap();
     });
     assert_eq!(mine.get(), 0, "the default loop did not service it");
-    ev.run_loop(ms(100), Some(1)).unwrap();
+    ev.run_loop(Some(ms(100)), Some(1)).unwrap();
     assert_eq!(mine.get(), 1);
     assert_eq!(theirs.get(), 0, "the explicit loop did not service it");
-    with_default_loop(|d| d.run_loop(ms(100), Some(1))).unwrap();
+    with_default_loop(|d| d.run_loop(Some(ms(100)), Some(1))).unwrap();
     assert_eq!((mine.get(), theirs.get()), (1, 1));
 
     let mut cx = ev.channel(t).unwrap();
@@ -1094,7 +1050,7 @@ fn x_ac_21_connect_seen_on_first_read(b: Backend) {
     cx.connect(listener.local_addr().unwrap()).unwrap();
     let t = cx.token();
     let (mut server, _) = listener.accept().unwrap();
-    ev.run_loop(ms(10), Some(5)).unwrap();
+    ev.run_loop(Some(ms(10)), Some(5)).unwrap();
     assert!(ev.state().is_empty(), "{:?}", ev.state());
     server.write_all(b"hi").unwrap();
     run_until(&mut ev, |ev| !ev.state().is_empty());
@@ -1198,21 +1154,21 @@ impl Dispatcher<Rec> for DeferredSend {
 /// delivers.
 fn cx_methods_never_call_handlers(b: Backend) {
     let mut ev = event_loop(b, Rec::new());
-    let (sock, peer) = pair();
+    let (sock, peer) = unix_pair();
     ev.add(Deferred).adopt(sock).unwrap();
     drop(peer);
-    ev.run_loop(ms(100), Some(3)).unwrap();
+    ev.run_loop(Some(ms(100)), Some(3)).unwrap();
     assert_eq!(ev.state(), &["recv 0 closed=false", "close"]);
 
     let mut ev = event_loop(b, Rec::new());
-    let (sock, peer) = pair();
+    let (sock, peer) = unix_pair();
     ev.add(DeferredSend::default()).adopt(sock).unwrap();
     drop(peer); // send: EPIPE
-    ev.run_loop(ms(100), Some(3)).unwrap();
+    ev.run_loop(Some(ms(100)), Some(3)).unwrap();
     assert_eq!(ev.state(), &["send 0 closed=false", "close"]);
 
     let mut ev = event_loop(b, Rec::new());
-    let (sock, peer) = pair();
+    let (sock, peer) = unix_pair();
     let t = ev.add(Deferred).adopt(sock).unwrap();
     drop(peer);
     assert!(ev.channel(t).unwrap().recv(10).unwrap().is_empty());
@@ -1291,7 +1247,7 @@ fn high_descriptor_fd_setsize(b: Backend) {
         ev.add(Reader).adopt(sock).unwrap();
         peer.write_all(b"above 1024").unwrap();
         if b == Backend::Select {
-            let err = ev.poll(ms(10)).unwrap_err();
+            let err = ev.poll(Some(ms(10))).unwrap_err();
             assert_eq!(err.kind(), io::ErrorKind::InvalidInput, "{err}");
             let msg = err.to_string();
             assert!(
@@ -1374,7 +1330,7 @@ fn emfile_listener_survives(b: Backend) {
         let deadline = Instant::now() + Duration::from_secs(10);
         let mut shed = vec![false; clients.len()];
         loop {
-            ev.poll(ms(10)).unwrap();
+            ev.poll(Some(ms(10))).unwrap();
             for (i, c) in clients.iter().enumerate() {
                 shed[i] = shed[i] || closed_by_server(c);
             }
@@ -1452,7 +1408,7 @@ fn no_sigpipe(b: Backend) {
             libc::SIG_ERR
         );
         let mut ev = event_loop(b, Rec::new());
-        let (sock, peer) = pair();
+        let (sock, peer) = unix_pair();
         ev.add(Pusher).adopt(sock).unwrap();
         drop(peer);
         run_until_empty(&mut ev);
@@ -1543,9 +1499,9 @@ fn stale_report_never_reaches_newcomer(b: Backend) {
     in_child(&case("stale_report_never_reaches_newcomer", b), || {
         let mut ev = event_loop(b, Rec::new());
         let spare = Rc::new(RefCell::new(None));
-        let (sa, mut pa) = pair();
-        let (sb, mut pb) = pair();
-        let (sn, mut pn) = pair();
+        let (sa, mut pa) = unix_pair();
+        let (sb, mut pb) = unix_pair();
+        let (sn, mut pn) = unix_pair();
         *spare.borrow_mut() = Some(sn);
         let rival = |name| Rival {
             name,
@@ -1560,7 +1516,7 @@ fn stale_report_never_reaches_newcomer(b: Backend) {
         pb.write_all(b"b").unwrap();
         pn.write_all(b"n").unwrap();
 
-        ev.poll(ms(1000)).unwrap();
+        ev.poll(Some(ms(1000))).unwrap();
         let first: Vec<String> = ev.state().clone();
         assert!(
             first == ["A read", "newcomer added"] || first == ["B read", "newcomer added"],
@@ -1618,8 +1574,8 @@ impl Dispatcher<Rec> for Trickler {
 fn busy_loop_warning(b: Backend) {
     let mut ev = event_loop(b, Rec::new());
     let log = capture(&mut ev);
-    let (s1, _p1) = pair();
-    let (s2, _p2) = pair();
+    let (s1, _p1) = unix_pair();
+    let (s2, _p2) = unix_pair();
     ev.add(Spinner).adopt(s1).unwrap();
     ev.add(Trickler).adopt(s2).unwrap();
     let warned = |log: &CaptureLog| {
@@ -1805,7 +1761,7 @@ impl Dispatcher<Rec> for ReadOnce {
 /// interest phase.
 fn own_interest_change_holds(b: Backend) {
     let mut ev = event_loop(b, Rec::new());
-    let (s, mut peer) = pair();
+    let (s, mut peer) = unix_pair();
     peer.write_all(b"first").unwrap();
     let t = ev
         .add(ReadOnce {
@@ -1814,10 +1770,10 @@ fn own_interest_change_holds(b: Backend) {
         })
         .adopt(s)
         .unwrap();
-    ev.poll(ms(1000)).unwrap();
+    ev.poll(Some(ms(1000))).unwrap();
     peer.write_all(b"second").unwrap();
     for _ in 0..5 {
-        ev.poll(ms(10)).unwrap();
+        ev.poll(Some(ms(10))).unwrap();
     }
     assert_eq!(ev.state(), &["read 5"]);
     let asked = ev.dispatcher::<ReadOnce>(t).unwrap().asked.get();
@@ -1853,13 +1809,13 @@ impl Dispatcher<Rec> for Spawner {
 /// read and write) gets no event in that pass, and gets events from the next.
 fn added_during_pass_waits_for_next(b: Backend) {
     let mut ev = event_loop(b, Rec::new());
-    let (s, _p) = pair();
-    let (child, mut child_peer) = pair();
+    let (s, _p) = unix_pair();
+    let (child, mut child_peer) = unix_pair();
     child_peer.write_all(b"x").unwrap();
     ev.add(Spawner { child: Some(child) }).adopt(s).unwrap();
-    ev.poll(ms(1000)).unwrap();
+    ev.poll(Some(ms(1000))).unwrap();
     assert_eq!(ev.state(), &["added"]);
-    ev.poll(ms(1000)).unwrap();
+    ev.poll(Some(ms(1000))).unwrap();
     let later = &ev.state()[1..];
     assert!(!later.is_empty(), "events from the next pass");
     assert!(later.iter().all(|s| s.starts_with("newcomer")), "{later:?}");

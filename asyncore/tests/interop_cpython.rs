@@ -11,36 +11,18 @@
 
 #[macro_use]
 mod util;
+use util::Proc;
 
 use asyncore::View;
 use asyncore::{
     Backend, Cx, Dispatcher, EventLoop, SendBuffer, SockAddr, Socket, AF_INET, SOCK_STREAM,
 };
-use std::io::{self, BufRead, BufReader, Read};
+use std::io;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const MIB: usize = 1 << 20;
-
-fn py_script(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/py")
-        .join(name)
-}
-
-/// Deterministic bytes (xorshift), so a shifted or dropped byte shows.
-fn pattern(n: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed | 1;
-    (0..n)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
-}
 
 #[derive(Default)]
 struct EchoHandler {
@@ -98,32 +80,13 @@ fn cpython_client_to_rust_echo_server(b: Backend) {
         .unwrap()
         .port();
 
-    let mut child = Command::new("python3")
-        .args(["-W", "ignore"])
-        .arg(py_script("asyncore_echo_client.py"))
-        .args(["127.0.0.1", &port.to_string(), &MIB.to_string()])
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("python3 is needed for the interop tests");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let status = loop {
-        ev.run_loop(Some(Duration::from_millis(5)), Some(1))
-            .unwrap();
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the CPython client did not finish"
-        );
-    };
-    let mut out = String::new();
-    child
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_string(&mut out)
-        .unwrap();
+    // The CPython client (python3 is needed for the interop tests).
+    let mut child = Proc::python(
+        "asyncore_echo_client.py",
+        &["127.0.0.1", &port.to_string(), &MIB.to_string()],
+    );
+    let status = child.run_loop_until_exit(&mut ev, util::ms(5), util::secs(30));
+    let out = child.rest(util::secs(10));
     assert!(status.success(), "CPython client failed: {out}");
     assert_eq!(out.trim(), format!("ok {MIB}"));
 }
@@ -169,19 +132,11 @@ impl Dispatcher<Option<Vec<u8>>> for EchoClient {
 
 /// A Rust client against CPython's asyncore echo server: 1 MiB each way.
 fn rust_client_to_cpython_echo_server(b: Backend) {
-    let mut child = Command::new("python3")
-        .args(["-W", "ignore"])
-        .arg(py_script("asyncore_echo_server.py"))
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("python3 is needed for the interop tests");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let port: u16 = line.trim().strip_prefix("port ").unwrap().parse().unwrap();
+    // The CPython server (python3 is needed for the interop tests).
+    let mut child = Proc::python("asyncore_echo_server.py", &[]);
+    let port = child.port_line();
 
-    let data = pattern(MIB, 7);
+    let data = util::pattern(MIB, 7);
     let mut ev = EventLoop::with_state(None).with_backend(b);
     let mut c = ev.add(EchoClient {
         out: data.clone(),
@@ -203,7 +158,7 @@ fn rust_client_to_cpython_echo_server(b: Backend) {
         .expect("the client never got its echo");
     assert_eq!(got.len(), MIB);
     assert!(got == data, "echoed bytes differ");
-    assert!(child.wait().unwrap().success());
+    assert!(child.wait(util::secs(10)).success());
 }
 
 /// The path of an example binary, built on demand (`cargo test --test x`
@@ -236,27 +191,24 @@ fn example_binary(name: &str) -> PathBuf {
 fn http_client_example_fetches_3_mib_byte_for_byte() {
     let dir = util::temp_path("www");
     std::fs::create_dir_all(&dir).unwrap();
-    let body = pattern(3 * MIB, 99);
+    let body = util::pattern(3 * MIB, 99);
     std::fs::write(dir.join("big.bin"), &body).unwrap();
-    let mut server = Command::new("python3")
-        .args([
-            "-u",
-            "-m",
-            "http.server",
-            "0",
-            "--bind",
-            "127.0.0.1",
-            "--directory",
-        ])
-        .arg(&dir)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("python3 is needed for the interop tests");
-    let mut line = String::new();
-    BufReader::new(server.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
+    let mut server = Proc::spawn(
+        Command::new("python3")
+            .args([
+                "-u",
+                "-m",
+                "http.server",
+                "0",
+                "--bind",
+                "127.0.0.1",
+                "--directory",
+            ])
+            .arg(&dir)
+            .stdin(Stdio::null())
+            .stderr(Stdio::null()),
+    );
+    let line = server.line(util::secs(10));
     // "Serving HTTP on 127.0.0.1 port 41234 (http://127.0.0.1:41234/) ..."
     let port = line.split_whitespace().nth(5).unwrap().to_string();
 
@@ -265,8 +217,7 @@ fn http_client_example_fetches_3_mib_byte_for_byte() {
         .args(["127.0.0.1", &port, "/big.bin"])
         .output()
         .unwrap_or_else(|e| panic!("cannot run {}: {e}", example.display()));
-    let _ = server.kill();
-    let _ = server.wait();
+    server.kill();
     let _ = std::fs::remove_dir_all(&dir);
     assert!(
         out.status.success(),

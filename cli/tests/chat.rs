@@ -5,12 +5,14 @@
 
 mod common;
 
+use common::Proc;
+
 use asyncore::{Backend, Domain, Remote, SockAddr, Socket, Type};
 use asyncore_cli::chat::{stats, ChatOptions, ChatServer, Room, RoomStats};
 use asyncore_cli::AppError;
 use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -573,69 +575,33 @@ fn works_on_every_backend() {
 
 // ---- the binary -----------------------------------------------------------------
 
-/// `asyncore chat` as a process on a free port; its address from its first line.
-struct Process {
-    child: Child,
-    addr: SocketAddr,
-}
-
-impl Process {
-    fn start(extra: &[&str]) -> Process {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_asyncore"))
-            .args(["chat", "--listen", "127.0.0.1:0"])
-            .args(extra)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start asyncore chat");
-        let addr = common::listening_addr(&mut child, "chat: listening on ", WAIT);
-        Process { child, addr }
-    }
-
-    /// Waits for the exit status, killing the process after `WAIT`.
-    fn wait(&mut self) -> std::process::ExitStatus {
-        let deadline = Instant::now() + WAIT;
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status;
-            }
-            if Instant::now() > deadline {
-                let _ = self.child.kill();
-                panic!("asyncore chat did not exit");
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-    }
-}
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// `asyncore chat` as a process on 127.0.0.1 port 0 (its address from its
+/// first line), with `extra` options.
+fn start_binary(extra: &[&str]) -> Proc {
+    let mut args = vec!["chat", "--listen", "127.0.0.1:0"];
+    args.extend_from_slice(extra);
+    Proc::serve("chat", &args)
 }
 
 #[test]
 fn sigterm_shuts_the_binary_down_gracefully() {
-    let mut p = Process::start(&["--idle-timeout", "0", "--max-line", "64"]);
-    let mut a = Client::join(p.addr, "a");
+    let mut p = start_binary(&["--idle-timeout", "0", "--max-line", "64"]);
+    let mut a = Client::join(p.addr(), "a");
     a.send(&"x".repeat(65));
     a.next_is("error: line too long (65 bytes, the limit is 64); it was discarded");
-    let pid = p.child.id() as libc::pid_t;
-    // SAFETY: kill(2) on our own child's pid.
-    assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+    p.terminate();
     assert_eq!(
         a.until_eof().last().map(String::as_str),
         Some("* server shutting down")
     );
-    assert!(p.wait().success());
+    assert!(p.wait(WAIT).success());
 }
 
 #[test]
 fn the_binary_times_idle_clients_out() {
-    let p = Process::start(&["--idle-timeout", "0.2"]);
+    let p = start_binary(&["--idle-timeout", "0.2"]);
     let start = Instant::now();
-    let mut c = TcpStream::connect(p.addr).unwrap();
+    let mut c = TcpStream::connect(p.addr()).unwrap();
     c.set_read_timeout(Some(WAIT)).unwrap();
     let mut all = String::new();
     c.read_to_string(&mut all).expect("closed by the server");
@@ -648,13 +614,12 @@ fn the_binary_times_idle_clients_out() {
 
 #[test]
 fn the_binary_rejects_bad_options() {
-    let bin = env!("CARGO_BIN_EXE_asyncore");
     for args in [
         &["chat", "--listen", "nonsense"][..],
         &["chat", "--idle-timeout", "-3"],
         &["chat", "--max-queue", "0"],
     ] {
-        let out = Command::new(bin).args(args).output().unwrap();
+        let out = common::run(args);
         assert_eq!(out.status.code(), Some(2), "{args:?}");
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(!err.contains("panicked"), "{err}");
@@ -662,10 +627,7 @@ fn the_binary_rejects_bad_options() {
     // A port in use: one line, exit code 1.
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = taken.local_addr().unwrap().to_string();
-    let out = Command::new(bin)
-        .args(["chat", "--listen", &port])
-        .output()
-        .unwrap();
+    let out = common::run(&["chat", "--listen", &port]);
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -683,22 +645,13 @@ fn python_clients_chat_at_once() {
     }
     let server = Server::start(ChatOptions::default());
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/py/chat_clients.py");
-    let mut child = Command::new("python3")
-        .arg(script)
-        .args(["127.0.0.1", &server.addr.port().to_string(), "5", "300"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(40);
-    while child.try_wait().unwrap().is_none() {
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("the Python clients did not finish");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let out = child.wait_with_output().unwrap();
+    let out = Proc::spawn(
+        Command::new("python3")
+            .arg(script)
+            .args(["127.0.0.1", &server.addr.port().to_string(), "5", "300"])
+            .stdin(Stdio::null()),
+    )
+    .output(Duration::from_secs(40));
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success() && stdout.starts_with("ok 6000"),
@@ -720,37 +673,29 @@ fn nc_can_chat() {
         eprintln!("SKIPPED: nc is not installed (apt-get install netcat-openbsd)");
         return;
     };
-    let p = Process::start(&[]);
-    let mut watcher = Client::join(p.addr, "watcher");
-    let mut child = Command::new(nc)
-        .args(["127.0.0.1", &p.addr.port().to_string()])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start nc");
-    let mut stdin = child.stdin.take().unwrap();
+    let p = start_binary(&[]);
+    let mut watcher = Client::join(p.addr(), "watcher");
+    let mut nc = Proc::spawn(
+        Command::new(nc)
+            .args(["127.0.0.1", &p.addr().port().to_string()])
+            .stdin(Stdio::piped()),
+    );
+    let mut stdin = nc.stdin();
     stdin.write_all(b"netcat\nhello from nc\n").unwrap();
     watcher.next_is("* netcat joined");
     watcher.next_is("<netcat> hello from nc");
-    // nc's stdout, line by line, on a thread; it ends when nc exits.
-    let (tx, rx) = mpsc::channel();
-    let stdout = child.stdout.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
+    // nc's stdout, line by line; it ends when nc exits.
     watcher.send("hello nc");
     let mut all = Vec::new();
     while !all
         .iter()
         .any(|l: &String| l.starts_with("<watcher> hello nc"))
     {
-        all.push(rx.recv_timeout(WAIT).expect("nc never showed the line"));
+        all.push(
+            nc.try_line(WAIT)
+                .expect("nc never showed the line")
+                .expect("nc never showed the line"),
+        );
     }
     stdin.write_all(b"/quit\n").unwrap();
     // End of input is not the end of the conversation for nc: it goes on
@@ -759,14 +704,13 @@ fn nc_can_chat() {
     watcher.next_is("* netcat left");
     // nc exits once the server closes.
     let finished = loop {
-        match rx.recv_timeout(WAIT) {
-            Ok(line) => all.push(line),
-            Err(mpsc::RecvTimeoutError::Disconnected) => break true,
-            Err(mpsc::RecvTimeoutError::Timeout) => break false,
+        match nc.try_line(WAIT) {
+            Ok(Some(line)) => all.push(line),
+            Ok(None) => break true,
+            Err(common::TimedOut) => break false,
         }
     };
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(nc);
     assert!(finished, "nc did not exit: {all:?}");
     assert!(all[0].starts_with("* welcome to asyncore chat"), "{all:?}");
     assert!(

@@ -1,15 +1,12 @@
 //! `asyncore demo` run as a process, as the README's first command does:
 //! exit 0, and the exchange printed (issue 5, item 1), on every backend.
 
-use std::process::Command;
+mod common;
 
 #[test]
 fn demo_runs_as_a_process_on_every_backend() {
     for backend in ["select", "poll", "epoll"] {
-        let out = Command::new(env!("CARGO_BIN_EXE_asyncore"))
-            .args(["--backend", backend, "demo"])
-            .output()
-            .expect("run asyncore demo");
+        let out = common::run(&["--backend", backend, "demo"]);
         let stdout = String::from_utf8_lossy(&out.stdout);
         assert!(
             out.status.success(),
@@ -30,10 +27,7 @@ fn demo_runs_as_a_process_on_every_backend() {
 
 #[test]
 fn bad_arguments_give_one_line_and_exit_2() {
-    let out = Command::new(env!("CARGO_BIN_EXE_asyncore"))
-        .args(["echo", "--listen", "not-an-address"])
-        .output()
-        .expect("run asyncore echo");
+    let out = common::run(&["echo", "--listen", "not-an-address"]);
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(stderr.lines().count(), 1, "{stderr}");

@@ -5,70 +5,36 @@
 
 mod common;
 
+use common::{Proc, WAIT};
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::time::{Duration, Instant};
+use std::process::ExitStatus;
 
-const WAIT: Duration = Duration::from_secs(10);
-
-/// `asyncore echo` as a process on a free port; its address from its first line.
-struct Server {
-    child: Child,
-    addr: SocketAddr,
+/// `asyncore echo` as a process on 127.0.0.1 port 0 (its address from its
+/// first line), with `extra` options.
+fn start(extra: &[&str]) -> Proc {
+    let mut args = vec!["-q", "echo", "--listen", "127.0.0.1:0"];
+    args.extend_from_slice(extra);
+    Proc::serve("echo", &args)
 }
 
-impl Server {
-    fn start(extra: &[&str]) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_asyncore"))
-            .args(["-q", "echo", "--listen", "127.0.0.1:0"])
-            .args(extra)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start asyncore echo");
-        let addr = common::listening_addr(&mut child, "echo: listening on ", WAIT);
-        Server { child, addr }
-    }
-
-    /// The names of the process's threads.
-    fn threads(&self) -> Vec<String> {
-        let mut names: Vec<String> = std::fs::read_dir(format!("/proc/{}/task", self.child.id()))
-            .unwrap()
-            .filter_map(|t| {
-                let comm = t.ok()?.path().join("comm");
-                Some(std::fs::read_to_string(comm).ok()?.trim().to_string())
-            })
-            .collect();
-        names.sort();
-        names
-    }
-
-    /// SIGTERM, then the exit status (killed after `WAIT`).
-    fn terminate(&mut self) -> ExitStatus {
-        let pid = self.child.id() as libc::pid_t;
-        // SAFETY: kill(2) on our own child's pid.
-        assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
-        let deadline = Instant::now() + WAIT;
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status;
-            }
-            if Instant::now() > deadline {
-                let _ = self.child.kill();
-                panic!("asyncore echo did not exit after SIGTERM");
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-    }
+/// The names of the process's threads.
+fn threads(server: &Proc) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(format!("/proc/{}/task", server.id()))
+        .unwrap()
+        .filter_map(|t| {
+            let comm = t.ok()?.path().join("comm");
+            Some(std::fs::read_to_string(comm).ok()?.trim().to_string())
+        })
+        .collect();
+    names.sort();
+    names
 }
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// SIGTERM, then the exit status (killed after `WAIT`).
+fn terminate(server: &mut Proc) -> ExitStatus {
+    server.terminate();
+    server.wait(WAIT)
 }
 
 fn connect(addr: SocketAddr) -> TcpStream {
@@ -80,8 +46,8 @@ fn connect(addr: SocketAddr) -> TcpStream {
 
 /// `clients` connections open at once, several messages each, every echo
 /// exact; then SIGTERM ends the server (exit 0) and closes the connections.
-fn echoes_then_terminates(server: &mut Server, clients: usize) {
-    let mut conns: Vec<TcpStream> = (0..clients).map(|_| connect(server.addr)).collect();
+fn echoes_then_terminates(server: &mut Proc, clients: usize) {
+    let mut conns: Vec<TcpStream> = (0..clients).map(|_| connect(server.addr())).collect();
     for round in 0..3 {
         for (i, c) in conns.iter_mut().enumerate() {
             c.write_all(format!("round {round} client {i:03}\n").as_bytes())
@@ -94,7 +60,7 @@ fn echoes_then_terminates(server: &mut Server, clients: usize) {
             assert_eq!(String::from_utf8_lossy(&got), want);
         }
     }
-    assert!(server.terminate().success());
+    assert!(terminate(server).success());
     for mut c in conns {
         let mut buf = [0u8; 1];
         assert_eq!(c.read(&mut buf).unwrap_or(0), 0, "closed at shutdown");
@@ -103,9 +69,9 @@ fn echoes_then_terminates(server: &mut Server, clients: usize) {
 
 #[test]
 fn two_loops_echo_for_many_connections_and_stop_on_sigterm() {
-    let mut server = Server::start(&["--loops", "2"]);
+    let mut server = start(&["--loops", "2"]);
     assert_eq!(
-        server.threads(),
+        threads(&server),
         ["asyncore", "asyncore-echo-0", "asyncore-echo-1"],
         "the main thread and one thread per loop"
     );
@@ -115,26 +81,22 @@ fn two_loops_echo_for_many_connections_and_stop_on_sigterm() {
 #[test]
 fn two_loops_on_every_backend() {
     for backend in ["select", "poll", "epoll"] {
-        let mut server = Server::start(&["--loops", "2", "--backend", backend]);
+        let mut server = start(&["--loops", "2", "--backend", backend]);
         echoes_then_terminates(&mut server, 8);
     }
 }
 
 #[test]
 fn one_loop_is_the_default_and_runs_on_the_main_thread() {
-    let mut server = Server::start(&[]);
-    assert_eq!(server.threads(), ["asyncore"]);
+    let mut server = start(&[]);
+    assert_eq!(threads(&server), ["asyncore"]);
     echoes_then_terminates(&mut server, 8);
 }
 
 #[test]
 fn bad_loop_counts_are_usage_errors() {
     for n in ["0", "-1", "lots", "1025"] {
-        let out = Command::new(env!("CARGO_BIN_EXE_asyncore"))
-            .args(["echo", "--listen", "127.0.0.1:0", "--loops", n])
-            .stdin(Stdio::null())
-            .output()
-            .expect("run asyncore echo");
+        let out = common::run(&["echo", "--listen", "127.0.0.1:0", "--loops", n]);
         assert_eq!(out.status.code(), Some(2), "--loops {n}");
         assert!(out.stdout.is_empty(), "--loops {n}");
     }
@@ -144,11 +106,7 @@ fn bad_loop_counts_are_usage_errors() {
 fn an_address_in_use_is_reported_with_exit_1() {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = taken.local_addr().unwrap().to_string();
-    let out = Command::new(env!("CARGO_BIN_EXE_asyncore"))
-        .args(["echo", "--listen", &addr, "--loops", "2"])
-        .stdin(Stdio::null())
-        .output()
-        .expect("run asyncore echo");
+    let out = common::run(&["echo", "--listen", &addr, "--loops", "2"]);
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(

@@ -4,18 +4,18 @@
 //! every wait has a deadline, and every server stops by itself (or is
 //! killed, by its own handle, when its test ends).
 
+mod common;
+
 use asyncore::Backend;
 use asyncore_cli::get::{exit, fetch, GetOptions};
-use std::io::{BufRead, BufReader, Read, Write};
+use common::Proc;
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
-
-const BIN: &str = env!("CARGO_BIN_EXE_asyncore");
-const DEADLINE: Duration = Duration::from_secs(60);
 
 // ---- helpers ------------------------------------------------------------------
 
@@ -64,52 +64,35 @@ impl Drop for TempDir {
     }
 }
 
-/// A Python server process, killed (by its own handle) when dropped.
-struct PyServer {
-    child: Child,
-    port: u16,
-}
-
-impl PyServer {
-    /// Starts `python3 -u ARGS` and waits for "Serving HTTP on ... port N".
-    fn start(args: &[&str]) -> PyServer {
-        let mut child = Command::new("python3")
+/// A Python server: `python3 -u ARGS`, once it has said "Serving HTTP on
+/// ... port N" (within 20 s); [`Proc::addr`] is then 127.0.0.1:N. Killed (by
+/// its own handle) when dropped.
+fn py_server(args: &[&str]) -> Proc {
+    let mut server = Proc::spawn(
+        Command::new("python3")
             .arg("-u")
             .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("these tests need python3 on PATH");
-        let stdout = child.stdout.take().expect("piped stdout");
-        let (tx, rx) = mpsc::channel();
-        thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            .stdin(Stdio::null()),
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let port = loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match server.try_line(left) {
+            Ok(Some(line)) => {
                 if let Some(port) = serving_port(&line) {
-                    let _ = tx.send(port);
+                    break port;
                 }
             }
-        });
-        match rx.recv_timeout(Duration::from_secs(20)) {
-            Ok(port) => PyServer { child, port },
-            Err(_) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!("python3 {args:?} did not say where it serves");
-            }
+            Ok(None) | Err(_) => panic!("python3 {args:?} did not say where it serves"),
         }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{path}", self.port)
-    }
+    };
+    server.set_addr(SocketAddr::from(([127, 0, 0, 1], port)));
+    server
 }
 
-impl Drop for PyServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// The URL of `path` on a [`py_server`].
+fn py_url(server: &Proc, path: &str) -> String {
+    format!("http://127.0.0.1:{}{path}", server.addr().port())
 }
 
 /// "Serving HTTP on 127.0.0.1 port 41234 (http://...) ..." → 41234.
@@ -119,49 +102,9 @@ fn serving_port(line: &str) -> Option<u16> {
     after.split_whitespace().next()?.parse().ok()
 }
 
-fn chunked_server(dir: &Path) -> PyServer {
+fn chunked_server(dir: &Path) -> Proc {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/py/chunked_server.py");
-    PyServer::start(&[script, dir.to_str().expect("utf-8 temp dir")])
-}
-
-/// Runs `asyncore ARGS` with a deadline; stdout and stderr captured.
-fn asyncore(args: &[&str]) -> Output {
-    let mut child = Command::new(BIN)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run the asyncore binary");
-    let mut stdout = child.stdout.take().expect("piped stdout");
-    let mut stderr = child.stderr.take().expect("piped stderr");
-    let out = thread::spawn(move || {
-        let mut v = Vec::new();
-        let _ = stdout.read_to_end(&mut v);
-        v
-    });
-    let err = thread::spawn(move || {
-        let mut v = Vec::new();
-        let _ = stderr.read_to_end(&mut v);
-        v
-    });
-    let start = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait for asyncore") {
-            break status;
-        }
-        if start.elapsed() > DEADLINE {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("asyncore {args:?} ran past its deadline");
-        }
-        thread::sleep(Duration::from_millis(10));
-    };
-    Output {
-        status,
-        stdout: out.join().expect("stdout reader"),
-        stderr: err.join().expect("stderr reader"),
-    }
+    py_server(&[script, dir.to_str().expect("utf-8 temp dir")])
 }
 
 fn stderr_text(out: &Output) -> String {
@@ -221,7 +164,7 @@ fn http_server_byte_exact_to_stdout_and_file() {
     let dir = TempDir::new("httpserver");
     let data = random_bytes(4 * 1024 * 1024 + 123, 7);
     dir.file("big.bin", &data);
-    let server = PyServer::start(&[
+    let server = py_server(&[
         "-m",
         "http.server",
         "0",
@@ -230,20 +173,20 @@ fn http_server_byte_exact_to_stdout_and_file() {
         "--directory",
         dir.0.to_str().expect("utf-8 temp dir"),
     ]);
-    let url = server.url("/big.bin");
+    let url = py_url(&server, "/big.bin");
 
-    let out = asyncore(&["get", &url]);
+    let out = common::run(&["get", &url]);
     assert_ok(&out);
     assert!(out.stdout == data, "stdout differs from the file");
 
     let target = dir.0.join("copy.bin");
-    let out = asyncore(&["get", &url, "-o", target.to_str().expect("utf-8")]);
+    let out = common::run(&["get", &url, "-o", target.to_str().expect("utf-8")]);
     assert_ok(&out);
     assert!(out.stdout.is_empty());
     assert!(std::fs::read(&target).expect("output file") == data);
     assert!(!dir.0.join("copy.bin.part").exists());
 
-    let out = asyncore(&["get", "-i", &url, "--backend", "poll"]);
+    let out = common::run(&["get", "-i", &url, "--backend", "poll"]);
     assert_ok(&out);
     let text = String::from_utf8_lossy(&out.stdout[..200]);
     assert!(text.starts_with("HTTP/1.0 200 OK\r\n"), "{text}");
@@ -252,7 +195,7 @@ fn http_server_byte_exact_to_stdout_and_file() {
     let head_len = out.stdout.len() - data.len();
     assert!(out.stdout[..head_len].ends_with(b"\r\n\r\n"));
 
-    let out = asyncore(&["get", &server.url("/no-such-file")]);
+    let out = common::run(&["get", &py_url(&server, "/no-such-file")]);
     assert_fails(&out, exit::HTTP_STATUS, "HTTP error: HTTP/1.0 404");
     assert!(out.stdout.is_empty());
 }
@@ -268,22 +211,22 @@ fn chunked_close_and_length_framings_are_byte_exact() {
     dir.file("empty.bin", b"");
     let server = chunked_server(&dir.0);
     for mode in ["chunked", "close", "length", "interim"] {
-        let out = asyncore(&["get", &server.url(&format!("/{mode}/data.bin"))]);
+        let out = common::run(&["get", &py_url(&server, &format!("/{mode}/data.bin"))]);
         assert_ok(&out);
         assert!(out.stdout == data, "{mode}: body differs");
         for name in ["small.bin", "empty.bin"] {
             let body = std::fs::read(dir.0.join(name)).expect("read");
-            let out = asyncore(&["get", &server.url(&format!("/{mode}/{name}"))]);
+            let out = common::run(&["get", &py_url(&server, &format!("/{mode}/{name}"))]);
             assert_ok(&out);
             assert_eq!(out.stdout, body, "{mode}/{name}");
         }
     }
     let target = dir.0.join("chunked-copy.bin");
-    let out = asyncore(&[
+    let out = common::run(&[
         "get",
         "-o",
         target.to_str().expect("utf-8"),
-        &server.url("/chunked/data.bin"),
+        &py_url(&server, "/chunked/data.bin"),
     ]);
     assert_ok(&out);
     assert!(std::fs::read(&target).expect("output file") == data);
@@ -295,7 +238,7 @@ fn chunked_close_and_length_framings_are_byte_exact() {
             ..GetOptions::default()
         };
         let mut body = Vec::new();
-        let r = fetch(&server.url("/chunked/data.bin"), &opts, &mut body).expect("fetch");
+        let r = fetch(&py_url(&server, "/chunked/data.bin"), &opts, &mut body).expect("fetch");
         assert!(body == data, "{backend:?}");
         assert_eq!(r.head.status, 200);
         assert_eq!(r.head.header("transfer-encoding"), Some("chunked"));
@@ -313,12 +256,12 @@ fn chunked_close_and_length_framings_are_byte_exact() {
 fn error_status_writes_nothing() {
     let dir = TempDir::new("status");
     let server = chunked_server(&dir.0);
-    let url = server.url("/missing");
-    let out = asyncore(&["get", "-i", &url]);
+    let url = py_url(&server, "/missing");
+    let out = common::run(&["get", "-i", &url]);
     assert_fails(&out, exit::HTTP_STATUS, "HTTP/1.1 404 Not Found");
     assert!(out.stdout.is_empty());
     let target = dir.0.join("never.bin");
-    let out = asyncore(&["get", &url, "-o", target.to_str().expect("utf-8")]);
+    let out = common::run(&["get", &url, "-o", target.to_str().expect("utf-8")]);
     assert_fails(&out, exit::HTTP_STATUS, "404");
     assert!(!target.exists() && !dir.0.join("never.bin.part").exists());
 }
@@ -330,21 +273,21 @@ fn truncated_and_malformed_bodies_exit_8() {
     dir.file("data.bin", &data);
     let server = chunked_server(&dir.0);
 
-    let out = asyncore(&["get", &server.url("/truncated/data.bin")]);
+    let out = common::run(&["get", &py_url(&server, "/truncated/data.bin")]);
     assert_fails(&out, exit::BAD_RESPONSE, "after 150000 of 300000 bytes");
     assert_eq!(out.stdout, &data[..150_000]);
 
-    let out = asyncore(&["get", &server.url("/truncated-chunked/data.bin")]);
+    let out = common::run(&["get", &py_url(&server, "/truncated-chunked/data.bin")]);
     assert_fails(&out, exit::BAD_RESPONSE, "ended inside a chunk");
 
-    let out = asyncore(&["get", &server.url("/badchunk")]);
+    let out = common::run(&["get", &py_url(&server, "/badchunk")]);
     assert_fails(&out, exit::BAD_RESPONSE, "bad chunk size");
 
     // With -o, a failed download leaves no file behind.
     let target = dir.0.join("partial.bin");
-    let out = asyncore(&[
+    let out = common::run(&[
         "get",
-        &server.url("/truncated/data.bin"),
+        &py_url(&server, "/truncated/data.bin"),
         "-o",
         target.to_str().expect("utf-8"),
     ]);
@@ -364,22 +307,22 @@ fn bad_urls_exit_3() {
         "http://exa mple.com/",
         "http://[::1/",
     ] {
-        let out = asyncore(&["get", url]);
+        let out = common::run(&["get", url]);
         assert_fails(&out, exit::BAD_URL, "bad URL");
     }
-    let out = asyncore(&["get", "https://example.com/"]);
+    let out = common::run(&["get", "https://example.com/"]);
     assert_fails(&out, exit::BAD_URL, "https is not supported");
     // A bad URL creates no output file.
     let dir = TempDir::new("badurl");
     let target = dir.0.join("x");
-    let out = asyncore(&["get", "nonsense", "-o", target.to_str().expect("utf-8")]);
+    let out = common::run(&["get", "nonsense", "-o", target.to_str().expect("utf-8")]);
     assert_fails(&out, exit::BAD_URL, "bad URL");
     assert!(!target.exists() && !dir.0.join("x.part").exists());
 }
 
 #[test]
 fn unresolvable_host_exits_4() {
-    let out = asyncore(&["get", "http://nonexistent.invalid/", "--timeout", "20"]);
+    let out = common::run(&["get", "http://nonexistent.invalid/", "--timeout", "20"]);
     assert_fails(&out, exit::RESOLVE, "cannot resolve nonexistent.invalid");
 }
 
@@ -389,7 +332,7 @@ fn refused_exits_5() {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
         listener.local_addr().expect("addr").port()
     }; // closed here: nothing listens on the port any more
-    let out = asyncore(&["get", &format!("http://127.0.0.1:{port}/")]);
+    let out = common::run(&["get", &format!("http://127.0.0.1:{port}/")]);
     assert_fails(&out, exit::CONNECT, "Connection refused");
 }
 
@@ -405,7 +348,7 @@ fn silent_server_times_out_with_exit_6() {
         drop(conn);
     });
     let start = Instant::now();
-    let out = asyncore(&["get", &format!("http://{addr}/"), "--timeout", "1"]);
+    let out = common::run(&["get", &format!("http://{addr}/"), "--timeout", "1"]);
     let took = start.elapsed();
     assert_fails(&out, exit::TIMEOUT, "timed out");
     assert!(took >= Duration::from_millis(900), "{took:?}");
@@ -477,7 +420,7 @@ fn ipv6_literal() {
         return;
     };
     let url = format!("http://[::1]:{}/x", addr.port());
-    let out = asyncore(&["get", "-i", &url]);
+    let out = common::run(&["get", "-i", &url]);
     assert_ok(&out);
     assert_eq!(
         out.stdout,
@@ -502,7 +445,7 @@ fn host_name_resolved_off_the_loop() {
         b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhi\r\n0\r\n\r\n".to_vec(),
     )
     .expect("bind 127.0.0.1");
-    let out = asyncore(&["get", &format!("http://localhost:{}/", addr.port())]);
+    let out = common::run(&["get", &format!("http://localhost:{}/", addr.port())]);
     assert_ok(&out);
     assert_eq!(out.stdout, b"hi");
 }

@@ -3,8 +3,10 @@
 //! an oracle, smtplib and curl as clients, bad input, limits, timeouts and
 //! graceful shutdown.
 //!
-//! Every network test binds 127.0.0.1 port 0 (python's smtpd gets a free
-//! port), reads with timeouts, and stops by itself.
+//! Every network test binds 127.0.0.1 port 0 (python's smtpd too, through
+//! `tests/py/smtpd_oracle.py`, which prints the address it got), reads with
+//! timeouts, and stops by itself; every child process is a `common::Proc`
+//! (killed on drop, every wait bounded).
 //!
 //! TC-SM coverage: 1-9, 11, 13, 15 ported (inputs and asserted bytes kept;
 //! where a documented fix changes a result the test says so); 10 adapted
@@ -13,17 +15,20 @@
 //! 14 not applicable: there is no `decode_data` mode to conflict with
 //! SMTPUTF8 (the session always works on bytes and always offers SMTPUTF8).
 
+mod common;
+
 use asyncore::{Backend, EventLoop, Token};
 use asyncore_cli::smtpd::{
     channel, greet, spawn, Deliver, Memory, Message, Options, Printer, Session, SessionConfig,
     Spawned,
 };
+use common::Proc;
 use std::cell::RefCell;
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
@@ -834,63 +839,29 @@ fn fixes_empty_message_bare_lf_pipelining() {
 
 // ---- python3 -m smtpd (3.11) as the oracle ------------------------------------------
 
-/// A child process killed on drop.
-struct Proc(Child);
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
-}
-
-fn wait_connectable(addr: SocketAddr) {
-    let until = Instant::now() + Duration::from_secs(15);
-    while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
-        assert!(Instant::now() < until, "{addr} never accepted");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-/// `python3 -m smtpd -n -c DebuggingServer -u -s SIZE 127.0.0.1:PORT`.
+/// CPython 3.11's smtpd `DebuggingServer` (`python3 -m smtpd -n -c
+/// DebuggingServer -u -s SIZE`, through `tests/py/smtpd_oracle.py`) on
+/// 127.0.0.1 port 0: the address is the one it prints once it listens.
+/// Killed on drop.
 fn python_smtpd(size: usize) -> (Proc, SocketAddr) {
-    let port = free_port();
-    let child = Command::new("python3")
-        .args([
-            "-W",
-            "ignore",
-            "-m",
-            "smtpd",
-            "-n",
-            "-c",
-            "DebuggingServer",
-            "-u",
-            "-s",
-        ])
-        .arg(size.to_string())
-        .arg(format!("127.0.0.1:{port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("python3 -m smtpd");
-    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
-    let p = Proc(child);
-    wait_connectable(addr);
+    let mut p = Proc::spawn(
+        Command::new("python3")
+            .args(["-W", "ignore"])
+            .arg(py_helper("smtpd_oracle.py"))
+            .arg(size.to_string())
+            .stdin(Stdio::null()),
+    );
+    let addr = p.listening_addr("python smtpd", Duration::from_secs(15));
     (p, addr)
 }
 
 fn python_fqdn() -> String {
-    let out = Command::new("python3")
-        .args(["-c", "import socket; print(socket.getfqdn())"])
-        .output()
-        .expect("python3");
+    let out = Proc::spawn(
+        Command::new("python3")
+            .args(["-c", "import socket; print(socket.getfqdn())"])
+            .stdin(Stdio::null()),
+    )
+    .output(Duration::from_secs(30));
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
@@ -1249,13 +1220,15 @@ fn smtplib_many_messages_concurrently() {
     let options = opts();
     let dir = options.maildir.clone().expect("maildir");
     let server = start(options);
-    let out = Command::new("python3")
-        .arg(py_helper("smtplib_load.py"))
-        .args(["127.0.0.1", &server.addr.port().to_string()])
-        .arg(&dir)
-        .args(["6", "50"])
-        .output()
-        .expect("python3");
+    let out = Proc::spawn(
+        Command::new("python3")
+            .arg(py_helper("smtplib_load.py"))
+            .args(["127.0.0.1", &server.addr.port().to_string()])
+            .arg(&dir)
+            .args(["6", "50"])
+            .stdin(Stdio::null()),
+    )
+    .output(Duration::from_secs(120));
     let report = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
@@ -1285,13 +1258,15 @@ fn curl_sends_a_message() {
     let file = dir.join("upload.eml");
     let body = b"Subject: from curl\r\nTo: b@y\r\n\r\n.a line with a leading dot\r\n..two\r\nUTF-8: \xc5\xbc\xc3\xb3\xc5\x82w\r\n";
     std::fs::write(&file, body).expect("write");
-    let out = Command::new("curl")
-        .args(["-sS", "--max-time", "20"])
-        .arg(format!("smtp://127.0.0.1:{}", server.addr.port()))
-        .args(["--mail-from", "a@x", "--mail-rcpt", "b@y", "-T"])
-        .arg(&file)
-        .output()
-        .expect("curl");
+    let out = Proc::spawn(
+        Command::new("curl")
+            .args(["-sS", "--max-time", "20"])
+            .arg(format!("smtp://127.0.0.1:{}", server.addr.port()))
+            .args(["--mail-from", "a@x", "--mail-rcpt", "b@y", "-T"])
+            .arg(&file)
+            .stdin(Stdio::null()),
+    )
+    .output(Duration::from_secs(30));
     assert!(
         out.status.success(),
         "{}",
@@ -1352,32 +1327,12 @@ fn raw_pipelining_client() {
 
 // ---- bad input, limits, timeouts, shutdown (the binary) ---------------------------
 
-/// The `asyncore` binary running `smtpd`, killed on drop.
-struct Binary {
-    proc: Proc,
-    addr: SocketAddr,
-    stdout: BufReader<std::process::ChildStdout>,
-}
-
-fn binary(args: &[&str]) -> Binary {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_asyncore"))
-        .args(["-q", "smtpd", "--listen", "127.0.0.1:0", "--hostname", HOST])
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("asyncore smtpd");
-    let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
-    let proc = Proc(child);
-    let mut first = String::new();
-    stdout.read_line(&mut first).expect("listening line");
-    let addr = first
-        .trim()
-        .rsplit(' ')
-        .next()
-        .and_then(|a| a.parse().ok())
-        .expect("address");
-    Binary { proc, addr, stdout }
+/// The `asyncore` binary running `smtpd` on 127.0.0.1 port 0 (its address
+/// from its first line), killed on drop.
+fn binary(args: &[&str]) -> Proc {
+    let mut all = vec!["-q", "smtpd", "--listen", "127.0.0.1:0", "--hostname", HOST];
+    all.extend_from_slice(args);
+    Proc::serve("smtpd", &all)
 }
 
 fn vm_hwm_kib(pid: u32) -> u64 {
@@ -1396,13 +1351,13 @@ fn vm_hwm_kib(pid: u32) -> u64 {
 fn bad_input_huge_line_nul_garbage() {
     let dir = tempdir("bad");
     let b = binary(&["--maildir", dir.to_str().expect("path")]);
-    let pid = b.proc.0.id();
-    let mut c = Client::connect(b.addr);
+    let pid = b.id();
+    let mut c = Client::connect(b.addr());
     c.reply();
     assert_eq!(c.cmd("HELO x"), "250 smtp.test");
     let before = vm_hwm_kib(pid);
     let chunk = vec![b'x'; 1 << 20];
-    let mut other = Client::connect(b.addr);
+    let mut other = Client::connect(b.addr());
     assert!(other.reply().starts_with("220 "));
     for k in 0..100 {
         c.send(&chunk);
@@ -1540,9 +1495,9 @@ fn sigterm_finishes_sessions_in_flight() {
         "--shutdown-grace",
         "10",
     ]);
-    let mut idle = Client::connect(b.addr);
+    let mut idle = Client::connect(b.addr());
     idle.reply();
-    let mut busy = Client::connect(b.addr);
+    let mut busy = Client::connect(b.addr());
     busy.reply();
     busy.cmd("EHLO x");
     busy.cmd("MAIL FROM:<a@b>");
@@ -1550,11 +1505,7 @@ fn sigterm_finishes_sessions_in_flight() {
     assert!(busy.cmd("DATA").starts_with("354"));
     busy.send(b"Subject: in flight\r\n\r\nfirst half\r\n");
     std::thread::sleep(Duration::from_millis(100));
-    // SAFETY: kill(2) on our own child's pid.
-    assert_eq!(
-        unsafe { libc::kill(b.proc.0.id() as i32, libc::SIGTERM) },
-        0
-    );
+    b.terminate();
     assert_eq!(
         idle.reply(),
         "421 smtp.test Service shutting down, closing transmission channel"
@@ -1563,7 +1514,7 @@ fn sigterm_finishes_sessions_in_flight() {
     std::thread::sleep(Duration::from_millis(200));
     // New connections are no longer accepted.
     assert!(
-        TcpStream::connect_timeout(&b.addr, Duration::from_millis(500)).map_or(true, |s| {
+        TcpStream::connect_timeout(&b.addr(), Duration::from_millis(500)).map_or(true, |s| {
             let mut probe = Client {
                 r: BufReader::new(s.try_clone().expect("clone")),
                 w: s,
@@ -1585,17 +1536,8 @@ fn sigterm_finishes_sessions_in_flight() {
         "421 smtp.test Service shutting down, closing transmission channel"
     );
     assert_eq!(busy.reply(), "(closed)");
-    let until = Instant::now() + Duration::from_secs(10);
-    let status = loop {
-        if let Some(s) = b.proc.0.try_wait().expect("wait") {
-            break s;
-        }
-        assert!(Instant::now() < until, "still running");
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let status = b.wait(Duration::from_secs(10));
     assert!(status.success(), "{status}");
-    let mut rest = String::new();
-    let _ = b.stdout.read_to_string(&mut rest);
     let _ = std::fs::remove_dir_all(dir);
 }
 
@@ -1603,7 +1545,7 @@ fn sigterm_finishes_sessions_in_flight() {
 #[test]
 fn print_to_stdout() {
     let mut b = binary(&["--print"]);
-    let mut c = Client::connect(b.addr);
+    let mut c = Client::connect(b.addr());
     c.reply();
     c.cmd("HELO x");
     c.cmd("MAIL FROM:<a@b>");
@@ -1612,9 +1554,7 @@ fn print_to_stdout() {
     assert_eq!(c.cmd("Subject: hi\r\n\r\n..body\r\n."), "250 OK");
     let mut lines = Vec::new();
     for _ in 0..6 {
-        let mut l = String::new();
-        b.stdout.read_line(&mut l).expect("line");
-        lines.push(l);
+        lines.push(b.line(Duration::from_secs(10)).expect("line") + "\n");
     }
     assert_eq!(
         lines.concat(),

@@ -6,11 +6,28 @@
 //!   `f` with one test per family and backend (`f::ipv4_epoll`, ...), the six
 //!   variants of CPython's BaseTestAPI plus epoll.
 //!
+//! * Durations: [`ms`], [`secs`].
+//! * Socket pairs: [`unix_pair`] (AF_UNIX) and [`tcp_pair`] (loopback TCP),
+//!   each an end for a channel and an end for the test.
+//! * Log capture: [`capture`].
+//! * Child processes: [`in_child`] / [`in_child_within`] re-run this test
+//!   binary filtered to one test, under a kill deadline.
+//! * Other programs (python3, the examples): [`Proc`], killed on drop, every
+//!   wait bounded; [`py_script`] names a helper in `tests/py`.
+//! * Process measures: [`rss_kib`], [`rss_hwm_kib`].
+//! * Dispatchers: [`Quiet`] (wants nothing).
+//! * Deadlines: [`run_until`], [`run_until_empty`], [`bounded`].
+//!
 //! Every network test binds 127.0.0.1/::1 port 0 (or a fresh temp socket
 //! path) and runs the loop under a deadline.
 #![allow(dead_code, unused_macros)]
 
-use asyncore::{Backend, Domain, EventLoop, SockAddr, AF_INET, AF_INET6, AF_UNIX};
+use asyncore::{
+    Backend, CaptureLog, Dispatcher, Domain, EventLoop, SockAddr, Socket, View, AF_INET, AF_INET6,
+    AF_UNIX,
+};
+use std::net::{TcpListener, TcpStream};
+use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
@@ -117,6 +134,11 @@ pub fn run_until<S: 'static>(ev: &mut EventLoop<S>, mut done: impl FnMut(&EventL
     }
 }
 
+/// Runs passes of at most 10 ms until the map is empty; panics after 5 s.
+pub fn run_until_empty<S: 'static>(ev: &mut EventLoop<S>) {
+    run_until(ev, |ev| ev.is_empty());
+}
+
 /// A loop on backend `b` with shared state `s`.
 pub fn event_loop<S: 'static>(b: Backend, s: S) -> EventLoop<S> {
     EventLoop::with_state(s).with_backend(b)
@@ -135,12 +157,32 @@ pub fn case(f: &str, b: Backend) -> String {
     format!("{f}::{}", b.name())
 }
 
+/// The libtest name of the `backend_tests!` case `f::<backend>` defined in
+/// module `module` (pass `module_path!()`; its first segment, the crate, is
+/// not part of a test's name).
+pub fn case_in(module: &str, f: &str, b: Backend) -> String {
+    match module.split_once("::") {
+        Some((_crate, path)) => format!("{path}::{}", case(f, b)),
+        None => case(f, b),
+    }
+}
+
+/// How long a child process started by [`in_child`] may run.
+pub const CHILD_LIMIT: Duration = Duration::from_secs(30);
+
 /// Runs `body` in a child process: this test binary again, with only the test
-/// `name` selected and one test thread. In the child (marked by an environment
-/// variable) `body` runs directly. For tests that change process-wide state
-/// (signals, resource limits) or need descriptor numbers to stay put.
-/// Bounded: the child is killed after 30 s.
+/// `name` selected (`--exact`) and one test thread. In the child (marked by
+/// the environment variable `ASYNCORE_TEST_CHILD=name`) `body` runs directly.
+/// For tests that change process-wide state (signals, resource limits), need
+/// descriptor numbers to stay put, or measure the process (resident memory).
+/// Bounded: the child is killed after [`CHILD_LIMIT`]. The child's output is
+/// echoed (shown with `--nocapture`) and reported in full on failure.
 pub fn in_child(name: &str, body: impl FnOnce()) {
+    in_child_within(name, CHILD_LIMIT, body)
+}
+
+/// [`in_child`] with a kill deadline of `limit` instead of [`CHILD_LIMIT`].
+pub fn in_child_within(name: &str, limit: Duration, body: impl FnOnce()) {
     use std::io::Read;
     use std::process::{Command, Stdio};
     if std::env::var(CHILD_ENV).as_deref() == Ok(name) {
@@ -164,22 +206,34 @@ pub fn in_child(name: &str, body: impl FnOnce()) {
     };
     let out = read_all(Box::new(child.stdout.take().unwrap()));
     let err = read_all(Box::new(child.stderr.take().unwrap()));
-    let deadline = Instant::now() + Duration::from_secs(30);
+    let deadline = Instant::now() + limit;
     let status = loop {
         if let Some(status) = child.try_wait().unwrap() {
-            break status;
+            break Some(status);
         }
         if Instant::now() > deadline {
             let _ = child.kill();
             let _ = child.wait();
-            panic!("child test {name} did not finish within 30 s");
+            break None;
         }
         std::thread::sleep(Duration::from_millis(5));
     };
     let (out, err) = (out.join().unwrap(), err.join().unwrap());
+    println!("{out}");
+    eprintln!("{err}");
+    let Some(status) = status else {
+        panic!(
+            "child test {name} did not finish within {limit:?}: killed\n\
+             --- stdout\n{out}\n--- stderr\n{err}"
+        );
+    };
     assert!(
-        status.success() && out.contains("1 passed"),
+        status.success(),
         "child test {name} failed ({status})\n--- stdout\n{out}\n--- stderr\n{err}"
+    );
+    assert!(
+        out.contains("1 passed"),
+        "child ran no test {name}\n--- stdout\n{out}\n--- stderr\n{err}"
     );
 }
 
@@ -234,5 +288,227 @@ pub fn bounded<R: Send + 'static>(limit: Duration, body: impl FnOnce() -> R + Se
             Err(payload) => std::panic::resume_unwind(payload),
             Ok(()) => unreachable!("the body returned without sending"),
         },
+    }
+}
+
+/// `n` milliseconds.
+pub fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+/// `n` seconds.
+pub fn secs(n: u64) -> Duration {
+    Duration::from_secs(n)
+}
+
+/// A connected AF_UNIX stream pair: (an end for a channel, an end for the
+/// test). The test's end is blocking with a 5 s read timeout, so a read that
+/// never gets its data fails instead of hanging.
+pub fn unix_pair() -> (Socket, UnixStream) {
+    let (a, b) = UnixStream::pair().unwrap();
+    b.set_read_timeout(Some(secs(5))).unwrap();
+    (Socket::from(a), b)
+}
+
+/// A connected loopback TCP pair (127.0.0.1, port 0): (the accepted end, for
+/// a channel; the client end, for the test, with a 5 s read timeout).
+pub fn tcp_pair() -> (Socket, TcpStream) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+    let (server, _) = listener.accept().unwrap();
+    client.set_read_timeout(Some(secs(5))).unwrap();
+    (server.into(), client)
+}
+
+/// Routes `ev`'s log to a fresh [`CaptureLog`] and returns it.
+pub fn capture<S>(ev: &mut EventLoop<S>) -> CaptureLog {
+    let log = CaptureLog::default();
+    ev.set_log_sink(log.clone());
+    log
+}
+
+/// A `kB` field of `/proc/self/status` (e.g. `"VmRSS:"`), in KiB.
+fn proc_status_kib(field: &str) -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let line = status
+        .lines()
+        .find(|l| l.starts_with(field))
+        .unwrap_or_else(|| panic!("no {field} in /proc/self/status"));
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+/// Resident memory (`VmRSS`) of this process, in KiB.
+pub fn rss_kib() -> u64 {
+    proc_status_kib("VmRSS:")
+}
+
+/// Resident memory now and at its peak (`VmRSS`, `VmHWM`) of this process,
+/// in KiB.
+pub fn rss_hwm_kib() -> (u64, u64) {
+    (proc_status_kib("VmRSS:"), proc_status_kib("VmHWM:"))
+}
+
+/// The path of a Python helper script in `asyncore/tests/py`.
+pub fn py_script(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/py")
+        .join(name)
+}
+
+/// `n` deterministic bytes (xorshift from `seed`), so a shifted or dropped
+/// byte shows.
+pub fn pattern(n: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed | 1;
+    (0..n)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
+}
+
+/// A channel that wants nothing (neither readable nor writable): no
+/// readiness is ever reported for it; it only sits in the map.
+pub struct Quiet;
+
+impl<S: 'static> Dispatcher<S> for Quiet {
+    fn readable(&self, _: &View<'_, S>) -> bool {
+        false
+    }
+    fn writable(&self, _: &View<'_, S>) -> bool {
+        false
+    }
+}
+
+/// A child process of a test (python3, an example binary), killed and reaped
+/// on drop; its stdout is read on a thread, line by line, and every wait on
+/// it is bounded.
+pub struct Proc {
+    what: String,
+    child: std::process::Child,
+    lines: mpsc::Receiver<String>,
+}
+
+impl Proc {
+    /// Starts `cmd` with stdout piped (stdin and stderr as `cmd` sets them).
+    pub fn spawn(cmd: &mut std::process::Command) -> Proc {
+        use std::io::BufRead;
+        let what = format!("{cmd:?}");
+        let mut child = cmd
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {what}: {e}"));
+        let stdout = child.stdout.take().expect("stdout piped");
+        let (tx, lines) = mpsc::channel();
+        thread::spawn(move || {
+            for line in std::io::BufReader::new(stdout)
+                .lines()
+                .map_while(Result::ok)
+            {
+                // Keep draining even when nobody listens any more.
+                let _ = tx.send(line);
+            }
+        });
+        Proc { what, child, lines }
+    }
+
+    /// `python3 -W ignore tests/py/SCRIPT ARGS`, stdin empty.
+    pub fn python(script: &str, args: &[&str]) -> Proc {
+        Proc::spawn(
+            std::process::Command::new("python3")
+                .args(["-W", "ignore"])
+                .arg(py_script(script))
+                .args(args)
+                .stdin(std::process::Stdio::null()),
+        )
+    }
+
+    /// The process's stdin, if `cmd` piped it.
+    pub fn stdin(&mut self) -> std::process::ChildStdin {
+        self.child.stdin.take().expect("stdin piped, taken once")
+    }
+
+    /// The next line of stdout within `wait` (without its line end); panics
+    /// at end of stream or on timeout.
+    pub fn line(&mut self, wait: Duration) -> String {
+        self.lines
+            .recv_timeout(wait)
+            .unwrap_or_else(|e| panic!("no line from {} within {wait:?}: {e}", self.what))
+    }
+
+    /// The port of a helper server that prints `port N` first (within 10 s).
+    pub fn port_line(&mut self) -> u16 {
+        let line = self.line(secs(10));
+        line.trim()
+            .strip_prefix("port ")
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("expected \"port N\" from {}, got {line:?}", self.what))
+    }
+
+    /// The exit status, if the process has exited.
+    pub fn try_wait(&mut self) -> Option<std::process::ExitStatus> {
+        self.child.try_wait().expect("try_wait")
+    }
+
+    /// Waits (at most `limit`) for the exit; kills the process and fails the
+    /// test after that.
+    pub fn wait(&mut self, limit: Duration) -> std::process::ExitStatus {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(status) = self.try_wait() {
+                return status;
+            }
+            if Instant::now() > deadline {
+                self.kill();
+                panic!("{} did not exit within {limit:?}: killed", self.what);
+            }
+            thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// Runs passes of `ev` (at most `pass` each) until the process exits;
+    /// kills it and fails the test after `limit`.
+    pub fn run_loop_until_exit<S: 'static>(
+        &mut self,
+        ev: &mut EventLoop<S>,
+        pass: Duration,
+        limit: Duration,
+    ) -> std::process::ExitStatus {
+        let deadline = Instant::now() + limit;
+        loop {
+            ev.run_loop(Some(pass), Some(1)).unwrap();
+            if let Some(status) = self.try_wait() {
+                return status;
+            }
+            if Instant::now() > deadline {
+                self.kill();
+                panic!("{} did not finish within {limit:?}: killed", self.what);
+            }
+        }
+    }
+
+    /// The rest of stdout, up to its end (the process exits, or is killed,
+    /// within `limit`), lines joined with `\n`.
+    pub fn rest(&mut self, limit: Duration) -> String {
+        self.wait(limit);
+        let mut lines = Vec::new();
+        while let Ok(line) = self.lines.recv_timeout(secs(10)) {
+            lines.push(line);
+        }
+        lines.join("\n")
+    }
+
+    /// Kills and reaps the process (done on drop too).
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        self.kill();
     }
 }

@@ -1,31 +1,243 @@
-//! Helpers shared by the CLI's process tests.
+//! Helpers shared by the CLI's process tests: one wrapper, [`Proc`], for
+//! every child process they start (the `asyncore` binary and the Python or
+//! other helper programs).
+//!
+//! * [`Proc::serve`]: the `asyncore` binary serving on 127.0.0.1 port 0; its
+//!   address is read from the line the app prints first
+//!   (`APP: listening on ADDRESS`).
+//! * [`run`]: the `asyncore` binary run to completion under a deadline.
+//! * [`Proc::spawn`]: any other program (python3, nc, curl).
+//!
+//! Every `Proc` is killed (through its own handle) and reaped when dropped;
+//! every wait on it has a deadline after which it is killed and the test
+//! fails. Its stdout and stderr are drained on threads, so a chatty child
+//! never blocks on a full pipe.
 #![allow(dead_code)]
 
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
-use std::process::Child;
+use std::process::{Child, ChildStdin, Command, ExitStatus, Output, Stdio};
 use std::sync::mpsc;
-use std::time::Duration;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
-/// Waits (at most `wait`) for `child`'s first line of output, which must be
-/// `{prefix}ADDRESS` (e.g. `echo: listening on 127.0.0.1:40123`), and
-/// returns the address. The rest of stdout is left unread.
-pub fn listening_addr(child: &mut Child, prefix: &str, wait: Duration) -> SocketAddr {
-    let stdout = child.stdout.take().expect("stdout piped");
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let mut first = String::new();
-        let mut reader = BufReader::new(stdout);
-        let _ = reader.read_line(&mut first);
-        let _ = tx.send(first);
-        // Keep the pipe open (and drained) while the process runs.
-        let _ = std::io::copy(&mut reader, &mut std::io::sink());
-    });
-    let first = rx.recv_timeout(wait).expect("the server's first line");
-    first
-        .trim()
-        .strip_prefix(prefix)
-        .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
-        .parse()
-        .unwrap_or_else(|e| panic!("bad address in {first:?}: {e}"))
+/// The `asyncore` binary under test.
+pub const BIN: &str = env!("CARGO_BIN_EXE_asyncore");
+
+/// Default bound for one line of output, or for a process to exit once told to.
+pub const WAIT: Duration = Duration::from_secs(10);
+
+/// Default bound for a whole run of [`run`].
+pub const RUN_LIMIT: Duration = Duration::from_secs(60);
+
+/// No line of output came within the time allowed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimedOut;
+
+/// A child process of a test, killed and reaped on drop.
+pub struct Proc {
+    what: String,
+    child: Child,
+    /// Chunks of stdout, read on a thread; disconnected at end of stream.
+    out: mpsc::Receiver<Vec<u8>>,
+    /// Stdout received but not yet consumed.
+    buf: Vec<u8>,
+    /// All of stderr, read on a thread.
+    err: Option<JoinHandle<Vec<u8>>>,
+    addr: Option<SocketAddr>,
+}
+
+impl Proc {
+    /// Starts `cmd` with stdout and stderr piped (and drained); stdin is as
+    /// `cmd` sets it (use [`Proc::stdin`] with `Stdio::piped()`).
+    pub fn spawn(cmd: &mut Command) -> Proc {
+        let what = format!("{cmd:?}");
+        let mut child = cmd
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {what}: {e}"));
+        let mut stdout = child.stdout.take().expect("stdout piped");
+        let mut stderr = child.stderr.take().expect("stderr piped");
+        let (tx, out) = mpsc::channel();
+        std::thread::spawn(move || {
+            use std::io::Read;
+            let mut chunk = vec![0u8; 64 * 1024];
+            loop {
+                match stdout.read(&mut chunk) {
+                    Ok(0) | Err(_) => break,
+                    // Keep draining even when nobody listens any more.
+                    Ok(n) => drop(tx.send(chunk[..n].to_vec())),
+                }
+            }
+        });
+        let err = std::thread::spawn(move || {
+            use std::io::Read;
+            let mut all = Vec::new();
+            let _ = stderr.read_to_end(&mut all);
+            all
+        });
+        Proc {
+            what,
+            child,
+            out,
+            buf: Vec::new(),
+            err: Some(err),
+            addr: None,
+        }
+    }
+
+    /// Starts the `asyncore` binary with `args`, stdin empty.
+    pub fn asyncore(args: &[&str]) -> Proc {
+        Proc::spawn(Command::new(BIN).args(args).stdin(Stdio::null()))
+    }
+
+    /// Starts the `asyncore` binary with `args` (which should make app `app`
+    /// listen on 127.0.0.1:0) and waits (at most [`WAIT`]) for its first line,
+    /// which must be `{app}: listening on ADDRESS`; [`Proc::addr`] is then
+    /// that address.
+    pub fn serve(app: &str, args: &[&str]) -> Proc {
+        let mut p = Proc::asyncore(args);
+        p.addr = Some(p.listening_addr(app, WAIT));
+        p
+    }
+
+    /// Reads the next line of stdout, which must be `{app}: listening on
+    /// ADDRESS`, within `wait`; returns the address.
+    pub fn listening_addr(&mut self, app: &str, wait: Duration) -> SocketAddr {
+        let prefix = format!("{app}: listening on ");
+        let first = self
+            .line(wait)
+            .unwrap_or_else(|| panic!("{} ended before saying where it listens", self.what));
+        first
+            .trim()
+            .strip_prefix(&prefix)
+            .unwrap_or_else(|| panic!("unexpected first line {first:?} of {}", self.what))
+            .parse()
+            .unwrap_or_else(|e| panic!("bad address in {first:?}: {e}"))
+    }
+
+    /// The address read by [`Proc::serve`] (or [`Proc::set_addr`]).
+    pub fn addr(&self) -> SocketAddr {
+        self.addr.expect("not a serving process")
+    }
+
+    /// Records the address the process serves on.
+    pub fn set_addr(&mut self, addr: SocketAddr) {
+        self.addr = Some(addr);
+    }
+
+    /// The process id.
+    pub fn id(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The process's stdin, if it was started with `Stdio::piped()`.
+    pub fn stdin(&mut self) -> ChildStdin {
+        self.child.stdin.take().expect("stdin piped, taken once")
+    }
+
+    /// Sends `signal` to the process.
+    pub fn signal(&self, signal: libc::c_int) {
+        let pid = self.child.id() as libc::pid_t;
+        // SAFETY: kill(2) on our own child's pid (not yet reaped: reaping
+        // happens only in `wait`, `output` and `drop`).
+        assert_eq!(unsafe { libc::kill(pid, signal) }, 0, "kill {pid}");
+    }
+
+    /// SIGTERM.
+    pub fn terminate(&self) {
+        self.signal(libc::SIGTERM)
+    }
+
+    /// The next line of stdout (without its `\n` or `\r\n`, as
+    /// `BufRead::lines`) within `wait`; `None`
+    /// at end of stream. Panics (the process is then killed on drop) if no
+    /// line comes in time.
+    pub fn line(&mut self, wait: Duration) -> Option<String> {
+        self.try_line(wait)
+            .unwrap_or_else(|TimedOut| panic!("no line from {} within {wait:?}", self.what))
+    }
+
+    /// [`Proc::line`], with `Err(TimedOut)` instead of a panic when no line
+    /// comes within `wait`.
+    pub fn try_line(&mut self, wait: Duration) -> Result<Option<String>, TimedOut> {
+        let deadline = Instant::now() + wait;
+        loop {
+            if let Some(nl) = self.buf.iter().position(|&b| b == b'\n') {
+                let line: Vec<u8> = self.buf.drain(..=nl).collect();
+                let line = line[..nl].strip_suffix(b"\r").unwrap_or(&line[..nl]);
+                return Ok(Some(String::from_utf8_lossy(line).into_owned()));
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.out.recv_timeout(left) {
+                Ok(chunk) => self.buf.extend(chunk),
+                Err(mpsc::RecvTimeoutError::Disconnected) if self.buf.is_empty() => {
+                    return Ok(None)
+                }
+                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    let rest = std::mem::take(&mut self.buf);
+                    return Ok(Some(String::from_utf8_lossy(&rest).into_owned()));
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => return Err(TimedOut),
+            }
+        }
+    }
+
+    /// The exit status if the process has exited.
+    pub fn try_wait(&mut self) -> Option<ExitStatus> {
+        self.child.try_wait().expect("try_wait")
+    }
+
+    /// Waits (at most `limit`) for the process to exit; kills it and fails
+    /// the test after that.
+    pub fn wait(&mut self, limit: Duration) -> ExitStatus {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(status) = self.try_wait() {
+                return status;
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                panic!("{} did not exit within {limit:?}: killed", self.what);
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Waits (at most `limit`, see [`Proc::wait`]) for the exit; returns the
+    /// status, the stdout not yet read by [`Proc::line`], and all of stderr.
+    pub fn output(mut self, limit: Duration) -> Output {
+        let status = self.wait(limit);
+        let mut stdout = std::mem::take(&mut self.buf);
+        // The process is gone; its stdout ends once any grandchild holding
+        // the pipe is gone too.
+        while let Ok(chunk) = self.out.recv_timeout(WAIT) {
+            stdout.extend(chunk);
+        }
+        let stderr = self
+            .err
+            .take()
+            .expect("stderr read once")
+            .join()
+            .expect("stderr reader");
+        Output {
+            status,
+            stdout,
+            stderr,
+        }
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs `asyncore ARGS` (stdin empty) to completion, killed after
+/// [`RUN_LIMIT`]; stdout and stderr captured.
+pub fn run(args: &[&str]) -> Output {
+    Proc::asyncore(args).output(RUN_LIMIT)
 }

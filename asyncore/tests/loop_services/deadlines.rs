@@ -1,0 +1,243 @@
+//! issue 4 §4 per-channel deadlines: idle, read and write timeouts.
+
+use super::*;
+
+/// issue 4 §4 deadlines: `Timeout::Idle` closes a silent connection, not
+/// before the timeout: the default `handle_timeout` logs exactly one `info`
+/// line naming the idle timeout, and closes (the peer sees end of stream).
+fn idle_timeout_closes_silent_connection(b: Backend) {
+    util::bounded(secs(10), move || {
+        let mut ev = event_loop(b, ());
+        let log = capture(&mut ev);
+        let (sock, mut peer) = unix_pair();
+        let mut cx = ev.add(Plain);
+        cx.adopt(sock).unwrap();
+        let set_at = Instant::now();
+        cx.set_timeout(Timeout::Idle, Some(ms(50)));
+        let elapsed = timed_run(&mut ev);
+        assert!(set_at.elapsed() >= ms(50) && elapsed < secs(5));
+        assert!(ev.is_empty());
+        let lines = log.lines();
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        assert!(
+            lines[0].starts_with("info: ") && lines[0].contains("idle timeout"),
+            "{lines:?}"
+        );
+        assert_eq!(read_to_eof(&mut peer), b"");
+    });
+}
+
+/// Notes when it last received something.
+struct Reader;
+
+impl Dispatcher<Option<Instant>> for Reader {
+    fn writable(&self, _: &View<'_, Option<Instant>>) -> bool {
+        false
+    }
+    fn handle_read(&mut self, cx: &mut Cx<'_, Option<Instant>>) -> io::Result<()> {
+        if !cx.recv(4096)?.is_empty() {
+            *cx.state() = Some(Instant::now());
+        }
+        Ok(())
+    }
+    fn handle_close(&mut self, cx: &mut Cx<'_, Option<Instant>>) -> io::Result<()> {
+        cx.close()
+    }
+}
+
+/// issue 4 §4 deadlines: activity keeps a connection open: with an idle
+/// timeout of 40 ms and the peer sending a byte every 5 ms, the channel is
+/// still open after 200 ms (5 idle periods); once the peer falls silent the
+/// channel is closed by the idle timeout, no earlier than 40 ms after the last
+/// byte arrived.
+fn activity_keeps_connection_open(b: Backend) {
+    util::bounded(secs(10), move || {
+        let mut ev = event_loop(b, None::<Instant>);
+        let log = capture(&mut ev);
+        let (sock, mut peer) = unix_pair();
+        let mut cx = ev.add(Reader);
+        cx.adopt(sock).unwrap();
+        let t = cx.token();
+        cx.set_timeout(Timeout::Idle, Some(ms(40)));
+        let quiet = Arc::new(AtomicBool::new(false));
+        let stop = Arc::clone(&quiet);
+        let writer = thread::spawn(move || {
+            while !stop.load(Ordering::Acquire) {
+                peer.write_all(b"x").unwrap();
+                thread::sleep(ms(5));
+            }
+            peer // kept open: silence, not end of stream
+        });
+        let start = Instant::now();
+        while start.elapsed() < ms(200) {
+            ev.run_loop(Some(ms(10)), Some(1)).unwrap();
+            assert!(
+                ev.contains(t),
+                "closed while active, after {:?}",
+                start.elapsed()
+            );
+        }
+        quiet.store(true, Ordering::Release);
+        let mut peer = writer.join().unwrap();
+        let deadline = Instant::now() + secs(5);
+        while ev.contains(t) {
+            assert!(Instant::now() < deadline, "never timed out");
+            ev.run_loop(Some(ms(10)), Some(1)).unwrap();
+        }
+        let closed_seen = Instant::now();
+        let last_read = ev.state().expect("bytes arrived");
+        assert!(
+            closed_seen - last_read >= ms(40),
+            "closed {:?} after the last byte",
+            closed_seen - last_read
+        );
+        assert!(log.lines().iter().any(|l| l.contains("idle timeout")));
+        let rest = read_to_eof(&mut peer);
+        assert!(rest.is_empty());
+    });
+}
+
+type TimeoutLog = Vec<(u8, Timeout, Instant)>;
+
+/// Records its timeouts and closes; `reads` is its `readable()`.
+struct Watch {
+    id: u8,
+    reads: bool,
+}
+
+impl Dispatcher<TimeoutLog> for Watch {
+    fn readable(&self, _: &View<'_, TimeoutLog>) -> bool {
+        self.reads
+    }
+    fn writable(&self, _: &View<'_, TimeoutLog>) -> bool {
+        false
+    }
+    fn handle_read(&mut self, cx: &mut Cx<'_, TimeoutLog>) -> io::Result<()> {
+        cx.recv(4096)?;
+        Ok(())
+    }
+    fn handle_timeout(&mut self, cx: &mut Cx<'_, TimeoutLog>, kind: Timeout) -> io::Result<()> {
+        let id = self.id;
+        cx.state().push((id, kind, Instant::now()));
+        cx.close()
+    }
+}
+
+/// issue 4 §4 deadlines: `Timeout::Read` (40 ms) fires for a readable channel
+/// that receives nothing, no earlier than 40 ms after it was declared; a
+/// channel with the same deadline that is not readable is not read-timed-out
+/// (still open 150 ms later).
+fn read_timeout_only_when_reading(b: Backend) {
+    util::bounded(secs(10), move || {
+        let mut ev = event_loop(b, TimeoutLog::new());
+        let (sa, _peer_a) = unix_pair();
+        let (sb, _peer_b) = unix_pair();
+        let set_at = Instant::now();
+        let mut cx = ev.add(Watch { id: 1, reads: true });
+        cx.adopt(sa).unwrap();
+        cx.set_timeout(Timeout::Read, Some(ms(40)));
+        let a = cx.token();
+        let mut cx = ev.add(Watch {
+            id: 2,
+            reads: false,
+        });
+        cx.adopt(sb).unwrap();
+        cx.set_timeout(Timeout::Read, Some(ms(40)));
+        let bt = cx.token();
+        run_until(&mut ev, |ev| !ev.contains(a));
+        let until = Instant::now() + ms(150);
+        while Instant::now() < until {
+            ev.run_loop(Some(ms(10)), Some(1)).unwrap();
+        }
+        let log = ev.state();
+        assert_eq!(log.len(), 1, "{log:?}");
+        assert_eq!((log[0].0, log[0].1), (1, Timeout::Read));
+        assert!(log[0].2 - set_at >= ms(40));
+        assert!(ev.contains(bt), "not reading: no read timeout");
+    });
+}
+
+#[derive(Default)]
+struct WriteLog {
+    progress: Option<Instant>,
+    timeouts: Vec<(Timeout, Instant)>,
+}
+
+/// Queues a lot of output into a `SendBuffer`; notes when a send made progress.
+struct Flood {
+    out: SendBuffer,
+}
+
+impl Dispatcher<WriteLog> for Flood {
+    fn readable(&self, _: &View<'_, WriteLog>) -> bool {
+        false
+    }
+    fn writable(&self, ch: &View<'_, WriteLog>) -> bool {
+        self.out.writable(ch)
+    }
+    fn handle_write(&mut self, cx: &mut Cx<'_, WriteLog>) -> io::Result<()> {
+        let before = self.out.len();
+        self.out.initiate_send(cx)?;
+        if self.out.len() < before {
+            cx.state().progress = Some(Instant::now());
+        }
+        Ok(())
+    }
+    fn handle_timeout(&mut self, cx: &mut Cx<'_, WriteLog>, kind: Timeout) -> io::Result<()> {
+        cx.state().timeouts.push((kind, Instant::now()));
+        cx.close()
+    }
+}
+
+/// issue 4 §4 deadlines: `Timeout::Write` (50 ms) fires when output cannot
+/// drain: a `SendBuffer` holding 8 MiB for a peer that never reads fills the
+/// socket buffer, sends stop making progress, and the write timeout fires no
+/// earlier than 50 ms after the last progress. A channel with the same
+/// deadline and nothing to send (not writable) is not write-timed-out.
+fn write_timeout_when_output_stalls(b: Backend) {
+    util::bounded(secs(10), move || {
+        let mut ev = event_loop(b, WriteLog::default());
+        let (sock, _peer) = unix_pair();
+        let mut cx = ev.add(Flood {
+            out: SendBuffer::new(),
+        });
+        cx.adopt(sock).unwrap();
+        cx.set_timeout(Timeout::Write, Some(ms(50)));
+        let flood = cx.token();
+        let data = vec![7u8; 8 << 20];
+        // `send` writes what the socket takes at once (the loop notes that
+        // progress inside it); when that fills the socket buffer, no later
+        // `handle_write` makes progress, and this is the last progress.
+        let first_send = Instant::now();
+        ev.with(flood, |f: &mut Flood, cx| f.out.send(cx, &data))
+            .unwrap()
+            .unwrap();
+        let (sock, _idle_peer) = unix_pair();
+        let mut cx = ev.add(Flood {
+            out: SendBuffer::new(),
+        });
+        cx.adopt(sock).unwrap();
+        cx.set_timeout(Timeout::Write, Some(ms(50)));
+        let idle = cx.token();
+        run_until(&mut ev, |ev| !ev.contains(flood));
+        let log = ev.state();
+        assert_eq!(log.timeouts.len(), 1);
+        let (kind, at) = log.timeouts[0];
+        assert_eq!(kind, Timeout::Write);
+        let since = log.progress.unwrap_or(first_send);
+        assert!(
+            at - since >= ms(50),
+            "{:?} after the last progress (in handle_write: {})",
+            at - since,
+            log.progress.is_some()
+        );
+        assert!(ev.contains(idle), "nothing to send: no write timeout");
+    });
+}
+
+backend_tests!(
+    idle_timeout_closes_silent_connection,
+    activity_keeps_connection_open,
+    read_timeout_only_when_reading,
+    write_timeout_when_output_stalls,
+);

@@ -1,0 +1,169 @@
+//! issue 4 §6 panic isolation: a panicking handler closes only its channel, or propagates when not caught.
+
+use super::*;
+
+/// Panics in `handle_read`; notes what its `handle_error` saw.
+struct Panicky;
+
+impl Dispatcher<Vec<String>> for Panicky {
+    fn writable(&self, _: &View<'_, Vec<String>>) -> bool {
+        false
+    }
+    fn handle_read(&mut self, _: &mut Cx<'_, Vec<String>>) -> io::Result<()> {
+        panic!("boom in handle_read");
+    }
+    fn handle_error(&mut self, cx: &mut Cx<'_, Vec<String>>, err: io::Error) -> io::Result<()> {
+        cx.state().push(format!("handle_error: {err}"));
+        Ok(())
+    }
+}
+
+/// Echoes what it reads.
+struct Echo;
+
+impl Dispatcher<Vec<String>> for Echo {
+    fn writable(&self, _: &View<'_, Vec<String>>) -> bool {
+        false
+    }
+    fn handle_read(&mut self, cx: &mut Cx<'_, Vec<String>>) -> io::Result<()> {
+        let data = cx.recv(4096)?;
+        if !data.is_empty() {
+            assert_eq!(cx.send(&data)?, data.len());
+        }
+        Ok(())
+    }
+    fn handle_close(&mut self, cx: &mut Cx<'_, Vec<String>>) -> io::Result<()> {
+        cx.close()
+    }
+}
+
+/// issue 4 §6 panic isolation: a panic in one channel's `handle_read` reaches
+/// its `handle_error` (the error's text says it panicked, with the message)
+/// and the channel is closed even though `handle_error` did not close it;
+/// another channel in the same loop goes on echoing, before and after.
+fn panic_closes_only_that_channel(b: Backend) {
+    util::bounded(secs(10), move || {
+        let mut ev = event_loop(b, Vec::<String>::new());
+        let (sp, mut peer_p) = unix_pair();
+        let (se, mut peer_e) = unix_pair();
+        let tp = ev.add(Panicky).adopt(sp).unwrap();
+        let te = ev.add(Echo).adopt(se).unwrap();
+        peer_e.set_nonblocking(true).unwrap();
+        let mut echoed = Vec::new();
+        fn pump(
+            ev: &mut EventLoop<Vec<String>>,
+            peer: &mut UnixStream,
+            echoed: &mut Vec<u8>,
+            want: &[u8],
+        ) {
+            let deadline = Instant::now() + secs(5);
+            while echoed != want {
+                assert!(Instant::now() < deadline, "echo stalled at {echoed:?}");
+                ev.run_loop(Some(ms(10)), Some(1)).unwrap();
+                let mut buf = [0u8; 64];
+                match peer.read(&mut buf) {
+                    Ok(n) => echoed.extend_from_slice(&buf[..n]),
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                    Err(e) => panic!("{e}"),
+                }
+            }
+        }
+        (&peer_e).write_all(b"one").unwrap();
+        pump(&mut ev, &mut peer_e, &mut echoed, b"one");
+        peer_p.write_all(b"x").unwrap();
+        run_until(&mut ev, |ev| !ev.state().is_empty());
+        let seen = ev.state().clone();
+        assert_eq!(seen.len(), 1, "{seen:?}");
+        assert!(
+            seen[0].contains("panicked") && seen[0].contains("boom in handle_read"),
+            "{seen:?}"
+        );
+        run_until(&mut ev, |ev| !ev.contains(tp));
+        wait_closed(&mut peer_p); // the panicking channel is closed
+        (&peer_e).write_all(b"two").unwrap();
+        pump(&mut ev, &mut peer_e, &mut echoed, b"onetwo");
+        assert!(ev.contains(te));
+        assert_eq!(ev.len(), 1);
+    });
+}
+
+/// issue 4 §6 panic isolation: with `set_catch_panics(false)` the handler's
+/// panic propagates out of the loop (caught here with `catch_unwind`), with
+/// its own payload, and `handle_error` never saw it.
+fn panic_propagates_when_not_caught(b: Backend) {
+    util::bounded(secs(10), move || {
+        let mut ev = event_loop(b, Vec::<String>::new());
+        ev.set_catch_panics(false);
+        let (sp, mut peer_p) = unix_pair();
+        let token = ev.add(Panicky).adopt(sp).unwrap();
+        peer_p.write_all(b"x").unwrap();
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            ev.run_loop(Some(ms(10)), Some(500))
+        }));
+        let payload = result.expect_err("the panic propagated out of the loop");
+        let msg = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        assert!(msg.contains("boom in handle_read"), "{msg:?}");
+        assert!(ev.state().is_empty(), "handle_error did not run");
+        // The unwind left the loop whole: the channel is still there, with
+        // its dispatcher back in its slot.
+        assert_eq!(ev.len(), 1);
+        assert!(ev.dispatcher::<Panicky>(token).is_some());
+    });
+}
+
+/// Panics twice over: in `handle_read`, then in its own `handle_error`.
+struct PanicsTwice;
+
+impl Dispatcher<Vec<String>> for PanicsTwice {
+    fn writable(&self, _: &View<'_, Vec<String>>) -> bool {
+        false
+    }
+    fn handle_read(&mut self, _: &mut Cx<'_, Vec<String>>) -> io::Result<()> {
+        panic!("first");
+    }
+    fn handle_error(&mut self, _: &mut Cx<'_, Vec<String>>, _: io::Error) -> io::Result<()> {
+        panic!("second, in handle_error");
+    }
+}
+
+/// Issue 4 §6: a panic inside `handle_error` (the recovery path) is caught
+/// too: one `error` line names it, the channel is closed, and the loop goes
+/// on serving the other channel.
+fn panic_in_handle_error_still_closes(b: Backend) {
+    util::bounded(secs(10), move || {
+        let mut ev = event_loop(b, Vec::<String>::new());
+        let log = capture(&mut ev);
+        let (sp, mut peer_p) = unix_pair();
+        let bad = ev.add(PanicsTwice).adopt(sp).unwrap();
+        let (se, mut peer_e) = unix_pair();
+        ev.add(Echo).adopt(se).unwrap();
+        peer_p.write_all(b"x").unwrap();
+        run_until(&mut ev, |ev| !ev.contains(bad));
+        let lines = log.lines();
+        assert_eq!(
+            lines
+                .iter()
+                .filter(|l| l.starts_with("error: handle_error panicked: second"))
+                .count(),
+            1,
+            "{lines:?}"
+        );
+        peer_e.write_all(b"still here").unwrap();
+        let mut buf = [0u8; 10];
+        let reader = std::thread::spawn(move || peer_e.read_exact(&mut buf).map(|()| buf));
+        while !reader.is_finished() {
+            ev.run_loop(Some(ms(10)), Some(1)).unwrap();
+        }
+        assert_eq!(&reader.join().unwrap().unwrap(), b"still here");
+    });
+}
+
+backend_tests!(
+    panic_closes_only_that_channel,
+    panic_propagates_when_not_caught,
+    panic_in_handle_error_still_closes,
+);
