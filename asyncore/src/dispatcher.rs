@@ -191,14 +191,7 @@ pub trait Dispatcher<S: 'static = ()>: Any {
     /// through `handle_close`. An error returned from here leaves the loop
     /// (AC-ERR-4).
     fn handle_error(&mut self, cx: &mut Cx<'_, S>, err: io::Error) -> io::Result<()> {
-        let line = format!(
-            "uncaptured error, closing channel {} ({:?}:{} [{}])",
-            cx.describe(self.name()),
-            err.kind(),
-            err,
-            cx.handler_name()
-        );
-        cx.log_info(&line, "error");
+        cx.log_uncaptured(self.name(), &err);
         if cx.claim_close_delivery() {
             self.handle_close(cx)
         } else {

@@ -566,7 +566,7 @@ impl<S: 'static> EventLoop<S> {
     /// ```
     /// let mut ev = asyncore::EventLoop::new();
     /// let remote = ev.remote()?;
-    /// std::thread::spawn(move || remote.stop()).join().unwrap();
+    /// std::thread::spawn(move || remote.stop()).join().unwrap()?;
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn remote(&mut self) -> io::Result<Remote<S>> {

@@ -78,6 +78,11 @@ impl<T> ChannelMap<T> {
         self.slab.get_mut(index)
     }
 
+    /// Whether a slot's value is out (see [`lend`](ChannelMap::lend)).
+    pub(crate) fn is_lent(&self, index: u32) -> bool {
+        self.slab.is_lent(index)
+    }
+
     /// Takes a slot's value out while its handler runs (see [`Slab::lend`]).
     #[inline]
     pub(crate) fn lend(&mut self, index: u32) -> Option<T> {

@@ -329,8 +329,7 @@ impl<S: 'static> EventLoop<S> {
             return Ok(());
         }
         let now = Instant::now();
-        let timers = &mut self.core.services.timers;
-        let epoch = timers.epoch();
+        let epoch = self.core.services.timers.epoch();
         while let Some(due) = self.core.services.timers.pop_due(now, epoch) {
             let timers = &mut self.core.services.timers;
             let (id, owner, action, repeating) = match due {

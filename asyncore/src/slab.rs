@@ -109,6 +109,13 @@ impl<T> Slab<T> {
         }
     }
 
+    /// Whether a slot's value is out.
+    pub(crate) fn is_lent(&self, index: u32) -> bool {
+        self.slots
+            .get(index as usize)
+            .is_some_and(|s| matches!(s.state, State::Lent))
+    }
+
     /// The generation of a slot (vacant or not).
     pub(crate) fn generation(&self, index: u32) -> u32 {
         self.slots.get(index as usize).map_or(0, |s| s.generation)

@@ -1754,11 +1754,11 @@ impl Dispatcher<Rec> for ReadOnce {
     }
 }
 
-/// AC-SEL-2, AC-POLL-3 with the epoll rule of ARCHITECTURE.md ("Interest"):
-/// a handler's change to its own `readable()` holds from the next wait on
-/// every backend (no second read though more data waits), and epoll asks the
-/// channel once more after its handler ran — not again in the next pass's
-/// interest phase.
+/// AC-SEL-2, AC-POLL-3 with the epoll rule of ARCHITECTURE.md ("Interest:
+/// one path"): a handler's change to its own `readable()` holds from the next
+/// wait on every backend (no second read though more data waits); select and
+/// poll ask every pass, epoll only when the channel was added and once after
+/// its handler ran (in the next interest phase).
 fn own_interest_change_holds(b: Backend) {
     let mut ev = event_loop(b, Rec::new());
     let (s, mut peer) = unix_pair();
@@ -1781,6 +1781,72 @@ fn own_interest_change_holds(b: Backend) {
         Backend::Select | Backend::Poll => assert_eq!(asked, 6, "every pass"),
         Backend::Epoll => assert_eq!(asked, 2, "when added, and after its handler"),
     }
+}
+
+/// What `readable()` saw through its `View`.
+#[derive(Debug, Clone, PartialEq)]
+struct Seen {
+    token: Token,
+    connected: bool,
+    registered: bool,
+    backend: Backend,
+    has_fd: bool,
+    described: String,
+}
+
+/// Readable once the shared state says "open"; records its view.
+struct Gate {
+    seen: RefCell<Vec<Seen>>,
+}
+
+impl Dispatcher<Rec> for Gate {
+    fn readable(&self, ch: &V<'_>) -> bool {
+        self.seen.borrow_mut().push(Seen {
+            token: ch.token(),
+            connected: ch.connected(),
+            registered: ch.is_registered(),
+            backend: ch.backend(),
+            has_fd: ch.fileno().is_some(),
+            described: ch.describe("Gate"),
+        });
+        ch.state().iter().any(|line| line == "open")
+    }
+    fn writable(&self, _: &V<'_>) -> bool {
+        false
+    }
+    fn handle_read(&mut self, cx: &mut C<'_>) -> io::Result<()> {
+        let got = cx.recv(64)?;
+        note(cx, format!("read {}", got.len()));
+        Ok(())
+    }
+}
+
+/// The `View` given to `readable()` shows the channel's flags, token and
+/// backend, and the loop's shared state; a change to that state made outside
+/// the channel reaches `readable()` once the channel is touched.
+fn view_shows_channel_and_state(b: Backend) {
+    let mut ev = event_loop(b, Rec::new());
+    let (s, mut peer) = unix_pair();
+    peer.write_all(b"hello").unwrap();
+    let t = ev
+        .add(Gate {
+            seen: RefCell::new(Vec::new()),
+        })
+        .adopt(s)
+        .unwrap();
+    for _ in 0..2 {
+        ev.poll(Some(ms(10))).unwrap();
+    }
+    assert!(ev.state().is_empty(), "closed gate read: {:?}", ev.state());
+    ev.state_mut().push("open".into());
+    ev.channel(t).unwrap().touch(t);
+    ev.poll(Some(ms(1000))).unwrap();
+    assert_eq!(ev.state(), &["open", "read 5"]);
+    let seen = ev.dispatcher::<Gate>(t).unwrap().seen.borrow()[0].clone();
+    assert_eq!(seen.token, t);
+    assert!(seen.connected && seen.registered && seen.has_fd, "{seen:?}");
+    assert_eq!(seen.backend, b);
+    assert!(seen.described.starts_with("<Gate connected"), "{seen:?}");
 }
 
 // ---- channels added during a pass ----------------------------------------------------
@@ -1830,5 +1896,6 @@ backend_tests!(
     datagrams,
     interest_asked_per_backend,
     own_interest_change_holds,
+    view_shows_channel_and_state,
     added_during_pass_waits_for_next,
 );

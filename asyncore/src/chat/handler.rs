@@ -73,14 +73,7 @@ pub trait ChatHandler<S: 'static = ()>: 'static {
     /// A hook failed. Default: as [`Dispatcher::handle_error`](crate::Dispatcher::handle_error):
     /// one `error` line, then `handle_close`.
     fn handle_error(&mut self, chat: &mut Chat<'_, '_, S>, err: io::Error) -> io::Result<()> {
-        let line = format!(
-            "uncaptured error, closing channel {} ({:?}:{} [{}])",
-            chat.describe(self.name()),
-            err.kind(),
-            err,
-            chat.handler_name()
-        );
-        chat.log_info(&line, "error");
+        chat.log_uncaptured(self.name(), &err);
         if chat.claim_close() {
             self.handle_close(chat)
         } else {

@@ -201,8 +201,8 @@ impl<S: 'static> LoopCore<S> {
             let registered = self.map.meta(index).reg != 0;
             let (free, gone) = match self.map.get(index) {
                 Some(e) => (e.ch.is_closed() && !registered, !e.ch.is_closed()),
-                // Out of its slot (running, or being set up): try again later.
-                None => (false, self.map.resolve(self.map.token(index)).is_none()),
+                // Lent out (its handler runs): try again later; vacant: gone.
+                None => (false, !self.map.is_lent(index)),
             };
             if free {
                 self.map.remove(index);

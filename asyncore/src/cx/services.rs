@@ -298,6 +298,19 @@ impl<S: 'static> Cx<'_, S> {
         }
     }
 
+    /// The default `handle_error`'s line (AC-ERR-1, AC-Q-18): channel,
+    /// error and the handler that failed.
+    pub(crate) fn log_uncaptured(&self, name: &str, err: &io::Error) {
+        let line = format!(
+            "uncaptured error, closing channel {} ({:?}:{} [{}])",
+            self.describe(name),
+            err.kind(),
+            err,
+            self.handler_name
+        );
+        self.log_info(&line, "error");
+    }
+
     /// Replaces the channel's `ignore_log_types`.
     pub fn set_ignore_log_types(&mut self, kinds: &[&str]) {
         // AC-LOG-3
