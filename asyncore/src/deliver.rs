@@ -13,6 +13,7 @@
 //! (AC-Q-10).
 
 use crate::core::LoopCore;
+use crate::cx::nursery::{run, Nursery};
 use crate::cx::Cx;
 use crate::dispatcher::Dispatcher;
 use crate::error::ExitNow;
@@ -66,13 +67,14 @@ type Disp<'d, S> = &'d mut dyn Dispatcher<S>;
 /// `handle_error` does.
 pub(crate) fn invoke<S: 'static>(
     core: &mut LoopCore<S>,
+    nursery: &mut Nursery<S>,
     index: u32,
     routing: Routing,
     name: &'static str,
     f: impl FnOnce(Disp<'_, S>, &mut Cx<'_, S>) -> io::Result<()>,
 ) -> io::Result<()> {
     let catch = core.diag.catch_panics;
-    let outcome = core.run(index, |d, cx| {
+    let outcome = run(core, nursery, index, |d, cx| {
         cx.handler_name = name;
         if catch {
             return Ok(guarded(d, cx, routing, f));
@@ -160,22 +162,29 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
 /// asyncore's `read`/`write`/`_exception` wrappers (AC-SEL-7, AC-SEL-8).
 pub(crate) fn wrapper<S: 'static>(
     core: &mut LoopCore<S>,
+    nursery: &mut Nursery<S>,
     index: u32,
     which: Which,
     routing: Routing,
 ) -> io::Result<()> {
-    invoke(core, index, routing, which.handler_name(), |d, cx| {
-        event(d, cx, which)
-    })
+    invoke(
+        core,
+        nursery,
+        index,
+        routing,
+        which.handler_name(),
+        |d, cx| event(d, cx, which),
+    )
 }
 
 /// asyncore's `readwrite(obj, flags)` (AC-POLL-6, AC-POLL-7).
 pub(crate) fn readwrite<S: 'static>(
     core: &mut LoopCore<S>,
+    nursery: &mut Nursery<S>,
     index: u32,
     flags: i16,
 ) -> io::Result<()> {
-    invoke(core, index, Routing::Poll, "readwrite", |d, cx| {
+    invoke(core, nursery, index, Routing::Poll, "readwrite", |d, cx| {
         readwrite_steps(d, cx, flags)
     })
 }
@@ -183,10 +192,11 @@ pub(crate) fn readwrite<S: 'static>(
 /// Delivers a `handle_close` owed by a `send`/`recv` made outside a handler.
 pub(crate) fn owed_close<S: 'static>(
     core: &mut LoopCore<S>,
+    nursery: &mut Nursery<S>,
     index: u32,
     routing: Routing,
 ) -> io::Result<()> {
-    invoke(core, index, routing, "handle_close", |d, cx| {
+    invoke(core, nursery, index, routing, "handle_close", |d, cx| {
         owed_close_event(d, cx)
     })
 }

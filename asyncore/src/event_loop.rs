@@ -2,6 +2,7 @@
 //! pass does is written in `pass.rs`.
 
 use crate::core::{entry, LoopCore};
+use crate::cx::nursery::Nursery;
 use crate::cx::{services::with_dispatcher, Cx};
 use crate::deliver::{readwrite, wrapper, Routing, Which};
 use crate::dispatcher::Dispatcher;
@@ -89,6 +90,8 @@ pub struct EventLoop<S: 'static = ()> {
     pub(crate) core: LoopCore<S>,
     /// Readiness reports of the last wait.
     pub(crate) events: Vec<crate::sys::Event>,
+    /// Channels a set-up `Cx` holds out of their slots until the loop is next used.
+    pub(crate) nursery: Nursery<S>,
 }
 
 impl<S: 'static> std::fmt::Debug for EventLoop<S> {
@@ -134,6 +137,7 @@ impl<S: 'static> EventLoop<S> {
         EventLoop {
             core: LoopCore::new(state),
             events: Vec::new(),
+            nursery: Nursery::default(),
         }
     }
 
@@ -162,6 +166,7 @@ impl<S: 'static> EventLoop<S> {
     /// assert_eq!(ev.backend(), Backend::Select);
     /// ```
     pub fn set_backend(&mut self, backend: Backend) {
+        self.settle();
         self.core.set_backend(backend);
     }
 
@@ -229,9 +234,9 @@ impl<S: 'static> EventLoop<S> {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn add<D: Dispatcher<S>>(&mut self, dispatcher: D) -> Cx<'_, S> {
-        let token = self.core.map.insert(entry(dispatcher));
-        self.core.mark_dirty(token.index);
-        Cx::in_map(&mut self.core, token)
+        self.settle();
+        let token = self.core.map.insert_lent();
+        self.nursery.hold(&mut self.core, token, entry(dispatcher))
     }
 
     /// The [`Cx`] of a live channel, to call socket methods from outside the
@@ -246,9 +251,10 @@ impl<S: 'static> EventLoop<S> {
     /// assert!(!ev.channel(t).unwrap().connected());
     /// ```
     pub fn channel(&mut self, token: Token) -> Option<Cx<'_, S>> {
+        self.settle();
         let index = self.core.map.resolve(token)?;
-        self.core.mark_dirty(index);
-        Some(Cx::in_map(&mut self.core, token))
+        let taken = self.core.map.lend(index)?;
+        Some(self.nursery.hold(&mut self.core, token, taken))
     }
 
     /// Runs `f` on a channel's dispatcher (of type `D`) and its `Cx`; `None`
@@ -269,7 +275,7 @@ impl<S: 'static> EventLoop<S> {
         token: Token,
         f: impl FnOnce(&mut D, &mut Cx<'_, S>) -> R,
     ) -> Option<R> {
-        with_dispatcher(&mut self.core, token, f)
+        with_dispatcher(&mut self.core, &mut self.nursery, token, f)
     }
 
     /// A shared reference to a channel's dispatcher, if it is a `D`.
@@ -286,7 +292,11 @@ impl<S: 'static> EventLoop<S> {
     /// ```
     pub fn dispatcher<D: Dispatcher<S>>(&self, token: Token) -> Option<&D> {
         let index = self.core.map.resolve(token)?;
-        let any: &dyn Any = &self.core.map.get(index)?.disp;
+        let entry = match self.nursery.get(index) {
+            Some(held) => held,
+            None => self.core.map.get(index)?,
+        };
+        let any: &dyn Any = &entry.disp;
         any.downcast_ref::<D>()
     }
 
@@ -364,6 +374,7 @@ impl<S: 'static> EventLoop<S> {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn run_loop(&mut self, timeout: Option<Duration>, count: Option<usize>) -> io::Result<()> {
+        self.settle();
         self.core.pass.stop = false;
         let mut passes = 0usize;
         while count.is_none_or(|c| passes < c) && self.has_work() {
@@ -450,10 +461,17 @@ impl<S: 'static> EventLoop<S> {
     }
 
     fn wrapper(&mut self, token: Token, which: Which) -> io::Result<()> {
+        self.settle();
         let Some(index) = self.core.map.resolve(token) else {
             return Ok(());
         };
-        let r = wrapper(&mut self.core, index, which, Routing::Select);
+        let r = wrapper(
+            &mut self.core,
+            &mut self.nursery,
+            index,
+            which,
+            Routing::Select,
+        );
         self.core.sweep_closed();
         r
     }
@@ -476,10 +494,11 @@ impl<S: 'static> EventLoop<S> {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn readwrite(&mut self, token: Token, flags: i16) -> io::Result<()> {
+        self.settle();
         let Some(index) = self.core.map.resolve(token) else {
             return Ok(());
         };
-        let r = readwrite(&mut self.core, index, flags);
+        let r = readwrite(&mut self.core, &mut self.nursery, index, flags);
         self.core.sweep_closed();
         r
     }
@@ -542,6 +561,7 @@ impl<S: 'static> EventLoop<S> {
     /// assert!(ev.cancel_timer(id));
     /// ```
     pub fn cancel_timer(&mut self, id: TimerId) -> bool {
+        self.settle();
         self.core.cancel_timer(id, None)
     }
 
@@ -555,7 +575,10 @@ impl<S: 'static> EventLoop<S> {
     /// assert!(ev.reset_timer(id, std::time::Duration::from_secs(1)));
     /// ```
     pub fn reset_timer(&mut self, id: TimerId, delay: Duration) -> bool {
-        self.loop_cx().reset_timer(id, delay)
+        self.core
+            .services
+            .timers
+            .reset(id, std::time::Instant::now() + delay)
     }
 
     /// A handle for other threads (`Send + Sync + Clone`): post work, wake,
@@ -670,6 +693,7 @@ impl<S: 'static> EventLoop<S> {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn close_all(&mut self, ignore_all: bool) -> io::Result<()> {
+        self.settle();
         let mut order = Vec::new();
         self.core.map.order_snapshot(&mut order);
         let mut first_error = None;
@@ -685,11 +709,16 @@ impl<S: 'static> EventLoop<S> {
         first_error.map_or(Ok(()), Err)
     }
 
+    /// Puts the channels set-up `Cx`s hold back into their slots.
+    pub(crate) fn settle(&mut self) {
+        self.nursery.settle(&mut self.core);
+    }
+
     /// The `Cx` of the loop's own channel (loop-level timers).
     fn loop_cx(&mut self) -> Cx<'_, S> {
-        let index = self.core.loop_channel();
-        let token = self.core.map.token(index);
-        Cx::in_map(&mut self.core, token)
+        self.settle();
+        let (token, entry) = self.core.lend_loop_channel();
+        self.nursery.hold(&mut self.core, token, entry)
     }
 }
 

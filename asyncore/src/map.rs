@@ -55,6 +55,13 @@ impl<T> ChannelMap<T> {
         Token { index, generation }
     }
 
+    /// A new slot whose value is out from the start (a channel being set up).
+    pub(crate) fn insert_lent(&mut self) -> Token {
+        let (index, generation) = self.slab.insert_lent();
+        self.fresh_meta(index);
+        Token { index, generation }
+    }
+
     fn fresh_meta(&mut self, index: u32) {
         let i = index as usize;
         if i >= self.meta.len() {

@@ -46,6 +46,7 @@ impl<S: 'static> EventLoop<S> {
     /// ```
     pub fn poll(&mut self, timeout: Option<Duration>) -> io::Result<()> {
         // AC-SEL-1, AC-POLL-2: nothing to do returns at once.
+        self.settle();
         let routing = self.routing();
         self.core.sweep_closed();
         if self.shutdown_steps(routing)? {
@@ -105,6 +106,7 @@ impl<S: 'static> EventLoop<S> {
                 } else {
                     invoke(
                         &mut self.core,
+                        &mut self.nursery,
                         index,
                         routing,
                         "handle_shutdown",
@@ -141,9 +143,14 @@ impl<S: 'static> EventLoop<S> {
         }
         for job in jobs {
             let index = self.core.loop_channel();
-            invoke(&mut self.core, index, routing, "remote job", |_, cx| {
-                job(cx)
-            })?;
+            invoke(
+                &mut self.core,
+                &mut self.nursery,
+                index,
+                routing,
+                "remote job",
+                |_, cx| job(cx),
+            )?;
         }
         Ok(())
     }
@@ -152,7 +159,7 @@ impl<S: 'static> EventLoop<S> {
     fn deliver_owed_closes(&mut self, routing: Routing) -> io::Result<()> {
         while let Some(token) = self.core.pass.owed_closes.pop() {
             if let Some(index) = self.core.map.resolve(token) {
-                owed_close(&mut self.core, index, routing)?;
+                owed_close(&mut self.core, &mut self.nursery, index, routing)?;
             }
         }
         Ok(())
@@ -271,9 +278,9 @@ impl<S: 'static> EventLoop<S> {
                     };
                     match (routing, Which::from_bit(ev.ready)) {
                         (Routing::Select, Some(which)) => {
-                            wrapper(&mut self.core, index, which, routing)?
+                            wrapper(&mut self.core, &mut self.nursery, index, which, routing)?
                         }
-                        _ => readwrite(&mut self.core, index, ev.ready)?,
+                        _ => readwrite(&mut self.core, &mut self.nursery, index, ev.ready)?,
                     }
                 }
             }
@@ -303,6 +310,7 @@ impl<S: 'static> EventLoop<S> {
             let index = self.core.loop_channel();
             let result = invoke(
                 &mut self.core,
+                &mut self.nursery,
                 index,
                 routing,
                 "signal callback",
@@ -356,13 +364,18 @@ impl<S: 'static> EventLoop<S> {
                     e.ch.timers.remove(&id);
                 }
             }
-            let core = &mut self.core;
+            let (core, nursery) = (&mut self.core, &mut self.nursery);
             match action {
-                TimerAction::Handler => invoke(core, index, routing, "handle_timer", |d, cx| {
-                    d.handle_timer(cx, id)
-                })?,
+                TimerAction::Handler => {
+                    invoke(core, nursery, index, routing, "handle_timer", |d, cx| {
+                        d.handle_timer(cx, id)
+                    })?
+                }
                 TimerAction::Callback(Some(mut f)) => {
-                    let result = invoke(core, index, routing, "timer callback", |_, cx| f(cx));
+                    let result =
+                        invoke(core, nursery, index, routing, "timer callback", |_, cx| {
+                            f(cx)
+                        });
                     if let Some(p) = core.services.timers.payload_mut(id) {
                         p.action = TimerAction::Callback(Some(f));
                     }
@@ -370,7 +383,7 @@ impl<S: 'static> EventLoop<S> {
                 }
                 TimerAction::Callback(None) => {}
                 TimerAction::Deadline => {
-                    invoke(core, index, routing, "handle_timeout", |d, cx| {
+                    invoke(core, nursery, index, routing, "handle_timeout", |d, cx| {
                         let view = cx.view();
                         let (reading, writing) = (d.readable(&view), d.writable(&view));
                         if let Some(kind) = cx.expired_deadline(reading, writing) {

@@ -39,6 +39,11 @@ impl<T> Slab<T> {
         self.place(State::Occupied(value))
     }
 
+    /// Reserves a slot whose value is out from the start (see [`restore`](Slab::restore)).
+    pub(crate) fn insert_lent(&mut self) -> (u32, u32) {
+        self.place(State::Lent)
+    }
+
     fn place(&mut self, state: State<T>) -> (u32, u32) {
         self.live += 1;
         if let Some(index) = self.free.pop() {

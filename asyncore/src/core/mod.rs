@@ -105,23 +105,6 @@ impl<S: 'static> LoopCore<S> {
         }
     }
 
-    /// Runs `f` with channel `index`'s dispatcher and `Cx`; the entry is out
-    /// of its slot for the call, and its interest is asked again before the
-    /// next wait. `None` if the channel is gone or already out (running).
-    pub(crate) fn run<R>(
-        &mut self,
-        index: u32,
-        f: impl FnOnce(&mut dyn Dispatcher<S>, &mut Cx<'_, S>) -> R,
-    ) -> Option<R> {
-        let mut entry = self.map.lend(index)?;
-        let token = self.map.token(index);
-        let Entry { ch, disp } = &mut *entry;
-        let r = f(disp, &mut Cx::held(ch, self, token));
-        self.map.restore(index, entry);
-        self.mark_dirty(index);
-        Some(r)
-    }
-
     /// Interest must be asked again before the next wait.
     pub(crate) fn mark_dirty(&mut self, index: u32) {
         if self.map.mark_dirty(index) {
@@ -235,6 +218,16 @@ impl<S: 'static> LoopCore<S> {
         let token = self.map.insert(entry(LoopChannel));
         self.services.loop_channel = Some(token);
         token.index
+    }
+
+    /// The loop's own channel, out of its slot, for a set-up `Cx`.
+    pub(crate) fn lend_loop_channel(&mut self) -> (Token, BoxedEntry<S>) {
+        let index = self.loop_channel();
+        let token = self.map.token(index);
+        // It is never out here (no handler runs, the nursery is settled); a
+        // fresh one would serve all the same.
+        let taken = self.map.lend(index).unwrap_or_else(|| entry(LoopChannel));
+        (token, taken)
     }
 
     /// Cancels a timer and forgets it in its owner's set. `own` is the

@@ -11,16 +11,14 @@ impl<S: 'static> Cx<'_, S> {
     /// that survives `handle_timeout` gets a full period again.
     pub(crate) fn expired_deadline(&mut self, reading: bool, writing: bool) -> Option<Timeout> {
         let now = Instant::now();
-        self.edit(|ch| {
-            let d = ch.deadlines.as_mut()?;
-            let kind = d.expired(now, reading, writing)?;
-            match kind {
-                Timeout::Idle => (d.last_read, d.last_write) = (now, now),
-                Timeout::Read => d.last_read = now,
-                Timeout::Write => d.last_write = now,
-            }
-            Some(kind)
-        })
+        let d = self.ch.deadlines.as_mut()?;
+        let kind = d.expired(now, reading, writing)?;
+        match kind {
+            Timeout::Idle => (d.last_read, d.last_write) = (now, now),
+            Timeout::Read => d.last_read = now,
+            Timeout::Write => d.last_write = now,
+        }
+        Some(kind)
     }
 
     /// Arms the deadline timer for the next possible expiry.
@@ -30,7 +28,7 @@ impl<S: 'static> Cx<'_, S> {
         }
         let now = Instant::now();
         let Some(next) = self
-            .ch()
+            .ch
             .deadlines
             .as_ref()
             .and_then(|d| d.next_check(now, reading, writing))
@@ -42,10 +40,8 @@ impl<S: 'static> Cx<'_, S> {
             None,
             TimerAction::Deadline,
         );
-        self.edit(|ch| {
-            if let Some(d) = ch.deadlines.as_mut() {
-                d.timer = Some(id);
-            }
-        });
+        if let Some(d) = self.ch.deadlines.as_mut() {
+            d.timer = Some(id);
+        }
     }
 }

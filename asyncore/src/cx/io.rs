@@ -21,7 +21,7 @@ impl<S: 'static> Cx<'_, S> {
     /// raises SIGPIPE.
     pub fn send(&mut self, data: &[u8]) -> io::Result<usize> {
         // AC-IO-1, AC-IO-5 (MSG_NOSIGNAL)
-        let result = match &self.ch().io {
+        let result = match &self.ch.io {
             Io::Socket(s) => fd::send(s.as_raw_fd(), data, libc::MSG_NOSIGNAL),
             Io::File(f) => fd::write(f.as_raw_fd(), data),
             Io::None => Err(no_socket()),
@@ -30,12 +30,8 @@ impl<S: 'static> Cx<'_, S> {
         match result {
             Ok(n) => {
                 self.core.diag.bytes_sent += n as u64;
-                if n > 0 && self.ch().deadlines.is_some() {
-                    self.edit(|ch| {
-                        if let Some(d) = ch.deadlines.as_mut() {
-                            d.last_write = Instant::now();
-                        }
-                    });
+                if let (Some(d), true) = (self.ch.deadlines.as_mut(), n > 0) {
+                    d.last_write = Instant::now();
                 }
                 Ok(n)
             }
@@ -113,24 +109,20 @@ impl<S: 'static> Cx<'_, S> {
     /// `recv` into a caller's buffer, with no allocation: `Ok(0)` is end of
     /// stream (for a non-empty `buf`), handled as in [`recv`](Cx::recv).
     pub fn recv_into(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let result = match &self.ch().io {
+        let result = match &self.ch.io {
             Io::Socket(s) => fd::recv(s.as_raw_fd(), buf),
             Io::File(f) => fd::read(f.as_raw_fd(), buf),
             Io::None => Err(no_socket()),
             Io::Closed => Err(closed_error()),
         };
         match result {
-            Ok(0) if !buf.is_empty() && !self.ch().datagram => {
+            Ok(0) if !buf.is_empty() && !self.ch.datagram => {
                 self.owe_close();
                 Ok(0)
             }
             Ok(n) => {
-                if self.ch().deadlines.is_some() {
-                    self.edit(|ch| {
-                        if let Some(d) = ch.deadlines.as_mut() {
-                            d.last_read = Instant::now();
-                        }
-                    });
+                if let Some(d) = self.ch.deadlines.as_mut() {
+                    d.last_read = Instant::now();
                 }
                 Ok(n)
             }
@@ -169,15 +161,14 @@ impl<S: 'static> Cx<'_, S> {
     /// attached first (a reconnecting client may do that).
     pub fn close(&mut self) -> io::Result<()> {
         // AC-CLOSE-1, AC-CLOSE-2, AC-Q-13
-        let index = self.token.index;
-        self.with_parts(|ch, core| core.close(ch, index))
+        self.core.close(self.ch, self.token.index)
     }
 
     /// The pending socket error (SO_ERROR, which reading clears), if any.
     /// File channels never have one.
     pub fn socket_error(&self) -> io::Result<Option<io::Error>> {
         // AC-FILE-3
-        match &self.ch().io {
+        match &self.ch.io {
             Io::File(_) => Ok(None),
             _ => self.socket()?.take_error(),
         }
@@ -185,32 +176,27 @@ impl<S: 'static> Cx<'_, S> {
 
     /// The loop owes this channel a `handle_close` (peer gone during send/recv).
     fn owe_close(&mut self) {
-        let token = self.token;
-        self.with_parts(|ch, core| {
-            if !ch.close_owed && !ch.is_closed() {
-                ch.close_owed = true;
-                core.pass.owed_closes.push(token);
-            }
-        });
+        if !self.ch.close_owed && !self.ch.is_closed() {
+            self.ch.close_owed = true;
+            self.core.pass.owed_closes.push(self.token);
+        }
     }
 
     /// Takes the owed `handle_close`, if any.
     #[inline]
     pub(crate) fn take_owed_close(&mut self) -> bool {
-        self.edit(|ch| std::mem::take(&mut ch.close_owed))
+        std::mem::take(&mut self.ch.close_owed)
     }
 
     /// Marks `handle_close` as delivered; false if it already was.
     pub(crate) fn claim_close_delivery(&mut self) -> bool {
-        self.edit(|ch| !std::mem::replace(&mut ch.close_delivered, true))
+        !std::mem::replace(&mut self.ch.close_delivered, true)
     }
 
     /// The connect completed: asyncore sets these after `handle_connect`.
     pub(crate) fn finish_connect(&mut self) {
-        self.edit(|ch| {
-            ch.connected = true;
-            ch.connecting = false;
-        });
+        self.ch.connected = true;
+        self.ch.connecting = false;
     }
 }
 

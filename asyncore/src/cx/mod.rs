@@ -12,6 +12,7 @@ mod busy_guard;
 mod deadline_check;
 mod emfile;
 mod io;
+pub(crate) mod nursery;
 pub(crate) mod services;
 mod socket;
 
@@ -21,6 +22,7 @@ use crate::net::describe_addr;
 use crate::sys::Backend;
 use crate::token::Token;
 use crate::view::View;
+use nursery::Nursery;
 use socket2::{SockAddr, Socket};
 use std::os::fd::RawFd;
 
@@ -63,25 +65,16 @@ use std::os::fd::RawFd;
 /// # Ok::<(), std::io::Error>(())
 /// ```
 pub struct Cx<'a, S: 'static = ()> {
-    hand: Hand<'a>,
+    /// This channel's loop-side state; its entry is out of its slot while
+    /// the `Cx` lives (see `nursery.rs`).
+    pub(crate) ch: &'a mut Channel,
     pub(crate) core: &'a mut LoopCore<S>,
+    /// Where channels this `Cx` adds wait until they join the map.
+    pub(crate) nursery: &'a mut Nursery<S>,
     pub(crate) token: Token,
     /// The handler the loop is calling, for `handle_error`'s log line.
     pub(crate) handler_name: &'static str,
 }
-
-/// Where a `Cx` finds its channel's loop-side state.
-enum Hand<'a> {
-    /// In hand: a handler runs, and its entry is out of its slot meanwhile.
-    Held(&'a mut Channel),
-    /// In its slot: a `Cx` made to set a channel up (`EventLoop::add`,
-    /// `EventLoop::channel`, `Cx::add`), which reaches it through the map.
-    InMap,
-}
-
-/// What a `Cx` reads if its channel were ever missing from its slot (it
-/// cannot be: nothing frees a slot while a `Cx` borrows the loop).
-static DETACHED: std::sync::LazyLock<Channel> = std::sync::LazyLock::new(Channel::default);
 
 impl<S: 'static> std::fmt::Debug for Cx<'_, S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -90,64 +83,18 @@ impl<S: 'static> std::fmt::Debug for Cx<'_, S> {
 }
 
 impl<'a, S: 'static> Cx<'a, S> {
-    /// The `Cx` of a running handler, whose entry is out of its slot.
-    pub(crate) fn held(ch: &'a mut Channel, core: &'a mut LoopCore<S>, token: Token) -> Self {
+    pub(crate) fn new(
+        ch: &'a mut Channel,
+        core: &'a mut LoopCore<S>,
+        nursery: &'a mut Nursery<S>,
+        token: Token,
+    ) -> Self {
         Cx {
-            hand: Hand::Held(ch),
+            ch,
             core,
+            nursery,
             token,
             handler_name: "",
-        }
-    }
-
-    /// A `Cx` to set up a channel that stays in its slot.
-    pub(crate) fn in_map(core: &'a mut LoopCore<S>, token: Token) -> Self {
-        Cx {
-            hand: Hand::InMap,
-            core,
-            token,
-            handler_name: "",
-        }
-    }
-
-    /// This channel's loop-side state.
-    #[inline(always)]
-    pub(crate) fn ch(&self) -> &Channel {
-        match &self.hand {
-            Hand::Held(ch) => ch,
-            Hand::InMap => self
-                .core
-                .map
-                .get(self.token.index)
-                .map_or(&DETACHED, |e| &e.ch),
-        }
-    }
-
-    /// Changes this channel's state.
-    #[inline(always)]
-    pub(crate) fn edit<R>(&mut self, f: impl FnOnce(&mut Channel) -> R) -> R {
-        self.with_parts(|ch, _| f(ch))
-    }
-
-    /// Runs `f` with this channel's state and the rest of the loop.
-    #[inline(always)]
-    pub(crate) fn with_parts<R>(
-        &mut self,
-        f: impl FnOnce(&mut Channel, &mut LoopCore<S>) -> R,
-    ) -> R {
-        match &mut self.hand {
-            Hand::Held(ch) => f(ch, self.core),
-            Hand::InMap => {
-                let index = self.token.index;
-                match self.core.map.lend(index) {
-                    Some(mut entry) => {
-                        let r = f(&mut entry.ch, self.core);
-                        self.core.map.restore(index, entry);
-                        r
-                    }
-                    None => f(&mut Channel::default(), self.core),
-                }
-            }
         }
     }
 
@@ -158,48 +105,48 @@ impl<'a, S: 'static> Cx<'a, S> {
 
     /// asyncore's `connected`: the stream is established.
     pub fn connected(&self) -> bool {
-        self.ch().connected
+        self.ch.connected
     }
 
     /// asyncore's `accepting`: `listen()` was called.
     pub fn accepting(&self) -> bool {
-        self.ch().accepting
+        self.ch.accepting
     }
 
     /// asyncore's `connecting`: a non-blocking connect is outstanding.
     pub fn connecting(&self) -> bool {
-        self.ch().connecting
+        self.ch.connecting
     }
 
     /// asyncore's `closing`: a flag for the application; the library never reads it.
     pub fn closing(&self) -> bool {
-        self.ch().closing
+        self.ch.closing
     }
 
     /// Sets the `closing` flag.
     pub fn set_closing(&mut self, closing: bool) {
-        self.with_parts(|ch, _| ch.closing = closing);
+        self.ch.closing = closing;
     }
 
     /// asyncore's `debug` flag (used by [`SendBuffer`](crate::SendBuffer)).
     pub fn debug(&self) -> bool {
-        self.ch().debug
+        self.ch.debug
     }
 
     /// Sets the `debug` flag.
     pub fn set_debug(&mut self, debug: bool) {
-        self.with_parts(|ch, _| ch.debug = debug);
+        self.ch.debug = debug;
     }
 
     /// asyncore's `addr`: the address given to `bind`/`connect`, or the peer
     /// of an adopted socket. Kept after `close`.
     pub fn addr(&self) -> Option<&SockAddr> {
-        self.ch().addr.as_deref()
+        self.ch.addr.as_deref()
     }
 
     /// Whether `close()` has run (and no socket was attached since).
     pub fn is_closed(&self) -> bool {
-        self.ch().is_closed()
+        self.ch.is_closed()
     }
 
     /// Whether the channel is in the map (has a descriptor and is not
@@ -210,13 +157,13 @@ impl<'a, S: 'static> Cx<'a, S> {
 
     /// The descriptor, while one is attached.
     pub fn fileno(&self) -> Option<RawFd> {
-        self.ch().io.fd()
+        self.ch.io.fd()
     }
 
     /// The attached socket, for options and calls asyncore leaves to the
     /// socket object (`MSG_OOB`, `shutdown`, `local_addr` ...).
     pub fn socket(&self) -> std::io::Result<&Socket> {
-        self.ch().socket()
+        self.ch.socket()
     }
 
     /// A read-only view of this channel and the loop: what
@@ -224,7 +171,7 @@ impl<'a, S: 'static> Cx<'a, S> {
     /// [`writable`](crate::Dispatcher::writable) see.
     pub fn view(&self) -> View<'_, S> {
         View::new(
-            self.ch(),
+            &*self.ch,
             self.token,
             self.is_registered(),
             self.core.poller.backend(),
@@ -247,7 +194,7 @@ impl<'a, S: 'static> Cx<'a, S> {
     /// A text form in the spirit of asyncore's `repr`:
     /// `<name [listening|connected] [addr] #token>`.
     pub fn describe(&self, name: &str) -> String {
-        describe(self.ch(), self.token, name)
+        describe(&*self.ch, self.token, name)
     }
 }
 

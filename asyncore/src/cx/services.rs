@@ -1,6 +1,7 @@
 //! What a handler reaches beyond its socket: other channels, the shared
 //! state, timers, deadlines, connection caps, shutdown, remotes, logging.
 
+use super::nursery::{run, Nursery};
 use super::Cx;
 use crate::core::{entry, Callback, LoopCore, TimerAction, TimerPayload};
 use crate::deadline::{Deadlines, Timeout};
@@ -44,8 +45,8 @@ impl<S: 'static> Cx<'_, S> {
                 meta.children += 1;
             }
         }
-        let token = self.core.map.insert(new);
-        Cx::in_map(self.core, token)
+        let token = self.core.map.insert_lent();
+        self.nursery.hold(self.core, token, new)
     }
 
     /// Runs `f` on another channel's dispatcher (of type `D`) and its `Cx`;
@@ -71,7 +72,7 @@ impl<S: 'static> Cx<'_, S> {
         token: Token,
         f: impl FnOnce(&mut D, &mut Cx<'_, S>) -> R,
     ) -> Option<R> {
-        with_dispatcher(self.core, token, f)
+        with_dispatcher(self.core, self.nursery, token, f)
     }
 
     /// Asks the loop to ask `token`'s `readable()`/`writable()` again before
@@ -110,7 +111,7 @@ impl<S: 'static> Cx<'_, S> {
             .services
             .timers
             .insert(Instant::now() + delay, interval, payload);
-        self.edit(|ch| ch.timers.insert(id));
+        self.ch.timers.insert(id);
         id
     }
 
@@ -177,8 +178,8 @@ impl<S: 'static> Cx<'_, S> {
     /// Cancels a timer (of any channel, or of the loop); false if it already
     /// fired (one-shot) or was cancelled. O(log n).
     pub fn cancel_timer(&mut self, id: TimerId) -> bool {
-        let token = self.token;
-        self.with_parts(|ch, core| core.cancel_timer(id, Some((ch, token))))
+        self.core
+            .cancel_timer(id, Some((&mut *self.ch, self.token)))
     }
 
     /// Moves a timer's next expiry to `delay` from now; false if it is gone.
@@ -209,42 +210,39 @@ impl<S: 'static> Cx<'_, S> {
     /// ```
     pub fn set_timeout(&mut self, kind: Timeout, after: Option<Duration>) {
         let now = Instant::now();
-        let (any, timer) = self.edit(|ch| {
-            let deadlines = ch
-                .deadlines
-                .get_or_insert_with(|| Box::new(Deadlines::new(now)));
-            deadlines.set(kind, after);
-            (deadlines.any(), deadlines.timer.take())
-        });
+        let deadlines = self
+            .ch
+            .deadlines
+            .get_or_insert_with(|| Box::new(Deadlines::new(now)));
+        deadlines.set(kind, after);
+        let (any, timer) = (deadlines.any(), deadlines.timer.take());
         if let Some(id) = timer {
             self.cancel_timer(id);
         }
         if !any {
-            self.edit(|ch| ch.deadlines = None);
+            self.ch.deadlines = None;
             return;
         }
         // Check soon; the check computes the real expiry and re-arms.
         let first = after.unwrap_or(Duration::ZERO);
         let id = self.arm_timer(first, None, TimerAction::Deadline);
-        self.edit(|ch| {
-            if let Some(d) = ch.deadlines.as_mut() {
-                d.timer = Some(id);
-            }
-        });
+        if let Some(d) = self.ch.deadlines.as_mut() {
+            d.timer = Some(id);
+        }
     }
 
     /// Caps how many accepted connections of this listener may be open at
     /// once (`None`: no cap). Past it, the default `handle_accept` hands
     /// newcomers to [`handle_refused`](Dispatcher::handle_refused).
     pub fn set_max_connections(&mut self, max: Option<u32>) {
-        self.edit(|ch| ch.max_children = max);
+        self.ch.max_children = max;
     }
 
     /// Whether accepting one more connection would pass this listener's cap
     /// or the loop's (see [`EventLoop::set_max_channels`](crate::EventLoop::set_max_channels)).
     pub fn at_capacity(&self) -> bool {
         let children = self.core.map.meta(self.token.index).children;
-        self.ch().max_children.is_some_and(|max| children >= max)
+        self.ch.max_children.is_some_and(|max| children >= max)
             || self
                 .core
                 .accept
@@ -293,7 +291,7 @@ impl<S: 'static> Cx<'_, S> {
     /// ```
     pub fn log_info(&self, message: &str, kind: &str) {
         // AC-LOG-2
-        if !self.ch().ignores(kind) {
+        if !self.ch.ignores(kind) {
             self.core.diag.log.log_info(kind, message);
         }
     }
@@ -314,19 +312,21 @@ impl<S: 'static> Cx<'_, S> {
     /// Replaces the channel's `ignore_log_types`.
     pub fn set_ignore_log_types(&mut self, kinds: &[&str]) {
         // AC-LOG-3
-        let kinds = kinds.iter().map(|k| k.to_string()).collect();
-        self.edit(|ch| ch.ignore_log_types = Some(kinds));
+        self.ch.ignore_log_types = Some(kinds.iter().map(|k| k.to_string()).collect());
     }
 }
 
 /// Runs `f` with channel `token`'s dispatcher downcast to `D`.
 pub(crate) fn with_dispatcher<S: 'static, D: Dispatcher<S>, R>(
     core: &mut LoopCore<S>,
+    nursery: &mut Nursery<S>,
     token: Token,
     f: impl FnOnce(&mut D, &mut Cx<'_, S>) -> R,
 ) -> Option<R> {
+    // A channel this Cx added joins the map first, so it can be reached.
+    nursery.settle(core);
     let index = core.map.resolve(token)?;
-    core.run(index, |disp, cx| {
+    run(core, nursery, index, |disp, cx| {
         let any: &mut dyn Any = disp;
         any.downcast_mut::<D>().map(|d| f(d, cx))
     })

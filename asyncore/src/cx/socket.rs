@@ -35,11 +35,9 @@ impl<S: 'static> Cx<'_, S> {
 
     fn attach_socket(&mut self, sock: Socket) {
         let datagram = sock.r#type().is_ok_and(|t| t == Type::DGRAM);
-        let index = self.token.index;
-        self.with_parts(|ch, core| {
-            core.attach(ch, index, Io::Socket(sock));
-            ch.datagram = datagram;
-        });
+        self.core
+            .attach(self.ch, self.token.index, Io::Socket(sock));
+        self.ch.datagram = datagram;
     }
 
     /// asyncore's `dispatcher(sock)` constructor: adopts a socket such as
@@ -62,12 +60,12 @@ impl<S: 'static> Cx<'_, S> {
     pub fn adopt(&mut self, sock: Socket) -> io::Result<Token> {
         // AC-DISP-3
         self.set_socket(sock)?;
-        self.edit(|ch| ch.connected = true);
+        self.ch.connected = true;
         let peer = self.socket().and_then(|s| s.peer_addr());
         match peer {
-            Ok(addr) => self.edit(|ch| ch.addr = Some(Box::new(addr))),
+            Ok(addr) => self.ch.addr = Some(Box::new(addr)),
             Err(e) if matches!(e.raw_os_error(), Some(libc::ENOTCONN | libc::EINVAL)) => {
-                self.edit(|ch| ch.connected = false);
+                self.ch.connected = false;
             }
             Err(e) => {
                 let _ = self.close();
@@ -86,11 +84,9 @@ impl<S: 'static> Cx<'_, S> {
         let original = file.as_raw_fd();
         let wrapper = FileWrapper::new(original)?;
         fd::set_nonblocking(original)?;
-        let index = self.token.index;
-        self.with_parts(|ch, core| {
-            core.attach(ch, index, Io::File(wrapper));
-            ch.connected = true;
-        });
+        self.core
+            .attach(self.ch, self.token.index, Io::File(wrapper));
+        self.ch.connected = true;
         Ok(self.token)
     }
 
@@ -108,14 +104,14 @@ impl<S: 'static> Cx<'_, S> {
         // AC-Q-12: addr is recorded before the OS call.
         let domain = self.socket()?.domain().ok();
         let addr = address.to_sock_addr(domain)?;
-        self.edit(|ch| ch.addr = Some(Box::new(addr.clone())));
+        self.ch.addr = Some(Box::new(addr.clone()));
         self.socket()?.bind(&addr)
     }
 
     /// asyncore's `listen(backlog)`: sets `accepting`, then listens.
     pub fn listen(&mut self, backlog: i32) -> io::Result<()> {
         // AC-Q-12: accepting is set before the OS call.
-        self.edit(|ch| ch.accepting = true);
+        self.ch.accepting = true;
         self.socket()?.listen(backlog)?;
         self.core.accept.ensure_spare();
         self.core.mark_dirty(self.token.index);
@@ -130,10 +126,8 @@ impl<S: 'static> Cx<'_, S> {
         // AC-CONN-1..5, AC-Q-9
         let domain = self.socket()?.domain().ok();
         let addr = address.to_sock_addr(domain)?;
-        self.edit(|ch| {
-            ch.connected = false;
-            ch.connecting = true;
-        });
+        self.ch.connected = false;
+        self.ch.connecting = true;
         let result = self.socket()?.connect(&addr);
         match result {
             Ok(()) => {}
@@ -144,11 +138,11 @@ impl<S: 'static> Cx<'_, S> {
                         Some(libc::EINPROGRESS | libc::EALREADY | libc::EISCONN)
                     ) => {}
             Err(e) => {
-                self.edit(|ch| ch.connecting = false);
+                self.ch.connecting = false;
                 return Err(e);
             }
         }
-        self.edit(|ch| ch.addr = Some(Box::new(addr)));
+        self.ch.addr = Some(Box::new(addr));
         self.core.mark_dirty(self.token.index);
         Ok(())
     }
