@@ -52,6 +52,8 @@ pub(crate) struct Channel {
     pub(crate) close_delivered: bool,
     /// What the OS currently watches for (epoll).
     pub(crate) os_interest: Interest,
+    /// Bytes sent so far (the busy-loop guard compares it around `handle_write`).
+    pub(crate) bytes_sent: u64,
     /// Write events in a row in which nothing was sent (busy-loop guard).
     pub(crate) idle_writes: u32,
     pub(crate) busy_warned: bool,

@@ -202,18 +202,15 @@ pub(crate) fn owed_close<S: 'static>(
 }
 
 fn readwrite_steps<S: 'static>(d: Disp<'_, S>, cx: &mut Cx<'_, S>, flags: i16) -> io::Result<()> {
-    for (bit, which) in [
-        (POLLIN, Which::Read),
-        (POLLOUT, Which::Write),
-        (POLLPRI, Which::Expt),
-    ] {
-        if flags & bit != 0 {
-            event(d, cx, which)?;
-            owed_close_event(d, cx)?;
-            if cx.is_closed() {
-                return Ok(());
-            }
-        }
+    // A step that closed the channel ends the dispatch (AC-Q-4).
+    if flags & POLLIN != 0 && step(d, cx, Which::Read)? {
+        return Ok(());
+    }
+    if flags & POLLOUT != 0 && step(d, cx, Which::Write)? {
+        return Ok(());
+    }
+    if flags & POLLPRI != 0 && step(d, cx, Which::Expt)? {
+        return Ok(());
     }
     if flags & (POLLHUP | POLLERR | POLLNVAL) != 0 {
         let draining =
@@ -228,14 +225,24 @@ fn readwrite_steps<S: 'static>(d: Disp<'_, S>, cx: &mut Cx<'_, S>, flags: i16) -
     Ok(())
 }
 
+/// One readiness step of `readwrite`, then an owed `handle_close`; true if
+/// the channel is closed after it.
+#[inline]
+fn step<S: 'static>(d: Disp<'_, S>, cx: &mut Cx<'_, S>, which: Which) -> io::Result<bool> {
+    event(d, cx, which)?;
+    owed_close_event(d, cx)?;
+    Ok(cx.is_closed())
+}
+
+#[inline]
 fn event<S: 'static>(d: Disp<'_, S>, cx: &mut Cx<'_, S>, which: Which) -> io::Result<()> {
     cx.handler_name = which.handler_name();
     match which {
         Which::Read => d.handle_read_event(cx),
         Which::Write => {
-            let before = cx.core.diag.bytes_sent;
+            let before = cx.ch.bytes_sent;
             let r = d.handle_write_event(cx);
-            let sent = cx.core.diag.bytes_sent != before;
+            let sent = cx.ch.bytes_sent != before;
             if !cx.is_closed() && !cx.accepting() {
                 cx.note_write_event(sent, d.name());
             }
@@ -271,7 +278,20 @@ fn close_event<S: 'static>(d: Disp<'_, S>, cx: &mut Cx<'_, S>, force: bool) -> i
 }
 
 /// Runs an owed `handle_close`, then routes the handler's error.
+#[inline]
 fn finish<S: 'static>(
+    d: Disp<'_, S>,
+    cx: &mut Cx<'_, S>,
+    result: io::Result<()>,
+    routing: Routing,
+) -> io::Result<()> {
+    if result.is_ok() && !cx.ch.close_owed {
+        return Ok(()); // the common case: nothing to route
+    }
+    route(d, cx, result, routing)
+}
+
+fn route<S: 'static>(
     d: Disp<'_, S>,
     cx: &mut Cx<'_, S>,
     result: io::Result<()>,

@@ -28,8 +28,7 @@ pub(crate) struct Meta {
 }
 
 pub(crate) struct ChannelMap<T> {
-    slab: Slab<T>,
-    meta: Vec<Meta>,
+    slab: Slab<T, Meta>,
     /// (slot index, registration id), in registration order.
     order: Vec<(u32, u32)>,
     registered: usize,
@@ -40,7 +39,6 @@ impl<T> Default for ChannelMap<T> {
     fn default() -> Self {
         ChannelMap {
             slab: Slab::default(),
-            meta: Vec::new(),
             order: Vec::new(),
             registered: 0,
             next_reg: 1,
@@ -51,23 +49,13 @@ impl<T> Default for ChannelMap<T> {
 impl<T> ChannelMap<T> {
     pub(crate) fn insert(&mut self, value: T) -> Token {
         let (index, generation) = self.slab.insert(value);
-        self.fresh_meta(index);
         Token { index, generation }
     }
 
     /// A new slot whose value is out from the start (a channel being set up).
     pub(crate) fn insert_lent(&mut self) -> Token {
         let (index, generation) = self.slab.insert_lent();
-        self.fresh_meta(index);
         Token { index, generation }
-    }
-
-    fn fresh_meta(&mut self, index: u32) {
-        let i = index as usize;
-        if i >= self.meta.len() {
-            self.meta.resize(i + 1, Meta::default());
-        }
-        self.meta[i] = Meta::default();
     }
 
     /// Frees a slot; the caller has deregistered it already.
@@ -96,9 +84,23 @@ impl<T> ChannelMap<T> {
         self.slab.lend(index)
     }
 
+    /// Puts a lent value back; true if the slot was not marked dirty yet
+    /// (it is now: a channel whose entry was out must be asked again).
+    #[inline(always)]
+    pub(crate) fn restore_dirty(&mut self, index: u32, value: T) -> bool {
+        match self.slab.restore(index, value) {
+            Some(m) if !m.dirty => {
+                m.dirty = true;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// A slot's bookkeeping and, if not lent out, its value: one lookup.
     #[inline]
-    pub(crate) fn restore(&mut self, index: u32, value: T) {
-        self.slab.restore(index, value);
+    pub(crate) fn parts_mut(&mut self, index: u32) -> Option<(&mut Meta, Option<&mut T>)> {
+        self.slab.parts_mut(index)
     }
 
     /// The slot index of a live token (its value may be lent out).
@@ -118,17 +120,17 @@ impl<T> ChannelMap<T> {
 
     #[inline]
     pub(crate) fn meta(&self, index: u32) -> Meta {
-        self.meta.get(index as usize).copied().unwrap_or_default()
+        self.slab.meta(index).copied().unwrap_or_default()
     }
 
     pub(crate) fn meta_mut(&mut self, index: u32) -> Option<&mut Meta> {
-        self.meta.get_mut(index as usize)
+        self.slab.meta_mut(index)
     }
 
     /// Marks a slot's interest to be asked again; true if it was not marked.
     #[inline]
     pub(crate) fn mark_dirty(&mut self, index: u32) -> bool {
-        match self.meta.get_mut(index as usize) {
+        match self.slab.meta_mut(index) {
             Some(m) if !m.dirty => {
                 m.dirty = true;
                 true
@@ -143,7 +145,7 @@ impl<T> ChannelMap<T> {
     pub(crate) fn resolve_key(&self, key: u64) -> Option<u32> {
         let index = (key >> 32) as u32;
         let reg = key as u32;
-        let meta = self.meta.get(index as usize)?;
+        let meta = self.slab.meta(index)?;
         (reg != 0 && meta.reg == reg).then_some(index)
     }
 
@@ -157,7 +159,7 @@ impl<T> ChannelMap<T> {
     pub(crate) fn register(&mut self, index: u32) -> u64 {
         let reg = self.next_reg;
         self.next_reg = self.next_reg.wrapping_add(1).max(1);
-        let Some(meta) = self.meta.get_mut(index as usize) else {
+        let Some(meta) = self.slab.meta_mut(index) else {
             return 0;
         };
         if meta.reg == 0 {
@@ -170,16 +172,16 @@ impl<T> ChannelMap<T> {
 
     /// Takes a channel out of the map (its order entry dies lazily).
     pub(crate) fn deregister(&mut self, index: u32) {
-        if let Some(meta) = self.meta.get_mut(index as usize) {
+        if let Some(meta) = self.slab.meta_mut(index) {
             if meta.reg != 0 {
                 meta.reg = 0;
                 self.registered -= 1;
             }
         }
         if self.order.len() > 64 && self.order.len() > 2 * self.registered {
-            let meta = &self.meta;
+            let slab = &self.slab;
             self.order
-                .retain(|&(index, reg)| meta[index as usize].reg == reg);
+                .retain(|&(index, reg)| slab.meta(index).is_some_and(|m| m.reg == reg));
         }
     }
 
@@ -193,7 +195,8 @@ impl<T> ChannelMap<T> {
     pub(crate) fn order_snapshot(&self, out: &mut Vec<(u32, u64)>) {
         out.clear();
         out.extend(self.order.iter().filter_map(|&(index, reg)| {
-            (self.meta[index as usize].reg == reg).then_some((index, key(index, reg)))
+            let current = self.slab.meta(index).is_some_and(|m| m.reg == reg);
+            current.then_some((index, key(index, reg)))
         }));
     }
 

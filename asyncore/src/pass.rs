@@ -10,7 +10,7 @@
 //! 4. **Owed closes**: `handle_close` for channels whose `send`/`recv`,
 //!    called from outside a handler, saw the peer go.
 //! 5. **Interest**: `readable()` then `writable()`, through one path
-//!    ([`EventLoop::interest_of`]). Select and poll ask every channel in
+//!    (`interest_of`). Select and poll ask every channel in
 //!    map order (asyncore's faithful pass) and rebuild the watch set; epoll
 //!    asks only the channels marked since their last ask (those that ran a
 //!    handler, were added, reached through `channel`/`with`, or touched) and
@@ -23,7 +23,7 @@
 //! 8. **Timers** due now (not those armed while they fire).
 //! 9. **Sweep** again.
 
-use crate::core::{TimerAction, SIGNAL_KEY, WAKER_KEY};
+use crate::core::{LoopCore, TimerAction, SIGNAL_KEY, WAKER_KEY};
 use crate::deliver::{invoke, owed_close, readwrite, wrapper, Routing, Which};
 use crate::event_loop::EventLoop;
 use crate::sys::{Backend, Interest};
@@ -180,11 +180,11 @@ impl<S: 'static> EventLoop<S> {
             self.core.map.order_snapshot(&mut order);
             let mut result = Ok(());
             for &(index, key) in &order {
-                let Some((interest, fd)) = self.interest_of(index) else {
+                let Some(asked) = interest_of(&self.core, index) else {
                     continue;
                 };
-                if let (Some(fd), true) = (fd, interest != 0) {
-                    result = self.core.poller.watch(fd, key, interest);
+                if let (Some(fd), true) = (asked.fd, asked.interest != 0) {
+                    result = self.core.poller.watch(fd, key, asked.interest);
                     if result.is_err() {
                         break;
                     }
@@ -197,54 +197,34 @@ impl<S: 'static> EventLoop<S> {
         // marked since their last ask (O(active)).
         self.core.poller.watch_specials_once(specials)?;
         while let Some(index) = self.core.pass.dirty.pop() {
-            let Some(meta) = self.core.map.meta_mut(index) else {
+            let Some((meta, _)) = self.core.map.parts_mut(index) else {
                 continue;
             };
             meta.dirty = false;
             if meta.reg == 0 {
                 continue;
             }
-            let Some((interest, Some(fd))) = self.interest_of(index) else {
+            let Some(asked) = interest_of(&self.core, index) else {
+                continue;
+            };
+            let (Some(fd), true) = (asked.fd, asked.interest != asked.watched) else {
                 continue;
             };
             let key = self.core.map.key(index);
-            let Some(e) = self.core.map.get_mut(index) else {
-                continue;
-            };
-            let old = e.ch.os_interest;
-            if interest == old {
-                continue;
-            }
-            if let Err(err) = self.core.poller.update(fd, key, old, interest) {
+            if let Err(err) = self
+                .core
+                .poller
+                .update(fd, key, asked.watched, asked.interest)
+            {
                 // Left marked: the next pass tries again.
                 self.core.mark_dirty(index);
                 return Err(err);
             }
-            e.ch.os_interest = interest;
+            if let Some(e) = self.core.map.get_mut(index) {
+                e.ch.os_interest = asked.interest;
+            }
         }
         Ok(())
-    }
-
-    /// The one interest path: `readable()` then `writable()` of channel
-    /// `index`, asked in place through a [`View`], as the backend's bits;
-    /// and the channel's descriptor.
-    pub(crate) fn interest_of(&self, index: u32) -> Option<(Interest, Option<i32>)> {
-        let core = &self.core;
-        let e = core.map.get(index)?;
-        let meta = core.map.meta(index);
-        let token = core.map.token(index);
-        let view = View::new(
-            &e.ch,
-            token,
-            meta.reg != 0,
-            core.poller.backend(),
-            &core.state,
-        );
-        let (r, w) = (e.disp.readable(&view), e.disp.writable(&view));
-        let bits = core
-            .poller
-            .interest_bits(r, w, e.ch.accepting, meta.accept_paused);
-        Some((bits, e.ch.io.fd()))
     }
 
     /// Phase 6: the pass timeout, shortened to the next timer or the
@@ -276,11 +256,17 @@ impl<S: 'static> EventLoop<S> {
                     let Some(index) = self.core.map.resolve_key(key) else {
                         continue;
                     };
-                    match (routing, Which::from_bit(ev.ready)) {
-                        (Routing::Select, Some(which)) => {
+                    // Select reports one bit per event, for one wrapper; poll
+                    // and epoll all bits at once, for `readwrite`.
+                    let which = match routing {
+                        Routing::Select => Which::from_bit(ev.ready),
+                        Routing::Poll => None,
+                    };
+                    match which {
+                        Some(which) => {
                             wrapper(&mut self.core, &mut self.nursery, index, which, routing)?
                         }
-                        _ => readwrite(&mut self.core, &mut self.nursery, index, ev.ready)?,
+                        None => readwrite(&mut self.core, &mut self.nursery, index, ev.ready)?,
                     }
                 }
             }
@@ -398,4 +384,26 @@ impl<S: 'static> EventLoop<S> {
         }
         Ok(())
     }
+}
+
+/// A channel's answer to the interest question, and what the OS watches now.
+struct Asked {
+    interest: Interest,
+    watched: Interest,
+    fd: Option<i32>,
+}
+
+/// The one interest path: `readable()` then `writable()` of channel
+/// `index`, asked in place through a [`View`], as the backend's bits.
+#[inline]
+fn interest_of<S: 'static>(core: &LoopCore<S>, index: u32) -> Option<Asked> {
+    let e = core.map.get(index)?;
+    let view = View::new(&e.ch, core, index);
+    let (r, w) = (e.disp.readable(&view), e.disp.writable(&view));
+    let paused = core.map.meta(index).accept_paused;
+    Some(Asked {
+        interest: core.poller.interest_bits(r, w, e.ch.accepting, paused),
+        watched: e.ch.os_interest,
+        fd: e.ch.io.fd(),
+    })
 }

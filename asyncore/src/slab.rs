@@ -5,6 +5,10 @@
 //! [`Slab::restore`]. A lent slot is still alive for [`Slab::is_live`], so an
 //! id that names it stays valid while its value is out. Freeing a slot bumps
 //! its generation, so an old id never reaches the slot's next value.
+//!
+//! Each slot also carries a small `M` that stays in place whatever the
+//! state (the channel map keeps its per-slot bookkeeping there), reset when
+//! the slot is reused.
 
 enum State<T> {
     Vacant,
@@ -12,18 +16,19 @@ enum State<T> {
     Lent,
 }
 
-struct Slot<T> {
+struct Slot<T, M> {
     generation: u32,
+    meta: M,
     state: State<T>,
 }
 
-pub(crate) struct Slab<T> {
-    slots: Vec<Slot<T>>,
+pub(crate) struct Slab<T, M = ()> {
+    slots: Vec<Slot<T, M>>,
     free: Vec<u32>,
     live: usize,
 }
 
-impl<T> Default for Slab<T> {
+impl<T, M> Default for Slab<T, M> {
     fn default() -> Self {
         Slab {
             slots: Vec::new(),
@@ -33,7 +38,7 @@ impl<T> Default for Slab<T> {
     }
 }
 
-impl<T> Slab<T> {
+impl<T, M: Default> Slab<T, M> {
     /// Stores `value`; returns (index, generation).
     pub(crate) fn insert(&mut self, value: T) -> (u32, u32) {
         self.place(State::Occupied(value))
@@ -49,12 +54,14 @@ impl<T> Slab<T> {
         if let Some(index) = self.free.pop() {
             let slot = &mut self.slots[index as usize];
             slot.generation = slot.generation.wrapping_add(1);
+            slot.meta = M::default();
             slot.state = state;
             return (index, slot.generation);
         }
         let index = self.slots.len() as u32;
         self.slots.push(Slot {
             generation: 0,
+            meta: M::default(),
             state,
         });
         (index, 0)
@@ -90,6 +97,28 @@ impl<T> Slab<T> {
         }
     }
 
+    /// The bookkeeping of a slot (whatever its state).
+    #[inline]
+    pub(crate) fn meta(&self, index: u32) -> Option<&M> {
+        self.slots.get(index as usize).map(|s| &s.meta)
+    }
+
+    #[inline]
+    pub(crate) fn meta_mut(&mut self, index: u32) -> Option<&mut M> {
+        self.slots.get_mut(index as usize).map(|s| &mut s.meta)
+    }
+
+    /// A slot's bookkeeping and, if occupied, its value: one lookup.
+    #[inline]
+    pub(crate) fn parts_mut(&mut self, index: u32) -> Option<(&mut M, Option<&mut T>)> {
+        let slot = self.slots.get_mut(index as usize)?;
+        let value = match &mut slot.state {
+            State::Occupied(value) => Some(value),
+            _ => None,
+        };
+        Some((&mut slot.meta, value))
+    }
+
     /// Takes an occupied slot's value out; the slot stays alive, lent.
     #[inline]
     pub(crate) fn lend(&mut self, index: u32) -> Option<T> {
@@ -103,15 +132,15 @@ impl<T> Slab<T> {
         }
     }
 
-    /// Puts a lent value back.
-    #[inline]
-    pub(crate) fn restore(&mut self, index: u32, value: T) {
-        if let Some(slot) = self.slots.get_mut(index as usize) {
-            if matches!(slot.state, State::Lent) {
-                // The old state is `Lent`, which owns nothing: skip its drop glue.
-                std::mem::forget(std::mem::replace(&mut slot.state, State::Occupied(value)));
-            }
+    /// Puts a lent value back; gives the slot's bookkeeping.
+    #[inline(always)]
+    pub(crate) fn restore(&mut self, index: u32, value: T) -> Option<&mut M> {
+        let slot = self.slots.get_mut(index as usize)?;
+        if matches!(slot.state, State::Lent) {
+            // The old state is `Lent`, which owns nothing: skip its drop glue.
+            std::mem::forget(std::mem::replace(&mut slot.state, State::Occupied(value)));
         }
+        Some(&mut slot.meta)
     }
 
     /// Whether a slot's value is out.
@@ -157,7 +186,7 @@ mod tests {
 
     #[test]
     fn generations_retire_old_ids() {
-        let mut s = Slab::default();
+        let mut s: Slab<_> = Slab::default();
         let (a, ga) = s.insert("a");
         assert!(s.is_live(a, ga));
         assert_eq!(s.remove(a), Some("a"));
@@ -171,7 +200,7 @@ mod tests {
 
     #[test]
     fn a_lent_slot_stays_alive_until_restored() {
-        let mut s = Slab::default();
+        let mut s: Slab<_> = Slab::default();
         let (i, g) = s.insert(7);
         assert_eq!(s.lend(i), Some(7));
         assert!(s.is_live(i, g));

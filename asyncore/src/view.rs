@@ -1,6 +1,7 @@
 //! `View`: what `readable()` and `writable()` see of their channel and loop.
 
 use crate::channel::Channel;
+use crate::core::LoopCore;
 use crate::sys::Backend;
 use crate::token::Token;
 use socket2::{SockAddr, Socket};
@@ -36,10 +37,8 @@ use std::os::fd::RawFd;
 /// ```
 pub struct View<'a, S: 'static = ()> {
     ch: &'a Channel,
-    token: Token,
-    registered: bool,
-    backend: Backend,
-    state: &'a S,
+    core: &'a LoopCore<S>,
+    index: u32,
 }
 
 impl<S: 'static> std::fmt::Debug for View<'_, S> {
@@ -49,25 +48,15 @@ impl<S: 'static> std::fmt::Debug for View<'_, S> {
 }
 
 impl<'a, S: 'static> View<'a, S> {
-    pub(crate) fn new(
-        ch: &'a Channel,
-        token: Token,
-        registered: bool,
-        backend: Backend,
-        state: &'a S,
-    ) -> Self {
-        View {
-            ch,
-            token,
-            registered,
-            backend,
-            state,
-        }
+    /// The view of channel `index`, whose state is `ch` (in its slot or lent out).
+    #[inline]
+    pub(crate) fn new(ch: &'a Channel, core: &'a LoopCore<S>, index: u32) -> Self {
+        View { ch, core, index }
     }
 
     /// This channel's token.
     pub fn token(&self) -> Token {
-        self.token
+        self.core.map.token(self.index)
     }
 
     /// asyncore's `connected`: the stream is established.
@@ -108,7 +97,7 @@ impl<'a, S: 'static> View<'a, S> {
 
     /// Whether the channel is in the map (has a descriptor and is not closed).
     pub fn is_registered(&self) -> bool {
-        self.registered
+        self.core.map.meta(self.index).reg != 0
     }
 
     /// The descriptor, while one is attached.
@@ -123,16 +112,16 @@ impl<'a, S: 'static> View<'a, S> {
 
     /// The backend the loop waits with.
     pub fn backend(&self) -> Backend {
-        self.backend
+        self.core.poller.backend()
     }
 
     /// The loop's shared state.
     pub fn state(&self) -> &'a S {
-        self.state
+        &self.core.state
     }
 
     /// asyncore's `repr`: `<name [listening|connected] [addr] #token>`.
     pub fn describe(&self, name: &str) -> String {
-        crate::cx::describe(self.ch, self.token, name)
+        crate::cx::describe(self.ch, self.token(), name)
     }
 }

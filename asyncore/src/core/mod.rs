@@ -58,8 +58,6 @@ pub(crate) struct Diagnostics {
     pub(crate) log: Box<dyn LogSink>,
     /// Catch handler panics and route them to `handle_error` (default on).
     pub(crate) catch_panics: bool,
-    /// Bytes sent so far (the busy-loop guard compares it around `handle_write`).
-    pub(crate) bytes_sent: u64,
 }
 
 pub(crate) struct LoopCore<S: 'static> {
@@ -100,8 +98,15 @@ impl<S: 'static> LoopCore<S> {
             diag: Diagnostics {
                 log: Box::new(FacadeLog),
                 catch_panics: true,
-                bytes_sent: 0,
             },
+        }
+    }
+
+    /// Puts a lent entry back; it is asked for its interest before the next wait.
+    #[inline(always)]
+    pub(crate) fn restore(&mut self, index: u32, entry: BoxedEntry<S>) {
+        if self.map.restore_dirty(index, entry) {
+            self.pass.dirty.push(index);
         }
     }
 
@@ -172,7 +177,7 @@ impl<S: 'static> LoopCore<S> {
             return Ok(());
         };
         let result = self.close(&mut entry.ch, index);
-        self.map.restore(index, entry);
+        self.restore(index, entry);
         result
     }
 

@@ -45,6 +45,7 @@ impl Poller {
     }
 
     /// The selector, made now if this is the first pass.
+    #[inline]
     pub(crate) fn selector(&mut self) -> io::Result<&mut Selector> {
         match &mut self.selector {
             Some(selector) => Ok(selector),

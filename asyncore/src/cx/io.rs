@@ -19,6 +19,7 @@ impl<S: 'static> Cx<'_, S> {
     /// Would-block is `Ok(0)`. A broken connection is `Ok(0)` too, and the
     /// loop calls `handle_close` once the current handler returns. Never
     /// raises SIGPIPE.
+    #[inline(always)]
     pub fn send(&mut self, data: &[u8]) -> io::Result<usize> {
         // AC-IO-1, AC-IO-5 (MSG_NOSIGNAL)
         let result = match &self.ch.io {
@@ -29,7 +30,7 @@ impl<S: 'static> Cx<'_, S> {
         };
         match result {
             Ok(n) => {
-                self.core.diag.bytes_sent += n as u64;
+                self.ch.bytes_sent += n as u64;
                 if let (Some(d), true) = (self.ch.deadlines.as_mut(), n > 0) {
                     d.last_write = Instant::now();
                 }
@@ -88,6 +89,7 @@ impl<S: 'static> Cx<'_, S> {
     /// `recv` into the loop's shared receive buffer: `f` gets this `Cx` and
     /// the bytes (empty at end of stream, handled as in [`recv`](Cx::recv)),
     /// with no allocation.
+    #[inline(always)]
     pub fn recv_with<R>(
         &mut self,
         n: usize,
@@ -108,6 +110,7 @@ impl<S: 'static> Cx<'_, S> {
 
     /// `recv` into a caller's buffer, with no allocation: `Ok(0)` is end of
     /// stream (for a non-empty `buf`), handled as in [`recv`](Cx::recv).
+    #[inline(always)]
     pub fn recv_into(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let result = match &self.ch.io {
             Io::Socket(s) => fd::recv(s.as_raw_fd(), buf),
@@ -141,7 +144,7 @@ impl<S: 'static> Cx<'_, S> {
         let addr = address.to_sock_addr(sock.domain().ok())?;
         match sock.send_to_with_flags(data, &addr, libc::MSG_NOSIGNAL) {
             Ok(n) => {
-                self.core.diag.bytes_sent += n as u64;
+                self.ch.bytes_sent += n as u64;
                 Ok(n)
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(0),

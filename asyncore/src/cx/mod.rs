@@ -170,13 +170,7 @@ impl<'a, S: 'static> Cx<'a, S> {
     /// [`readable`](crate::Dispatcher::readable) and
     /// [`writable`](crate::Dispatcher::writable) see.
     pub fn view(&self) -> View<'_, S> {
-        View::new(
-            &*self.ch,
-            self.token,
-            self.is_registered(),
-            self.core.poller.backend(),
-            &self.core.state,
-        )
+        View::new(&*self.ch, &*self.core, self.token.index)
     }
 
     /// The name of the handler the loop is calling (`handle_read_event`,

@@ -46,8 +46,7 @@ impl<S: 'static> Nursery<S> {
             let Some((index, entry)) = n.held.take() else {
                 break;
             };
-            core.map.restore(index, entry);
-            core.mark_dirty(index);
+            core.restore(index, entry);
             link = n.next.as_deref_mut();
         }
     }
@@ -96,8 +95,7 @@ pub(crate) fn run<S: 'static, R>(
     let token = core.map.token(index);
     let Entry { ch, disp } = &mut *entry;
     let r = f(disp, &mut Cx::new(ch, core, nursery, token));
-    core.map.restore(index, entry);
-    core.mark_dirty(index);
+    core.restore(index, entry);
     nursery.settle(core);
     Some(r)
 }
