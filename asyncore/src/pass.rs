@@ -180,7 +180,8 @@ impl<S: 'static> EventLoop<S> {
             self.core.map.order_snapshot(&mut order);
             let mut result = Ok(());
             for &(index, key) in &order {
-                let Some(asked) = interest_of(&self.core, index) else {
+                let paused = self.core.map.meta(index).accept_paused;
+                let Some(asked) = interest_of(&self.core, index, paused) else {
                     continue;
                 };
                 if let (Some(fd), true) = (asked.fd, asked.interest != 0) {
@@ -204,7 +205,8 @@ impl<S: 'static> EventLoop<S> {
             if meta.reg == 0 {
                 continue;
             }
-            let Some(asked) = interest_of(&self.core, index) else {
+            let paused = meta.accept_paused;
+            let Some(asked) = interest_of(&self.core, index, paused) else {
                 continue;
             };
             let (Some(fd), true) = (asked.fd, asked.interest != asked.watched) else {
@@ -396,13 +398,14 @@ struct Asked {
 /// The one interest path: `readable()` then `writable()` of channel
 /// `index`, asked in place through a [`View`], as the backend's bits.
 #[inline]
-fn interest_of<S: 'static>(core: &LoopCore<S>, index: u32) -> Option<Asked> {
+fn interest_of<S: 'static>(core: &LoopCore<S>, index: u32, accept_paused: bool) -> Option<Asked> {
     let e = core.map.get(index)?;
     let view = View::new(&e.ch, core, index);
     let (r, w) = (e.disp.readable(&view), e.disp.writable(&view));
-    let paused = core.map.meta(index).accept_paused;
     Some(Asked {
-        interest: core.poller.interest_bits(r, w, e.ch.accepting, paused),
+        interest: core
+            .poller
+            .interest_bits(r, w, e.ch.accepting, accept_paused),
         watched: e.ch.os_interest,
         fd: e.ch.io.fd(),
     })

@@ -182,7 +182,14 @@ impl<S: 'static> LoopCore<S> {
     }
 
     /// Frees the slots of channels that are closed and not out of the map.
+    #[inline]
     pub(crate) fn sweep_closed(&mut self) {
+        if !self.pass.closed.is_empty() {
+            self.sweep_closed_now();
+        }
+    }
+
+    fn sweep_closed_now(&mut self) {
         let mut i = 0;
         while i < self.pass.closed.len() {
             let index = self.pass.closed[i];

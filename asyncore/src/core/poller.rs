@@ -96,7 +96,13 @@ impl Poller {
     }
 
     /// Epoll: registers the loop's own descriptors once.
+    #[inline]
     pub(crate) fn watch_specials_once(&mut self, specials: [Option<i32>; 2]) -> io::Result<()> {
+        if specials[0].is_some() == self.specials_watched[0]
+            && specials[1].is_some() == self.specials_watched[1]
+        {
+            return Ok(()); // the usual pass: nothing new to register
+        }
         for (i, (fd, key)) in specials
             .into_iter()
             .zip([WAKER_KEY, SIGNAL_KEY])
