@@ -253,7 +253,7 @@ impl<S: 'static> EventLoop<S> {
     pub fn channel(&mut self, token: Token) -> Option<Cx<'_, S>> {
         self.settle();
         let index = self.core.map.resolve(token)?;
-        let taken = self.core.map.lend(index)?;
+        let (taken, _) = self.core.map.lend(index)?;
         Some(self.nursery.hold(&mut self.core, token, taken))
     }
 

@@ -13,14 +13,16 @@
 
 use crate::slab::Slab;
 use crate::token::Token;
+use std::cell::Cell;
 
 /// The loop's bookkeeping for one slot.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub(crate) struct Meta {
     /// Registration id while in the map; 0 when not registered.
     pub(crate) reg: u32,
-    /// Interest must be asked again before the next wait.
-    pub(crate) dirty: bool,
+    /// Interest must be asked again before the next wait (a `Cell`, so the
+    /// interest phase clears it while it reads the entry).
+    pub(crate) dirty: Cell<bool>,
     /// A listener backing off after running out of descriptors.
     pub(crate) accept_paused: bool,
     /// Open channels this listener accepted.
@@ -80,8 +82,9 @@ impl<T> ChannelMap<T> {
 
     /// Takes a slot's value out while its handler runs (see [`Slab::lend`]).
     #[inline]
-    pub(crate) fn lend(&mut self, index: u32) -> Option<T> {
-        self.slab.lend(index)
+    pub(crate) fn lend(&mut self, index: u32) -> Option<(T, Token)> {
+        let (value, generation) = self.slab.lend(index)?;
+        Some((value, Token { index, generation }))
     }
 
     /// Puts a lent value back; true if the slot was not marked dirty yet
@@ -89,18 +92,15 @@ impl<T> ChannelMap<T> {
     #[inline(always)]
     pub(crate) fn restore_dirty(&mut self, index: u32, value: T) -> bool {
         match self.slab.restore(index, value) {
-            Some(m) if !m.dirty => {
-                m.dirty = true;
-                true
-            }
-            _ => false,
+            Some(m) => !m.dirty.replace(true),
+            None => false,
         }
     }
 
     /// A slot's bookkeeping and, if not lent out, its value: one lookup.
     #[inline]
-    pub(crate) fn parts_mut(&mut self, index: u32) -> Option<(&mut Meta, Option<&mut T>)> {
-        self.slab.parts_mut(index)
+    pub(crate) fn parts(&self, index: u32) -> Option<(&Meta, Option<&T>)> {
+        self.slab.parts(index)
     }
 
     /// The slot index of a live token (its value may be lent out).
@@ -120,7 +120,7 @@ impl<T> ChannelMap<T> {
 
     #[inline]
     pub(crate) fn meta(&self, index: u32) -> Meta {
-        self.slab.meta(index).copied().unwrap_or_default()
+        self.slab.meta(index).cloned().unwrap_or_default()
     }
 
     pub(crate) fn meta_mut(&mut self, index: u32) -> Option<&mut Meta> {
@@ -130,13 +130,9 @@ impl<T> ChannelMap<T> {
     /// Marks a slot's interest to be asked again; true if it was not marked.
     #[inline]
     pub(crate) fn mark_dirty(&mut self, index: u32) -> bool {
-        match self.slab.meta_mut(index) {
-            Some(m) if !m.dirty => {
-                m.dirty = true;
-                true
-            }
-            _ => false,
-        }
+        self.slab
+            .meta(index)
+            .is_some_and(|m| !m.dirty.replace(true))
     }
 
     /// The slot of a readiness key `(index << 32) | registration`, if that

@@ -10,7 +10,7 @@
 //! 4. **Owed closes**: `handle_close` for channels whose `send`/`recv`,
 //!    called from outside a handler, saw the peer go.
 //! 5. **Interest**: `readable()` then `writable()`, through one path
-//!    (`interest_of`). Select and poll ask every channel in
+//!    (`ask`). Select and poll ask every channel in
 //!    map order (asyncore's faithful pass) and rebuild the watch set; epoll
 //!    asks only the channels marked since their last ask (those that ran a
 //!    handler, were added, reached through `channel`/`with`, or touched) and
@@ -23,7 +23,7 @@
 //! 8. **Timers** due now (not those armed while they fire).
 //! 9. **Sweep** again.
 
-use crate::core::{LoopCore, TimerAction, SIGNAL_KEY, WAKER_KEY};
+use crate::core::{BoxedEntry, LoopCore, TimerAction, SIGNAL_KEY, WAKER_KEY};
 use crate::deliver::{invoke, owed_close, readwrite, wrapper, Routing, Which};
 use crate::event_loop::EventLoop;
 use crate::sys::{Backend, Interest};
@@ -171,8 +171,8 @@ impl<S: 'static> EventLoop<S> {
         if self.core.poller.backend().rebuilds_each_pass() {
             // Select and poll: every channel, in map order.
             for index in std::mem::take(&mut self.core.pass.dirty) {
-                if let Some(meta) = self.core.map.meta_mut(index) {
-                    meta.dirty = false;
+                if let Some((meta, _)) = self.core.map.parts(index) {
+                    meta.dirty.set(false);
                 }
             }
             self.core.poller.begin_rebuild(specials)?;
@@ -180,10 +180,10 @@ impl<S: 'static> EventLoop<S> {
             self.core.map.order_snapshot(&mut order);
             let mut result = Ok(());
             for &(index, key) in &order {
-                let paused = self.core.map.meta(index).accept_paused;
-                let Some(asked) = interest_of(&self.core, index, paused) else {
+                let Some((meta, Some(entry))) = self.core.map.parts(index) else {
                     continue;
                 };
+                let asked = ask(&self.core, index, entry, meta.accept_paused);
                 if let (Some(fd), true) = (asked.fd, asked.interest != 0) {
                     result = self.core.poller.watch(fd, key, asked.interest);
                     if result.is_err() {
@@ -198,15 +198,7 @@ impl<S: 'static> EventLoop<S> {
         // marked since their last ask (O(active)).
         self.core.poller.watch_specials_once(specials)?;
         while let Some(index) = self.core.pass.dirty.pop() {
-            let Some((meta, _)) = self.core.map.parts_mut(index) else {
-                continue;
-            };
-            meta.dirty = false;
-            if meta.reg == 0 {
-                continue;
-            }
-            let paused = meta.accept_paused;
-            let Some(asked) = interest_of(&self.core, index, paused) else {
+            let Some(asked) = ask_marked(&self.core, index) else {
                 continue;
             };
             let (Some(fd), true) = (asked.fd, asked.interest != asked.watched) else {
@@ -395,18 +387,34 @@ struct Asked {
     fd: Option<i32>,
 }
 
+/// Epoll: a marked channel's interest, unmarking it; `None` if it is not
+/// in the map (nothing to watch).
+#[inline]
+fn ask_marked<S: 'static>(core: &LoopCore<S>, index: u32) -> Option<Asked> {
+    let (meta, entry) = core.map.parts(index)?;
+    meta.dirty.set(false);
+    if meta.reg == 0 {
+        return None;
+    }
+    Some(ask(core, index, entry?, meta.accept_paused))
+}
+
 /// The one interest path: `readable()` then `writable()` of channel
 /// `index`, asked in place through a [`View`], as the backend's bits.
 #[inline]
-fn interest_of<S: 'static>(core: &LoopCore<S>, index: u32, accept_paused: bool) -> Option<Asked> {
-    let e = core.map.get(index)?;
+fn ask<S: 'static>(
+    core: &LoopCore<S>,
+    index: u32,
+    e: &BoxedEntry<S>,
+    accept_paused: bool,
+) -> Asked {
     let view = View::new(&e.ch, core, index);
     let (r, w) = (e.disp.readable(&view), e.disp.writable(&view));
-    Some(Asked {
+    Asked {
         interest: core
             .poller
             .interest_bits(r, w, e.ch.accepting, accept_paused),
         watched: e.ch.os_interest,
         fd: e.ch.io.fd(),
-    })
+    }
 }

@@ -110,21 +110,22 @@ impl<T, M: Default> Slab<T, M> {
 
     /// A slot's bookkeeping and, if occupied, its value: one lookup.
     #[inline]
-    pub(crate) fn parts_mut(&mut self, index: u32) -> Option<(&mut M, Option<&mut T>)> {
-        let slot = self.slots.get_mut(index as usize)?;
-        let value = match &mut slot.state {
+    pub(crate) fn parts(&self, index: u32) -> Option<(&M, Option<&T>)> {
+        let slot = self.slots.get(index as usize)?;
+        let value = match &slot.state {
             State::Occupied(value) => Some(value),
             _ => None,
         };
-        Some((&mut slot.meta, value))
+        Some((&slot.meta, value))
     }
 
     /// Takes an occupied slot's value out; the slot stays alive, lent.
     #[inline]
-    pub(crate) fn lend(&mut self, index: u32) -> Option<T> {
+    /// Gives the value with the slot's generation.
+    pub(crate) fn lend(&mut self, index: u32) -> Option<(T, u32)> {
         let slot = self.slots.get_mut(index as usize)?;
         match std::mem::replace(&mut slot.state, State::Lent) {
-            State::Occupied(value) => Some(value),
+            State::Occupied(value) => Some((value, slot.generation)),
             other => {
                 slot.state = other;
                 None
@@ -202,7 +203,7 @@ mod tests {
     fn a_lent_slot_stays_alive_until_restored() {
         let mut s: Slab<_> = Slab::default();
         let (i, g) = s.insert(7);
-        assert_eq!(s.lend(i), Some(7));
+        assert_eq!(s.lend(i), Some((7, g)));
         assert!(s.is_live(i, g));
         assert_eq!(s.get(i), None);
         assert_eq!(s.lend(i), None, "lent once");

@@ -173,7 +173,7 @@ impl<S: 'static> LoopCore<S> {
 
     /// Closes channel `index` from outside its handlers (shutdown, `close_all`).
     pub(crate) fn close_index(&mut self, index: u32) -> io::Result<()> {
-        let Some(mut entry) = self.map.lend(index) else {
+        let Some((mut entry, _)) = self.map.lend(index) else {
             return Ok(());
         };
         let result = self.close(&mut entry.ch, index);
@@ -238,7 +238,10 @@ impl<S: 'static> LoopCore<S> {
         let token = self.map.token(index);
         // It is never out here (no handler runs, the nursery is settled); a
         // fresh one would serve all the same.
-        let taken = self.map.lend(index).unwrap_or_else(|| entry(LoopChannel));
+        let taken = match self.map.lend(index) {
+            Some((taken, _)) => taken,
+            None => entry(LoopChannel),
+        };
         (token, taken)
     }
 

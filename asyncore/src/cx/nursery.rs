@@ -91,8 +91,7 @@ pub(crate) fn run<S: 'static, R>(
     f: impl FnOnce(&mut dyn Dispatcher<S>, &mut Cx<'_, S>) -> R,
 ) -> Option<R> {
     nursery.settle(core);
-    let mut entry = core.map.lend(index)?;
-    let token = core.map.token(index);
+    let (mut entry, token) = core.map.lend(index)?;
     let Entry { ch, disp } = &mut *entry;
     let r = f(disp, &mut Cx::new(ch, core, nursery, token));
     core.restore(index, entry);
