@@ -16,10 +16,10 @@ use std::time::{Duration, Instant};
 /// # Examples
 ///
 /// ```
-/// assert_eq!(asyncore::Timeout::Idle.to_string(), "idle");
+/// assert_eq!(asyncore::Deadline::Idle.to_string(), "idle");
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Timeout {
+pub enum Deadline {
     /// Nothing was read or written for the idle timeout.
     Idle,
     /// The channel was readable but nothing arrived for the read timeout.
@@ -28,12 +28,12 @@ pub enum Timeout {
     Write,
 }
 
-impl fmt::Display for Timeout {
+impl fmt::Display for Deadline {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
-            Timeout::Idle => "idle",
-            Timeout::Read => "read",
-            Timeout::Write => "write",
+            Deadline::Idle => "idle",
+            Deadline::Read => "read",
+            Deadline::Write => "write",
         })
     }
 }
@@ -60,11 +60,11 @@ impl Deadlines {
         }
     }
 
-    pub(crate) fn set(&mut self, kind: Timeout, after: Option<Duration>) {
+    pub(crate) fn set(&mut self, kind: Deadline, after: Option<Duration>) {
         match kind {
-            Timeout::Idle => self.idle = after,
-            Timeout::Read => self.read = after,
-            Timeout::Write => self.write = after,
+            Deadline::Idle => self.idle = after,
+            Deadline::Read => self.read = after,
+            Deadline::Write => self.write = after,
         }
     }
 
@@ -74,15 +74,15 @@ impl Deadlines {
 
     /// The first deadline that has passed at `now`, given whether the
     /// channel wants to read and to write.
-    pub(crate) fn expired(&self, now: Instant, reading: bool, writing: bool) -> Option<Timeout> {
+    pub(crate) fn expired(&self, now: Instant, reading: bool, writing: bool) -> Option<Deadline> {
         let passed =
             |last: Instant, limit: Option<Duration>| limit.is_some_and(|d| now >= last + d);
         if passed(self.last_read.max(self.last_write), self.idle) {
-            Some(Timeout::Idle)
+            Some(Deadline::Idle)
         } else if reading && passed(self.last_read, self.read) {
-            Some(Timeout::Read)
+            Some(Deadline::Read)
         } else if writing && passed(self.last_write, self.write) {
-            Some(Timeout::Write)
+            Some(Deadline::Write)
         } else {
             None
         }
@@ -116,16 +116,16 @@ mod tests {
         let t0 = Instant::now();
         let s = Duration::from_secs(1);
         let mut d = Deadlines::new(t0);
-        d.set(Timeout::Idle, Some(10 * s));
-        d.set(Timeout::Read, Some(3 * s));
+        d.set(Deadline::Idle, Some(10 * s));
+        d.set(Deadline::Read, Some(3 * s));
         assert_eq!(d.expired(t0 + 2 * s, true, false), None);
-        assert_eq!(d.expired(t0 + 3 * s, true, false), Some(Timeout::Read));
+        assert_eq!(d.expired(t0 + 3 * s, true, false), Some(Deadline::Read));
         assert_eq!(
             d.expired(t0 + 3 * s, false, false),
             None,
             "not reading: no read stall"
         );
-        assert_eq!(d.expired(t0 + 10 * s, false, false), Some(Timeout::Idle));
+        assert_eq!(d.expired(t0 + 10 * s, false, false), Some(Deadline::Idle));
         d.last_read = t0 + 5 * s;
         assert_eq!(d.next_check(t0 + 6 * s, true, false), Some(t0 + 8 * s));
         assert_eq!(d.next_check(t0 + 6 * s, false, false), Some(t0 + 9 * s));

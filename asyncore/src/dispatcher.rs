@@ -1,7 +1,7 @@
 //! The `Dispatcher` trait: asyncore's handler names, with asyncore's defaults.
 
 use crate::cx::Cx;
-use crate::deadline::Timeout;
+use crate::deadline::Deadline;
 use crate::timer::TimerId;
 use crate::view::View;
 use socket2::{SockAddr, Socket};
@@ -149,7 +149,7 @@ pub trait Dispatcher<S: 'static = ()>: Any {
 
     /// A deadline declared with [`Cx::set_timeout`] passed. Default: an
     /// `info` log line naming the channel and the deadline, then `close()`.
-    fn handle_timeout(&mut self, cx: &mut Cx<'_, S>, kind: Timeout) -> io::Result<()> {
+    fn handle_timeout(&mut self, cx: &mut Cx<'_, S>, kind: Deadline) -> io::Result<()> {
         cx.log_info(
             &format!("{} {kind} timeout, closing", cx.describe(self.name())),
             "info",

@@ -86,7 +86,7 @@
 //! [`Dispatcher::handle_timeout`] (default: an `info` log line and `close`).
 //!
 //! ```
-//! use asyncore::{Cx, Dispatcher, EventLoop, Timeout, View};
+//! use asyncore::{Cx, Dispatcher, EventLoop, Deadline, View};
 //! use std::time::Duration;
 //!
 //! struct Client;
@@ -98,7 +98,7 @@
 //! let mut ev = EventLoop::new();
 //! let mut cx = ev.add(Client);
 //! cx.adopt(a.into())?;
-//! cx.set_timeout(Timeout::Idle, Some(Duration::from_millis(10)));
+//! cx.set_timeout(Deadline::Idle, Some(Duration::from_millis(10)));
 //! ev.run()?; // the silent peer gets the channel closed after 10 ms
 //! assert!(ev.is_empty());
 //! # Ok::<(), std::io::Error>(())

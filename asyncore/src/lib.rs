@@ -152,7 +152,13 @@ mod token;
 mod view;
 
 pub use cx::Cx;
-pub use deadline::Timeout;
+pub use deadline::Deadline;
+/// The old name of [`Deadline`].
+#[deprecated(
+    since = "0.2.0",
+    note = "renamed `Deadline` (`timeout` is the wait of a pass)"
+)]
+pub type Timeout = Deadline;
 pub use default_loop::{close_all, loop_, poll, poll2, run, with_default_loop};
 pub use dispatcher::Dispatcher;
 pub use error::ExitNow;

@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex};
 /// ```
 /// use asyncore::{CaptureLog, LogSink};
 /// let sink = CaptureLog::default();
-/// sink.log_info("warning", "unhandled read event");
+/// sink.log_info("unhandled read event", "warning");
 /// sink.log("hello");
 /// assert_eq!(sink.lines(), ["warning: unhandled read event", "log: hello"]);
 /// ```
@@ -25,9 +25,10 @@ pub trait LogSink {
     /// asyncore's `log(message)`: never filtered.
     // AC-LOG-1.
     fn log(&self, message: &str);
-    /// asyncore's `log_info(message, type)` after filtering.
+    /// asyncore's `log_info(message, type)` after filtering (the same
+    /// argument order as [`Cx::log_info`](crate::Cx::log_info)).
     // AC-LOG-2.
-    fn log_info(&self, kind: &str, message: &str);
+    fn log_info(&self, message: &str, kind: &str);
 }
 
 /// The default sink: the `log` crate, target `asyncore`. Type `error` logs at
@@ -38,7 +39,7 @@ pub trait LogSink {
 ///
 /// ```
 /// use asyncore::{FacadeLog, LogSink};
-/// FacadeLog.log_info("info", "goes to the log facade");
+/// FacadeLog.log_info("goes to the log facade", "info");
 /// ```
 #[derive(Clone, Copy, Debug, Default)]
 pub struct FacadeLog;
@@ -48,7 +49,7 @@ impl LogSink for FacadeLog {
         log::info!(target: "asyncore", "log: {message}");
     }
 
-    fn log_info(&self, kind: &str, message: &str) {
+    fn log_info(&self, message: &str, kind: &str) {
         let level = match kind {
             "error" => log::Level::Error,
             "warning" => log::Level::Warn,
@@ -76,7 +77,7 @@ impl LogSink for StdioLog {
         let _ = writeln!(std::io::stderr(), "log: {message}");
     }
 
-    fn log_info(&self, kind: &str, message: &str) {
+    fn log_info(&self, message: &str, kind: &str) {
         let _ = writeln!(std::io::stdout(), "{kind}: {message}");
     }
 }
@@ -115,7 +116,7 @@ impl LogSink for CaptureLog {
         self.push(format!("log: {message}"));
     }
 
-    fn log_info(&self, kind: &str, message: &str) {
+    fn log_info(&self, message: &str, kind: &str) {
         self.push(format!("{kind}: {message}"));
     }
 }

@@ -5,7 +5,7 @@
 use super::buffers::Buffers;
 use super::{Front, Producer, PushData, Terminator};
 use crate::cx::Cx;
-use crate::deadline::Timeout;
+use crate::deadline::Deadline;
 use crate::dispatcher::Dispatcher;
 use crate::timer::TimerId;
 use crate::token::Token;
@@ -257,7 +257,7 @@ impl<'a, S: 'static> Chat<'_, 'a, S> {
 
     /// [`Cx::set_timeout`]: declares (or, with `None`, clears) a deadline of
     /// this channel.
-    pub fn set_timeout(&mut self, kind: Timeout, after: Option<Duration>) {
+    pub fn set_timeout(&mut self, kind: Deadline, after: Option<Duration>) {
         self.cx.set_timeout(kind, after);
     }
 

@@ -1,7 +1,7 @@
 //! `ChatHandler`: what a protocol on a chat channel implements.
 
 use super::Chat;
-use crate::deadline::Timeout;
+use crate::deadline::Deadline;
 use crate::timer::TimerId;
 use std::io;
 
@@ -57,7 +57,7 @@ pub trait ChatHandler<S: 'static = ()>: 'static {
 
     /// A deadline declared with [`Chat::set_timeout`] passed. Default: an
     /// `info` line, then `close()`.
-    fn handle_timeout(&mut self, chat: &mut Chat<'_, '_, S>, kind: Timeout) -> io::Result<()> {
+    fn handle_timeout(&mut self, chat: &mut Chat<'_, '_, S>, kind: Deadline) -> io::Result<()> {
         let line = format!("{} {kind} timeout, closing", chat.describe(self.name()));
         chat.log_info(&line, "info");
         chat.close()

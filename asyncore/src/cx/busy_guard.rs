@@ -24,7 +24,7 @@ impl<S: 'static> Cx<'_, S> {
                  the loop is spinning; override writable() to return true only when there is data to send",
                 self.describe(name)
             );
-            self.core.diag.log.log_info("warning", &msg);
+            self.core.diag.log.log_info(&msg, "warning");
         }
     }
 }

@@ -3,20 +3,20 @@
 
 use super::Cx;
 use crate::core::TimerAction;
-use crate::deadline::Timeout;
+use crate::deadline::Deadline;
 use std::time::Instant;
 
 impl<S: 'static> Cx<'_, S> {
     /// The deadline that passed, if any; its clock restarts so a channel
     /// that survives `handle_timeout` gets a full period again.
-    pub(crate) fn expired_deadline(&mut self, reading: bool, writing: bool) -> Option<Timeout> {
+    pub(crate) fn expired_deadline(&mut self, reading: bool, writing: bool) -> Option<Deadline> {
         let now = Instant::now();
         let d = self.ch.deadlines.as_mut()?;
         let kind = d.expired(now, reading, writing)?;
         match kind {
-            Timeout::Idle => (d.last_read, d.last_write) = (now, now),
-            Timeout::Read => d.last_read = now,
-            Timeout::Write => d.last_write = now,
+            Deadline::Idle => (d.last_read, d.last_write) = (now, now),
+            Deadline::Read => d.last_read = now,
+            Deadline::Write => d.last_write = now,
         }
         Some(kind)
     }

@@ -17,7 +17,7 @@ impl<S: 'static> Cx<'_, S> {
                 "accept on {} failed: {err}; closing new connections until descriptors free up",
                 self.describe("listener")
             );
-            self.core.diag.log.log_info("warning", &msg);
+            self.core.diag.log.log_info(&msg, "warning");
         }
         // Close the waiting connections through the spare descriptor, so
         // their peers are told at once instead of left hanging.

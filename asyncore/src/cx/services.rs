@@ -4,7 +4,7 @@
 use super::nursery::{run, Nursery};
 use super::Cx;
 use crate::core::{entry, Callback, LoopCore, TimerAction, TimerPayload};
-use crate::deadline::{Deadlines, Timeout};
+use crate::deadline::{Deadline, Deadlines};
 use crate::dispatcher::Dispatcher;
 use crate::remote::Remote;
 use crate::timer::TimerId;
@@ -188,9 +188,9 @@ impl<S: 'static> Cx<'_, S> {
     }
 
     /// Declares (or with `None` removes) one of this channel's deadlines, as
-    /// libevent's bufferevent timeouts: [`Timeout::Idle`] (nothing read or
-    /// written), [`Timeout::Read`] (readable but nothing arrived),
-    /// [`Timeout::Write`] (output waiting but nothing sent). When one passes
+    /// libevent's bufferevent timeouts: [`Deadline::Idle`] (nothing read or
+    /// written), [`Deadline::Read`] (readable but nothing arrived),
+    /// [`Deadline::Write`] (output waiting but nothing sent). When one passes
     /// the loop calls [`handle_timeout`](Dispatcher::handle_timeout) (default:
     /// a log line and `close`). Costs one clock read per send/receive, and one
     /// timer per channel.
@@ -198,17 +198,17 @@ impl<S: 'static> Cx<'_, S> {
     /// # Examples
     ///
     /// ```
-    /// # use asyncore::{Dispatcher, EventLoop, Timeout}; struct Idle; impl Dispatcher for Idle {}
+    /// # use asyncore::{Dispatcher, EventLoop, Deadline}; struct Idle; impl Dispatcher for Idle {}
     /// use std::time::Duration;
     /// let mut ev = EventLoop::new();
     /// let mut cx = ev.add(Idle);
     /// cx.create_socket(asyncore::AF_INET, asyncore::SOCK_DGRAM)?;
-    /// cx.set_timeout(Timeout::Idle, Some(Duration::from_millis(5)));
+    /// cx.set_timeout(Deadline::Idle, Some(Duration::from_millis(5)));
     /// ev.run()?; // closed by the idle timeout
     /// assert!(ev.is_empty());
     /// # Ok::<(), std::io::Error>(())
     /// ```
-    pub fn set_timeout(&mut self, kind: Timeout, after: Option<Duration>) {
+    pub fn set_timeout(&mut self, kind: Deadline, after: Option<Duration>) {
         let now = Instant::now();
         let deadlines = self
             .ch
@@ -292,7 +292,7 @@ impl<S: 'static> Cx<'_, S> {
     pub fn log_info(&self, message: &str, kind: &str) {
         // AC-LOG-2
         if !self.ch.ignores(kind) {
-            self.core.diag.log.log_info(kind, message);
+            self.core.diag.log.log_info(message, kind);
         }
     }
 

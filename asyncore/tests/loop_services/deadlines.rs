@@ -2,7 +2,7 @@
 
 use super::*;
 
-/// issue 4 §4 deadlines: `Timeout::Idle` closes a silent connection, not
+/// issue 4 §4 deadlines: `Deadline::Idle` closes a silent connection, not
 /// before the timeout: the default `handle_timeout` logs exactly one `info`
 /// line naming the idle timeout, and closes (the peer sees end of stream).
 fn idle_timeout_closes_silent_connection(b: Backend) {
@@ -13,7 +13,7 @@ fn idle_timeout_closes_silent_connection(b: Backend) {
         let mut cx = ev.add(Plain);
         cx.adopt(sock).unwrap();
         let set_at = Instant::now();
-        cx.set_timeout(Timeout::Idle, Some(ms(50)));
+        cx.set_timeout(Deadline::Idle, Some(ms(50)));
         let elapsed = timed_run(&mut ev);
         assert!(set_at.elapsed() >= ms(50) && elapsed < secs(5));
         assert!(ev.is_empty());
@@ -58,7 +58,7 @@ fn activity_keeps_connection_open(b: Backend) {
         let mut cx = ev.add(Reader);
         cx.adopt(sock).unwrap();
         let t = cx.token();
-        cx.set_timeout(Timeout::Idle, Some(ms(40)));
+        cx.set_timeout(Deadline::Idle, Some(ms(40)));
         let quiet = Arc::new(AtomicBool::new(false));
         let stop = Arc::clone(&quiet);
         let writer = thread::spawn(move || {
@@ -97,7 +97,7 @@ fn activity_keeps_connection_open(b: Backend) {
     });
 }
 
-type TimeoutLog = Vec<(u8, Timeout, Instant)>;
+type TimeoutLog = Vec<(u8, Deadline, Instant)>;
 
 /// Records its timeouts and closes; `reads` is its `readable()`.
 struct Watch {
@@ -116,14 +116,14 @@ impl Dispatcher<TimeoutLog> for Watch {
         cx.recv(4096)?;
         Ok(())
     }
-    fn handle_timeout(&mut self, cx: &mut Cx<'_, TimeoutLog>, kind: Timeout) -> io::Result<()> {
+    fn handle_timeout(&mut self, cx: &mut Cx<'_, TimeoutLog>, kind: Deadline) -> io::Result<()> {
         let id = self.id;
         cx.state().push((id, kind, Instant::now()));
         cx.close()
     }
 }
 
-/// issue 4 §4 deadlines: `Timeout::Read` (40 ms) fires for a readable channel
+/// issue 4 §4 deadlines: `Deadline::Read` (40 ms) fires for a readable channel
 /// that receives nothing, no earlier than 40 ms after it was declared; a
 /// channel with the same deadline that is not readable is not read-timed-out
 /// (still open 150 ms later).
@@ -135,14 +135,14 @@ fn read_timeout_only_when_reading(b: Backend) {
         let set_at = Instant::now();
         let mut cx = ev.add(Watch { id: 1, reads: true });
         cx.adopt(sa).unwrap();
-        cx.set_timeout(Timeout::Read, Some(ms(40)));
+        cx.set_timeout(Deadline::Read, Some(ms(40)));
         let a = cx.token();
         let mut cx = ev.add(Watch {
             id: 2,
             reads: false,
         });
         cx.adopt(sb).unwrap();
-        cx.set_timeout(Timeout::Read, Some(ms(40)));
+        cx.set_timeout(Deadline::Read, Some(ms(40)));
         let bt = cx.token();
         run_until(&mut ev, |ev| !ev.contains(a));
         let until = Instant::now() + ms(150);
@@ -151,7 +151,7 @@ fn read_timeout_only_when_reading(b: Backend) {
         }
         let log = ev.state();
         assert_eq!(log.len(), 1, "{log:?}");
-        assert_eq!((log[0].0, log[0].1), (1, Timeout::Read));
+        assert_eq!((log[0].0, log[0].1), (1, Deadline::Read));
         assert!(log[0].2 - set_at >= ms(40));
         assert!(ev.contains(bt), "not reading: no read timeout");
     });
@@ -160,7 +160,7 @@ fn read_timeout_only_when_reading(b: Backend) {
 #[derive(Default)]
 struct WriteLog {
     progress: Option<Instant>,
-    timeouts: Vec<(Timeout, Instant)>,
+    timeouts: Vec<(Deadline, Instant)>,
 }
 
 /// Queues a lot of output into a `SendBuffer`; notes when a send made progress.
@@ -183,13 +183,13 @@ impl Dispatcher<WriteLog> for Flood {
         }
         Ok(())
     }
-    fn handle_timeout(&mut self, cx: &mut Cx<'_, WriteLog>, kind: Timeout) -> io::Result<()> {
+    fn handle_timeout(&mut self, cx: &mut Cx<'_, WriteLog>, kind: Deadline) -> io::Result<()> {
         cx.state().timeouts.push((kind, Instant::now()));
         cx.close()
     }
 }
 
-/// issue 4 §4 deadlines: `Timeout::Write` (50 ms) fires when output cannot
+/// issue 4 §4 deadlines: `Deadline::Write` (50 ms) fires when output cannot
 /// drain: a `SendBuffer` holding 8 MiB for a peer that never reads fills the
 /// socket buffer, sends stop making progress, and the write timeout fires no
 /// earlier than 50 ms after the last progress. A channel with the same
@@ -202,7 +202,7 @@ fn write_timeout_when_output_stalls(b: Backend) {
             out: SendBuffer::new(),
         });
         cx.adopt(sock).unwrap();
-        cx.set_timeout(Timeout::Write, Some(ms(50)));
+        cx.set_timeout(Deadline::Write, Some(ms(50)));
         let flood = cx.token();
         let data = vec![7u8; 8 << 20];
         // `send` writes what the socket takes at once (the loop notes that
@@ -217,13 +217,13 @@ fn write_timeout_when_output_stalls(b: Backend) {
             out: SendBuffer::new(),
         });
         cx.adopt(sock).unwrap();
-        cx.set_timeout(Timeout::Write, Some(ms(50)));
+        cx.set_timeout(Deadline::Write, Some(ms(50)));
         let idle = cx.token();
         run_until(&mut ev, |ev| !ev.contains(flood));
         let log = ev.state();
         assert_eq!(log.timeouts.len(), 1);
         let (kind, at) = log.timeouts[0];
-        assert_eq!(kind, Timeout::Write);
+        assert_eq!(kind, Deadline::Write);
         let since = log.progress.unwrap_or(first_send);
         assert!(
             at - since >= ms(50),

@@ -26,7 +26,7 @@ use util::*;
 use asyncore::chat::{AsyncChat, Chat, ChatHandler};
 use asyncore::View;
 use asyncore::{
-    Backend, Cx, Dispatcher, EventLoop, Remote, SendBuffer, SockAddr, Socket, Timeout, TimerId,
+    Backend, Cx, Deadline, Dispatcher, EventLoop, Remote, SendBuffer, SockAddr, Socket, TimerId,
     Token, AF_INET, SOCK_DGRAM, SOCK_STREAM,
 };
 use std::cell::{Cell, RefCell};

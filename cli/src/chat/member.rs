@@ -4,7 +4,7 @@
 use super::room::{validate_nick, Room};
 use super::ChatOptions;
 use asyncore::chat::{AsyncChat, Chat, ChatHandler, Collector};
-use asyncore::Timeout;
+use asyncore::Deadline;
 use std::collections::VecDeque;
 use std::io;
 use std::time::Duration;
@@ -176,9 +176,9 @@ impl Member {
             return nick;
         }
         chat.close_when_done();
-        chat.set_timeout(Timeout::Idle, None);
-        chat.set_timeout(Timeout::Read, None);
-        chat.set_timeout(Timeout::Write, Some(DEPART_GRACE));
+        chat.set_timeout(Deadline::Idle, None);
+        chat.set_timeout(Deadline::Read, None);
+        chat.set_timeout(Deadline::Write, Some(DEPART_GRACE));
         nick
     }
 
@@ -363,18 +363,20 @@ impl ChatHandler<Room> for Member {
 
     /// Quiet for too long (read or idle deadline), output stuck for too long
     /// (write deadline), or a departing member's grace ran out.
-    fn handle_timeout(&mut self, chat: &mut Chat<'_, '_, Room>, kind: Timeout) -> io::Result<()> {
+    fn handle_timeout(&mut self, chat: &mut Chat<'_, '_, Room>, kind: Deadline) -> io::Result<()> {
         if matches!(self.phase, Phase::Gone) {
             self.finish(chat);
             return Ok(());
         }
         let after = self.opts.idle_timeout.map(human).unwrap_or_default();
         let (notice, reason) = match kind {
-            Timeout::Write => (
+            Deadline::Write => (
                 format!("* your connection has not taken output for {after}; disconnecting"),
                 "too slow to read",
             ),
-            Timeout::Read | Timeout::Idle => (format!("* idle for {after}; disconnecting"), "idle"),
+            Deadline::Read | Deadline::Idle => {
+                (format!("* idle for {after}; disconnecting"), "idle")
+            }
         };
         if let Some(nick) = self.depart(chat, &notice) {
             self.announce(chat, format!("* {nick} left ({reason})"));

@@ -62,7 +62,7 @@ pub use room::{validate_nick, Room, MAX_NICK};
 
 use crate::{listen, shutdown_on_signals, AppError};
 use asyncore::chat::AsyncChat;
-use asyncore::{Backend, Cx, Dispatcher, EventLoop, Remote, SockAddr, Socket, Timeout};
+use asyncore::{Backend, Cx, Deadline, Dispatcher, EventLoop, Remote, SockAddr, Socket};
 use member::Member;
 use std::io;
 use std::net::SocketAddr;
@@ -137,8 +137,8 @@ impl Dispatcher<Room> for Listener {
             return Ok(());
         }
         if let Some(idle) = opts.idle_timeout {
-            conn.set_timeout(Timeout::Read, Some(idle));
-            conn.set_timeout(Timeout::Write, Some(idle));
+            conn.set_timeout(Deadline::Read, Some(idle));
+            conn.set_timeout(Deadline::Write, Some(idle));
         }
         let token = conn.token();
         cx.state().connect(token);

@@ -5,7 +5,7 @@ use super::response::{Event, Head, ResponseParser};
 use super::url::{Host, HttpUrl};
 use super::{exit, Failure};
 use asyncore::View;
-use asyncore::{Cx, Dispatcher, EventLoop, Timeout, TimerId, AF_INET, AF_INET6, SOCK_STREAM};
+use asyncore::{Cx, Deadline, Dispatcher, EventLoop, TimerId, AF_INET, AF_INET6, SOCK_STREAM};
 use std::collections::VecDeque;
 use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
@@ -173,7 +173,7 @@ fn connect_next(
         {
             Ok(()) => {
                 // Connect timeout and idle timeout in one: no activity yet.
-                ch.set_timeout(Timeout::Idle, Some(timeout));
+                ch.set_timeout(Deadline::Idle, Some(timeout));
                 return Ok(());
             }
             Err(e) => {
@@ -331,7 +331,7 @@ impl Dispatcher<Shared> for Conn {
         self.fail(cx, exit::CONNECT, message)
     }
 
-    fn handle_timeout(&mut self, cx: &mut Cx<'_, Shared>, _kind: Timeout) -> io::Result<()> {
+    fn handle_timeout(&mut self, cx: &mut Cx<'_, Shared>, _kind: Deadline) -> io::Result<()> {
         let secs = cx.state().secs();
         if !self.connected {
             let failure = Failure {

@@ -4,7 +4,7 @@
 use super::AsyncChat;
 use crate::chat::ChatHandler;
 use crate::cx::Cx;
-use crate::deadline::Timeout;
+use crate::deadline::Deadline;
 use crate::dispatcher::Dispatcher;
 use crate::timer::TimerId;
 use crate::view::View;
@@ -77,7 +77,7 @@ impl<S: 'static, H: ChatHandler<S>> Dispatcher<S> for AsyncChat<H> {
         self.settle(cx)
     }
 
-    fn handle_timeout(&mut self, cx: &mut Cx<'_, S>, kind: Timeout) -> io::Result<()> {
+    fn handle_timeout(&mut self, cx: &mut Cx<'_, S>, kind: Deadline) -> io::Result<()> {
         let (handler, mut chat) = self.split(cx);
         handler.handle_timeout(&mut chat, kind)?;
         self.settle(cx)

@@ -7,13 +7,13 @@ use super::{Session, State, MAX_RECIPIENTS};
 use crate::smtpd::delivery::Message;
 use crate::smtpd::parse::{get_addr, get_params, split_command, strip_keyword};
 use asyncore::chat::Chat;
-use asyncore::Timeout;
+use asyncore::Deadline;
 use std::io;
 
 impl Session {
     fn enter_command_state(&mut self, chat: &mut Chat<'_, '_>) {
         self.state = State::Command;
-        chat.set_timeout(Timeout::Idle, Some(self.config.command_timeout));
+        chat.set_timeout(Deadline::Idle, Some(self.config.command_timeout));
     }
 
     pub(super) fn command(&mut self, chat: &mut Chat<'_, '_>) -> io::Result<()> {
@@ -244,7 +244,7 @@ impl Session {
         }
         self.state = State::Data;
         self.incoming.begin();
-        chat.set_timeout(Timeout::Idle, Some(self.config.data_timeout));
+        chat.set_timeout(Deadline::Idle, Some(self.config.data_timeout));
         reply(chat, GO_AHEAD)
     }
 

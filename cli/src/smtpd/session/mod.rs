@@ -20,7 +20,7 @@ pub use config::SessionConfig;
 
 use super::delivery::Deliver;
 use asyncore::chat::{AsyncChat, Chat, ChatHandler, Collector};
-use asyncore::{Cx, Timeout};
+use asyncore::{Cx, Deadline};
 use incoming::Incoming;
 use reply::reply;
 use std::io;
@@ -122,7 +122,7 @@ pub fn channel(session: Session) -> AsyncChat<Session> {
 pub fn greet(chan: &mut AsyncChat<Session>, cx: &mut Cx<'_>) -> io::Result<()> {
     let (session, mut chat) = chan.split(cx);
     let timeout = session.config.command_timeout;
-    chat.set_timeout(Timeout::Idle, Some(timeout));
+    chat.set_timeout(Deadline::Idle, Some(timeout));
     let hello = format!(
         "220 {} asyncore smtpd {}",
         session.config.hostname,
@@ -226,7 +226,7 @@ impl ChatHandler for Session {
     }
 
     /// RFC 5321 §4.5.3.2: the client went quiet; `421`, then close.
-    fn handle_timeout(&mut self, chat: &mut Chat<'_, '_>, kind: Timeout) -> io::Result<()> {
+    fn handle_timeout(&mut self, chat: &mut Chat<'_, '_>, kind: Deadline) -> io::Result<()> {
         let line = format!(
             "{} {kind} timeout in {:?} state",
             chat.describe("smtpd"),
