@@ -10,7 +10,10 @@ pub(super) fn find_short(hay: &[u8], d: &[u8]) -> Option<usize> {
     let mut at = 0;
     while let Some(i) = memchr::memchr(d[0], &hay[at..]) {
         let p = at + i;
-        if hay[p..].starts_with(d) {
+        // Compared byte by byte: a library `memcmp` call costs more than
+        // the three bytes at most that are left to check.
+        let rest = &hay[p + 1..];
+        if rest.len() >= d.len() - 1 && rest.iter().zip(&d[1..]).all(|(a, b)| a == b) {
             return Some(p);
         }
         at = p + 1;
