@@ -14,7 +14,7 @@ use std::io;
 /// Handlers return `io::Result<()>`: an `Err` goes to
 /// [`handle_error`](Dispatcher::handle_error) (whose default logs one line and
 /// closes the channel), except [`ExitNow`](crate::ExitNow), which stops the
-/// loop, and `WouldBlock`, which just means "nothing to do now" (AC-Q-10).
+/// loop, and `WouldBlock`, which just means "nothing to do now".
 ///
 /// `S` is the loop's shared state (see [`EventLoop::with_state`](crate::EventLoop::with_state)).
 ///
@@ -22,12 +22,12 @@ use std::io;
 /// they turn readiness into the higher-level events (`handle_connect`,
 /// `handle_accept`, ...). Overriding them is rarely needed.
 ///
-/// **`handle_connect` runs before `connected` is set** (AC-Q-2): inside it,
+/// **`handle_connect` runs before `connected` is set**: inside it,
 /// `cx.connecting()` is still true and `cx.connected()` still false, as in asyncore.
 ///
 /// # Examples
 ///
-/// The seed's HTTP client, line for line:
+/// The HTTP client from asyncore's documentation, line for line:
 ///
 /// ```no_run
 /// use asyncore::{Cx, Dispatcher, EventLoop, View, AF_INET, SOCK_STREAM};
@@ -64,24 +64,27 @@ use std::io;
 /// ev.run()?;
 /// # Ok::<(), io::Error>(())
 /// ```
+// Spec: AC-Q-10, AC-Q-2.
 pub trait Dispatcher<S: 'static = ()>: Any {
     /// The channel's name in log lines (default: the Rust type name).
     fn name(&self) -> &'static str {
         std::any::type_name::<Self>()
     }
 
-    /// Whether the loop should watch for read readiness (default: true,
-    /// AC-DISP-4). Asked before each wait: every pass on select and poll,
+    /// Whether the loop should watch for read readiness (default: true).
+    /// Asked before each wait: every pass on select and poll,
     /// after the channel's handlers ran (or it was touched) on epoll.
+    // Spec: AC-DISP-4.
     fn readable(&self, ch: &View<'_, S>) -> bool {
         let _ = ch;
         true
     }
 
-    /// Whether the loop should watch for write readiness (default: true,
-    /// AC-DISP-4). **Override it**: a channel that is always writable but has
-    /// nothing to send makes the loop spin (AC-DISP-5); the loop logs a warning
+    /// Whether the loop should watch for write readiness (default: true).
+    /// **Override it**: a channel that is always writable but has
+    /// nothing to send makes the loop spin; the loop logs a warning
     /// when it sees that happen.
+    // Spec: AC-DISP-4, AC-DISP-5.
     fn writable(&self, ch: &View<'_, S>) -> bool {
         let _ = ch;
         true
@@ -105,16 +108,18 @@ pub trait Dispatcher<S: 'static = ()>: Any {
         Ok(())
     }
 
-    /// An outgoing connection was established (AC-CONN-5); runs before
-    /// `connected` is set (AC-Q-2).
+    /// An outgoing connection was established; runs before
+    /// `connected` is set.
+    // Spec: AC-CONN-5, AC-Q-2.
     fn handle_connect(&mut self, cx: &mut Cx<'_, S>) -> io::Result<()> {
         cx.log_info("unhandled connect event", "warning");
         Ok(())
     }
 
     /// A listening channel is readable: by default one `accept()`, and
-    /// `handle_accepted` if it gave a connection (AC-ACC-3) — or
+    /// `handle_accepted` if it gave a connection — or
     /// `handle_refused` if the listener or the loop is at its connection cap.
+    // Spec: AC-ACC-3.
     fn handle_accept(&mut self, cx: &mut Cx<'_, S>) -> io::Result<()> {
         match cx.accept()? {
             Some((sock, addr)) if cx.at_capacity() => self.handle_refused(cx, sock, addr),
@@ -166,7 +171,8 @@ pub trait Dispatcher<S: 'static = ()>: Any {
 
     /// A connection was accepted; `sock` is a raw blocking socket. Wrap it in
     /// a channel with `cx.add(handler).adopt(sock)`. Default: close it and log
-    /// a warning (AC-ACC-4).
+    /// a warning.
+    // Spec: AC-ACC-4.
     fn handle_accepted(
         &mut self,
         cx: &mut Cx<'_, S>,
@@ -180,16 +186,18 @@ pub trait Dispatcher<S: 'static = ()>: Any {
     }
 
     /// The peer closed, or the connection broke. The loop calls it at most
-    /// once per channel. Default: log a warning and `close()` (AC-CLOSE-3).
+    /// once per channel. Default: log a warning and `close()`.
+    // Spec: AC-CLOSE-3.
     fn handle_close(&mut self, cx: &mut Cx<'_, S>) -> io::Result<()> {
         cx.log_info("unhandled close event", "warning");
         cx.close()
     }
 
-    /// A handler failed with `err`. Default (AC-ERR-1): log one `error` line
+    /// A handler failed with `err`. Default: log one `error` line
     /// naming the channel, the handler and the error, then close the channel
     /// through `handle_close`. An error returned from here leaves the loop
-    /// (AC-ERR-4).
+    ///.
+    // Spec: AC-ERR-1, AC-ERR-4.
     fn handle_error(&mut self, cx: &mut Cx<'_, S>, err: io::Error) -> io::Result<()> {
         cx.log_uncaptured(self.name(), &err);
         if cx.claim_close_delivery() {
@@ -199,8 +207,9 @@ pub trait Dispatcher<S: 'static = ()>: Any {
         }
     }
 
-    /// Read readiness, routed by state (AC-EVT-1): a listener accepts; a
+    /// Read readiness, routed by state: a listener accepts; a
     /// connecting channel first completes its connect; then `handle_read`.
+    // Spec: AC-EVT-1.
     fn handle_read_event(&mut self, cx: &mut Cx<'_, S>) -> io::Result<()> {
         if cx.accepting() {
             return self.handle_accept(cx);
@@ -214,8 +223,9 @@ pub trait Dispatcher<S: 'static = ()>: Any {
         self.handle_read(cx)
     }
 
-    /// Write readiness, routed by state (AC-EVT-2): ignored on a listener; a
+    /// Write readiness, routed by state: ignored on a listener; a
     /// connecting channel first completes its connect; then `handle_write`.
+    // Spec: AC-EVT-2.
     fn handle_write_event(&mut self, cx: &mut Cx<'_, S>) -> io::Result<()> {
         if cx.accepting() {
             return Ok(());
@@ -229,8 +239,9 @@ pub trait Dispatcher<S: 'static = ()>: Any {
         self.handle_write(cx)
     }
 
-    /// Exceptional condition (AC-EVT-3): a pending socket error means the
+    /// Exceptional condition: a pending socket error means the
     /// connection is gone (`handle_close`); otherwise urgent data (`handle_expt`).
+    // Spec: AC-EVT-3.
     fn handle_expt_event(&mut self, cx: &mut Cx<'_, S>) -> io::Result<()> {
         if cx.socket_error()?.is_some() {
             if cx.claim_close_delivery() {
@@ -241,9 +252,10 @@ pub trait Dispatcher<S: 'static = ()>: Any {
         self.handle_expt(cx)
     }
 
-    /// Completes a non-blocking connect (AC-CONN-5): a pending socket error is
+    /// Completes a non-blocking connect: a pending socket error is
     /// returned (and reaches `handle_error`); otherwise `handle_connect` runs,
     /// then `connected` is set and `connecting` cleared.
+    // Spec: AC-CONN-5.
     fn handle_connect_event(&mut self, cx: &mut Cx<'_, S>) -> io::Result<()> {
         if let Some(err) = cx.socket_error()? {
             return Err(err);

@@ -16,7 +16,8 @@ use std::any::Any;
 use std::io;
 use std::time::Duration;
 
-/// asyncore's default `loop()` timeout: 30 seconds per pass (AC-LOOP-1).
+/// asyncore's default `loop()` timeout: 30 seconds per pass.
+// Spec: AC-LOOP-1.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// A channel map and the loop over it (asyncore's `map` plus `loop()`).
@@ -219,7 +220,7 @@ impl<S: 'static> EventLoop<S> {
 
     /// Adds a channel and returns its [`Cx`], to attach a socket with
     /// `create_socket`/`set_socket`/`adopt` (asyncore's constructor). Until
-    /// then the channel is not in the map (AC-MAP-6).
+    /// then the channel is not in the map.
     ///
     /// # Examples
     ///
@@ -233,6 +234,7 @@ impl<S: 'static> EventLoop<S> {
     /// assert_eq!(ev.len(), 1);
     /// # Ok::<(), std::io::Error>(())
     /// ```
+    // Spec: AC-MAP-6.
     pub fn add<D: Dispatcher<S>>(&mut self, dispatcher: D) -> Cx<'_, S> {
         self.settle();
         let token = self.core.map.insert_lent();
@@ -345,7 +347,7 @@ impl<S: 'static> EventLoop<S> {
     ///
     /// ```
     /// let mut ev = asyncore::EventLoop::new();
-    /// ev.run()?; // an empty map returns at once (AC-LOOP-3)
+    /// ev.run()?; // an empty map returns at once
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn run(&mut self) -> io::Result<()> {
@@ -353,7 +355,7 @@ impl<S: 'static> EventLoop<S> {
     }
 
     /// asyncore's `loop(timeout, map=self, count)` on this loop's backend
-    /// (AC-LOOP-3..5): passes while the map is non-empty **or a timer is
+    ///: passes while the map is non-empty **or a timer is
     /// armed** (the loop's rule), at most `count` of them; `timeout` bounds
     /// each pass's wait (`None`: no bound). Returns `Ok` when there is nothing
     /// left to wait for, the count is reached, a handler called [`Cx::stop`],
@@ -373,6 +375,7 @@ impl<S: 'static> EventLoop<S> {
     /// ev.run_loop(Some(Duration::from_millis(1)), Some(3))?; // three idle passes
     /// # Ok::<(), std::io::Error>(())
     /// ```
+    // Spec: AC-LOOP-3..5.
     pub fn run_loop(&mut self, timeout: Option<Duration>, count: Option<usize>) -> io::Result<()> {
         self.settle();
         self.core.pass.stop = false;
@@ -397,7 +400,7 @@ impl<S: 'static> EventLoop<S> {
     /// ```
     /// let mut ev = asyncore::EventLoop::new();
     /// ev.loop_(30.0, false, None)?;
-    /// assert!(ev.loop_(-1.0, false, None).is_err()); // AC-Q-3
+    /// assert!(ev.loop_(-1.0, false, None).is_err()); // a negative timeout is refused
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn loop_(&mut self, timeout: f64, use_poll: bool, count: Option<usize>) -> io::Result<()> {
@@ -407,7 +410,7 @@ impl<S: 'static> EventLoop<S> {
     }
 
     /// asyncore's `read(obj)` wrapper (select routing): `handle_read_event`,
-    /// errors to `handle_error`, ExitNow returned (AC-SEL-7, AC-SEL-8).
+    /// errors to `handle_error`, ExitNow returned.
     ///
     /// # Examples
     ///
@@ -425,6 +428,7 @@ impl<S: 'static> EventLoop<S> {
     /// ev.read(t)?; // routed to the default handle_error, which logs and closes
     /// # Ok::<(), std::io::Error>(())
     /// ```
+    // Spec: AC-SEL-7, AC-SEL-8.
     pub fn read(&mut self, token: Token) -> io::Result<()> {
         self.wrapper(token, Which::Read)
     }
@@ -477,7 +481,7 @@ impl<S: 'static> EventLoop<S> {
     }
 
     /// asyncore's `readwrite(obj, flags)` (poll routing) with `poll(2)` bits
-    /// such as [`POLLIN`](crate::POLLIN) (AC-POLL-6, AC-POLL-7).
+    /// such as [`POLLIN`](crate::POLLIN).
     ///
     /// # Examples
     ///
@@ -493,6 +497,7 @@ impl<S: 'static> EventLoop<S> {
     /// assert!(!ev.contains(t));
     /// # Ok::<(), std::io::Error>(())
     /// ```
+    // Spec: AC-POLL-6, AC-POLL-7.
     pub fn readwrite(&mut self, token: Token, flags: i16) -> io::Result<()> {
         self.settle();
         let Some(index) = self.core.map.resolve(token) else {
@@ -677,10 +682,10 @@ impl<S: 'static> EventLoop<S> {
         self.run_loop(Some(DEFAULT_TIMEOUT), None)
     }
 
-    /// asyncore's `close_all(map, ignore_all)` (AC-CLOSE-4): closes every
+    /// asyncore's `close_all(map, ignore_all)`: closes every
     /// channel in the map, in map order, with `close()` (not `handle_close`),
     /// and empties the map. A close error other than EBADF is returned unless
-    /// `ignore_all`; the channels are closed and removed either way (AC-Q-14).
+    /// `ignore_all`; the channels are closed and removed either way.
     ///
     /// # Examples
     ///
@@ -692,6 +697,7 @@ impl<S: 'static> EventLoop<S> {
     /// assert!(ev.is_empty());
     /// # Ok::<(), std::io::Error>(())
     /// ```
+    // Spec: AC-CLOSE-4, AC-Q-14.
     pub fn close_all(&mut self, ignore_all: bool) -> io::Result<()> {
         self.settle();
         let mut order = Vec::new();
@@ -723,7 +729,7 @@ impl<S: 'static> EventLoop<S> {
 }
 
 /// Seconds as asyncore takes them, checked: negative or NaN is an error
-/// (AC-Q-3, AC-Q-5); infinity means "wait forever" (`None`).
+///; infinity means "wait forever" (`None`).
 ///
 /// # Examples
 ///
@@ -734,6 +740,7 @@ impl<S: 'static> EventLoop<S> {
 /// assert!(asyncore::timeout_from_secs(-0.1).is_err());
 /// # Ok::<(), std::io::Error>(())
 /// ```
+// Spec: AC-Q-3, AC-Q-5.
 pub fn timeout_from_secs(secs: f64) -> io::Result<Option<Duration>> {
     if secs.is_nan() || secs < 0.0 {
         return Err(io::Error::new(

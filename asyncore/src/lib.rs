@@ -11,7 +11,7 @@
 //! reaches its socket (`send`, `recv`, `connect`, `close` ...), its flags, and
 //! the loop (add channels, reach other channels, stop).
 //!
-//! ## The seed's HTTP client
+//! ## The HTTP client from asyncore's documentation
 //!
 //! The example from the original asyncore documentation, nearly line for line:
 //!

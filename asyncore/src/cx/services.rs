@@ -296,8 +296,9 @@ impl<S: 'static> Cx<'_, S> {
         }
     }
 
-    /// The default `handle_error`'s line (AC-ERR-1, AC-Q-18): channel,
+    /// The default `handle_error`'s line: channel,
     /// error and the handler that failed.
+    // Spec: AC-ERR-1, AC-Q-18.
     pub(crate) fn log_uncaptured(&self, name: &str, err: &io::Error) {
         let line = format!(
             "uncaptured error, closing channel {} ({:?}:{} [{}])",
