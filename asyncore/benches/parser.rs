@@ -3,10 +3,10 @@
 //! repeated runs) as a Markdown table row for BENCHMARKS.md.
 //!
 //! ```text
-//! cargo bench -p asyncore --bench parser
+//! cargo bench -p asyncore-loop --bench parser
 //! ```
 
-use asyncore::chat::{Event, Parser};
+use asyncore_loop::chat::{Event, Parser};
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 

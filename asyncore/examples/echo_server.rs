@@ -7,8 +7,8 @@
 //! cargo run --release --example echo_server -- 127.0.0.1:PORT [select|poll|epoll]
 //! ```
 
-use asyncore::View;
-use asyncore::{
+use asyncore_loop::View;
+use asyncore_loop::{
     Backend, Cx, Dispatcher, EventLoop, SendBuffer, SockAddr, Socket, AF_INET, AF_INET6,
     SOCK_STREAM,
 };

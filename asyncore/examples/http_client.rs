@@ -6,8 +6,8 @@
 //! cargo run --release --example http_client -- HOST PORT PATH
 //! ```
 
-use asyncore::View;
-use asyncore::{Cx, Dispatcher, EventLoop, AF_INET, SOCK_STREAM};
+use asyncore_loop::View;
+use asyncore_loop::{Cx, Dispatcher, EventLoop, AF_INET, SOCK_STREAM};
 use std::io::{self, Write};
 use std::process::ExitCode;
 

@@ -6,8 +6,8 @@
 //! cargo run --release --example line_echo -- 127.0.0.1:PORT [select|poll|epoll]
 //! ```
 
-use asyncore::chat::{AsyncChat, Chat, ChatHandler, Collector};
-use asyncore::{
+use asyncore_loop::chat::{AsyncChat, Chat, ChatHandler, Collector};
+use asyncore_loop::{
     Backend, Cx, Dispatcher, EventLoop, SockAddr, Socket, AF_INET, AF_INET6, SOCK_STREAM,
 };
 use std::io::{self, Write};

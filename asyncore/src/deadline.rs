@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 /// # Examples
 ///
 /// ```
-/// assert_eq!(asyncore::Deadline::Idle.to_string(), "idle");
+/// assert_eq!(asyncore_loop::Deadline::Idle.to_string(), "idle");
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Deadline {

@@ -25,13 +25,13 @@ thread_local! {
 /// # Examples
 ///
 /// ```
-/// use asyncore::{with_default_loop, Dispatcher, AF_INET, SOCK_DGRAM};
+/// use asyncore_loop::{with_default_loop, Dispatcher, AF_INET, SOCK_DGRAM};
 /// struct Idle;
 /// impl Dispatcher for Idle {}
 /// with_default_loop(|ev| ev.add(Idle).create_socket(AF_INET, SOCK_DGRAM))?;
 /// assert_eq!(with_default_loop(|ev| ev.len()), 1);
-/// asyncore::close_all(false)?;
-/// asyncore::loop_(30.0, false, None)?; // empty map: returns at once
+/// asyncore_loop::close_all(false)?;
+/// asyncore_loop::loop_(30.0, false, None)?; // empty map: returns at once
 /// # Ok::<(), std::io::Error>(())
 /// ```
 pub fn with_default_loop<R>(f: impl FnOnce(&mut EventLoop) -> R) -> R {

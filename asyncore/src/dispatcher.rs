@@ -30,7 +30,7 @@ use std::io;
 /// The HTTP client from asyncore's documentation, line for line:
 ///
 /// ```no_run
-/// use asyncore::{Cx, Dispatcher, EventLoop, View, AF_INET, SOCK_STREAM};
+/// use asyncore_loop::{Cx, Dispatcher, EventLoop, View, AF_INET, SOCK_STREAM};
 /// use std::io::{self, Write};
 ///
 /// struct HttpClient {

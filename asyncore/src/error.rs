@@ -11,7 +11,7 @@ use std::io;
 /// # Examples
 ///
 /// ```
-/// use asyncore::{Cx, Dispatcher, EventLoop, ExitNow};
+/// use asyncore_loop::{Cx, Dispatcher, EventLoop, ExitNow};
 /// use std::io;
 ///
 /// struct Quitter;
@@ -23,7 +23,7 @@ use std::io;
 ///
 /// let mut ev = EventLoop::new();
 /// let mut cx = ev.add(Quitter);
-/// cx.create_socket(asyncore::AF_INET, asyncore::SOCK_DGRAM)?;
+/// cx.create_socket(asyncore_loop::AF_INET, asyncore_loop::SOCK_DGRAM)?;
 /// let err = ev.run().unwrap_err();
 /// assert!(ExitNow::is(&err));
 /// assert_eq!(ev.len(), 1); // the channel is still there

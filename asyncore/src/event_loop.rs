@@ -32,7 +32,7 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 /// An echo server and a client in one loop:
 ///
 /// ```
-/// use asyncore::{Cx, Dispatcher, EventLoop, SendBuffer, View, AF_INET, SOCK_STREAM};
+/// use asyncore_loop::{Cx, Dispatcher, EventLoop, SendBuffer, View, AF_INET, SOCK_STREAM};
 /// use socket2::{SockAddr, Socket};
 /// use std::io;
 ///
@@ -117,7 +117,7 @@ impl EventLoop<()> {
     /// # Examples
     ///
     /// ```
-    /// let ev = asyncore::EventLoop::new();
+    /// let ev = asyncore_loop::EventLoop::new();
     /// assert!(ev.is_empty());
     /// ```
     pub fn new() -> Self {
@@ -131,7 +131,7 @@ impl<S: 'static> EventLoop<S> {
     /// # Examples
     ///
     /// ```
-    /// let ev = asyncore::EventLoop::with_state(Vec::<String>::new());
+    /// let ev = asyncore_loop::EventLoop::with_state(Vec::<String>::new());
     /// assert!(ev.state().is_empty());
     /// ```
     pub fn with_state(state: S) -> Self {
@@ -147,7 +147,7 @@ impl<S: 'static> EventLoop<S> {
     /// # Examples
     ///
     /// ```
-    /// use asyncore::{Backend, EventLoop};
+    /// use asyncore_loop::{Backend, EventLoop};
     /// let ev = EventLoop::new().with_backend(Backend::Poll);
     /// assert_eq!(ev.backend(), Backend::Poll);
     /// ```
@@ -161,7 +161,7 @@ impl<S: 'static> EventLoop<S> {
     /// # Examples
     ///
     /// ```
-    /// use asyncore::{Backend, EventLoop};
+    /// use asyncore_loop::{Backend, EventLoop};
     /// let mut ev = EventLoop::new();
     /// ev.set_backend(Backend::Select);
     /// assert_eq!(ev.backend(), Backend::Select);
@@ -176,7 +176,7 @@ impl<S: 'static> EventLoop<S> {
     /// # Examples
     ///
     /// ```
-    /// assert_eq!(asyncore::EventLoop::new().backend(), asyncore::Backend::Epoll);
+    /// assert_eq!(asyncore_loop::EventLoop::new().backend(), asyncore_loop::Backend::Epoll);
     /// ```
     pub fn backend(&self) -> Backend {
         self.core.poller.backend()
@@ -187,7 +187,7 @@ impl<S: 'static> EventLoop<S> {
     /// # Examples
     ///
     /// ```
-    /// assert_eq!(*asyncore::EventLoop::with_state(3).state(), 3);
+    /// assert_eq!(*asyncore_loop::EventLoop::with_state(3).state(), 3);
     /// ```
     pub fn state(&self) -> &S {
         &self.core.state
@@ -198,7 +198,7 @@ impl<S: 'static> EventLoop<S> {
     /// # Examples
     ///
     /// ```
-    /// let mut ev = asyncore::EventLoop::with_state(3);
+    /// let mut ev = asyncore_loop::EventLoop::with_state(3);
     /// *ev.state_mut() += 1;
     /// assert_eq!(*ev.state(), 4);
     /// ```
@@ -211,8 +211,8 @@ impl<S: 'static> EventLoop<S> {
     /// # Examples
     ///
     /// ```
-    /// let mut ev = asyncore::EventLoop::new();
-    /// ev.set_log_sink(asyncore::StdioLog);
+    /// let mut ev = asyncore_loop::EventLoop::new();
+    /// ev.set_log_sink(asyncore_loop::StdioLog);
     /// ```
     pub fn set_log_sink(&mut self, sink: impl LogSink + 'static) {
         self.core.diag.log = Box::new(sink);
@@ -225,7 +225,7 @@ impl<S: 'static> EventLoop<S> {
     /// # Examples
     ///
     /// ```
-    /// use asyncore::{Dispatcher, EventLoop, AF_INET, SOCK_DGRAM};
+    /// use asyncore_loop::{Dispatcher, EventLoop, AF_INET, SOCK_DGRAM};
     /// struct Idle;
     /// impl Dispatcher for Idle {}
     /// let mut ev = EventLoop::new();
@@ -247,7 +247,7 @@ impl<S: 'static> EventLoop<S> {
     /// # Examples
     ///
     /// ```
-    /// # use asyncore::{Dispatcher, EventLoop}; struct Idle; impl Dispatcher for Idle {}
+    /// # use asyncore_loop::{Dispatcher, EventLoop}; struct Idle; impl Dispatcher for Idle {}
     /// let mut ev = EventLoop::new();
     /// let t = ev.add(Idle).token();
     /// assert!(!ev.channel(t).unwrap().connected());
@@ -265,7 +265,7 @@ impl<S: 'static> EventLoop<S> {
     /// # Examples
     ///
     /// ```
-    /// # use asyncore::{Dispatcher, EventLoop};
+    /// # use asyncore_loop::{Dispatcher, EventLoop};
     /// struct Named(&'static str);
     /// impl Dispatcher for Named {}
     /// let mut ev = EventLoop::new();
@@ -285,7 +285,7 @@ impl<S: 'static> EventLoop<S> {
     /// # Examples
     ///
     /// ```
-    /// # use asyncore::{Dispatcher, EventLoop};
+    /// # use asyncore_loop::{Dispatcher, EventLoop};
     /// struct Named(&'static str);
     /// impl Dispatcher for Named {}
     /// let mut ev = EventLoop::new();
@@ -308,7 +308,7 @@ impl<S: 'static> EventLoop<S> {
     /// # Examples
     ///
     /// ```
-    /// # use asyncore::{Dispatcher, EventLoop}; struct Idle; impl Dispatcher for Idle {}
+    /// # use asyncore_loop::{Dispatcher, EventLoop}; struct Idle; impl Dispatcher for Idle {}
     /// let mut ev = EventLoop::new();
     /// let t = ev.add(Idle).token();
     /// assert!(ev.contains(t));
@@ -322,7 +322,7 @@ impl<S: 'static> EventLoop<S> {
     /// # Examples
     ///
     /// ```
-    /// assert_eq!(asyncore::EventLoop::new().len(), 0);
+    /// assert_eq!(asyncore_loop::EventLoop::new().len(), 0);
     /// ```
     pub fn len(&self) -> usize {
         self.core.map.registered()
@@ -333,7 +333,7 @@ impl<S: 'static> EventLoop<S> {
     /// # Examples
     ///
     /// ```
-    /// assert!(asyncore::EventLoop::new().is_empty());
+    /// assert!(asyncore_loop::EventLoop::new().is_empty());
     /// ```
     pub fn is_empty(&self) -> bool {
         self.len() == 0
@@ -346,7 +346,7 @@ impl<S: 'static> EventLoop<S> {
     /// # Examples
     ///
     /// ```
-    /// let mut ev = asyncore::EventLoop::new();
+    /// let mut ev = asyncore_loop::EventLoop::new();
     /// ev.run()?; // an empty map returns at once
     /// # Ok::<(), std::io::Error>(())
     /// ```
@@ -366,12 +366,12 @@ impl<S: 'static> EventLoop<S> {
     /// # Examples
     ///
     /// ```
-    /// # use asyncore::{Dispatcher, EventLoop}; struct Idle; impl Dispatcher for Idle {
-    /// #   fn readable(&self, _: &asyncore::View<'_>) -> bool { false }
-    /// #   fn writable(&self, _: &asyncore::View<'_>) -> bool { false } }
+    /// # use asyncore_loop::{Dispatcher, EventLoop}; struct Idle; impl Dispatcher for Idle {
+    /// #   fn readable(&self, _: &asyncore_loop::View<'_>) -> bool { false }
+    /// #   fn writable(&self, _: &asyncore_loop::View<'_>) -> bool { false } }
     /// use std::time::Duration;
     /// let mut ev = EventLoop::new();
-    /// ev.add(Idle).create_socket(asyncore::AF_INET, asyncore::SOCK_DGRAM)?;
+    /// ev.add(Idle).create_socket(asyncore_loop::AF_INET, asyncore_loop::SOCK_DGRAM)?;
     /// ev.run_loop(Some(Duration::from_millis(1)), Some(3))?; // three idle passes
     /// # Ok::<(), std::io::Error>(())
     /// ```
@@ -398,7 +398,7 @@ impl<S: 'static> EventLoop<S> {
     /// # Examples
     ///
     /// ```
-    /// let mut ev = asyncore::EventLoop::new();
+    /// let mut ev = asyncore_loop::EventLoop::new();
     /// ev.loop_(30.0, false, None)?;
     /// assert!(ev.loop_(-1.0, false, None).is_err()); // a negative timeout is refused
     /// # Ok::<(), std::io::Error>(())
@@ -415,7 +415,7 @@ impl<S: 'static> EventLoop<S> {
     /// # Examples
     ///
     /// ```
-    /// use asyncore::{Cx, Dispatcher, EventLoop};
+    /// use asyncore_loop::{Cx, Dispatcher, EventLoop};
     /// struct Fails;
     /// impl Dispatcher for Fails {
     ///     fn handle_read_event(&mut self, _: &mut Cx<'_>) -> std::io::Result<()> {
@@ -438,7 +438,7 @@ impl<S: 'static> EventLoop<S> {
     /// # Examples
     ///
     /// ```
-    /// # use asyncore::{Dispatcher, EventLoop}; struct Idle; impl Dispatcher for Idle {}
+    /// # use asyncore_loop::{Dispatcher, EventLoop}; struct Idle; impl Dispatcher for Idle {}
     /// let mut ev = EventLoop::new();
     /// let t = ev.add(Idle).token();
     /// ev.write(t)?; // the default handle_write logs a (filtered) warning
@@ -453,8 +453,8 @@ impl<S: 'static> EventLoop<S> {
     /// # Examples
     ///
     /// ```
-    /// # use asyncore::{Dispatcher, EventLoop}; struct Idle; impl Dispatcher for Idle {
-    /// #   fn handle_expt_event(&mut self, _: &mut asyncore::Cx<'_>) -> std::io::Result<()> { Ok(()) } }
+    /// # use asyncore_loop::{Dispatcher, EventLoop}; struct Idle; impl Dispatcher for Idle {
+    /// #   fn handle_expt_event(&mut self, _: &mut asyncore_loop::Cx<'_>) -> std::io::Result<()> { Ok(()) } }
     /// let mut ev = EventLoop::new();
     /// let t = ev.add(Idle).token();
     /// ev.expt(t)?;
@@ -486,14 +486,14 @@ impl<S: 'static> EventLoop<S> {
     /// # Examples
     ///
     /// ```
-    /// # use asyncore::{Cx, Dispatcher, EventLoop};
+    /// # use asyncore_loop::{Cx, Dispatcher, EventLoop};
     /// struct Quiet;
     /// impl Dispatcher for Quiet {
     ///     fn handle_close(&mut self, cx: &mut Cx<'_>) -> std::io::Result<()> { cx.close() }
     /// }
     /// let mut ev = EventLoop::new();
     /// let t = ev.add(Quiet).token();
-    /// ev.readwrite(t, asyncore::POLLHUP)?; // hang-up: handle_close
+    /// ev.readwrite(t, asyncore_loop::POLLHUP)?; // hang-up: handle_close
     /// assert!(!ev.contains(t));
     /// # Ok::<(), std::io::Error>(())
     /// ```
@@ -516,7 +516,7 @@ impl<S: 'static> EventLoop<S> {
     ///
     /// ```
     /// use std::time::{Duration, Instant};
-    /// let mut ev = asyncore::EventLoop::with_state(None);
+    /// let mut ev = asyncore_loop::EventLoop::with_state(None);
     /// let start = Instant::now();
     /// ev.call_later(Duration::from_millis(20), |cx| { *cx.state() = Some(Instant::now()); Ok(()) });
     /// ev.run()?;
@@ -537,7 +537,7 @@ impl<S: 'static> EventLoop<S> {
     ///
     /// ```
     /// use std::time::Duration;
-    /// let mut ev = asyncore::EventLoop::with_state(0);
+    /// let mut ev = asyncore_loop::EventLoop::with_state(0);
     /// let id = ev.call_every(Duration::from_millis(1), |cx| {
     ///     *cx.state() += 1;
     ///     if *cx.state() == 3 { cx.stop(); }
@@ -561,7 +561,7 @@ impl<S: 'static> EventLoop<S> {
     /// # Examples
     ///
     /// ```
-    /// let mut ev = asyncore::EventLoop::new();
+    /// let mut ev = asyncore_loop::EventLoop::new();
     /// let id = ev.call_later(std::time::Duration::from_secs(5), |_| Ok(()));
     /// assert!(ev.cancel_timer(id));
     /// ```
@@ -575,7 +575,7 @@ impl<S: 'static> EventLoop<S> {
     /// # Examples
     ///
     /// ```
-    /// let mut ev = asyncore::EventLoop::new();
+    /// let mut ev = asyncore_loop::EventLoop::new();
     /// let id = ev.call_later(std::time::Duration::from_secs(5), |_| Ok(()));
     /// assert!(ev.reset_timer(id, std::time::Duration::from_secs(1)));
     /// ```
@@ -592,7 +592,7 @@ impl<S: 'static> EventLoop<S> {
     /// # Examples
     ///
     /// ```
-    /// let mut ev = asyncore::EventLoop::new();
+    /// let mut ev = asyncore_loop::EventLoop::new();
     /// let remote = ev.remote()?;
     /// std::thread::spawn(move || remote.stop()).join().unwrap()?;
     /// # Ok::<(), std::io::Error>(())
@@ -613,7 +613,7 @@ impl<S: 'static> EventLoop<S> {
     ///
     /// ```
     /// use std::time::Duration;
-    /// let mut ev = asyncore::EventLoop::new();
+    /// let mut ev = asyncore_loop::EventLoop::new();
     /// ev.on_signal(libc::SIGTERM, |cx| { cx.shutdown(Duration::from_secs(5)); Ok(()) })?;
     /// assert!(ev.on_signal(libc::SIGKILL, |_| Ok(())).is_err());
     /// # Ok::<(), std::io::Error>(())
@@ -642,7 +642,7 @@ impl<S: 'static> EventLoop<S> {
     /// # Examples
     ///
     /// ```
-    /// let mut ev = asyncore::EventLoop::new();
+    /// let mut ev = asyncore_loop::EventLoop::new();
     /// ev.set_catch_panics(false);
     /// ```
     pub fn set_catch_panics(&mut self, catch: bool) {
@@ -655,7 +655,7 @@ impl<S: 'static> EventLoop<S> {
     /// # Examples
     ///
     /// ```
-    /// let mut ev = asyncore::EventLoop::new();
+    /// let mut ev = asyncore_loop::EventLoop::new();
     /// ev.set_max_channels(Some(10_000));
     /// ```
     pub fn set_max_channels(&mut self, max: Option<usize>) {
@@ -670,9 +670,9 @@ impl<S: 'static> EventLoop<S> {
     /// # Examples
     ///
     /// ```
-    /// # use asyncore::{Dispatcher, EventLoop}; struct Idle; impl Dispatcher for Idle {}
+    /// # use asyncore_loop::{Dispatcher, EventLoop}; struct Idle; impl Dispatcher for Idle {}
     /// let mut ev = EventLoop::new();
-    /// ev.add(Idle).create_socket(asyncore::AF_INET, asyncore::SOCK_DGRAM)?;
+    /// ev.add(Idle).create_socket(asyncore_loop::AF_INET, asyncore_loop::SOCK_DGRAM)?;
     /// ev.shutdown(std::time::Duration::from_secs(1))?;
     /// assert!(ev.is_empty());
     /// # Ok::<(), std::io::Error>(())
@@ -690,9 +690,9 @@ impl<S: 'static> EventLoop<S> {
     /// # Examples
     ///
     /// ```
-    /// # use asyncore::{Dispatcher, EventLoop}; struct Idle; impl Dispatcher for Idle {}
+    /// # use asyncore_loop::{Dispatcher, EventLoop}; struct Idle; impl Dispatcher for Idle {}
     /// let mut ev = EventLoop::new();
-    /// ev.add(Idle).create_socket(asyncore::AF_INET, asyncore::SOCK_STREAM)?;
+    /// ev.add(Idle).create_socket(asyncore_loop::AF_INET, asyncore_loop::SOCK_STREAM)?;
     /// ev.close_all(false)?;
     /// assert!(ev.is_empty());
     /// # Ok::<(), std::io::Error>(())
@@ -735,9 +735,9 @@ impl<S: 'static> EventLoop<S> {
 ///
 /// ```
 /// use std::time::Duration;
-/// assert_eq!(asyncore::timeout_from_secs(0.5)?, Some(Duration::from_millis(500)));
-/// assert_eq!(asyncore::timeout_from_secs(f64::INFINITY)?, None);
-/// assert!(asyncore::timeout_from_secs(-0.1).is_err());
+/// assert_eq!(asyncore_loop::timeout_from_secs(0.5)?, Some(Duration::from_millis(500)));
+/// assert_eq!(asyncore_loop::timeout_from_secs(f64::INFINITY)?, None);
+/// assert!(asyncore_loop::timeout_from_secs(-0.1).is_err());
 /// # Ok::<(), std::io::Error>(())
 /// ```
 // Spec: AC-Q-3, AC-Q-5.

@@ -16,7 +16,7 @@ use std::os::fd::{AsRawFd, RawFd};
 /// # Examples
 ///
 /// ```
-/// use asyncore::FileWrapper;
+/// use asyncore_loop::FileWrapper;
 /// use std::os::fd::AsRawFd;
 ///
 /// let (r, mut w) = std::io::pipe()?;
@@ -85,7 +85,7 @@ impl FileWrapper {
     /// ```
     /// # use std::os::fd::AsRawFd;
     /// # let f = std::fs::File::open("/dev/null")?;
-    /// let w = asyncore::FileWrapper::new(f.as_raw_fd())?;
+    /// let w = asyncore_loop::FileWrapper::new(f.as_raw_fd())?;
     /// assert_eq!(w.getsockopt(libc::SOL_SOCKET, libc::SO_ERROR)?, 0);
     /// assert!(w.getsockopt(libc::SOL_SOCKET, libc::SO_RCVBUF).is_err());
     /// # Ok::<(), std::io::Error>(())

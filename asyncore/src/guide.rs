@@ -21,7 +21,7 @@
 //! however often timers are re-armed.
 //!
 //! ```
-//! use asyncore::EventLoop;
+//! use asyncore_loop::EventLoop;
 //! use std::time::{Duration, Instant};
 //!
 //! let mut ev = EventLoop::with_state(Vec::new());
@@ -42,7 +42,7 @@
 //! coalesce and are never lost (an eventfd).
 //!
 //! ```
-//! use asyncore::EventLoop;
+//! use asyncore_loop::EventLoop;
 //! use std::time::Duration;
 //!
 //! let mut ev = EventLoop::with_state(0u64);
@@ -72,7 +72,7 @@
 //!
 //! ```no_run
 //! use std::time::Duration;
-//! let mut ev = asyncore::EventLoop::new();
+//! let mut ev = asyncore_loop::EventLoop::new();
 //! ev.on_signal(libc::SIGTERM, |cx| { cx.shutdown(Duration::from_secs(10)); Ok(()) })?;
 //! ev.on_signal(libc::SIGHUP, |cx| { cx.log_info("reloading", "info"); Ok(()) })?;
 //! ev.run()?;
@@ -86,7 +86,7 @@
 //! [`Dispatcher::handle_timeout`] (default: an `info` log line and `close`).
 //!
 //! ```
-//! use asyncore::{Cx, Dispatcher, EventLoop, Deadline, View};
+//! use asyncore_loop::{Cx, Dispatcher, EventLoop, Deadline, View};
 //! use std::time::Duration;
 //!
 //! struct Client;
@@ -113,10 +113,10 @@
 //! [`EventLoop::close_all`] stays the abrupt form.
 //!
 //! ```
-//! # use asyncore::{Dispatcher, EventLoop}; struct Idle; impl Dispatcher for Idle {}
+//! # use asyncore_loop::{Dispatcher, EventLoop}; struct Idle; impl Dispatcher for Idle {}
 //! use std::time::Duration;
 //! let mut ev = EventLoop::new();
-//! ev.add(Idle).create_socket(asyncore::AF_INET, asyncore::SOCK_DGRAM)?;
+//! ev.add(Idle).create_socket(asyncore_loop::AF_INET, asyncore_loop::SOCK_DGRAM)?;
 //! ev.shutdown(Duration::from_secs(5))?;
 //! assert!(ev.is_empty());
 //! # Ok::<(), std::io::Error>(())
@@ -131,13 +131,13 @@
 //! caught: the first panic ends the process.
 //!
 //! ```
-//! use asyncore::{Cx, Dispatcher, EventLoop};
+//! use asyncore_loop::{Cx, Dispatcher, EventLoop};
 //! struct Buggy;
 //! impl Dispatcher for Buggy {
 //!     fn handle_write(&mut self, _: &mut Cx<'_>) -> std::io::Result<()> { panic!("bug") }
 //! }
 //! let mut ev = EventLoop::new();
-//! ev.add(Buggy).create_socket(asyncore::AF_INET, asyncore::SOCK_DGRAM)?;
+//! ev.add(Buggy).create_socket(asyncore_loop::AF_INET, asyncore_loop::SOCK_DGRAM)?;
 //! ev.run()?; // the panic closed the channel; the loop returned normally
 //! assert!(ev.is_empty());
 //! # Ok::<(), std::io::Error>(())
@@ -158,7 +158,7 @@
 //! can answer politely before closing:
 //!
 //! ```
-//! use asyncore::{Cx, Dispatcher, SockAddr, Socket};
+//! use asyncore_loop::{Cx, Dispatcher, SockAddr, Socket};
 //! use std::io::{self, Write};
 //!
 //! struct Smtp;

@@ -16,7 +16,7 @@
 //! The example from the original asyncore documentation, nearly line for line:
 //!
 //! ```
-//! use asyncore::{Cx, Dispatcher, EventLoop, View, AF_INET, SOCK_STREAM};
+//! use asyncore_loop::{Cx, Dispatcher, EventLoop, View, AF_INET, SOCK_STREAM};
 //! use std::io::{self, Write};
 //!
 //! struct HttpClient {

@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 /// # Examples
 ///
 /// ```
-/// use asyncore::{CaptureLog, LogSink};
+/// use asyncore_loop::{CaptureLog, LogSink};
 /// let sink = CaptureLog::default();
 /// sink.log_info("unhandled read event", "warning");
 /// sink.log("hello");
@@ -38,7 +38,7 @@ pub trait LogSink {
 /// # Examples
 ///
 /// ```
-/// use asyncore::{FacadeLog, LogSink};
+/// use asyncore_loop::{FacadeLog, LogSink};
 /// FacadeLog.log_info("goes to the log facade", "info");
 /// ```
 #[derive(Clone, Copy, Debug, Default)]
@@ -65,7 +65,7 @@ impl LogSink for FacadeLog {
 /// # Examples
 ///
 /// ```
-/// use asyncore::{EventLoop, StdioLog};
+/// use asyncore_loop::{EventLoop, StdioLog};
 /// let mut ev = EventLoop::new();
 /// ev.set_log_sink(StdioLog);
 /// ```
@@ -87,7 +87,7 @@ impl LogSink for StdioLog {
 /// # Examples
 ///
 /// ```
-/// use asyncore::{CaptureLog, EventLoop};
+/// use asyncore_loop::{CaptureLog, EventLoop};
 /// let lines = CaptureLog::default();
 /// let mut ev = EventLoop::new();
 /// ev.set_log_sink(lines.clone());

@@ -35,8 +35,8 @@ pub const DISCONNECTED: [i32; 6] = [
 /// ```
 /// use std::io;
 /// let reset = io::Error::from_raw_os_error(libc::ECONNRESET);
-/// assert!(asyncore::is_disconnected(&reset));
-/// assert!(!asyncore::is_disconnected(&io::Error::from_raw_os_error(libc::EIO)));
+/// assert!(asyncore_loop::is_disconnected(&reset));
+/// assert!(!asyncore_loop::is_disconnected(&io::Error::from_raw_os_error(libc::EIO)));
 /// ```
 pub fn is_disconnected(err: &io::Error) -> bool {
     // AC-MOD-1.
@@ -49,8 +49,8 @@ pub fn is_disconnected(err: &io::Error) -> bool {
 /// # Examples
 ///
 /// ```
-/// assert_eq!(asyncore::strerror(libc::EPERM), "Operation not permitted");
-/// assert!(!asyncore::strerror(-1).is_empty());
+/// assert_eq!(asyncore_loop::strerror(libc::EPERM), "Operation not permitted");
+/// assert!(!asyncore_loop::strerror(-1).is_empty());
 /// ```
 pub fn strerror(errno: i32) -> String {
     // AC-MOD-4: "Unknown error N" rather than an empty message.
@@ -71,7 +71,7 @@ pub fn strerror(errno: i32) -> String {
 /// # Examples
 ///
 /// ```
-/// use asyncore::ToSockAddr;
+/// use asyncore_loop::ToSockAddr;
 /// let a = ("127.0.0.1", 80).to_sock_addr(None)?;
 /// assert_eq!(a.as_socket().unwrap().port(), 80);
 /// let u = std::path::Path::new("/tmp/x.sock").to_sock_addr(None)?;

@@ -40,7 +40,7 @@ impl<S: 'static> EventLoop<S> {
     /// # Examples
     ///
     /// ```
-    /// let mut ev = asyncore::EventLoop::new();
+    /// let mut ev = asyncore_loop::EventLoop::new();
     /// ev.poll(Some(std::time::Duration::ZERO))?;
     /// # Ok::<(), std::io::Error>(())
     /// ```

@@ -89,7 +89,7 @@ impl<S: 'static> RemoteShared<S> {
 /// # Examples
 ///
 /// ```
-/// use asyncore::EventLoop;
+/// use asyncore_loop::EventLoop;
 /// use std::time::Duration;
 ///
 /// let mut ev = EventLoop::with_state(0u32);

@@ -16,7 +16,7 @@ use std::io;
 /// # Examples
 ///
 /// ```
-/// use asyncore::{Cx, Dispatcher, SendBuffer, View};
+/// use asyncore_loop::{Cx, Dispatcher, SendBuffer, View};
 /// use std::io;
 ///
 /// #[derive(Default)]

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 /// # Examples
 ///
 /// ```
-/// use asyncore::EventLoop;
+/// use asyncore_loop::EventLoop;
 /// use std::time::Duration;
 /// let mut ev = EventLoop::new();
 /// let id = ev.call_later(Duration::from_secs(60), |_cx| Ok(()));

@@ -11,7 +11,7 @@ use std::fmt;
 /// # Examples
 ///
 /// ```
-/// use asyncore::{Dispatcher, EventLoop};
+/// use asyncore_loop::{Dispatcher, EventLoop};
 /// struct Idle;
 /// impl Dispatcher for Idle {}
 ///

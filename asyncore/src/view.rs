@@ -23,7 +23,7 @@ use std::os::fd::RawFd;
 /// connect completes:
 ///
 /// ```
-/// use asyncore::{Dispatcher, View};
+/// use asyncore_loop::{Dispatcher, View};
 ///
 /// struct Client {
 ///     out: Vec<u8>,

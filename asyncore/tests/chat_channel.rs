@@ -29,8 +29,8 @@
 mod util;
 use util::{run_until_empty, tcp_pair, unix_pair, Proc};
 
-use asyncore::chat::{AsyncChat, Chat, ChatHandler, Collector, SimpleProducer, Terminator};
-use asyncore::{
+use asyncore_loop::chat::{AsyncChat, Chat, ChatHandler, Collector, SimpleProducer, Terminator};
+use asyncore_loop::{
     Backend, CaptureLog, Cx, Dispatcher, EventLoop, SockAddr, Socket, Token, AF_INET, SOCK_STREAM,
 };
 use std::cell::RefCell;
@@ -396,7 +396,7 @@ fn tc_ch_7_simple_producer(b: Backend) {
 fn tc_ch_8_string_producer(b: Backend) {
     let (rec, _) = echo_test(b, "\n", 1, |chat| {
         let data = b"hello world\nI'm not dead yet!\nQUIT\n".to_vec();
-        let size = asyncore::chat::DEFAULT_PRODUCER_BUFFER_SIZE;
+        let size = asyncore_loop::chat::DEFAULT_PRODUCER_BUFFER_SIZE;
         chat.push_with_producer(Box::new(SimpleProducer::new(data, size)))
     });
     assert_eq!(strings(&rec.contents), ["hello world", "I'm not dead yet!"]);
@@ -663,7 +663,7 @@ fn x_ch_15_defaults(b: Backend) {
     let chan = AsyncChat::new(Plain);
     assert_eq!(chan.in_buffer_size(), 65_536);
     assert_eq!(chan.terminator(), &Terminator::None);
-    assert_eq!(asyncore::chat::DEFAULT_OUT_BUFFER_SIZE, 65_536);
+    assert_eq!(asyncore_loop::chat::DEFAULT_OUT_BUFFER_SIZE, 65_536);
 
     let log = CaptureLog::default();
     let mut ev = util::event_loop(b, ());
@@ -877,11 +877,11 @@ fn limit_long_line_in_child(b: Backend) {
 mod limit_long_line {
     #[test]
     fn epoll() {
-        super::limit_long_line(asyncore::Backend::Epoll, "limit_long_line::epoll");
+        super::limit_long_line(asyncore_loop::Backend::Epoll, "limit_long_line::epoll");
     }
     #[test]
     fn poll() {
-        super::limit_long_line(asyncore::Backend::Poll, "limit_long_line::poll");
+        super::limit_long_line(asyncore_loop::Backend::Poll, "limit_long_line::poll");
     }
 }
 

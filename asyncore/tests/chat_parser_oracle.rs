@@ -1,4 +1,4 @@
-//! Differential test of `asyncore::chat::Parser` against CPython 3.11's `asynchat`
+//! Differential test of `asyncore_loop::chat::Parser` against CPython 3.11's `asynchat`
 //! (AC-CHAT-20…30, AC-CHAT-14, X-CH-1): random streams, random receive splits
 //! (including empty receives) and random terminator changes made at each
 //! `found_terminator` must give exactly the same calls — the same data pieces, not
@@ -8,7 +8,7 @@
 //! `python3` with `asynchat` (Python ≤ 3.11) is missing the test is skipped with a
 //! message, unless `ASYNCORE_REQUIRE_ORACLE` is set, in which case it fails.
 
-use asyncore::chat::{Event, Parser, Terminator};
+use asyncore_loop::chat::{Event, Parser, Terminator};
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::process::{Command, Stdio};

@@ -20,8 +20,8 @@ mod util;
 
 use util::*;
 
-use asyncore::View;
-use asyncore::{
+use asyncore_loop::View;
+use asyncore_loop::{
     Backend, CaptureLog, Cx, Dispatcher, EventLoop, ExitNow, FileWrapper, SendBuffer, SockAddr,
     Socket, Token, POLLERR, POLLHUP, POLLIN, POLLNVAL, POLLOUT, POLLPRI, SOCK_STREAM,
 };
@@ -300,15 +300,15 @@ fn tc_ac_3_closeall() {
 /// can see it.
 #[test]
 fn tc_ac_4_closeall_default() {
-    let (tokens, mut peers) = asyncore::with_default_loop(|ev| {
+    let (tokens, mut peers) = asyncore_loop::with_default_loop(|ev| {
         assert!(ev.is_empty(), "default map not empty at start");
         ten_channels(ev)
     });
-    assert_eq!(asyncore::with_default_loop(|ev| ev.len()), 10);
+    assert_eq!(asyncore_loop::with_default_loop(|ev| ev.len()), 10);
 
-    asyncore::close_all(false).unwrap();
+    asyncore_loop::close_all(false).unwrap();
 
-    asyncore::with_default_loop(|ev| {
+    asyncore_loop::with_default_loop(|ev| {
         assert!(ev.is_empty());
         assert!(tokens.iter().all(|t| !ev.contains(*t)));
     });
@@ -435,8 +435,8 @@ fn tc_ac_10_unhandled() {
 /// empty.
 #[test]
 fn tc_ac_11_strerror() {
-    assert_eq!(asyncore::strerror(libc::EPERM), "Operation not permitted");
-    assert!(!asyncore::strerror(-1).is_empty());
+    assert_eq!(asyncore_loop::strerror(libc::EPERM), "Operation not permitted");
+    assert!(!asyncore_loop::strerror(-1).is_empty());
 }
 
 // ============================================================================
@@ -514,9 +514,9 @@ impl Dispatcher for NoReadSender {
 /// `poll2()`, or the epoll backend).
 fn default_pass(b: Backend) -> io::Result<()> {
     match b {
-        Backend::Select => asyncore::poll(0.0),
-        Backend::Poll => asyncore::poll2(0.0),
-        Backend::Epoll => asyncore::with_default_loop(|ev| {
+        Backend::Select => asyncore_loop::poll(0.0),
+        Backend::Poll => asyncore_loop::poll2(0.0),
+        Backend::Epoll => asyncore_loop::with_default_loop(|ev| {
             ev.set_backend(Backend::Epoll);
             ev.poll(Some(Duration::ZERO))
         }),
@@ -534,10 +534,10 @@ fn tc_ac_12_dispatcher_with_send(b: Backend) {
     let server = std::thread::spawn(move || capture_server(listener, accepted_tx));
 
     let data = b"Suppose there isn't a 16-ton weight?";
-    let t = asyncore::with_default_loop(|ev| {
+    let t = asyncore_loop::with_default_loop(|ev| {
         assert!(ev.is_empty(), "default map not empty at start");
         let mut cx = ev.add(NoReadSender::default());
-        cx.create_socket(asyncore::AF_INET, SOCK_STREAM).unwrap();
+        cx.create_socket(asyncore_loop::AF_INET, SOCK_STREAM).unwrap();
         cx.connect(("127.0.0.1", port)).unwrap();
         cx.token()
     });
@@ -547,7 +547,7 @@ fn tc_ac_12_dispatcher_with_send(b: Backend) {
         .expect("server did not accept");
 
     let send = |bytes: &[u8]| {
-        asyncore::with_default_loop(|ev| {
+        asyncore_loop::with_default_loop(|ev| {
             ev.with(t, |d: &mut NoReadSender, cx| d.out.send(cx, bytes))
                 .expect("channel gone")
         })
@@ -558,7 +558,7 @@ fn tc_ac_12_dispatcher_with_send(b: Backend) {
     send(b"\n");
 
     let pending = || {
-        asyncore::with_default_loop(|ev| ev.with(t, |d: &mut NoReadSender, _| d.out.len()))
+        asyncore_loop::with_default_loop(|ev| ev.with(t, |d: &mut NoReadSender, _| d.out.len()))
             .unwrap_or(0)
     };
     for _ in 0..1000 {
@@ -570,7 +570,7 @@ fn tc_ac_12_dispatcher_with_send(b: Backend) {
     assert_eq!(pending(), 0, "out buffer not flushed in 1000 passes");
 
     let captured = server.join().unwrap();
-    asyncore::close_all(true).unwrap();
+    asyncore_loop::close_all(true).unwrap();
     assert_eq!(captured, [&data[..], &data[..]].concat());
 }
 

@@ -15,8 +15,8 @@
 mod util;
 use util::*;
 
-use asyncore::View;
-use asyncore::{
+use asyncore_loop::View;
+use asyncore_loop::{
     with_default_loop, Backend, CaptureLog, Cx, Dispatcher, EventLoop, ExitNow, FileWrapper,
     SendBuffer, SockAddr, Socket, Token, AF_INET, AF_UNIX, POLLIN, POLLOUT, SOCK_DGRAM,
     SOCK_STREAM,
@@ -1015,7 +1015,7 @@ fn x_ac_20_maps_are_per_loop(b: Backend) {
     assert!(cx.is_closed() && !cx.is_registered());
     cx.close().unwrap();
     assert_eq!(ev.len(), 0);
-    asyncore::close_all(false).unwrap();
+    asyncore_loop::close_all(false).unwrap();
     assert!(with_default_loop(|d| d.is_empty()));
 }
 

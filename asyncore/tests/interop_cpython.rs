@@ -13,8 +13,8 @@
 mod util;
 use util::Proc;
 
-use asyncore::View;
-use asyncore::{
+use asyncore_loop::View;
+use asyncore_loop::{
     Backend, Cx, Dispatcher, EventLoop, SendBuffer, SockAddr, Socket, AF_INET, SOCK_STREAM,
 };
 use std::io;
@@ -174,7 +174,7 @@ fn example_binary(name: &str) -> PathBuf {
     let path = profile_dir.join("examples").join(name);
     if !path.exists() {
         let mut cmd = Command::new(env!("CARGO"));
-        cmd.args(["build", "-p", "asyncore", "--example", name]);
+        cmd.args(["build", "-p", "asyncore-loop", "--example", name]);
         if profile_dir.ends_with("release") {
             cmd.arg("--release");
         }

@@ -8,8 +8,8 @@
 #[macro_use]
 mod util;
 
-use asyncore::View;
-use asyncore::{
+use asyncore_loop::View;
+use asyncore_loop::{
     reuse_port_listener, Backend, Cx, Dispatcher, LoopGroup, Pinning, ReusePortAddr, SendBuffer,
     SockAddr, Socket,
 };

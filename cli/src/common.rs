@@ -1,7 +1,7 @@
 //! What every app shares: the error type with its exit codes, logging, and
 //! starting a listener.
 
-use asyncore::{Backend, Cx, Dispatcher, EventLoop, AF_INET, AF_INET6, SOCK_STREAM};
+use asyncore_loop::{Backend, Cx, Dispatcher, EventLoop, AF_INET, AF_INET6, SOCK_STREAM};
 use std::fmt;
 use std::io;
 use std::net::SocketAddr;
@@ -83,7 +83,7 @@ pub fn parse_listen(text: &str) -> Result<SocketAddr, AppError> {
 /// # Examples
 ///
 /// ```
-/// use asyncore::{Dispatcher, EventLoop};
+/// use asyncore_loop::{Dispatcher, EventLoop};
 /// struct Listener;
 /// impl Dispatcher for Listener {}
 /// let mut ev = EventLoop::new();
@@ -121,7 +121,7 @@ pub fn listen<S: 'static, D: Dispatcher<S>>(
 /// # Examples
 ///
 /// ```
-/// let mut ev = asyncore::EventLoop::new();
+/// let mut ev = asyncore_loop::EventLoop::new();
 /// asyncore_cli::shutdown_on_signals(&mut ev)?;
 /// # Ok::<(), asyncore_cli::AppError>(())
 /// ```
@@ -183,7 +183,7 @@ pub fn init_logging(verbose: u8, quiet: bool) {
 /// # Examples
 ///
 /// ```
-/// assert_eq!(asyncore_cli::parse_backend("poll").unwrap(), asyncore::Backend::Poll);
+/// assert_eq!(asyncore_cli::parse_backend("poll").unwrap(), asyncore_loop::Backend::Poll);
 /// assert!(asyncore_cli::parse_backend("kqueue").is_err());
 /// ```
 pub fn parse_backend(text: &str) -> Result<Backend, String> {

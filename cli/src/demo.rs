@@ -4,8 +4,8 @@
 //! exchange. Needs no network and no set-up.
 
 use crate::AppError;
-use asyncore::View;
-use asyncore::{
+use asyncore_loop::View;
+use asyncore_loop::{
     Backend, Cx, Dispatcher, EventLoop, SendBuffer, SockAddr, Socket, AF_INET, SOCK_STREAM,
 };
 use std::io;
@@ -125,7 +125,7 @@ impl Dispatcher<Exchange> for HttpClient {
 /// # Examples
 ///
 /// ```
-/// let x = asyncore_cli::demo::exchange(asyncore::Backend::Epoll)?;
+/// let x = asyncore_cli::demo::exchange(asyncore_loop::Backend::Epoll)?;
 /// assert!(x.response.starts_with(b"HTTP/1.0 200 OK\r\n"));
 /// # Ok::<(), std::io::Error>(())
 /// ```
@@ -168,7 +168,7 @@ pub fn exchange(backend: Backend) -> io::Result<Exchange> {
 ///     request: "GET / HTTP/1.0\r\n\r\n".into(),
 ///     response: b"HTTP/1.0 200 OK\r\nServer: x\r\n\r\nhi".to_vec(),
 /// };
-/// let text = asyncore_cli::demo::report(&x, asyncore::Backend::Poll);
+/// let text = asyncore_cli::demo::report(&x, asyncore_loop::Backend::Poll);
 /// assert!(text.contains("status:   HTTP/1.0 200 OK"));
 /// ```
 pub fn report(exchange: &Exchange, backend: Backend) -> String {
@@ -195,7 +195,7 @@ pub fn report(exchange: &Exchange, backend: Backend) -> String {
 /// # Examples
 ///
 /// ```
-/// asyncore_cli::demo::run(asyncore::Backend::Select)?;
+/// asyncore_cli::demo::run(asyncore_loop::Backend::Select)?;
 /// # Ok::<(), asyncore_cli::AppError>(())
 /// ```
 pub fn run(backend: Backend) -> Result<(), AppError> {

@@ -4,8 +4,8 @@
 //! own `SO_REUSEPORT` listener on the address ([`run_loops`]).
 
 use crate::{listen, shutdown_on_signals, AppError};
-use asyncore::View;
-use asyncore::{
+use asyncore_loop::View;
+use asyncore_loop::{
     Backend, Cx, Dispatcher, EventLoop, LoopGroup, Remote, ReusePortAddr, SendBuffer, SockAddr,
     Socket,
 };
@@ -76,7 +76,7 @@ impl Dispatcher for Listener {
 ///
 /// ```
 /// use std::io::{Read, Write};
-/// let mut server = asyncore_cli::echo::EchoServer::bind("127.0.0.1:0".parse().unwrap(), asyncore::Backend::Epoll)?;
+/// let mut server = asyncore_cli::echo::EchoServer::bind("127.0.0.1:0".parse().unwrap(), asyncore_loop::Backend::Epoll)?;
 /// let (addr, remote) = (server.addr(), server.remote()?);
 /// let client = std::thread::spawn(move || {
 ///     let mut c = std::net::TcpStream::connect(addr).unwrap();
@@ -140,7 +140,7 @@ pub fn run(listen_on: SocketAddr, backend: Backend) -> Result<(), AppError> {
 /// # Examples
 ///
 /// ```no_run
-/// asyncore_cli::echo::run_loops("127.0.0.1:7007".parse().unwrap(), asyncore::Backend::Epoll, 2)?;
+/// asyncore_cli::echo::run_loops("127.0.0.1:7007".parse().unwrap(), asyncore_loop::Backend::Epoll, 2)?;
 /// # Ok::<(), asyncore_cli::AppError>(())
 /// ```
 pub fn run_loops(listen_on: SocketAddr, backend: Backend, loops: usize) -> Result<(), AppError> {

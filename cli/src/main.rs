@@ -1,6 +1,6 @@
 //! The `asyncore` command. `asyncore --help` lists the apps.
 
-use asyncore::Backend;
+use asyncore_loop::Backend;
 use asyncore_cli::{chat, demo, echo, get, init_logging, parse_backend, parse_listen, AppError};
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;

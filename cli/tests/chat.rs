@@ -7,7 +7,7 @@ mod common;
 
 use common::Proc;
 
-use asyncore::{Backend, Domain, Remote, SockAddr, Socket, Type};
+use asyncore_loop::{Backend, Domain, Remote, SockAddr, Socket, Type};
 use asyncore_cli::chat::{stats, ChatOptions, ChatServer, Room, RoomStats};
 use asyncore_cli::AppError;
 use std::io::{BufRead, BufReader, ErrorKind, Read, Write};

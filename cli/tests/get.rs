@@ -6,7 +6,7 @@
 
 mod common;
 
-use asyncore::Backend;
+use asyncore_loop::Backend;
 use asyncore_cli::get::{exit, fetch, GetOptions};
 use common::Proc;
 use std::io::{Read, Write};

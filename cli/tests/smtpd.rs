@@ -17,7 +17,7 @@
 
 mod common;
 
-use asyncore::{Backend, EventLoop, Token};
+use asyncore_loop::{Backend, EventLoop, Token};
 use asyncore_cli::smtpd::{
     channel, greet, spawn, Deliver, Memory, Message, Options, Printer, Session, SessionConfig,
     Spawned,

@@ -3,7 +3,7 @@
 //! promises (AC-CHAT-25..29) and that the split does not change the result.
 #![no_main]
 
-use asyncore::chat::{Event, Parser, Terminator};
+use asyncore_loop::chat::{Event, Parser, Terminator};
 use libfuzzer_sys::fuzz_target;
 
 /// Input layout: `kind, arg_len, arg..., rest..., 0xFF, stream...`; `rest`

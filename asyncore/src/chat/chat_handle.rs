@@ -30,7 +30,7 @@ use std::time::Duration;
 /// gives, and answers:
 ///
 /// ```
-/// use asyncore::chat::{AsyncChat, Chat, ChatHandler, Terminator};
+/// use asyncore_loop::chat::{AsyncChat, Chat, ChatHandler, Terminator};
 /// use std::io;
 ///
 /// #[derive(Default)]
@@ -77,7 +77,7 @@ use std::time::Duration;
 /// A `&mut Cx` is reached only through [`cx`](Chat::cx), never by deref:
 ///
 /// ```compile_fail
-/// # use asyncore::chat::Chat;
+/// # use asyncore_loop::chat::Chat;
 /// fn raw_send(chat: &mut Chat<'_, '_>) -> std::io::Result<usize> {
 ///     (&mut **chat).send(b"would overtake the batched pushes")
 /// }

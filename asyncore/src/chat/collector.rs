@@ -19,7 +19,7 @@ use std::io;
 /// Reply-and-discard (smtpd's policy) or error-and-close (`?`):
 ///
 /// ```
-/// use asyncore::chat::Collector;
+/// use asyncore_loop::chat::Collector;
 ///
 /// let mut line = Collector::new(8);
 /// line.collect(b"way too ");
@@ -48,7 +48,7 @@ pub struct Collector {
 /// # Examples
 ///
 /// ```
-/// use asyncore::chat::Collector;
+/// use asyncore_loop::chat::Collector;
 /// let mut c = Collector::new(1);
 /// c.collect(b"ab");
 /// let err: std::io::Error = c.take().unwrap_err().into();
@@ -86,7 +86,7 @@ impl Collector {
     /// # Examples
     ///
     /// ```
-    /// assert!(asyncore::chat::Collector::new(512).is_empty());
+    /// assert!(asyncore_loop::chat::Collector::new(512).is_empty());
     /// ```
     pub fn new(max: usize) -> Self {
         Collector {
@@ -103,7 +103,7 @@ impl Collector {
     /// # Examples
     ///
     /// ```
-    /// let mut c = asyncore::chat::Collector::new(3);
+    /// let mut c = asyncore_loop::chat::Collector::new(3);
     /// c.collect(b"abcdef");
     /// assert!(c.overflowed());
     /// assert_eq!(c.len(), 3);
@@ -120,7 +120,7 @@ impl Collector {
     /// # Examples
     ///
     /// ```
-    /// let mut c = asyncore::chat::Collector::new(3);
+    /// let mut c = asyncore_loop::chat::Collector::new(3);
     /// c.collect(b"abc");
     /// assert!(!c.overflowed());
     /// ```
@@ -134,7 +134,7 @@ impl Collector {
     /// # Examples
     ///
     /// ```
-    /// let mut c = asyncore::chat::Collector::new(16);
+    /// let mut c = asyncore_loop::chat::Collector::new(16);
     /// c.collect(b"HELO ");
     /// c.collect(b"there");
     /// assert_eq!(c.take().unwrap(), b"HELO there");
@@ -160,7 +160,7 @@ impl Collector {
     /// # Examples
     ///
     /// ```
-    /// let mut c = asyncore::chat::Collector::new(16);
+    /// let mut c = asyncore_loop::chat::Collector::new(16);
     /// c.collect(b"PING");
     /// assert_eq!(c.finish().unwrap(), b"PING");
     /// assert!(c.is_empty());
@@ -191,7 +191,7 @@ impl Collector {
     /// # Examples
     ///
     /// ```
-    /// let mut c = asyncore::chat::Collector::new(16);
+    /// let mut c = asyncore_loop::chat::Collector::new(16);
     /// c.collect(b"x");
     /// c.clear();
     /// assert!(c.is_empty());
@@ -207,7 +207,7 @@ impl Collector {
     /// # Examples
     ///
     /// ```
-    /// assert_eq!(asyncore::chat::Collector::new(4).len(), 0);
+    /// assert_eq!(asyncore_loop::chat::Collector::new(4).len(), 0);
     /// ```
     pub fn len(&self) -> usize {
         if self.finished {
@@ -222,7 +222,7 @@ impl Collector {
     /// # Examples
     ///
     /// ```
-    /// assert!(asyncore::chat::Collector::new(4).is_empty());
+    /// assert!(asyncore_loop::chat::Collector::new(4).is_empty());
     /// ```
     pub fn is_empty(&self) -> bool {
         self.total == 0
@@ -233,7 +233,7 @@ impl Collector {
     /// # Examples
     ///
     /// ```
-    /// assert_eq!(asyncore::chat::Collector::new(4).max(), 4);
+    /// assert_eq!(asyncore_loop::chat::Collector::new(4).max(), 4);
     /// ```
     pub fn max(&self) -> usize {
         self.max

@@ -28,7 +28,7 @@ pub(super) fn find_short(hay: &[u8], d: &[u8]) -> Option<usize> {
 /// # Examples
 ///
 /// ```
-/// use asyncore::chat::find_prefix_at_end;
+/// use asyncore_loop::chat::find_prefix_at_end;
 ///
 /// assert_eq!(find_prefix_at_end(b"qwerty\r", b"\r\n"), 1);
 /// assert_eq!(find_prefix_at_end(b"qwertydkjf", b"\r\n"), 0);

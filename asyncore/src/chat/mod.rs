@@ -18,8 +18,8 @@
 //! error line and is discarded, and the connection goes on.
 //!
 //! ```
-//! use asyncore::chat::{AsyncChat, Chat, ChatHandler, Collector};
-//! use asyncore::{Cx, Dispatcher, EventLoop, SockAddr, Socket, AF_INET, SOCK_STREAM};
+//! use asyncore_loop::chat::{AsyncChat, Chat, ChatHandler, Collector};
+//! use asyncore_loop::{Cx, Dispatcher, EventLoop, SockAddr, Socket, AF_INET, SOCK_STREAM};
 //! use std::io::{self, BufRead, BufReader, Write};
 //!
 //! struct LineEcho {

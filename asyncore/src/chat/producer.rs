@@ -25,7 +25,7 @@ pub const DEFAULT_PRODUCER_BUFFER_SIZE: usize = 512;
 /// # Examples
 ///
 /// ```
-/// use asyncore::chat::Producer;
+/// use asyncore_loop::chat::Producer;
 /// use std::io;
 ///
 /// /// Counts down from n, one line per call.
@@ -68,7 +68,7 @@ impl<P: Producer + ?Sized> Producer for Box<P> {
 /// # Examples
 ///
 /// ```
-/// use asyncore::chat::{Producer, SimpleProducer};
+/// use asyncore_loop::chat::{Producer, SimpleProducer};
 ///
 /// let mut p = SimpleProducer::new(b"0123456789ABC".to_vec(), 8);
 /// assert_eq!(p.more().unwrap(), b"01234567");
@@ -90,7 +90,7 @@ impl SimpleProducer {
     /// # Examples
     ///
     /// ```
-    /// use asyncore::chat::{Producer, SimpleProducer};
+    /// use asyncore_loop::chat::{Producer, SimpleProducer};
     ///
     /// let mut p = SimpleProducer::new("12345678", 8);
     /// assert_eq!(p.more().unwrap(), b"12345678");
@@ -109,7 +109,7 @@ impl SimpleProducer {
     /// # Examples
     ///
     /// ```
-    /// use asyncore::chat::{Producer, SimpleProducer};
+    /// use asyncore_loop::chat::{Producer, SimpleProducer};
     ///
     /// let mut p = SimpleProducer::new("abcdef", 4);
     /// p.more().unwrap();
@@ -147,7 +147,7 @@ impl Producer for SimpleProducer {
 /// # Examples
 ///
 /// ```
-/// use asyncore::chat::{FileProducer, Producer};
+/// use asyncore_loop::chat::{FileProducer, Producer};
 ///
 /// let mut p = FileProducer::new(&b"hello world"[..], 4);
 /// assert_eq!(p.more().unwrap(), b"hell");
@@ -167,7 +167,7 @@ impl<R: Read> FileProducer<R> {
     /// # Examples
     ///
     /// ```
-    /// use asyncore::chat::{FileProducer, Producer};
+    /// use asyncore_loop::chat::{FileProducer, Producer};
     /// use std::io::Cursor;
     ///
     /// let mut p = FileProducer::new(Cursor::new(vec![7u8; 10]), 8);
@@ -187,7 +187,7 @@ impl<R: Read> FileProducer<R> {
     /// # Examples
     ///
     /// ```
-    /// use asyncore::chat::FileProducer;
+    /// use asyncore_loop::chat::FileProducer;
     ///
     /// let p = FileProducer::new(&b"abc"[..], 2);
     /// assert_eq!(p.into_inner(), b"abc");
@@ -203,7 +203,7 @@ impl FileProducer<File> {
     /// # Examples
     ///
     /// ```
-    /// use asyncore::chat::{FileProducer, Producer};
+    /// use asyncore_loop::chat::{FileProducer, Producer};
     ///
     /// let path = std::env::temp_dir().join(format!("fp-doc-{}", std::process::id()));
     /// std::fs::write(&path, b"file body").unwrap();

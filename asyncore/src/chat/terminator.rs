@@ -11,7 +11,7 @@ use std::io;
 /// # Examples
 ///
 /// ```
-/// use asyncore::chat::Terminator;
+/// use asyncore_loop::chat::Terminator;
 ///
 /// assert_eq!(Terminator::from("\r\n"), Terminator::Delimiter(b"\r\n".to_vec()));
 /// assert_eq!(Terminator::from(4usize), Terminator::Count(4));
@@ -39,7 +39,7 @@ impl Terminator {
     /// # Examples
     ///
     /// ```
-    /// use asyncore::chat::Terminator;
+    /// use asyncore_loop::chat::Terminator;
     ///
     /// assert!(Terminator::None.behaves_as_none());
     /// assert!(Terminator::Delimiter(Vec::new()).behaves_as_none());

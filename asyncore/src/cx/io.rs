@@ -58,7 +58,7 @@ impl<S: 'static> Cx<'_, S> {
     /// # Examples
     ///
     /// ```
-    /// use asyncore::{Cx, Dispatcher, EventLoop};
+    /// use asyncore_loop::{Cx, Dispatcher, EventLoop};
     /// use std::io::{self, Write};
     ///
     /// struct Upper;

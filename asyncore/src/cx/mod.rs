@@ -46,7 +46,7 @@ use std::os::fd::RawFd;
 /// # Examples
 ///
 /// ```
-/// use asyncore::{Dispatcher, EventLoop, AF_INET, SOCK_STREAM};
+/// use asyncore_loop::{Dispatcher, EventLoop, AF_INET, SOCK_STREAM};
 ///
 /// struct Server;
 /// impl Dispatcher for Server {}

@@ -22,7 +22,7 @@ impl<S: 'static> Cx<'_, S> {
     /// # Examples
     ///
     /// ```
-    /// use asyncore::{Cx, Dispatcher, EventLoop};
+    /// use asyncore_loop::{Cx, Dispatcher, EventLoop};
     /// use socket2::{SockAddr, Socket};
     /// use std::io;
     ///
@@ -57,7 +57,7 @@ impl<S: 'static> Cx<'_, S> {
     /// # Examples
     ///
     /// ```
-    /// use asyncore::{Dispatcher, EventLoop};
+    /// use asyncore_loop::{Dispatcher, EventLoop};
     /// #[derive(Default)]
     /// struct Counter(u32);
     /// impl Dispatcher for Counter {}
@@ -125,11 +125,11 @@ impl<S: 'static> Cx<'_, S> {
     /// # Examples
     ///
     /// ```
-    /// # use asyncore::{Dispatcher, EventLoop}; struct Idle; impl Dispatcher<u32> for Idle {}
+    /// # use asyncore_loop::{Dispatcher, EventLoop}; struct Idle; impl Dispatcher<u32> for Idle {}
     /// use std::time::Duration;
     /// let mut ev = EventLoop::with_state(0u32);
     /// let mut cx = ev.add(Idle);
-    /// cx.create_socket(asyncore::AF_INET, asyncore::SOCK_DGRAM)?;
+    /// cx.create_socket(asyncore_loop::AF_INET, asyncore_loop::SOCK_DGRAM)?;
     /// let never = cx.call_later(Duration::from_secs(60), |cx| cx.close());
     /// assert!(cx.cancel_timer(never));
     /// cx.call_every(Duration::from_millis(1), |cx| {
@@ -198,11 +198,11 @@ impl<S: 'static> Cx<'_, S> {
     /// # Examples
     ///
     /// ```
-    /// # use asyncore::{Dispatcher, EventLoop, Deadline}; struct Idle; impl Dispatcher for Idle {}
+    /// # use asyncore_loop::{Dispatcher, EventLoop, Deadline}; struct Idle; impl Dispatcher for Idle {}
     /// use std::time::Duration;
     /// let mut ev = EventLoop::new();
     /// let mut cx = ev.add(Idle);
-    /// cx.create_socket(asyncore::AF_INET, asyncore::SOCK_DGRAM)?;
+    /// cx.create_socket(asyncore_loop::AF_INET, asyncore_loop::SOCK_DGRAM)?;
     /// cx.set_timeout(Deadline::Idle, Some(Duration::from_millis(5)));
     /// ev.run()?; // closed by the idle timeout
     /// assert!(ev.is_empty());
@@ -277,7 +277,7 @@ impl<S: 'static> Cx<'_, S> {
     /// # Examples
     ///
     /// ```
-    /// # use asyncore::{CaptureLog, Dispatcher, EventLoop}; struct Idle; impl Dispatcher for Idle {}
+    /// # use asyncore_loop::{CaptureLog, Dispatcher, EventLoop}; struct Idle; impl Dispatcher for Idle {}
     /// let lines = CaptureLog::default();
     /// let mut ev = EventLoop::new();
     /// ev.set_log_sink(lines.clone());

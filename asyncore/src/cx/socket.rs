@@ -49,8 +49,8 @@ impl<S: 'static> Cx<'_, S> {
     /// # Examples
     ///
     /// ```
-    /// # use asyncore::{Dispatcher, EventLoop}; struct Idle; impl Dispatcher for Idle {}
-    /// let (a, _b) = socket2::Socket::pair(asyncore::AF_UNIX, asyncore::SOCK_STREAM, None)?;
+    /// # use asyncore_loop::{Dispatcher, EventLoop}; struct Idle; impl Dispatcher for Idle {}
+    /// let (a, _b) = socket2::Socket::pair(asyncore_loop::AF_UNIX, asyncore_loop::SOCK_STREAM, None)?;
     /// let mut ev = EventLoop::new();
     /// let mut cx = ev.add(Idle);
     /// cx.adopt(a)?;

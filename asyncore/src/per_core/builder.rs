@@ -17,7 +17,7 @@ use std::time::Duration;
 /// # Examples
 ///
 /// ```
-/// use asyncore::{Backend, LoopGroup, Pinning};
+/// use asyncore_loop::{Backend, LoopGroup, Pinning};
 /// let group = LoopGroup::builder(2)
 ///     .backend(Backend::Poll)
 ///     .pinning(Pinning::Off)
@@ -40,9 +40,9 @@ impl LoopGroupBuilder {
     /// # Examples
     ///
     /// ```
-    /// let group = asyncore::LoopGroup::builder(1)
-    ///     .backend(asyncore::Backend::Select)
-    ///     .start(|_, ev| { assert_eq!(ev.backend(), asyncore::Backend::Select); Ok(()) })?;
+    /// let group = asyncore_loop::LoopGroup::builder(1)
+    ///     .backend(asyncore_loop::Backend::Select)
+    ///     .start(|_, ev| { assert_eq!(ev.backend(), asyncore_loop::Backend::Select); Ok(()) })?;
     /// assert!(group.join()[0].is_ok());
     /// # Ok::<(), std::io::Error>(())
     /// ```
@@ -58,7 +58,7 @@ impl LoopGroupBuilder {
     /// # Examples
     ///
     /// ```
-    /// use asyncore::{LoopGroup, Pinning};
+    /// use asyncore_loop::{LoopGroup, Pinning};
     /// let group = LoopGroup::builder(2).pinning(Pinning::Spread).start(|_, _| Ok(()))?;
     /// assert!(group.join().iter().all(|r| r.is_ok()));
     /// # Ok::<(), std::io::Error>(())
@@ -73,7 +73,7 @@ impl LoopGroupBuilder {
     /// # Examples
     ///
     /// ```
-    /// let group = asyncore::LoopGroup::builder(1).thread_name("echo").start(|i, _| {
+    /// let group = asyncore_loop::LoopGroup::builder(1).thread_name("echo").start(|i, _| {
     ///     assert_eq!(std::thread::current().name(), Some(format!("echo-{i}").as_str()));
     ///     Ok(())
     /// })?;
@@ -95,7 +95,7 @@ impl LoopGroupBuilder {
     /// # Examples
     ///
     /// ```
-    /// let group = asyncore::LoopGroup::builder(2).start(|index, _ev| {
+    /// let group = asyncore_loop::LoopGroup::builder(2).start(|index, _ev| {
     ///     assert!(index < 2);
     ///     Ok(())
     /// })?;
@@ -133,7 +133,7 @@ impl LoopGroupBuilder {
     /// ```
     /// use std::time::Duration;
     /// // Each loop counts its timer ticks in its own state and stops itself.
-    /// let group = asyncore::LoopGroup::builder(2).start_with_state(
+    /// let group = asyncore_loop::LoopGroup::builder(2).start_with_state(
     ///     |index| index * 100,
     ///     |_, ev| {
     ///         ev.call_every(Duration::from_millis(1), |cx| {
@@ -239,9 +239,9 @@ impl LoopGroup<()> {
     ///
     /// ```
     /// let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    /// let group = asyncore::LoopGroup::builder(cores).start(|_, _| Ok(()))?;
+    /// let group = asyncore_loop::LoopGroup::builder(cores).start(|_, _| Ok(()))?;
     /// assert_eq!(group.join().len(), cores);
-    /// assert!(asyncore::LoopGroup::builder(0).start(|_, _| Ok(())).is_err());
+    /// assert!(asyncore_loop::LoopGroup::builder(0).start(|_, _| Ok(())).is_err());
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn builder(loops: usize) -> LoopGroupBuilder {

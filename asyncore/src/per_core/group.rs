@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 ///
 /// ```
 /// use std::time::Duration;
-/// let group = asyncore::LoopGroup::builder(2).start(|_, ev| {
+/// let group = asyncore_loop::LoopGroup::builder(2).start(|_, ev| {
 ///     // Keep each loop alive until it is shut down.
 ///     ev.call_every(Duration::from_secs(60), |_| Ok(()));
 ///     Ok(())
@@ -55,7 +55,7 @@ impl<S: 'static> LoopGroup<S> {
     /// # Examples
     ///
     /// ```
-    /// let group = asyncore::LoopGroup::builder(3).start(|_, _| Ok(()))?;
+    /// let group = asyncore_loop::LoopGroup::builder(3).start(|_, _| Ok(()))?;
     /// assert_eq!(group.loop_count(), 3);
     /// # Ok::<(), std::io::Error>(())
     /// ```
@@ -71,7 +71,7 @@ impl<S: 'static> LoopGroup<S> {
     ///
     /// ```
     /// use std::time::Duration;
-    /// let group = asyncore::LoopGroup::builder(2).start_with_state(|_| 0u32, |_, ev| {
+    /// let group = asyncore_loop::LoopGroup::builder(2).start_with_state(|_| 0u32, |_, ev| {
     ///     ev.call_every(Duration::from_secs(60), |_| Ok(()));
     ///     Ok(())
     /// })?;
@@ -96,7 +96,7 @@ impl<S: 'static> LoopGroup<S> {
     ///
     /// ```
     /// use std::time::Duration;
-    /// let group = asyncore::LoopGroup::builder(2).start(|_, ev| {
+    /// let group = asyncore_loop::LoopGroup::builder(2).start(|_, ev| {
     ///     ev.call_every(Duration::from_secs(60), |_| Ok(()));
     ///     Ok(())
     /// })?;
@@ -123,7 +123,7 @@ impl<S: 'static> LoopGroup<S> {
     /// # Examples
     ///
     /// ```
-    /// let group = asyncore::LoopGroup::builder(2).start(|index, _| {
+    /// let group = asyncore_loop::LoopGroup::builder(2).start(|index, _| {
     ///     if index == 1 { panic!("no luck") }
     ///     Ok(())
     /// })?;
@@ -149,7 +149,7 @@ impl<S: 'static> LoopGroup<S> {
     ///
     /// ```
     /// use std::time::Duration;
-    /// let group = asyncore::LoopGroup::builder(2).start(|index, ev| {
+    /// let group = asyncore_loop::LoopGroup::builder(2).start(|index, ev| {
     ///     if index == 1 {
     ///         ev.call_every(Duration::from_secs(60), |_| Ok(())); // never ends by itself
     ///     }

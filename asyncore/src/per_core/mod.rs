@@ -28,7 +28,7 @@
 //! An echo server on two loops:
 //!
 //! ```
-//! use asyncore::{Cx, Dispatcher, LoopGroup, ReusePortAddr, SendBuffer, SockAddr, Socket, View};
+//! use asyncore_loop::{Cx, Dispatcher, LoopGroup, ReusePortAddr, SendBuffer, SockAddr, Socket, View};
 //! use std::io::{self, Read, Write};
 //! use std::sync::Arc;
 //! use std::time::Duration;

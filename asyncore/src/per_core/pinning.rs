@@ -5,7 +5,7 @@
 /// # Examples
 ///
 /// ```
-/// use asyncore::{LoopGroup, Pinning};
+/// use asyncore_loop::{LoopGroup, Pinning};
 /// let builder = LoopGroup::builder(2).pinning(Pinning::Cpus(vec![0]));
 /// # drop(builder);
 /// ```

@@ -30,10 +30,10 @@ const DEFAULT_BACKLOG: i32 = 128;
 /// # Examples
 ///
 /// ```
-/// let first = asyncore::reuse_port_listener("127.0.0.1:0".parse().unwrap(), 128)?;
+/// let first = asyncore_loop::reuse_port_listener("127.0.0.1:0".parse().unwrap(), 128)?;
 /// let addr = first.local_addr()?.as_socket().unwrap();
 /// // A second listener on the very same address and port:
-/// let second = asyncore::reuse_port_listener(addr, 128)?;
+/// let second = asyncore_loop::reuse_port_listener(addr, 128)?;
 /// assert_eq!(second.local_addr()?.as_socket(), Some(addr));
 /// assert!(second.reuse_port()?);
 /// # Ok::<(), std::io::Error>(())
@@ -60,7 +60,7 @@ pub fn reuse_port_listener(addr: SocketAddr, backlog: i32) -> io::Result<Socket>
 /// # Examples
 ///
 /// ```
-/// let addr = asyncore::ReusePortAddr::new(([127, 0, 0, 1], 0));
+/// let addr = asyncore_loop::ReusePortAddr::new(([127, 0, 0, 1], 0));
 /// assert_eq!(addr.local_addr(), None); // nothing bound yet
 /// let a = addr.open()?;
 /// let b = addr.open()?;
@@ -85,7 +85,7 @@ impl ReusePortAddr {
     /// # Examples
     ///
     /// ```
-    /// let addr = asyncore::ReusePortAddr::new("127.0.0.1:0".parse::<std::net::SocketAddr>().unwrap());
+    /// let addr = asyncore_loop::ReusePortAddr::new("127.0.0.1:0".parse::<std::net::SocketAddr>().unwrap());
     /// assert_eq!(addr.requested().port(), 0);
     /// ```
     pub fn new(addr: impl Into<SocketAddr>) -> Self {
@@ -101,7 +101,7 @@ impl ReusePortAddr {
     /// # Examples
     ///
     /// ```
-    /// let addr = asyncore::ReusePortAddr::new(([127, 0, 0, 1], 0)).with_backlog(1024);
+    /// let addr = asyncore_loop::ReusePortAddr::new(([127, 0, 0, 1], 0)).with_backlog(1024);
     /// addr.open()?;
     /// # Ok::<(), std::io::Error>(())
     /// ```
@@ -115,7 +115,7 @@ impl ReusePortAddr {
     /// # Examples
     ///
     /// ```
-    /// let addr = asyncore::ReusePortAddr::new(([127, 0, 0, 1], 7007));
+    /// let addr = asyncore_loop::ReusePortAddr::new(([127, 0, 0, 1], 7007));
     /// assert_eq!(addr.requested().to_string(), "127.0.0.1:7007");
     /// ```
     pub fn requested(&self) -> SocketAddr {
@@ -128,7 +128,7 @@ impl ReusePortAddr {
     /// # Examples
     ///
     /// ```
-    /// let addr = asyncore::ReusePortAddr::new(([127, 0, 0, 1], 0));
+    /// let addr = asyncore_loop::ReusePortAddr::new(([127, 0, 0, 1], 0));
     /// let _listener = addr.open()?;
     /// assert_ne!(addr.local_addr().unwrap().port(), 0);
     /// # Ok::<(), std::io::Error>(())
@@ -147,7 +147,7 @@ impl ReusePortAddr {
     /// # Examples
     ///
     /// ```
-    /// let addr = asyncore::ReusePortAddr::new(([127, 0, 0, 1], 0));
+    /// let addr = asyncore_loop::ReusePortAddr::new(([127, 0, 0, 1], 0));
     /// let listener = addr.open()?;
     /// assert_eq!(listener.local_addr()?.as_socket(), addr.local_addr());
     /// # Ok::<(), std::io::Error>(())
@@ -176,7 +176,7 @@ impl ReusePortAddr {
     /// # Examples
     ///
     /// ```
-    /// use asyncore::{Dispatcher, EventLoop, ReusePortAddr};
+    /// use asyncore_loop::{Dispatcher, EventLoop, ReusePortAddr};
     /// struct Listener;
     /// impl Dispatcher for Listener {}
     /// let addr = ReusePortAddr::new(([127, 0, 0, 1], 0));

@@ -69,7 +69,7 @@ pub const POLLNVAL: i16 = libc::POLLNVAL;
 /// # Examples
 ///
 /// ```
-/// use asyncore::Backend;
+/// use asyncore_loop::Backend;
 /// assert_eq!(Backend::from_use_poll(false), Backend::Select);
 /// assert_eq!(Backend::from_use_poll(true), Backend::Poll);
 /// assert_eq!("epoll".parse::<Backend>().unwrap(), Backend::Epoll);

@@ -23,9 +23,9 @@
 mod util;
 use util::*;
 
-use asyncore::chat::{AsyncChat, Chat, ChatHandler};
-use asyncore::View;
-use asyncore::{
+use asyncore_loop::chat::{AsyncChat, Chat, ChatHandler};
+use asyncore_loop::View;
+use asyncore_loop::{
     Backend, Cx, Deadline, Dispatcher, EventLoop, Remote, SendBuffer, SockAddr, Socket, TimerId,
     Token, AF_INET, SOCK_DGRAM, SOCK_STREAM,
 };

@@ -22,7 +22,7 @@
 //! path) and runs the loop under a deadline.
 #![allow(dead_code, unused_macros)]
 
-use asyncore::{
+use asyncore_loop::{
     Backend, CaptureLog, Dispatcher, Domain, EventLoop, SockAddr, Socket, View, AF_INET, AF_INET6,
     AF_UNIX,
 };
@@ -38,11 +38,11 @@ macro_rules! backend_tests {
     ($($f:ident),* $(,)?) => {$(
         mod $f {
             #[test]
-            fn select() { super::$f(asyncore::Backend::Select) }
+            fn select() { super::$f(asyncore_loop::Backend::Select) }
             #[test]
-            fn poll() { super::$f(asyncore::Backend::Poll) }
+            fn poll() { super::$f(asyncore_loop::Backend::Poll) }
             #[test]
-            fn epoll() { super::$f(asyncore::Backend::Epoll) }
+            fn epoll() { super::$f(asyncore_loop::Backend::Epoll) }
         }
     )*};
 }
@@ -51,7 +51,7 @@ macro_rules! api_tests {
     ($($f:ident),* $(,)?) => {$(
         mod $f {
             use $crate::util::Family;
-            use asyncore::Backend;
+            use asyncore_loop::Backend;
             #[test] fn ipv4_select() { super::$f(Family::Ipv4, Backend::Select) }
             #[test] fn ipv4_poll() { super::$f(Family::Ipv4, Backend::Poll) }
             #[test] fn ipv4_epoll() { super::$f(Family::Ipv4, Backend::Epoll) }
@@ -107,7 +107,7 @@ pub fn temp_path(ext: &str) -> PathBuf {
 }
 
 /// The address a bound socket really has (port 0 resolved).
-pub fn local_addr(ev: &mut EventLoop<impl Sized + 'static>, t: asyncore::Token) -> SockAddr {
+pub fn local_addr(ev: &mut EventLoop<impl Sized + 'static>, t: asyncore_loop::Token) -> SockAddr {
     ev.channel(t)
         .unwrap()
         .socket()

@@ -1333,7 +1333,7 @@ fn render_multi(s: &mut String, t: &Table<'_>, m: &Scenario, name: &dyn Fn(&str)
     let _ = writeln!(s, "### {}\n", m.title);
     let _ = writeln!(
         s,
-        "`asyncore echo --backend epoll --loops N`: N event loops, one thread each, each with its own SO_REUSEPORT listener on the same address (`asyncore::LoopGroup`). Unlike every other scenario, **neither the server nor the load generator is pinned**: the scheduler may run the server's loops on both CPUs, and the load generator (one thread) competes with them for a CPU. Server CPUs is server CPU time over the window divided by the window (1.00 = one CPU fully busy); client CPUs likewise for the load generator.\n"
+        "`asyncore echo --backend epoll --loops N`: N event loops, one thread each, each with its own SO_REUSEPORT listener on the same address (`asyncore_loop::LoopGroup`). Unlike every other scenario, **neither the server nor the load generator is pinned**: the scheduler may run the server's loops on both CPUs, and the load generator (one thread) competes with them for a CPU. Server CPUs is server CPU time over the window divided by the window (1.00 = one CPU fully busy); client CPUs likewise for the load generator.\n"
     );
     let _ = writeln!(
         s,

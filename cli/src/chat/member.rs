@@ -3,8 +3,8 @@
 
 use super::room::{validate_nick, Room};
 use super::ChatOptions;
-use asyncore::chat::{AsyncChat, Chat, ChatHandler, Collector};
-use asyncore::Deadline;
+use asyncore_loop::chat::{AsyncChat, Chat, ChatHandler, Collector};
+use asyncore_loop::Deadline;
 use std::collections::VecDeque;
 use std::io;
 use std::time::Duration;

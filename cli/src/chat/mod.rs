@@ -1,5 +1,5 @@
 //! `asyncore chat --listen ADDR`: a line-based chat room that `nc` and
-//! `telnet` can use, built on [`asyncore::chat::AsyncChat`].
+//! `telnet` can use, built on [`asyncore_loop::chat::AsyncChat`].
 //!
 //! A newcomer is asked for a nickname (1 to 32 letters, digits, `_` or `-`,
 //! unique ignoring case); after that every line it sends goes to everyone
@@ -12,7 +12,7 @@
 //!
 //! - a line longer than `max_line` gets an error line and is discarded, and
 //!   the connection goes on (memory stays flat however long the line:
-//!   [`Collector`](asyncore::chat::Collector));
+//!   [`Collector`](asyncore_loop::chat::Collector));
 //! - a member that does not read what it is sent is disconnected once more
 //!   than `max_queue` bytes wait for it: it leaves the room at once (nothing
 //!   more is queued for it, and the others never wait for it), a notice is
@@ -38,7 +38,7 @@
 //! // The event loop is not `Send`: bind on the thread that runs it.
 //! let (tx, rx) = std::sync::mpsc::channel();
 //! let t = std::thread::spawn(move || {
-//!     let mut server = ChatServer::bind("127.0.0.1:0".parse().unwrap(), asyncore::Backend::Epoll, ChatOptions::default())?;
+//!     let mut server = ChatServer::bind("127.0.0.1:0".parse().unwrap(), asyncore_loop::Backend::Epoll, ChatOptions::default())?;
 //!     let _ = tx.send((server.addr(), server.remote()?));
 //!     server.run()
 //! });
@@ -61,8 +61,8 @@ mod room;
 pub use room::{validate_nick, Room, MAX_NICK};
 
 use crate::{listen, shutdown_on_signals, AppError};
-use asyncore::chat::AsyncChat;
-use asyncore::{Backend, Cx, Deadline, Dispatcher, EventLoop, Remote, SockAddr, Socket};
+use asyncore_loop::chat::AsyncChat;
+use asyncore_loop::{Backend, Cx, Deadline, Dispatcher, EventLoop, Remote, SockAddr, Socket};
 use member::Member;
 use std::io;
 use std::net::SocketAddr;
@@ -177,7 +177,7 @@ pub struct RoomStats {
 ///
 /// ```
 /// use asyncore_cli::chat::{stats, ChatOptions, ChatServer};
-/// let mut server = ChatServer::bind("127.0.0.1:0".parse().unwrap(), asyncore::Backend::Epoll, ChatOptions::default())?;
+/// let mut server = ChatServer::bind("127.0.0.1:0".parse().unwrap(), asyncore_loop::Backend::Epoll, ChatOptions::default())?;
 /// let remote = server.remote()?;
 /// let (tx, rx) = std::sync::mpsc::channel();
 /// let r = remote.clone();
@@ -210,7 +210,7 @@ pub fn stats(cx: &mut Cx<'_, Room>) -> RoomStats {
 ///
 /// ```
 /// use asyncore_cli::chat::{ChatOptions, ChatServer};
-/// let mut server = ChatServer::bind("127.0.0.1:0".parse().unwrap(), asyncore::Backend::Poll, ChatOptions::default())?;
+/// let mut server = ChatServer::bind("127.0.0.1:0".parse().unwrap(), asyncore_loop::Backend::Poll, ChatOptions::default())?;
 /// assert_ne!(server.addr().port(), 0);
 /// let remote = server.remote()?; // Send: stop or shut it down from any thread
 /// std::thread::spawn(move || remote.shutdown(std::time::Duration::from_secs(1)).expect("the server is running"));
@@ -231,7 +231,7 @@ impl ChatServer {
     /// ```
     /// use asyncore_cli::chat::{ChatOptions, ChatServer};
     /// let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    /// let err = ChatServer::bind(taken.local_addr().unwrap(), asyncore::Backend::Epoll, ChatOptions::default()).unwrap_err();
+    /// let err = ChatServer::bind(taken.local_addr().unwrap(), asyncore_loop::Backend::Epoll, ChatOptions::default()).unwrap_err();
     /// assert!(err.message.starts_with("cannot listen on"));
     /// ```
     pub fn bind(
@@ -276,7 +276,7 @@ impl ChatServer {
 ///
 /// ```no_run
 /// use asyncore_cli::chat::{run, ChatOptions};
-/// run("127.0.0.1:7008".parse().unwrap(), asyncore::Backend::Epoll, ChatOptions::default())?;
+/// run("127.0.0.1:7008".parse().unwrap(), asyncore_loop::Backend::Epoll, ChatOptions::default())?;
 /// # Ok::<(), asyncore_cli::AppError>(())
 /// ```
 pub fn run(listen_on: SocketAddr, backend: Backend, opts: ChatOptions) -> Result<(), AppError> {
@@ -306,5 +306,5 @@ pub fn parse_idle_timeout(text: &str) -> Result<Option<Duration>, String> {
     if secs == 0.0 {
         return Ok(None);
     }
-    asyncore::timeout_from_secs(secs).map_err(|e| e.to_string())
+    asyncore_loop::timeout_from_secs(secs).map_err(|e| e.to_string())
 }

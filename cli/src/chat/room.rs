@@ -1,7 +1,7 @@
 //! The room: who is here (nickname → channel), kept in the loop's shared
 //! state so every member's hooks can reach it.
 
-use asyncore::Token;
+use asyncore_loop::Token;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The longest nickname, in characters.
@@ -9,7 +9,7 @@ pub const MAX_NICK: usize = 32;
 
 /// The chat room: the members by nickname, and every open connection
 /// (members and those still choosing a nickname). It is the server's
-/// [`EventLoop`](asyncore::EventLoop) state.
+/// [`EventLoop`](asyncore_loop::EventLoop) state.
 ///
 /// Nicknames are unique regardless of ASCII case (`Bob` and `bob` cannot
 /// both be here); each keeps the spelling its owner chose.
@@ -158,13 +158,13 @@ pub fn validate_nick(nick: &str) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use asyncore::EventLoop;
+    use asyncore_loop::EventLoop;
 
     #[test]
     fn join_rename_leave_ignore_case() {
         let mut ev = EventLoop::new();
         struct Idle;
-        impl asyncore::Dispatcher for Idle {}
+        impl asyncore_loop::Dispatcher for Idle {}
         let (a, b) = (ev.add(Idle).token(), ev.add(Idle).token());
         let mut room = Room::default();
         assert!(room.join("Alice", a));
@@ -182,7 +182,7 @@ mod tests {
     fn counts_members_and_connections_apart() {
         let mut ev = EventLoop::new();
         struct Idle;
-        impl asyncore::Dispatcher for Idle {}
+        impl asyncore_loop::Dispatcher for Idle {}
         let (a, b) = (ev.add(Idle).token(), ev.add(Idle).token());
         let mut room = Room::default();
         room.connect(a);

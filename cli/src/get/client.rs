@@ -4,8 +4,8 @@
 use super::response::{Event, Head, ResponseParser};
 use super::url::{Host, HttpUrl};
 use super::{exit, Failure};
-use asyncore::View;
-use asyncore::{Cx, Deadline, Dispatcher, EventLoop, TimerId, AF_INET, AF_INET6, SOCK_STREAM};
+use asyncore_loop::View;
+use asyncore_loop::{Cx, Deadline, Dispatcher, EventLoop, TimerId, AF_INET, AF_INET6, SOCK_STREAM};
 use std::collections::VecDeque;
 use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
@@ -72,7 +72,7 @@ impl Shared {
 
 /// Starts the fetch in `ev`: an IP literal connects on the loop's first
 /// pass; a name is resolved on a helper thread, which posts the addresses
-/// back with [`asyncore::Remote::post`] (the loop keeps serving meanwhile,
+/// back with [`asyncore_loop::Remote::post`] (the loop keeps serving meanwhile,
 /// and a loop timer bounds the wait).
 pub(super) fn start(ev: &mut EventLoop<Shared>) -> io::Result<()> {
     let (host, port) = (ev.state().url.host.clone(), ev.state().url.port);

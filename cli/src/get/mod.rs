@@ -13,7 +13,7 @@
 //!
 //! The parts, one per file: [`HttpUrl`] (what URLs are accepted), the
 //! sans-IO [`ResponseParser`], the connection (an asyncore
-//! [`Dispatcher`](asyncore::Dispatcher) per address
+//! [`Dispatcher`](asyncore_loop::Dispatcher) per address
 //! tried) and the progress bar.
 //!
 //! ## Resolution never blocks the loop
@@ -21,7 +21,7 @@
 //! `getaddrinfo` blocks, and asyncore's loop must not. A host name is
 //! resolved on a helper thread with [`std::net::ToSocketAddrs`]; the thread
 //! hands the addresses to the loop with
-//! [`Remote::post`](asyncore::Remote::post), whose closure
+//! [`Remote::post`](asyncore_loop::Remote::post), whose closure
 //! runs on the loop thread and opens the connection. Meanwhile the loop
 //! keeps running: a loop timer of `--timeout` bounds the wait (if it fires
 //! first, the late answer is ignored). An IPv4 or IPv6 literal needs no
@@ -32,7 +32,7 @@
 //!
 //! `--timeout SECS` (default 30) bounds resolution, each connect, and every
 //! silence once connected: the connection channel declares an idle deadline
-//! with [`Cx::set_timeout`](asyncore::Cx::set_timeout), so the loop's own
+//! with [`Cx::set_timeout`](asyncore_loop::Cx::set_timeout), so the loop's own
 //! timers enforce it.
 //!
 //! ## Failures and exit codes
@@ -85,7 +85,7 @@ pub use response::{Event, Framing, Head, ParseError, ResponseParser};
 pub use url::{Host, HttpUrl, UrlError};
 
 use crate::AppError;
-use asyncore::{Backend, EventLoop};
+use asyncore_loop::{Backend, EventLoop};
 use client::Shared;
 use std::ffi::OsString;
 use std::fs::File;

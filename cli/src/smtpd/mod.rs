@@ -1,6 +1,6 @@
 //! `asyncore smtpd`: the SMTP server that replaces `python -m smtpd -n -c
 //! DebuggingServer` (removed from Python in 3.12), built on
-//! [`AsyncChat`](asyncore::chat::AsyncChat).
+//! [`AsyncChat`](asyncore_loop::chat::AsyncChat).
 //!
 //! ```text
 //! asyncore smtpd                                  # 127.0.0.1:8025, print each message
@@ -51,7 +51,7 @@
 //!
 //! let dir = std::env::temp_dir().join(format!("smtpd-doc-{}", std::process::id()));
 //! let options = Options { listen: "127.0.0.1:0".into(), maildir: Some(dir.clone()), ..Options::default() };
-//! let server = spawn(options, asyncore::Backend::Epoll)?;
+//! let server = spawn(options, asyncore_loop::Backend::Epoll)?;
 //!
 //! let c = std::net::TcpStream::connect(server.addr).unwrap();
 //! (&c).write_all(b"EHLO me\r\nMAIL FROM:<a@x>\r\nRCPT TO:<b@y>\r\nDATA\r\nSubject: hi\r\n\r\n..dot\r\n.\r\nQUIT\r\n").unwrap();
@@ -74,7 +74,7 @@ pub use delivery::{debugging_dump, Deliver, Maildir, Memory, Message, Printer};
 pub use session::{channel, greet, Session, SessionConfig, COMMAND_LIMIT, MAX_RECIPIENTS};
 
 use crate::{listen, parse_listen, AppError};
-use asyncore::{Backend, Cx, Dispatcher, EventLoop, Remote, SockAddr, Socket};
+use asyncore_loop::{Backend, Cx, Dispatcher, EventLoop, Remote, SockAddr, Socket};
 use std::io::{self, Write};
 use std::net::SocketAddr;
 use std::path::PathBuf;

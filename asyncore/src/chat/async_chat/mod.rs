@@ -30,7 +30,7 @@ use crate::cx::Cx;
 /// # Examples
 ///
 /// ```
-/// use asyncore::chat::{AsyncChat, Chat, ChatHandler, Terminator};
+/// use asyncore_loop::chat::{AsyncChat, Chat, ChatHandler, Terminator};
 /// use std::io;
 ///
 /// struct Counter(u32);
@@ -172,8 +172,8 @@ impl<H> AsyncChat<H> {
     /// # Examples
     ///
     /// ```
-    /// # use asyncore::chat::{AsyncChat, Chat, ChatHandler};
-    /// # use asyncore::EventLoop;
+    /// # use asyncore_loop::chat::{AsyncChat, Chat, ChatHandler};
+    /// # use asyncore_loop::EventLoop;
     /// # struct H; impl ChatHandler for H {
     /// #   fn collect_incoming_data(&mut self, _: &mut Chat<'_, '_>, _: &[u8]) -> std::io::Result<()> { Ok(()) }
     /// #   fn found_terminator(&mut self, _: &mut Chat<'_, '_>) -> std::io::Result<()> { Ok(()) } }

@@ -5,7 +5,7 @@
 /// # Examples
 ///
 /// ```
-/// use asyncore::chat::{Front, OutQueue};
+/// use asyncore_loop::chat::{Front, OutQueue};
 ///
 /// let mut q = OutQueue::new(4);
 /// assert!(matches!(q.front(usize::MAX).unwrap(), Front::Empty));

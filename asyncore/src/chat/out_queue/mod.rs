@@ -73,7 +73,7 @@ enum Entry {
 /// One chunk per writable event:
 ///
 /// ```
-/// use asyncore::chat::{Front, OutQueue};
+/// use asyncore_loop::chat::{Front, OutQueue};
 ///
 /// let mut q = OutQueue::new(4);
 /// q.push(b"abcdefghij");
@@ -103,7 +103,7 @@ impl OutQueue {
     /// # Examples
     ///
     /// ```
-    /// use asyncore::chat::OutQueue;
+    /// use asyncore_loop::chat::OutQueue;
     ///
     /// let q = OutQueue::new(4096);
     /// assert_eq!(q.out_buffer_size(), 4096);
@@ -125,7 +125,7 @@ impl OutQueue {
     /// # Examples
     ///
     /// ```
-    /// use asyncore::chat::{Front, OutQueue};
+    /// use asyncore_loop::chat::{Front, OutQueue};
     ///
     /// let mut q = OutQueue::new(8);
     /// q.set_coalesce(true);
@@ -144,7 +144,7 @@ impl OutQueue {
     /// # Examples
     ///
     /// ```
-    /// assert!(!asyncore::chat::OutQueue::default().coalesce());
+    /// assert!(!asyncore_loop::chat::OutQueue::default().coalesce());
     /// ```
     pub fn coalesce(&self) -> bool {
         self.coalesce
@@ -155,7 +155,7 @@ impl OutQueue {
     /// # Examples
     ///
     /// ```
-    /// use asyncore::chat::OutQueue;
+    /// use asyncore_loop::chat::OutQueue;
     ///
     /// assert_eq!(OutQueue::default().out_buffer_size(), 65_536);
     /// ```
@@ -169,7 +169,7 @@ impl OutQueue {
     /// # Examples
     ///
     /// ```
-    /// use asyncore::chat::OutQueue;
+    /// use asyncore_loop::chat::OutQueue;
     ///
     /// let mut q = OutQueue::default();
     /// q.set_out_buffer_size(512);
@@ -186,7 +186,7 @@ impl OutQueue {
     /// # Examples
     ///
     /// ```
-    /// use asyncore::chat::OutQueue;
+    /// use asyncore_loop::chat::OutQueue;
     ///
     /// let mut q = OutQueue::new(4);
     /// q.push(b"abc".to_vec());
@@ -238,7 +238,7 @@ impl OutQueue {
     /// # Examples
     ///
     /// ```
-    /// use asyncore::chat::{Front, OutQueue, SimpleProducer};
+    /// use asyncore_loop::chat::{Front, OutQueue, SimpleProducer};
     ///
     /// let mut q = OutQueue::new(5);
     /// q.push_producer(Box::new(SimpleProducer::new("0123456789ABC", 8)));
@@ -256,7 +256,7 @@ impl OutQueue {
     /// # Examples
     ///
     /// ```
-    /// use asyncore::chat::{Front, OutQueue};
+    /// use asyncore_loop::chat::{Front, OutQueue};
     ///
     /// let mut q = OutQueue::default();
     /// q.close_when_done();
@@ -278,7 +278,7 @@ impl OutQueue {
     /// # Examples
     ///
     /// ```
-    /// use asyncore::chat::{Front, OutQueue};
+    /// use asyncore_loop::chat::{Front, OutQueue};
     ///
     /// let mut q = OutQueue::new(4);
     /// q.push("abcdef");
@@ -324,7 +324,7 @@ impl OutQueue {
     /// # Examples
     ///
     /// ```
-    /// use asyncore::chat::{Front, OutQueue};
+    /// use asyncore_loop::chat::{Front, OutQueue};
     ///
     /// let mut q = OutQueue::new(4);
     /// q.push("abcdef");
@@ -360,7 +360,7 @@ impl OutQueue {
     /// # Examples
     ///
     /// ```
-    /// use asyncore::chat::OutQueue;
+    /// use asyncore_loop::chat::OutQueue;
     ///
     /// let mut q = OutQueue::new(4);
     /// q.push("abcdefghij");
@@ -378,7 +378,7 @@ impl OutQueue {
     /// # Examples
     ///
     /// ```
-    /// use asyncore::chat::OutQueue;
+    /// use asyncore_loop::chat::OutQueue;
     ///
     /// let mut q = OutQueue::default();
     /// assert!(q.is_empty());
@@ -396,7 +396,7 @@ impl OutQueue {
     /// # Examples
     ///
     /// ```
-    /// use asyncore::chat::OutQueue;
+    /// use asyncore_loop::chat::OutQueue;
     ///
     /// let mut q = OutQueue::default();
     /// q.push("data");

@@ -11,7 +11,7 @@ use std::borrow::Cow;
 /// # Examples
 ///
 /// ```
-/// use asyncore::chat::{OutQueue, PushData};
+/// use asyncore_loop::chat::{OutQueue, PushData};
 ///
 /// fn queue_all(q: &mut OutQueue, parts: Vec<impl PushData>) {
 ///     for p in parts {

@@ -52,7 +52,7 @@ use std::io;
 /// # Examples
 ///
 /// ```
-/// use asyncore::chat::{Event, Parser};
+/// use asyncore_loop::chat::{Event, Parser};
 ///
 /// let mut p = Parser::with_terminator("\n");
 /// p.feed(b"hi\n");
@@ -81,7 +81,7 @@ pub enum Event<'a> {
 /// (an HTTP-like header line, then a 4-byte body):
 ///
 /// ```
-/// use asyncore::chat::{Event, Parser, Terminator};
+/// use asyncore_loop::chat::{Event, Parser, Terminator};
 ///
 /// let mut p = Parser::with_terminator("\n");
 /// p.feed(b"hdr\n1234rest\n");
@@ -123,7 +123,7 @@ impl Parser {
     /// # Examples
     ///
     /// ```
-    /// use asyncore::chat::{Event, Parser, Terminator};
+    /// use asyncore_loop::chat::{Event, Parser, Terminator};
     ///
     /// let mut p = Parser::new();
     /// assert_eq!(p.terminator(), &Terminator::None);
@@ -147,7 +147,7 @@ impl Parser {
     /// # Examples
     ///
     /// ```
-    /// use asyncore::chat::{Parser, Terminator};
+    /// use asyncore_loop::chat::{Parser, Terminator};
     ///
     /// let p = Parser::with_terminator(b"\r\n");
     /// assert_eq!(p.terminator(), &Terminator::Delimiter(b"\r\n".to_vec()));
@@ -165,7 +165,7 @@ impl Parser {
     /// # Examples
     ///
     /// ```
-    /// use asyncore::chat::{Event, Parser};
+    /// use asyncore_loop::chat::{Event, Parser};
     ///
     /// let mut p = Parser::new();
     /// p.set_terminator(3usize);
@@ -192,7 +192,7 @@ impl Parser {
     /// # Examples
     ///
     /// ```
-    /// use asyncore::chat::{Event, Parser, Terminator};
+    /// use asyncore_loop::chat::{Event, Parser, Terminator};
     ///
     /// let mut p = Parser::with_terminator(3usize);
     /// p.feed(b"ab");
@@ -212,7 +212,7 @@ impl Parser {
     /// # Examples
     ///
     /// ```
-    /// use asyncore::chat::{Event, Parser};
+    /// use asyncore_loop::chat::{Event, Parser};
     ///
     /// let mut p = Parser::with_terminator("\r\n");
     /// p.feed(b"abc\r");
@@ -236,7 +236,7 @@ impl Parser {
     /// # Examples
     ///
     /// ```
-    /// use asyncore::chat::{Event, Parser};
+    /// use asyncore_loop::chat::{Event, Parser};
     ///
     /// let mut p = Parser::with_terminator("\n");
     /// let mut src: &[u8] = b"one\ntwo";
@@ -279,7 +279,7 @@ impl Parser {
     /// # Examples
     ///
     /// ```
-    /// use asyncore::chat::{Event, Parser};
+    /// use asyncore_loop::chat::{Event, Parser};
     ///
     /// let mut p = Parser::with_terminator("\r\n");
     /// p.feed(b"\r\n\r\n"); // two empty records: signals, no data
@@ -351,7 +351,7 @@ impl Parser {
     /// # Examples
     ///
     /// ```
-    /// use asyncore::chat::Parser;
+    /// use asyncore_loop::chat::Parser;
     ///
     /// let mut p = Parser::with_terminator("\r\n");
     /// p.feed(b"abc\r");
@@ -370,7 +370,7 @@ impl Parser {
     /// # Examples
     ///
     /// ```
-    /// use asyncore::chat::{Event, Parser};
+    /// use asyncore_loop::chat::{Event, Parser};
     ///
     /// let mut p = Parser::with_terminator("\r\n");
     /// p.feed(b"abc\r");
@@ -391,7 +391,7 @@ impl Parser {
     /// # Examples
     ///
     /// ```
-    /// use asyncore::chat::Parser;
+    /// use asyncore_loop::chat::Parser;
     ///
     /// let mut p = Parser::with_terminator("\n");
     /// p.feed(b"partial");

@@ -6,8 +6,8 @@ use super::reply::{printable, reply, GO_AHEAD, SUPPORTED};
 use super::{Session, State, MAX_RECIPIENTS};
 use crate::smtpd::delivery::Message;
 use crate::smtpd::parse::{get_addr, get_params, split_command, strip_keyword};
-use asyncore::chat::Chat;
-use asyncore::Deadline;
+use asyncore_loop::chat::Chat;
+use asyncore_loop::Deadline;
 use std::io;
 
 impl Session {

@@ -19,8 +19,8 @@ mod reply;
 pub use config::SessionConfig;
 
 use super::delivery::Deliver;
-use asyncore::chat::{AsyncChat, Chat, ChatHandler, Collector};
-use asyncore::{Cx, Deadline};
+use asyncore_loop::chat::{AsyncChat, Chat, ChatHandler, Collector};
+use asyncore_loop::{Cx, Deadline};
 use incoming::Incoming;
 use reply::reply;
 use std::io;
@@ -55,7 +55,7 @@ enum State {
 ///
 /// let (ours, theirs) = std::os::unix::net::UnixStream::pair()?;
 /// let sink = Rc::new(Memory::default());
-/// let mut ev = asyncore::EventLoop::new();
+/// let mut ev = asyncore_loop::EventLoop::new();
 /// let session = Session::new(Rc::new(SessionConfig::default()), "peer-address", sink.clone());
 /// let t = ev.add(channel(session)).adopt(ours.into())?;
 /// ev.with(t, greet).transpose()?;
@@ -106,7 +106,7 @@ impl std::fmt::Debug for Session {
 /// use asyncore_cli::smtpd::{channel, Memory, Session, SessionConfig};
 /// use std::rc::Rc;
 /// let chan = channel(Session::new(Rc::new(SessionConfig::default()), "peer", Rc::new(Memory::default())));
-/// assert_eq!(chan.terminator(), &asyncore::chat::Terminator::from("\n"));
+/// assert_eq!(chan.terminator(), &asyncore_loop::chat::Terminator::from("\n"));
 /// ```
 pub fn channel(session: Session) -> AsyncChat<Session> {
     AsyncChat::new(session).with_terminator("\n")

@@ -1,7 +1,7 @@
 //! Reply lines: how a session answers, and what of the client's text it
 //! echoes.
 
-use asyncore::chat::Chat;
+use asyncore_loop::chat::Chat;
 use std::io;
 
 /// The `354` reply.
