@@ -22,6 +22,9 @@ pub(crate) enum Io {
     None,
     Socket(Socket),
     File(FileWrapper),
+    /// A simulated socket (feature `sim`, for tests).
+    #[cfg(feature = "sim")]
+    Sim(crate::sim::SimSocket),
     /// `close()` ran; operations fail with EBADF (AC-Q-13).
     Closed,
 }
@@ -31,6 +34,8 @@ impl Io {
         match self {
             Io::Socket(s) => Some(s.as_raw_fd()),
             Io::File(f) => Some(f.as_raw_fd()),
+            #[cfg(feature = "sim")]
+            Io::Sim(s) => Some(s.fd()),
             Io::None | Io::Closed => None,
         }
     }
@@ -74,18 +79,7 @@ pub(crate) struct Channel {
 
 impl Channel {
     pub(crate) fn socket(&self) -> io::Result<&Socket> {
-        match &self.io {
-            Io::Socket(s) => Ok(s),
-            Io::File(_) => Err(io::Error::new(
-                io::ErrorKind::Unsupported,
-                "this channel wraps a file descriptor, not a socket",
-            )),
-            Io::None => Err(io::Error::new(
-                io::ErrorKind::NotConnected,
-                "no socket attached: call create_socket or set_socket first",
-            )),
-            Io::Closed => Err(closed_error()),
-        }
+        self.io.os_socket()
     }
 
     pub(crate) fn is_closed(&self) -> bool {
@@ -96,6 +90,29 @@ impl Channel {
         match &self.ignore_log_types {
             None => kind == "warning",
             Some(list) => list.iter().any(|k| k == kind),
+        }
+    }
+}
+
+impl Io {
+    /// The OS socket, or why there is none.
+    pub(crate) fn os_socket(&self) -> io::Result<&Socket> {
+        match self {
+            Io::Socket(s) => Ok(s),
+            #[cfg(feature = "sim")]
+            Io::Sim(_) => Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "this channel's socket is simulated",
+            )),
+            Io::File(_) => Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "this channel wraps a file descriptor, not a socket",
+            )),
+            Io::None => Err(io::Error::new(
+                io::ErrorKind::NotConnected,
+                "no socket attached: call create_socket or set_socket first",
+            )),
+            Io::Closed => Err(closed_error()),
         }
     }
 }

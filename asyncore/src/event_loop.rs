@@ -583,7 +583,7 @@ impl<S: 'static> EventLoop<S> {
         self.core
             .services
             .timers
-            .reset(id, std::time::Instant::now() + delay)
+            .reset(id, crate::clock::now() + delay)
     }
 
     /// A handle for other threads (`Send + Sync + Clone`): post work, wake,

@@ -127,6 +127,7 @@
 
 mod channel;
 pub mod chat;
+mod clock;
 mod core;
 mod cx;
 mod deadline;
@@ -145,10 +146,13 @@ pub mod per_core;
 mod remote;
 mod send_buffer;
 mod signals;
+#[cfg(feature = "sim")]
+pub mod sim;
 mod slab;
 mod sys;
 mod timer;
 mod token;
+mod transport;
 mod view;
 
 pub use cx::Cx;

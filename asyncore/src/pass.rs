@@ -30,7 +30,7 @@ use crate::sys::{Backend, Interest};
 use crate::timer::Due;
 use crate::view::View;
 use std::io;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 impl<S: 'static> EventLoop<S> {
     /// One pass (asyncore's `poll`/`poll2` for this map): ask interest, wait
@@ -116,7 +116,7 @@ impl<S: 'static> EventLoop<S> {
             }
             self.core.sweep_closed();
         }
-        if Instant::now() >= state.deadline {
+        if crate::clock::now() >= state.deadline {
             self.close_all(true)?;
         }
         if self.is_empty() {
@@ -232,7 +232,7 @@ impl<S: 'static> EventLoop<S> {
         match self.core.services.next_wake() {
             None => timeout,
             Some(at) => {
-                let until = at.saturating_duration_since(Instant::now());
+                let until = at.saturating_duration_since(crate::clock::now());
                 Some(timeout.map_or(until, |t| t.min(until)))
             }
         }
@@ -316,7 +316,7 @@ impl<S: 'static> EventLoop<S> {
         if self.core.services.timers.len() == 0 {
             return Ok(());
         }
-        let now = Instant::now();
+        let now = crate::clock::now();
         let epoch = self.core.services.timers.epoch();
         while let Some(due) = self.core.services.timers.pop_due(now, epoch) {
             let timers = &mut self.core.services.timers;

@@ -163,6 +163,11 @@ impl<S: 'static> LoopCore<S> {
         let result = match io {
             Io::Socket(s) => fd::close(s.into_raw_fd()),
             Io::File(mut f) => f.close(),
+            #[cfg(feature = "sim")]
+            Io::Sim(s) => {
+                s.close();
+                Ok(())
+            }
             Io::None | Io::Closed => Ok(()),
         };
         match result {

@@ -16,6 +16,9 @@ pub(crate) struct Poller {
     selector: Option<Selector>,
     /// Epoll: whether the waker and the signal pipe are registered.
     specials_watched: [bool; 2],
+    /// The simulated network this loop waits on instead of the OS (feature `sim`).
+    #[cfg(feature = "sim")]
+    sim: Option<crate::sim::SimNet>,
 }
 
 impl Poller {
@@ -24,6 +27,8 @@ impl Poller {
             backend: Backend::default(),
             selector: None,
             specials_watched: [false; 2],
+            #[cfg(feature = "sim")]
+            sim: None,
         }
     }
 
@@ -49,8 +54,27 @@ impl Poller {
     pub(crate) fn selector(&mut self) -> io::Result<&mut Selector> {
         match &mut self.selector {
             Some(selector) => Ok(selector),
+            #[cfg(feature = "sim")]
+            empty if self.sim.is_some() => {
+                let net = self.sim.clone().ok_or_else(|| io::Error::other("no simulation"))?;
+                Ok(empty.insert(Selector::Sim(crate::sim::SimSelector::new(net, self.backend))))
+            }
             empty => Ok(empty.insert(Selector::new(self.backend)?)),
         }
+    }
+
+    /// The simulated network, if this loop waits on one (feature `sim`).
+    #[cfg(feature = "sim")]
+    pub(crate) fn sim(&self) -> Option<&crate::sim::SimNet> {
+        self.sim.as_ref()
+    }
+
+    /// Waits on the simulated network `net` from now on (feature `sim`).
+    #[cfg(feature = "sim")]
+    pub(crate) fn set_sim(&mut self, net: crate::sim::SimNet) {
+        self.sim = Some(net);
+        self.selector = None;
+        self.specials_watched = [false; 2];
     }
 
     /// A new signal pipe must be registered (epoll).

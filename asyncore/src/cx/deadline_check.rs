@@ -4,13 +4,12 @@
 use super::Cx;
 use crate::core::TimerAction;
 use crate::deadline::Deadline;
-use std::time::Instant;
 
 impl<S: 'static> Cx<'_, S> {
     /// The deadline that passed, if any; its clock restarts so a channel
     /// that survives `handle_timeout` gets a full period again.
     pub(crate) fn expired_deadline(&mut self, reading: bool, writing: bool) -> Option<Deadline> {
-        let now = Instant::now();
+        let now = crate::clock::now();
         let d = self.ch.deadlines.as_mut()?;
         let kind = d.expired(now, reading, writing)?;
         match kind {
@@ -26,7 +25,7 @@ impl<S: 'static> Cx<'_, S> {
         if self.is_closed() {
             return;
         }
-        let now = Instant::now();
+        let now = crate::clock::now();
         let Some(next) = self
             .ch
             .deadlines

@@ -25,7 +25,7 @@ impl<S: 'static> Cx<'_, S> {
             if !self.core.accept.release_spare() {
                 break;
             }
-            drop(self.socket().and_then(|s| s.accept()));
+            drop(self.ch.io.accept());
             if !self.core.accept.reclaim_spare() {
                 break;
             }

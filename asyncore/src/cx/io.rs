@@ -12,7 +12,6 @@ use crate::sys::fd;
 use socket2::SockAddr;
 use std::io;
 use std::os::fd::AsRawFd;
-use std::time::Instant;
 
 impl<S: 'static> Cx<'_, S> {
     /// asyncore's `send(data)`: one OS send; returns the bytes the OS took.
@@ -25,6 +24,8 @@ impl<S: 'static> Cx<'_, S> {
         let result = match &self.ch.io {
             Io::Socket(s) => fd::send(s.as_raw_fd(), data, libc::MSG_NOSIGNAL),
             Io::File(f) => fd::write(f.as_raw_fd(), data),
+            #[cfg(feature = "sim")]
+            Io::Sim(s) => s.send(data),
             Io::None => Err(no_socket()),
             Io::Closed => Err(closed_error()),
         };
@@ -32,7 +33,7 @@ impl<S: 'static> Cx<'_, S> {
             Ok(n) => {
                 self.ch.bytes_sent += n as u64;
                 if let (Some(d), true) = (self.ch.deadlines.as_mut(), n > 0) {
-                    d.last_write = Instant::now();
+                    d.last_write = crate::clock::now();
                 }
                 Ok(n)
             }
@@ -115,6 +116,8 @@ impl<S: 'static> Cx<'_, S> {
         let result = match &self.ch.io {
             Io::Socket(s) => fd::recv(s.as_raw_fd(), buf),
             Io::File(f) => fd::read(f.as_raw_fd(), buf),
+            #[cfg(feature = "sim")]
+            Io::Sim(s) => s.recv(buf),
             Io::None => Err(no_socket()),
             Io::Closed => Err(closed_error()),
         };
@@ -125,7 +128,7 @@ impl<S: 'static> Cx<'_, S> {
             }
             Ok(n) => {
                 if let Some(d) = self.ch.deadlines.as_mut() {
-                    d.last_read = Instant::now();
+                    d.last_read = crate::clock::now();
                 }
                 Ok(n)
             }
@@ -173,7 +176,7 @@ impl<S: 'static> Cx<'_, S> {
         // AC-FILE-3
         match &self.ch.io {
             Io::File(_) => Ok(None),
-            _ => self.socket()?.take_error(),
+            _ => self.ch.io.take_error(),
         }
     }
 

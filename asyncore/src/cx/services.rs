@@ -11,7 +11,7 @@ use crate::timer::TimerId;
 use crate::token::Token;
 use std::any::Any;
 use std::io;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 impl<S: 'static> Cx<'_, S> {
     /// Adds a new channel to this loop and returns its `Cx`, to attach a
@@ -110,7 +110,7 @@ impl<S: 'static> Cx<'_, S> {
             .core
             .services
             .timers
-            .insert(Instant::now() + delay, interval, payload);
+            .insert(crate::clock::now() + delay, interval, payload);
         self.ch.timers.insert(id);
         id
     }
@@ -184,7 +184,7 @@ impl<S: 'static> Cx<'_, S> {
 
     /// Moves a timer's next expiry to `delay` from now; false if it is gone.
     pub fn reset_timer(&mut self, id: TimerId, delay: Duration) -> bool {
-        self.core.services.timers.reset(id, Instant::now() + delay)
+        self.core.services.timers.reset(id, crate::clock::now() + delay)
     }
 
     /// Declares (or with `None` removes) one of this channel's deadlines, as
@@ -209,7 +209,7 @@ impl<S: 'static> Cx<'_, S> {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn set_timeout(&mut self, kind: Deadline, after: Option<Duration>) {
-        let now = Instant::now();
+        let now = crate::clock::now();
         let deadlines = self
             .ch
             .deadlines

@@ -17,6 +17,12 @@ impl<S: 'static> Cx<'_, S> {
     /// close-on-exec socket, attached and put in the map.
     pub fn create_socket(&mut self, family: Domain, ty: Type) -> io::Result<()> {
         // AC-SOCK-1
+        #[cfg(feature = "sim")]
+        if let Some(net) = self.core.poller.sim() {
+            let sock = crate::sim::new_channel_socket(net, ty)?;
+            self.core.attach(self.ch, self.token.index, Io::Sim(sock));
+            return Ok(());
+        }
         let sock = Socket::new(family, ty, None)?;
         sock.set_nonblocking(true)?;
         self.attach_socket(sock);
@@ -28,6 +34,17 @@ impl<S: 'static> Cx<'_, S> {
     /// blocking one would stall the whole loop.
     pub fn set_socket(&mut self, sock: Socket) -> io::Result<()> {
         // AC-SOCK-2 (deliberate difference: asyncore leaves blocking mode alone)
+        #[cfg(feature = "sim")]
+        let sock = match self.core.poller.sim() {
+            Some(net) => match net.claim(sock) {
+                Ok(sim) => {
+                    self.core.attach(self.ch, self.token.index, Io::Sim(sim));
+                    return Ok(());
+                }
+                Err(sock) => sock,
+            },
+            None => sock,
+        };
         sock.set_nonblocking(true)?;
         self.attach_socket(sock);
         Ok(())
@@ -61,7 +78,7 @@ impl<S: 'static> Cx<'_, S> {
         // AC-DISP-3
         self.set_socket(sock)?;
         self.ch.connected = true;
-        let peer = self.socket().and_then(|s| s.peer_addr());
+        let peer = self.ch.io.peer_addr();
         match peer {
             Ok(addr) => self.ch.addr = Some(Box::new(addr)),
             Err(e) if matches!(e.raw_os_error(), Some(libc::ENOTCONN | libc::EINVAL)) => {
@@ -102,17 +119,17 @@ impl<S: 'static> Cx<'_, S> {
     /// asyncore's `bind(address)`: records `addr`, then binds.
     pub fn bind(&mut self, address: impl ToSockAddr) -> io::Result<()> {
         // AC-Q-12: addr is recorded before the OS call.
-        let domain = self.socket()?.domain().ok();
+        let domain = self.ch.io.domain()?;
         let addr = address.to_sock_addr(domain)?;
         self.ch.addr = Some(Box::new(addr.clone()));
-        self.socket()?.bind(&addr)
+        self.ch.io.bind(&addr)
     }
 
     /// asyncore's `listen(backlog)`: sets `accepting`, then listens.
     pub fn listen(&mut self, backlog: i32) -> io::Result<()> {
         // AC-Q-12: accepting is set before the OS call.
         self.ch.accepting = true;
-        self.socket()?.listen(backlog)?;
+        self.ch.io.listen(backlog)?;
         self.core.accept.ensure_spare();
         self.core.mark_dirty(self.token.index);
         Ok(())
@@ -124,11 +141,11 @@ impl<S: 'static> Cx<'_, S> {
     /// OS completed the connect at once. An immediate failure is returned.
     pub fn connect(&mut self, address: impl ToSockAddr) -> io::Result<()> {
         // AC-CONN-1..5, AC-Q-9
-        let domain = self.socket()?.domain().ok();
+        let domain = self.ch.io.domain()?;
         let addr = address.to_sock_addr(domain)?;
         self.ch.connected = false;
         self.ch.connecting = true;
-        let result = self.socket()?.connect(&addr);
+        let result = self.ch.io.connect(&addr);
         match result {
             Ok(()) => {}
             Err(e)
@@ -154,7 +171,7 @@ impl<S: 'static> Cx<'_, S> {
     /// `cx.add(handler).adopt(sock)`.
     pub fn accept(&mut self) -> io::Result<Option<(Socket, SockAddr)>> {
         // AC-ACC-1..2, AC-Q-11
-        let result = self.socket()?.accept();
+        let result = self.ch.io.accept();
         match result {
             Ok(pair) => {
                 self.core.accept.accepted();

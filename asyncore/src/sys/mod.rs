@@ -159,6 +159,9 @@ pub(crate) enum Selector {
     Select(select::Select),
     Poll(poll::Poll),
     Epoll(epoll::Epoll),
+    /// The simulated network (feature `sim`), in the style of a backend.
+    #[cfg(feature = "sim")]
+    Sim(crate::sim::SimSelector),
 }
 
 impl Selector {
@@ -176,6 +179,8 @@ impl Selector {
             Selector::Select(s) => s.clear(),
             Selector::Poll(p) => p.clear(),
             Selector::Epoll(_) => {}
+            #[cfg(feature = "sim")]
+            Selector::Sim(s) => s.begin_pass(),
         }
     }
 
@@ -194,6 +199,8 @@ impl Selector {
                 Ok(())
             }
             Selector::Epoll(e) => e.update(fd, key, 0, interest),
+            #[cfg(feature = "sim")]
+            Selector::Sim(s) => s.watch(fd, key, interest),
         }
     }
 
@@ -207,6 +214,8 @@ impl Selector {
     ) -> io::Result<()> {
         match self {
             Selector::Epoll(e) => e.update(fd, key, old, new),
+            #[cfg(feature = "sim")]
+            Selector::Sim(s) => s.update(fd, key, old, new),
             _ => Ok(()),
         }
     }
@@ -220,6 +229,8 @@ impl Selector {
             Selector::Select(s) => s.wait(timeout, out),
             Selector::Poll(p) => p.wait(timeout, out),
             Selector::Epoll(e) => e.wait(timeout, out),
+            #[cfg(feature = "sim")]
+            Selector::Sim(s) => s.wait(timeout, out),
         }
     }
 }

@@ -18,9 +18,13 @@
 //! * Dispatchers: [`Quiet`] (wants nothing).
 //! * Deadlines: [`run_until`], [`run_until_empty`], [`bounded`].
 //!
+//! * Simulation (feature `sim`): [`sim`] (seeds, trace, probe, checker).
+//!
 //! Every network test binds 127.0.0.1/::1 port 0 (or a fresh temp socket
 //! path) and runs the loop under a deadline.
 #![allow(dead_code, unused_macros)]
+
+pub mod sim;
 
 use asyncore_loop::{
     Backend, CaptureLog, Dispatcher, Domain, EventLoop, SockAddr, Socket, View, AF_INET, AF_INET6,

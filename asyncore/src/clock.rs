@@ -1,0 +1,23 @@
+//! The loop's clock: every time the loop reads (timers, deadlines, the wait's
+//! timeout, the shutdown grace) comes from `now()`.
+//!
+//! Without the `sim` feature it is `Instant::now()` and nothing else. With it,
+//! a simulation (`crate::sim`) may install a virtual clock on the thread, which
+//! only moves when the simulation says so.
+
+use std::time::Instant;
+
+/// The current time as the loop sees it.
+#[cfg(not(feature = "sim"))]
+#[inline(always)]
+pub(crate) fn now() -> Instant {
+    Instant::now()
+}
+
+/// The current time as the loop sees it: the thread's virtual clock while a
+/// simulation runs on it, the real one otherwise.
+#[cfg(feature = "sim")]
+#[inline]
+pub(crate) fn now() -> Instant {
+    crate::sim::clock::now()
+}

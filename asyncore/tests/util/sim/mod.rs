@@ -1,0 +1,223 @@
+//! The simulation harness (feature `sim`): which seeds to run, the trace a
+//! simulated loop keeps as its state, the `Probe` that records every handler
+//! call of the channel it wraps, and the one `Checker` of the invariants.
+//!
+//! * `ASYNCORE_SIM_SEEDS=N` runs N seeds per test (the default is the
+//!   test's own CI count); `ASYNCORE_SIM_SEED=S` runs seed S alone (a
+//!   failing seed is printed with the command that replays it).
+
+pub mod checker;
+pub mod peers;
+
+pub use checker::{Checker, Ev};
+pub use peers::PeerClient;
+
+use asyncore_loop::sim::{SimNet, Stats};
+use asyncore_loop::{Cx, Deadline, Dispatcher, SockAddr, Socket, TimerId, View};
+use std::io;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+/// The state of a simulated loop: what happened in the current step.
+#[derive(Default)]
+pub struct Trace {
+    pub events: Vec<Ev>,
+}
+
+impl Trace {
+    pub fn push(&mut self, ev: Ev) {
+        self.events.push(ev);
+    }
+}
+
+/// The seeds to run: `ASYNCORE_SIM_SEED` alone, else `ASYNCORE_SIM_SEEDS`
+/// (or `default`) of them.
+pub fn seeds(default: u64) -> Vec<u64> {
+    if let Some(seed) = env_u64("ASYNCORE_SIM_SEED") {
+        return vec![seed];
+    }
+    (0..env_u64("ASYNCORE_SIM_SEEDS").unwrap_or(default)).collect()
+}
+
+fn env_u64(name: &str) -> Option<u64> {
+    std::env::var(name).ok().and_then(|v| v.trim().parse().ok())
+}
+
+/// Whether to print each step's trace (`ASYNCORE_SIM_TRACE=1`, with one seed).
+pub fn tracing() -> bool {
+    std::env::var_os("ASYNCORE_SIM_TRACE").is_some()
+}
+
+/// Prints a step's trace when tracing.
+pub fn show(step: u64, events: &[Ev]) {
+    if tracing() {
+        for e in events {
+            eprintln!("  [{step}] {e:?}");
+        }
+    }
+}
+
+/// What one seed's run did, summed over the seeds for the report line.
+#[derive(Default, Clone, Copy, Debug)]
+pub struct Summary {
+    pub steps: u64,
+    pub events: u64,
+    pub closes: u64,
+    pub bytes: u64,
+    pub faults: Stats,
+}
+
+impl Summary {
+    pub fn of(checker: &Checker, net: &SimNet, bytes: u64) -> Summary {
+        Summary {
+            steps: checker.steps,
+            events: checker.events,
+            closes: checker.closes(),
+            bytes,
+            faults: net.stats(),
+        }
+    }
+}
+
+/// Runs `scenario` for every seed; the first failure (an error or a panic)
+/// names the seed and how to replay it.
+pub fn run_seeds(test: &str, default: u64, scenario: impl Fn(u64) -> Result<Summary, String>) {
+    let mut total = Summary::default();
+    let seeds = seeds(default);
+    for &seed in &seeds {
+        let outcome = catch_unwind(AssertUnwindSafe(|| scenario(seed)));
+        let failure = match outcome {
+            Ok(Ok(s)) => {
+                total.steps += s.steps;
+                total.events += s.events;
+                total.closes += s.closes;
+                total.bytes += s.bytes;
+                total.faults += s.faults;
+                continue;
+            }
+            Ok(Err(e)) => e,
+            Err(p) => p
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_else(|| "panic".into()),
+        };
+        panic!(
+            "{test}: seed {seed} failed: {failure}\n  replay: ASYNCORE_SIM_SEED={seed} cargo test -p asyncore-loop --test <file> {test}"
+        );
+    }
+    eprintln!(
+        "{test}: {} seeds, {} steps, {} events checked, {} handle_close, {} bytes; faults {:?}",
+        seeds.len(),
+        total.steps,
+        total.events,
+        total.closes,
+        total.bytes,
+        total.faults
+    );
+}
+
+/// Records `handle_close` of channel `ch` (call it first thing in the
+/// innermost `handle_close`).
+pub fn log_close(cx: &mut Cx<'_, Trace>, ch: u32) {
+    let (unread, broken) = (SimNet::unread(cx), SimNet::broken(cx));
+    cx.state().push(Ev::Close { ch, unread, broken });
+}
+
+/// Wraps a dispatcher and records every handler call the loop makes on it,
+/// and when the channel is seen closed.
+pub struct Probe<D> {
+    pub id: u32,
+    pub inner: D,
+    closed: bool,
+}
+
+impl<D> Probe<D> {
+    pub fn new(id: u32, inner: D) -> Probe<D> {
+        Probe {
+            id,
+            inner,
+            closed: false,
+        }
+    }
+
+    fn enter(&mut self, cx: &mut Cx<'_, Trace>, name: &'static str, readiness: bool) {
+        let (ch, token, sock) = (self.id, cx.token(), SimNet::socket_id(cx));
+        let t = cx.state();
+        t.push(Ev::Handler { ch, name, token });
+        if readiness {
+            t.push(Ev::Dispatched { ch, sock });
+        }
+    }
+
+    fn leave(&mut self, cx: &mut Cx<'_, Trace>, r: io::Result<()>) -> io::Result<()> {
+        if cx.is_closed() && (!self.closed || r.is_err()) {
+            self.closed = true;
+            let returned_err = r.is_err();
+            cx.state().push(Ev::Closed {
+                ch: self.id,
+                returned_err,
+            });
+        }
+        r
+    }
+}
+
+impl<D: Dispatcher<Trace>> Dispatcher<Trace> for Probe<D> {
+    fn name(&self) -> &'static str {
+        self.inner.name()
+    }
+    fn readable(&self, ch: &View<'_, Trace>) -> bool {
+        self.inner.readable(ch)
+    }
+    fn writable(&self, ch: &View<'_, Trace>) -> bool {
+        self.inner.writable(ch)
+    }
+    fn handle_read_event(&mut self, cx: &mut Cx<'_, Trace>) -> io::Result<()> {
+        self.enter(cx, "handle_read_event", true);
+        let r = self.inner.handle_read_event(cx);
+        self.leave(cx, r)
+    }
+    fn handle_write_event(&mut self, cx: &mut Cx<'_, Trace>) -> io::Result<()> {
+        self.enter(cx, "handle_write_event", true);
+        let r = self.inner.handle_write_event(cx);
+        self.leave(cx, r)
+    }
+    fn handle_expt_event(&mut self, cx: &mut Cx<'_, Trace>) -> io::Result<()> {
+        self.enter(cx, "handle_expt_event", true);
+        let r = self.inner.handle_expt_event(cx);
+        self.leave(cx, r)
+    }
+    fn handle_close(&mut self, cx: &mut Cx<'_, Trace>) -> io::Result<()> {
+        self.enter(cx, "handle_close", false);
+        let r = self.inner.handle_close(cx);
+        self.leave(cx, r)
+    }
+    fn handle_error(&mut self, cx: &mut Cx<'_, Trace>, err: io::Error) -> io::Result<()> {
+        self.enter(cx, "handle_error", false);
+        let r = self.inner.handle_error(cx, err);
+        self.leave(cx, r)
+    }
+    fn handle_timer(&mut self, cx: &mut Cx<'_, Trace>, id: TimerId) -> io::Result<()> {
+        self.enter(cx, "handle_timer", false);
+        let r = self.inner.handle_timer(cx, id);
+        self.leave(cx, r)
+    }
+    fn handle_timeout(&mut self, cx: &mut Cx<'_, Trace>, kind: Deadline) -> io::Result<()> {
+        self.enter(cx, "handle_timeout", false);
+        let r = self.inner.handle_timeout(cx, kind);
+        self.leave(cx, r)
+    }
+    fn handle_shutdown(&mut self, cx: &mut Cx<'_, Trace>) -> io::Result<()> {
+        self.enter(cx, "handle_shutdown", false);
+        let r = self.inner.handle_shutdown(cx);
+        self.leave(cx, r)
+    }
+    fn handle_accepted(
+        &mut self,
+        cx: &mut Cx<'_, Trace>,
+        sock: Socket,
+        addr: SockAddr,
+    ) -> io::Result<()> {
+        self.inner.handle_accepted(cx, sock, addr)
+    }
+}
