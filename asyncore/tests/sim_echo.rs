@@ -155,7 +155,9 @@ fn echo_run(seed: u64, faults: Faults, lossy: bool) -> Result<Summary, String> {
             lossy,
         },
     ));
-    server.create_socket(AF_INET, SOCK_STREAM).map_err(|e| e.to_string())?;
+    server
+        .create_socket(AF_INET, SOCK_STREAM)
+        .map_err(|e| e.to_string())?;
     server.bind(SERVER).map_err(|e| e.to_string())?;
     server.listen(64).map_err(|e| e.to_string())?;
 
@@ -174,7 +176,8 @@ fn echo_run(seed: u64, faults: Faults, lossy: bool) -> Result<Summary, String> {
             closed: false,
         };
         let mut cx = ev.add(Probe::new(100 + i, client));
-        cx.create_socket(AF_INET, SOCK_STREAM).map_err(|e| e.to_string())?;
+        cx.create_socket(AF_INET, SOCK_STREAM)
+            .map_err(|e| e.to_string())?;
         match cx.connect(SERVER) {
             Ok(()) => {}
             Err(e) => return Err(format!("connect: {e}")),
@@ -196,7 +199,9 @@ fn echo_run(seed: u64, faults: Faults, lossy: bool) -> Result<Summary, String> {
         }
         let events = std::mem::take(&mut ev.state_mut().events);
         util::sim::show(step, &events);
-        checker.step(&events).map_err(|e| format!("step {step}: {e}"))?;
+        checker
+            .step(&events)
+            .map_err(|e| format!("step {step}: {e}"))?;
         let mut all_done = true;
         for p in &mut peers {
             let expected = p.data[..p.sent].to_vec();
@@ -208,7 +213,12 @@ fn echo_run(seed: u64, faults: Faults, lossy: bool) -> Result<Summary, String> {
             if let Some(c) = ev.dispatcher::<Probe<LoopClient>>(t) {
                 let c = &c.inner;
                 checker
-                    .stream(&format!("loop client {}", c.id), &c.got, &c.data[..c.sent], false)
+                    .stream(
+                        &format!("loop client {}", c.id),
+                        &c.got,
+                        &c.data[..c.sent],
+                        false,
+                    )
                     .map_err(|e| format!("step {step}: {e}"))?;
                 all_done &= c.closed;
             }
@@ -236,9 +246,11 @@ fn echo_run(seed: u64, faults: Faults, lossy: bool) -> Result<Summary, String> {
 
 #[test]
 fn echo_with_send_buffer_keeps_every_byte_under_faults() {
-    run_seeds("echo_with_send_buffer_keeps_every_byte_under_faults", 1500, |seed| {
-        echo_run(seed, Faults::chaos(), false)
-    });
+    run_seeds(
+        "echo_with_send_buffer_keeps_every_byte_under_faults",
+        1500,
+        |seed| echo_run(seed, Faults::chaos(), false),
+    );
 }
 
 #[test]
@@ -255,4 +267,19 @@ fn a_buffer_that_ignores_partial_writes_is_caught() {
     let caught = (0..200).find_map(|seed| echo_run(seed, Faults::chaos(), true).err());
     let msg = caught.expect("no seed caught the lossy echo");
     assert!(msg.contains("lost") || msg.contains("byte"), "{msg}");
+}
+
+/// Regression: `EINTR` from a receive or a send reached the handler as an
+/// error, and `handle_error` closed the channel with its output unsent
+/// (found by seed 0 of the test above). Python's socket calls retry
+/// (PEP 475); `Cx::send`/`recv` now do too.
+#[test]
+fn eintr_is_retried_not_an_error() {
+    let faults = Faults {
+        eintr: 400,
+        ..Faults::none()
+    };
+    run_seeds("eintr_is_retried_not_an_error", 200, |seed| {
+        echo_run(seed, faults, false)
+    });
 }

@@ -56,8 +56,14 @@ impl Poller {
             Some(selector) => Ok(selector),
             #[cfg(feature = "sim")]
             empty if self.sim.is_some() => {
-                let net = self.sim.clone().ok_or_else(|| io::Error::other("no simulation"))?;
-                Ok(empty.insert(Selector::Sim(crate::sim::SimSelector::new(net, self.backend))))
+                let net = self
+                    .sim
+                    .clone()
+                    .ok_or_else(|| io::Error::other("no simulation"))?;
+                Ok(empty.insert(Selector::Sim(crate::sim::SimSelector::new(
+                    net,
+                    self.backend,
+                ))))
             }
             empty => Ok(empty.insert(Selector::new(self.backend)?)),
         }

@@ -15,7 +15,7 @@ use std::os::fd::AsRawFd;
 
 impl<S: 'static> Cx<'_, S> {
     /// asyncore's `send(data)`: one OS send; returns the bytes the OS took.
-    /// Would-block is `Ok(0)`. A broken connection is `Ok(0)` too, and the
+    /// Would-block is `Ok(0)`; a send interrupted by a signal is retried. A broken connection is `Ok(0)` too, and the
     /// loop calls `handle_close` once the current handler returns. Never
     /// raises SIGPIPE.
     #[inline(always)]
@@ -38,6 +38,8 @@ impl<S: 'static> Cx<'_, S> {
                 Ok(n)
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(0),
+            // Interrupted by a signal: try again, as Python's socket calls do (PEP 475).
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => self.send_again(data),
             Err(e) if is_disconnected(&e) => {
                 self.owe_close();
                 Ok(0)
@@ -46,11 +48,19 @@ impl<S: 'static> Cx<'_, S> {
         }
     }
 
+    /// `send` after `EINTR`, off the hot path.
+    #[cold]
+    #[inline(never)]
+    fn send_again(&mut self, data: &[u8]) -> io::Result<usize> {
+        self.send(data)
+    }
+
     /// asyncore's `recv(n)`: one OS receive of at most `n` bytes. An empty
     /// result means end of stream (or a broken connection): the loop calls
     /// `handle_close` once the current handler returns. Would-block is
     /// `Err(WouldBlock)`, never confused with end of stream; a handler may
     /// pass it on with `?`, and the loop then waits for the next readiness.
+    /// A receive interrupted by a signal is retried.
     /// On a datagram socket an empty datagram is data.
     ///
     /// [`recv_with`](Cx::recv_with) and [`recv_into`](Cx::recv_into) do the
@@ -132,12 +142,20 @@ impl<S: 'static> Cx<'_, S> {
                 }
                 Ok(n)
             }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => self.recv_again(buf),
             Err(e) if is_disconnected(&e) => {
                 self.owe_close();
                 Ok(0)
             }
             Err(e) => Err(e),
         }
+    }
+
+    /// `recv_into` after `EINTR`, off the hot path.
+    #[cold]
+    #[inline(never)]
+    fn recv_again(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.recv_into(buf)
     }
 
     /// `sendto` for datagram channels: one datagram to `address`;

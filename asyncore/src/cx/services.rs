@@ -184,7 +184,10 @@ impl<S: 'static> Cx<'_, S> {
 
     /// Moves a timer's next expiry to `delay` from now; false if it is gone.
     pub fn reset_timer(&mut self, id: TimerId, delay: Duration) -> bool {
-        self.core.services.timers.reset(id, crate::clock::now() + delay)
+        self.core
+            .services
+            .timers
+            .reset(id, crate::clock::now() + delay)
     }
 
     /// Declares (or with `None` removes) one of this channel's deadlines, as

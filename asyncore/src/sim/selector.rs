@@ -159,7 +159,11 @@ impl SimSelector {
         match self.style {
             Backend::Select => select_order(&ready, out),
             Backend::Poll | Backend::Epoll => {
-                out.extend(ready.iter().map(|&(key, _, bits, _)| Event { key, ready: bits }));
+                out.extend(
+                    ready
+                        .iter()
+                        .map(|&(key, _, bits, _)| Event { key, ready: bits }),
+                );
             }
         }
         if !self.real.is_empty() {

@@ -37,7 +37,11 @@ pub enum Ev {
     Dispatched { ch: u32, sock: Option<u64> },
     /// The channel's `handle_close` ran: bytes still unread, whether the
     /// connection was reset or broken.
-    Close { ch: u32, unread: usize, broken: bool },
+    Close {
+        ch: u32,
+        unread: usize,
+        broken: bool,
+    },
     /// The channel was seen closed after a handler; `returned_err`: that
     /// handler returned an error (its `handle_error` may follow).
     Closed { ch: u32, returned_err: bool },
@@ -108,8 +112,8 @@ impl Checker {
                         None => c.token = Some(token),
                         Some(t) if t != token => {
                             return Err(format!(
-                                "channel {ch}: {name} ran with the Cx of {token:?}, not its own {t:?}"
-                            ))
+                            "channel {ch}: {name} ran with the Cx of {token:?}, not its own {t:?}"
+                        ))
                         }
                         Some(_) => {}
                     }

@@ -38,7 +38,12 @@ pub struct PeerClient {
 impl PeerClient {
     /// A peer with seeded data, plan and start step. `payload` makes its
     /// bytes (given the world's generator and a length).
-    pub fn random(net: &SimNet, i: usize, max_len: u64, payload: &dyn Fn(&SimNet, usize) -> Vec<u8>) -> PeerClient {
+    pub fn random(
+        net: &SimNet,
+        i: usize,
+        max_len: u64,
+        payload: &dyn Fn(&SimNet, usize) -> Vec<u8>,
+    ) -> PeerClient {
         let len = net.below(max_len + 1) as usize;
         let data = payload(net, len);
         let plan = match net.below(10) {
