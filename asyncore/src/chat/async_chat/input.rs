@@ -18,17 +18,27 @@ impl<H> AsyncChat<H> {
         if !self.buf.batch {
             return self.process_input(cx);
         }
-        self.buf.deferring = true;
-        let handled = self.process_input(cx);
-        self.buf.deferring = false;
-        let sent = if std::mem::take(&mut self.buf.deferred) && !cx.is_closed() {
-            self.split(cx).1.initiate_send()
-        } else {
-            Ok(())
-        };
-        handled?;
-        sent?;
-        self.settle(cx)
+        loop {
+            self.buf.deferring = true;
+            let handled = self.process_input(cx);
+            self.buf.deferring = false;
+            let stopped_by_pause = self.buf.paused;
+            let sent = if std::mem::take(&mut self.buf.deferred) && !cx.is_closed() {
+                self.split(cx).1.initiate_send()
+            } else {
+                Ok(())
+            };
+            handled?;
+            sent?;
+            self.settle(cx)?;
+            // The batched send may have drained what paused the input: go on
+            // with the input held back, since no write event may come to
+            // resume it (nothing is left to write) and no read event either
+            // (the peer may be waiting for these replies).
+            if !stopped_by_pause || self.buf.paused || cx.is_closed() {
+                return Ok(());
+            }
+        }
     }
 
     /// Runs the parser's events through the hooks. Input processing stops
