@@ -137,9 +137,22 @@ fn bytes(net: &SimNet, len: usize) -> Vec<u8> {
 /// One seed: a server, 1..=4 peers and 0..=2 loop clients, until every one
 /// is done (or the step limit).
 fn echo_run(seed: u64, faults: Faults, lossy: bool) -> Result<Summary, String> {
+    echo_run_with(seed, faults, lossy, 4, 4096, 20)
+}
+
+/// `echo_run` with up to `max_peers + 1` peers of at most `max_len` bytes,
+/// starting within `spread` steps.
+fn echo_run_with(
+    seed: u64,
+    faults: Faults,
+    lossy: bool,
+    max_peers: u64,
+    max_len: u64,
+    spread: u64,
+) -> Result<Summary, String> {
     let net = SimNet::new(seed, faults);
     let backend = Backend::ALL[(seed % 3) as usize];
-    let mut ev = EventLoop::with_state(Trace::default())
+    let mut ev = EventLoop::with_state(Trace::new(&net))
         .with_backend(backend)
         .with_sim(&net);
     if util::sim::tracing() {
@@ -161,9 +174,12 @@ fn echo_run(seed: u64, faults: Faults, lossy: bool) -> Result<Summary, String> {
     server.bind(SERVER).map_err(|e| e.to_string())?;
     server.listen(64).map_err(|e| e.to_string())?;
 
-    let mut peers: Vec<PeerClient> = (0..=net.below(4) as usize)
-        .map(|i| PeerClient::random(&net, i, 4096, &bytes))
+    let mut peers: Vec<PeerClient> = (0..=net.below(max_peers) as usize)
+        .map(|i| PeerClient::random(&net, i, max_len, &bytes))
         .collect();
+    for p in &mut peers {
+        p.start = net.below(spread);
+    }
     let mut clients = Vec::new();
     for i in 0..net.below(3) as u32 {
         let len = net.below(2048) as usize;
@@ -191,17 +207,7 @@ fn echo_run(seed: u64, faults: Faults, lossy: bool) -> Result<Summary, String> {
         for p in &mut peers {
             p.act(&net, step, addr);
         }
-        let timeout = Duration::from_millis(net.below(20));
-        ev.poll(Some(timeout))
-            .map_err(|e| format!("step {step}: the loop failed: {e}"))?;
-        for (_, sock) in net.take_reports() {
-            ev.state_mut().push(util::sim::Ev::Reported { sock });
-        }
-        let events = std::mem::take(&mut ev.state_mut().events);
-        util::sim::show(step, &events);
-        checker
-            .step(&events)
-            .map_err(|e| format!("step {step}: {e}"))?;
+        util::sim::pass(&mut ev, &net, &mut checker, step, Duration::from_millis(20))?;
         let mut all_done = true;
         for p in &mut peers {
             let expected = p.data[..p.sent].to_vec();
@@ -258,6 +264,17 @@ fn echo_on_a_perfect_network_keeps_every_byte() {
     run_seeds("echo_on_a_perfect_network_keeps_every_byte", 300, |seed| {
         echo_run(seed, Faults::none(), false)
     });
+}
+
+/// Many short connections coming and going: slots and descriptor numbers
+/// are reused while reports for the old channels may still be in a pass.
+#[test]
+fn churn_reuses_slots_and_descriptors_without_misdelivery() {
+    run_seeds(
+        "churn_reuses_slots_and_descriptors_without_misdelivery",
+        400,
+        |seed| echo_run_with(seed, Faults::chaos(), false, 24, 300, 150),
+    );
 }
 
 /// The checker can fail: an echo that ignores partial writes loses bytes,

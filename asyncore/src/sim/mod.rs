@@ -242,7 +242,7 @@ impl SimNet {
     /// Bytes a channel's socket has received and not read yet.
     pub fn unread<S: 'static>(cx: &Cx<'_, S>) -> usize {
         match &cx.ch.io {
-            Io::Sim(s) => s.net.0.borrow().unread(s.id),
+            Io::Sim(s) => s.net.unread_of(s.id as u64),
             _ => 0,
         }
     }
@@ -251,9 +251,19 @@ impl SimNet {
     /// a peer), so that data may have been lost on purpose.
     pub fn broken<S: 'static>(cx: &Cx<'_, S>) -> bool {
         match &cx.ch.io {
-            Io::Sim(s) => s.net.0.borrow().broken(s.id),
+            Io::Sim(s) => s.net.broken_of(s.id as u64),
             _ => false,
         }
+    }
+
+    /// Bytes socket `sock` has received and not read yet.
+    pub fn unread_of(&self, sock: u64) -> usize {
+        self.0.borrow().unread(sock as usize)
+    }
+
+    /// Whether socket `sock`'s connection was reset or broken.
+    pub fn broken_of(&self, sock: u64) -> bool {
+        self.0.borrow().broken(sock as usize)
     }
 
     /// A new simulated socket for a channel.

@@ -552,10 +552,10 @@ impl World {
         if c.eof[side] && c.wr_shut[side] {
             r |= POLLHUP;
         }
-        // The peer is gone: some systems say so with a hang-up while data
-        // is still unread.
+        // The peer closed entirely: AF_UNIX says so with a hang-up at once,
+        // while data is still unread (TCP does not, for a FIN alone).
         let hangup = self.faults.hangup;
-        if c.eof[side] && r & POLLHUP == 0 && self.rng.chance(hangup) {
+        if c.closed[other] && r & POLLHUP == 0 && self.rng.chance(hangup) {
             self.stats.hangup += 1;
             r |= POLLHUP;
         }

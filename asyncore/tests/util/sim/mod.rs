@@ -9,23 +9,46 @@
 pub mod checker;
 pub mod peers;
 
+#[allow(unused_imports)]
 pub use checker::{Checker, Ev};
+#[allow(unused_imports)]
 pub use peers::PeerClient;
 
 use asyncore_loop::sim::{SimNet, Stats};
 use asyncore_loop::{Cx, Deadline, Dispatcher, SockAddr, Socket, TimerId, View};
+use std::collections::HashMap;
 use std::io;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-/// The state of a simulated loop: what happened in the current step.
+/// The state of a simulated loop: what happened in the current step, and
+/// each probed channel's socket (for handlers that have no `Cx` at hand).
 #[derive(Default)]
 pub struct Trace {
     pub events: Vec<Ev>,
+    pub net: Option<SimNet>,
+    pub socks: HashMap<u32, u64>,
 }
 
 impl Trace {
+    pub fn new(net: &SimNet) -> Trace {
+        Trace {
+            net: Some(net.clone()),
+            ..Trace::default()
+        }
+    }
+
     pub fn push(&mut self, ev: Ev) {
         self.events.push(ev);
+    }
+
+    /// Records `handle_close` of channel `ch` (whose socket a probe saw).
+    pub fn log_close(&mut self, ch: u32) {
+        let sock = self.socks.get(&ch).copied();
+        let (unread, broken) = match (&self.net, sock) {
+            (Some(net), Some(sock)) => (net.unread_of(sock), net.broken_of(sock)),
+            _ => (0, false),
+        };
+        self.push(Ev::Close { ch, unread, broken });
     }
 }
 
@@ -143,6 +166,9 @@ impl<D> Probe<D> {
     fn enter(&mut self, cx: &mut Cx<'_, Trace>, name: &'static str, readiness: bool) {
         let (ch, token, sock) = (self.id, cx.token(), SimNet::socket_id(cx));
         let t = cx.state();
+        if let Some(sock) = sock {
+            t.socks.insert(ch, sock);
+        }
         t.push(Ev::Handler { ch, name, token });
         if readiness {
             t.push(Ev::Dispatched { ch, sock });
@@ -220,4 +246,26 @@ impl<D: Dispatcher<Trace>> Dispatcher<Trace> for Probe<D> {
     ) -> io::Result<()> {
         self.inner.handle_accepted(cx, sock, addr)
     }
+}
+
+/// One step of a simulated run: one pass of the loop (with a seeded
+/// timeout of up to `max_wait`), then the checker on what it recorded.
+pub fn pass(
+    ev: &mut asyncore_loop::EventLoop<Trace>,
+    net: &SimNet,
+    checker: &mut Checker,
+    step: u64,
+    max_wait: std::time::Duration,
+) -> Result<(), String> {
+    let timeout = std::time::Duration::from_nanos(net.below(max_wait.as_nanos() as u64 + 1));
+    ev.poll(Some(timeout))
+        .map_err(|e| format!("step {step}: the loop failed: {e}"))?;
+    for (_, sock) in net.take_reports() {
+        ev.state_mut().push(Ev::Reported { sock });
+    }
+    let events = std::mem::take(&mut ev.state_mut().events);
+    show(step, &events);
+    checker
+        .step(&events)
+        .map_err(|e| format!("step {step}: {e}"))
 }

@@ -116,6 +116,18 @@ impl PeerClient {
                 Read::Reset => self.reset = true,
             }
         }
+        if super::tracing() && step % 500 == 0 {
+            eprintln!(
+                "  [{step}] {}: sent {}, got {}, pause {}, eof {}, reset {}, broken {}",
+                self.name,
+                self.sent,
+                self.got.len(),
+                self.pause,
+                self.eof,
+                self.reset,
+                peer.broken()
+            );
+        }
         if self.eof || self.reset {
             peer.close();
             self.done = true;
