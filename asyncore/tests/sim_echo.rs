@@ -210,9 +210,8 @@ fn echo_run_with(
         util::sim::pass(&mut ev, &net, &mut checker, step, Duration::from_millis(20))?;
         let mut all_done = true;
         for p in &mut peers {
-            let expected = p.data[..p.sent].to_vec();
             all_done &= p.finished(p.data.len());
-            p.check(&checker, &expected, false)
+            p.check(&checker, &p.data[..p.sent], false)
                 .map_err(|e| format!("step {step}: {e}"))?;
         }
         for &t in &clients {
@@ -235,8 +234,7 @@ fn echo_run_with(
     }
     for p in &peers {
         moved += p.got.len() as u64;
-        let expected = p.data[..p.sent].to_vec();
-        p.check(&checker, &expected, true)?;
+        p.check(&checker, &p.data[..p.sent], true)?;
     }
     for &t in &clients {
         if let Some(c) = ev.dispatcher::<Probe<LoopClient>>(t) {

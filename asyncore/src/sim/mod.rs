@@ -169,6 +169,13 @@ impl SimNet {
         self.0.borrow_mut()
     }
 
+    /// The world as a peer finds it: what the loop dropped since is closed.
+    fn peer_world(&self) -> RefMut<'_, World> {
+        let mut w = self.0.borrow_mut();
+        w.close_unclaimed();
+        w
+    }
+
     /// The seed this world was made with.
     pub fn seed(&self) -> u64 {
         self.0.borrow().seed
@@ -203,7 +210,7 @@ impl SimNet {
     /// A peer connects to the listener at `addr` (established at once;
     /// `ECONNREFUSED` if nothing listens there).
     pub fn connect(&self, addr: SockAddr) -> io::Result<Peer> {
-        let id = self.world().peer_connect(&addr)?;
+        let id = self.peer_world().peer_connect(&addr)?;
         Ok(Peer {
             net: self.clone(),
             id,
@@ -314,7 +321,7 @@ impl Peer {
     /// Writes what fits in the connection's buffer; returns how much did.
     /// 0 when full, or when the connection is gone.
     pub fn write(&self, data: &[u8]) -> usize {
-        let mut w = self.net.world();
+        let mut w = self.net.peer_world();
         let faults = std::mem::replace(&mut w.faults, Faults::none());
         let n = w.send(self.id, data).unwrap_or(0);
         w.faults = faults;
@@ -323,7 +330,7 @@ impl Peer {
 
     /// Reads at most `max` bytes.
     pub fn read(&self, max: usize) -> Read {
-        let mut w = self.net.world();
+        let mut w = self.net.peer_world();
         let faults = std::mem::replace(&mut w.faults, Faults::none());
         let mut buf = vec![0; max];
         let r = w.recv(self.id, &mut buf);
@@ -341,17 +348,17 @@ impl Peer {
 
     /// Shuts down the write half: the channel reads end of stream after the data.
     pub fn shutdown_write(&self) {
-        self.net.world().shutdown_write(self.id);
+        self.net.peer_world().shutdown_write(self.id);
     }
 
     /// Closes; data the peer left unread resets the connection, as TCP does.
     pub fn close(&self) {
-        self.net.world().close(self.id);
+        self.net.peer_world().close(self.id);
     }
 
     /// Closes with a reset (`SO_LINGER` 0): the channel sees `ECONNRESET`.
     pub fn reset(&self) {
-        self.net.world().reset(self.id);
+        self.net.peer_world().reset(self.id);
     }
 
     /// Whether the connection was reset or broken.
@@ -380,7 +387,7 @@ pub struct PeerListener {
 impl PeerListener {
     /// The next connection a channel made to this listener.
     pub fn accept(&self) -> Option<Peer> {
-        let id = self.net.world().peer_accept(self.id)?;
+        let id = self.net.peer_world().peer_accept(self.id)?;
         Some(Peer {
             net: self.net.clone(),
             id,

@@ -471,8 +471,14 @@ impl World {
                 self.socks[id].error = Some(libc::ECONNREFUSED);
             }
         }
-        // Dropped by the server (shed on EMFILE, refused at a cap): its
-        // peer may lose what it sent, on purpose.
+        self.close_unclaimed();
+    }
+
+    /// Accepted sockets no channel adopted: their descriptor was dropped
+    /// (shed on EMFILE, refused at a cap), which closes them. Called
+    /// between handlers (a wait, a peer's move), never inside one. Their
+    /// peer may lose what it sent, on purpose.
+    pub(crate) fn close_unclaimed(&mut self) {
         for (_, id) in std::mem::take(&mut self.unclaimed) {
             if let Some((conn, _)) = self.stream(id) {
                 self.conns[conn].broken = true;

@@ -4,9 +4,9 @@
 //! across steps and reports the first broken invariant.
 //!
 //! Invariants:
-//! * `handle_close` at most once per channel, and never while bytes the
-//!   channel was sent are unread (unless the connection was reset or the
-//!   close came from `handle_error`);
+//! * `handle_close` at most once per channel, and the loop never delivers
+//!   it while bytes the channel was sent are unread (unless the connection
+//!   was reset or broken);
 //! * no handler after the channel closed (except the `handle_error` for the
 //!   error of the handler that closed it);
 //! * a readiness entry point runs only on a channel whose socket the
@@ -35,9 +35,11 @@ pub enum Ev {
     },
     /// A readiness entry point ran on channel `ch`, whose socket is `sock`.
     Dispatched { ch: u32, sock: Option<u64> },
-    /// The channel's `handle_close` ran: bytes still unread, whether the
-    /// connection was reset or broken.
-    Close {
+    /// The channel's own `handle_close` ran (however it was reached).
+    Close { ch: u32 },
+    /// The loop delivered `handle_close` to the channel: bytes its socket
+    /// still had unread, whether the connection was reset or broken.
+    CloseDelivered {
         ch: u32,
         unread: usize,
         broken: bool,
@@ -59,6 +61,14 @@ pub enum Ev {
     TimerFired { timer: u64, at: Instant },
     /// A timer was cancelled.
     TimerCancelled { timer: u64 },
+    /// A channel's idle deadline passed at `at`; it was idle since
+    /// `idle_since`, with a limit of `limit`.
+    DeadlinePassed {
+        ch: u32,
+        at: Instant,
+        idle_since: Instant,
+        limit: Duration,
+    },
 }
 
 #[derive(Default)]
@@ -85,6 +95,8 @@ pub struct Checker {
     timers: HashMap<u64, Timer>,
     pub steps: u64,
     pub events: u64,
+    pub timers_fired: u64,
+    pub deadlines: u64,
 }
 
 impl Checker {
@@ -137,12 +149,15 @@ impl Checker {
                         ));
                     }
                 }
-                Ev::Close { ch, unread, broken } => {
+                Ev::Close { ch } => {
                     let c = self.chans.entry(ch).or_default();
                     c.closes += 1;
                     if c.closes > 1 {
                         return Err(format!("channel {ch}: handle_close ran {} times", c.closes));
                     }
+                }
+                Ev::CloseDelivered { ch, unread, broken } => {
+                    let c = self.chans.entry(ch).or_default();
                     if unread > 0 && !broken && !c.in_error {
                         return Err(format!(
                             "channel {ch}: handle_close with {unread} byte(s) of its input still unread"
@@ -200,6 +215,7 @@ impl Checker {
                         ));
                     }
                     t.fired += 1;
+                    self.timers_fired += 1;
                     match t.every {
                         None if t.fired > 1 => {
                             return Err(format!("one-shot timer {timer} fired {} times", t.fired))
@@ -212,6 +228,20 @@ impl Checker {
                             }
                             t.due = next;
                         }
+                    }
+                }
+                Ev::DeadlinePassed {
+                    ch,
+                    at,
+                    idle_since,
+                    limit,
+                } => {
+                    self.deadlines += 1;
+                    if at < idle_since + limit {
+                        return Err(format!(
+                            "channel {ch}: idle deadline of {limit:?} passed after {:?}",
+                            at.duration_since(idle_since)
+                        ));
                     }
                 }
                 Ev::TimerCancelled { timer } => {
@@ -257,14 +287,16 @@ impl Checker {
         Ok(())
     }
 
-    /// The end of a run at `now`: every timer due by then fired, unless it
-    /// was cancelled or its channel closed.
+    /// The end of a run at `now`: every timer due by then fired (a
+    /// repeating one as often as it was due), unless it was cancelled or its
+    /// channel closed.
     pub fn finish(&self, now: Instant) -> Result<(), String> {
         for (id, t) in &self.timers {
             let owner_closed = t
                 .owner
                 .is_some_and(|ch| self.chans.get(&ch).is_some_and(|c| c.closed));
-            if t.fired == 0 && !t.cancelled && !owner_closed && t.due <= now {
+            let owed = t.every.is_some() || t.fired == 0;
+            if owed && !t.cancelled && !owner_closed && t.due <= now {
                 return Err(format!(
                     "timer {id} never fired ({:?} overdue)",
                     now.duration_since(t.due)

@@ -7,6 +7,7 @@
 //!   failing seed is printed with the command that replays it).
 
 pub mod checker;
+pub mod lines;
 pub mod peers;
 
 #[allow(unused_imports)]
@@ -27,6 +28,8 @@ pub struct Trace {
     pub events: Vec<Ev>,
     pub net: Option<SimNet>,
     pub socks: HashMap<u32, u64>,
+    /// Byte logs a scenario keeps (such as the replies promised to each peer).
+    pub bytes: HashMap<u64, Vec<u8>>,
 }
 
 impl Trace {
@@ -41,14 +44,10 @@ impl Trace {
         self.events.push(ev);
     }
 
-    /// Records `handle_close` of channel `ch` (whose socket a probe saw).
+    /// Records that channel `ch`'s own `handle_close` ran (call it first
+    /// thing in the innermost `handle_close`).
     pub fn log_close(&mut self, ch: u32) {
-        let sock = self.socks.get(&ch).copied();
-        let (unread, broken) = match (&self.net, sock) {
-            (Some(net), Some(sock)) => (net.unread_of(sock), net.broken_of(sock)),
-            _ => (0, false),
-        };
-        self.push(Ev::Close { ch, unread, broken });
+        self.push(Ev::Close { ch });
     }
 }
 
@@ -86,6 +85,7 @@ pub struct Summary {
     pub events: u64,
     pub closes: u64,
     pub bytes: u64,
+    pub timers: u64,
     pub faults: Stats,
 }
 
@@ -96,6 +96,7 @@ impl Summary {
             events: checker.events,
             closes: checker.closes(),
             bytes,
+            timers: checker.timers_fired + checker.deadlines,
             faults: net.stats(),
         }
     }
@@ -114,6 +115,7 @@ pub fn run_seeds(test: &str, default: u64, scenario: impl Fn(u64) -> Result<Summ
                 total.events += s.events;
                 total.closes += s.closes;
                 total.bytes += s.bytes;
+                total.timers += s.timers;
                 total.faults += s.faults;
                 continue;
             }
@@ -129,21 +131,21 @@ pub fn run_seeds(test: &str, default: u64, scenario: impl Fn(u64) -> Result<Summ
         );
     }
     eprintln!(
-        "{test}: {} seeds, {} steps, {} events checked, {} handle_close, {} bytes; faults {:?}",
+        "{test}: {} seeds, {} steps, {} events checked, {} handle_close, {} bytes, {} timers and deadlines fired; faults {:?}",
         seeds.len(),
         total.steps,
         total.events,
         total.closes,
         total.bytes,
+        total.timers,
         total.faults
     );
 }
 
-/// Records `handle_close` of channel `ch` (call it first thing in the
-/// innermost `handle_close`).
+/// Records that channel `ch`'s own `handle_close` ran (call it first thing
+/// in the innermost `handle_close`).
 pub fn log_close(cx: &mut Cx<'_, Trace>, ch: u32) {
-    let (unread, broken) = (SimNet::unread(cx), SimNet::broken(cx));
-    cx.state().push(Ev::Close { ch, unread, broken });
+    cx.state().log_close(ch);
 }
 
 /// Wraps a dispatcher and records every handler call the loop makes on it,
@@ -215,6 +217,8 @@ impl<D: Dispatcher<Trace>> Dispatcher<Trace> for Probe<D> {
     }
     fn handle_close(&mut self, cx: &mut Cx<'_, Trace>) -> io::Result<()> {
         self.enter(cx, "handle_close", false);
+        let (ch, unread, broken) = (self.id, SimNet::unread(cx), SimNet::broken(cx));
+        cx.state().push(Ev::CloseDelivered { ch, unread, broken });
         let r = self.inner.handle_close(cx);
         self.leave(cx, r)
     }

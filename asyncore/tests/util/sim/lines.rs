@@ -1,0 +1,202 @@
+//! A line protocol on `AsyncChat` for the simulated runs: each line comes
+//! back with a newline, a line starting with `P` three times through a
+//! producer. The expected replies for any prefix of a peer's input are
+//! computed here, once.
+
+use super::{Ev, Probe, Trace};
+use asyncore_loop::chat::{AsyncChat, Chat, ChatHandler, SimpleProducer};
+use asyncore_loop::sim::SimNet;
+use asyncore_loop::{Cx, Dispatcher, SockAddr, Socket};
+use std::io;
+
+/// The longest line a peer sends (without its newline).
+pub const MAX_LINE: usize = 60;
+/// A reply is at most three copies of a line and a newline.
+pub const MAX_REPLY: usize = 3 * MAX_LINE + 1;
+
+/// The replies a server owes for the complete lines in `input`: a line
+/// starting with `P` comes back three times through a producer, any other
+/// once, each with a newline.
+/// The reply to one line (without its newline).
+pub fn replies_to(line: &[u8]) -> Vec<u8> {
+    let mut out = line.to_vec();
+    if line.first() == Some(&b'P') {
+        out.extend_from_slice(line);
+        out.extend_from_slice(line);
+    }
+    out.push(b'\n');
+    out
+}
+
+pub fn replies(input: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut lines = input.split(|&b| b == b'\n');
+    let complete = input.iter().filter(|&&b| b == b'\n').count();
+    for line in lines.by_ref().take(complete) {
+        out.extend_from_slice(line);
+        if line.first() == Some(&b'P') {
+            out.extend_from_slice(line);
+            out.extend_from_slice(line);
+        }
+        out.push(b'\n');
+    }
+    out
+}
+
+pub struct LineEcho {
+    pub id: u32,
+    pub line: Vec<u8>,
+    pub high: usize,
+    pub producer_size: usize,
+    /// Which peer this channel serves (its first line says `I<n>`), while
+    /// its replies are promised: until `handle_shutdown`.
+    pub peer: Option<u64>,
+    pub shut: bool,
+}
+
+impl ChatHandler<Trace> for LineEcho {
+    fn collect_incoming_data(
+        &mut self,
+        _: &mut Chat<'_, '_, Trace>,
+        data: &[u8],
+    ) -> io::Result<()> {
+        self.line.extend_from_slice(data);
+        Ok(())
+    }
+
+    fn found_terminator(&mut self, chat: &mut Chat<'_, '_, Trace>) -> io::Result<()> {
+        let mut line = std::mem::take(&mut self.line);
+        if self.peer.is_none() {
+            self.peer = line
+                .strip_prefix(b"I")
+                .and_then(|n| std::str::from_utf8(n).ok()?.parse().ok());
+        }
+        if let (Some(peer), false) = (self.peer, self.shut) {
+            let promised = chat.state().bytes.entry(peer).or_default();
+            promised.extend_from_slice(&replies_to(&line));
+        }
+        if line.first() == Some(&b'P') {
+            let mut reply = line.repeat(3);
+            reply.push(b'\n');
+            chat.push_with_producer(Box::new(SimpleProducer::new(reply, self.producer_size)))?;
+        } else {
+            line.push(b'\n');
+            chat.push(line)?;
+        }
+        let (ch, bytes, bound) = (self.id, chat.queued_bytes(), self.high + MAX_REPLY);
+        chat.state().push(Ev::Queued { ch, bytes, bound });
+        Ok(())
+    }
+
+    fn handle_close(&mut self, chat: &mut Chat<'_, '_, Trace>) -> io::Result<()> {
+        chat.state().log_close(self.id);
+        chat.close()
+    }
+
+    /// asynchat's default (close once the queued output is sent); what
+    /// was pushed before it is promised to the peer.
+    fn handle_shutdown(&mut self, chat: &mut Chat<'_, '_, Trace>) -> io::Result<()> {
+        self.shut = true;
+        chat.close_when_done();
+        chat.initiate_send()
+    }
+}
+
+/// How each accepted channel is configured (seeded once per run).
+#[derive(Clone, Copy)]
+pub struct Setup {
+    pub batching: bool,
+    pub drain: bool,
+    pub in_size: usize,
+    pub out_size: usize,
+    pub high: usize,
+    pub producer_size: usize,
+}
+
+pub struct Server {
+    pub next_id: u32,
+    pub setup: Setup,
+}
+
+impl Dispatcher<Trace> for Server {
+    fn handle_accepted(
+        &mut self,
+        cx: &mut Cx<'_, Trace>,
+        sock: Socket,
+        _: SockAddr,
+    ) -> io::Result<()> {
+        self.next_id += 1;
+        let s = self.setup;
+        let chat = AsyncChat::new(LineEcho {
+            id: self.next_id,
+            line: Vec::new(),
+            high: s.high,
+            producer_size: s.producer_size,
+            peer: None,
+            shut: false,
+        })
+        .with_terminator("\n")
+        .with_batching(s.batching)
+        .with_drain(s.drain)
+        .with_in_buffer_size(s.in_size)
+        .with_out_buffer_size(s.out_size)
+        .with_water_marks(s.high, s.high / 4);
+        cx.add(Probe::new(self.next_id, chat)).adopt(sock)?;
+        Ok(())
+    }
+}
+
+/// Lines of letters, some starting with `P`, the last maybe unfinished.
+pub fn lines(net: &SimNet, len: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(len);
+    while out.len() < len {
+        let n = net.below(MAX_LINE as u64 + 1) as usize;
+        for i in 0..n {
+            let b = if i == 0 && net.chance(300) {
+                b'P'
+            } else {
+                b'a' + net.below(26) as u8
+            };
+            out.push(b);
+        }
+        out.push(b'\n');
+    }
+    out.truncate(len);
+    out
+}
+
+/// The replies owed for every prefix of a peer's input: all of them, and
+/// for each newline, how many reply bytes its line completes.
+pub struct Owed {
+    pub all: Vec<u8>,
+    ends: Vec<(usize, usize)>,
+}
+
+impl Owed {
+    pub fn new(input: &[u8]) -> Owed {
+        let all = replies(input);
+        let mut ends = Vec::new();
+        let mut start = 0;
+        let mut total = 0;
+        for (i, &b) in input.iter().enumerate() {
+            if b == b'\n' {
+                let line = &input[start..i];
+                total += if line.first() == Some(&b'P') {
+                    3 * line.len()
+                } else {
+                    line.len()
+                } + 1;
+                ends.push((i + 1, total));
+                start = i + 1;
+            }
+        }
+        Owed { all, ends }
+    }
+
+    /// The replies owed for `input[..sent]`.
+    pub fn upto(&self, sent: usize) -> &[u8] {
+        let k = self.ends.partition_point(|&(end, _)| end <= sent);
+        let n = if k == 0 { 0 } else { self.ends[k - 1].1 };
+        &self.all[..n]
+    }
+}
