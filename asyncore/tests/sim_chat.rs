@@ -47,7 +47,8 @@ fn chat_run(seed: u64, faults: Faults, batching: Option<bool>) -> Result<Summary
         .collect();
     let owed: Vec<Owed> = peers.iter().map(|p| Owed::new(&p.data)).collect();
     let mut checker = Checker::new();
-    for step in 0..8000u64 {
+    let mut progress = util::sim::peers::Progress::default();
+    for step in 0.. {
         for p in &mut peers {
             p.act(&net, step, addr);
         }
@@ -58,7 +59,7 @@ fn chat_run(seed: u64, faults: Faults, batching: Option<bool>) -> Result<Summary
             p.check(&checker, owed.upto(p.sent), false)
                 .map_err(|e| format!("step {step}: {e}"))?;
         }
-        if all_done {
+        if progress.stop(step, util::sim::peers::progress(&peers), all_done) {
             break;
         }
     }

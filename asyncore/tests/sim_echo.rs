@@ -203,12 +203,14 @@ fn echo_run_with(
 
     let mut checker = Checker::new();
     let mut moved = 0u64;
-    for step in 0..6000u64 {
+    let mut progress = util::sim::peers::Progress::default();
+    for step in 0.. {
         for p in &mut peers {
             p.act(&net, step, addr);
         }
         util::sim::pass(&mut ev, &net, &mut checker, step, Duration::from_millis(20))?;
         let mut all_done = true;
+        let mut moved = util::sim::peers::progress(&peers);
         for p in &mut peers {
             all_done &= p.finished(p.data.len());
             p.check(&checker, &p.data[..p.sent], false)
@@ -226,9 +228,10 @@ fn echo_run_with(
                     )
                     .map_err(|e| format!("step {step}: {e}"))?;
                 all_done &= c.closed;
+                moved += c.sent + c.got.len();
             }
         }
-        if all_done {
+        if progress.stop(step, moved, all_done) {
             break;
         }
     }

@@ -57,6 +57,7 @@ fn shutdown_run(seed: u64, faults: Faults) -> Result<Summary, String> {
     let shutdown_at = 5 + net.below(100);
     let mut checker = Checker::new();
     let mut step = 0;
+    let mut progress = util::sim::peers::Progress::default();
     loop {
         for p in &mut peers {
             p.act(&net, step, addr);
@@ -83,7 +84,7 @@ fn shutdown_run(seed: u64, faults: Faults) -> Result<Summary, String> {
         if step > shutdown_at && ev.is_empty() && peers.iter().all(|p| p.done || p.peer.is_none()) {
             break;
         }
-        if step > 20_000 {
+        if progress.stop(step, util::sim::peers::progress(&peers), false) {
             return Err(format!(
                 "the shutdown did not finish: {} channel(s) left",
                 ev.len()

@@ -160,3 +160,34 @@ impl PeerClient {
         checker.stream(&self.name, &self.got, expected, complete)
     }
 }
+
+/// Bytes sent and received by all peers so far: a run that stops moving
+/// them for long is stalled.
+pub fn progress(peers: &[PeerClient]) -> usize {
+    peers.iter().map(|p| p.sent + p.got.len()).sum()
+}
+
+/// Decides when a run is over: once every peer is done, or when the peers
+/// moved no byte for `STALL` steps (a stall, which the final checks then
+/// report as lost bytes).
+#[derive(Default)]
+pub struct Progress {
+    last: usize,
+    since: u64,
+}
+
+/// Steps without a byte moved after which a run counts as stalled (peers
+/// pause reading for at most 200 steps).
+pub const STALL: u64 = 3000;
+
+impl Progress {
+    /// Whether to stop after `step`, given the bytes moved so far.
+    pub fn stop(&mut self, step: u64, moved: usize, all_done: bool) -> bool {
+        let now = moved;
+        if now != self.last {
+            self.last = now;
+            self.since = step;
+        }
+        all_done || step - self.since > STALL
+    }
+}
