@@ -4,7 +4,7 @@
 //! styles. Replies must arrive whole, once, in order, whatever the partial
 //! writes; queued output must stay within the back-pressure bound.
 //!
-//! More seeds: `ASYNCORE_SIM_SEEDS=100000 cargo test -p asyncore-loop --test sim_chat --release`.
+//! More seeds: `ASYNCORE_SIM_SEEDS=100000 cargo test -p asyncore-loop --features sim --release --test sim_chat`.
 
 mod util;
 

@@ -3,7 +3,7 @@
 //! clients sending seeded streams through every fault the simulation
 //! injects, on the three pass styles. The checker runs after every step.
 //!
-//! More seeds: `ASYNCORE_SIM_SEEDS=100000 cargo test -p asyncore-loop --test sim_echo --release`.
+//! More seeds: `ASYNCORE_SIM_SEEDS=100000 cargo test -p asyncore-loop --features sim --release --test sim_echo`.
 
 mod util;
 
@@ -265,6 +265,16 @@ fn echo_on_a_perfect_network_keeps_every_byte() {
     run_seeds("echo_on_a_perfect_network_keeps_every_byte", 300, |seed| {
         echo_run(seed, Faults::none(), false)
     });
+}
+
+/// A seed replays exactly: the same run, step for step, fault for fault.
+#[test]
+fn a_seed_replays_exactly() {
+    for seed in [3, 17, 459] {
+        let first = echo_run(seed, Faults::chaos(), false).unwrap();
+        let again = echo_run(seed, Faults::chaos(), false).unwrap();
+        assert_eq!(first, again, "seed {seed}");
+    }
 }
 
 /// Many short connections coming and going: slots and descriptor numbers

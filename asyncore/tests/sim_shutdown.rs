@@ -5,7 +5,7 @@
 //! was reset or broken), then the peer reads end of stream, and the loop
 //! ends.
 //!
-//! More seeds: `ASYNCORE_SIM_SEEDS=100000 cargo test -p asyncore-loop --test sim_shutdown --release`.
+//! More seeds: `ASYNCORE_SIM_SEEDS=100000 cargo test -p asyncore-loop --features sim --release --test sim_shutdown`.
 
 mod util;
 

@@ -5,7 +5,7 @@
 //! after it was cancelled, a one-shot timer fires once, and by the end every
 //! timer that came due fired (unless its channel closed).
 //!
-//! More seeds: `ASYNCORE_SIM_SEEDS=100000 cargo test -p asyncore-loop --test sim_timers --release`.
+//! More seeds: `ASYNCORE_SIM_SEEDS=100000 cargo test -p asyncore-loop --features sim --release --test sim_timers`.
 
 mod util;
 

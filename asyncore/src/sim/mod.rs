@@ -371,6 +371,11 @@ impl Peer {
         self.net.0.borrow().is_stream(self.id)
     }
 
+    /// Whether the peer's socket is closed.
+    pub fn is_closed(&self) -> bool {
+        self.net.0.borrow().is_closed(self.id)
+    }
+
     /// This peer's socket id (as [`SimNet::take_reports`] names sockets).
     pub fn id(&self) -> u64 {
         self.id as u64
@@ -409,13 +414,6 @@ impl<S: 'static> EventLoop<S> {
         self.settle();
         self.core.poller.set_sim(net.clone());
         self
-    }
-}
-
-impl Peer {
-    /// Whether the peer's socket is closed.
-    pub fn is_closed(&self) -> bool {
-        self.net.0.borrow().is_closed(self.id)
     }
 }
 

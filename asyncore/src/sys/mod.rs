@@ -3,9 +3,11 @@
 //!
 //! # The selector contract
 //!
-//! The loop talks to the backends (`select.rs`, `poll.rs`, `epoll.rs`) only
-//! through `Selector`, which has four operations; each backend implements the
-//! ones that apply to it, and the others are no-ops for it:
+//! The loop talks to the backends (`select.rs`, `poll.rs`, `epoll.rs`, and
+//! with the `sim` feature the simulated network's `SimSelector`, which keeps
+//! the contract in the style of any of the three) only through `Selector`,
+//! which has four operations; each backend implements the ones that apply to
+//! it, and the others are no-ops for it:
 //!
 //! * `begin_pass()`: forget the previous pass's watch set (select and poll,
 //!   which are told the whole set again each pass, as asyncore does; a no-op

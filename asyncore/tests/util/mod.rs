@@ -24,6 +24,7 @@
 //! path) and runs the loop under a deadline.
 #![allow(dead_code, unused_macros)]
 
+#[cfg(feature = "sim")]
 pub mod sim;
 
 use asyncore_loop::{

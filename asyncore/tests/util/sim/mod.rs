@@ -79,7 +79,7 @@ pub fn show(step: u64, events: &[Ev]) {
 }
 
 /// What one seed's run did, summed over the seeds for the report line.
-#[derive(Default, Clone, Copy, Debug)]
+#[derive(Default, Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Summary {
     pub steps: u64,
     pub events: u64,
@@ -127,7 +127,7 @@ pub fn run_seeds(test: &str, default: u64, scenario: impl Fn(u64) -> Result<Summ
                 .unwrap_or_else(|| "panic".into()),
         };
         panic!(
-            "{test}: seed {seed} failed: {failure}\n  replay: ASYNCORE_SIM_SEED={seed} cargo test -p asyncore-loop --test <file> {test}"
+            "{test}: seed {seed} failed: {failure}\n  replay: ASYNCORE_SIM_SEED={seed} cargo test -p asyncore-loop --features sim {test}"
         );
     }
     eprintln!(

@@ -116,7 +116,7 @@ impl PeerClient {
                 Read::Reset => self.reset = true,
             }
         }
-        if super::tracing() && step % 500 == 0 {
+        if super::tracing() && step.is_multiple_of(500) {
             eprintln!(
                 "  [{step}] {}: sent {}, got {}, pause {}, eof {}, reset {}, broken {}",
                 self.name,
