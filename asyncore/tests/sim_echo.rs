@@ -92,6 +92,17 @@ struct LoopClient {
     closed: bool,
 }
 
+impl LoopClient {
+    /// Closes, leaving what it received for the final checks (its slot is
+    /// freed with it).
+    fn finish(&mut self, cx: &mut Cx<'_, Trace>) -> io::Result<()> {
+        self.closed = true;
+        let result = (std::mem::take(&mut self.got), self.excused);
+        cx.state().results.insert(self.id, result);
+        cx.close()
+    }
+}
+
 impl Dispatcher<Trace> for LoopClient {
     fn handle_connect(&mut self, _: &mut Cx<'_, Trace>) -> io::Result<()> {
         Ok(())
@@ -108,16 +119,14 @@ impl Dispatcher<Trace> for LoopClient {
         let data = cx.recv(1024)?;
         self.got.extend_from_slice(&data);
         if self.got.len() >= self.data.len() && self.sent == self.data.len() {
-            self.closed = true;
-            cx.close()?;
+            self.finish(cx)?;
         }
         Ok(())
     }
     fn handle_close(&mut self, cx: &mut Cx<'_, Trace>) -> io::Result<()> {
         log_close(cx, self.id);
         self.excused |= SimNet::broken(cx);
-        self.closed = true;
-        cx.close()
+        self.finish(cx)
     }
     fn handle_error(&mut self, cx: &mut Cx<'_, Trace>, err: io::Error) -> io::Result<()> {
         // A refused or reset connect is the network's doing; anything else
@@ -125,8 +134,7 @@ impl Dispatcher<Trace> for LoopClient {
         if err.kind() == io::ErrorKind::ConnectionRefused || SimNet::broken(cx) {
             self.excused = true;
         }
-        self.closed = true;
-        cx.close()
+        self.finish(cx)
     }
 }
 
@@ -181,11 +189,13 @@ fn echo_run_with(
         p.start = net.below(spread);
     }
     let mut clients = Vec::new();
+    let mut client_data = Vec::new();
     for i in 0..net.below(3) as u32 {
         let len = net.below(2048) as usize;
+        let data = bytes(&net, len);
         let client = LoopClient {
             id: 100 + i,
-            data: bytes(&net, len),
+            data: data.clone(),
             sent: 0,
             got: Vec::new(),
             excused: false,
@@ -199,6 +209,7 @@ fn echo_run_with(
             Err(e) => return Err(format!("connect: {e}")),
         }
         clients.push(cx.token());
+        client_data.push((100 + i, data));
     }
 
     let mut checker = Checker::new();
@@ -239,13 +250,16 @@ fn echo_run_with(
         moved += p.got.len() as u64;
         p.check(&checker, &p.data[..p.sent], true)?;
     }
-    for &t in &clients {
-        if let Some(c) = ev.dispatcher::<Probe<LoopClient>>(t) {
-            let c = &c.inner;
-            moved += c.got.len() as u64;
-            let complete = !c.excused;
-            checker.stream(&format!("loop client {}", c.id), &c.got, &c.data, complete)?;
-        }
+    for (id, data) in client_data {
+        let name = format!("loop client {id}");
+        let (got, excused) = ev
+            .state()
+            .results
+            .get(&id)
+            .cloned()
+            .ok_or(format!("{name} never closed"))?;
+        moved += got.len() as u64;
+        checker.stream(&name, &got, &data, !excused)?;
     }
     checker.finish(net.now())?;
     Ok(Summary::of(&checker, &net, moved))
@@ -309,5 +323,76 @@ fn eintr_is_retried_not_an_error() {
     };
     run_seeds("eintr_is_retried_not_an_error", 200, |seed| {
         echo_run(seed, faults, false)
+    });
+}
+
+/// A channel of the loop connects out to a peer that listens, through a
+/// delayed (never refused) connect, and gets back what it sent.
+#[test]
+fn a_loop_client_reaches_a_listening_peer() {
+    run_seeds("a_loop_client_reaches_a_listening_peer", 300, |seed| {
+        let faults = Faults {
+            refuse: 0,
+            reset: 0,
+            epipe: 0,
+            ..Faults::chaos()
+        };
+        let net = SimNet::new(seed, faults);
+        let backend = Backend::ALL[(seed % 3) as usize];
+        let mut ev = EventLoop::with_state(Trace::new(&net))
+            .with_backend(backend)
+            .with_sim(&net);
+        let remote: SocketAddr = "10.0.0.9:80".parse().unwrap();
+        let listener = net.listen(remote.into()).map_err(|e| e.to_string())?;
+        let data = bytes(&net, 1 + net.below(3000) as usize);
+        let client = LoopClient {
+            id: 1,
+            data: data.clone(),
+            sent: 0,
+            got: Vec::new(),
+            excused: false,
+            closed: false,
+        };
+        let mut cx = ev.add(Probe::new(1, client));
+        cx.create_socket(AF_INET, SOCK_STREAM)
+            .map_err(|e| e.to_string())?;
+        cx.connect(remote).map_err(|e| e.to_string())?;
+        let token = cx.token();
+        let mut checker = Checker::new();
+        let mut peer = None;
+        for step in 0..20_000u64 {
+            if peer.is_none() {
+                peer = listener.accept();
+            }
+            if let Some(p) = &peer {
+                // The peer echoes what it reads, as it reads it.
+                if let asyncore_loop::sim::Read::Data(d) = p.read(net.below(512) as usize + 1) {
+                    let mut at = 0;
+                    while at < d.len() {
+                        at += p.write(&d[at..]);
+                        if at < d.len() {
+                            util::sim::pass(&mut ev, &net, &mut checker, step, Duration::ZERO)?;
+                        }
+                    }
+                }
+            }
+            util::sim::pass(&mut ev, &net, &mut checker, step, Duration::from_millis(20))?;
+            match ev.dispatcher::<Probe<LoopClient>>(token) {
+                Some(c) => checker.stream("client", &c.inner.got, &data, false)?,
+                None => break,
+            }
+        }
+        let (got, excused) = ev
+            .state()
+            .results
+            .get(&1)
+            .cloned()
+            .ok_or("the client never closed")?;
+        checker.stream("client", &got, &data, true)?;
+        if excused {
+            return Err("the connect failed without a refusal".into());
+        }
+        listener.close();
+        Ok(Summary::of(&checker, &net, got.len() as u64))
     });
 }

@@ -30,6 +30,9 @@ pub struct Trace {
     pub socks: HashMap<u32, u64>,
     /// Byte logs a scenario keeps (such as the replies promised to each peer).
     pub bytes: HashMap<u64, Vec<u8>>,
+    /// What a client channel received by the time it closed, and whether
+    /// the network excused it (refused, reset) from receiving it all.
+    pub results: HashMap<u32, (Vec<u8>, bool)>,
 }
 
 impl Trace {
