@@ -54,18 +54,14 @@ impl Poller {
     pub(crate) fn selector(&mut self) -> io::Result<&mut Selector> {
         match &mut self.selector {
             Some(selector) => Ok(selector),
-            #[cfg(feature = "sim")]
-            empty if self.sim.is_some() => {
-                let net = self
-                    .sim
-                    .clone()
-                    .ok_or_else(|| io::Error::other("no simulation"))?;
-                Ok(empty.insert(Selector::Sim(crate::sim::SimSelector::new(
-                    net,
-                    self.backend,
-                ))))
+            empty => {
+                #[cfg(feature = "sim")]
+                if let Some(net) = &self.sim {
+                    let sim = crate::sim::SimSelector::new(net.clone(), self.backend);
+                    return Ok(empty.insert(Selector::Sim(sim)));
+                }
+                Ok(empty.insert(Selector::new(self.backend)?))
             }
-            empty => Ok(empty.insert(Selector::new(self.backend)?)),
         }
     }
 

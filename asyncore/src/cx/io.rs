@@ -15,9 +15,9 @@ use std::os::fd::AsRawFd;
 
 impl<S: 'static> Cx<'_, S> {
     /// asyncore's `send(data)`: one OS send; returns the bytes the OS took.
-    /// Would-block is `Ok(0)`; a send interrupted by a signal is retried. A broken connection is `Ok(0)` too, and the
-    /// loop calls `handle_close` once the current handler returns. Never
-    /// raises SIGPIPE.
+    /// Would-block is `Ok(0)`; a send interrupted by a signal is retried. A
+    /// broken connection is `Ok(0)` too, and the loop calls `handle_close`
+    /// once the current handler returns. Never raises SIGPIPE.
     #[inline(always)]
     pub fn send(&mut self, data: &[u8]) -> io::Result<usize> {
         // AC-IO-1, AC-IO-5 (MSG_NOSIGNAL)
