@@ -28,8 +28,8 @@ pub struct Faults {
     pub reset: u16,
     /// Per write: the peer is gone (`EPIPE`; the connection is dead).
     pub epipe: u16,
-    /// Per report on a connection whose peer closed: hang-up (`POLLHUP`)
-    /// with the unread data.
+    /// Per report on a connection whose peer closed entirely: hang-up
+    /// (`POLLHUP`) while data is still unread, as AF_UNIX reports it.
     pub hangup: u16,
     /// Per watched socket and wait: ready although it is not.
     pub spurious: u16,
