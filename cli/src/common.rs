@@ -61,22 +61,6 @@ impl fmt::Display for AppError {
 
 impl std::error::Error for AppError {}
 
-/// Parses a `--listen` address (`HOST:PORT`, IPv6 as `[::1]:PORT`).
-///
-/// # Examples
-///
-/// ```
-/// assert!(asyncore_cli::parse_listen("127.0.0.1:0").is_ok());
-/// assert_eq!(asyncore_cli::parse_listen("nonsense").unwrap_err().code, 2);
-/// ```
-pub fn parse_listen(text: &str) -> Result<SocketAddr, AppError> {
-    text.parse().map_err(|_| {
-        AppError::usage(format!(
-            "bad listen address {text:?}: expected HOST:PORT, e.g. 127.0.0.1:8025 or [::1]:8025"
-        ))
-    })
-}
-
 /// Creates a listening channel for `dispatcher` on `addr` in `ev`, and
 /// returns the address it really got (port 0 resolved).
 ///
@@ -176,6 +160,23 @@ pub fn init_logging(verbose: u8, quiet: bool) {
     if log::set_logger(logger).is_ok() {
         log::set_max_level(level);
     }
+}
+
+/// `--backend`'s parser: the backends by name, listed in the help as its
+/// possible values.
+///
+/// # Examples
+///
+/// ```
+/// use clap::builder::TypedValueParser;
+/// let cmd = clap::Command::new("x");
+/// let parsed = asyncore_cli::backend_parser().parse_ref(&cmd, None, "poll".as_ref());
+/// assert_eq!(parsed.unwrap(), asyncore_loop::Backend::Poll);
+/// ```
+pub fn backend_parser() -> impl clap::builder::TypedValueParser<Value = Backend> {
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(["select", "poll", "epoll"])
+        .try_map(|name| name.parse::<Backend>())
 }
 
 /// The backends by name, for `--backend`.

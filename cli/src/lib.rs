@@ -7,11 +7,13 @@
 
 pub mod chat;
 mod common;
+mod listen_addr;
 pub mod demo;
 pub mod echo;
 pub mod get;
 pub mod smtpd;
 
 pub use common::{
-    init_logging, listen, parse_backend, parse_listen, shutdown_on_signals, AppError,
+    backend_parser, init_logging, listen, parse_backend, shutdown_on_signals, AppError,
 };
+pub use listen_addr::{parse_listen, LISTEN_HELP};

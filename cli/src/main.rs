@@ -1,16 +1,19 @@
 //! The `asyncore` command. `asyncore --help` lists the apps.
 
 use asyncore_loop::Backend;
-use asyncore_cli::{chat, demo, echo, get, init_logging, parse_backend, parse_listen, AppError};
+use asyncore_cli::{backend_parser, chat, demo, echo, get, init_logging, parse_listen, AppError};
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
-/// Servers and clients on asyncore for Rust: one event loop per app.
+/// Network tools, each running on one asyncore event loop:
+/// demo (an HTTP server and client in one loop), get (an HTTP client),
+/// echo (an echo server), chat (a chat room for nc and telnet) and
+/// smtpd (a mail catcher for development).
 #[derive(Debug, Parser)]
-#[command(name = "asyncore", version, about)]
+#[command(name = "asyncore", version)]
 struct Cli {
-    /// The readiness backend.
-    #[arg(long, global = true, default_value = "epoll", value_parser = parse_backend)]
+    /// The readiness backend: select(2), poll(2) or epoll(7).
+    #[arg(long, global = true, default_value = "epoll", value_parser = backend_parser())]
     backend: Backend,
     /// More log output (repeat for more).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
@@ -45,8 +48,7 @@ enum App {
     },
     /// Echo every byte back to its sender.
     Echo {
-        /// Address to listen on.
-        #[arg(long, default_value = "127.0.0.1:7007")]
+        #[arg(long, default_value = "127.0.0.1:7007", help = asyncore_cli::LISTEN_HELP)]
         listen: String,
         /// Event loops, one thread each, each with its own SO_REUSEPORT listener
         /// on the address (the kernel spreads connections); 1 is a single loop.
@@ -55,8 +57,7 @@ enum App {
     },
     /// A line-based chat room for nc and telnet: nicknames, /who, /nick, /quit.
     Chat {
-        /// Address to listen on.
-        #[arg(long, default_value = chat::DEFAULT_LISTEN)]
+        #[arg(long, default_value = chat::DEFAULT_LISTEN, help = asyncore_cli::LISTEN_HELP)]
         listen: String,
         /// The longest line accepted, in bytes; longer lines get an error line and are discarded.
         #[arg(long, default_value_t = 1024)]
@@ -69,8 +70,8 @@ enum App {
         #[arg(long, default_value_t = 65536, value_name = "BYTES")]
         max_queue: usize,
     },
-    /// An SMTP server for testing code that sends mail (python -m smtpd's successor):
-    /// prints each message, or stores it into a Maildir.
+    /// A mail catcher for development (python -m smtpd's successor): an SMTP server
+    /// that prints each message, or stores it into a Maildir, and delivers nothing.
     Smtpd(asyncore_cli::smtpd::Options),
 }
 

@@ -92,7 +92,9 @@ use std::time::Duration;
 /// ```
 #[derive(Debug, Clone, clap::Args)]
 pub struct Options {
-    /// Address to listen on.
+    /// Address to listen on: PORT, :PORT, HOST:PORT or [IPv6]:PORT (a bare port or :PORT is
+    /// 127.0.0.1). The default port, 8025, is also Mailpit's web interface port: when Mailpit
+    /// runs on the same host, choose another (Mailpit and MailHog take SMTP on 1025).
     #[arg(long, default_value = "127.0.0.1:8025")]
     pub listen: String,
     /// Store each message into this Maildir (created if needed).
