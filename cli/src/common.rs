@@ -24,7 +24,7 @@ use std::net::SocketAddr;
 pub struct AppError {
     /// The process exit code.
     pub code: u8,
-    /// The line printed after `asyncore: `.
+    /// The line printed after `asyncore: ` (nothing is printed when empty).
     pub message: String,
 }
 
@@ -45,6 +45,18 @@ impl AppError {
     /// Bad arguments (exit code 2).
     pub fn usage(message: impl Into<String>) -> Self {
         AppError::new(Self::USAGE, message)
+    }
+
+    /// An exit code with nothing to say: the command prints no line (e.g.
+    /// stdout was closed by its reader).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert!(asyncore_cli::AppError::quiet(141).message.is_empty());
+    /// ```
+    pub fn quiet(code: u8) -> Self {
+        AppError::new(code, "")
     }
 
     /// An I/O failure with what was being done (exit code 1).

@@ -7,10 +7,10 @@
 
 pub mod chat;
 mod common;
-mod listen_addr;
 pub mod demo;
 pub mod echo;
 pub mod get;
+mod listen_addr;
 pub mod smtpd;
 
 pub use common::{

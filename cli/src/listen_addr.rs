@@ -53,7 +53,9 @@ pub fn parse_listen(text: &str) -> Result<SocketAddr, AppError> {
         return Ok(SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port));
     }
     if host.starts_with('[') || host.ends_with(']') {
-        return Err(bad("the brackets must hold an IPv6 address, as in [::1]:7007"));
+        return Err(bad(
+            "the brackets must hold an IPv6 address, as in [::1]:7007",
+        ));
     }
     if host.contains(':') {
         return Err(bad("put an IPv6 address in brackets, as in [::1]:7007"));
@@ -128,10 +130,7 @@ mod tests {
         ] {
             let e = parse_listen(text).expect_err(text);
             assert_eq!(e.code, 2, "{text}");
-            assert!(
-                e.message.starts_with("bad listen address "),
-                "{text}: {e}"
-            );
+            assert!(e.message.starts_with("bad listen address "), "{text}: {e}");
             assert_eq!(e.message.lines().count(), 1, "{text}: {e}");
         }
     }

@@ -1,7 +1,7 @@
 //! The `asyncore` command. `asyncore --help` lists the apps.
 
-use asyncore_loop::Backend;
 use asyncore_cli::{backend_parser, chat, demo, echo, get, init_logging, parse_listen, AppError};
+use asyncore_loop::Backend;
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
@@ -29,23 +29,8 @@ struct Cli {
 enum App {
     /// Serve HTTP on 127.0.0.1 and fetch a page from it with asyncore's example client, in one loop.
     Demo,
-    /// Fetch an http:// URL (GET, HTTP/1.1) and write the body to stdout or a file.
-    ///
-    /// Exit codes: 3 bad URL, 4 resolution failed, 5 refused or unreachable,
-    /// 6 timeout, 7 HTTP error status (nothing written, as curl -f), 8 malformed or truncated response.
-    Get {
-        /// The http:// URL to fetch; an IPv6 literal goes in brackets, as in `http://[::1]:8080/x`.
-        url: String,
-        /// Write the body to FILE (through FILE.part, renamed when complete).
-        #[arg(short, long, value_name = "FILE")]
-        output: Option<std::path::PathBuf>,
-        /// Also write the status line and headers before the body (as curl -i).
-        #[arg(short, long)]
-        include: bool,
-        /// Resolution, connect and idle timeout.
-        #[arg(long, default_value = "30", value_name = "SECS", value_parser = get::parse_timeout)]
-        timeout: std::time::Duration,
-    },
+    /// Fetch an http:// URL (GET or HEAD, HTTP/1.1) and write the body to stdout or a file.
+    Get(get::GetArgs),
     /// Echo every byte back to its sender.
     Echo {
         #[arg(long, default_value = "127.0.0.1:7007", help = asyncore_cli::LISTEN_HELP)]
@@ -81,21 +66,7 @@ fn main() -> ExitCode {
     let result: Result<(), AppError> = match cli.app {
         App::Smtpd(options) => asyncore_cli::smtpd::run(&options, cli.backend),
         App::Demo => demo::run(cli.backend),
-        App::Get {
-            url,
-            output,
-            include,
-            timeout,
-        } => get::run(
-            &url,
-            output.as_deref(),
-            &get::GetOptions {
-                timeout,
-                include_head: include,
-                progress: get::stderr_is_terminal(),
-                backend: cli.backend,
-            },
-        ),
+        App::Get(args) => args.run(cli.backend),
         App::Echo { listen, loops } => parse_listen(&listen).and_then(|addr| match loops {
             1 => echo::run(addr, cli.backend),
             n => echo::run_loops(addr, cli.backend, usize::from(n)),
@@ -117,7 +88,9 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("asyncore: {e}");
+            if !e.message.is_empty() {
+                eprintln!("asyncore: {e}");
+            }
             ExitCode::from(e.code)
         }
     }

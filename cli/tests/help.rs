@@ -15,7 +15,8 @@ fn top_level_help_names_every_app() {
     for app in ["demo", "get", "echo", "chat", "smtpd"] {
         assert!(about.contains(app), "the description lacks {app}: {about}");
         assert!(
-            text.lines().any(|l| l.trim_start().starts_with(&format!("{app} "))),
+            text.lines()
+                .any(|l| l.trim_start().starts_with(&format!("{app} "))),
             "the command list lacks {app}: {text}"
         );
     }
