@@ -1684,7 +1684,7 @@ fn auth_replies_follow_rfc_4954() {
 fn log_line_per_message_with_the_subject_decoded() {
     let dir = tempdir("log");
     let dir_arg = dir.to_str().expect("utf-8").to_string();
-    let mut b = Proc::serve(
+    let b = Proc::serve(
         "smtpd",
         &[
             "smtpd",

@@ -46,7 +46,7 @@ impl Deliver for LogLine {
 /// };
 /// assert_eq!(
 ///     describe(7, &m),
-///     "smtpd: message 7 from a@x to b@y, hidden@z, 39 bytes, subject \"Grüße\""
+///     "smtpd: message 7 from a@x to b@y, hidden@z, 41 bytes, subject \"Grüße\""
 /// );
 /// ```
 pub fn describe(id: u64, message: &Message) -> String {

@@ -105,6 +105,12 @@ use std::path::PathBuf;
 use std::rc::Rc;
 use std::time::Duration;
 
+/// `--listen`'s help: the forms, and the default port next to Mailpit's.
+const LISTEN_HELP: &str =
+    "Address to listen on: PORT, :PORT, HOST:PORT or [IPv6]:PORT (a bare port \
+    or :PORT is 127.0.0.1). The default port, 8025, is also Mailpit's web interface port: when \
+    Mailpit runs on the same host, choose another (Mailpit and MailHog take SMTP on 1025)";
+
 /// `asyncore smtpd`'s options (also its command-line arguments).
 ///
 /// # Examples
@@ -116,10 +122,8 @@ use std::time::Duration;
 /// ```
 #[derive(Debug, Clone, clap::Args)]
 pub struct Options {
-    /// Address to listen on: PORT, :PORT, HOST:PORT or [IPv6]:PORT (a bare port or :PORT is
-    /// 127.0.0.1). The default port, 8025, is also Mailpit's web interface port: when Mailpit
-    /// runs on the same host, choose another (Mailpit and MailHog take SMTP on 1025).
-    #[arg(long, default_value = "127.0.0.1:8025")]
+    /// Address to listen on (see [`crate::parse_listen`]).
+    #[arg(long, default_value = "127.0.0.1:8025", help = LISTEN_HELP)]
     pub listen: String,
     /// Store each message into this Maildir (created if needed).
     #[arg(long, value_name = "DIR")]
