@@ -32,6 +32,7 @@
 //! turn a POST into a GET do not apply: no body is ever sent).
 //! `Authorization`, `Cookie` and a custom `Host` given with `-H` are sent
 //! to the first host only, as curl does without `--location-trusted`.
+//! With `-i` or `-I`, the head written is the final response's.
 //!
 //! ## Resolution never blocks the loop
 //!

@@ -53,10 +53,12 @@ pub fn resolve_location(base: &HttpUrl, location: &str) -> String {
     if has_scheme(location) {
         return location.to_string();
     }
+    let origin = base.origin();
     if location.starts_with("//") {
-        return format!("http:{location}");
+        // Scheme-relative: the base's scheme.
+        let scheme = origin.split_once("//").map_or("http:", |(s, _)| s);
+        return format!("{scheme}{location}");
     }
-    let origin = format!("http://{}", base.host_header());
     let (base_path, _) = base
         .target
         .split_once('?')
