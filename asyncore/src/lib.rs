@@ -125,55 +125,93 @@
 #![deny(missing_docs, rust_2018_idioms, unsafe_op_in_unsafe_fn)]
 #![warn(missing_debug_implementations, unreachable_pub)]
 
-mod channel;
-pub mod chat;
-mod core;
-mod cx;
-mod deadline;
-mod default_loop;
-mod deliver;
-mod dispatcher;
-mod error;
-mod event_loop;
-mod file;
-pub mod guide;
-mod log;
-mod map;
-mod net;
-mod pass;
-pub mod per_core;
-mod remote;
-mod send_buffer;
-mod signals;
-mod slab;
-mod sys;
-mod timer;
-mod token;
-mod view;
+// The crate supports Linux only (epoll, eventfd, sched_setaffinity).
+// Elsewhere the crate is one `compile_error!` and nothing else, so the user
+// sees one clear message instead of a wall of missing libc symbols. The cfg
+// `asyncore_loop_unsupported` pretends to be such a target
+// (.ci/unsupported-platform-check).
+#[cfg(any(not(target_os = "linux"), asyncore_loop_unsupported))]
+compile_error!(
+    "asyncore-loop supports Linux only: it waits with epoll(7) and wakes the loop with \
+     eventfd(2). See https://docs.rs/asyncore-loop#platforms"
+);
 
-pub use cx::Cx;
-pub use deadline::Deadline;
-/// The old name of [`Deadline`].
-#[deprecated(
-    since = "0.2.0",
-    note = "renamed `Deadline` (`timeout` is the wait of a pass)"
-)]
-pub type Timeout = Deadline;
-pub use default_loop::{close_all, loop_, poll, poll2, run, with_default_loop};
-pub use dispatcher::Dispatcher;
-pub use error::ExitNow;
-pub use event_loop::{timeout_from_secs, EventLoop, DEFAULT_TIMEOUT};
-pub use file::FileWrapper;
-pub use log::{CaptureLog, FacadeLog, LogSink, StdioLog};
-pub use net::{
-    is_disconnected, strerror, ToSockAddr, AF_INET, AF_INET6, AF_UNIX, DISCONNECTED, SOCK_DGRAM,
-    SOCK_STREAM,
-};
-pub use per_core::{reuse_port_listener, LoopGroup, LoopGroupBuilder, Pinning, ReusePortAddr};
-pub use remote::Remote;
-pub use send_buffer::SendBuffer;
-pub use socket2::{Domain, SockAddr, Socket, Type};
-pub use sys::{Backend, POLLERR, POLLHUP, POLLIN, POLLNVAL, POLLOUT, POLLPRI};
-pub use timer::TimerId;
-pub use token::Token;
-pub use view::View;
+/// Every item of the crate, on the supported platforms only.
+macro_rules! linux_only {
+    ($($item:item)*) => {
+        $(
+            #[cfg(all(target_os = "linux", not(asyncore_loop_unsupported)))]
+            $item
+        )*
+    };
+}
+
+linux_only! {
+    mod channel;
+    pub mod chat;
+    mod core;
+    mod cx;
+    mod deadline;
+    mod default_loop;
+    mod deliver;
+    mod dispatcher;
+    mod error;
+    mod event_loop;
+    mod file;
+    pub mod guide;
+    mod log;
+    mod map;
+    mod net;
+    mod pass;
+    pub mod per_core;
+    mod remote;
+    mod send_buffer;
+    mod signals;
+    mod slab;
+    mod sys;
+    mod timer;
+    mod token;
+    mod view;
+
+    pub use cx::Cx;
+    pub use deadline::Deadline;
+    /// The old name of [`Deadline`].
+    #[deprecated(
+        since = "0.2.0",
+        note = "renamed `Deadline` (`timeout` is the wait of a pass)"
+    )]
+    pub type Timeout = Deadline;
+    pub use default_loop::{close_all, loop_, poll, poll2, run, with_default_loop};
+    pub use dispatcher::Dispatcher;
+    pub use error::ExitNow;
+    pub use event_loop::{timeout_from_secs, EventLoop, DEFAULT_TIMEOUT};
+    pub use file::FileWrapper;
+    pub use log::{CaptureLog, FacadeLog, LogSink, StdioLog};
+    pub use net::{
+        is_disconnected, strerror, ToSockAddr, AF_INET, AF_INET6, AF_UNIX, DISCONNECTED, SOCK_DGRAM,
+        SOCK_STREAM,
+    };
+    pub use per_core::{reuse_port_listener, LoopGroup, LoopGroupBuilder, Pinning, ReusePortAddr};
+    pub use remote::Remote;
+    pub use send_buffer::SendBuffer;
+    // socket2's types are part of this crate's API (`Cx::socket`, `Cx::adopt`,
+    // `Cx::create_socket`, `reuse_port_listener` take or return them): a new
+    // major version of socket2 is a breaking change of this crate.
+    /// A socket address of any family (socket2 0.6, re-exported), as
+    /// [`Cx::addr`] and [`Cx::accept`] report them.
+    pub use socket2::SockAddr;
+    /// The OS socket a channel owns (socket2 0.6, re-exported): reach it with
+    /// [`Cx::socket`] for options this crate does not wrap; hand one to the
+    /// loop with [`Cx::adopt`].
+    pub use socket2::Socket;
+    /// A socket's address family (socket2 0.6, re-exported); [`AF_INET`] and
+    /// the other constants are values of it.
+    pub use socket2::Domain;
+    /// A socket's type (socket2 0.6, re-exported); [`SOCK_STREAM`] and
+    /// [`SOCK_DGRAM`] are values of it.
+    pub use socket2::Type;
+    pub use sys::{Backend, POLLERR, POLLHUP, POLLIN, POLLNVAL, POLLOUT, POLLPRI};
+    pub use timer::TimerId;
+    pub use token::Token;
+    pub use view::View;
+}

@@ -374,7 +374,8 @@ impl ChatHandler<Room> for Member {
                 format!("* your connection has not taken output for {after}; disconnecting"),
                 "too slow to read",
             ),
-            Deadline::Read | Deadline::Idle => {
+            // Deadline::Read, Deadline::Idle, and any kind a later version adds.
+            _ => {
                 (format!("* idle for {after}; disconnecting"), "idle")
             }
         };

@@ -61,6 +61,7 @@ use std::io;
 /// assert_eq!(p.next_event(), None);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Event<'a> {
     /// A non-empty piece of the current record (`collect_incoming_data`). A record may
     /// arrive in several pieces; the caller concatenates.
