@@ -106,8 +106,8 @@
 //! readiness like any other. `handle_close` is delivered at most once per
 //! channel. Readiness reports are matched to channels by [`Token`] (slot and
 //! generation), never by descriptor number. `WouldBlock` returned by a handler
-//! is not an error. The full list, against the spec's IDs, is in
-//! `ARCHITECTURE.md`.
+//! is not an error. The full list is in
+//! [ARCHITECTURE.md](https://github.com/asyncore-rs/asyncore/blob/main/ARCHITECTURE.md).
 //!
 //! Beyond asyncore — timers, a cross-thread [`Remote`], signals, deadlines,
 //! graceful shutdown, panic isolation, EMFILE handling, connection caps — see
@@ -121,6 +121,25 @@
 //! [`EventLoop::channel`]/[`EventLoop::with`]/[`Cx::with`], or were marked with
 //! [`Cx::touch`]: make `readable()`/`writable()` depend on the channel's own
 //! state, or touch the channel when something else changes it.
+//!
+//! ## Platforms
+//!
+//! Linux only: the loop waits with `epoll(7)` (or `select(2)`/`poll(2)`),
+//! wakes itself with `eventfd(2)`, and pins threads with
+//! `sched_setaffinity(2)`. Any Linux target Rust's standard library supports
+//! (glibc or musl, any architecture; kernel 3.9 or later for
+//! `SO_REUSEPORT`); tested on `x86_64-unknown-linux-gnu`. On every other
+//! target the crate stops the build with one `compile_error!`. Minimum Rust:
+//! 1.88.
+//!
+//! ## Logging
+//!
+//! The loop reports its own state changes through the [`log`](https://docs.rs/log)
+//! crate, under targets starting `asyncore_loop`: channels added, connected, accepted and
+//! closed (with the reason) and descriptor exhaustion at `debug`; interest
+//! changes and timers at `trace`. Nothing is logged per byte. Any `log`
+//! logger shows them (`env_logger` with `RUST_LOG=asyncore_loop=debug`).
+//! asyncore's own `log`/`log_info` go to a [`LogSink`].
 
 #![deny(missing_docs, rust_2018_idioms, unsafe_op_in_unsafe_fn)]
 #![warn(missing_debug_implementations, unreachable_pub)]
@@ -148,6 +167,7 @@ macro_rules! linux_only {
 
 linux_only! {
     mod channel;
+    mod close_reason;
     pub mod chat;
     mod core;
     mod cx;
@@ -215,3 +235,8 @@ linux_only! {
     pub use token::Token;
     pub use view::View;
 }
+
+// The README's examples compile and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -154,6 +154,16 @@ pub(crate) const WANT_WRITE: Interest = 2;
 /// select's EXCEPT set (poll and epoll fold it into `WANT_READ`).
 pub(crate) const WANT_EXCEPT: Interest = 4;
 
+/// Interest bits as words, for the loop's trace lines.
+pub(crate) fn interest_name(interest: Interest) -> &'static str {
+    match interest & (WANT_READ | WANT_WRITE) {
+        0 => "nothing",
+        WANT_READ => "read",
+        WANT_WRITE => "write",
+        _ => "read+write",
+    }
+}
+
 /// One readiness report: the key given to `watch`, and `poll(2)` bits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Event {

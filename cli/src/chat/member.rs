@@ -375,9 +375,7 @@ impl ChatHandler<Room> for Member {
                 "too slow to read",
             ),
             // Deadline::Read, Deadline::Idle, and any kind a later version adds.
-            _ => {
-                (format!("* idle for {after}; disconnecting"), "idle")
-            }
+            _ => (format!("* idle for {after}; disconnecting"), "idle"),
         };
         if let Some(nick) = self.depart(chat, &notice) {
             self.announce(chat, format!("* {nick} left ({reason})"));
