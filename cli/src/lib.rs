@@ -15,3 +15,13 @@ pub mod smtpd;
 pub use common::{
     init_logging, listen, parse_backend, parse_listen, shutdown_on_signals, AppError,
 };
+
+// The Rust examples of this package's README and of the workspace README
+// compile as doctests (the workspace README is not part of the package:
+// only doctest builds read it).
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct WorkspaceReadmeDoctests;

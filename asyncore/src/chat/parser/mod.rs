@@ -99,6 +99,7 @@ pub enum Event<'a> {
 ///                 p.set_terminator("\n");
 ///             }
 ///         }
+///         _ => {} // `Event` is non-exhaustive
 ///     }
 /// }
 /// assert_eq!(log, ["hdr", "T", "1234", "T", "rest", "T"]);
