@@ -236,6 +236,53 @@ linux_only! {
     pub use view::View;
 }
 
+/// Semver hygiene, checked as doctests (compiled as a user's crate would
+/// be): a later version may add variants to these enums, so a `match`
+/// without a `_` arm must not compile, and `Overflow` is not built by users.
+///
+/// ```compile_fail,E0004
+/// use asyncore_loop::Backend;
+/// fn f(b: Backend) -> u8 { match b { Backend::Select => 0, Backend::Poll => 1, Backend::Epoll => 2 } }
+/// ```
+///
+/// ```compile_fail,E0004
+/// use asyncore_loop::Deadline;
+/// fn f(d: Deadline) -> u8 { match d { Deadline::Idle => 0, Deadline::Read => 1, Deadline::Write => 2 } }
+/// ```
+///
+/// ```compile_fail,E0004
+/// use asyncore_loop::Pinning;
+/// fn f(p: Pinning) -> u8 { match p { Pinning::Off => 0, Pinning::Spread => 1, Pinning::Cpus(_) => 2 } }
+/// ```
+///
+/// ```compile_fail,E0004
+/// use asyncore_loop::chat::Event;
+/// fn f(e: Event<'_>) -> u8 { match e { Event::Data(_) => 0, Event::Terminator => 1 } }
+/// ```
+///
+/// ```compile_fail,E0004
+/// use asyncore_loop::chat::Front;
+/// fn f(e: Front<'_>) -> u8 { match e { Front::Data(_) => 0, Front::Close => 1, Front::Empty => 2 } }
+/// ```
+///
+/// ```compile_fail,E0004
+/// use asyncore_loop::chat::Terminator;
+/// fn f(t: Terminator) -> u8 { match t { Terminator::None => 0, Terminator::Count(_) => 1, Terminator::Delimiter(_) => 2 } }
+/// ```
+///
+/// ```compile_fail,E0639
+/// let _ = asyncore_loop::chat::Overflow { max: 1, total: 2 };
+/// ```
+///
+/// The list of backends is a slice, so it can grow:
+///
+/// ```
+/// let all: &'static [asyncore_loop::Backend] = asyncore_loop::Backend::ALL;
+/// assert!(all.contains(&asyncore_loop::Backend::Epoll));
+/// ```
+#[cfg(doctest)]
+struct SemverDoctests;
+
 // The README's examples compile and run as doctests.
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
