@@ -322,10 +322,11 @@ fn route<S: 'static>(
         }
         Err(e) => {
             log::debug!("{} {} failed: {e}", cx.token(), cx.handler_name);
+            let before = cx.ch.close_reason;
             cx.ch.note_close_reason(CloseReason::HandlerError);
             let result = d.handle_error(cx, e);
             if !cx.is_closed() {
-                cx.ch.close_reason = None; // handle_error kept it open
+                cx.ch.close_reason = before; // handle_error kept it open
             }
             result
         }

@@ -183,7 +183,55 @@ fn epoll_interest_changes_are_traced() {
     assert!(has(&trace, "watching for read (was nothing)"), "{trace:#?}");
 }
 
+/// Fails on its first read.
+struct FailsOnRead;
+
+impl Dispatcher for FailsOnRead {
+    fn handle_read(&mut self, _: &mut Cx<'_>) -> io::Result<()> {
+        Err(io::Error::other("boom"))
+    }
+}
+
+/// Reads and discards.
+struct Sink;
+
+impl Dispatcher for Sink {
+    fn writable(&self, _: &View<'_>) -> bool {
+        false
+    }
+    fn handle_read(&mut self, cx: &mut Cx<'_>) -> io::Result<()> {
+        cx.recv(64).map(drop)
+    }
+}
+
+/// The close line names the cause: a handler's error (with the error on the
+/// line before), a deadline.
+fn close_reasons_are_named(b: Backend) {
+    let rec = LogRecorder::start();
+    let mut ev = EventLoop::new().with_backend(b);
+    let _ = capture(&mut ev); // asyncore's own error line, not on stderr
+    let (server, mut peer) = tcp_pair();
+    let failing = ev.add(FailsOnRead).adopt(server).unwrap();
+    peer.write_all(b"x").unwrap();
+    let (server, _quiet_peer) = tcp_pair();
+    let mut idle = ev.add(Sink);
+    let idle_token = idle.adopt(server).unwrap();
+    idle.set_timeout(asyncore_loop::Deadline::Idle, Some(ms(20)));
+    run_until_empty(&mut ev);
+    let debug = rec.library_lines(log::Level::Debug);
+    for needle in [
+        format!("{failing} handle_read_event failed: boom"),
+        format!("{failing} fd"),
+        "closed: a handler failed".to_string(),
+        format!("{idle_token} idle deadline passed"),
+        "closed: idle timeout".to_string(),
+    ] {
+        assert!(has(&debug, &needle), "no {needle:?} in {debug:#?}");
+    }
+}
+
 backend_tests!(
+    close_reasons_are_named,
     connection_life_is_logged_at_debug,
     traffic_is_not_logged_at_debug,
     timers_are_traced,
