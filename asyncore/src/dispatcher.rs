@@ -18,7 +18,7 @@ use std::io;
 ///
 /// `S` is the loop's shared state (see [`EventLoop::with_state`](crate::EventLoop::with_state)).
 ///
-/// The `handle_*_event` methods are asyncore's event entry points (AC-EVT):
+/// The `handle_*_event` methods are asyncore's event entry points:
 /// they turn readiness into the higher-level events (`handle_connect`,
 /// `handle_accept`, ...). Overriding them is rarely needed.
 ///
@@ -260,6 +260,7 @@ pub trait Dispatcher<S: 'static = ()>: Any {
         if let Some(err) = cx.socket_error()? {
             return Err(err);
         }
+        cx.note_connected();
         self.handle_connect(cx)?;
         cx.finish_connect();
         Ok(())

@@ -220,6 +220,7 @@ fn x_ac_3_dispatch_order(b: Backend) {
             got == ["r1", "w1", "r2", "w2"] || got == ["r2", "w2", "r1", "w1"],
             "{got:?}"
         ),
+        other => panic!("no expectation for the backend {other}"),
     }
 }
 
@@ -256,6 +257,7 @@ fn x_ac_4_disconnected_error_routing(b: Backend) {
     match b {
         Backend::Select => assert_eq!(ev.state(), &["error ConnectionReset"]),
         Backend::Poll | Backend::Epoll => assert_eq!(ev.state(), &["close"]),
+        other => panic!("no expectation for the backend {other}"),
     }
     assert!(ev.is_empty());
 }
@@ -655,6 +657,7 @@ fn x_ac_13_stale_descriptor(b: Backend) {
                 assert_eq!(ev.len(), 1);
                 ev.channel(t).unwrap().close().unwrap(); // EBADF ignored
             }
+            other => panic!("no expectation for the backend {other}"),
         }
         assert!(ev.is_empty());
     });
@@ -949,6 +952,7 @@ fn x_ac_19_exit_now(b: Backend) {
     match b {
         Backend::Select | Backend::Poll => assert_eq!(got, ["c1"]),
         Backend::Epoll => assert!(got == ["c1"] || got == ["c2", "c1"], "{got:?}"),
+        other => panic!("no expectation for the backend {other}"),
     }
     assert_eq!(ev.len(), 2);
 
@@ -1728,6 +1732,7 @@ fn interest_asked_per_backend(b: Backend) {
     match b {
         Backend::Select | Backend::Poll => assert_eq!(asked, (50, 50)),
         Backend::Epoll => assert_eq!(asked, (1, 1)),
+        other => panic!("no expectation for the backend {other}"),
     }
     assert!(ev.state().is_empty());
 }
@@ -1780,6 +1785,7 @@ fn own_interest_change_holds(b: Backend) {
     match b {
         Backend::Select | Backend::Poll => assert_eq!(asked, 6, "every pass"),
         Backend::Epoll => assert_eq!(asked, 2, "when added, and after its handler"),
+        other => panic!("no expectation for the backend {other}"),
     }
 }
 

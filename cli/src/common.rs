@@ -133,28 +133,13 @@ pub fn shutdown_on_signals<S: 'static>(ev: &mut EventLoop<S>) -> Result<(), AppE
     Ok(())
 }
 
-/// A minimal `log` backend: `level: message` on stderr.
-#[derive(Debug)]
-struct StderrLog {
-    level: log::LevelFilter,
-}
-
-impl log::Log for StderrLog {
-    fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
-        metadata.level() <= self.level
-    }
-
-    fn log(&self, record: &log::Record<'_>) {
-        if self.enabled(record.metadata()) {
-            eprintln!("{}", record.args());
-        }
-    }
-
-    fn flush(&self) {}
-}
-
-/// Installs the stderr logger: `-q` errors only, default warnings and
-/// infos, `-v` debug. Lines keep asyncore's `type: message` form.
+/// Installs the stderr logger (env_logger). `-q`: errors only; default:
+/// warnings and infos as bare lines (asyncore's `type: message` form);
+/// `-v`: debug, `-vv`: trace, each line with a timestamp, its level and its
+/// target, e.g. `[2026-11-30T15:47:24.123Z DEBUG asyncore_loop::core] #2.0
+/// fd 6 closed: the peer closed the connection`. `RUST_LOG`, when set, adds
+/// or overrides filters in env_logger's syntax (`asyncore_loop=trace`) and
+/// turns the timestamped form on.
 ///
 /// # Examples
 ///
@@ -162,16 +147,30 @@ impl log::Log for StderrLog {
 /// asyncore_cli::init_logging(0, false);
 /// ```
 pub fn init_logging(verbose: u8, quiet: bool) {
+    use std::io::Write;
     let level = match (quiet, verbose) {
         (true, _) => log::LevelFilter::Error,
         (false, 0) => log::LevelFilter::Info,
         (false, 1) => log::LevelFilter::Debug,
         (false, _) => log::LevelFilter::Trace,
     };
-    let logger: &'static StderrLog = Box::leak(Box::new(StderrLog { level }));
-    if log::set_logger(logger).is_ok() {
-        log::set_max_level(level);
+    let rust_log = std::env::var("RUST_LOG")
+        .ok()
+        .filter(|s| !s.trim().is_empty());
+    let mut builder = env_logger::Builder::new();
+    builder
+        .filter_level(level)
+        .target(env_logger::Target::Stderr);
+    if let Some(spec) = &rust_log {
+        builder.parse_filters(spec);
     }
+    if verbose == 0 && rust_log.is_none() {
+        builder.format(|buf, record| writeln!(buf, "{}", record.args()));
+    } else {
+        builder.format_timestamp_millis();
+    }
+    // A second call (tests, embedders) keeps the first logger.
+    let _ = builder.try_init();
 }
 
 /// `--backend`'s parser: the backends by name, listed in the help as its

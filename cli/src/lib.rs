@@ -17,3 +17,13 @@ pub use common::{
     backend_parser, init_logging, listen, parse_backend, shutdown_on_signals, AppError,
 };
 pub use listen_addr::{parse_listen, LISTEN_HELP};
+
+// The Rust examples of this package's README and of the workspace README
+// compile as doctests (the workspace README is not part of the package:
+// only doctest builds read it).
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct WorkspaceReadmeDoctests;

@@ -7,7 +7,8 @@
 
 use super::Cx;
 use crate::channel::{closed_error, Io};
-use crate::net::{is_disconnected, ToSockAddr};
+use crate::close_reason::CloseReason;
+use crate::net::{is_disconnected, AddrText, ToSockAddr};
 use crate::sys::fd;
 use socket2::SockAddr;
 use std::io;
@@ -38,7 +39,7 @@ impl<S: 'static> Cx<'_, S> {
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(0),
             Err(e) if is_disconnected(&e) => {
-                self.owe_close();
+                self.owe_close(CloseReason::PeerGone);
                 Ok(0)
             }
             Err(e) => Err(e),
@@ -120,7 +121,7 @@ impl<S: 'static> Cx<'_, S> {
         };
         match result {
             Ok(0) if !buf.is_empty() && !self.ch.datagram => {
-                self.owe_close();
+                self.owe_close(CloseReason::PeerClosed);
                 Ok(0)
             }
             Ok(n) => {
@@ -130,7 +131,7 @@ impl<S: 'static> Cx<'_, S> {
                 Ok(n)
             }
             Err(e) if is_disconnected(&e) => {
-                self.owe_close();
+                self.owe_close(CloseReason::PeerGone);
                 Ok(0)
             }
             Err(e) => Err(e),
@@ -178,8 +179,11 @@ impl<S: 'static> Cx<'_, S> {
     }
 
     /// The loop owes this channel a `handle_close` (peer gone during send/recv).
-    fn owe_close(&mut self) {
+    #[cold]
+    fn owe_close(&mut self, reason: CloseReason) {
         if !self.ch.close_owed && !self.ch.is_closed() {
+            log::debug!("{} {reason}", self.token);
+            self.ch.note_close_reason(reason);
             self.ch.close_owed = true;
             self.core.pass.owed_closes.push(self.token);
         }
@@ -194,6 +198,11 @@ impl<S: 'static> Cx<'_, S> {
     /// Marks `handle_close` as delivered; false if it already was.
     pub(crate) fn claim_close_delivery(&mut self) -> bool {
         !std::mem::replace(&mut self.ch.close_delivered, true)
+    }
+
+    /// The connect succeeded (logged before `handle_connect` runs).
+    pub(crate) fn note_connected(&self) {
+        log::debug!("{} connected to {}", self.token, AddrText(self.ch.addr.as_deref()));
     }
 
     /// The connect completed: asyncore sets these after `handle_connect`.

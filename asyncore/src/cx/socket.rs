@@ -5,7 +5,7 @@
 use super::Cx;
 use crate::channel::Io;
 use crate::file::FileWrapper;
-use crate::net::ToSockAddr;
+use crate::net::{AddrText, ToSockAddr};
 use crate::sys::fd;
 use crate::token::Token;
 use socket2::{Domain, SockAddr, Socket, Type};
@@ -113,6 +113,10 @@ impl<S: 'static> Cx<'_, S> {
         // AC-Q-12: accepting is set before the OS call.
         self.ch.accepting = true;
         self.socket()?.listen(backlog)?;
+        if log::log_enabled!(log::Level::Debug) {
+            let local = self.socket()?.local_addr().ok();
+            log::debug!("{} listening on {}", self.token, AddrText(local.as_ref()));
+        }
         self.core.accept.ensure_spare();
         self.core.mark_dirty(self.token.index);
         Ok(())
@@ -142,6 +146,7 @@ impl<S: 'static> Cx<'_, S> {
                 return Err(e);
             }
         }
+        log::debug!("{} connecting to {}", self.token, AddrText(Some(&addr)));
         self.ch.addr = Some(Box::new(addr));
         self.core.mark_dirty(self.token.index);
         Ok(())
@@ -157,6 +162,12 @@ impl<S: 'static> Cx<'_, S> {
         let result = self.socket()?.accept();
         match result {
             Ok(pair) => {
+                log::debug!(
+                    "{} accepted fd {} from {}",
+                    self.token,
+                    pair.0.as_raw_fd(),
+                    AddrText(Some(&pair.1))
+                );
                 self.core.accept.accepted();
                 Ok(Some(pair))
             }

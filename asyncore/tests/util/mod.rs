@@ -9,7 +9,8 @@
 //! * Durations: [`ms`], [`secs`].
 //! * Socket pairs: [`unix_pair`] (AF_UNIX) and [`tcp_pair`] (loopback TCP),
 //!   each an end for a channel and an end for the test.
-//! * Log capture: [`capture`].
+//! * Log capture: [`capture`] (asyncore's `log`/`log_info` lines),
+//!   [`log_records::LogRecorder`] (the library's own `log` records).
 //! * Child processes: [`in_child`] / [`in_child_within`] re-run this test
 //!   binary filtered to one test, under a kill deadline.
 //! * Other programs (python3, the examples): [`Proc`], killed on drop, every
@@ -21,6 +22,8 @@
 //! Every network test binds 127.0.0.1/::1 port 0 (or a fresh temp socket
 //! path) and runs the loop under a deadline.
 #![allow(dead_code, unused_macros)]
+
+pub mod log_records;
 
 use asyncore_loop::{
     Backend, CaptureLog, Dispatcher, Domain, EventLoop, SockAddr, Socket, View, AF_INET, AF_INET6,

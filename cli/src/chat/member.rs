@@ -389,9 +389,8 @@ impl ChatHandler<Room> for Member {
                 format!("* your connection has not taken output for {after}; disconnecting"),
                 "too slow to read",
             ),
-            Deadline::Read | Deadline::Idle => {
-                (format!("* idle for {after}; disconnecting"), "idle")
-            }
+            // Deadline::Read, Deadline::Idle, and any kind a later version adds.
+            _ => (format!("* idle for {after}; disconnecting"), "idle"),
         };
         if let Some(nick) = self.depart(chat, &notice) {
             self.announce(chat, format!("* {nick} left ({reason})"));

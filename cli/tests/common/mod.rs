@@ -86,9 +86,18 @@ impl Proc {
         }
     }
 
-    /// Starts the `asyncore` binary with `args`, stdin empty.
+    /// Starts the `asyncore` binary with `args`, stdin empty (and
+    /// `RUST_LOG` unset, whatever the test's environment says).
     pub fn asyncore(args: &[&str]) -> Proc {
-        Proc::spawn(Command::new(BIN).args(args).stdin(Stdio::null()))
+        Proc::asyncore_env(args, &[])
+    }
+
+    /// [`Proc::asyncore`] with environment variables set.
+    pub fn asyncore_env(args: &[&str], env: &[(&str, &str)]) -> Proc {
+        let mut cmd = Command::new(BIN);
+        cmd.args(args).stdin(Stdio::null()).env_remove("RUST_LOG");
+        cmd.envs(env.iter().copied());
+        Proc::spawn(&mut cmd)
     }
 
     /// Starts the `asyncore` binary with `args` (which should make app `app`
@@ -240,4 +249,9 @@ impl Drop for Proc {
 /// [`RUN_LIMIT`]; stdout and stderr captured.
 pub fn run(args: &[&str]) -> Output {
     Proc::asyncore(args).output(RUN_LIMIT)
+}
+
+/// [`run`] with environment variables set.
+pub fn run_env(args: &[&str], env: &[(&str, &str)]) -> Output {
+    Proc::asyncore_env(args, env).output(RUN_LIMIT)
 }
