@@ -7,61 +7,17 @@
 mod util;
 
 use asyncore_loop::chat::{AsyncChat, Chat, ChatHandler};
-use asyncore_loop::{Backend, Cx, Dispatcher, EventLoop, SendBuffer, SockAddr, Socket, View};
+use asyncore_loop::{Backend, Cx, Dispatcher, EventLoop, SendBuffer, View};
 use std::cell::Cell;
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::rc::Rc;
 use std::time::Duration;
+use util::echo::{Accept, Echo, EchoStats};
 use util::{bounded, pattern, secs};
 
 /// The exact scenario: 20 MiB.
 const TWENTY_MIB: usize = 20 * 1024 * 1024;
-
-/// A dispatcher_with_send echo: stops reading above `high_water` queued
-/// bytes, and at end of stream sends what is queued, then closes.
-struct Echo {
-    out: SendBuffer,
-    high_water: usize,
-    /// The most output ever queued (back-pressure check).
-    peak: Rc<Cell<usize>>,
-    closes: Rc<Cell<u32>>,
-}
-
-impl Dispatcher for Echo {
-    fn readable(&self, _: &View<'_>) -> bool {
-        self.out.len() < self.high_water
-    }
-    fn handle_read(&mut self, cx: &mut Cx<'_>) -> io::Result<()> {
-        let data = cx.recv(65536)?;
-        self.out.send(cx, &data)?;
-        self.peak.set(self.peak.get().max(self.out.len()));
-        Ok(())
-    }
-    fn writable(&self, ch: &View<'_>) -> bool {
-        self.out.writable(ch)
-    }
-    fn handle_write(&mut self, cx: &mut Cx<'_>) -> io::Result<()> {
-        self.out.initiate_send(cx)
-    }
-    fn handle_read_eof(&mut self, cx: &mut Cx<'_>) -> io::Result<()> {
-        self.out.close_when_done(cx)
-    }
-    fn handle_close(&mut self, cx: &mut Cx<'_>) -> io::Result<()> {
-        self.closes.set(self.closes.get() + 1);
-        cx.close()
-    }
-}
-
-/// A listener whose accepted connections get `make()`.
-struct Accept<F>(F);
-
-impl<D: Dispatcher, F: FnMut() -> D + 'static> Dispatcher for Accept<F> {
-    fn handle_accepted(&mut self, cx: &mut Cx<'_>, sock: Socket, _: SockAddr) -> io::Result<()> {
-        cx.add((self.0)()).adopt(sock)?;
-        cx.close() // one connection per test
-    }
-}
 
 /// Serves one connection with `make()` on backend `b` while `client` runs
 /// on its own thread against the address; returns what `client` returned
@@ -76,7 +32,7 @@ where
     R: Send + 'static,
 {
     let mut ev = EventLoop::new().with_backend(b);
-    let mut l = ev.add(Accept(make));
+    let mut l = ev.add(Accept { make, once: true });
     l.create_socket(asyncore_loop::AF_INET, asyncore_loop::SOCK_STREAM)
         .unwrap();
     l.bind("127.0.0.1:0").unwrap();
@@ -101,14 +57,9 @@ fn connect(addr: std::net::SocketAddr) -> TcpStream {
     c
 }
 
-fn echo(high_water: usize, peak: &Rc<Cell<usize>>, closes: &Rc<Cell<u32>>) -> impl FnMut() -> Echo {
-    let (peak, closes) = (Rc::clone(peak), Rc::clone(closes));
-    move || Echo {
-        out: SendBuffer::new(),
-        high_water,
-        peak: Rc::clone(&peak),
-        closes: Rc::clone(&closes),
-    }
+fn echo(high_water: usize, stats: &Rc<EchoStats>) -> impl FnMut() -> Echo {
+    let stats = Rc::clone(stats);
+    move || Echo::new(high_water, &stats)
 }
 
 /// The client sends 20 MiB, shuts down its write side, and only then reads:
@@ -116,8 +67,8 @@ fn echo(high_water: usize, peak: &Rc<Cell<usize>>, closes: &Rc<Cell<u32>>) -> im
 /// queue it all: this client cannot be served otherwise.)
 fn half_close_after_20_mib_gets_every_byte_back(b: Backend) {
     let got = bounded(secs(60), move || {
-        let (peak, closes) = (Rc::new(Cell::new(0)), Rc::new(Cell::new(0)));
-        let got = serve_one(b, echo(usize::MAX, &peak, &closes), |addr| {
+        let stats = Rc::new(EchoStats::default());
+        let got = serve_one(b, echo(usize::MAX, &stats), |addr| {
             let mut c = connect(addr);
             c.write_all(&pattern(TWENTY_MIB, 15)).unwrap();
             c.shutdown(Shutdown::Write).unwrap();
@@ -125,7 +76,11 @@ fn half_close_after_20_mib_gets_every_byte_back(b: Backend) {
             c.read_to_end(&mut got).unwrap();
             got
         });
-        assert_eq!(closes.get(), 0, "closed by the flush, not by handle_close");
+        assert_eq!(
+            stats.closes.get(),
+            0,
+            "closed by the flush, not by handle_close"
+        );
         got
     });
     assert_eq!(got.len(), 20_971_520);
@@ -137,8 +92,8 @@ fn half_close_after_20_mib_gets_every_byte_back(b: Backend) {
 /// never queued more than the mark plus one read.
 fn half_close_under_back_pressure_loses_nothing(b: Backend) {
     let (got, peak) = bounded(secs(60), move || {
-        let (peak, closes) = (Rc::new(Cell::new(0)), Rc::new(Cell::new(0)));
-        let got = serve_one(b, echo(256 << 10, &peak, &closes), |addr| {
+        let stats = Rc::new(EchoStats::default());
+        let got = serve_one(b, echo(256 << 10, &stats), |addr| {
             let mut c = connect(addr);
             let mut w = c.try_clone().unwrap();
             let writer = std::thread::spawn(move || {
@@ -150,7 +105,7 @@ fn half_close_under_back_pressure_loses_nothing(b: Backend) {
             writer.join().unwrap();
             got
         });
-        (got, peak.get())
+        (got, stats.peak.get())
     });
     assert_eq!(got.len(), 20_971_520);
     assert!(got == pattern(TWENTY_MIB, 16), "bytes changed or reordered");

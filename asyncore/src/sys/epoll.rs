@@ -22,6 +22,9 @@ pub(crate) struct Epoll {
     buf: Vec<libc::epoll_event>,
     /// Descriptors epoll refused with EPERM (regular files): always ready.
     always_ready: Vec<(i32, u64, Interest)>,
+    /// Keys whose descriptor was closed behind the loop's back (found when
+    /// their interest changed): reported once as `POLLNVAL`.
+    vanished: Vec<u64>,
 }
 
 impl Epoll {
@@ -35,6 +38,7 @@ impl Epoll {
             epfd: OwnedRawFd(fd),
             buf: Vec::with_capacity(BATCH),
             always_ready: Vec::new(),
+            vanished: Vec::new(),
         })
     }
 
@@ -81,6 +85,12 @@ impl Epoll {
             }
             // Deleting a descriptor that was closed behind our back.
             Some(libc::EBADF | libc::ENOENT) if op == libc::EPOLL_CTL_DEL => Ok(()),
+            // Closed (or replaced, e.g. by dup2) behind our back: the kernel
+            // dropped its registration. Report it as select and poll do.
+            Some(libc::EBADF | libc::ENOENT) => {
+                self.vanished.push(key);
+                Ok(())
+            }
             _ => Err(err),
         }
     }
@@ -90,7 +100,7 @@ impl Epoll {
         timeout: Option<Duration>,
         out: &mut Vec<Event>,
     ) -> io::Result<()> {
-        let timeout = if self.always_ready.is_empty() {
+        let timeout = if self.always_ready.is_empty() && self.vanished.is_empty() {
             timeout
         } else {
             Some(Duration::ZERO)
@@ -136,6 +146,12 @@ impl Epoll {
                 }
             }
             out.push(Event { key: ev.u64, ready });
+        }
+        for key in self.vanished.drain(..) {
+            out.push(Event {
+                key,
+                ready: libc::POLLNVAL,
+            });
         }
         for &(_, key, interest) in &self.always_ready {
             let mut ready = 0;
