@@ -9,6 +9,8 @@ pub mod chat;
 mod common;
 pub mod demo;
 pub mod echo;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod get;
 pub mod smtpd;
 

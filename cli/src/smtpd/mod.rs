@@ -67,7 +67,7 @@
 //! ```
 
 mod delivery;
-mod parse;
+pub(crate) mod parse;
 mod session;
 
 pub use delivery::{debugging_dump, Deliver, Maildir, Memory, Message, Printer};
