@@ -74,6 +74,7 @@ pub async fn run(plan: Plan) -> bool {
     let elapsed = started.elapsed().as_secs_f64();
     let fds_after = server.settle_fds(base.fds, Duration::from_secs(10)).await;
     let rss_after = server.rss_kib();
+    let rss_peak = server.peak_kib();
     let exit = server.stop();
     let ok = tally.lost.get() == 0
         && tally.errors.get() == 0
@@ -81,7 +82,7 @@ pub async fn run(plan: Plan) -> bool {
         && base.rss_ok(rss_after)
         && exit == Some(0);
     println!(
-        "{{\"app\":\"chat\",\"backend\":\"{}\",\"seed\":{},\"secs\":{:.1},\"normal\":{},\"hostile_sessions\":{},\"lines_said\":{},\"lines_heard\":{},\"lost\":{},\"errors\":{},\"fds_before\":{},\"fds_after\":{},\"rss_kib_before\":{},\"rss_kib_after\":{},\"exit\":{:?},\"ok\":{}}}",
+        "{{\"app\":\"chat\",\"backend\":\"{}\",\"seed\":{},\"secs\":{:.1},\"normal\":{},\"hostile_sessions\":{},\"lines_said\":{},\"lines_heard\":{},\"lost\":{},\"errors\":{},\"fds_before\":{},\"fds_after\":{},\"rss_kib_before\":{},\"rss_kib_after\":{},\"rss_kib_peak\":{},\"exit\":{:?},\"ok\":{}}}",
         plan.backend,
         plan.seed,
         elapsed,
@@ -95,6 +96,7 @@ pub async fn run(plan: Plan) -> bool {
         fds_after,
         base.rss_kib,
         rss_after,
+        rss_peak,
         exit,
         ok
     );

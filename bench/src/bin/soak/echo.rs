@@ -59,6 +59,7 @@ pub async fn run(plan: Plan) -> bool {
     let elapsed = started.elapsed().as_secs_f64();
     let fds_after = server.settle_fds(base.fds, Duration::from_secs(10)).await;
     let rss_after = server.rss_kib();
+    let rss_peak = server.peak_kib();
     let exit = server.stop();
     let ok = tally.lost.get() == 0
         && tally.errors.get() == 0
@@ -66,7 +67,7 @@ pub async fn run(plan: Plan) -> bool {
         && base.rss_ok(rss_after)
         && exit == Some(0);
     println!(
-        "{{\"app\":\"echo\",\"backend\":\"{}\",\"seed\":{},\"secs\":{:.1},\"conns\":{},\"rounds\":{},\"bytes_echoed\":{},\"resets\":{},\"stalls\":{},\"half_closes\":{},\"lost\":{},\"errors\":{},\"fds_before\":{},\"fds_after\":{},\"rss_kib_before\":{},\"rss_kib_after\":{},\"exit\":{:?},\"ok\":{}}}",
+        "{{\"app\":\"echo\",\"backend\":\"{}\",\"seed\":{},\"secs\":{:.1},\"conns\":{},\"rounds\":{},\"bytes_echoed\":{},\"resets\":{},\"stalls\":{},\"half_closes\":{},\"lost\":{},\"errors\":{},\"fds_before\":{},\"fds_after\":{},\"rss_kib_before\":{},\"rss_kib_after\":{},\"rss_kib_peak\":{},\"exit\":{:?},\"ok\":{}}}",
         plan.backend,
         plan.seed,
         elapsed,
@@ -82,6 +83,7 @@ pub async fn run(plan: Plan) -> bool {
         fds_after,
         base.rss_kib,
         rss_after,
+        rss_peak,
         exit,
         ok
     );

@@ -64,6 +64,17 @@ impl Server {
         asyncore_bench::net::proc_rss_kib(self.pid).unwrap_or(0)
     }
 
+    /// Peak resident memory (`VmHWM`) in KiB.
+    pub fn peak_kib(&self) -> u64 {
+        std::fs::read_to_string(format!("/proc/{}/status", self.pid))
+            .ok()
+            .and_then(|s| {
+                let line = s.lines().find(|l| l.starts_with("VmHWM:"))?.to_string();
+                line.split_whitespace().nth(1)?.parse().ok()
+            })
+            .unwrap_or(0)
+    }
+
     /// Waits (at most `limit`) for the descriptor count to come down to
     /// `baseline`; returns the last count seen.
     pub async fn settle_fds(&self, baseline: usize, limit: Duration) -> usize {

@@ -100,6 +100,7 @@ pub async fn run(plan: Plan) -> bool {
     let elapsed = started.elapsed().as_secs_f64();
     let fds_after = server.settle_fds(base.fds, Duration::from_secs(10)).await;
     let rss_after = server.rss_kib();
+    let rss_peak = server.peak_kib();
     let exit = server.stop();
     let (accepted, sender_errors) = match &output {
         Ok(out) => parse_sender_output(&String::from_utf8_lossy(&out.stdout)),
@@ -120,7 +121,7 @@ pub async fn run(plan: Plan) -> bool {
         && base.rss_ok(rss_after)
         && exit == Some(0);
     println!(
-        "{{\"app\":\"smtpd\",\"backend\":\"{}\",\"seed\":{},\"secs\":{:.1},\"senders\":{},\"accepted\":{},\"sender_errors\":{},\"on_disk\":{},\"missing\":{},\"duplicated\":{},\"damaged\":{},\"hostile_sessions\":{},\"died_mid_data\":{},\"oversized\":{},\"delivered_from_dead_or_refused\":{},\"left_in_tmp\":{},\"fds_before\":{},\"fds_after\":{},\"rss_kib_before\":{},\"rss_kib_after\":{},\"exit\":{:?},\"ok\":{}}}",
+        "{{\"app\":\"smtpd\",\"backend\":\"{}\",\"seed\":{},\"secs\":{:.1},\"senders\":{},\"accepted\":{},\"sender_errors\":{},\"on_disk\":{},\"missing\":{},\"duplicated\":{},\"damaged\":{},\"hostile_sessions\":{},\"died_mid_data\":{},\"oversized\":{},\"delivered_from_dead_or_refused\":{},\"left_in_tmp\":{},\"fds_before\":{},\"fds_after\":{},\"rss_kib_before\":{},\"rss_kib_after\":{},\"rss_kib_peak\":{},\"exit\":{:?},\"ok\":{}}}",
         plan.backend,
         plan.seed,
         elapsed,
@@ -140,6 +141,7 @@ pub async fn run(plan: Plan) -> bool {
         fds_after,
         base.rss_kib,
         rss_after,
+        rss_peak,
         exit,
         ok
     );
