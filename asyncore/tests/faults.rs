@@ -281,6 +281,57 @@ fn a_descriptor_closed_behind_the_loops_back_neither_hangs_nor_spins(b: Backend)
     });
 }
 
+/// A channel whose descriptor was replaced behind the loop's back, whose
+/// interest then changes: every backend ends it with `handle_close` (on
+/// epoll, the change finds the registration gone and reports POLLNVAL).
+fn a_replaced_descriptor_is_closed_once_its_interest_changes(b: Backend) {
+    use asyncore_loop::{Cx, Dispatcher, View};
+    use std::cell::Cell;
+    use std::rc::Rc;
+    struct Toggle {
+        want_write: bool,
+        closes: Rc<Cell<u32>>,
+    }
+    impl Dispatcher for Toggle {
+        fn handle_read(&mut self, cx: &mut Cx<'_>) -> io::Result<()> {
+            cx.recv(4096).map(drop)
+        }
+        fn writable(&self, _: &View<'_>) -> bool {
+            self.want_write
+        }
+        fn handle_write(&mut self, _: &mut Cx<'_>) -> io::Result<()> {
+            Ok(())
+        }
+        fn handle_close(&mut self, cx: &mut Cx<'_>) -> io::Result<()> {
+            self.closes.set(self.closes.get() + 1);
+            cx.close()
+        }
+    }
+    bounded(secs(10), move || {
+        let closes = Rc::new(Cell::new(0));
+        let (sock, _peer) = util::tcp_pair();
+        let mut ev = EventLoop::new().with_backend(b);
+        let toggle = Toggle {
+            want_write: false,
+            closes: Rc::clone(&closes),
+        };
+        let t = ev.add(toggle).adopt(sock).unwrap();
+        ev.run_loop(Some(ms(10)), Some(2)).unwrap();
+        let fd = ev.channel(t).unwrap().fileno().unwrap();
+        let null = std::fs::File::open("/dev/null").unwrap();
+        use std::os::fd::AsRawFd;
+        // SAFETY (test): replaces the channel's descriptor with /dev/null;
+        // the channel still owns the number.
+        assert!(unsafe { libc::dup2(null.as_raw_fd(), fd) } == fd);
+        ev.with(t, |d: &mut Toggle, _| d.want_write = true);
+        for _ in 0..20 {
+            ev.run_loop(Some(ms(10)), Some(1)).unwrap();
+        }
+        assert_eq!(closes.get(), 1, "handle_close once");
+        assert!(ev.is_empty());
+    });
+}
+
 backend_tests!(
     a_peer_that_resets_mid_stream_costs_only_its_channel,
     a_peer_that_half_closes_gets_its_echo,
@@ -289,4 +340,5 @@ backend_tests!(
     a_connect_flood_leaves_the_loop_serving,
     a_descriptor_replaced_behind_the_loops_back_neither_hangs_nor_spins,
     a_descriptor_closed_behind_the_loops_back_neither_hangs_nor_spins,
+    a_replaced_descriptor_is_closed_once_its_interest_changes,
 );

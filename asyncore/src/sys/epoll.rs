@@ -83,11 +83,14 @@ impl Epoll {
                 self.always_ready.push((fd, key, new));
                 Ok(())
             }
-            // Deleting a descriptor that was closed behind our back.
-            Some(libc::EBADF | libc::ENOENT) if op == libc::EPOLL_CTL_DEL => Ok(()),
-            // Closed (or replaced, e.g. by dup2) behind our back: the kernel
-            // dropped its registration. Report it as select and poll do.
-            Some(libc::EBADF | libc::ENOENT) => {
+            // Deleting a descriptor that was closed (or replaced by a file
+            // epoll cannot watch) behind our back.
+            Some(libc::EBADF | libc::ENOENT | libc::EPERM) if op == libc::EPOLL_CTL_DEL => Ok(()),
+            // Closed or replaced (e.g. by dup2) behind our back: the kernel
+            // dropped its registration (ENOENT, EBADF), or the number now
+            // names a file epoll cannot watch (EPERM on a descriptor it
+            // accepted before). Report it as select and poll do.
+            Some(libc::EBADF | libc::ENOENT | libc::EPERM) => {
                 self.vanished.push(key);
                 Ok(())
             }
