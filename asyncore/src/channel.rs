@@ -54,6 +54,10 @@ pub(crate) struct Channel {
     pub(crate) close_owed: bool,
     /// The loop already delivered `handle_close` (it does so once).
     pub(crate) close_delivered: bool,
+    /// A receive saw end of stream; the loop stops watching for reads.
+    pub(crate) read_eof: bool,
+    /// The owed call is `handle_read_eof`, not `handle_close`.
+    pub(crate) eof_owed: bool,
     /// What the OS currently watches for (epoll).
     pub(crate) os_interest: Interest,
     /// Bytes sent so far (the busy-loop guard compares it around `handle_write`).

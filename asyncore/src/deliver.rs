@@ -258,14 +258,21 @@ fn event<S: 'static>(d: Disp<'_, S>, cx: &mut Cx<'_, S>, which: Which) -> io::Re
     }
 }
 
-/// `handle_close`, if a `send`/`recv` made it owed.
+/// `handle_close` (or `handle_read_eof` for an end of stream), if a
+/// `send`/`recv` made it owed.
 #[inline]
 fn owed_close_event<S: 'static>(d: Disp<'_, S>, cx: &mut Cx<'_, S>) -> io::Result<()> {
-    if cx.take_owed_close() {
-        close_event(d, cx, false)
-    } else {
-        Ok(())
+    if !cx.take_owed_close() {
+        return Ok(());
     }
+    if cx.take_owed_eof() {
+        if cx.is_closed() {
+            return Ok(());
+        }
+        cx.handler_name = "handle_read_eof";
+        return d.handle_read_eof(cx);
+    }
+    close_event(d, cx, false)
 }
 
 /// `handle_close`, at most once per channel; `force` closes the channel when

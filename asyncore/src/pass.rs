@@ -427,7 +427,9 @@ fn ask<S: 'static>(
     accept_paused: bool,
 ) -> Asked {
     let view = View::new(&e.ch, core, index);
-    let (r, w) = (e.disp.readable(&view), e.disp.writable(&view));
+    // After end of stream a read event would only repeat it (a spin).
+    let r = !e.ch.read_eof && e.disp.readable(&view);
+    let w = e.disp.writable(&view);
     Asked {
         interest: core
             .poller

@@ -9,6 +9,8 @@ pub mod chat;
 mod common;
 pub mod demo;
 pub mod echo;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod get;
 mod listen_addr;
 pub mod smtpd;

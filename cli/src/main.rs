@@ -39,6 +39,9 @@ enum App {
         /// on the address (the kernel spreads connections); 1 is a single loop.
         #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=1024))]
         loops: u16,
+        /// Output queued per connection (bytes) above which it stops reading until the peer reads.
+        #[arg(long, default_value_t = echo::EchoHandler::HIGH_WATER, value_name = "BYTES")]
+        high_water: usize,
     },
     /// A line-based chat room for nc and telnet: nicknames, /who, /nick, /quit.
     Chat {
@@ -67,10 +70,17 @@ fn main() -> ExitCode {
         App::Smtpd(options) => asyncore_cli::smtpd::run(&options, cli.backend),
         App::Demo => demo::run(cli.backend),
         App::Get(args) => args.run(cli.backend),
-        App::Echo { listen, loops } => parse_listen(&listen).and_then(|addr| match loops {
-            1 => echo::run(addr, cli.backend),
-            n => echo::run_loops(addr, cli.backend, usize::from(n)),
-        }),
+        App::Echo {
+            listen,
+            loops,
+            high_water,
+        } => {
+            let options = echo::EchoOptions { high_water };
+            parse_listen(&listen).and_then(|addr| match loops {
+                1 => echo::run_with(addr, cli.backend, &options),
+                n => echo::run_loops_with(addr, cli.backend, usize::from(n), &options),
+            })
+        }
         App::Chat {
             listen,
             max_line,

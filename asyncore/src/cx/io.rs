@@ -121,7 +121,7 @@ impl<S: 'static> Cx<'_, S> {
         };
         match result {
             Ok(0) if !buf.is_empty() && !self.ch.datagram => {
-                self.owe_close(CloseReason::PeerClosed);
+                self.owe_read_eof();
                 Ok(0)
             }
             Ok(n) => {
@@ -131,7 +131,7 @@ impl<S: 'static> Cx<'_, S> {
                 Ok(n)
             }
             Err(e) if is_disconnected(&e) => {
-                self.owe_close(CloseReason::PeerGone);
+                self.owe_broken();
                 Ok(0)
             }
             Err(e) => Err(e),
@@ -178,6 +178,38 @@ impl<S: 'static> Cx<'_, S> {
         }
     }
 
+    /// Whether a receive on this channel saw end of stream: the peer sends
+    /// nothing more (it closed, or shut down its write side). The loop no
+    /// longer watches such a channel for reads.
+    pub fn read_eof(&self) -> bool {
+        self.ch.read_eof
+    }
+
+    /// Shuts down the sending side (`shutdown(SHUT_WR)`): the peer reads end
+    /// of stream once it has read everything sent before, while this side
+    /// can still read. A peer already gone is not an error.
+    pub fn shutdown_write(&mut self) -> io::Result<()> {
+        match self.socket()?.shutdown(std::net::Shutdown::Write) {
+            Err(e) if e.raw_os_error() == Some(libc::ENOTCONN) => Ok(()),
+            other => other,
+        }
+    }
+
+    /// End of stream, the first time: the loop owes `handle_read_eof`.
+    fn owe_read_eof(&mut self) {
+        if !self.ch.read_eof {
+            self.ch.read_eof = true;
+            self.ch.eof_owed = true;
+            self.owe_close(CloseReason::PeerClosed);
+        }
+    }
+
+    /// The connection broke: that is a close, even after end of stream.
+    fn owe_broken(&mut self) {
+        self.ch.eof_owed = false;
+        self.owe_close(CloseReason::PeerGone);
+    }
+
     /// The loop owes this channel a `handle_close` (peer gone during send/recv).
     #[cold]
     fn owe_close(&mut self, reason: CloseReason) {
@@ -193,6 +225,12 @@ impl<S: 'static> Cx<'_, S> {
     #[inline]
     pub(crate) fn take_owed_close(&mut self) -> bool {
         std::mem::take(&mut self.ch.close_owed)
+    }
+
+    /// Takes the owed `handle_read_eof` (of the owed call just taken), if it is one.
+    #[inline]
+    pub(crate) fn take_owed_eof(&mut self) -> bool {
+        std::mem::take(&mut self.ch.eof_owed)
     }
 
     /// Marks `handle_close` as delivered; false if it already was.

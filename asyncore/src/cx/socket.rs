@@ -38,6 +38,9 @@ impl<S: 'static> Cx<'_, S> {
         self.core
             .attach(self.ch, self.token.index, Io::Socket(sock));
         self.ch.datagram = datagram;
+        // A new socket has not seen end of stream.
+        self.ch.read_eof = false;
+        self.ch.eof_owed = false;
     }
 
     /// asyncore's `dispatcher(sock)` constructor: adopts a socket such as

@@ -32,6 +32,14 @@ pub(crate) fn dup_cloexec(fd: RawFd) -> io::Result<RawFd> {
     check(rc as isize).map(|n| n as RawFd)
 }
 
+/// Whether `fd` is an open descriptor (`fcntl(F_GETFD)` does not fail with EBADF).
+pub(crate) fn is_open(fd: RawFd) -> bool {
+    // SAFETY: F_GETFD only reads the descriptor's flags; any integer is a
+    // valid argument (a closed one gives EBADF).
+    let rc = unsafe { libc::fcntl(fd, libc::F_GETFD) };
+    rc >= 0 || io::Error::last_os_error().raw_os_error() != Some(libc::EBADF)
+}
+
 /// `read(2)` into `buf`.
 pub(crate) fn read(fd: RawFd, buf: &mut [u8]) -> io::Result<usize> {
     // SAFETY: `buf` is valid for writes of `buf.len()` bytes.

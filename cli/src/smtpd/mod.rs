@@ -88,7 +88,7 @@ mod base64;
 mod delivery;
 mod encoded_words;
 mod log_line;
-mod parse;
+pub(crate) mod parse;
 mod session;
 
 pub use base64::base64_decode;
