@@ -1,5 +1,5 @@
 //! The `asyncore` command's apps, each callable as a library function so
-//! tests can start them in-process: [`demo`], [`get`], [`echo`], [`chat`],
+//! tests can start them in-process: [`demo`], [`get`], [`echo`], [`chat`], [`http`],
 //! [`smtpd`].
 
 #![deny(missing_docs, rust_2018_idioms)]
@@ -10,6 +10,7 @@ mod common;
 pub mod demo;
 pub mod echo;
 pub mod get;
+pub mod http;
 pub mod smtpd;
 
 pub use common::{
