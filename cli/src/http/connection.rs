@@ -43,6 +43,12 @@ struct Answer {
     body: u64,
 }
 
+/// The request line of a head, for the log.
+fn first_line(head: &[u8]) -> String {
+    let first = head.split(|&b| b == b'\n').next().unwrap_or_default();
+    String::from_utf8_lossy(first.strip_suffix(b"\r").unwrap_or(first)).into_owned()
+}
+
 /// One connection's protocol state ([`ChatHandler`]); [`channel`] wraps it.
 #[derive(Debug)]
 pub struct Connection {
@@ -150,10 +156,7 @@ impl Connection {
 
     /// A complete request head arrived.
     fn on_head(&mut self, chat: &mut Chat<'_, '_>) -> io::Result<()> {
-        let parsed = parse_head(&self.head).map_err(|status| {
-            let first = self.head.split(|&b| b == b'\n').next().unwrap_or_default();
-            (status, String::from_utf8_lossy(first).into_owned())
-        });
+        let parsed = parse_head(&self.head).map_err(|status| (status, first_line(&self.head)));
         self.head.clear();
         self.line_start = 0;
         self.started = None;
@@ -374,8 +377,7 @@ impl ChatHandler for Connection {
             return self.refuse(chat, Status::UriTooLong, &line);
         }
         if self.head.len() > MAX_HEAD {
-            let first = self.head.split(|&b| b == b'\n').next().unwrap_or_default();
-            let line = String::from_utf8_lossy(first).into_owned();
+            let line = first_line(&self.head);
             return self.refuse(chat, Status::HeaderFieldsTooLarge, &line);
         }
         Ok(())
