@@ -461,3 +461,23 @@ fn help_states_defaults_and_the_symlink_policy() {
         assert!(help.contains(needle), "{needle:?} not in --help:\n{help}");
     }
 }
+
+#[test]
+fn cached_small_files_are_rechecked_within_a_second_or_never_cached() {
+    let root = site();
+    let p = serve(&root, &[]);
+    let n = serve(&root, &["--no-cache"]);
+    let (mut c, mut u) = (Client::connect(p.addr()), Client::connect(n.addr()));
+    assert_eq!(c.get("/hello.txt").body, b"hello\n");
+    assert_eq!(u.get("/hello.txt").body, b"hello\n");
+    std::fs::write(root.join("hello.txt"), "changed, and longer\n").unwrap();
+    assert_eq!(u.get("/hello.txt").body, b"changed, and longer\n");
+    std::thread::sleep(Duration::from_millis(1100));
+    let r = c.get("/hello.txt");
+    assert_eq!(r.body, b"changed, and longer\n");
+    assert_eq!(r.header("content-length"), Some("20"));
+    // A file removed is gone once rechecked.
+    std::fs::remove_file(root.join("hello.txt")).unwrap();
+    std::thread::sleep(Duration::from_millis(1100));
+    assert_eq!(c.get("/hello.txt").status, 404);
+}

@@ -1,6 +1,7 @@
 //! What every connection of one server shares: the root, the policy, the
 //! limits, and the `Date` header of the current second.
 
+use super::cache::FileCache;
 use super::dates::{http_date, unix_secs};
 use super::mime::MimeTable;
 use std::cell::RefCell;
@@ -31,6 +32,10 @@ pub struct Config {
     pub keep_alive_timeout: Duration,
     /// Time a response may wait without the client reading any of it.
     pub send_timeout: Duration,
+    /// Cache small files.
+    pub cache_files: bool,
+    /// Small files, by request target.
+    pub cache: FileCache,
     /// The `Date` value and the second it was made for.
     date: RefCell<(u64, String)>,
 }
@@ -46,6 +51,8 @@ impl Config {
             header_timeout: Duration::from_secs(10),
             keep_alive_timeout: Duration::from_secs(15),
             send_timeout: Duration::from_secs(60),
+            cache_files: true,
+            cache: FileCache::default(),
             date: RefCell::new((u64::MAX, String::new())),
         }
     }

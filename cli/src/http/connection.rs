@@ -6,8 +6,10 @@
 
 use super::access_log;
 use super::body::{read_part, FileBody, SMALL_BODY};
+use super::cache::FileInfo;
 use super::conditional::{extent, not_modified, Extent, Validators};
 use super::config::{Config, MAX_BODY, MAX_HEAD, MAX_REQUEST_LINE};
+use super::dates::http_date;
 use super::listing;
 use super::request::{parse_head, Method, Request};
 use super::resolve::{resolve, Resolved};
@@ -195,27 +197,67 @@ impl Connection {
     /// Answers a GET or HEAD.
     fn answer(&mut self, chat: &mut Chat<'_, '_>, req: &Request) -> io::Result<Answer> {
         let ka = req.keep_alive;
+        let config = Rc::clone(&self.config);
+        let now = Instant::now();
+        if config.cache_files {
+            if let Some(hit) = config.cache.fresh(&req.target, now) {
+                return self.file(chat, req, &hit);
+            }
+        }
         let target = match parse_target(&req.target) {
             Ok(t) => t,
             Err(status) => return self.error(chat, status, Some(req), ka),
         };
-        let config = Rc::clone(&self.config);
         let follow = config.follow_symlinks;
         let found = match resolve(&config.root, &target.segments, None, follow) {
             Ok(r) => r,
             Err(status) => return self.error(chat, status, Some(req), ka),
         };
-        if found.meta.is_file() {
-            return self.file(chat, req, &found);
-        }
-        if !target.trailing_slash {
+        let file = if found.meta.is_file() {
+            found
+        } else if !target.trailing_slash {
             return self.redirect(chat, req, &target);
+        } else {
+            match resolve(&config.root, &target.segments, Some("index.html"), follow) {
+                Ok(index) if index.meta.is_file() => index,
+                Err(Status::Forbidden) => {
+                    return self.error(chat, Status::Forbidden, Some(req), ka)
+                }
+                _ => return self.listing(chat, req, &target, &found),
+            }
+        };
+        match self.file_info(&req.target, file, now) {
+            Ok(info) => self.file(chat, req, &info),
+            Err(status) => self.error(chat, status, Some(req), ka),
         }
-        match resolve(&config.root, &target.segments, Some("index.html"), follow) {
-            Ok(index) if index.meta.is_file() => self.file(chat, req, &index),
-            Err(Status::Forbidden) => self.error(chat, Status::Forbidden, Some(req), ka),
-            _ => self.listing(chat, req, &target, &found),
+    }
+
+    /// What serving `file` needs; a small file's content is read (or
+    /// taken from the cache if unchanged) and cached under `key`.
+    fn file_info(&self, key: &[u8], file: Resolved, now: Instant) -> Result<Rc<FileInfo>, Status> {
+        let size = file.meta.len();
+        let validators = Validators::of(&file.meta);
+        let cache = &self.config.cache;
+        let body = if size > SMALL_BODY {
+            None
+        } else if let Some(same) = cache.same_content(key, size, &validators) {
+            Some(same)
+        } else {
+            let bytes = read_part(&file.path, 0, size).map_err(|_| Status::InternalError)?;
+            Some(Rc::from(bytes))
+        };
+        let info = Rc::new(FileInfo {
+            size,
+            last_modified: http_date(validators.mtime),
+            content_type: self.config.mime.lookup(&file.path).to_string(),
+            validators,
+            body,
+            path: file.path,
+        });
+        if info.body.is_some() && self.config.cache_files {
+            cache.insert(key, Rc::clone(&info), now);
         }
+        Ok(info)
     }
 
     /// 301 to the directory's path with its slash (and the query).
@@ -283,24 +325,23 @@ impl Connection {
         &mut self,
         chat: &mut Chat<'_, '_>,
         req: &Request,
-        file: &Resolved,
+        file: &FileInfo,
     ) -> io::Result<Answer> {
         let ka = req.keep_alive;
-        let v = Validators::of(&file.meta);
-        let size = file.meta.len();
-        let last_modified = super::dates::http_date(v.mtime);
+        let v = &file.validators;
+        let size = file.size;
         let date = self.config.now().1.clone();
-        if not_modified(req, &v) {
+        if not_modified(req, v) {
             let mut head = Head::new(Status::NotModified, &date);
             head.field("ETag", &v.etag)
-                .field("Last-Modified", &last_modified);
+                .field("Last-Modified", &file.last_modified);
             chat.push(head.finish(ka, !req.http11))?;
             return Ok(Answer {
                 status: Status::NotModified,
                 body: 0,
             });
         }
-        let (status, start, len) = match extent(req, &v, size) {
+        let (status, start, len) = match extent(req, v, size) {
             Extent::Full => (Status::Ok, 0, size),
             Extent::Part { start, end } => (Status::PartialContent, start, end - start + 1),
             Extent::Unsatisfiable => {
@@ -322,20 +363,10 @@ impl Connection {
                 });
             }
         };
-        // A small body is read before the head is queued, so a read error
-        // can still be answered with a 500.
-        let small = if req.is_head() || len > SMALL_BODY {
-            None
-        } else {
-            match read_part(&file.path, start, len) {
-                Ok(b) => Some(b),
-                Err(_) => return self.error(chat, Status::InternalError, Some(req), ka),
-            }
-        };
         let mut head = Head::new(status, &date);
-        head.field("Content-Type", self.config.mime.lookup(&file.path))
+        head.field("Content-Type", &file.content_type)
             .field("Content-Length", len)
-            .field("Last-Modified", &last_modified)
+            .field("Last-Modified", &file.last_modified)
             .field("ETag", &v.etag)
             .field("Accept-Ranges", "bytes");
         if status == Status::PartialContent {
@@ -348,8 +379,9 @@ impl Connection {
         if req.is_head() {
             return Ok(Answer { status, body: 0 });
         }
-        match small {
-            Some(bytes) => chat.push(bytes)?,
+        match &file.body {
+            // Both sizes are at most SMALL_BODY here.
+            Some(bytes) => chat.push(&bytes[start as usize..(start + len) as usize])?,
             None => {
                 let body = FileBody::new(file.path.clone(), start, len, Rc::clone(&self.in_flight));
                 chat.push_with_producer(Box::new(body))?;

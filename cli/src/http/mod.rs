@@ -53,6 +53,7 @@
 
 pub mod access_log;
 pub mod body;
+pub mod cache;
 pub mod conditional;
 pub mod config;
 pub mod connection;
@@ -105,6 +106,11 @@ pub struct Options {
     /// Connections served at once; past it newcomers get 503.
     #[arg(long, value_name = "N", default_value_t = 512)]
     pub max_connections: u32,
+    /// Read every file at every request. By default files up to 64 KiB are
+    /// cached and checked for changes at most once a second, so a file
+    /// changed less than a second ago may be served as it was.
+    #[arg(long)]
+    pub no_cache: bool,
     /// Seconds a request's head (and body) may take to arrive once begun (then 408).
     #[arg(long, value_name = "SECS", default_value = "10", value_parser = crate::smtpd::parse_secs)]
     pub header_timeout: Duration,
@@ -124,6 +130,7 @@ impl Default for Options {
             follow_symlinks: false,
             mime: Vec::new(),
             max_connections: 512,
+            no_cache: false,
             header_timeout: Duration::from_secs(10),
             keep_alive_timeout: Duration::from_secs(15),
             send_timeout: Duration::from_secs(60),
@@ -213,6 +220,7 @@ impl HttpServer {
             config.mime.set_override(spec).map_err(AppError::usage)?;
         }
         config.follow_symlinks = options.follow_symlinks;
+        config.cache_files = !options.no_cache;
         config.access_log = access_log;
         config.header_timeout = options.header_timeout.max(Duration::from_millis(1));
         config.keep_alive_timeout = options.keep_alive_timeout.max(Duration::from_millis(1));
