@@ -141,6 +141,7 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--secs", type=int, default=5)
     ap.add_argument("--conns", type=int, default=50)
+    ap.add_argument("--only", default="", help="run the scenarios whose name contains this")
     target = os.environ.get("CARGO_TARGET_DIR", "target")
     ap.add_argument("--bin", default=os.path.join(target, "release", "asyncore"))
     args = ap.parse_args()
@@ -161,6 +162,7 @@ def main():
         ("1 KiB, 16 pipelined", "/k.bin", args.conns, pipeline),
         ("1 MiB, keep-alive", "/m.bin", 4, None),
     ]
+    scenarios = [sc for sc in scenarios if args.only in sc[0]]
     results = {}
     for _ in range(args.rounds):
         for sname, path, conns, script in scenarios:
