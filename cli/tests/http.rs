@@ -481,3 +481,24 @@ fn cached_small_files_are_rechecked_within_a_second_or_never_cached() {
     std::thread::sleep(Duration::from_millis(1100));
     assert_eq!(c.get("/hello.txt").status, 404);
 }
+
+#[test]
+fn a_client_that_half_closes_after_its_request_gets_the_whole_file() {
+    let root = site();
+    let data = random_bytes(3 << 20, 11);
+    std::fs::write(root.join("big.bin"), &data).unwrap();
+    let p = serve(&root, &[]);
+    for version in ["1.0", "1.1"] {
+        let mut s = std::net::TcpStream::connect(p.addr()).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        use std::io::{Read, Write};
+        s.write_all(format!("GET /big.bin HTTP/{version}\r\nHost: t\r\n\r\n").as_bytes())
+            .unwrap();
+        s.shutdown(std::net::Shutdown::Write).unwrap();
+        let mut all = Vec::new();
+        s.read_to_end(&mut all).unwrap();
+        let body_at = all.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+        assert_eq!(all.len() - body_at, data.len(), "HTTP/{version}");
+        assert!(all[body_at..] == data[..], "HTTP/{version}: body differs");
+    }
+}

@@ -67,6 +67,8 @@ pub struct Connection {
     timer: Option<TimerId>,
     /// Large-file bodies queued and not yet finished.
     in_flight: Rc<Cell<usize>>,
+    /// The client closed its sending side while responses were queued.
+    input_ended: bool,
 }
 
 /// Wraps a [`Connection`] in its chat channel: LF-framed input, batched
@@ -90,7 +92,13 @@ impl Connection {
             idle_since: Instant::now(),
             timer: None,
             in_flight: Rc::new(Cell::new(0)),
+            input_ended: false,
         }
+    }
+
+    /// Whether the client closed its sending side (nothing more to read).
+    pub fn input_ended(&self) -> bool {
+        self.input_ended
     }
 
     /// Arms the connection's timers: the send-stall deadline and the
@@ -411,6 +419,22 @@ impl ChatHandler for Connection {
         if self.head.len() > MAX_HEAD {
             let line = first_line(&self.head);
             return self.refuse(chat, Status::HeaderFieldsTooLarge, &line);
+        }
+        Ok(())
+    }
+
+    /// The client closed (or half-closed) the connection: with responses
+    /// still queued, they are sent first (reading stops, see
+    /// [`HttpChannel`](super::channel::HttpChannel)); an unfinished request
+    /// is dropped.
+    fn handle_close(&mut self, chat: &mut Chat<'_, '_>) -> io::Result<()> {
+        if chat.queued_bytes() == 0 && self.in_flight.get() == 0 {
+            return chat.close();
+        }
+        self.input_ended = true;
+        if self.phase != Phase::Closing {
+            self.phase = Phase::Closing;
+            chat.close_when_done();
         }
         Ok(())
     }

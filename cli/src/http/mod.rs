@@ -54,6 +54,7 @@
 pub mod access_log;
 pub mod body;
 pub mod cache;
+pub mod channel;
 pub mod conditional;
 pub mod config;
 pub mod connection;
@@ -69,8 +70,9 @@ pub mod target;
 
 use crate::{listen, parse_listen, AppError};
 use asyncore_loop::{Backend, Cx, Dispatcher, EventLoop, Remote, SockAddr, Socket};
+use channel::HttpChannel;
 use config::Config;
-use connection::{channel, Connection};
+use connection::Connection;
 use std::io::{self, Write};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -161,14 +163,11 @@ impl Dispatcher for Listener {
             .map_or_else(|| "-".to_string(), |a| a.ip().to_string());
         let _ = sock.set_tcp_nodelay(true);
         let conn = Connection::new(Rc::clone(&self.config), peer);
-        let started = cx.add(channel(conn)).adopt(sock).and_then(|t| {
-            cx.with(
-                t,
-                |c: &mut asyncore_loop::chat::AsyncChat<Connection>, cx| {
-                    let (conn, mut chat) = c.split(cx);
-                    conn.start(&mut chat);
-                },
-            )
+        let started = cx.add(HttpChannel::new(conn)).adopt(sock).and_then(|t| {
+            cx.with(t, |c: &mut HttpChannel, cx| {
+                let (conn, mut chat) = c.chat_mut().split(cx);
+                conn.start(&mut chat);
+            })
             .ok_or_else(|| io::Error::other("connection gone"))
         });
         if let Err(e) = started {
