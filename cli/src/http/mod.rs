@@ -52,6 +52,7 @@
 //! ```
 
 pub mod access_log;
+mod answer;
 pub mod body;
 pub mod cache;
 pub mod channel;
@@ -59,6 +60,7 @@ pub mod conditional;
 pub mod config;
 pub mod connection;
 pub mod dates;
+mod listener;
 pub mod listing;
 pub mod mime;
 pub mod percent;
@@ -69,10 +71,9 @@ pub mod status;
 pub mod target;
 
 use crate::{listen, parse_listen, AppError};
-use asyncore_loop::{Backend, Cx, Dispatcher, EventLoop, Remote, SockAddr, Socket};
-use channel::HttpChannel;
+use asyncore_loop::{Backend, EventLoop, Remote};
 use config::Config;
-use connection::Connection;
+use listener::Listener;
 use std::io::{self, Write};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -137,59 +138,6 @@ impl Default for Options {
             keep_alive_timeout: Duration::from_secs(15),
             send_timeout: Duration::from_secs(60),
         }
-    }
-}
-
-/// The listening channel: each connection becomes a [`Connection`].
-struct Listener {
-    config: Rc<Config>,
-    max_connections: u32,
-}
-
-impl Dispatcher for Listener {
-    /// The default accept, with `--max-connections` applied first.
-    fn handle_accept(&mut self, cx: &mut Cx<'_>) -> io::Result<()> {
-        cx.set_max_connections(Some(self.max_connections));
-        match cx.accept()? {
-            Some((sock, addr)) if cx.at_capacity() => self.handle_refused(cx, sock, addr),
-            Some((sock, addr)) => self.handle_accepted(cx, sock, addr),
-            None => Ok(()),
-        }
-    }
-
-    fn handle_accepted(&mut self, cx: &mut Cx<'_>, sock: Socket, addr: SockAddr) -> io::Result<()> {
-        let peer = addr
-            .as_socket()
-            .map_or_else(|| "-".to_string(), |a| a.ip().to_string());
-        let _ = sock.set_tcp_nodelay(true);
-        let conn = Connection::new(Rc::clone(&self.config), peer);
-        let started = cx.add(HttpChannel::new(conn)).adopt(sock).and_then(|t| {
-            cx.with(t, |c: &mut HttpChannel, cx| {
-                let (conn, mut chat) = c.chat_mut().split(cx);
-                conn.start(&mut chat);
-            })
-            .ok_or_else(|| io::Error::other("connection gone"))
-        });
-        if let Err(e) = started {
-            cx.log_info(&format!("http: cannot start a connection: {e}"), "warning");
-        }
-        Ok(())
-    }
-
-    /// Past `--max-connections`: a 503 on the fresh socket, then close.
-    fn handle_refused(&mut self, cx: &mut Cx<'_>, sock: Socket, _addr: SockAddr) -> io::Result<()> {
-        let body = response::error_body(status::Status::Unavailable);
-        let date = self.config.now().1.clone();
-        let mut head = response::Head::new(status::Status::Unavailable, &date);
-        head.field("Content-Type", "text/html; charset=utf-8")
-            .field("Content-Length", body.len())
-            .field("Retry-After", 1);
-        let mut bytes = head.finish(false, false);
-        bytes.extend_from_slice(body.as_bytes());
-        let _ = sock.set_nonblocking(true);
-        let _ = (&sock).write_all(&bytes);
-        cx.log_info("http: refused a connection: at --max-connections", "info");
-        Ok(())
     }
 }
 
