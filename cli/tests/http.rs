@@ -502,3 +502,65 @@ fn a_client_that_half_closes_after_its_request_gets_the_whole_file() {
         assert!(all[body_at..] == data[..], "HTTP/{version}: body differs");
     }
 }
+
+#[test]
+fn content_types_from_the_table_and_mime_overrides() {
+    let root = site();
+    for name in [
+        "a.css",
+        "b.JS",
+        "c.json",
+        "d.png",
+        "e.unknown",
+        "f.md",
+        "noext",
+    ] {
+        std::fs::write(root.join(name), "x").unwrap();
+    }
+    let p = serve(
+        &root,
+        &[
+            "--mime",
+            "md=text/plain",
+            "--mime",
+            ".unknown=application/x-thing",
+        ],
+    );
+    let mut c = Client::connect(p.addr());
+    for (name, ty) in [
+        ("a.css", "text/css; charset=utf-8"),
+        ("b.JS", "text/javascript; charset=utf-8"),
+        ("c.json", "application/json"),
+        ("d.png", "image/png"),
+        ("e.unknown", "application/x-thing"),
+        ("f.md", "text/plain"),
+        ("noext", "application/octet-stream"),
+        ("hello.txt", "text/plain; charset=utf-8"),
+    ] {
+        assert_eq!(
+            c.get(&format!("/{name}")).header("content-type"),
+            Some(ty),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn serves_the_current_directory_by_default() {
+    let root = site();
+    let mut p = Proc::spawn(
+        Command::new(common::BIN)
+            .args(["http", "--listen", "127.0.0.1:0"])
+            .current_dir(&root)
+            .stdin(std::process::Stdio::null()),
+    );
+    let addr = p.listening_addr("http", WAIT);
+    let url_line = p.line(WAIT).unwrap();
+    assert!(
+        url_line.ends_with(&format!(" at http://{addr}/")),
+        "{url_line}"
+    );
+    assert!(url_line.contains(&std::fs::canonicalize(&root).unwrap().display().to_string()));
+    let mut c = Client::connect(addr);
+    assert_eq!(c.get("/hello.txt").body, b"hello\n");
+}
