@@ -26,6 +26,12 @@
 //! stops reading closes after `--send-timeout`, and past
 //! `--max-connections` newcomers get 503.
 //!
+//! Files up to 64 KiB are cached by request target and checked for changes
+//! at most once a second (`--no-cache` reads every file at every request);
+//! larger files flow through a producer 64 KiB at a time, so a slow reader
+//! costs one chunk of memory. A client that closes its sending side after
+//! its requests still gets every queued response.
+//!
 //! # Examples
 //!
 //! ```
