@@ -5,8 +5,8 @@
 mod common;
 
 use common::http_client::{exchange, Client};
-use common::{tempdir, Proc, WAIT};
-use std::path::{Path, PathBuf};
+use common::{tempdir, Proc, TempDir, WAIT};
+use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
@@ -61,7 +61,7 @@ fn curl(args: &[&str]) -> std::process::Output {
     out
 }
 
-fn site() -> PathBuf {
+fn site() -> TempDir {
     let root = tempdir("http-site");
     std::fs::write(root.join("hello.txt"), "hello\n").unwrap();
     std::fs::create_dir(root.join("sub")).unwrap();

@@ -6,9 +6,9 @@
 mod common;
 
 use common::http_client::Client;
-use common::{rss_kib, tempdir, Proc, WAIT};
+use common::{rss_kib, tempdir, Proc, TempDir, WAIT};
 use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -27,7 +27,7 @@ fn serve(root: &Path, args: &[&str]) -> Proc {
     p
 }
 
-fn site() -> PathBuf {
+fn site() -> TempDir {
     let root = tempdir("http-limits");
     std::fs::write(root.join("a.txt"), "small").unwrap();
     root

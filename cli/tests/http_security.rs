@@ -5,14 +5,14 @@
 mod common;
 
 use common::http_client::{exchange, Client};
-use common::{tempdir, Proc, WAIT};
+use common::{tempdir, Proc, TempDir, WAIT};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 const SECRET: &str = "TOP-SECRET-OUTSIDE-THE-ROOT";
 
 /// `base/secret.txt` outside, `base/root` served, with `a.txt`, `sub/`.
-fn layout() -> (PathBuf, PathBuf) {
+fn layout() -> (TempDir, PathBuf) {
     let base = tempdir("http-sec");
     std::fs::write(base.join("secret.txt"), SECRET).unwrap();
     std::fs::create_dir(base.join("secretdir")).unwrap();

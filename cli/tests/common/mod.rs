@@ -244,8 +244,31 @@ pub fn run(args: &[&str]) -> Output {
 
 pub mod http_client;
 
-/// A fresh, empty directory under the system temp dir, unique per call.
-pub fn tempdir(tag: &str) -> std::path::PathBuf {
+/// A fresh, empty directory under the system temp dir, unique per call,
+/// removed (with its contents) when dropped. Derefs to its path.
+pub struct TempDir(std::path::PathBuf);
+
+impl std::ops::Deref for TempDir {
+    type Target = std::path::Path;
+    fn deref(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl AsRef<std::path::Path> for TempDir {
+    fn as_ref(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Creates a [`TempDir`] whose name includes `tag`.
+pub fn tempdir(tag: &str) -> TempDir {
     use std::sync::atomic::{AtomicU32, Ordering};
     static N: AtomicU32 = AtomicU32::new(0);
     let d = std::env::temp_dir().join(format!(
@@ -255,7 +278,7 @@ pub fn tempdir(tag: &str) -> std::path::PathBuf {
     ));
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).expect("create temp dir");
-    d
+    TempDir(d)
 }
 
 /// A `kB` field of `/proc/PID/status` (`"VmRSS:"`, `"VmHWM:"`), in KiB
