@@ -1,5 +1,5 @@
 //! The `asyncore` command's apps, each callable as a library function so
-//! tests can start them in-process: [`demo`], [`get`], [`echo`], [`chat`],
+//! tests can start them in-process: [`demo`], [`get`], [`echo`], [`chat`], [`http`],
 //! [`smtpd`].
 
 #![deny(missing_docs, rust_2018_idioms)]
@@ -12,6 +12,7 @@ pub mod echo;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod get;
+pub mod http;
 mod listen_addr;
 pub mod smtpd;
 

@@ -61,6 +61,14 @@ enum App {
     /// A mail catcher for development (python -m smtpd's successor): an SMTP server
     /// that prints each message, or stores it into a Maildir, and delivers nothing.
     Smtpd(asyncore_cli::smtpd::Options),
+    /// A static-file HTTP/1.1 server (python -m http.server's successor):
+    /// GET/HEAD, keep-alive, pipelining, ranges, conditional requests, listings.
+    ///
+    /// Nothing outside --root is served: `..` in any encoding, backslashes and
+    /// NULs in the path are refused (400); symlinks that resolve outside the
+    /// root are refused (403) unless --follow-symlinks. One access log line per
+    /// request on stdout (-q silences it).
+    Http(asyncore_cli::http::Options),
 }
 
 fn main() -> ExitCode {
@@ -68,6 +76,7 @@ fn main() -> ExitCode {
     init_logging(cli.verbose, cli.quiet);
     let result: Result<(), AppError> = match cli.app {
         App::Smtpd(options) => asyncore_cli::smtpd::run(&options, cli.backend),
+        App::Http(options) => asyncore_cli::http::run(&options, !cli.quiet, cli.backend),
         App::Demo => demo::run(cli.backend),
         App::Get(args) => args.run(cli.backend),
         App::Echo {

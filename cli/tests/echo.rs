@@ -131,13 +131,6 @@ fn pattern(n: usize, seed: u64) -> Vec<u8> {
 
 const TWENTY_MIB: usize = 20 * 1024 * 1024;
 
-/// The process's resident memory, in KiB.
-fn rss_kib(server: &Proc) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{}/status", server.id())).unwrap();
-    let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
-    line.split_whitespace().nth(1).unwrap().parse().unwrap()
-}
-
 /// The soak's finding: a client that sends 20 MiB, shuts down its write
 /// side, and only then reads got 4,242,917 bytes back. Now it gets every
 /// byte, on every backend. Such a client needs the server to queue what the
@@ -189,7 +182,7 @@ fn half_close_under_back_pressure_loses_nothing() {
 #[test]
 fn a_client_that_never_reads_does_not_grow_the_servers_memory() {
     let mut server = start(&[]);
-    let before = rss_kib(&server);
+    let before = common::rss_kib(server.id());
     let mut c = connect(server.addr());
     c.set_nonblocking(true).unwrap();
     let chunk = vec![b'x'; 65536];
@@ -206,7 +199,7 @@ fn a_client_that_never_reads_does_not_grow_the_servers_memory() {
             Err(e) => panic!("send: {e}"),
         }
     }
-    let grown = rss_kib(&server).saturating_sub(before);
+    let grown = common::rss_kib(server.id()).saturating_sub(before);
     assert!(
         sent < 100 << 20,
         "the server read 100 MiB it could not send"

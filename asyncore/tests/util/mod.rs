@@ -24,8 +24,8 @@
 //! path) and runs the loop under a deadline.
 #![allow(dead_code, unused_macros)]
 
-pub mod log_records;
 pub mod echo;
+pub mod log_records;
 
 use asyncore_loop::{
     Backend, CaptureLog, Dispatcher, Domain, EventLoop, SockAddr, Socket, View, AF_INET, AF_INET6,
