@@ -33,6 +33,9 @@ pub(super) struct Buffers {
     pub(super) deferring: bool,
     /// A push was deferred: send once the input is handled.
     pub(super) deferred: bool,
+    /// End of stream arrived while input was held back by back-pressure:
+    /// `handle_read_eof` waits until that input is handled.
+    pub(super) eof_held: bool,
 }
 
 impl Buffers {
@@ -55,6 +58,7 @@ impl Buffers {
             batch: true,
             deferring: false,
             deferred: false,
+            eof_held: false,
         }
     }
 

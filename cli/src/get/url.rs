@@ -117,6 +117,19 @@ impl HttpUrl {
         Ok(HttpUrl { host, port, target })
     }
 
+    /// Scheme, host and port (the port only when it is not 80), as in
+    /// `http://example.com:8080`: what relative references resolve against.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let url = asyncore_cli::get::HttpUrl::parse("http://h:8080/a?b").unwrap();
+    /// assert_eq!(url.origin(), "http://h:8080");
+    /// ```
+    pub fn origin(&self) -> String {
+        format!("http://{}", self.host_header())
+    }
+
     /// The `Host` header's value: the port only when it is not 80.
     pub fn host_header(&self) -> String {
         if self.port == 80 {
@@ -129,7 +142,7 @@ impl HttpUrl {
 
 impl fmt::Display for HttpUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "http://{}{}", self.host_header(), self.target)
+        write!(f, "{}{}", self.origin(), self.target)
     }
 }
 

@@ -16,13 +16,14 @@ impl<H> AsyncChat<H> {
         H: ChatHandler<S>,
     {
         if !self.buf.batch {
-            return self.process_input(cx);
+            self.process_input(cx)?;
+            return self.deliver_held_eof(cx);
         }
         loop {
+            let before = self.buf.parser.buffered();
             self.buf.deferring = true;
             let handled = self.process_input(cx);
             self.buf.deferring = false;
-            let stopped_by_pause = self.buf.paused;
             let sent = if std::mem::take(&mut self.buf.deferred) && !cx.is_closed() {
                 self.split(cx).1.initiate_send()
             } else {
@@ -31,14 +32,30 @@ impl<H> AsyncChat<H> {
             handled?;
             sent?;
             self.settle(cx)?;
-            // The batched send may have drained what paused the input: go on
-            // with the input held back, since no write event may come to
-            // resume it (nothing is left to write) and no read event either
-            // (the peer may be waiting for these replies).
-            if !stopped_by_pause || self.buf.paused || cx.is_closed() {
-                return Ok(());
+            // The batched send may have drained the output below the
+            // low-water mark: then the input held back by the pause is
+            // handled now, not left waiting for the next read.
+            let progressed = self.buf.parser.buffered() < before;
+            if cx.is_closed() || self.buf.paused || !progressed {
+                break;
             }
         }
+        self.deliver_held_eof(cx)
+    }
+
+    /// Delivers an end of stream that waited for held-back input, once that
+    /// input is handled.
+    pub(super) fn deliver_held_eof<S: 'static>(&mut self, cx: &mut Cx<'_, S>) -> io::Result<()>
+    where
+        H: ChatHandler<S>,
+    {
+        if !self.buf.eof_held || self.buf.paused || cx.is_closed() {
+            return Ok(());
+        }
+        self.buf.eof_held = false;
+        let (handler, mut chat) = self.split(cx);
+        handler.handle_read_eof(&mut chat)?;
+        self.settle(cx)
     }
 
     /// Runs the parser's events through the hooks. Input processing stops
