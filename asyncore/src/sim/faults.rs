@@ -2,7 +2,7 @@
 
 /// How often each fault is injected, in chances per thousand decisions.
 ///
-/// Every decision is drawn from the simulation's seed, so a run replays
+/// Every decision is drawn from the simulation's key, so a run replays
 /// exactly. [`Faults::none`] is a perfect network; [`Faults::chaos`] turns
 /// every fault on.
 ///

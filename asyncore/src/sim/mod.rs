@@ -9,11 +9,11 @@
 //! real sockets. The test plays the other ends of the connections as
 //! [`Peer`]s.
 //!
-//! One seed decides every choice the world makes: the order of ready events,
+//! One key (a `u64`) decides every choice the world makes: the order of ready events,
 //! how many bytes each read and write moves, and which [`Faults`] strike
 //! where (would-block, `EINTR`, resets, `EPIPE`, hang-ups with unread data,
 //! spurious readiness, `EMFILE` on accept, refused and delayed connects,
-//! clock jumps). The same seed and the same test replay the same run.
+//! clock jumps). The same key and the same test replay the same run.
 //!
 //! # Examples
 //!
@@ -141,7 +141,7 @@ impl std::ops::AddAssign for Stats {
     }
 }
 
-/// A simulated network with a virtual clock, decided by one seed.
+/// A simulated network with a virtual clock, decided by one key.
 ///
 /// Creating one starts virtual time on this thread (until it and every loop
 /// attached to it are dropped): the loops of this thread then read the
@@ -151,18 +151,18 @@ pub struct SimNet(pub(crate) Rc<RefCell<World>>);
 
 impl std::fmt::Debug for SimNet {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "SimNet(seed {})", self.seed())
+        write!(f, "SimNet(key {})", self.key())
     }
 }
 
 static NEXT_WORLD: AtomicU64 = AtomicU64::new(1);
 
 impl SimNet {
-    /// A new world whose every choice follows from `seed`, injecting `faults`.
-    pub fn new(seed: u64, faults: Faults) -> SimNet {
+    /// A new world whose every choice follows from `key`, injecting `faults`.
+    pub fn new(key: u64, faults: Faults) -> SimNet {
         let id = NEXT_WORLD.fetch_add(1, Ordering::Relaxed);
         clock::install(id);
-        SimNet(Rc::new(RefCell::new(World::new(id, seed, faults))))
+        SimNet(Rc::new(RefCell::new(World::new(id, key, faults))))
     }
 
     pub(crate) fn world(&self) -> RefMut<'_, World> {
@@ -176,8 +176,8 @@ impl SimNet {
         w
     }
 
-    /// The seed this world was made with.
-    pub fn seed(&self) -> u64 {
+    /// The key this world was made with.
+    pub fn key(&self) -> u64 {
         self.0.borrow().seed
     }
 
@@ -197,7 +197,7 @@ impl SimNet {
     }
 
     /// A choice for the test, from the world's own generator (so the test's
-    /// choices replay with the seed too): a number in `0..n`.
+    /// choices replay with the key too): a number in `0..n`.
     pub fn below(&self, n: u64) -> u64 {
         self.world().rng.below(n)
     }

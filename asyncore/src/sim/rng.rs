@@ -1,5 +1,5 @@
 //! The simulation's one source of choices: SplitMix64, small and fully
-//! determined by its seed.
+//! determined by its starting key.
 
 /// A seeded pseudo-random generator (SplitMix64).
 ///
@@ -15,9 +15,9 @@
 pub struct Rng(u64);
 
 impl Rng {
-    /// A generator whose every output follows from `seed`.
-    pub fn new(seed: u64) -> Rng {
-        Rng(seed)
+    /// A generator whose every output follows from `key`.
+    pub fn new(key: u64) -> Rng {
+        Rng(key)
     }
 
     /// The next 64 random bits.

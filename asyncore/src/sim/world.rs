@@ -1,5 +1,5 @@
 //! The simulated network: sockets, connections between them, listeners, and
-//! the faults the seed injects into each operation.
+//! the faults the world's key injects into each operation.
 //!
 //! A connection has two sides, 0 (the connecting end) and 1 (the accepted
 //! end); each side has an inbox of bytes the other side wrote. A socket of the
