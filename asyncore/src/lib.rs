@@ -148,6 +148,8 @@ mod signals;
 mod slab;
 mod sys;
 mod timer;
+#[cfg(feature = "tls")]
+pub mod tls;
 mod token;
 mod view;
 

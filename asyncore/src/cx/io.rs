@@ -22,6 +22,10 @@ impl<S: 'static> Cx<'_, S> {
     #[inline(always)]
     pub fn send(&mut self, data: &[u8]) -> io::Result<usize> {
         // AC-IO-1, AC-IO-5 (MSG_NOSIGNAL)
+        #[cfg(feature = "tls")]
+        if self.ch.tls.is_some() {
+            return self.tls_send(data);
+        }
         let result = match &self.ch.io {
             Io::Socket(s) => fd::send(s.as_raw_fd(), data, libc::MSG_NOSIGNAL),
             Io::File(f) => fd::write(f.as_raw_fd(), data),
@@ -112,6 +116,10 @@ impl<S: 'static> Cx<'_, S> {
     /// stream (for a non-empty `buf`), handled as in [`recv`](Cx::recv).
     #[inline(always)]
     pub fn recv_into(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        #[cfg(feature = "tls")]
+        if self.ch.tls.is_some() {
+            return self.tls_recv(buf);
+        }
         let result = match &self.ch.io {
             Io::Socket(s) => fd::recv(s.as_raw_fd(), buf),
             Io::File(f) => fd::read(f.as_raw_fd(), buf),
@@ -178,7 +186,7 @@ impl<S: 'static> Cx<'_, S> {
     }
 
     /// The loop owes this channel a `handle_close` (peer gone during send/recv).
-    fn owe_close(&mut self) {
+    pub(crate) fn owe_close(&mut self) {
         if !self.ch.close_owed && !self.ch.is_closed() {
             self.ch.close_owed = true;
             self.core.pass.owed_closes.push(self.token);
