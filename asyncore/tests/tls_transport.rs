@@ -22,6 +22,8 @@ struct Seen {
     closed: bool,
     reads: usize,
     token: Option<asyncore_loop::Token>,
+    writes: usize,
+    paused: bool,
 }
 
 /// An echo over `SendBuffer` (asyncore's dispatcher_with_send), unchanged
@@ -30,14 +32,20 @@ struct Seen {
 struct Echo {
     out: SendBuffer,
     one_byte: bool,
+    /// writable() always true: the classic spin, which must not drive a handshake.
+    always_writable: bool,
+    /// Echo what arrives, then close (close_notify).
+    close_after: bool,
+    /// readable() is false while the shared `paused` flag is set.
+    pausable: bool,
 }
 
 impl Dispatcher<Seen> for Echo {
-    fn readable(&self, _: &View<'_, Seen>) -> bool {
-        self.out.len() < 1 << 20 // back-pressure
+    fn readable(&self, v: &View<'_, Seen>) -> bool {
+        self.out.len() < 1 << 20 && !(self.pausable && v.state().paused)
     }
     fn writable(&self, v: &View<'_, Seen>) -> bool {
-        self.out.writable(v)
+        self.always_writable || self.out.writable(v)
     }
     fn handle_tls_established(&mut self, cx: &mut Cx<'_, Seen>) -> io::Result<()> {
         cx.state().info = cx.tls_info();
@@ -51,6 +59,13 @@ impl Dispatcher<Seen> for Echo {
             return Ok(());
         }
         cx.state().received += data.len();
+        if self.pausable && cx.state().received == 1 {
+            cx.state().paused = true;
+        }
+        if self.close_after {
+            self.out.send(cx, &data)?;
+            return cx.close();
+        }
         if !self.one_byte {
             return self.out.send(cx, &data);
         }
@@ -60,6 +75,7 @@ impl Dispatcher<Seen> for Echo {
         Ok(())
     }
     fn handle_write(&mut self, cx: &mut Cx<'_, Seen>) -> io::Result<()> {
+        cx.state().writes += 1;
         self.out.initiate_send(cx)
     }
     fn handle_close(&mut self, cx: &mut Cx<'_, Seen>) -> io::Result<()> {
@@ -174,7 +190,12 @@ fn truncation_is_told_from_a_clean_close(b: Backend) {
 }
 
 fn silent_client_costs_nothing_and_times_out(b: Backend) {
-    let (mut ev, mut peer) = serve(b, "silent", Echo::default(), "5");
+    // The handler always wants to write: that must not drive the handshake.
+    let echo = Echo {
+        always_writable: true,
+        ..Echo::default()
+    };
+    let (mut ev, mut peer) = serve(b, "silent", echo, "5");
     assert_eq!(peer.line(secs(10)), "connected");
     let token = ev.state().token.expect("served");
     ev.channel(token)
@@ -185,6 +206,52 @@ fn silent_client_costs_nothing_and_times_out(b: Backend) {
     run_for(&mut ev, secs(5), |_| false);
     assert!(ev.is_empty(), "the stalled handshake was closed");
     assert!(!ev.state().closed, "silently: no handle_close");
+    assert_eq!(ev.state().writes, 0, "no handle_write during the handshake");
+}
+
+fn paused_reader_with_plaintext_waiting_costs_nothing(b: Backend) {
+    let echo = Echo {
+        one_byte: true,
+        pausable: true,
+        ..Echo::default()
+    };
+    let (mut ev, mut peer) = serve(b, "paused", echo, "0");
+    handshake(&mut ev, &mut peer);
+    run_for(&mut ev, secs(10), |s| s.paused);
+    // 16383 bytes wait inside the session; the handler does not want them.
+    let span = Duration::from_secs(2);
+    assert_idle(cpu_over(&mut ev, span), span);
+    assert_eq!(ev.state().received, 1);
+    let token = ev.state().token.unwrap();
+    ev.state_mut().paused = false;
+    ev.channel(token).unwrap(); // reaching it asks its interest again
+    run_for(&mut ev, secs(20), |s| s.received == 16384);
+    run_for(&mut ev, secs(10), |s| s.closed);
+    assert_eq!(peer.line(secs(10)), "ok");
+}
+
+fn a_tls_error_closes(b: Backend) {
+    let (mut ev, mut peer) = serve(b, "garbage", Echo::default(), "0");
+    assert_eq!(peer.line(secs(10)), "connected");
+    let log = util::capture(&mut ev);
+    run_for(&mut ev, secs(10), |_| false);
+    assert!(ev.is_empty());
+    assert_eq!(peer.line(secs(10)), "ok");
+    assert!(
+        matches!(ev.state().close, Some(TlsClose::Error(_)))
+            || log.lines().join("\n").contains("InvalidData")
+    );
+}
+
+fn close_sends_close_notify(b: Backend) {
+    let echo = Echo {
+        close_after: true,
+        ..Echo::default()
+    };
+    let (mut ev, mut peer) = serve(b, "server_closes", echo, "0");
+    handshake(&mut ev, &mut peer);
+    run_for(&mut ev, secs(10), |_| false);
+    assert_eq!(peer.line(secs(10)), "clean bye");
 }
 
 fn half_a_client_hello_costs_nothing(b: Backend) {
@@ -234,4 +301,7 @@ backend_tests!(
     client_killed_mid_stream,
     reset_while_output_is_queued,
     both_directions_full,
+    paused_reader_with_plaintext_waiting_costs_nothing,
+    a_tls_error_closes,
+    close_sends_close_notify,
 );

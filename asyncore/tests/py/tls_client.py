@@ -124,5 +124,35 @@ elif mode == "full8m":
     t.join(60)
     out("ok" if got and got[0] == data else "mismatch")
     s.close()
+elif mode == "garbage":
+    s = socket.create_connection(("127.0.0.1", port), timeout=20)
+    out("connected")
+    s.sendall(b"GET / HTTP/1.0\r\n\r\n")
+    got = s.recv(1024)  # an alert, then EOF; or EOF at once
+    while got:
+        got = s.recv(1024)
+    out("ok")
+elif mode == "server_closes":
+    raw = socket.create_connection(("127.0.0.1", port), timeout=20)
+    s = context().wrap_socket(raw, server_hostname="localhost", suppress_ragged_eofs=False)
+    out("connected")
+    s.sendall(b"bye")
+    got = b""
+    try:
+        while True:
+            chunk = s.recv(1024)
+            if not chunk:
+                break
+            got += chunk
+        out("clean %s" % got.decode())
+    except ssl.SSLEOFError:
+        out("ragged %s" % got.decode())
+elif mode == "paused":
+    s = tls()
+    out("connected")
+    s.sendall(b"p" * 16384)
+    reply = recv_exactly(s, 2)
+    out("ok" if reply == b"ok" else "bad reply %r" % reply)
+    s.close()
 else:
     sys.exit("unknown mode " + mode)
