@@ -41,6 +41,14 @@ pub trait ChatHandler<S: 'static = ()>: 'static {
         chat.close()
     }
 
+    /// The TLS handshake finished (see [`Chat::start_tls_server_when_flushed`]).
+    /// Default: nothing.
+    #[cfg(feature = "tls")]
+    fn handle_tls_established(&mut self, chat: &mut Chat<'_, '_, S>) -> io::Result<()> {
+        let _ = chat;
+        Ok(())
+    }
+
     /// Urgent data arrived (asyncore's default: a warning).
     fn handle_expt(&mut self, chat: &mut Chat<'_, '_, S>) -> io::Result<()> {
         chat.log_info("unhandled incoming priority event", "warning");

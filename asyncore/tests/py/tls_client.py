@@ -154,5 +154,27 @@ elif mode == "paused":
     reply = recv_exactly(s, 2)
     out("ok" if reply == b"ok" else "bad reply %r" % reply)
     s.close()
+elif mode == "starttls":
+    raw = socket.create_connection(("127.0.0.1", port), timeout=20)
+    out("connected")
+    raw.sendall(b"NOOP\r\nSTARTTLS\r\n")
+    f = raw.makefile("rb")
+    first, second = f.readline(), f.readline()
+    s = context().wrap_socket(raw, server_hostname="localhost")
+    s.sendall(b"NOOP\r\n")
+    third = s.recv(1024)
+    s.unwrap()
+    out("%r %r %r" % (first, second, third))
+elif mode == "starttls_inject":
+    raw = socket.create_connection(("127.0.0.1", port), timeout=20)
+    out("connected")
+    raw.sendall(b"STARTTLS\r\nRSET\r\n")  # one segment
+    got = b""
+    while True:
+        chunk = raw.recv(1024)
+        if not chunk:
+            break
+        got += chunk
+    out("%r" % got)
 else:
     sys.exit("unknown mode " + mode)
