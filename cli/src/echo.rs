@@ -1,7 +1,9 @@
 //! `asyncore echo --listen ADDR [--loops N]`: the echo server (asyncore's
 //! documentation example grown into a tool), also the benchmarks' target.
 //! With `--loops N` (N > 1) it runs N loops, one thread each, each with its
-//! own `SO_REUSEPORT` listener on the address ([`run_loops`]).
+//! own `SO_REUSEPORT` listener on the address ([`run_loops`]). With
+//! `--tls-cert FILE --tls-key FILE` every connection is implicit TLS
+//! ([`TlsServer`]); the echo handler is the same.
 
 use crate::{listen, shutdown_on_signals, AppError};
 use asyncore_loop::View;
@@ -55,7 +57,13 @@ impl Dispatcher for EchoHandler {
     }
 }
 
-struct Listener;
+/// The TLS configuration of an implicit-TLS echo (`--tls-cert`, `--tls-key`).
+pub type TlsServer = Option<Arc<asyncore_loop::tls::ServerConfig>>;
+
+#[derive(Clone, Default)]
+struct Listener {
+    tls: TlsServer,
+}
 
 impl Dispatcher for Listener {
     fn handle_accepted(
@@ -64,8 +72,26 @@ impl Dispatcher for Listener {
         sock: Socket,
         _addr: SockAddr,
     ) -> io::Result<()> {
-        cx.add(EchoHandler::default()).adopt(sock)?;
+        let mut child = cx.add(EchoHandler::default());
+        child.adopt(sock)?;
+        if let Some(config) = &self.tls {
+            child.start_tls_server(config.clone())?;
+        }
         Ok(())
+    }
+}
+
+/// Loads `--tls-cert`/`--tls-key` (both or neither).
+pub fn tls_server(
+    cert: Option<&std::path::Path>,
+    key: Option<&std::path::Path>,
+) -> Result<TlsServer, AppError> {
+    match (cert, key) {
+        (None, None) => Ok(None),
+        (Some(cert), Some(key)) => asyncore_loop::tls::server_config(cert, key, &[])
+            .map(Some)
+            .map_err(|e| AppError::new(AppError::USAGE, e.to_string())),
+        _ => Err(AppError::usage("--tls-cert and --tls-key go together")),
     }
 }
 
@@ -99,8 +125,18 @@ pub struct EchoServer {
 impl EchoServer {
     /// Listens on `listen` with `backend`.
     pub fn bind(listen_on: SocketAddr, backend: Backend) -> Result<Self, AppError> {
+        Self::bind_tls(listen_on, backend, None)
+    }
+
+    /// Listens on `listen` with `backend`; with `tls`, every connection is
+    /// implicit TLS.
+    pub fn bind_tls(
+        listen_on: SocketAddr,
+        backend: Backend,
+        tls: TlsServer,
+    ) -> Result<Self, AppError> {
         let mut ev = EventLoop::new().with_backend(backend);
-        let addr = listen(&mut ev, Listener, listen_on)?;
+        let addr = listen(&mut ev, Listener { tls }, listen_on)?;
         Ok(EchoServer { ev, addr })
     }
 
@@ -125,7 +161,12 @@ impl EchoServer {
 
 /// `asyncore echo`: bind, say where, serve.
 pub fn run(listen_on: SocketAddr, backend: Backend) -> Result<(), AppError> {
-    let server = EchoServer::bind(listen_on, backend)?;
+    run_tls(listen_on, backend, None)
+}
+
+/// `asyncore echo [--tls-cert F --tls-key F]`: bind, say where, serve.
+pub fn run_tls(listen_on: SocketAddr, backend: Backend, tls: TlsServer) -> Result<(), AppError> {
+    let server = EchoServer::bind_tls(listen_on, backend, tls)?;
     println!("echo: listening on {}", server.addr());
     server.run()
 }
@@ -144,13 +185,23 @@ pub fn run(listen_on: SocketAddr, backend: Backend) -> Result<(), AppError> {
 /// # Ok::<(), asyncore_cli::AppError>(())
 /// ```
 pub fn run_loops(listen_on: SocketAddr, backend: Backend, loops: usize) -> Result<(), AppError> {
+    run_loops_tls(listen_on, backend, loops, None)
+}
+
+/// [`run_loops`], implicit TLS with `tls`.
+pub fn run_loops_tls(
+    listen_on: SocketAddr,
+    backend: Backend,
+    loops: usize,
+    tls: TlsServer,
+) -> Result<(), AppError> {
     let addr = Arc::new(ReusePortAddr::new(listen_on));
     let shared = Arc::clone(&addr);
     let group = LoopGroup::builder(loops)
         .backend(backend)
         .thread_name("asyncore-echo")
         .start(move |_, ev| {
-            shared.add_listener(ev, Listener)?;
+            shared.add_listener(ev, Listener { tls: tls.clone() })?;
             shutdown_on_signals(ev).map_err(|e| io::Error::other(e.message))
         })
         .map_err(|e| AppError::io("echo: cannot start the loops", e))?;

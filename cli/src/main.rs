@@ -26,10 +26,11 @@ struct Cli {
 enum App {
     /// Serve HTTP on 127.0.0.1 and fetch a page from it with asyncore's example client, in one loop.
     Demo,
-    /// Fetch an http:// URL (GET, HTTP/1.1) and write the body to stdout or a file.
+    /// Fetch an http:// or https:// URL (GET, HTTP/1.1) and write the body to stdout or a file.
     ///
-    /// Exit codes: 3 bad URL, 4 resolution failed, 5 refused or unreachable,
-    /// 6 timeout, 7 HTTP error status (nothing written, as curl -f), 8 malformed or truncated response.
+    /// Exit codes: 3 bad URL, 4 resolution failed, 5 refused or unreachable (or a TLS failure),
+    /// 6 timeout, 7 HTTP error status (nothing written, as curl -f), 8 malformed or truncated response,
+    /// 9 https certificate error.
     Get {
         /// The http:// URL to fetch; an IPv6 literal goes in brackets, as in `http://[::1]:8080/x`.
         url: String,
@@ -42,6 +43,12 @@ enum App {
         /// Resolution, connect and idle timeout.
         #[arg(long, default_value = "30", value_name = "SECS", value_parser = get::parse_timeout)]
         timeout: std::time::Duration,
+        /// https: trust only the CA certificates in this PEM file (instead of the built-in roots).
+        #[arg(long, value_name = "FILE")]
+        cacert: Option<std::path::PathBuf>,
+        /// https: do not verify the server's certificate (testing only).
+        #[arg(long)]
+        insecure: bool,
     },
     /// Echo every byte back to its sender.
     Echo {
@@ -52,6 +59,12 @@ enum App {
         /// on the address (the kernel spreads connections); 1 is a single loop.
         #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=1024))]
         loops: u16,
+        /// Implicit TLS: the server's certificate chain (PEM); needs --tls-key.
+        #[arg(long, value_name = "FILE")]
+        tls_cert: Option<std::path::PathBuf>,
+        /// Implicit TLS: the certificate's private key (PEM).
+        #[arg(long, value_name = "FILE")]
+        tls_key: Option<std::path::PathBuf>,
     },
     /// A line-based chat room for nc and telnet: nicknames, /who, /nick, /quit.
     Chat {
@@ -85,6 +98,8 @@ fn main() -> ExitCode {
             output,
             include,
             timeout,
+            cacert,
+            insecure,
         } => get::run(
             &url,
             output.as_deref(),
@@ -93,11 +108,21 @@ fn main() -> ExitCode {
                 include_head: include,
                 progress: get::stderr_is_terminal(),
                 backend: cli.backend,
+                cacert,
+                insecure,
             },
         ),
-        App::Echo { listen, loops } => parse_listen(&listen).and_then(|addr| match loops {
-            1 => echo::run(addr, cli.backend),
-            n => echo::run_loops(addr, cli.backend, usize::from(n)),
+        App::Echo {
+            listen,
+            loops,
+            tls_cert,
+            tls_key,
+        } => parse_listen(&listen).and_then(|addr| {
+            let tls = echo::tls_server(tls_cert.as_deref(), tls_key.as_deref())?;
+            match loops {
+                1 => echo::run_tls(addr, cli.backend, tls),
+                n => echo::run_loops_tls(addr, cli.backend, usize::from(n), tls),
+            }
         }),
         App::Chat {
             listen,

@@ -310,8 +310,6 @@ fn bad_urls_exit_3() {
         let out = common::run(&["get", url]);
         assert_fails(&out, exit::BAD_URL, "bad URL");
     }
-    let out = common::run(&["get", "https://example.com/"]);
-    assert_fails(&out, exit::BAD_URL, "https is not supported");
     // A bad URL creates no output file.
     let dir = TempDir::new("badurl");
     let target = dir.0.join("x");

@@ -118,7 +118,12 @@ impl<S: 'static> Cx<'_, S> {
     pub fn tls_truncated(&self) -> bool {
         matches!(
             self.tls_close(),
-            Some(TlsClose::Truncated | TlsClose::HandshakeTimeout | TlsClose::Error(_))
+            Some(
+                TlsClose::Truncated
+                    | TlsClose::HandshakeTimeout
+                    | TlsClose::BadCertificate(_)
+                    | TlsClose::Error(_)
+            )
         )
     }
 }

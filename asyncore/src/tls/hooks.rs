@@ -78,15 +78,22 @@ pub(crate) fn before_event<S: 'static>(
         return Ok(true);
     }
     if !s.established {
-        let eof = match which {
-            Which::Read => matches!(s.fill(fd)?, Filled::Eof),
-            _ => false,
+        let filled = match which {
+            Which::Read => s.fill(fd)?,
+            _ => Filled::Progress,
         };
         let flushed = s.flush(fd);
-        if eof {
-            s.ended = Some(TlsClose::Truncated);
-            cx.owe_close();
-            return Ok(false);
+        match filled {
+            Filled::Eof => {
+                s.ended = Some(TlsClose::Truncated);
+                cx.owe_close();
+                return Ok(false);
+            }
+            Filled::Failed => {
+                cx.owe_close();
+                return Ok(false);
+            }
+            Filled::Progress | Filled::WouldBlock => {}
         }
         if let Some(gone) = peer_gone(cx, flushed)? {
             return Ok(!gone);
@@ -217,6 +224,10 @@ impl<S: 'static> Cx<'_, S> {
             match s.fill(fd) {
                 Ok(Filled::WouldBlock) => return Err(io::ErrorKind::WouldBlock.into()),
                 Ok(Filled::Progress | Filled::Eof) => {}
+                Ok(Filled::Failed) => {
+                    self.owe_close();
+                    return Ok(0);
+                }
                 Err(e) if is_disconnected(&e) => {
                     s.ended = Some(TlsClose::Truncated);
                     self.owe_close();

@@ -25,6 +25,10 @@ pub enum TlsClose {
     Truncated,
     /// The handshake did not finish in time; the channel was closed.
     HandshakeTimeout,
-    /// A TLS error (a bad certificate, a bad record, an alert from the peer).
+    /// The peer's certificate did not verify (unknown issuer, wrong name,
+    /// expired...): why, as rustls says it.
+    BadCertificate(String),
+    /// Another TLS error (a bad record, no common parameters, an alert
+    /// from the peer), as rustls says it.
     Error(String),
 }

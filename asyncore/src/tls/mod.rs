@@ -20,7 +20,10 @@
 //! End of stream reads as end of stream whether or not the peer sent
 //! close_notify; [`Cx::tls_close`](crate::Cx::tls_close) tells them apart
 //! ([`TlsClose::Truncated`] when it did not), for protocols whose bodies end
-//! at the close.
+//! at the close. A TLS error (a certificate that does not verify, a bad
+//! record, a fatal alert from the peer) ends the session the same way: its
+//! alert is sent, `recv` sees end of stream, `handle_close` is called, and
+//! `tls_close` says what went wrong.
 //!
 //! Every call into rustls is in this module.
 //!

@@ -47,6 +47,9 @@ pub(crate) enum Filled {
     WouldBlock,
     /// The peer closed the TCP stream.
     Eof,
+    /// A TLS error ended the session (`ended` says which); its alert was
+    /// sent if the socket took it.
+    Failed,
 }
 
 /// The descriptor as `Read`/`Write` for rustls.
@@ -135,9 +138,14 @@ impl TlsSession {
             Err(e) => return Err(e),
         };
         if let Err(err) = self.conn.process_new_packets() {
-            self.ended = Some(TlsClose::Error(err.to_string()));
+            self.ended = Some(match err {
+                rustls::Error::InvalidCertificate(why) => {
+                    TlsClose::BadCertificate(format!("{why:?}"))
+                }
+                other => TlsClose::Error(other.to_string()),
+            });
             let _ = self.flush(fd);
-            return Err(tls_error(err));
+            return Ok(Filled::Failed);
         }
         Ok(got)
     }
