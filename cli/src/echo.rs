@@ -81,20 +81,6 @@ impl Dispatcher for Listener {
     }
 }
 
-/// Loads `--tls-cert`/`--tls-key` (both or neither).
-pub fn tls_server(
-    cert: Option<&std::path::Path>,
-    key: Option<&std::path::Path>,
-) -> Result<TlsServer, AppError> {
-    match (cert, key) {
-        (None, None) => Ok(None),
-        (Some(cert), Some(key)) => asyncore_loop::tls::server_config(cert, key, &[])
-            .map(Some)
-            .map_err(|e| AppError::new(AppError::USAGE, e.to_string())),
-        _ => Err(AppError::usage("--tls-cert and --tls-key go together")),
-    }
-}
-
 /// A bound echo server, not yet running. The loop is not `Send`: run it on
 /// the thread that bound it; other threads reach it through [`remote`](EchoServer::remote).
 ///

@@ -13,5 +13,6 @@ pub mod get;
 pub mod smtpd;
 
 pub use common::{
-    init_logging, listen, parse_backend, parse_listen, shutdown_on_signals, AppError,
+    init_logging, listen, parse_backend, parse_listen, shutdown_on_signals, tls_server_config,
+    AppError,
 };

@@ -118,7 +118,7 @@ fn main() -> ExitCode {
             tls_cert,
             tls_key,
         } => parse_listen(&listen).and_then(|addr| {
-            let tls = echo::tls_server(tls_cert.as_deref(), tls_key.as_deref())?;
+            let tls = asyncore_cli::tls_server_config(tls_cert.as_deref(), tls_key.as_deref())?;
             match loops {
                 1 => echo::run_tls(addr, cli.backend, tls),
                 n => echo::run_loops_tls(addr, cli.backend, usize::from(n), tls),

@@ -252,3 +252,192 @@ fn tls_echo_idles_with_silent_and_half_hello_clients() {
     // A busy-loop check, not a speed assertion: under 30% of one CPU.
     assert!(used < 90, "the server spun: {used} ticks in 3 s");
 }
+
+/// `asyncore smtpd` with STARTTLS on 127.0.0.1 port 0, storing into `maildir`.
+fn tls_smtpd(certs: &TestCerts, maildir: &std::path::Path, backend: &str, extra: &[&str]) -> Proc {
+    let mut args = vec![
+        "-q",
+        "--backend",
+        backend,
+        "smtpd",
+        "--listen",
+        "127.0.0.1:0",
+        "--tls-cert",
+        &certs.cert,
+        "--tls-key",
+        &certs.key,
+        "--maildir",
+        maildir.to_str().expect("utf-8"),
+    ];
+    args.extend_from_slice(extra);
+    Proc::serve("smtpd", &args)
+}
+
+/// The messages stored in `maildir`, sorted.
+fn stored(maildir: &std::path::Path) -> Vec<String> {
+    let mut files: Vec<_> = std::fs::read_dir(maildir.join("new"))
+        .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
+        .unwrap_or_default();
+    files.sort();
+    files
+        .iter()
+        .map(|p| String::from_utf8_lossy(&std::fs::read(p).expect("read")).into_owned())
+        .collect()
+}
+
+/// Waits (bounded) until `n` messages are stored.
+fn wait_stored(maildir: &std::path::Path, n: usize) -> Vec<String> {
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let got = stored(maildir);
+        if got.len() >= n || std::time::Instant::now() > deadline {
+            return got;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+const SMTPLIB_STARTTLS: &str = r#"
+import smtplib, ssl, sys
+port, ca = int(sys.argv[1]), sys.argv[2]
+ctx = ssl.create_default_context(cafile=ca)
+with smtplib.SMTP("localhost", port, timeout=20) as s:
+    s.ehlo()
+    assert s.has_extn("starttls"), s.esmtp_features
+    code, _ = s.mail("early@example.com")
+    print("before", code)
+    s.rset()
+    s.starttls(context=ctx)
+    s.ehlo()
+    print("after", s.has_extn("starttls"), s.sock.version())
+    s.sendmail("a@example.com", ["b@example.com"], "Subject: smtplib\r\n\r\nover tls\r\n")
+print("sent")
+"#;
+
+#[test]
+fn smtpd_starttls_with_smtplib_curl_and_openssl() {
+    let certs = make_certs("localhost");
+    for backend in ["select", "poll", "epoll"] {
+        let dir = certs.dir.join(format!("mail-{backend}"));
+        let server = tls_smtpd(&certs, &dir, backend, &["--tls-required"]);
+        let port = server.addr().port().to_string();
+        // Python's smtplib with a verifying context: 530 before STARTTLS,
+        // no STARTTLS offered again after it (the EHLO state was reset).
+        let out = Proc::spawn(
+            Command::new("python3")
+                .args(["-c", SMTPLIB_STARTTLS, &port, &certs.ca])
+                .stdin(Stdio::null()),
+        )
+        .output(WAIT);
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{backend}: {text} {}",
+            stderr_text(&out)
+        );
+        assert_eq!(text, "before 530\nafter False TLSv1.3\nsent\n", "{backend}");
+        // curl --ssl-reqd.
+        let mail = certs.dir.join("curl-mail.txt");
+        std::fs::write(&mail, "Subject: curl\r\n\r\nvia curl\r\n").expect("write");
+        let out = Proc::spawn(
+            Command::new("curl")
+                .args(["-sS", "--ssl-reqd", "--cacert", &certs.ca])
+                .args([
+                    "--mail-from",
+                    "c@example.com",
+                    "--mail-rcpt",
+                    "d@example.com",
+                ])
+                .arg("-T")
+                .arg(&mail)
+                .arg(format!("smtp://localhost:{port}"))
+                .stdin(Stdio::null()),
+        )
+        .output(WAIT);
+        assert!(
+            out.status.success(),
+            "{backend}: curl: {}",
+            stderr_text(&out)
+        );
+        // openssl s_client -starttls smtp.
+        let out = s_client_starttls(&port, &certs.ca);
+        assert!(
+            out.contains("250 OK") && out.contains("221 Bye"),
+            "{backend}: {out}"
+        );
+        let got = wait_stored(&dir, 3);
+        assert_eq!(got.len(), 3, "{backend}: {got:?}");
+        assert!(
+            got.iter()
+                .any(|m| m.ends_with("Subject: smtplib\n\nover tls\n")),
+            "{got:?}"
+        );
+        assert!(
+            got.iter()
+                .any(|m| m.ends_with("Subject: curl\n\nvia curl\n")),
+            "{got:?}"
+        );
+        assert!(
+            got.iter()
+                .any(|m| m.ends_with("Subject: s_client\n\nhello\n")),
+            "{got:?}"
+        );
+    }
+}
+
+/// One message through `openssl s_client -starttls smtp`.
+fn s_client_starttls(port: &str, ca: &str) -> String {
+    use std::io::Write;
+    let mut p = Proc::spawn(
+        Command::new("openssl")
+            .args(["s_client", "-quiet", "-starttls", "smtp", "-connect"])
+            .arg(format!("127.0.0.1:{port}"))
+            .args(["-servername", "localhost", "-CAfile", ca])
+            .stdin(Stdio::piped()),
+    );
+    let mut stdin = p.stdin();
+    let lines = [
+        "EHLO me",
+        "MAIL FROM:<e@example.com>",
+        "RCPT TO:<f@example.com>",
+        "DATA",
+        "Subject: s_client\r\n\r\nhello\r\n.",
+        "QUIT",
+    ];
+    for line in lines {
+        std::thread::sleep(Duration::from_millis(300));
+        let _ = stdin.write_all(format!("{line}\r\n").as_bytes());
+    }
+    // -quiet ignores the end of stdin; the server closes after QUIT.
+    let out = p.output(WAIT);
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn smtpd_does_not_answer_commands_pipelined_after_starttls() {
+    use std::io::{Read, Write};
+    let certs = make_certs("localhost");
+    for backend in ["select", "poll", "epoll"] {
+        let dir = certs.dir.join(format!("inject-{backend}"));
+        let server = tls_smtpd(&certs, &dir, backend, &[]);
+        let mut c = std::net::TcpStream::connect(server.addr()).expect("connect");
+        c.set_read_timeout(Some(WAIT)).expect("timeout");
+        let mut greeting = [0u8; 512];
+        let n = c.read(&mut greeting).expect("greeting");
+        assert!(greeting[..n].starts_with(b"220 "));
+        c.write_all(b"EHLO me\r\n").expect("send");
+        std::thread::sleep(Duration::from_millis(200));
+        let _ = c.read(&mut greeting).expect("ehlo reply");
+        // STARTTLS and an injected command in one segment.
+        c.write_all(b"STARTTLS\r\nRSET\r\n").expect("send");
+        let mut rest = Vec::new();
+        let _ = c.read_to_end(&mut rest);
+        // The invitation, then the close: RSET is never answered, in
+        // plaintext or inside TLS.
+        assert_eq!(
+            String::from_utf8_lossy(&rest),
+            "220 Ready to start TLS\r\n",
+            "{backend}"
+        );
+    }
+}
