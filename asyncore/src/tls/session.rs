@@ -65,6 +65,11 @@ impl Write for Sock {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         fd::send(self.0, buf, libc::MSG_NOSIGNAL)
     }
+    // rustls writes its queued records as one vectored write: they leave in
+    // one segment (one per record would meet Nagle and delayed ACKs).
+    fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        fd::send_vectored(self.0, bufs, libc::MSG_NOSIGNAL)
+    }
     fn flush(&mut self) -> io::Result<()> {
         Ok(())
     }
