@@ -22,6 +22,10 @@ use std::io;
 use std::os::fd::{AsRawFd, RawFd};
 use std::time::Instant;
 
+/// Socket reads one `recv` may make while no plaintext is ready (a whole
+/// 16 KiB record, and then some).
+const MAX_FILLS: u32 = 8;
+
 /// The socket interest of a TLS channel from the handler's answers
 /// `(readable, writable)`: `(read, write, ready)`.
 // Spec: issue 13 (interest that cannot spin or hang).
@@ -185,7 +189,9 @@ impl<S: 'static> Cx<'_, S> {
         if buf.is_empty() {
             return Ok(0);
         }
-        let mut filled = false;
+        // rustls reads at most 4 KiB per socket read: a 16 KiB record takes
+        // several. Bounded, so one channel cannot hold the loop.
+        let mut fills = 0;
         loop {
             let Some(s) = self.ch.tls.as_deref_mut() else {
                 return Err(io::ErrorKind::WouldBlock.into());
@@ -217,10 +223,10 @@ impl<S: 'static> Cx<'_, S> {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
                 Err(e) => return Err(e),
             }
-            if filled || !s.wants_read() {
+            if fills == MAX_FILLS || !s.wants_read() {
                 return Err(io::ErrorKind::WouldBlock.into());
             }
-            filled = true;
+            fills += 1;
             match s.fill(fd) {
                 Ok(Filled::WouldBlock) => return Err(io::ErrorKind::WouldBlock.into()),
                 Ok(Filled::Progress | Filled::Eof) => {}
