@@ -46,11 +46,10 @@ pub(crate) fn interest(ch: &Channel, readable: bool, writable: bool) -> (bool, b
         return (s.wants_read(), s.wants_write(), false);
     }
     let ready = readable && s.reader_ready();
-    (
-        readable && s.wants_read(),
-        writable || s.wants_write(),
-        ready,
-    )
+    // Records waiting while the handler is about to read (and likely
+    // answer) leave with its answer, in one segment.
+    let flush = s.wants_write() && !ready;
+    (readable && s.wants_read(), writable || flush, ready)
 }
 
 fn socket_fd(ch: &Channel) -> Option<RawFd> {
@@ -86,7 +85,10 @@ pub(crate) fn before_event<S: 'static>(
             Which::Read => s.fill(fd)?,
             _ => Filled::Progress,
         };
-        let flushed = s.flush(fd);
+        // The records that end the handshake (and TLS 1.3's tickets) wait
+        // for the handler's first answer when plaintext already waits for it.
+        let answer_soon = !s.is_handshaking() && s.reader_ready();
+        let flushed = if answer_soon { Ok(false) } else { s.flush(fd) };
         match filled {
             Filled::Eof => {
                 s.ended = Some(TlsClose::Truncated);
@@ -99,8 +101,8 @@ pub(crate) fn before_event<S: 'static>(
             }
             Filled::Progress | Filled::WouldBlock => {}
         }
-        if let Some(gone) = peer_gone(cx, flushed)? {
-            return Ok(!gone);
+        if peer_gone(cx, flushed)? == Some(true) {
+            return Ok(false);
         }
         let Some(s) = cx.ch.tls.as_deref_mut() else {
             return Ok(false);
@@ -149,7 +151,8 @@ fn peer_gone<S: 'static>(
 
 impl<S: 'static> Cx<'_, S> {
     /// `send` on a TLS channel: plaintext into the session (one bounded
-    /// chunk, none while earlier records still wait), records to the socket.
+    /// chunk; less once the records waiting reach rustls's limit), then the
+    /// records waiting to the socket in one vectored send.
     pub(crate) fn tls_send(&mut self, data: &[u8]) -> io::Result<usize> {
         let Some(fd) = socket_fd(self.ch) else {
             return Err(crate::channel::closed_error());
@@ -160,15 +163,6 @@ impl<S: 'static> Cx<'_, S> {
         if s.ended.is_some() {
             return Ok(0);
         }
-        let before = s.flush(fd);
-        if let Some(gone) = peer_gone(self, before)? {
-            if gone {
-                return Ok(0);
-            }
-        }
-        let Some(s) = self.ch.tls.as_deref_mut() else {
-            return Ok(0);
-        };
         let n = s.write_plaintext(data)?;
         let after = s.flush(fd);
         peer_gone(self, after)?;

@@ -161,12 +161,9 @@ impl TlsSession {
         self.conn.reader().read(buf)
     }
 
-    /// Accepts up to one chunk of plaintext; 0 while earlier records still
-    /// wait for the socket.
+    /// Accepts up to one chunk of plaintext; less, or 0, once the records
+    /// waiting for the socket reach the buffer limit.
     pub(crate) fn write_plaintext(&mut self, data: &[u8]) -> io::Result<usize> {
-        if self.conn.wants_write() && self.established {
-            return Ok(0);
-        }
         let n = data.len().min(SEND_CHUNK);
         self.conn.writer().write(&data[..n])
     }
