@@ -58,6 +58,7 @@ pub(crate) fn send(fd: RawFd, buf: &[u8], flags: libc::c_int) -> io::Result<usiz
 
 /// `sendmsg(2)` of several buffers at once with `flags` (TLS records: one
 /// segment instead of one per record, so Nagle never holds one back).
+#[cfg(feature = "tls")]
 pub(crate) fn send_vectored(
     fd: RawFd,
     bufs: &[std::io::IoSlice<'_>],
