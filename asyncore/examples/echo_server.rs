@@ -1,4 +1,4 @@
-//! The echo server from asyncore's documentation (AC-EX-2): a listener whose
+//! The echo server from asyncore's documentation: a listener whose
 //! `handle_accepted` wraps each connection in a `dispatcher_with_send`-style
 //! handler that sends back whatever it reads. Serves until killed; prints the
 //! address it listens on (useful with port 0).

@@ -1,4 +1,4 @@
-//! The HTTP client from asyncore's documentation (AC-EX-1), nearly line for
+//! The HTTP client from asyncore's documentation, nearly line for
 //! line. It writes to stdout exactly the bytes the server sent (status line,
 //! headers, body) and exits when the server closes the connection.
 //!

@@ -4,6 +4,7 @@
 //! value; this is the other half, which the loop owns and which handlers
 //! reach through [`Cx`](crate::Cx).
 
+use crate::close_reason::CloseReason;
 use crate::deadline::Deadlines;
 use crate::file::FileWrapper;
 use crate::sys::Interest;
@@ -22,7 +23,8 @@ pub(crate) enum Io {
     None,
     Socket(Socket),
     File(FileWrapper),
-    /// `close()` ran; operations fail with EBADF (AC-Q-13).
+    /// `close()` ran; operations fail with EBADF.
+    // Spec: AC-Q-13.
     Closed,
 }
 
@@ -36,20 +38,26 @@ impl Io {
     }
 }
 
-/// One channel's flags and descriptor (AC-DISP-1, AC-STATE).
+/// One channel's flags and descriptor.
+// Spec: AC-DISP-1, AC-STATE.
 #[derive(Debug, Default)]
 pub(crate) struct Channel {
     pub(crate) io: Io,
     pub(crate) connected: bool,
     pub(crate) accepting: bool,
     pub(crate) connecting: bool,
-    /// A user flag; the library never reads it (AC-STATE-7).
+    /// A user flag; the library never reads it.
+    // Spec: AC-STATE-7.
     pub(crate) closing: bool,
     pub(crate) debug: bool,
     /// `send`/`recv` saw the peer go: the loop owes a `handle_close`.
     pub(crate) close_owed: bool,
     /// The loop already delivered `handle_close` (it does so once).
     pub(crate) close_delivered: bool,
+    /// A receive saw end of stream; the loop stops watching for reads.
+    pub(crate) read_eof: bool,
+    /// The owed call is `handle_read_eof`, not `handle_close`.
+    pub(crate) eof_owed: bool,
     /// What the OS currently watches for (epoll).
     pub(crate) os_interest: Interest,
     /// Bytes sent so far (the busy-loop guard compares it around `handle_write`).
@@ -67,6 +75,8 @@ pub(crate) struct Channel {
     pub(crate) timers: HashSet<TimerId>,
     /// Idle/read/write timeouts, when declared.
     pub(crate) deadlines: Option<Box<Deadlines>>,
+    /// The first cause of closing the loop saw, for its debug line.
+    pub(crate) close_reason: Option<CloseReason>,
     /// The listener that accepted this channel (for its connection cap).
     pub(crate) parent: Option<Token>,
     pub(crate) max_children: Option<u32>,
@@ -91,6 +101,12 @@ impl Channel {
         }
     }
 
+    /// Records why the channel is about to close, unless a cause already was.
+    #[cold]
+    pub(crate) fn note_close_reason(&mut self, reason: CloseReason) {
+        self.close_reason.get_or_insert(reason);
+    }
+
     pub(crate) fn is_closed(&self) -> bool {
         matches!(self.io, Io::Closed)
     }
@@ -103,7 +119,8 @@ impl Channel {
     }
 }
 
-/// The error of an operation on a closed channel (AC-Q-13).
+/// The error of an operation on a closed channel.
+// Spec: AC-Q-13.
 pub(crate) fn closed_error() -> io::Error {
     io::Error::from_raw_os_error(libc::EBADF)
 }

@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 /// assert_eq!(asyncore_loop::Deadline::Idle.to_string(), "idle");
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Deadline {
     /// Nothing was read or written for the idle timeout.
     Idle,

@@ -1,17 +1,19 @@
 //! Delivering readiness to handlers, and where their errors go.
 //!
-//! asyncore has two routings (AC-Q-1). The select pass calls one wrapper per
+//! asyncore has two routings. The select pass calls one wrapper per
 //! readiness bit (`read`, `write`, `_exception`), and every handler error goes
-//! to `handle_error` (AC-SEL-8). The poll pass calls `readwrite` once per
-//! descriptor, and a DISCONNECTED error goes to `handle_close` instead
-//! (AC-POLL-7). Epoll uses the poll routing.
+//! to `handle_error`. The poll pass calls `readwrite` once per
+//! descriptor, and a DISCONNECTED error goes to `handle_close` instead.
+//! Epoll uses the poll routing.
 //!
 //! Added to both: `handle_close` is delivered at most once per channel; a
 //! closed channel gets no further steps; a hang-up that arrives with data
 //! (`POLLIN|POLLHUP`, no error) lets the reads drain to end of stream instead
-//! of closing at once (AC-Q-4); and `WouldBlock` from a handler is not an error
-//! (AC-Q-10).
+//! of closing at once; and `WouldBlock` from a handler is not an error.
 
+// Spec: AC-Q-1 (two routings), AC-SEL-8, AC-POLL-7, AC-Q-4, AC-Q-10.
+
+use crate::close_reason::CloseReason;
 use crate::core::LoopCore;
 use crate::cx::nursery::{run, Nursery};
 use crate::cx::Cx;
@@ -115,6 +117,7 @@ fn guarded<S: 'static>(
         return Ok(());
     }
     // The handler panicked: handle_error hears of it, then the channel closes.
+    cx.ch.note_close_reason(CloseReason::Panicked);
     let err = io::Error::other(Panicked(panic_message(&*payload)));
     let routed = match catch_unwind(AssertUnwindSafe(|| {
         finish(&mut *d, &mut *cx, Err(err), routing)
@@ -159,7 +162,8 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
         .unwrap_or_else(|| "(non-text panic payload)".to_string())
 }
 
-/// asyncore's `read`/`write`/`_exception` wrappers (AC-SEL-7, AC-SEL-8).
+/// asyncore's `read`/`write`/`_exception` wrappers.
+// Spec: AC-SEL-7, AC-SEL-8.
 pub(crate) fn wrapper<S: 'static>(
     core: &mut LoopCore<S>,
     nursery: &mut Nursery<S>,
@@ -177,7 +181,8 @@ pub(crate) fn wrapper<S: 'static>(
     )
 }
 
-/// asyncore's `readwrite(obj, flags)` (AC-POLL-6, AC-POLL-7).
+/// asyncore's `readwrite(obj, flags)`.
+// Spec: AC-POLL-6, AC-POLL-7.
 pub(crate) fn readwrite<S: 'static>(
     core: &mut LoopCore<S>,
     nursery: &mut Nursery<S>,
@@ -216,6 +221,7 @@ fn readwrite_steps<S: 'static>(d: Disp<'_, S>, cx: &mut Cx<'_, S>, flags: i16) -
         let draining =
             flags & POLLHUP != 0 && flags & POLLIN != 0 && flags & (POLLERR | POLLNVAL) == 0;
         if !draining {
+            cx.ch.note_close_reason(CloseReason::HangUp);
             cx.handler_name = "handle_close";
             // A hang-up after handle_close already ran: nothing more can
             // happen on this descriptor, so close it rather than spin.
@@ -256,14 +262,21 @@ fn event<S: 'static>(d: Disp<'_, S>, cx: &mut Cx<'_, S>, which: Which) -> io::Re
     }
 }
 
-/// `handle_close`, if a `send`/`recv` made it owed.
+/// `handle_close` (or `handle_read_eof` for an end of stream), if a
+/// `send`/`recv` made it owed.
 #[inline]
 fn owed_close_event<S: 'static>(d: Disp<'_, S>, cx: &mut Cx<'_, S>) -> io::Result<()> {
-    if cx.take_owed_close() {
-        close_event(d, cx, false)
-    } else {
-        Ok(())
+    if !cx.take_owed_close() {
+        return Ok(());
     }
+    if cx.take_owed_eof() {
+        if cx.is_closed() {
+            return Ok(());
+        }
+        cx.handler_name = "handle_read_eof";
+        return d.handle_read_eof(cx);
+    }
+    close_event(d, cx, false)
 }
 
 /// `handle_close`, at most once per channel; `force` closes the channel when
@@ -314,7 +327,19 @@ fn route<S: 'static>(
         Ok(()) => Ok(()),
         Err(e) if ExitNow::is(&e) => Err(e),
         Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(()),
-        Err(e) if routing == Routing::Poll && is_disconnected(&e) => close_event(d, cx, false),
-        Err(e) => d.handle_error(cx, e),
+        Err(e) if routing == Routing::Poll && is_disconnected(&e) => {
+            cx.ch.note_close_reason(CloseReason::PeerGone);
+            close_event(d, cx, false)
+        }
+        Err(e) => {
+            log::debug!("{} {} failed: {e}", cx.token(), cx.handler_name);
+            let before = cx.ch.close_reason;
+            cx.ch.note_close_reason(CloseReason::HandlerError);
+            let result = d.handle_error(cx, e);
+            if !cx.is_closed() {
+                cx.ch.close_reason = before; // handle_error kept it open
+            }
+            result
+        }
     }
 }

@@ -18,7 +18,7 @@ use std::io;
 ///
 /// `S` is the loop's shared state (see [`EventLoop::with_state`](crate::EventLoop::with_state)).
 ///
-/// The `handle_*_event` methods are asyncore's event entry points (AC-EVT):
+/// The `handle_*_event` methods are asyncore's event entry points:
 /// they turn readiness into the higher-level events (`handle_connect`,
 /// `handle_accept`, ...). Overriding them is rarely needed.
 ///
@@ -202,6 +202,46 @@ pub trait Dispatcher<S: 'static = ()>: Any {
         cx.close()
     }
 
+    /// End of stream: the peer sends nothing more (it closed, or shut down
+    /// its write side). Default: asyncore's behaviour, `handle_close` (at
+    /// most once per channel).
+    ///
+    /// Override it to finish sending before closing, e.g. with
+    /// [`SendBuffer::close_when_done`](crate::SendBuffer::close_when_done):
+    /// a peer that half-closes its connection still reads what it is owed.
+    /// After end of stream the loop stops watching the channel for reads; a
+    /// reset still reaches `handle_close`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use asyncore_loop::{Cx, Dispatcher, SendBuffer, View};
+    /// use std::io;
+    ///
+    /// #[derive(Default)]
+    /// struct Echo { out: SendBuffer }
+    ///
+    /// impl Dispatcher for Echo {
+    ///     fn handle_read(&mut self, cx: &mut Cx<'_>) -> io::Result<()> {
+    ///         let data = cx.recv(8192)?;
+    ///         self.out.send(cx, &data)
+    ///     }
+    ///     fn writable(&self, ch: &View<'_>) -> bool { self.out.writable(ch) }
+    ///     fn handle_write(&mut self, cx: &mut Cx<'_>) -> io::Result<()> { self.out.initiate_send(cx) }
+    ///     // The peer is done sending: send what is queued, then close.
+    ///     fn handle_read_eof(&mut self, cx: &mut Cx<'_>) -> io::Result<()> {
+    ///         self.out.close_when_done(cx)
+    ///     }
+    /// }
+    /// ```
+    fn handle_read_eof(&mut self, cx: &mut Cx<'_, S>) -> io::Result<()> {
+        if cx.claim_close_delivery() {
+            self.handle_close(cx)
+        } else {
+            Ok(())
+        }
+    }
+
     /// A handler failed with `err`. Default: log one `error` line
     /// naming the channel, the handler and the error, then close the channel
     /// through `handle_close`. An error returned from here leaves the loop
@@ -269,6 +309,7 @@ pub trait Dispatcher<S: 'static = ()>: Any {
         if let Some(err) = cx.socket_error()? {
             return Err(err);
         }
+        cx.note_connected();
         self.handle_connect(cx)?;
         cx.finish_connect();
         Ok(())

@@ -26,12 +26,19 @@
 //!
 //! let mut ev = EventLoop::with_state(Vec::new());
 //! let start = Instant::now();
-//! ev.call_later(Duration::from_millis(20), |cx| { cx.state().push("later"); Ok(()) });
 //! let tick = ev.call_every(Duration::from_millis(5), |cx| { cx.state().push("tick"); Ok(()) });
-//! ev.call_later(Duration::from_millis(12), move |cx| { cx.cancel_timer(tick); Ok(()) });
+//! ev.call_later(Duration::from_millis(20), move |cx| {
+//!     cx.cancel_timer(tick); // without this, the loop would run forever
+//!     cx.state().push("later");
+//!     Ok(())
+//! });
 //! ev.run()?;
 //! assert!(start.elapsed() >= Duration::from_millis(20));
-//! assert_eq!(ev.state(), &["tick", "tick", "later"]);
+//! // Due timers run in deadline order; a late loop skips missed ticks
+//! // rather than bunching them, so the count depends on how busy the machine is.
+//! let ticks = ev.state().iter().filter(|s| **s == "tick").count();
+//! assert!((1..=4).contains(&ticks));
+//! assert_eq!(ev.state().last(), Some(&"later"));
 //! # Ok::<(), std::io::Error>(())
 //! ```
 //!

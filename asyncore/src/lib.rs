@@ -106,8 +106,8 @@
 //! readiness like any other. `handle_close` is delivered at most once per
 //! channel. Readiness reports are matched to channels by [`Token`] (slot and
 //! generation), never by descriptor number. `WouldBlock` returned by a handler
-//! is not an error. The full list, against the spec's IDs, is in
-//! `ARCHITECTURE.md`.
+//! is not an error. The full list is in
+//! [ARCHITECTURE.md](https://github.com/asyncore-rs/asyncore/blob/main/ARCHITECTURE.md).
 //!
 //! Beyond asyncore — timers, a cross-thread [`Remote`], signals, deadlines,
 //! graceful shutdown, panic isolation, EMFILE handling, connection caps — see
@@ -121,61 +121,171 @@
 //! [`EventLoop::channel`]/[`EventLoop::with`]/[`Cx::with`], or were marked with
 //! [`Cx::touch`]: make `readable()`/`writable()` depend on the channel's own
 //! state, or touch the channel when something else changes it.
+//!
+//! ## Platforms
+//!
+//! Linux only: the loop waits with `epoll(7)` (or `select(2)`/`poll(2)`),
+//! wakes itself with `eventfd(2)`, and pins threads with
+//! `sched_setaffinity(2)`. Any Linux target Rust's standard library supports
+//! (glibc or musl, any architecture; kernel 3.9 or later for
+//! `SO_REUSEPORT`); tested on `x86_64-unknown-linux-gnu`. On every other
+//! target the crate stops the build with one `compile_error!`. Minimum Rust:
+//! 1.88.
+//!
+//! ## Logging
+//!
+//! The loop reports its own state changes through the [`log`](https://docs.rs/log)
+//! crate, under targets starting `asyncore_loop`: channels added, connected, accepted and
+//! closed (with the reason) and descriptor exhaustion at `debug`; interest
+//! changes and timers at `trace`. Nothing is logged per byte. Any `log`
+//! logger shows them (`env_logger` with `RUST_LOG=asyncore_loop=debug`).
+//! asyncore's own `log`/`log_info` go to a [`LogSink`].
 
 #![deny(missing_docs, rust_2018_idioms, unsafe_op_in_unsafe_fn)]
 #![warn(missing_debug_implementations, unreachable_pub)]
 
-mod channel;
-pub mod chat;
-mod core;
-mod cx;
-mod deadline;
-mod default_loop;
-mod deliver;
-mod dispatcher;
-mod error;
-mod event_loop;
-mod file;
-pub mod guide;
-mod log;
-mod map;
-mod net;
-mod pass;
-pub mod per_core;
-mod remote;
-mod send_buffer;
-mod signals;
-mod slab;
-mod sys;
-mod timer;
-#[cfg(feature = "tls")]
-pub mod tls;
-mod token;
-mod view;
+// The crate supports Linux only (epoll, eventfd, sched_setaffinity).
+// Elsewhere the crate is one `compile_error!` and nothing else, so the user
+// sees one clear message instead of a wall of missing libc symbols. The cfg
+// `asyncore_loop_unsupported` pretends to be such a target
+// (.ci/unsupported-platform-check).
+#[cfg(any(not(target_os = "linux"), asyncore_loop_unsupported))]
+compile_error!(
+    "asyncore-loop supports Linux only: it waits with epoll(7) and wakes the loop with \
+     eventfd(2). See https://docs.rs/asyncore-loop#platforms"
+);
 
-pub use cx::Cx;
-pub use deadline::Deadline;
-/// The old name of [`Deadline`].
-#[deprecated(
-    since = "0.2.0",
-    note = "renamed `Deadline` (`timeout` is the wait of a pass)"
-)]
-pub type Timeout = Deadline;
-pub use default_loop::{close_all, loop_, poll, poll2, run, with_default_loop};
-pub use dispatcher::Dispatcher;
-pub use error::ExitNow;
-pub use event_loop::{timeout_from_secs, EventLoop, DEFAULT_TIMEOUT};
-pub use file::FileWrapper;
-pub use log::{CaptureLog, FacadeLog, LogSink, StdioLog};
-pub use net::{
-    is_disconnected, strerror, ToSockAddr, AF_INET, AF_INET6, AF_UNIX, DISCONNECTED, SOCK_DGRAM,
-    SOCK_STREAM,
-};
-pub use per_core::{reuse_port_listener, LoopGroup, LoopGroupBuilder, Pinning, ReusePortAddr};
-pub use remote::Remote;
-pub use send_buffer::SendBuffer;
-pub use socket2::{Domain, SockAddr, Socket, Type};
-pub use sys::{Backend, POLLERR, POLLHUP, POLLIN, POLLNVAL, POLLOUT, POLLPRI};
-pub use timer::TimerId;
-pub use token::Token;
-pub use view::View;
+/// Every item of the crate, on the supported platforms only.
+macro_rules! linux_only {
+    ($($item:item)*) => {
+        $(
+            #[cfg(all(target_os = "linux", not(asyncore_loop_unsupported)))]
+            $item
+        )*
+    };
+}
+
+linux_only! {
+    mod channel;
+    mod close_reason;
+    pub mod chat;
+    mod core;
+    mod cx;
+    mod deadline;
+    mod default_loop;
+    mod deliver;
+    mod dispatcher;
+    mod error;
+    mod event_loop;
+    mod file;
+    pub mod guide;
+    mod log;
+    mod map;
+    mod net;
+    mod pass;
+    pub mod per_core;
+    mod remote;
+    mod send_buffer;
+    mod signals;
+    mod slab;
+    mod sys;
+    mod timer;
+    #[cfg(feature = "tls")]
+    pub mod tls;
+    mod token;
+    mod view;
+
+    pub use cx::Cx;
+    pub use deadline::Deadline;
+    /// The old name of [`Deadline`].
+    #[deprecated(
+        since = "0.2.0",
+        note = "renamed `Deadline` (`timeout` is the wait of a pass)"
+    )]
+    pub type Timeout = Deadline;
+    pub use default_loop::{close_all, loop_, poll, poll2, run, with_default_loop};
+    pub use dispatcher::Dispatcher;
+    pub use error::ExitNow;
+    pub use event_loop::{timeout_from_secs, EventLoop, DEFAULT_TIMEOUT};
+    pub use file::FileWrapper;
+    pub use log::{CaptureLog, FacadeLog, LogSink, StdioLog};
+    pub use net::{
+        is_disconnected, strerror, ToSockAddr, AF_INET, AF_INET6, AF_UNIX, DISCONNECTED, SOCK_DGRAM,
+        SOCK_STREAM,
+    };
+    pub use per_core::{reuse_port_listener, LoopGroup, LoopGroupBuilder, Pinning, ReusePortAddr};
+    pub use remote::Remote;
+    pub use send_buffer::SendBuffer;
+    // socket2's types are part of this crate's API (`Cx::socket`, `Cx::adopt`,
+    // `Cx::create_socket`, `reuse_port_listener` take or return them): a new
+    // major version of socket2 is a breaking change of this crate.
+    /// A socket address of any family (socket2 0.6, re-exported), as
+    /// [`Cx::addr`] and [`Cx::accept`] report them.
+    pub use socket2::SockAddr;
+    /// The OS socket a channel owns (socket2 0.6, re-exported): reach it with
+    /// [`Cx::socket`] for options this crate does not wrap; hand one to the
+    /// loop with [`Cx::adopt`].
+    pub use socket2::Socket;
+    /// A socket's address family (socket2 0.6, re-exported); [`AF_INET`] and
+    /// the other constants are values of it.
+    pub use socket2::Domain;
+    /// A socket's type (socket2 0.6, re-exported); [`SOCK_STREAM`] and
+    /// [`SOCK_DGRAM`] are values of it.
+    pub use socket2::Type;
+    pub use sys::{Backend, POLLERR, POLLHUP, POLLIN, POLLNVAL, POLLOUT, POLLPRI};
+    pub use timer::TimerId;
+    pub use token::Token;
+    pub use view::View;
+}
+
+/// Semver hygiene, checked as doctests (compiled as a user's crate would
+/// be): a later version may add variants to these enums, so a `match`
+/// without a `_` arm must not compile, and `Overflow` is not built by users.
+///
+/// ```compile_fail,E0004
+/// use asyncore_loop::Backend;
+/// fn f(b: Backend) -> u8 { match b { Backend::Select => 0, Backend::Poll => 1, Backend::Epoll => 2 } }
+/// ```
+///
+/// ```compile_fail,E0004
+/// use asyncore_loop::Deadline;
+/// fn f(d: Deadline) -> u8 { match d { Deadline::Idle => 0, Deadline::Read => 1, Deadline::Write => 2 } }
+/// ```
+///
+/// ```compile_fail,E0004
+/// use asyncore_loop::Pinning;
+/// fn f(p: Pinning) -> u8 { match p { Pinning::Off => 0, Pinning::Spread => 1, Pinning::Cpus(_) => 2 } }
+/// ```
+///
+/// ```compile_fail,E0004
+/// use asyncore_loop::chat::Event;
+/// fn f(e: Event<'_>) -> u8 { match e { Event::Data(_) => 0, Event::Terminator => 1 } }
+/// ```
+///
+/// ```compile_fail,E0004
+/// use asyncore_loop::chat::Front;
+/// fn f(e: Front<'_>) -> u8 { match e { Front::Data(_) => 0, Front::Close => 1, Front::Empty => 2 } }
+/// ```
+///
+/// ```compile_fail,E0004
+/// use asyncore_loop::chat::Terminator;
+/// fn f(t: Terminator) -> u8 { match t { Terminator::None => 0, Terminator::Count(_) => 1, Terminator::Delimiter(_) => 2 } }
+/// ```
+///
+/// ```compile_fail,E0639
+/// let _ = asyncore_loop::chat::Overflow { max: 1, total: 2 };
+/// ```
+///
+/// The list of backends is a slice, so it can grow:
+///
+/// ```
+/// let all: &'static [asyncore_loop::Backend] = asyncore_loop::Backend::ALL;
+/// assert!(all.contains(&asyncore_loop::Backend::Epoll));
+/// ```
+#[cfg(doctest)]
+struct SemverDoctests;
+
+// The README's examples compile and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -8,8 +8,10 @@
 //! pause and the count of open accepted children.
 //!
 //! A channel is *in the map* (asyncore's sense) while it has a registration
-//! id; socketless channels live in a slot without one (AC-MAP-6). The order
-//! list remembers registrations in order (AC-MAP-1) and is compacted lazily.
+//! id; socketless channels live in a slot without one. The order
+//! list remembers registrations in order and is compacted lazily.
+
+// Spec: AC-MAP-6 (socketless channels), AC-MAP-1 (registration order).
 
 use crate::slab::Slab;
 use crate::token::Token;
@@ -136,7 +138,8 @@ impl<T> ChannelMap<T> {
     }
 
     /// The slot of a readiness key `(index << 32) | registration`, if that
-    /// registration is still current (AC-Q-6).
+    /// registration is still current.
+    // Spec: AC-Q-6.
     #[inline]
     pub(crate) fn resolve_key(&self, key: u64) -> Option<u32> {
         let index = (key >> 32) as u32;

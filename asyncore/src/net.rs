@@ -215,6 +215,23 @@ pub(crate) fn bytes_repr(data: &[u8]) -> String {
     out
 }
 
+/// An optional socket address as text, for log lines: `127.0.0.1:80`,
+/// `[::1]:80`, a Unix path, or `no address`.
+pub(crate) struct AddrText<'a>(pub(crate) Option<&'a SockAddr>);
+
+impl std::fmt::Display for AddrText<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            None => f.write_str("no address"),
+            Some(a) => match (a.as_socket(), a.as_pathname()) {
+                (Some(ip), _) => write!(f, "{ip}"),
+                (None, Some(path)) => write!(f, "{}", path.display()),
+                (None, None) => f.write_str("an unnamed address"),
+            },
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -19,14 +19,15 @@
 //!    shutdown deadline; no wait at all once a stop or shutdown is pending.
 //! 7. **Dispatch** each readiness report to the channel it was meant for (a
 //!    report whose channel closed, or whose slot was reused, during the pass
-//!    is dropped: AC-Q-6), or to the remote jobs or signal callbacks.
+//!    is dropped), or to the remote jobs or signal callbacks.
 //! 8. **Timers** due now (not those armed while they fire).
 //! 9. **Sweep** again.
 
+use crate::close_reason::CloseReason;
 use crate::core::{BoxedEntry, LoopCore, TimerAction, SIGNAL_KEY, WAKER_KEY};
 use crate::deliver::{invoke, owed_close, readwrite, wrapper, Routing, Which};
 use crate::event_loop::EventLoop;
-use crate::sys::{Backend, Interest};
+use crate::sys::{interest_name, Backend, Interest};
 use crate::timer::Due;
 use crate::view::View;
 use std::io;
@@ -110,7 +111,10 @@ impl<S: 'static> EventLoop<S> {
                         index,
                         routing,
                         "handle_shutdown",
-                        |d, cx| d.handle_shutdown(cx),
+                        |d, cx| {
+                            cx.ch.note_close_reason(CloseReason::Shutdown);
+                            d.handle_shutdown(cx)
+                        },
                     )?;
                 }
             }
@@ -225,6 +229,12 @@ impl<S: 'static> EventLoop<S> {
                 self.core.mark_dirty(index);
                 return Err(err);
             }
+            log::trace!(
+                "{} fd {fd}: watching for {} (was {})",
+                self.core.map.token(index),
+                interest_name(asked.interest),
+                interest_name(asked.watched)
+            );
             if let Some(e) = self.core.map.get_mut(index) {
                 e.ch.os_interest = asked.interest;
             }
@@ -384,6 +394,7 @@ impl<S: 'static> EventLoop<S> {
                 self.core.services.timers.cancel(id);
                 continue;
             };
+            log::trace!("{owner} timer {id:?} fired");
             if !repeating {
                 if let Some(e) = self.core.map.get_mut(index) {
                     e.ch.timers.remove(&id);
@@ -412,7 +423,14 @@ impl<S: 'static> EventLoop<S> {
                         let view = cx.view();
                         let (reading, writing) = (d.readable(&view), d.writable(&view));
                         if let Some(kind) = cx.expired_deadline(reading, writing) {
-                            d.handle_timeout(cx, kind)?;
+                            log::debug!("{} {kind} deadline passed", cx.token());
+                            let before = cx.ch.close_reason;
+                            cx.ch.note_close_reason(CloseReason::Deadline(kind));
+                            let result = d.handle_timeout(cx, kind);
+                            if !cx.is_closed() {
+                                cx.ch.close_reason = before; // kept open
+                            }
+                            result?;
                         }
                         cx.rearm_deadline(reading, writing);
                         Ok(())
@@ -457,7 +475,9 @@ fn ask<S: 'static>(
     accept_paused: bool,
 ) -> Asked {
     let view = View::new(&e.ch, core, index);
-    let (r, w) = (e.disp.readable(&view), e.disp.writable(&view));
+    // After end of stream a read event would only repeat it (a spin).
+    let r = !e.ch.read_eof && e.disp.readable(&view);
+    let w = e.disp.writable(&view);
     #[cfg(feature = "tls")]
     let (r, w, ready) = crate::tls::hooks::interest(&e.ch, r, w);
     #[cfg(not(feature = "tls"))]

@@ -40,6 +40,10 @@ use std::io;
 pub struct SendBuffer {
     buf: Vec<u8>,
     start: usize,
+    /// `close_when_done` was called: close (or shut down writing) once drained.
+    closing: bool,
+    /// The write side was shut down after draining.
+    write_shut: bool,
 }
 
 impl SendBuffer {
@@ -80,9 +84,51 @@ impl SendBuffer {
         if self.start == self.buf.len() {
             self.buf.clear();
             self.start = 0;
+            return self.finish_if_done(cx);
         } else if self.start > Self::CHUNK && self.start * 2 > self.buf.len() {
             self.buf.drain(..self.start);
             self.start = 0;
+        }
+        Ok(())
+    }
+
+    /// Flush, then close: once everything queued is sent, the channel
+    /// closes if the peer is done sending too ([`Cx::read_eof`]); otherwise
+    /// its write side is shut down (the peer reads end of stream after the
+    /// last byte) and the channel closes when the peer's end of stream
+    /// arrives (call this again from
+    /// [`handle_read_eof`](crate::Dispatcher::handle_read_eof), or let the
+    /// default `handle_close` do it). Closing only once the peer is done
+    /// avoids the reset that closing with unread input sends, which can
+    /// destroy output the peer has not read yet.
+    ///
+    /// The close is `cx.close()`: `handle_close` is not called for it.
+    /// Data sent after this call is queued after the close and fails once
+    /// the write side is shut down.
+    pub fn close_when_done<S: 'static>(&mut self, cx: &mut Cx<'_, S>) -> io::Result<()> {
+        self.closing = true;
+        if self.is_empty() {
+            return self.finish_if_done(cx);
+        }
+        self.initiate_send(cx)
+    }
+
+    /// Whether [`close_when_done`](SendBuffer::close_when_done) was called.
+    pub fn closing(&self) -> bool {
+        self.closing
+    }
+
+    /// The buffer drained: the close asked for by `close_when_done`.
+    fn finish_if_done<S: 'static>(&mut self, cx: &mut Cx<'_, S>) -> io::Result<()> {
+        if !self.closing || cx.is_closed() {
+            return Ok(());
+        }
+        if cx.read_eof() || !cx.connected() {
+            return cx.close();
+        }
+        if !self.write_shut {
+            self.write_shut = true;
+            cx.shutdown_write()?;
         }
         Ok(())
     }

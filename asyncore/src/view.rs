@@ -95,6 +95,11 @@ impl<'a, S: 'static> View<'a, S> {
         self.ch.is_closed()
     }
 
+    /// Whether a receive saw end of stream (see [`Cx::read_eof`](crate::Cx::read_eof)).
+    pub fn read_eof(&self) -> bool {
+        self.ch.read_eof
+    }
+
     /// Whether the channel is in the map (has a descriptor and is not closed).
     pub fn is_registered(&self) -> bool {
         self.core.map.meta(self.index).reg != 0

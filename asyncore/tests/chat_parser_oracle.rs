@@ -101,6 +101,7 @@ fn json_terminator(t: &Terminator) -> String {
         Terminator::None => "null".into(),
         Terminator::Count(n) => n.to_string(),
         Terminator::Delimiter(d) => format!("\"{}\"", hex(d)),
+        other => panic!("the oracle has no encoding for {other:?}"),
     }
 }
 
@@ -136,6 +137,7 @@ fn rust_line(c: &Case) -> String {
                     }
                     signals += 1;
                 }
+                other => panic!("the oracle has no event like {other:?}"),
             }
         }
     }

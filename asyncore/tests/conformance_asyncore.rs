@@ -519,8 +519,8 @@ fn default_pass(b: Backend) -> io::Result<()> {
     match b {
         Backend::Select => asyncore_loop::poll(0.0),
         Backend::Poll => asyncore_loop::poll2(0.0),
-        Backend::Epoll => asyncore_loop::with_default_loop(|ev| {
-            ev.set_backend(Backend::Epoll);
+        other => asyncore_loop::with_default_loop(|ev| {
+            ev.set_backend(other);
             ev.poll(Some(Duration::ZERO))
         }),
     }

@@ -24,7 +24,7 @@ use std::net::SocketAddr;
 pub struct AppError {
     /// The process exit code.
     pub code: u8,
-    /// The line printed after `asyncore: `.
+    /// The line printed after `asyncore: ` (nothing is printed when empty).
     pub message: String,
 }
 
@@ -47,6 +47,18 @@ impl AppError {
         AppError::new(Self::USAGE, message)
     }
 
+    /// An exit code with nothing to say: the command prints no line (e.g.
+    /// stdout was closed by its reader).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert!(asyncore_cli::AppError::quiet(141).message.is_empty());
+    /// ```
+    pub fn quiet(code: u8) -> Self {
+        AppError::new(code, "")
+    }
+
     /// An I/O failure with what was being done (exit code 1).
     pub fn io(doing: impl fmt::Display, err: io::Error) -> Self {
         AppError::new(Self::IO, format!("{doing}: {err}"))
@@ -60,22 +72,6 @@ impl fmt::Display for AppError {
 }
 
 impl std::error::Error for AppError {}
-
-/// Parses a `--listen` address (`HOST:PORT`, IPv6 as `[::1]:PORT`).
-///
-/// # Examples
-///
-/// ```
-/// assert!(asyncore_cli::parse_listen("127.0.0.1:0").is_ok());
-/// assert_eq!(asyncore_cli::parse_listen("nonsense").unwrap_err().code, 2);
-/// ```
-pub fn parse_listen(text: &str) -> Result<SocketAddr, AppError> {
-    text.parse().map_err(|_| {
-        AppError::usage(format!(
-            "bad listen address {text:?}: expected HOST:PORT, e.g. 127.0.0.1:8025 or [::1]:8025"
-        ))
-    })
-}
 
 /// Creates a listening channel for `dispatcher` on `addr` in `ev`, and
 /// returns the address it really got (port 0 resolved).
@@ -137,28 +133,13 @@ pub fn shutdown_on_signals<S: 'static>(ev: &mut EventLoop<S>) -> Result<(), AppE
     Ok(())
 }
 
-/// A minimal `log` backend: `level: message` on stderr.
-#[derive(Debug)]
-struct StderrLog {
-    level: log::LevelFilter,
-}
-
-impl log::Log for StderrLog {
-    fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
-        metadata.level() <= self.level
-    }
-
-    fn log(&self, record: &log::Record<'_>) {
-        if self.enabled(record.metadata()) {
-            eprintln!("{}", record.args());
-        }
-    }
-
-    fn flush(&self) {}
-}
-
-/// Installs the stderr logger: `-q` errors only, default warnings and
-/// infos, `-v` debug. Lines keep asyncore's `type: message` form.
+/// Installs the stderr logger (env_logger). `-q`: errors only; default:
+/// warnings and infos as bare lines (asyncore's `type: message` form);
+/// `-v`: debug, `-vv`: trace, each line with a timestamp, its level and its
+/// target, e.g. `[2026-11-30T15:47:24.123Z DEBUG asyncore_loop::core] #2.0
+/// fd 6 closed: the peer closed the connection`. `RUST_LOG`, when set, adds
+/// or overrides filters in env_logger's syntax (`asyncore_loop=trace`) and
+/// turns the timestamped form on.
 ///
 /// # Examples
 ///
@@ -166,16 +147,47 @@ impl log::Log for StderrLog {
 /// asyncore_cli::init_logging(0, false);
 /// ```
 pub fn init_logging(verbose: u8, quiet: bool) {
+    use std::io::Write;
     let level = match (quiet, verbose) {
         (true, _) => log::LevelFilter::Error,
         (false, 0) => log::LevelFilter::Info,
         (false, 1) => log::LevelFilter::Debug,
         (false, _) => log::LevelFilter::Trace,
     };
-    let logger: &'static StderrLog = Box::leak(Box::new(StderrLog { level }));
-    if log::set_logger(logger).is_ok() {
-        log::set_max_level(level);
+    let rust_log = std::env::var("RUST_LOG")
+        .ok()
+        .filter(|s| !s.trim().is_empty());
+    let mut builder = env_logger::Builder::new();
+    builder
+        .filter_level(level)
+        .target(env_logger::Target::Stderr);
+    if let Some(spec) = &rust_log {
+        builder.parse_filters(spec);
     }
+    if verbose == 0 && rust_log.is_none() {
+        builder.format(|buf, record| writeln!(buf, "{}", record.args()));
+    } else {
+        builder.format_timestamp_millis();
+    }
+    // A second call (tests, embedders) keeps the first logger.
+    let _ = builder.try_init();
+}
+
+/// `--backend`'s parser: the backends by name, listed in the help as its
+/// possible values.
+///
+/// # Examples
+///
+/// ```
+/// use clap::builder::TypedValueParser;
+/// let cmd = clap::Command::new("x");
+/// let parsed = asyncore_cli::backend_parser().parse_ref(&cmd, None, "poll".as_ref());
+/// assert_eq!(parsed.unwrap(), asyncore_loop::Backend::Poll);
+/// ```
+pub fn backend_parser() -> impl clap::builder::TypedValueParser<Value = Backend> {
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(["select", "poll", "epoll"])
+        .try_map(|name| name.parse::<Backend>())
 }
 
 /// The backends by name, for `--backend`.

@@ -17,10 +17,55 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// One echoed connection: whatever arrives goes back, buffered while the
-/// peer is slow to read.
-#[derive(Debug, Default)]
+/// peer is slow to read. Above [`HIGH_WATER`](EchoHandler::HIGH_WATER)
+/// queued bytes it stops reading (a peer that sends without reading is held
+/// back by TCP, not by our memory); when the peer is done sending (end of
+/// stream, e.g. a half-close) it sends everything queued, then closes.
+#[derive(Debug)]
 pub struct EchoHandler {
     out: SendBuffer,
+    high_water: usize,
+}
+
+impl EchoHandler {
+    /// The default high-water mark: queued output above which the
+    /// connection stops reading.
+    pub const HIGH_WATER: usize = 256 << 10;
+
+    /// A handler that stops reading above `high_water` queued bytes.
+    pub fn with_high_water(high_water: usize) -> Self {
+        EchoHandler {
+            out: SendBuffer::new(),
+            high_water,
+        }
+    }
+}
+
+impl Default for EchoHandler {
+    fn default() -> Self {
+        EchoHandler::with_high_water(Self::HIGH_WATER)
+    }
+}
+
+/// Settings of the echo server.
+#[derive(Clone, Debug)]
+pub struct EchoOptions {
+    /// Queued output per connection above which it stops reading (default
+    /// [`EchoHandler::HIGH_WATER`]). A client that sends everything before
+    /// reading anything needs what it sends to fit in this plus the kernel's
+    /// socket buffers.
+    pub high_water: usize,
+    /// Implicit TLS on every connection (`--tls-cert`, `--tls-key`).
+    pub tls: Option<Arc<asyncore_loop::tls::ServerConfig>>,
+}
+
+impl Default for EchoOptions {
+    fn default() -> Self {
+        EchoOptions {
+            tls: None,
+            high_water: EchoHandler::HIGH_WATER,
+        }
+    }
 }
 
 impl Dispatcher for EchoHandler {
@@ -44,6 +89,10 @@ impl Dispatcher for EchoHandler {
         })?
     }
 
+    fn readable(&self, _ch: &View<'_>) -> bool {
+        self.out.len() < self.high_water
+    }
+
     fn writable(&self, ch: &View<'_>) -> bool {
         self.out.writable(ch)
     }
@@ -52,17 +101,19 @@ impl Dispatcher for EchoHandler {
         self.out.initiate_send(cx)
     }
 
+    /// The peer is done sending: what it sent still goes back, then close.
+    fn handle_read_eof(&mut self, cx: &mut Cx<'_>) -> io::Result<()> {
+        self.out.close_when_done(cx)
+    }
+
     fn handle_close(&mut self, cx: &mut Cx<'_>) -> io::Result<()> {
         cx.close()
     }
 }
 
-/// The TLS configuration of an implicit-TLS echo (`--tls-cert`, `--tls-key`).
-pub type TlsServer = Option<Arc<asyncore_loop::tls::ServerConfig>>;
-
-#[derive(Clone, Default)]
 struct Listener {
-    tls: TlsServer,
+    high_water: usize,
+    tls: Option<Arc<asyncore_loop::tls::ServerConfig>>,
 }
 
 impl Dispatcher for Listener {
@@ -72,7 +123,7 @@ impl Dispatcher for Listener {
         sock: Socket,
         _addr: SockAddr,
     ) -> io::Result<()> {
-        let mut child = cx.add(EchoHandler::default());
+        let mut child = cx.add(EchoHandler::with_high_water(self.high_water));
         child.adopt(sock)?;
         if let Some(config) = &self.tls {
             child.start_tls_server(config.clone())?;
@@ -111,18 +162,21 @@ pub struct EchoServer {
 impl EchoServer {
     /// Listens on `listen` with `backend`.
     pub fn bind(listen_on: SocketAddr, backend: Backend) -> Result<Self, AppError> {
-        Self::bind_tls(listen_on, backend, None)
+        Self::bind_with(listen_on, backend, &EchoOptions::default())
     }
 
-    /// Listens on `listen` with `backend`; with `tls`, every connection is
-    /// implicit TLS.
-    pub fn bind_tls(
+    /// Listens on `listen` with `backend` and `options`.
+    pub fn bind_with(
         listen_on: SocketAddr,
         backend: Backend,
-        tls: TlsServer,
+        options: &EchoOptions,
     ) -> Result<Self, AppError> {
         let mut ev = EventLoop::new().with_backend(backend);
-        let addr = listen(&mut ev, Listener { tls }, listen_on)?;
+        let listener = Listener {
+            high_water: options.high_water,
+            tls: options.tls.clone(),
+        };
+        let addr = listen(&mut ev, listener, listen_on)?;
         Ok(EchoServer { ev, addr })
     }
 
@@ -147,12 +201,16 @@ impl EchoServer {
 
 /// `asyncore echo`: bind, say where, serve.
 pub fn run(listen_on: SocketAddr, backend: Backend) -> Result<(), AppError> {
-    run_tls(listen_on, backend, None)
+    run_with(listen_on, backend, &EchoOptions::default())
 }
 
-/// `asyncore echo [--tls-cert F --tls-key F]`: bind, say where, serve.
-pub fn run_tls(listen_on: SocketAddr, backend: Backend, tls: TlsServer) -> Result<(), AppError> {
-    let server = EchoServer::bind_tls(listen_on, backend, tls)?;
+/// [`run`] with `options`.
+pub fn run_with(
+    listen_on: SocketAddr,
+    backend: Backend,
+    options: &EchoOptions,
+) -> Result<(), AppError> {
+    let server = EchoServer::bind_with(listen_on, backend, options)?;
     println!("echo: listening on {}", server.addr());
     server.run()
 }
@@ -171,23 +229,25 @@ pub fn run_tls(listen_on: SocketAddr, backend: Backend, tls: TlsServer) -> Resul
 /// # Ok::<(), asyncore_cli::AppError>(())
 /// ```
 pub fn run_loops(listen_on: SocketAddr, backend: Backend, loops: usize) -> Result<(), AppError> {
-    run_loops_tls(listen_on, backend, loops, None)
+    run_loops_with(listen_on, backend, loops, &EchoOptions::default())
 }
 
-/// [`run_loops`], implicit TLS with `tls`.
-pub fn run_loops_tls(
+/// [`run_loops`] with `options`.
+pub fn run_loops_with(
     listen_on: SocketAddr,
     backend: Backend,
     loops: usize,
-    tls: TlsServer,
+    options: &EchoOptions,
 ) -> Result<(), AppError> {
+    let (high_water, tls) = (options.high_water, options.tls.clone());
     let addr = Arc::new(ReusePortAddr::new(listen_on));
     let shared = Arc::clone(&addr);
     let group = LoopGroup::builder(loops)
         .backend(backend)
         .thread_name("asyncore-echo")
         .start(move |_, ev| {
-            shared.add_listener(ev, Listener { tls: tls.clone() })?;
+            let tls = tls.clone();
+            shared.add_listener(ev, Listener { high_water, tls })?;
             shutdown_on_signals(ev).map_err(|e| io::Error::other(e.message))
         })
         .map_err(|e| AppError::io("echo: cannot start the loops", e))?;

@@ -1,5 +1,5 @@
 //! The `asyncore` command's apps, each callable as a library function so
-//! tests can start them in-process: [`demo`], [`get`], [`echo`], [`chat`],
+//! tests can start them in-process: [`demo`], [`get`], [`echo`], [`chat`], [`http`],
 //! [`smtpd`].
 
 #![deny(missing_docs, rust_2018_idioms)]
@@ -9,10 +9,25 @@ pub mod chat;
 mod common;
 pub mod demo;
 pub mod echo;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod get;
+pub mod http;
+mod listen_addr;
 pub mod smtpd;
 
 pub use common::{
-    init_logging, listen, parse_backend, parse_listen, shutdown_on_signals, tls_server_config,
+    backend_parser, init_logging, listen, parse_backend, shutdown_on_signals, tls_server_config,
     AppError,
 };
+pub use listen_addr::{parse_listen, LISTEN_HELP};
+
+// The Rust examples of this package's README and of the workspace README
+// compile as doctests (the workspace README is not part of the package:
+// only doctest builds read it).
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct WorkspaceReadmeDoctests;

@@ -1,16 +1,19 @@
 //! The `asyncore` command. `asyncore --help` lists the apps.
 
-use asyncore_cli::{chat, demo, echo, get, init_logging, parse_backend, parse_listen, AppError};
+use asyncore_cli::{backend_parser, chat, demo, echo, get, init_logging, parse_listen, AppError};
 use asyncore_loop::Backend;
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
-/// Servers and clients on asyncore for Rust: one event loop per app.
+/// Network tools, each running on one asyncore event loop:
+/// demo (an HTTP server and client in one loop), get (an HTTP client),
+/// echo (an echo server), chat (a chat room for nc and telnet) and
+/// smtpd (a mail catcher for development).
 #[derive(Debug, Parser)]
-#[command(name = "asyncore", version, about)]
+#[command(name = "asyncore", version)]
 struct Cli {
-    /// The readiness backend.
-    #[arg(long, global = true, default_value = "epoll", value_parser = parse_backend)]
+    /// The readiness backend: select(2), poll(2) or epoll(7).
+    #[arg(long, global = true, default_value = "epoll", value_parser = backend_parser())]
     backend: Backend,
     /// More log output (repeat for more).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
@@ -26,34 +29,11 @@ struct Cli {
 enum App {
     /// Serve HTTP on 127.0.0.1 and fetch a page from it with asyncore's example client, in one loop.
     Demo,
-    /// Fetch an http:// or https:// URL (GET, HTTP/1.1) and write the body to stdout or a file.
-    ///
-    /// Exit codes: 3 bad URL, 4 resolution failed, 5 refused or unreachable (or a TLS failure),
-    /// 6 timeout, 7 HTTP error status (nothing written, as curl -f), 8 malformed or truncated response,
-    /// 9 https certificate error.
-    Get {
-        /// The http:// URL to fetch; an IPv6 literal goes in brackets, as in `http://[::1]:8080/x`.
-        url: String,
-        /// Write the body to FILE (through FILE.part, renamed when complete).
-        #[arg(short, long, value_name = "FILE")]
-        output: Option<std::path::PathBuf>,
-        /// Also write the status line and headers before the body (as curl -i).
-        #[arg(short, long)]
-        include: bool,
-        /// Resolution, connect and idle timeout.
-        #[arg(long, default_value = "30", value_name = "SECS", value_parser = get::parse_timeout)]
-        timeout: std::time::Duration,
-        /// https: trust only the CA certificates in this PEM file (instead of the built-in roots).
-        #[arg(long, value_name = "FILE")]
-        cacert: Option<std::path::PathBuf>,
-        /// https: do not verify the server's certificate (testing only).
-        #[arg(long)]
-        insecure: bool,
-    },
+    /// Fetch an http:// URL (GET or HEAD, HTTP/1.1) and write the body to stdout or a file.
+    Get(get::GetArgs),
     /// Echo every byte back to its sender.
     Echo {
-        /// Address to listen on.
-        #[arg(long, default_value = "127.0.0.1:7007")]
+        #[arg(long, default_value = "127.0.0.1:7007", help = asyncore_cli::LISTEN_HELP)]
         listen: String,
         /// Event loops, one thread each, each with its own SO_REUSEPORT listener
         /// on the address (the kernel spreads connections); 1 is a single loop.
@@ -65,11 +45,13 @@ enum App {
         /// Implicit TLS: the certificate's private key (PEM).
         #[arg(long, value_name = "FILE")]
         tls_key: Option<std::path::PathBuf>,
+        /// Output queued per connection (bytes) above which it stops reading until the peer reads.
+        #[arg(long, default_value_t = echo::EchoHandler::HIGH_WATER, value_name = "BYTES")]
+        high_water: usize,
     },
     /// A line-based chat room for nc and telnet: nicknames, /who, /nick, /quit.
     Chat {
-        /// Address to listen on.
-        #[arg(long, default_value = chat::DEFAULT_LISTEN)]
+        #[arg(long, default_value = chat::DEFAULT_LISTEN, help = asyncore_cli::LISTEN_HELP)]
         listen: String,
         /// The longest line accepted, in bytes; longer lines get an error line and are discarded.
         #[arg(long, default_value_t = 1024)]
@@ -82,9 +64,17 @@ enum App {
         #[arg(long, default_value_t = 65536, value_name = "BYTES")]
         max_queue: usize,
     },
-    /// An SMTP server for testing code that sends mail (python -m smtpd's successor):
-    /// prints each message, or stores it into a Maildir.
+    /// A mail catcher for development (python -m smtpd's successor): an SMTP server
+    /// that prints each message, or stores it into a Maildir, and delivers nothing.
     Smtpd(asyncore_cli::smtpd::Options),
+    /// A static-file HTTP/1.1 server (python -m http.server's successor):
+    /// GET/HEAD, keep-alive, pipelining, ranges, conditional requests, listings.
+    ///
+    /// Nothing outside --root is served: `..` in any encoding, backslashes and
+    /// NULs in the path are refused (400); symlinks that resolve outside the
+    /// root are refused (403) unless --follow-symlinks. One access log line per
+    /// request on stdout (-q silences it).
+    Http(asyncore_cli::http::Options),
 }
 
 fn main() -> ExitCode {
@@ -92,36 +82,21 @@ fn main() -> ExitCode {
     init_logging(cli.verbose, cli.quiet);
     let result: Result<(), AppError> = match cli.app {
         App::Smtpd(options) => asyncore_cli::smtpd::run(&options, cli.backend),
+        App::Http(options) => asyncore_cli::http::run(&options, !cli.quiet, cli.backend),
         App::Demo => demo::run(cli.backend),
-        App::Get {
-            url,
-            output,
-            include,
-            timeout,
-            cacert,
-            insecure,
-        } => get::run(
-            &url,
-            output.as_deref(),
-            &get::GetOptions {
-                timeout,
-                include_head: include,
-                progress: get::stderr_is_terminal(),
-                backend: cli.backend,
-                cacert,
-                insecure,
-            },
-        ),
+        App::Get(args) => args.run(cli.backend),
         App::Echo {
             listen,
             loops,
+            high_water,
             tls_cert,
             tls_key,
         } => parse_listen(&listen).and_then(|addr| {
             let tls = asyncore_cli::tls_server_config(tls_cert.as_deref(), tls_key.as_deref())?;
+            let options = echo::EchoOptions { high_water, tls };
             match loops {
-                1 => echo::run_tls(addr, cli.backend, tls),
-                n => echo::run_loops_tls(addr, cli.backend, usize::from(n), tls),
+                1 => echo::run_with(addr, cli.backend, &options),
+                n => echo::run_loops_with(addr, cli.backend, usize::from(n), &options),
             }
         }),
         App::Chat {
@@ -141,7 +116,9 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("asyncore: {e}");
+            if !e.message.is_empty() {
+                eprintln!("asyncore: {e}");
+            }
             ExitCode::from(e.code)
         }
     }

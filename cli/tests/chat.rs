@@ -302,6 +302,13 @@ fn bad_and_duplicate_nicknames_are_asked_again() {
     c.next_is(ask);
     c.send("/who");
     c.next_is("error: choose a nickname first");
+    c.next_is(ask);
+    c.send("/nick");
+    c.next_is("error: usage: /nick NAME");
+    c.next_is(ask);
+    c.send("/nick alice");
+    c.next_is("error: the nickname alice is taken");
+    c.next_is(ask);
     c.send("/help");
     c.expect(ask);
     // Nothing of this reached the room.
@@ -595,6 +602,24 @@ fn sigterm_shuts_the_binary_down_gracefully() {
         Some("* server shutting down")
     );
     assert!(p.wait(WAIT).success());
+}
+
+#[test]
+fn nick_command_at_the_prompt_chooses_the_nickname() {
+    // A raw socket against the binary, as someone typing into nc would.
+    let p = start_binary(&[]);
+    let mut bob = Client::join(p.addr(), "bob");
+    let mut c = Client::connect(p.addr(), "raw");
+    c.send("/nick alice");
+    c.next_is("* hello alice; here: bob. Type /help for commands");
+    bob.next_is("* alice joined");
+    c.send("hi");
+    bob.next_is("<alice> hi");
+    // Bare LF or CRLF, and any case of the command word.
+    let mut d = Client::connect(p.addr(), "raw2");
+    d.send_raw(b"/NICK carol\r\n");
+    d.expect("* hello carol; here: ");
+    bob.next_is("* carol joined");
 }
 
 #[test]

@@ -117,6 +117,17 @@ fn assert_ok(out: &Output) {
     assert!(out.stderr.is_empty(), "stderr: {}", stderr_text(out));
 }
 
+/// Asserts success of a download to `path`: stderr is the one summary line.
+fn assert_saved(out: &Output, path: &Path) {
+    let err = stderr_text(out);
+    assert_eq!(out.status.code(), Some(0), "stderr: {err}");
+    let size = std::fs::metadata(path).expect("the output file").len();
+    let want = format!("saved {}: {size} bytes in ", path.display());
+    assert!(err.starts_with(&want), "{err:?} is not {want:?}...");
+    assert!(err.trim_end().ends_with("/s)"), "{err:?}");
+    assert_eq!(err.lines().count(), 1, "one line: {err}");
+}
+
 /// Asserts exit `code` and exactly one `asyncore: ...` line containing `what`.
 fn assert_fails(out: &Output, code: u8, what: &str) {
     let err = stderr_text(out);
@@ -181,8 +192,12 @@ fn http_server_byte_exact_to_stdout_and_file() {
 
     let target = dir.0.join("copy.bin");
     let out = common::run(&["get", &url, "-o", target.to_str().expect("utf-8")]);
-    assert_ok(&out);
+    assert_saved(&out, &target);
     assert!(out.stdout.is_empty());
+    assert!(std::fs::read(&target).expect("output file") == data);
+    std::fs::remove_file(&target).expect("remove");
+    let out = common::run(&["get", "-s", &url, "-o", target.to_str().expect("utf-8")]);
+    assert_ok(&out); // -s: no summary line
     assert!(std::fs::read(&target).expect("output file") == data);
     assert!(!dir.0.join("copy.bin.part").exists());
 
@@ -228,7 +243,7 @@ fn chunked_close_and_length_framings_are_byte_exact() {
         target.to_str().expect("utf-8"),
         &py_url(&server, "/chunked/data.bin"),
     ]);
-    assert_ok(&out);
+    assert_saved(&out, &target);
     assert!(std::fs::read(&target).expect("output file") == data);
 
     // In-process: the trailers and the head are reported.
@@ -446,4 +461,237 @@ fn host_name_resolved_off_the_loop() {
     let out = common::run(&["get", &format!("http://localhost:{}/", addr.port())]);
     assert_ok(&out);
     assert_eq!(out.stdout, b"hi");
+}
+
+// ---- redirects, request options, --max-time, output forms -----------------------
+
+fn redirect_server() -> Proc {
+    py_server(&[concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/py/redirect_server.py"
+    )])
+}
+
+#[test]
+fn redirects_are_followed_with_dash_l() {
+    let server = redirect_server();
+    let url = |path: &str| py_url(&server, path);
+    for path in ["/a/b/relative", "/absolute", "/chain/5"] {
+        for backend in ["select", "poll", "epoll"] {
+            let out = common::run(&["get", "-L", &url(path), "--backend", backend]);
+            assert_ok(&out);
+            assert_eq!(out.stdout, b"the target\n", "{path} {backend}");
+        }
+    }
+    // In-process: where it ended, after how many hops.
+    let opts = GetOptions {
+        follow: true,
+        ..GetOptions::default()
+    };
+    let mut body = Vec::new();
+    let r = fetch(&url("/chain/3"), &opts, &mut body).expect("fetch");
+    assert_eq!((r.redirects, r.url.as_str()), (4, &*url("/file.txt")));
+    assert_eq!(body, b"the target\n");
+    // A 3xx without Location is an answer like any other.
+    let out = common::run(&["get", &url("/no-location")]);
+    assert_ok(&out);
+    assert_eq!(out.stdout, b"no location\n");
+}
+
+#[test]
+fn without_dash_l_a_redirect_is_reported_and_nothing_written() {
+    let server = redirect_server();
+    let dir = TempDir::new("noredirect");
+    let target = dir.0.join("page.html");
+    let out = common::run(&[
+        "get",
+        &py_url(&server, "/absolute"),
+        "-o",
+        target.to_str().expect("utf-8"),
+    ]);
+    let location = format!("Location: {}", py_url(&server, "/file.txt"));
+    assert_fails(&out, exit::REDIRECT, &location);
+    assert!(stderr_text(&out).contains("301 Moved Permanently"));
+    assert!(!target.exists() && !dir.0.join("page.html.part").exists());
+    // A relative Location is shown resolved.
+    let out = common::run(&["get", "-i", &py_url(&server, "/a/b/relative")]);
+    assert_fails(&out, exit::REDIRECT, &location);
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn redirect_loops_and_long_chains_stop_at_the_limit() {
+    let server = redirect_server();
+    let start = Instant::now();
+    let out = common::run(&["get", "-L", &py_url(&server, "/loop")]);
+    assert_fails(&out, exit::REDIRECT, "too many redirects: stopped after 20");
+    assert!(start.elapsed() < Duration::from_secs(30));
+    let out = common::run(&[
+        "get",
+        "-L",
+        "--max-redirs",
+        "3",
+        &py_url(&server, "/chain/5"),
+    ]);
+    assert_fails(&out, exit::REDIRECT, "stopped after 3");
+    let out = common::run(&[
+        "get",
+        "-L",
+        "--max-redirs",
+        "6",
+        &py_url(&server, "/chain/5"),
+    ]);
+    assert_ok(&out);
+    // A redirect to https is refused as a URL.
+    let out = common::run(&["get", "-L", &py_url(&server, "/to-https")]);
+    assert_fails(&out, exit::BAD_URL, "https is not supported");
+}
+
+#[test]
+fn head_request_writes_the_head_and_keeps_the_method_across_redirects() {
+    let server = redirect_server();
+    let out = common::run(&["get", "-I", &py_url(&server, "/file.txt")]);
+    assert_ok(&out);
+    let text = String::from_utf8(out.stdout).expect("utf-8 head");
+    assert!(text.starts_with("HTTP/1.1 200 OK\r\n"), "{text}");
+    assert!(text.contains("X-Method: HEAD\r\n"), "{text}");
+    assert!(text.contains("Content-Length: 11\r\n"), "{text}");
+    assert!(text.ends_with("\r\n\r\n"), "no body: {text:?}");
+    // 307, 303 (and 308, 301, 302 alike): HEAD stays HEAD, GET stays GET.
+    let out = common::run(&["get", "-I", "-L", &py_url(&server, "/chain/2")]);
+    assert_ok(&out);
+    let text = String::from_utf8(out.stdout).expect("utf-8 head");
+    assert!(text.starts_with("HTTP/1.1 200 OK\r\n"), "{text}");
+    assert!(text.contains("X-Method: HEAD\r\n"), "{text}");
+    let out = common::run(&["get", "-i", "-L", &py_url(&server, "/chain/2")]);
+    assert_ok(&out);
+    let text = String::from_utf8(out.stdout).expect("utf-8");
+    assert!(text.contains("X-Method: GET\r\n"), "{text}");
+    assert!(text.ends_with("\r\n\r\nthe target\n"), "{text}");
+}
+
+#[test]
+fn request_headers_and_user_agent_reach_the_server() {
+    let server = redirect_server();
+    let out = common::run(&[
+        "get",
+        &py_url(&server, "/headers"),
+        "-H",
+        "X-Probe: one",
+        "-H",
+        "X-Other:two words",
+        "-A",
+        "probe/1.0",
+        "-H",
+        "Accept:",
+    ]);
+    assert_ok(&out);
+    let text = String::from_utf8(out.stdout).expect("utf-8");
+    assert!(text.contains("X-Probe: one\n"), "{text}");
+    assert!(text.contains("X-Other: two words\n"), "{text}");
+    assert!(text.contains("User-Agent: probe/1.0\n"), "{text}");
+    assert!(!text.contains("Accept:"), "Accept: removed: {text}");
+    assert!(text.contains("Accept-Encoding: identity\n"), "{text}");
+    // Credentials stay with the first host across a redirect; the rest follow.
+    let out = common::run(&[
+        "get",
+        "-L",
+        &py_url(&server, "/other-host"),
+        "-H",
+        "Authorization: Bearer secret",
+        "-H",
+        "X-Probe: kept",
+    ]);
+    assert_ok(&out);
+    let text = String::from_utf8(out.stdout).expect("utf-8");
+    assert!(text.contains("X-Probe: kept\n"), "{text}");
+    assert!(!text.contains("secret"), "{text}");
+    assert!(
+        text.contains(&format!("Host: localhost:{}\n", server.addr().port())),
+        "{text}"
+    );
+    // A malformed header is a usage error.
+    let out = common::run(&["get", &py_url(&server, "/headers"), "-H", "no colon"]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn max_time_bounds_a_trickling_server() {
+    let server = redirect_server();
+    let dir = TempDir::new("trickle");
+    let target = dir.0.join("slow.bin");
+    let start = Instant::now();
+    let out = common::run(&[
+        "get",
+        "--max-time",
+        "2",
+        "--timeout",
+        "30",
+        &py_url(&server, "/trickle"),
+        "-o",
+        target.to_str().expect("utf-8"),
+    ]);
+    let took = start.elapsed();
+    assert_fails(&out, exit::TIMEOUT, "--max-time");
+    assert!(took >= Duration::from_millis(1900), "{took:?}");
+    assert!(took < Duration::from_secs(15), "{took:?}");
+    assert!(!target.exists() && !dir.0.join("slow.bin.part").exists());
+}
+
+#[test]
+fn output_to_a_directory_and_to_dash() {
+    let server = redirect_server();
+    let dir = TempDir::new("outdir");
+    let slash = format!("{}/", dir.0.display());
+    let out = common::run(&["get", &py_url(&server, "/file.txt?v=1"), "-o", &slash]);
+    let saved = dir.0.join("file.txt");
+    assert_saved(&out, &saved);
+    assert_eq!(std::fs::read(&saved).expect("saved"), b"the target\n");
+    // An existing directory without the slash means the same.
+    std::fs::remove_file(&saved).expect("remove");
+    let out = common::run(&[
+        "get",
+        &py_url(&server, "/file.txt"),
+        "-o",
+        dir.0.to_str().unwrap(),
+    ]);
+    assert_saved(&out, &saved);
+    // `-o -` is stdout.
+    let out = common::run(&["get", &py_url(&server, "/file.txt"), "-o", "-"]);
+    assert_ok(&out);
+    assert_eq!(out.stdout, b"the target\n");
+    assert!(!std::path::Path::new("-").exists());
+}
+
+#[test]
+fn output_directory_without_a_file_name_is_refused_before_connecting() {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    listener.set_nonblocking(true).expect("nonblocking");
+    let dir = TempDir::new("noname");
+    let slash = format!("{}/", dir.0.display());
+    let addr = listener.local_addr().expect("addr");
+    for path in ["/", "/dir/"] {
+        let out = common::run(&["get", &format!("http://{addr}{path}"), "-o", &slash]);
+        assert_fails(&out, 2, "has no file name");
+    }
+    assert!(
+        matches!(listener.accept(), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock),
+        "nothing may connect"
+    );
+    assert_eq!(std::fs::read_dir(&dir.0).expect("dir").count(), 0);
+}
+
+#[test]
+fn a_closed_stdout_ends_quietly_with_141() {
+    let server = redirect_server();
+    // As a shell runs `asyncore get URL | head -c 10`.
+    let script = r#""$0" get "$1" | head -c 10 > /dev/null; echo "status ${PIPESTATUS[0]}""#;
+    let p = Proc::spawn(
+        Command::new("bash")
+            .args(["-c", script, common::BIN, &py_url(&server, "/big")])
+            .stdin(Stdio::null()),
+    );
+    let out = p.output(Duration::from_secs(60));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "status 141\n");
+    assert!(out.stderr.is_empty(), "quietly: {}", stderr_text(&out));
 }

@@ -1541,7 +1541,8 @@ fn sigterm_finishes_sessions_in_flight() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
-/// `--print` writes the DebuggingServer dump to stdout.
+/// `--print` writes the DebuggingServer dump to stdout, with the envelope:
+/// every recipient shows, Bcc ones too.
 #[test]
 fn print_to_stdout() {
     let mut b = binary(&["--print"]);
@@ -1550,14 +1551,199 @@ fn print_to_stdout() {
     c.cmd("HELO x");
     c.cmd("MAIL FROM:<a@b>");
     c.cmd("RCPT TO:<c@d>");
+    c.cmd("RCPT TO:<hidden@bcc.example>");
     c.cmd("DATA");
-    assert_eq!(c.cmd("Subject: hi\r\n\r\n..body\r\n."), "250 OK");
+    assert_eq!(c.cmd("Subject: hi\r\nTo: c@d\r\n\r\n..body\r\n."), "250 OK");
     let mut lines = Vec::new();
-    for _ in 0..6 {
+    for _ in 0..9 {
         lines.push(b.line(Duration::from_secs(10)).expect("line") + "\n");
     }
     assert_eq!(
         lines.concat(),
-        "---------- MESSAGE FOLLOWS ----------\nSubject: hi\nX-Peer: 127.0.0.1\n\n.body\n------------ END MESSAGE ------------\n"
+        "---------- MESSAGE FOLLOWS ----------\nSubject: hi\nTo: c@d\nX-Peer: 127.0.0.1\n\
+         X-MailFrom: a@b\nX-RcptTo: c@d, hidden@bcc.example\n\n.body\n------------ END MESSAGE ------------\n"
     );
+}
+
+// ---- the mail catcher: AUTH, the log line ------------------------------------------
+
+/// smtplib's `login()`, and each mechanism forced with `auth()`, against
+/// the binary with `--auth-any`.
+#[test]
+fn auth_any_accepts_smtplib_login_with_plain_and_login() {
+    let dir = tempdir("auth");
+    let b = binary(&["--auth-any", "--maildir", dir.to_str().expect("utf-8")]);
+    let out = Proc::spawn(
+        Command::new("python3")
+            .arg(py_helper("smtplib_auth.py"))
+            .args(["127.0.0.1", &b.addr().port().to_string()])
+            .stdin(Stdio::null()),
+    )
+    .output(Duration::from_secs(60));
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{report}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        report.lines().collect::<Vec<_>>(),
+        [
+            "ok login",
+            "ok PLAIN initial=True",
+            "ok PLAIN initial=False",
+            "ok LOGIN initial=True",
+            "ok LOGIN initial=False"
+        ]
+    );
+    assert_eq!(stored(&dir).len(), 5);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// Without `--auth-any`, AUTH is neither advertised nor accepted.
+#[test]
+fn auth_is_refused_without_auth_any() {
+    let b = binary(&[]);
+    let script = "import smtplib, sys\n\
+                  s = smtplib.SMTP('127.0.0.1', int(sys.argv[1]), timeout=10)\n\
+                  try:\n    s.login('u', 'p')\nexcept smtplib.SMTPNotSupportedError:\n    print('refused')\n";
+    let out = Proc::spawn(
+        Command::new("python3")
+            .args(["-c", script, &b.addr().port().to_string()])
+            .stdin(Stdio::null()),
+    )
+    .output(Duration::from_secs(30));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "refused\n");
+    let mut c = Client::connect(b.addr());
+    c.reply();
+    let ehlo = c.cmd("EHLO x");
+    assert!(!ehlo.contains("AUTH"), "{ehlo}");
+    assert_eq!(
+        c.cmd("AUTH PLAIN AHUAcA=="),
+        "502 5.5.1 Error: authentication not enabled"
+    );
+}
+
+/// RFC 4954's replies, step by step.
+#[test]
+fn auth_replies_follow_rfc_4954() {
+    let server = start(Options {
+        auth_any: true,
+        ..opts()
+    });
+    let mut c = Client::connect(server.addr);
+    c.reply();
+    assert_eq!(
+        c.cmd("AUTH PLAIN AHUAcA=="),
+        "503 5.5.1 Error: send EHLO first"
+    );
+    assert!(c.cmd("EHLO x").contains("\n250-AUTH PLAIN LOGIN\n250 HELP"));
+    assert_eq!(
+        c.cmd("AUTH"),
+        "501 5.5.2 Syntax: AUTH mechanism [initial-response]"
+    );
+    assert_eq!(
+        c.cmd("AUTH CRAM-MD5"),
+        "504 5.5.4 Unrecognized authentication type"
+    );
+    assert_eq!(
+        c.cmd("AUTH PLAIN not*base64"),
+        "501 5.5.2 Cannot decode response"
+    );
+    // Base64 of "no NULs": not authzid NUL user NUL password.
+    assert_eq!(
+        c.cmd("AUTH PLAIN bm8gTlVMcw=="),
+        "535 5.7.8 Authentication credentials invalid"
+    );
+    assert_eq!(c.cmd("AUTH PLAIN"), "334 ");
+    assert_eq!(c.cmd("*"), "501 5.7.0 Authentication aborted");
+    assert_eq!(c.cmd("AUTH LOGIN"), "334 VXNlcm5hbWU6");
+    assert_eq!(c.cmd("dXNlcg=="), "334 UGFzc3dvcmQ6");
+    assert_eq!(c.cmd("*"), "501 5.7.0 Authentication aborted");
+    assert_eq!(c.cmd("NOOP"), "250 OK");
+    assert_eq!(c.cmd("MAIL FROM:<a@b>"), "250 OK");
+    assert_eq!(
+        c.cmd("AUTH PLAIN AHUAcA=="),
+        "503 5.5.1 Error: AUTH not permitted during a mail transaction"
+    );
+    assert_eq!(c.cmd("RSET"), "250 OK");
+    assert_eq!(c.cmd("AUTH login dXNlcg=="), "334 UGFzc3dvcmQ6");
+    assert_eq!(c.cmd("cA=="), "235 2.7.0 Authentication successful");
+    assert_eq!(
+        c.cmd("AUTH PLAIN AHUAcA=="),
+        "503 5.5.1 Error: already authenticated"
+    );
+    assert_eq!(c.cmd("QUIT"), "221 Bye");
+    server.remote.stop().expect("the server loop is running");
+    server.thread.join().expect("thread").expect("serve");
+}
+
+/// One log line per stored message, its encoded Subject decoded (B and Q,
+/// UTF-8 and Latin-1), every recipient listed.
+#[test]
+fn log_line_per_message_with_the_subject_decoded() {
+    let dir = tempdir("log");
+    let dir_arg = dir.to_str().expect("utf-8").to_string();
+    let b = Proc::serve(
+        "smtpd",
+        &[
+            "smtpd",
+            "--listen",
+            "127.0.0.1:0",
+            "--hostname",
+            HOST,
+            "--maildir",
+            &dir_arg,
+        ],
+    );
+    let mut c = Client::connect(b.addr());
+    c.reply();
+    c.cmd("EHLO x");
+    let subjects = [
+        "=?UTF-8?B?R3LDvMOfZSBhdXMgS8O2bG4=?=",
+        "=?ISO-8859-1?Q?Gr=FC=DFe_aus_K=F6ln?=",
+        "=?utf-8?q?Gr=C3=BC=C3=9Fe?= =?iso-8859-1?b?IGF1cyBL9mxu?=",
+    ];
+    for subject in subjects {
+        c.cmd("MAIL FROM:<app@example>");
+        c.cmd("RCPT TO:<dev@example>");
+        c.cmd("RCPT TO:<bcc@example>");
+        c.cmd("DATA");
+        let data = format!("Subject: {subject}\r\nTo: dev@example\r\n\r\nhello\r\n.");
+        assert_eq!(c.cmd(&data), "250 OK");
+    }
+    c.cmd("MAIL FROM:<>");
+    c.cmd("RCPT TO:<dev@example>");
+    c.cmd("DATA");
+    assert_eq!(c.cmd("X: y\r\n\r\nno subject here\r\n."), "250 OK");
+    c.cmd("QUIT");
+    b.terminate();
+    let out = b.output(Duration::from_secs(20));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stored(&dir).len(), 4);
+    let logged: Vec<&str> = err
+        .lines()
+        .filter(|l| l.contains("smtpd: message "))
+        .collect();
+    assert_eq!(logged.len(), 4, "{err}");
+    for (i, line) in logged[..3].iter().enumerate() {
+        // The size is the message as stored: LF line ends.
+        let size = format!("Subject: {}\nTo: dev@example\n\nhello\n", subjects[i]).len();
+        let want = format!(
+            "smtpd: message {} from app@example to dev@example, bcc@example, {size} bytes, ",
+            i + 1
+        );
+        assert!(line.contains(&want), "{line}");
+        assert!(
+            line.ends_with(" bytes, subject \"Grüße aus Köln\""),
+            "{line}"
+        );
+    }
+    assert!(
+        logged[3].contains("message 4 from <> to dev@example, "),
+        "{}",
+        logged[3]
+    );
+    assert!(logged[3].ends_with(", no subject"), "{}", logged[3]);
+    let _ = std::fs::remove_dir_all(dir);
 }

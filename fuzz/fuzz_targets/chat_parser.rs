@@ -44,6 +44,7 @@ fn run(
                     }
                     signals += 1;
                 }
+                other => panic!("a kind of event this target does not check: {other:?}"),
             }
         }
         if let Terminator::Delimiter(d) = p.terminator() {

@@ -37,6 +37,9 @@ pub(super) struct Buffers {
     /// (the reply inviting it) is sent.
     #[cfg(feature = "tls")]
     pub(super) tls_upgrade: Option<std::sync::Arc<crate::tls::ServerConfig>>,
+    /// End of stream arrived while input was held back by back-pressure:
+    /// `handle_read_eof` waits until that input is handled.
+    pub(super) eof_held: bool,
 }
 
 impl Buffers {
@@ -61,6 +64,7 @@ impl Buffers {
             deferred: false,
             #[cfg(feature = "tls")]
             tls_upgrade: None,
+            eof_held: false,
         }
     }
 

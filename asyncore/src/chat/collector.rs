@@ -55,6 +55,7 @@ pub struct Collector {
 /// assert_eq!(err.kind(), std::io::ErrorKind::InvalidData);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Overflow {
     /// The limit.
     pub max: usize,

@@ -49,6 +49,18 @@ pub trait ChatHandler<S: 'static = ()>: 'static {
         Ok(())
     }
 
+    /// End of stream: the peer sends nothing more, and every record it sent
+    /// was handled. Default: asynchat's behaviour, `handle_close` (at most
+    /// once). Override it with `chat.close_when_done()` to send what is
+    /// queued (and answer the last records) before closing.
+    fn handle_read_eof(&mut self, chat: &mut Chat<'_, '_, S>) -> io::Result<()> {
+        if chat.claim_close() {
+            self.handle_close(chat)
+        } else {
+            Ok(())
+        }
+    }
+
     /// Urgent data arrived (asyncore's default: a warning).
     fn handle_expt(&mut self, chat: &mut Chat<'_, '_, S>) -> io::Result<()> {
         chat.log_info("unhandled incoming priority event", "warning");

@@ -20,6 +20,7 @@ use std::io;
 /// ```
 // Spec: AC-CHAT-10…14, AC-CHAT-10.
 #[derive(Clone, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
 pub enum Terminator {
     /// No records: all data is delivered as it arrives, never a signal.
     #[default]

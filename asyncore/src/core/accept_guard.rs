@@ -10,7 +10,8 @@ const MIN_BACKOFF: Duration = Duration::from_millis(10);
 const MAX_BACKOFF: Duration = Duration::from_secs(1);
 
 pub(crate) struct AcceptGuard {
-    /// A spare descriptor released to shed one connection on EMFILE (AC-Q-11).
+    /// A spare descriptor released to shed one connection on EMFILE.
+    // Spec: AC-Q-11.
     spare: Option<std::fs::File>,
     /// Descriptors ran out and no accept has succeeded since (one warning per episode).
     pub(crate) exhausted: bool,

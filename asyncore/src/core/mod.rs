@@ -11,6 +11,7 @@ pub(crate) use poller::{Poller, SIGNAL_KEY, WAKER_KEY};
 pub(crate) use services::{Callback, Services, TimerAction, TimerPayload};
 
 use crate::channel::{Channel, Io};
+use crate::close_reason::CloseReason;
 use crate::cx::Cx;
 use crate::dispatcher::Dispatcher;
 use crate::log::{FacadeLog, LogSink};
@@ -135,6 +136,7 @@ impl<S: 'static> LoopCore<S> {
             ch.tls = None;
         }
         self.map.register(index);
+        log::debug!("{} added: fd {}", self.map.token(index), FdText(ch.io.fd()));
         self.mark_dirty(index);
     }
 
@@ -150,8 +152,9 @@ impl<S: 'static> LoopCore<S> {
         self.map.deregister(index);
     }
 
-    /// asyncore's `close()` (AC-CLOSE-1): flags off, out of the map, timers
-    /// cancelled, descriptor closed. Idempotent (AC-CLOSE-2).
+    /// asyncore's `close()`: flags off, out of the map, timers
+    /// cancelled, descriptor closed. Idempotent.
+    // Spec: AC-CLOSE-1, AC-CLOSE-2.
     pub(crate) fn close(&mut self, ch: &mut Channel, index: u32) -> io::Result<()> {
         ch.connected = false;
         ch.accepting = false;
@@ -162,6 +165,14 @@ impl<S: 'static> LoopCore<S> {
         if let Some(parent) = ch.parent.take().and_then(|p| self.map.resolve(p)) {
             if let Some(meta) = self.map.meta_mut(parent) {
                 meta.children = meta.children.saturating_sub(1);
+            }
+        }
+        let reason = ch.close_reason.take();
+        if log::log_enabled!(log::Level::Debug) && !ch.is_closed() {
+            let (token, fd) = (self.map.token(index), FdText(ch.io.fd()));
+            match reason {
+                Some(reason) => log::debug!("{token} fd {fd} closed: {reason}"),
+                None => log::debug!("{token} fd {fd} closed by its handler"),
             }
         }
         #[cfg(feature = "tls")]
@@ -186,6 +197,7 @@ impl<S: 'static> LoopCore<S> {
         let Some((mut entry, _)) = self.map.lend(index) else {
             return Ok(());
         };
+        entry.ch.note_close_reason(CloseReason::ClosedByLoop);
         let result = self.close(&mut entry.ch, index);
         self.restore(index, entry);
         result
@@ -223,6 +235,7 @@ impl<S: 'static> LoopCore<S> {
     /// A descriptor is about to be freed: listeners paused by EMFILE may try again.
     pub(crate) fn resume_accepting(&mut self) {
         for token in std::mem::take(&mut self.accept.paused) {
+            log::debug!("{token} accepting again");
             if let Some(index) = self.map.resolve(token) {
                 if let Some(meta) = self.map.meta_mut(index) {
                     meta.accept_paused = false;
@@ -265,6 +278,7 @@ impl<S: 'static> LoopCore<S> {
         let Some(owner) = self.services.cancel_timer(id) else {
             return false;
         };
+        log::trace!("{owner} timer {id:?} cancelled");
         match own {
             Some((ch, token)) if token == owner => {
                 ch.timers.remove(&id);
@@ -288,6 +302,18 @@ impl<S: 'static> LoopCore<S> {
                 e.ch.os_interest = 0;
             }
             self.mark_dirty(index);
+        }
+    }
+}
+
+/// A descriptor number for log lines (`-` when there is none).
+struct FdText(Option<i32>);
+
+impl std::fmt::Display for FdText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            Some(fd) => write!(f, "{fd}"),
+            None => f.write_str("-"),
         }
     }
 }

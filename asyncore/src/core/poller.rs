@@ -58,10 +58,11 @@ impl Poller {
         self.specials_watched[1] = false;
     }
 
-    /// The backend's interest bits for `readable()`/`writable()` answers
-    /// (AC-SEL-2, AC-POLL-3): a listener never asks for write readiness (nor
+    /// The backend's interest bits for `readable()`/`writable()` answers:
+    /// a listener never asks for write readiness (nor
     /// for read readiness while it backs off after EMFILE), and select puts
-    /// every interested channel in its exceptional set (AC-Q-17).
+    /// every interested channel in its exceptional set.
+    // Spec: AC-SEL-2, AC-POLL-3, AC-Q-17.
     pub(crate) fn interest_bits(
         &self,
         readable: bool,

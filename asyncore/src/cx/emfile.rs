@@ -1,5 +1,7 @@
-//! Running out of descriptors on accept (AC-Q-11): shed the waiting
+//! Running out of descriptors on accept: shed the waiting
 //! connections through a spare descriptor, then pause the listener.
+
+// Spec: AC-Q-11.
 
 use super::Cx;
 use crate::core::TimerAction;
@@ -18,6 +20,7 @@ impl<S: 'static> Cx<'_, S> {
                 self.describe("listener")
             );
             self.core.diag.log.log_info(&msg, "warning");
+            log::debug!("{} out of descriptors: {err}", self.token);
         }
         // Close the waiting connections through the spare descriptor, so
         // their peers are told at once instead of left hanging.
@@ -33,6 +36,7 @@ impl<S: 'static> Cx<'_, S> {
         // Then stop watching the listener for a while rather than spin on
         // it; any channel closing (freeing a descriptor) ends the pause early.
         let backoff = self.core.accept.next_backoff();
+        log::debug!("{} shed waiting connections; not accepting for {backoff:?}", self.token);
         let index = self.token.index;
         let paused = self.core.map.meta(index).accept_paused;
         if !paused {

@@ -7,7 +7,8 @@
 
 use super::Cx;
 use crate::channel::{closed_error, Io};
-use crate::net::{is_disconnected, ToSockAddr};
+use crate::close_reason::CloseReason;
+use crate::net::{is_disconnected, AddrText, ToSockAddr};
 use crate::sys::fd;
 use socket2::SockAddr;
 use std::io;
@@ -42,7 +43,7 @@ impl<S: 'static> Cx<'_, S> {
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(0),
             Err(e) if is_disconnected(&e) => {
-                self.owe_close();
+                self.owe_close(CloseReason::PeerGone);
                 Ok(0)
             }
             Err(e) => Err(e),
@@ -128,7 +129,7 @@ impl<S: 'static> Cx<'_, S> {
         };
         match result {
             Ok(0) if !buf.is_empty() && !self.ch.datagram => {
-                self.owe_close();
+                self.owe_read_eof();
                 Ok(0)
             }
             Ok(n) => {
@@ -138,7 +139,7 @@ impl<S: 'static> Cx<'_, S> {
                 Ok(n)
             }
             Err(e) if is_disconnected(&e) => {
-                self.owe_close();
+                self.owe_broken();
                 Ok(0)
             }
             Err(e) => Err(e),
@@ -185,9 +186,48 @@ impl<S: 'static> Cx<'_, S> {
         }
     }
 
+    /// Whether a receive on this channel saw end of stream: the peer sends
+    /// nothing more (it closed, or shut down its write side). The loop no
+    /// longer watches such a channel for reads.
+    pub fn read_eof(&self) -> bool {
+        self.ch.read_eof
+    }
+
+    /// Shuts down the sending side (`shutdown(SHUT_WR)`): the peer reads end
+    /// of stream once it has read everything sent before, while this side
+    /// can still read. A peer already gone is not an error.
+    pub fn shutdown_write(&mut self) -> io::Result<()> {
+        #[cfg(feature = "tls")]
+        if self.ch.tls.is_some() {
+            return self.tls_shutdown_write();
+        }
+        match self.socket()?.shutdown(std::net::Shutdown::Write) {
+            Err(e) if e.raw_os_error() == Some(libc::ENOTCONN) => Ok(()),
+            other => other,
+        }
+    }
+
+    /// End of stream, the first time: the loop owes `handle_read_eof`.
+    pub(crate) fn owe_read_eof(&mut self) {
+        if !self.ch.read_eof {
+            self.ch.read_eof = true;
+            self.ch.eof_owed = true;
+            self.owe_close(CloseReason::PeerClosed);
+        }
+    }
+
+    /// The connection broke: that is a close, even after end of stream.
+    pub(crate) fn owe_broken(&mut self) {
+        self.ch.eof_owed = false;
+        self.owe_close(CloseReason::PeerGone);
+    }
+
     /// The loop owes this channel a `handle_close` (peer gone during send/recv).
-    pub(crate) fn owe_close(&mut self) {
+    #[cold]
+    fn owe_close(&mut self, reason: CloseReason) {
         if !self.ch.close_owed && !self.ch.is_closed() {
+            log::debug!("{} {reason}", self.token);
+            self.ch.note_close_reason(reason);
             self.ch.close_owed = true;
             self.core.pass.owed_closes.push(self.token);
         }
@@ -199,9 +239,20 @@ impl<S: 'static> Cx<'_, S> {
         std::mem::take(&mut self.ch.close_owed)
     }
 
+    /// Takes the owed `handle_read_eof` (of the owed call just taken), if it is one.
+    #[inline]
+    pub(crate) fn take_owed_eof(&mut self) -> bool {
+        std::mem::take(&mut self.ch.eof_owed)
+    }
+
     /// Marks `handle_close` as delivered; false if it already was.
     pub(crate) fn claim_close_delivery(&mut self) -> bool {
         !std::mem::replace(&mut self.ch.close_delivered, true)
+    }
+
+    /// The connect succeeded (logged before `handle_connect` runs).
+    pub(crate) fn note_connected(&self) {
+        log::debug!("{} connected to {}", self.token, AddrText(self.ch.addr.as_deref()));
     }
 
     /// The connect completed: asyncore sets these after `handle_connect`.

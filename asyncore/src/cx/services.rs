@@ -112,6 +112,7 @@ impl<S: 'static> Cx<'_, S> {
             .timers
             .insert(Instant::now() + delay, interval, payload);
         self.ch.timers.insert(id);
+        log::trace!("{} timer {id:?} set for {delay:?}", self.token);
         id
     }
 

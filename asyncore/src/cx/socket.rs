@@ -5,7 +5,7 @@
 use super::Cx;
 use crate::channel::Io;
 use crate::file::FileWrapper;
-use crate::net::ToSockAddr;
+use crate::net::{AddrText, ToSockAddr};
 use crate::sys::fd;
 use crate::token::Token;
 use socket2::{Domain, SockAddr, Socket, Type};
@@ -38,6 +38,9 @@ impl<S: 'static> Cx<'_, S> {
         self.core
             .attach(self.ch, self.token.index, Io::Socket(sock));
         self.ch.datagram = datagram;
+        // A new socket has not seen end of stream.
+        self.ch.read_eof = false;
+        self.ch.eof_owed = false;
     }
 
     /// asyncore's `dispatcher(sock)` constructor: adopts a socket such as
@@ -113,6 +116,10 @@ impl<S: 'static> Cx<'_, S> {
         // AC-Q-12: accepting is set before the OS call.
         self.ch.accepting = true;
         self.socket()?.listen(backlog)?;
+        if log::log_enabled!(log::Level::Debug) {
+            let local = self.socket()?.local_addr().ok();
+            log::debug!("{} listening on {}", self.token, AddrText(local.as_ref()));
+        }
         self.core.accept.ensure_spare();
         self.core.mark_dirty(self.token.index);
         Ok(())
@@ -142,6 +149,7 @@ impl<S: 'static> Cx<'_, S> {
                 return Err(e);
             }
         }
+        log::debug!("{} connecting to {}", self.token, AddrText(Some(&addr)));
         self.ch.addr = Some(Box::new(addr));
         self.core.mark_dirty(self.token.index);
         Ok(())
@@ -157,6 +165,12 @@ impl<S: 'static> Cx<'_, S> {
         let result = self.socket()?.accept();
         match result {
             Ok(pair) => {
+                log::debug!(
+                    "{} accepted fd {} from {}",
+                    self.token,
+                    pair.0.as_raw_fd(),
+                    AddrText(Some(&pair.1))
+                );
                 self.core.accept.accepted();
                 Ok(Some(pair))
             }

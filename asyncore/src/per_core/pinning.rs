@@ -10,6 +10,7 @@
 /// # drop(builder);
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Pinning {
     /// No pinning: the scheduler places the threads (the default).
     #[default]

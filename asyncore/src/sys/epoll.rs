@@ -22,6 +22,9 @@ pub(crate) struct Epoll {
     buf: Vec<libc::epoll_event>,
     /// Descriptors epoll refused with EPERM (regular files): always ready.
     always_ready: Vec<(i32, u64, Interest)>,
+    /// Keys whose descriptor was closed behind the loop's back (found when
+    /// their interest changed): reported once as `POLLNVAL`.
+    vanished: Vec<u64>,
 }
 
 impl Epoll {
@@ -35,6 +38,7 @@ impl Epoll {
             epfd: OwnedRawFd(fd),
             buf: Vec::with_capacity(BATCH),
             always_ready: Vec::new(),
+            vanished: Vec::new(),
         })
     }
 
@@ -79,8 +83,17 @@ impl Epoll {
                 self.always_ready.push((fd, key, new));
                 Ok(())
             }
-            // Deleting a descriptor that was closed behind our back.
-            Some(libc::EBADF | libc::ENOENT) if op == libc::EPOLL_CTL_DEL => Ok(()),
+            // Deleting a descriptor that was closed (or replaced by a file
+            // epoll cannot watch) behind our back.
+            Some(libc::EBADF | libc::ENOENT | libc::EPERM) if op == libc::EPOLL_CTL_DEL => Ok(()),
+            // Closed or replaced (e.g. by dup2) behind our back: the kernel
+            // dropped its registration (ENOENT, EBADF), or the number now
+            // names a file epoll cannot watch (EPERM on a descriptor it
+            // accepted before). Report it as select and poll do.
+            Some(libc::EBADF | libc::ENOENT | libc::EPERM) => {
+                self.vanished.push(key);
+                Ok(())
+            }
             _ => Err(err),
         }
     }
@@ -90,7 +103,7 @@ impl Epoll {
         timeout: Option<Duration>,
         out: &mut Vec<Event>,
     ) -> io::Result<()> {
-        let timeout = if self.always_ready.is_empty() {
+        let timeout = if self.always_ready.is_empty() && self.vanished.is_empty() {
             timeout
         } else {
             Some(Duration::ZERO)
@@ -136,6 +149,12 @@ impl Epoll {
                 }
             }
             out.push(Event { key: ev.u64, ready });
+        }
+        for key in self.vanished.drain(..) {
+            out.push(Event {
+                key,
+                ready: libc::POLLNVAL,
+            });
         }
         for &(_, key, interest) in &self.always_ready {
             let mut ready = 0;

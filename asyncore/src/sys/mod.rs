@@ -77,6 +77,7 @@ pub const POLLNVAL: i16 = libc::POLLNVAL;
 /// assert_eq!(Backend::default(), Backend::Epoll);
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
 pub enum Backend {
     /// `select(2)`: asyncore's default pass; descriptors must be below `FD_SETSIZE`.
     Select,
@@ -88,8 +89,15 @@ pub enum Backend {
 }
 
 impl Backend {
-    /// Every backend, for tests and benchmarks that cover them all.
-    pub const ALL: [Backend; 3] = [Backend::Select, Backend::Poll, Backend::Epoll];
+    /// Every backend, for tests and benchmarks that cover them all. A slice,
+    /// not an array: a later version may add a backend.
+    ///
+    /// ```
+    /// use asyncore_loop::Backend;
+    /// let names: Vec<&str> = Backend::ALL.iter().map(|b| b.name()).collect();
+    /// assert_eq!(names, ["select", "poll", "epoll"]);
+    /// ```
+    pub const ALL: &'static [Backend] = &[Backend::Select, Backend::Poll, Backend::Epoll];
 
     /// asyncore's `use_poll` flag: `true` is [`Backend::Poll`], `false` [`Backend::Select`].
     pub fn from_use_poll(use_poll: bool) -> Backend {
@@ -145,6 +153,16 @@ pub(crate) const WANT_READ: Interest = 1;
 pub(crate) const WANT_WRITE: Interest = 2;
 /// select's EXCEPT set (poll and epoll fold it into `WANT_READ`).
 pub(crate) const WANT_EXCEPT: Interest = 4;
+
+/// Interest bits as words, for the loop's trace lines.
+pub(crate) fn interest_name(interest: Interest) -> &'static str {
+    match interest & (WANT_READ | WANT_WRITE) {
+        0 => "nothing",
+        WANT_READ => "read",
+        WANT_WRITE => "write",
+        _ => "read+write",
+    }
+}
 
 /// One readiness report: the key given to `watch`, and `poll(2)` bits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -54,7 +54,7 @@ impl Select {
             nfds = nfds.max(fd + 1);
         }
         let template = sets;
-        let ready = retry_eintr(
+        let waited = retry_eintr(
             timeout,
             |left| {
                 sets = template;
@@ -73,7 +73,15 @@ impl Select {
                 }
             },
             || 0,
-        )?;
+        );
+        let ready = match waited {
+            // A watched descriptor was closed behind the loop's back: report
+            // it as poll does (POLLNVAL) instead of failing every pass.
+            Err(e) if e.raw_os_error() == Some(libc::EBADF) => {
+                return self.report_closed(out, e);
+            }
+            other => other?,
+        };
         if ready == 0 {
             return Ok(());
         }
@@ -89,6 +97,26 @@ impl Select {
                     out.push(Event { key, ready: bit });
                 }
             }
+        }
+        Ok(())
+    }
+}
+
+impl Select {
+    /// After `EBADF`: the watched descriptors that are not open, as
+    /// `POLLNVAL` reports; `err` if none is (the error is not ours).
+    fn report_closed(&self, out: &mut Vec<Event>, err: io::Error) -> io::Result<()> {
+        let before = out.len();
+        for &(fd, key, _) in &self.watched {
+            if !super::fd::is_open(fd) {
+                out.push(Event {
+                    key,
+                    ready: libc::POLLNVAL,
+                });
+            }
+        }
+        if out.len() == before {
+            return Err(err);
         }
         Ok(())
     }

@@ -39,7 +39,8 @@ pub(crate) fn interest(ch: &Channel, readable: bool, writable: bool) -> (bool, b
         return (readable, writable, false);
     }
     if s.ended.is_some() {
-        return (false, false, false);
+        // The peer is done sending; this side may still answer.
+        return (false, s.can_send() && (writable || s.wants_write()), false);
     }
     if !s.established {
         // The handshake alone decides; the handler is not asked to drive it.
@@ -77,7 +78,7 @@ pub(crate) fn before_event<S: 'static>(
     let Some(s) = cx.ch.tls.as_deref_mut() else {
         return Ok(true);
     };
-    if s.ended.is_some() || which == Which::Expt {
+    if which == Which::Expt || !s.can_send() {
         return Ok(true);
     }
     if !s.established {
@@ -92,11 +93,11 @@ pub(crate) fn before_event<S: 'static>(
         match filled {
             Filled::Eof => {
                 s.ended = Some(TlsClose::Truncated);
-                cx.owe_close();
+                cx.owe_broken();
                 return Ok(false);
             }
             Filled::Failed => {
-                cx.owe_close();
+                cx.owe_broken();
                 return Ok(false);
             }
             Filled::Progress | Filled::WouldBlock => {}
@@ -142,7 +143,7 @@ fn peer_gone<S: 'static>(
             if let Some(s) = cx.ch.tls.as_deref_mut() {
                 s.ended.get_or_insert(TlsClose::Truncated);
             }
-            cx.owe_close();
+            cx.owe_broken();
             Ok(Some(true))
         }
         Err(e) => Err(e),
@@ -160,7 +161,7 @@ impl<S: 'static> Cx<'_, S> {
         let Some(s) = self.ch.tls.as_deref_mut() else {
             return Ok(0);
         };
-        if s.ended.is_some() {
+        if !s.can_send() {
             return Ok(0);
         }
         let n = s.write_plaintext(data)?;
@@ -199,8 +200,9 @@ impl<S: 'static> Cx<'_, S> {
             }
             match s.read_plaintext(buf) {
                 Ok(0) => {
+                    // The peer's close_notify: end of stream (it may still read).
                     s.ended = Some(TlsClose::CloseNotify);
-                    self.owe_close();
+                    self.owe_read_eof();
                     return Ok(0);
                 }
                 Ok(n) => {
@@ -211,7 +213,7 @@ impl<S: 'static> Cx<'_, S> {
                 }
                 Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
                     s.ended = Some(TlsClose::Truncated);
-                    self.owe_close();
+                    self.owe_read_eof();
                     return Ok(0);
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
@@ -225,12 +227,12 @@ impl<S: 'static> Cx<'_, S> {
                 Ok(Filled::WouldBlock) => return Err(io::ErrorKind::WouldBlock.into()),
                 Ok(Filled::Progress | Filled::Eof) => {}
                 Ok(Filled::Failed) => {
-                    self.owe_close();
+                    self.owe_broken();
                     return Ok(0);
                 }
                 Err(e) if is_disconnected(&e) => {
                     s.ended = Some(TlsClose::Truncated);
-                    self.owe_close();
+                    self.owe_broken();
                     return Ok(0);
                 }
                 Err(e) => return Err(e),
@@ -238,6 +240,26 @@ impl<S: 'static> Cx<'_, S> {
             // A key update or a ticket may want an answer now.
             let flushed = s.flush(fd);
             peer_gone(self, flushed)?;
+        }
+    }
+}
+
+impl<S: 'static> Cx<'_, S> {
+    /// `shutdown_write` on a TLS channel: close_notify (TLS's half-close),
+    /// then `SHUT_WR` once every record went out (if the socket is full, the
+    /// records and close_notify follow when it drains, without the FIN).
+    pub(crate) fn tls_shutdown_write(&mut self) -> io::Result<()> {
+        let fd = socket_fd(self.ch);
+        let flushed = match (self.ch.tls.as_deref_mut(), fd) {
+            (Some(s), Some(fd)) => s.close_notify(fd),
+            _ => false,
+        };
+        if !flushed {
+            return Ok(());
+        }
+        match self.socket()?.shutdown(std::net::Shutdown::Write) {
+            Err(e) if e.raw_os_error() == Some(libc::ENOTCONN) => Ok(()),
+            other => other,
         }
     }
 }

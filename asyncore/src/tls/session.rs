@@ -96,6 +96,17 @@ impl TlsSession {
         }
     }
 
+    /// The session can still carry this side's data: it did not fail and
+    /// this side did not close it (the peer's close_notify or FIN ends only
+    /// its own direction).
+    pub(crate) fn can_send(&self) -> bool {
+        !self.notify_sent
+            && matches!(
+                self.ended,
+                None | Some(TlsClose::CloseNotify) | Some(TlsClose::Truncated)
+            )
+    }
+
     pub(crate) fn is_handshaking(&self) -> bool {
         self.conn.is_handshaking()
     }
@@ -169,15 +180,14 @@ impl TlsSession {
     }
 
     /// Queues close_notify (once) and writes what the socket takes now;
-    /// never waits for the rest.
-    pub(crate) fn close_notify(&mut self, fd: RawFd) {
+    /// never waits for the rest. True if nothing is left to write.
+    pub(crate) fn close_notify(&mut self, fd: RawFd) -> bool {
         let sound = matches!(self.ended, None | Some(TlsClose::CloseNotify));
-        if self.notify_sent || !sound || self.conn.is_handshaking() {
-            return;
+        if !self.notify_sent && sound && !self.conn.is_handshaking() {
+            self.notify_sent = true;
+            self.conn.send_close_notify();
         }
-        self.notify_sent = true;
-        self.conn.send_close_notify();
-        let _ = self.flush(fd);
+        matches!(self.flush(fd), Ok(true))
     }
 
     /// The negotiated parameters.

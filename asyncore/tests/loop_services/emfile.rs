@@ -52,7 +52,9 @@ fn settle(ev: &mut EventLoop<()>, c: &TcpStream) -> Fate {
 /// each shed (every episode doubles the accept back-off, to 640 ms for the
 /// last pause); one warning is logged in all. Right after the last one, a
 /// held client hangs up: its channel closes, and a late client is accepted
-/// and greeted within 200 ms of the hang-up. In a child process.
+/// and greeted within 200 ms of the hang-up. The library's debug log tells the
+/// episode: out of descriptors once, the shedding, accepting again. In a
+/// child process.
 fn emfile_accepting_resumes_when_a_connection_closes(b: Backend) {
     in_child(
         &case_in(
@@ -61,6 +63,7 @@ fn emfile_accepting_resumes_when_a_connection_closes(b: Backend) {
             b,
         ),
         || {
+            let records = util::log_records::LogRecorder::start();
             let mut ev = event_loop(b, ());
             let log = capture(&mut ev);
             let (_listener, addr) = listen(&mut ev, Keeper);
@@ -119,6 +122,12 @@ fn emfile_accepting_resumes_when_a_connection_closes(b: Backend) {
             );
             assert!(waited < ms(200), "the late client waited {waited:?}");
             assert_eq!(ev.len(), 1 + held);
+
+            let debug = records.library_lines(log::Level::Debug);
+            let count = |needle: &str| debug.iter().filter(|l| l.contains(needle)).count();
+            assert_eq!(count("out of descriptors"), 1, "{debug:#?}");
+            assert!(count("shed waiting connections") >= 1, "{debug:#?}");
+            assert!(count("accepting again") >= 1, "{debug:#?}");
         },
     );
 }

@@ -9,18 +9,23 @@
 //! * Durations: [`ms`], [`secs`].
 //! * Socket pairs: [`unix_pair`] (AF_UNIX) and [`tcp_pair`] (loopback TCP),
 //!   each an end for a channel and an end for the test.
-//! * Log capture: [`capture`].
+//! * Log capture: [`capture`] (asyncore's `log`/`log_info` lines),
+//!   [`log_records::LogRecorder`] (the library's own `log` records).
 //! * Child processes: [`in_child`] / [`in_child_within`] re-run this test
 //!   binary filtered to one test, under a kill deadline.
 //! * Other programs (python3, the examples): [`Proc`], killed on drop, every
 //!   wait bounded; [`py_script`] names a helper in `tests/py`.
 //! * Process measures: [`rss_kib`], [`rss_hwm_kib`].
-//! * Dispatchers: [`Quiet`] (wants nothing).
+//! * Dispatchers: [`Quiet`] (wants nothing); [`echo`]: a back-pressured,
+//!   flush-then-close echo server with counters.
 //! * Deadlines: [`run_until`], [`run_until_empty`], [`bounded`].
 //!
 //! Every network test binds 127.0.0.1/::1 port 0 (or a fresh temp socket
 //! path) and runs the loop under a deadline.
 #![allow(dead_code, unused_macros)]
+
+pub mod echo;
+pub mod log_records;
 
 use asyncore_loop::{
     Backend, CaptureLog, Dispatcher, Domain, EventLoop, SockAddr, Socket, View, AF_INET, AF_INET6,
@@ -118,12 +123,21 @@ pub fn local_addr(ev: &mut EventLoop<impl Sized + 'static>, t: asyncore_loop::To
 
 /// Runs passes of at most 10 ms until `done(ev)` or `limit` passes; panics on
 /// timeout (5 s) so a broken test never hangs.
-pub fn run_until<S: 'static>(ev: &mut EventLoop<S>, mut done: impl FnMut(&EventLoop<S>) -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(5);
+pub fn run_until<S: 'static>(ev: &mut EventLoop<S>, done: impl FnMut(&EventLoop<S>) -> bool) {
+    run_until_within(ev, Duration::from_secs(5), done)
+}
+
+/// [`run_until`] with a limit of `limit` instead of 5 s.
+pub fn run_until_within<S: 'static>(
+    ev: &mut EventLoop<S>,
+    limit: Duration,
+    mut done: impl FnMut(&EventLoop<S>) -> bool,
+) {
+    let deadline = Instant::now() + limit;
     while !done(ev) {
         assert!(
             Instant::now() < deadline,
-            "condition not reached within 5 s"
+            "condition not reached within {limit:?}"
         );
         assert!(
             !ev.is_empty(),

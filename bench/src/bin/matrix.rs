@@ -172,7 +172,7 @@ fn build() -> io::Result<()> {
             "-p",
             "asyncore-cli",
             "-p",
-            "asyncore",
+            "asyncore-loop",
             "-p",
             "asyncore-bench",
             "--bins",

@@ -192,28 +192,43 @@ impl Member {
         }
     }
 
-    /// A line before the nickname is set.
+    /// A line before the nickname is set: a nickname, `/nick NAME` (the same),
+    /// `/help` or `/quit`.
     fn choose_nick(&mut self, chat: &mut Chat<'_, '_, Room>, text: &str) {
         let nick = text.trim();
         if nick.is_empty() {
             return self.reply(chat, ASK_NICK);
         }
-        if let Some(cmd) = nick.strip_prefix('/') {
-            let word = cmd.split_whitespace().next().unwrap_or("");
-            match word.to_ascii_lowercase().as_str() {
-                "quit" => {
-                    self.depart(chat, "* goodbye");
-                }
-                "help" => {
-                    for l in HELP {
-                        self.reply(chat, l);
-                    }
+        let Some(cmd) = nick.strip_prefix('/') else {
+            return self.join(chat, nick);
+        };
+        let mut words = cmd.split_whitespace();
+        match words.next().unwrap_or("").to_ascii_lowercase().as_str() {
+            "nick" => match (words.next(), words.next()) {
+                (Some(new), None) => self.join(chat, new),
+                _ => {
+                    self.reply(chat, "error: usage: /nick NAME");
                     self.reply(chat, ASK_NICK);
                 }
-                _ => self.reply(chat, "error: choose a nickname first"),
+            },
+            "quit" => {
+                self.depart(chat, "* goodbye");
             }
-            return;
+            "help" => {
+                for l in HELP {
+                    self.reply(chat, l);
+                }
+                self.reply(chat, ASK_NICK);
+            }
+            _ => {
+                self.reply(chat, "error: choose a nickname first");
+                self.reply(chat, ASK_NICK);
+            }
         }
+    }
+
+    /// Joins the room as `nick`, or says why not and asks again.
+    fn join(&mut self, chat: &mut Chat<'_, '_, Room>, nick: &str) {
         if let Err(why) = validate_nick(nick) {
             self.reply(chat, &format!("error: {why}"));
             return self.reply(chat, ASK_NICK);
@@ -374,9 +389,8 @@ impl ChatHandler<Room> for Member {
                 format!("* your connection has not taken output for {after}; disconnecting"),
                 "too slow to read",
             ),
-            Deadline::Read | Deadline::Idle => {
-                (format!("* idle for {after}; disconnecting"), "idle")
-            }
+            // Deadline::Read, Deadline::Idle, and any kind a later version adds.
+            _ => (format!("* idle for {after}; disconnecting"), "idle"),
         };
         if let Some(nick) = self.depart(chat, &notice) {
             self.announce(chat, format!("* {nick} left ({reason})"));

@@ -1,6 +1,7 @@
 //! The connection: resolution off the loop, one channel per address tried,
 //! and the [`Dispatcher`] that sends the request and feeds the parser.
 
+use super::redirect::redirect_location;
 use super::response::{Event, Head, ResponseParser};
 use super::url::{Host, HttpUrl};
 use super::{exit, Failure};
@@ -17,7 +18,11 @@ use std::time::Duration;
 pub(super) struct Shared {
     pub(super) url: HttpUrl,
     pub(super) request: Vec<u8>,
+    /// The request is HEAD: the answer has no body.
+    pub(super) head_request: bool,
     pub(super) timeout: Duration,
+    /// What is left of `--max-time` for this exchange.
+    pub(super) time_left: Option<Duration>,
     pub(super) include_head: bool,
     /// True until the addresses are known (resolution runs elsewhere).
     pub(super) waiting_for_addresses: bool,
@@ -36,19 +41,16 @@ pub(super) struct Shared {
 }
 
 impl Shared {
-    pub(super) fn new(url: HttpUrl, timeout: Duration, include_head: bool) -> Self {
-        let request = format!(
-            "GET {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: asyncore-get/{}\r\nAccept: */*\r\n\
-             Accept-Encoding: identity\r\nConnection: close\r\n\r\n",
-            url.target,
-            url.host_header(),
-            env!("CARGO_PKG_VERSION")
-        );
+    /// One exchange: `request` (a GET or, with `head_request`, a HEAD)
+    /// sent to `url`'s host.
+    pub(super) fn new(url: HttpUrl, request: Vec<u8>, head_request: bool) -> Self {
         Shared {
             url,
-            request: request.into_bytes(),
-            timeout,
-            include_head,
+            request,
+            head_request,
+            timeout: Duration::from_secs(30),
+            time_left: None,
+            include_head: false,
             waiting_for_addresses: true,
             resolve_timer: None,
             out: Vec::new(),
@@ -78,6 +80,19 @@ impl Shared {
 /// back with [`asyncore_loop::Remote::post`] (the loop keeps serving meanwhile,
 /// and a loop timer bounds the wait).
 pub(super) fn start(ev: &mut EventLoop<Shared>) -> io::Result<()> {
+    if let Some(left) = ev.state().time_left {
+        // --max-time: a loop timer, so a server trickling bytes (which
+        // keeps the idle deadline away) is still cut off.
+        ev.call_later(left, |cx| {
+            let st = cx.state();
+            let message = format!(
+                "timed out: --max-time reached ({} body bytes received)",
+                st.body_len
+            );
+            st.fail(exit::TIMEOUT, message);
+            Ok(())
+        });
+    }
     let (host, port) = (ev.state().url.host.clone(), ev.state().url.port);
     let name = match host {
         Host::Ip(ip) => {
@@ -163,6 +178,7 @@ fn connect_next(
         .trim_start_matches('[')
         .trim_end_matches(']')
         .to_string();
+    let head_request = cx.state().head_request;
     while let Some(addr) = addrs.pop_front() {
         log::debug!("connecting to {addr}");
         let conn = Conn {
@@ -171,7 +187,11 @@ fn connect_next(
             request: request.clone(),
             sent: 0,
             connected: false,
-            parser: ResponseParser::new(),
+            parser: if head_request {
+                ResponseParser::for_head_request()
+            } else {
+                ResponseParser::new()
+            },
             buf: vec![0; 64 * 1024],
         };
         let mut ch = cx.add(conn);
@@ -247,6 +267,11 @@ impl Conn {
             let message = format!("HTTP error: {} from {}", head.status_line(), st.url);
             st.head = Some(head);
             return self.fail(cx, exit::HTTP_STATUS, message);
+        }
+        if redirect_location(&head).is_some() {
+            // The driver follows it or reports it; its body is not wanted.
+            st.head = Some(head);
+            return self.complete(cx);
         }
         if st.include_head {
             st.out.extend_from_slice(&head.raw);

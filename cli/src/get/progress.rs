@@ -53,7 +53,7 @@ pub fn render_progress(received: u64, total: Option<u64>, elapsed: Duration) -> 
     }
 }
 
-fn size(bytes: f64) -> String {
+pub(super) fn size(bytes: f64) -> String {
     const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
     if bytes < 1024.0 {
         return format!("{bytes:.0} B");

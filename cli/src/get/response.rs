@@ -99,6 +99,9 @@ pub struct ResponseParser {
     trailers: Vec<(String, String)>,
     framing: Option<Framing>,
     received: u64,
+    /// The request was HEAD: the head's framing fields describe a body
+    /// that is never sent.
+    head_request: bool,
 }
 
 impl Default for ResponseParser {
@@ -121,6 +124,26 @@ impl ResponseParser {
             trailers: Vec::new(),
             framing: None,
             received: 0,
+            head_request: false,
+        }
+    }
+
+    /// A parser for the answer to a HEAD request: the response ends with
+    /// its head, whatever `Content-Length` or `Transfer-Encoding` say.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use asyncore_cli::get::{Event, ResponseParser};
+    /// let mut p = ResponseParser::for_head_request();
+    /// let (_, e) = p.advance(b"HTTP/1.1 200 OK\r\nContent-Length: 99\r\n\r\n").unwrap();
+    /// assert!(matches!(e, Event::Head(_)));
+    /// assert!(p.is_done());
+    /// ```
+    pub fn for_head_request() -> Self {
+        ResponseParser {
+            head_request: true,
+            ..Self::new()
         }
     }
 
@@ -332,6 +355,7 @@ impl ResponseParser {
         let framing = framing(&head)?;
         self.framing = Some(framing);
         self.state = match framing {
+            _ if self.head_request => State::Done,
             Framing::Empty => State::Done,
             Framing::Length(0) => State::Done,
             Framing::Length(n) => State::Length(n),

@@ -121,6 +121,20 @@ impl HttpUrl {
         })
     }
 
+    /// Scheme, host and port (the port only when it is not the scheme's default), as in
+    /// `http://example.com:8080`: what relative references resolve against.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let url = asyncore_cli::get::HttpUrl::parse("http://h:8080/a?b").unwrap();
+    /// assert_eq!(url.origin(), "http://h:8080");
+    /// ```
+    pub fn origin(&self) -> String {
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://{}", self.host_header())
+    }
+
     /// The `Host` header's value: the port only when it is not the
     /// scheme's default.
     pub fn host_header(&self) -> String {
@@ -134,8 +148,7 @@ impl HttpUrl {
 
 impl fmt::Display for HttpUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let scheme = if self.tls { "https" } else { "http" };
-        write!(f, "{scheme}://{}{}", self.host_header(), self.target)
+        write!(f, "{}{}", self.origin(), self.target)
     }
 }
 

@@ -311,6 +311,7 @@ impl Deliver for Maildir {
 /// ```
 pub struct Printer<W: Write> {
     out: RefCell<W>,
+    envelope: bool,
 }
 
 impl<W: Write> fmt::Debug for Printer<W> {
@@ -343,7 +344,28 @@ impl<W: Write> Printer<W> {
     pub fn new(out: W) -> Self {
         Printer {
             out: RefCell::new(out),
+            envelope: false,
         }
+    }
+
+    /// Also prints the envelope: `X-MailFrom` and `X-RcptTo` (every
+    /// recipient, Bcc ones too) after `X-Peer`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use asyncore_cli::smtpd::{Deliver, Message, Printer};
+    /// let p = Printer::new(Vec::new()).with_envelope();
+    /// let m = Message { mail_from: "a@x".into(), rcpt_tos: vec!["b@y".into(), "bcc@z".into()],
+    ///                   data: b"To: b@y\n\nhi\n".to_vec(), ..Message::default() };
+    /// p.deliver(&m)?;
+    /// let text = String::from_utf8(p.into_inner()).unwrap();
+    /// assert!(text.contains("\nX-MailFrom: a@x\nX-RcptTo: b@y, bcc@z\n\nhi\n"), "{text}");
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn with_envelope(mut self) -> Self {
+        self.envelope = true;
+        self
     }
 
     /// The writer back.
@@ -367,6 +389,22 @@ impl<W: Write> Printer<W> {
 /// assert!(text.starts_with(b"---------- MESSAGE FOLLOWS ----------\n"));
 /// ```
 pub fn debugging_dump(message: &Message) -> Vec<u8> {
+    dump(message, false)
+}
+
+/// The dump, with the envelope after `X-Peer` when `envelope` is true (at
+/// the end of the message when it has no header/body separator).
+fn dump(message: &Message, envelope: bool) -> Vec<u8> {
+    let peer = if envelope {
+        format!(
+            "X-Peer: {}\nX-MailFrom: {}\nX-RcptTo: {}\n",
+            message.peer,
+            message.mail_from,
+            message.rcpt_tos.join(", ")
+        )
+    } else {
+        format!("X-Peer: {}\n", message.peer)
+    };
     let mut out = Vec::with_capacity(message.data.len() + 128);
     out.extend_from_slice(b"---------- MESSAGE FOLLOWS ----------\n");
     if !message.mail_options.is_empty() {
@@ -382,12 +420,15 @@ pub fn debugging_dump(message: &Message) -> Vec<u8> {
     if !message.data.is_empty() {
         for line in body.split(|&b| b == b'\n') {
             if in_headers && line.is_empty() {
-                out.extend_from_slice(format!("X-Peer: {}\n", message.peer).as_bytes());
+                out.extend_from_slice(peer.as_bytes());
                 in_headers = false;
             }
             out.extend_from_slice(line);
             out.push(b'\n');
         }
+    }
+    if envelope && in_headers {
+        out.extend_from_slice(peer.as_bytes());
     }
     out.extend_from_slice(b"------------ END MESSAGE ------------\n");
     out
@@ -396,7 +437,7 @@ pub fn debugging_dump(message: &Message) -> Vec<u8> {
 impl<W: Write> Deliver for Printer<W> {
     fn deliver(&self, message: &Message) -> io::Result<()> {
         let mut out = self.out.borrow_mut();
-        out.write_all(&debugging_dump(message))?;
+        out.write_all(&dump(message, self.envelope))?;
         out.flush()
     }
 }

@@ -5,8 +5,26 @@
 //! ```text
 //! asyncore smtpd                                  # 127.0.0.1:8025, print each message
 //! asyncore smtpd --maildir ./mail                 # store into a Maildir
+//! asyncore smtpd --listen 2525 --auth-any         # apps that log in with any user/password
 //! asyncore smtpd --listen 0.0.0.0:2525 --maildir ./mail --print --max-connections 100
 //! ```
+//!
+//! The default port, 8025, is also the port of Mailpit's web interface
+//! (Mailpit and MailHog take SMTP on 1025): when Mailpit runs on the same
+//! host, give `--listen` another port.
+//!
+//! ## As a mail catcher
+//!
+//! Nothing is relayed: every message is stored or printed. `--auth-any`
+//! advertises `AUTH PLAIN LOGIN` in the `EHLO` reply and accepts any user
+//! name and password (RFC 4954 replies: `334` prompts, `235` success, `501`
+//! for a response that is not base64 or a cancelled exchange, `503` before
+//! `EHLO`, twice, or inside a transaction, `504` for other mechanisms, `535`
+//! for a malformed PLAIN response); without it `AUTH` gets `502`. `--print`
+//! shows the envelope (`X-MailFrom`, and `X-RcptTo` with every recipient,
+//! Bcc ones too) after `X-Peer`. Each stored message is logged in one line,
+//! [`describe`]: its number, sender, recipients, size and Subject, with RFC
+//! 2047 encoded words decoded ([`subject_of`]).
 //!
 //! It speaks smtpd 3.11's dialect: HELO, EHLO (advertising `SIZE`,
 //! `8BITMIME`, `SMTPUTF8`, `PIPELINING`, `HELP`), MAIL FROM (with `SIZE=` and
@@ -66,11 +84,17 @@
 //! # Ok::<(), asyncore_cli::AppError>(())
 //! ```
 
+mod base64;
 mod delivery;
-mod parse;
+mod encoded_words;
+mod log_line;
+pub(crate) mod parse;
 mod session;
 
+pub use base64::base64_decode;
 pub use delivery::{debugging_dump, Deliver, Maildir, Memory, Message, Printer};
+pub use encoded_words::{decode_words, subject_of};
+pub use log_line::{describe, LogLine};
 pub use session::{
     channel, greet, Session, SessionConfig, StartTls, COMMAND_LIMIT, MAX_RECIPIENTS,
 };
@@ -83,6 +107,12 @@ use std::path::PathBuf;
 use std::rc::Rc;
 use std::time::Duration;
 
+/// `--listen`'s help: the forms, and the default port next to Mailpit's.
+const LISTEN_HELP: &str =
+    "Address to listen on: PORT, :PORT, HOST:PORT or [IPv6]:PORT (a bare port \
+    or :PORT is 127.0.0.1). The default port, 8025, is also Mailpit's web interface port: when \
+    Mailpit runs on the same host, choose another (Mailpit and MailHog take SMTP on 1025)";
+
 /// `asyncore smtpd`'s options (also its command-line arguments).
 ///
 /// # Examples
@@ -94,15 +124,20 @@ use std::time::Duration;
 /// ```
 #[derive(Debug, Clone, clap::Args)]
 pub struct Options {
-    /// Address to listen on.
-    #[arg(long, default_value = "127.0.0.1:8025")]
+    /// Address to listen on (see [`crate::parse_listen`]).
+    #[arg(long, default_value = "127.0.0.1:8025", help = LISTEN_HELP)]
     pub listen: String,
     /// Store each message into this Maildir (created if needed).
     #[arg(long, value_name = "DIR")]
     pub maildir: Option<PathBuf>,
-    /// Print each message as smtpd's DebuggingServer did (the default without --maildir).
+    /// Print each message, with its envelope (MAIL FROM, and every RCPT TO: Bcc recipients
+    /// show), as smtpd's DebuggingServer did (the default without --maildir).
     #[arg(long)]
     pub print: bool,
+    /// Offer AUTH PLAIN and LOGIN and accept any user name and password, for applications
+    /// configured with credentials (nothing is checked).
+    #[arg(long)]
+    pub auth_any: bool,
     /// Largest message accepted, in bytes (advertised as SIZE).
     #[arg(long, value_name = "BYTES", default_value_t = 33_554_432, value_parser = clap::value_parser!(u64).range(1..))]
     pub max_size: u64,
@@ -138,6 +173,7 @@ impl Default for Options {
             listen: "127.0.0.1:8025".into(),
             maildir: None,
             print: false,
+            auth_any: false,
             max_size: 33_554_432,
             max_connections: None,
             command_timeout: Duration::from_secs(300),
@@ -272,14 +308,17 @@ impl SmtpServer {
             sinks.push(Box::new(md));
         }
         if options.print || sinks.is_empty() {
-            sinks.push(Box::new(Printer::stdout()));
+            sinks.push(Box::new(Printer::stdout().with_envelope()));
         }
+        // Last: only stored messages are logged.
+        sinks.push(Box::new(LogLine::default()));
         let config = SessionConfig {
             hostname: options.hostname.clone().unwrap_or_else(hostname),
             max_size: usize::try_from(options.max_size).unwrap_or(usize::MAX),
             command_timeout: options.command_timeout,
             data_timeout: options.data_timeout,
             tls: starttls(options)?,
+            auth_any: options.auth_any,
         };
         let listener = Listener {
             config: Rc::new(config),

@@ -86,9 +86,18 @@ impl Proc {
         }
     }
 
-    /// Starts the `asyncore` binary with `args`, stdin empty.
+    /// Starts the `asyncore` binary with `args`, stdin empty (and
+    /// `RUST_LOG` unset, whatever the test's environment says).
     pub fn asyncore(args: &[&str]) -> Proc {
-        Proc::spawn(Command::new(BIN).args(args).stdin(Stdio::null()))
+        Proc::asyncore_env(args, &[])
+    }
+
+    /// [`Proc::asyncore`] with environment variables set.
+    pub fn asyncore_env(args: &[&str], env: &[(&str, &str)]) -> Proc {
+        let mut cmd = Command::new(BIN);
+        cmd.args(args).stdin(Stdio::null()).env_remove("RUST_LOG");
+        cmd.envs(env.iter().copied());
+        Proc::spawn(&mut cmd)
     }
 
     /// Starts the `asyncore` binary with `args` (which should make app `app`
@@ -240,6 +249,67 @@ impl Drop for Proc {
 /// [`RUN_LIMIT`]; stdout and stderr captured.
 pub fn run(args: &[&str]) -> Output {
     Proc::asyncore(args).output(RUN_LIMIT)
+}
+
+/// [`run`] with environment variables set.
+pub fn run_env(args: &[&str], env: &[(&str, &str)]) -> Output {
+    Proc::asyncore_env(args, env).output(RUN_LIMIT)
+}
+
+pub mod http_client;
+
+/// A fresh, empty directory under the system temp dir, unique per call,
+/// removed (with its contents) when dropped. Derefs to its path.
+pub struct TempDir(std::path::PathBuf);
+
+impl std::ops::Deref for TempDir {
+    type Target = std::path::Path;
+    fn deref(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl AsRef<std::path::Path> for TempDir {
+    fn as_ref(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Creates a [`TempDir`] whose name includes `tag`.
+pub fn tempdir(tag: &str) -> TempDir {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static N: AtomicU32 = AtomicU32::new(0);
+    let d = std::env::temp_dir().join(format!(
+        "asyncore-test-{}-{}-{tag}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).expect("create temp dir");
+    TempDir(d)
+}
+
+/// A `kB` field of `/proc/PID/status` (`"VmRSS:"`, `"VmHWM:"`), in KiB
+/// (0 if the process or field is gone).
+pub fn proc_status_kib(pid: u32, field: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with(field))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Resident memory (`VmRSS`) of process `pid`, in KiB.
+pub fn rss_kib(pid: u32) -> u64 {
+    proc_status_kib(pid, "VmRSS:")
 }
 
 /// Test certificates made with `openssl` in a fresh directory: a CA, and a

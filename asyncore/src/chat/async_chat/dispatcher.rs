@@ -63,6 +63,13 @@ impl<S: 'static, H: ChatHandler<S>> Dispatcher<S> for AsyncChat<H> {
         self.settle(cx)
     }
 
+    /// The handler's `handle_read_eof`, once the input held back by
+    /// back-pressure (if any) is handled.
+    fn handle_read_eof(&mut self, cx: &mut Cx<'_, S>) -> io::Result<()> {
+        self.buf.eof_held = true;
+        self.deliver_held_eof(cx)
+    }
+
     fn handle_connect(&mut self, cx: &mut Cx<'_, S>) -> io::Result<()> {
         let (handler, mut chat) = self.split(cx);
         handler.handle_connect(&mut chat)

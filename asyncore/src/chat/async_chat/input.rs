@@ -16,18 +16,45 @@ impl<H> AsyncChat<H> {
         H: ChatHandler<S>,
     {
         if !self.buf.batch {
-            return self.process_input(cx);
+            self.process_input(cx)?;
+            return self.deliver_held_eof(cx);
         }
-        self.buf.deferring = true;
-        let handled = self.process_input(cx);
-        self.buf.deferring = false;
-        let sent = if std::mem::take(&mut self.buf.deferred) && !cx.is_closed() {
-            self.split(cx).1.initiate_send()
-        } else {
-            Ok(())
-        };
-        handled?;
-        sent?;
+        loop {
+            let before = self.buf.parser.buffered();
+            self.buf.deferring = true;
+            let handled = self.process_input(cx);
+            self.buf.deferring = false;
+            let sent = if std::mem::take(&mut self.buf.deferred) && !cx.is_closed() {
+                self.split(cx).1.initiate_send()
+            } else {
+                Ok(())
+            };
+            handled?;
+            sent?;
+            self.settle(cx)?;
+            // The batched send may have drained the output below the
+            // low-water mark: then the input held back by the pause is
+            // handled now, not left waiting for the next read.
+            let progressed = self.buf.parser.buffered() < before;
+            if cx.is_closed() || self.buf.paused || !progressed {
+                break;
+            }
+        }
+        self.deliver_held_eof(cx)
+    }
+
+    /// Delivers an end of stream that waited for held-back input, once that
+    /// input is handled.
+    pub(super) fn deliver_held_eof<S: 'static>(&mut self, cx: &mut Cx<'_, S>) -> io::Result<()>
+    where
+        H: ChatHandler<S>,
+    {
+        if !self.buf.eof_held || self.buf.paused || cx.is_closed() {
+            return Ok(());
+        }
+        self.buf.eof_held = false;
+        let (handler, mut chat) = self.split(cx);
+        handler.handle_read_eof(&mut chat)?;
         self.settle(cx)
     }
 

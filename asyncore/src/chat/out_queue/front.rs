@@ -13,6 +13,7 @@
 /// assert!(matches!(q.front(usize::MAX).unwrap(), Front::Data(b"hi")));
 /// ```
 #[derive(Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Front<'a> {
     /// Send these bytes (non-empty, at most `out_buffer_size`), then call
     /// [`OutQueue::consume`](super::OutQueue::consume) with the number accepted.

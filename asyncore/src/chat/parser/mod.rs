@@ -7,8 +7,8 @@
 //! Because events are pulled one by one, the caller may change the terminator between
 //! any two events and the change applies to the very next byte.
 //!
-//! The splitting reproduces CPython 3.11's `async_chat.handle_read` exactly
-//! (spec `asynchat.md` §3), including how a record is cut into several `Data` pieces:
+//! The splitting reproduces CPython 3.11's `async_chat.handle_read` exactly,
+//! including how a record is cut into several `Data` pieces:
 //!
 //! * no terminator (or a "falsy" one: `Count(0)`, empty delimiter) — everything buffered
 //!   is delivered at once, never a signal;
@@ -37,6 +37,7 @@
 //! never grows beyond what was fed and not yet delivered.
 //
 // Spec: AC-CHAT-14, AC-CHAT-10, AC-CHAT-23, AC-CHAT-13, AC-CHAT-24, AC-CHAT-25, AC-CHAT-26, AC-CHAT-29, AC-CHAT-27, AC-CHAT-28, AC-CHAT-Q-3, AC-CHAT-Q-4, AC-CHAT-Q-8, AC-CHAT-30.
+// Spec: asynchat.md §3 (how handle_read splits the input).
 
 #[cfg(test)]
 mod properties;
@@ -61,6 +62,7 @@ use std::io;
 /// assert_eq!(p.next_event(), None);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Event<'a> {
     /// A non-empty piece of the current record (`collect_incoming_data`). A record may
     /// arrive in several pieces; the caller concatenates.
@@ -97,6 +99,7 @@ pub enum Event<'a> {
 ///                 p.set_terminator("\n");
 ///             }
 ///         }
+///         _ => {} // `Event` is non-exhaustive
 ///     }
 /// }
 /// assert_eq!(log, ["hdr", "T", "1234", "T", "rest", "T"]);

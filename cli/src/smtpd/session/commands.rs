@@ -19,15 +19,21 @@ impl Session {
     pub(super) fn command(&mut self, chat: &mut Chat<'_, '_>) -> io::Result<()> {
         let mut line = match self.line.take() {
             Ok(line) => line,
-            Err(_) => return reply(chat, "500 Error: line too long"),
+            Err(_) => {
+                self.auth_step = None;
+                return reply(chat, "500 Error: line too long");
+            }
         };
         if line.last() == Some(&b'\r') {
             line.pop();
         }
+        let text = String::from_utf8_lossy(&line);
+        if let Some(step) = self.auth_step.take() {
+            return self.auth_response(chat, step, &text);
+        }
         if line.is_empty() {
             return reply(chat, "500 Error: bad syntax");
         }
-        let text = String::from_utf8_lossy(&line);
         let (verb, arg) = split_command(&text);
         if line.len() + 2 > self.limit(&verb) {
             return reply(chat, "500 Error: line too long");
@@ -62,6 +68,7 @@ impl Session {
             }
             "DATA" => self.data(chat, arg),
             "STARTTLS" => self.starttls(chat, arg),
+            "AUTH" => self.auth(chat, arg),
             "VRFY" => match arg {
                 None => reply(chat, "501 Syntax: VRFY <address>"),
                 Some(a) if !get_addr(a).0.is_empty() => reply(
@@ -102,8 +109,13 @@ impl Session {
             return reply(chat, &format!("250 {host}"));
         }
         self.extended = true;
+        let auth = if self.config.auth_any {
+            format!("{}\r\n", super::auth::EHLO_AUTH)
+        } else {
+            String::new()
+        };
         let lines = format!(
-            "250-{host}\r\n250-SIZE {}\r\n250-8BITMIME\r\n250-SMTPUTF8\r\n250-PIPELINING\r\n{}250 HELP",
+            "250-{host}\r\n250-SIZE {}\r\n250-8BITMIME\r\n250-SMTPUTF8\r\n250-PIPELINING\r\n{}{auth}250 HELP",
             self.config.max_size,
             self.starttls_offer()
         );

@@ -23,6 +23,8 @@ pub struct SessionConfig {
     pub data_timeout: Duration,
     /// STARTTLS, when the server has a certificate.
     pub tls: Option<super::StartTls>,
+    /// Advertise `AUTH PLAIN LOGIN` and accept any credentials.
+    pub auth_any: bool,
 }
 
 impl Default for SessionConfig {
@@ -33,6 +35,7 @@ impl Default for SessionConfig {
             command_timeout: Duration::from_secs(300),
             data_timeout: Duration::from_secs(180),
             tls: None,
+            auth_any: false,
         }
     }
 }

@@ -11,6 +11,7 @@
 
 // Spec: AC-CHAT-EX-2 (smtpd's channel on asynchat).
 
+mod auth;
 mod commands;
 mod config;
 mod incoming;
@@ -80,6 +81,10 @@ pub struct Session {
     mail_from: Option<String>,
     rcpt_tos: Vec<String>,
     mail_options: Vec<String>,
+    /// An `AUTH` exchange waiting for the client's next line.
+    auth_step: Option<auth::AuthStep>,
+    /// The user name given to `AUTH` (any is accepted with `--auth-any`).
+    authenticated: Option<String>,
     /// QUIT was answered: later input is ignored.
     quit: bool,
     /// The loop is shutting down: finish the transaction in flight, then 421.
@@ -164,6 +169,8 @@ impl Session {
             mail_from: None,
             rcpt_tos: Vec::new(),
             mail_options: Vec::new(),
+            auth_step: None,
+            authenticated: None,
             quit: false,
             draining: false,
             timed_out: false,

@@ -1,0 +1,302 @@
+//! End of stream distinct from close (`handle_read_eof`) and flush-then-close
+//! (`SendBuffer::close_when_done`, `Chat::close_when_done` at end of stream):
+//! a peer that half-closes its connection still gets everything it is owed.
+//! Every case runs on every backend over loopback TCP, bounded in time.
+
+#[macro_use]
+mod util;
+
+use asyncore_loop::chat::{AsyncChat, Chat, ChatHandler};
+use asyncore_loop::{Backend, Cx, Dispatcher, EventLoop, SendBuffer, View};
+use std::cell::Cell;
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, TcpStream};
+use std::rc::Rc;
+use std::time::Duration;
+use util::echo::{Accept, Echo, EchoStats};
+use util::{bounded, pattern, secs};
+
+/// The exact scenario: 20 MiB.
+const TWENTY_MIB: usize = 20 * 1024 * 1024;
+
+/// Serves one connection with `make()` on backend `b` while `client` runs
+/// on its own thread against the address; returns what `client` returned
+/// once the loop has emptied (every channel closed).
+fn serve_one<D, R>(
+    b: Backend,
+    make: impl FnMut() -> D + 'static,
+    client: impl FnOnce(std::net::SocketAddr) -> R + Send + 'static,
+) -> R
+where
+    D: Dispatcher,
+    R: Send + 'static,
+{
+    let mut ev = EventLoop::new().with_backend(b);
+    let mut l = ev.add(Accept { make, once: true });
+    l.create_socket(asyncore_loop::AF_INET, asyncore_loop::SOCK_STREAM)
+        .unwrap();
+    l.bind("127.0.0.1:0").unwrap();
+    l.listen(5).unwrap();
+    let addr = l
+        .socket()
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .as_socket()
+        .unwrap();
+    let peer = std::thread::spawn(move || client(addr));
+    ev.run_loop(Some(Duration::from_millis(50)), None).unwrap();
+    assert!(ev.is_empty());
+    peer.join().unwrap()
+}
+
+fn connect(addr: std::net::SocketAddr) -> TcpStream {
+    let c = TcpStream::connect(addr).unwrap();
+    c.set_read_timeout(Some(secs(20))).unwrap();
+    c.set_write_timeout(Some(secs(20))).unwrap();
+    c
+}
+
+fn echo(high_water: usize, stats: &Rc<EchoStats>) -> impl FnMut() -> Echo {
+    let stats = Rc::clone(stats);
+    move || Echo::new(high_water, &stats)
+}
+
+/// The client sends 20 MiB, shuts down its write side, and only then reads:
+/// every byte comes back, in order, then end of stream. (The server may
+/// queue it all: this client cannot be served otherwise.)
+fn half_close_after_20_mib_gets_every_byte_back(b: Backend) {
+    let got = bounded(secs(60), move || {
+        let stats = Rc::new(EchoStats::default());
+        let got = serve_one(b, echo(usize::MAX, &stats), |addr| {
+            let mut c = connect(addr);
+            c.write_all(&pattern(TWENTY_MIB, 15)).unwrap();
+            c.shutdown(Shutdown::Write).unwrap();
+            let mut got = Vec::new();
+            c.read_to_end(&mut got).unwrap();
+            got
+        });
+        assert_eq!(
+            stats.closes.get(),
+            0,
+            "closed by the flush, not by handle_close"
+        );
+        got
+    });
+    assert_eq!(got.len(), 20_971_520);
+    assert!(got == pattern(TWENTY_MIB, 15), "bytes changed or reordered");
+}
+
+/// With back-pressure (256 KiB), a client that reads while it sends and
+/// half-closes after its last byte gets all 20 MiB back, and the server
+/// never queued more than the mark plus one read.
+fn half_close_under_back_pressure_loses_nothing(b: Backend) {
+    let (got, peak) = bounded(secs(60), move || {
+        let stats = Rc::new(EchoStats::default());
+        let got = serve_one(b, echo(256 << 10, &stats), |addr| {
+            let mut c = connect(addr);
+            let mut w = c.try_clone().unwrap();
+            let writer = std::thread::spawn(move || {
+                w.write_all(&pattern(TWENTY_MIB, 16)).unwrap();
+                w.shutdown(Shutdown::Write).unwrap();
+            });
+            let mut got = Vec::new();
+            c.read_to_end(&mut got).unwrap();
+            writer.join().unwrap();
+            got
+        });
+        (got, stats.peak.get())
+    });
+    assert_eq!(got.len(), 20_971_520);
+    assert!(got == pattern(TWENTY_MIB, 16), "bytes changed or reordered");
+    assert!(peak <= (256 << 10) + 65536, "queued {peak} bytes");
+}
+
+/// A dispatcher that does not override `handle_read_eof` keeps asyncore's
+/// behaviour: end of stream is `handle_close`, once.
+fn without_the_hook_end_of_stream_is_handle_close(b: Backend) {
+    struct Plain(Rc<Cell<u32>>);
+    impl Dispatcher for Plain {
+        fn handle_read(&mut self, cx: &mut Cx<'_>) -> io::Result<()> {
+            cx.recv(4096).map(drop)
+        }
+        fn writable(&self, _: &View<'_>) -> bool {
+            false
+        }
+        fn handle_close(&mut self, cx: &mut Cx<'_>) -> io::Result<()> {
+            self.0.set(self.0.get() + 1);
+            cx.close()
+        }
+    }
+    let closes = bounded(secs(10), move || {
+        let closes = Rc::new(Cell::new(0));
+        let c2 = Rc::clone(&closes);
+        serve_one(
+            b,
+            move || Plain(Rc::clone(&c2)),
+            |addr| {
+                let mut c = connect(addr);
+                c.write_all(b"bye").unwrap();
+                c.shutdown(Shutdown::Write).unwrap();
+                let mut rest = Vec::new();
+                c.read_to_end(&mut rest).unwrap();
+            },
+        );
+        closes.get()
+    });
+    assert_eq!(closes, 1);
+}
+
+/// After end of stream the loop stops reporting read readiness (which would
+/// only repeat the end of stream): a handler that keeps the channel open
+/// sees one `handle_read_eof` and no spin of reads; writing still works.
+fn after_end_of_stream_reads_stop_and_writes_go_on(b: Backend) {
+    #[derive(Default)]
+    struct Late {
+        reads_after_eof: u32,
+        eofs: u32,
+        out: SendBuffer,
+    }
+    impl Dispatcher for Late {
+        fn handle_read(&mut self, cx: &mut Cx<'_>) -> io::Result<()> {
+            if cx.read_eof() {
+                self.reads_after_eof += 1;
+            }
+            cx.recv(4096).map(drop)
+        }
+        fn writable(&self, ch: &View<'_>) -> bool {
+            self.out.writable(ch)
+        }
+        fn handle_write(&mut self, cx: &mut Cx<'_>) -> io::Result<()> {
+            self.out.initiate_send(cx)
+        }
+        fn handle_read_eof(&mut self, _cx: &mut Cx<'_>) -> io::Result<()> {
+            self.eofs += 1;
+            Ok(())
+        }
+    }
+    bounded(secs(10), move || {
+        let (sock, mut peer) = util::tcp_pair();
+        let mut ev = EventLoop::new().with_backend(b);
+        let t = ev.add(Late::default()).adopt(sock).unwrap();
+        peer.shutdown(Shutdown::Write).unwrap();
+        for _ in 0..50 {
+            ev.run_loop(Some(Duration::from_millis(2)), Some(1))
+                .unwrap();
+        }
+        ev.with(t, |d: &mut Late, cx| {
+            assert!(cx.read_eof());
+            assert_eq!((d.eofs, d.reads_after_eof), (1, 0));
+            d.out.send(cx, b"still here").unwrap();
+            d.out.close_when_done(cx).unwrap();
+        });
+        util::run_until_empty(&mut ev);
+        let mut got = Vec::new();
+        peer.read_to_end(&mut got).unwrap();
+        assert_eq!(got, b"still here");
+    });
+}
+
+/// `close_when_done` before the peer is done: the queued bytes go out, the
+/// write side is shut down (the peer reads end of stream after the last
+/// byte), and the channel closes once the peer closes too.
+fn close_when_done_shuts_down_writing_then_closes_at_the_peers_end(b: Backend) {
+    struct Goodbye {
+        out: SendBuffer,
+    }
+    impl Dispatcher for Goodbye {
+        fn handle_read(&mut self, cx: &mut Cx<'_>) -> io::Result<()> {
+            cx.recv(4096).map(drop)
+        }
+        fn writable(&self, ch: &View<'_>) -> bool {
+            self.out.writable(ch)
+        }
+        fn handle_write(&mut self, cx: &mut Cx<'_>) -> io::Result<()> {
+            self.out.initiate_send(cx)
+        }
+        fn handle_close(&mut self, cx: &mut Cx<'_>) -> io::Result<()> {
+            cx.close()
+        }
+    }
+    bounded(secs(20), move || {
+        let body = pattern(3 << 20, 9);
+        let expect = body.clone();
+        let mut ev = EventLoop::new().with_backend(b);
+        let (sock, mut peer) = util::tcp_pair();
+        let t = ev
+            .add(Goodbye {
+                out: SendBuffer::new(),
+            })
+            .adopt(sock)
+            .unwrap();
+        ev.with(t, |d: &mut Goodbye, cx| {
+            d.out.send(cx, &body).unwrap();
+            d.out.close_when_done(cx).unwrap();
+            assert!(d.out.closing());
+        });
+        // The peer reads to end of stream, then closes (dropping its end):
+        // only then does the channel close.
+        let reader = std::thread::spawn(move || {
+            let mut got = Vec::new();
+            peer.read_to_end(&mut got).unwrap();
+            got
+        });
+        util::run_until_empty(&mut ev);
+        assert!(reader.join().unwrap() == expect, "the bytes changed");
+    });
+}
+
+/// A line echo on AsyncChat whose `handle_read_eof` is `close_when_done`:
+/// a client that sends every line, half-closes, then reads gets an answer
+/// to every line, also through back-pressure pauses (small water marks).
+fn chat_close_when_done_at_end_of_stream_answers_every_line(b: Backend) {
+    struct Lines(usize);
+    impl ChatHandler for Lines {
+        fn collect_incoming_data(
+            &mut self,
+            chat: &mut Chat<'_, '_>,
+            data: &[u8],
+        ) -> io::Result<()> {
+            self.0 += data.len();
+            chat.push(data.to_vec())
+        }
+        fn found_terminator(&mut self, chat: &mut Chat<'_, '_>) -> io::Result<()> {
+            chat.push(&b"\n"[..])
+        }
+        fn handle_read_eof(&mut self, chat: &mut Chat<'_, '_>) -> io::Result<()> {
+            assert_eq!(self.0, 200_000, "every line was handled first");
+            chat.close_when_done();
+            chat.initiate_send()
+        }
+    }
+    let lines: Vec<u8> = (0..20_000)
+        .flat_map(|i| format!("line {i:05}\n").into_bytes())
+        .collect();
+    let sent = lines.clone();
+    let got = bounded(secs(30), move || {
+        let make = || {
+            AsyncChat::new(Lines(0))
+                .with_terminator("\n")
+                .with_water_marks(4096, 1024)
+        };
+        serve_one(b, make, move |addr| {
+            let mut c = connect(addr);
+            c.write_all(&sent).unwrap();
+            c.shutdown(Shutdown::Write).unwrap();
+            let mut got = Vec::new();
+            c.read_to_end(&mut got).unwrap();
+            got
+        })
+    });
+    assert_eq!(got.len(), lines.len());
+    assert!(got == lines, "a line changed, moved or was lost");
+}
+
+backend_tests!(
+    half_close_after_20_mib_gets_every_byte_back,
+    half_close_under_back_pressure_loses_nothing,
+    without_the_hook_end_of_stream_is_handle_close,
+    after_end_of_stream_reads_stop_and_writes_go_on,
+    close_when_done_shuts_down_writing_then_closes_at_the_peers_end,
+    chat_close_when_done_at_end_of_stream_answers_every_line,
+);

@@ -1,0 +1,182 @@
+//! Where the body goes: stdout, a file (through `FILE.part`), or a file in
+//! a directory named after the URL; the summary line after a download to a
+//! file; a closed stdout ending the transfer quietly.
+
+use super::progress::size;
+use super::{exit, fetch, GetOptions, HttpUrl};
+use crate::AppError;
+use std::ffi::OsString;
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// Where `-o` sends the body.
+///
+/// # Examples
+///
+/// ```
+/// use asyncore_cli::get::Output;
+/// use std::path::{Path, PathBuf};
+/// assert_eq!(Output::from_arg(None), Output::Stdout);
+/// assert_eq!(Output::from_arg(Some(Path::new("-"))), Output::Stdout);
+/// assert_eq!(Output::from_arg(Some(Path::new("x.bin"))), Output::File(PathBuf::from("x.bin")));
+/// assert_eq!(Output::from_arg(Some(Path::new("downloads/"))), Output::Dir(PathBuf::from("downloads/")));
+/// assert_eq!(Output::from_arg(Some(Path::new("/"))), Output::Dir(PathBuf::from("/")));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Output {
+    /// Standard output (no `-o`, or `-o -`).
+    Stdout,
+    /// This file.
+    File(PathBuf),
+    /// A file in this directory (`-o DIR/`, or `-o DIR` naming an existing
+    /// directory), named after the URL ([`file_name_of`]).
+    Dir(PathBuf),
+}
+
+impl Output {
+    /// What `-o ARG` means.
+    pub fn from_arg(arg: Option<&Path>) -> Output {
+        match arg {
+            None => Output::Stdout,
+            Some(p) if p.as_os_str() == "-" => Output::Stdout,
+            Some(p) if p.as_os_str().as_encoded_bytes().ends_with(b"/") || p.is_dir() => {
+                Output::Dir(p.to_path_buf())
+            }
+            Some(p) => Output::File(p.to_path_buf()),
+        }
+    }
+}
+
+/// The file name `-o DIR/` saves `url` under: the last segment of its
+/// path, as written in the URL (as `curl -O` does), or `None` when there is
+/// none (`/`, `/dir/`, `..`).
+///
+/// # Examples
+///
+/// ```
+/// use asyncore_cli::get::{file_name_of, HttpUrl};
+/// let name = |u: &str| file_name_of(&HttpUrl::parse(u).unwrap());
+/// assert_eq!(name("http://h/a/b.tar.gz?x=1").as_deref(), Some("b.tar.gz"));
+/// assert_eq!(name("http://h/"), None);
+/// assert_eq!(name("http://h/dir/"), None);
+/// assert_eq!(name("http://h/a/.."), None);
+/// ```
+pub fn file_name_of(url: &HttpUrl) -> Option<String> {
+    let path = url.target.split('?').next().unwrap_or("");
+    let last = path.rsplit('/').next().unwrap_or("");
+    match last {
+        "" | "." | ".." => None,
+        name => Some(name.to_string()),
+    }
+}
+
+/// A failed write of the output: a closed stdout (`EPIPE`) ends quietly
+/// with [`exit::BROKEN_PIPE`]; anything else is exit code 1.
+pub(super) fn write_error(e: io::Error) -> AppError {
+    if e.kind() == io::ErrorKind::BrokenPipe {
+        AppError::quiet(exit::BROKEN_PIPE)
+    } else {
+        AppError::io("cannot write the output", e)
+    }
+}
+
+/// `asyncore get`: fetches `url` to `output` (a file through `FILE.part`,
+/// renamed when complete, removed on failure). The file name and the URL
+/// are checked before anything is downloaded.
+///
+/// # Examples
+///
+/// ```
+/// use asyncore_cli::get::{exit, run, GetOptions, Output};
+/// let e = run("http://exa mple.com/", &Output::Stdout, &GetOptions::default()).unwrap_err();
+/// assert_eq!(e.code, exit::BAD_URL);
+/// let e = run("http://example.com/", &Output::Dir(".".into()), &GetOptions::default()).unwrap_err();
+/// assert_eq!(e.code, 2); // no file name in the URL
+/// ```
+pub fn run(url: &str, output: &Output, opts: &GetOptions) -> Result<(), AppError> {
+    // Refuse a bad URL before creating any file.
+    let parsed = HttpUrl::parse(url).map_err(|e| AppError::new(exit::BAD_URL, e.to_string()))?;
+    let path = match output {
+        Output::Stdout => {
+            let stdout = io::stdout();
+            let mut lock = stdout.lock();
+            fetch(url, opts, &mut lock)?;
+            return lock.flush().map_err(write_error);
+        }
+        Output::File(path) => path.clone(),
+        Output::Dir(dir) => {
+            let name = file_name_of(&parsed).ok_or_else(|| {
+                AppError::usage(format!(
+                    "cannot name the output file: {parsed} has no file name; give -o DIR/NAME"
+                ))
+            })?;
+            dir.join(name)
+        }
+    };
+    let start = Instant::now();
+    let part = part_path(&path);
+    let file = File::create(&part)
+        .map_err(|e| AppError::io(format!("cannot create {}", part.display()), e))?;
+    let mut writer = BufWriter::with_capacity(256 * 1024, file);
+    let result = fetch(url, opts, &mut writer).and_then(|response| {
+        let file = writer.into_inner().map_err(|e| {
+            AppError::io(format!("cannot write {}", part.display()), e.into_error())
+        })?;
+        file.sync_all()
+            .map_err(|e| AppError::io(format!("cannot write {}", part.display()), e))?;
+        std::fs::rename(&part, &path).map_err(|e| {
+            AppError::io(
+                format!("cannot rename {} to {}", part.display(), path.display()),
+                e,
+            )
+        })?;
+        Ok(response)
+    });
+    match result {
+        Ok(response) => {
+            if opts.summary {
+                let bytes = std::fs::metadata(&path).map_or(response.body_len, |m| m.len());
+                eprintln!("{}", summary(&path, bytes, start.elapsed()));
+            }
+            Ok(())
+        }
+        Err(e) => {
+            let _ = std::fs::remove_file(&part);
+            Err(e)
+        }
+    }
+}
+
+/// The line after a download to a file: where, how much, how long, how fast.
+fn summary(path: &Path, bytes: u64, elapsed: std::time::Duration) -> String {
+    let secs = elapsed.as_secs_f64();
+    let rate = size(bytes as f64 / secs.max(0.001));
+    format!(
+        "saved {}: {bytes} bytes in {secs:.2} s ({rate}/s)",
+        path.display()
+    )
+}
+
+/// `FILE` → `FILE.part`.
+fn part_path(path: &Path) -> PathBuf {
+    let mut name = OsString::from(path.as_os_str());
+    name.push(".part");
+    PathBuf::from(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn summary_line() {
+        let line = summary(
+            Path::new("out.bin"),
+            3 << 20,
+            std::time::Duration::from_millis(1500),
+        );
+        assert_eq!(line, "saved out.bin: 3145728 bytes in 1.50 s (2.0 MiB/s)");
+    }
+}

@@ -1,0 +1,266 @@
+//! One HTTP connection: a [`ChatHandler`] reading request heads line by
+//! line (LF-framed, a CR before the LF dropped), answering each in order as
+//! soon as its head is complete, and discarding request bodies by their
+//! Content-Length. Answers to requests that arrive together (pipelined)
+//! are batched by the chat channel into one send.
+
+use super::access_log;
+use super::answer::Answer;
+use super::config::{Config, MAX_BODY, MAX_HEAD, MAX_REQUEST_LINE};
+use super::request::{parse_head, Method};
+use super::status::Status;
+use asyncore_loop::chat::{AsyncChat, Chat, ChatHandler, Terminator};
+use asyncore_loop::{Deadline, TimerId};
+use std::cell::Cell;
+use std::io::{self, Write};
+use std::rc::Rc;
+use std::time::Instant;
+
+/// Output queued above this stops reading more requests; reading resumes
+/// below [`LOW_WATER`].
+const HIGH_WATER: usize = 256 << 10;
+/// See [`HIGH_WATER`].
+const LOW_WATER: usize = 64 << 10;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// Reading a request head.
+    Head,
+    /// Discarding a request body (the terminator is its length).
+    Body,
+    /// The last response is queued; input is ignored.
+    Closing,
+}
+
+/// The request line of a head, for the log.
+fn first_line(head: &[u8]) -> String {
+    let first = head.split(|&b| b == b'\n').next().unwrap_or_default();
+    String::from_utf8_lossy(first.strip_suffix(b"\r").unwrap_or(first)).into_owned()
+}
+
+/// One connection's protocol state ([`ChatHandler`]); [`channel`] wraps it.
+#[derive(Debug)]
+pub struct Connection {
+    pub(super) config: Rc<Config>,
+    peer: String,
+    head: Vec<u8>,
+    /// Where the current line starts in `head`.
+    line_start: usize,
+    phase: Phase,
+    /// When the current request began to arrive (`None` between requests).
+    started: Option<Instant>,
+    /// When the connection last became idle (a response queued).
+    idle_since: Instant,
+    timer: Option<TimerId>,
+    /// Large-file bodies queued and not yet finished.
+    pub(super) in_flight: Rc<Cell<usize>>,
+    /// The client closed its sending side while responses were queued.
+    input_ended: bool,
+}
+
+/// Wraps a [`Connection`] in its chat channel: LF-framed input, batched
+/// output, back-pressure at 256 KiB of queued output.
+pub fn channel(conn: Connection) -> AsyncChat<Connection> {
+    AsyncChat::new(conn)
+        .with_terminator("\n")
+        .with_water_marks(HIGH_WATER, LOW_WATER)
+}
+
+impl Connection {
+    /// A connection from `peer` (an IP address, for the log).
+    pub fn new(config: Rc<Config>, peer: String) -> Self {
+        Connection {
+            config,
+            peer,
+            head: Vec::with_capacity(512),
+            line_start: 0,
+            phase: Phase::Head,
+            started: None,
+            idle_since: Instant::now(),
+            timer: None,
+            in_flight: Rc::new(Cell::new(0)),
+            input_ended: false,
+        }
+    }
+
+    /// Whether the client closed its sending side (nothing more to read).
+    pub fn input_ended(&self) -> bool {
+        self.input_ended
+    }
+
+    /// Arms the connection's timers: the send-stall deadline and the
+    /// request/keep-alive check. Call once the channel is adopted.
+    pub fn start(&mut self, chat: &mut Chat<'_, '_>) {
+        chat.set_timeout(Deadline::Write, Some(self.config.send_timeout));
+        let first = self
+            .config
+            .header_timeout
+            .min(self.config.keep_alive_timeout);
+        self.timer = Some(chat.start_timer(first, false));
+    }
+
+    pub(super) fn log(&self, line: &str, answer: &Answer) {
+        if !self.config.access_log {
+            return;
+        }
+        let (secs, _) = self.config.now();
+        let text = access_log::line(&self.peer, secs, line, answer.status.code(), answer.body);
+        let _ = io::stdout().lock().write_all(text.as_bytes());
+    }
+
+    /// Refuses a head that cannot be trusted: error, then close.
+    fn refuse(&mut self, chat: &mut Chat<'_, '_>, status: Status, line: &str) -> io::Result<()> {
+        let answer = self.error(chat, status, None, false)?;
+        self.log(line, &answer);
+        self.phase = Phase::Closing;
+        self.head.clear();
+        chat.close_when_done();
+        Ok(())
+    }
+
+    /// A complete request head arrived.
+    fn on_head(&mut self, chat: &mut Chat<'_, '_>) -> io::Result<()> {
+        let parsed = parse_head(&self.head).map_err(|status| (status, first_line(&self.head)));
+        self.head.clear();
+        self.line_start = 0;
+        self.started = None;
+        self.idle_since = Instant::now();
+        let req = match parsed {
+            Ok(r) => r,
+            Err((status, line)) => return self.refuse(chat, status, &line),
+        };
+        if req.transfer_encoding {
+            // No body framing this server reads: the rest cannot be parsed.
+            return self.refuse(chat, Status::NotImplemented, &req.line);
+        }
+        if req.content_length > MAX_BODY {
+            return self.refuse(chat, Status::ContentTooLarge, &req.line);
+        }
+        let keep_alive = req.keep_alive;
+        let answer = match req.method {
+            Some(Method::Get | Method::Head) => self.answer(chat, &req)?,
+            Some(Method::NotAllowed) => {
+                self.error(chat, Status::MethodNotAllowed, Some(&req), keep_alive)?
+            }
+            _ => self.error(chat, Status::NotImplemented, Some(&req), keep_alive)?,
+        };
+        self.log(&req.line, &answer);
+        if !keep_alive {
+            self.phase = Phase::Closing;
+            chat.close_when_done();
+        } else if req.content_length > 0 {
+            self.phase = Phase::Body;
+            self.started = Some(Instant::now());
+            chat.set_terminator(Terminator::Count(req.content_length as usize));
+        }
+        Ok(())
+    }
+}
+
+impl ChatHandler for Connection {
+    fn name(&self) -> &'static str {
+        "http"
+    }
+
+    fn collect_incoming_data(&mut self, chat: &mut Chat<'_, '_>, data: &[u8]) -> io::Result<()> {
+        if self.phase != Phase::Head {
+            return Ok(()); // a body being discarded, or input after the last response
+        }
+        if self.started.is_none() {
+            self.started = Some(Instant::now());
+        }
+        self.head.extend_from_slice(data);
+        if self.line_start == 0 && self.head.len() > MAX_REQUEST_LINE {
+            let line = String::from_utf8_lossy(&self.head[..64]).into_owned() + "...";
+            return self.refuse(chat, Status::UriTooLong, &line);
+        }
+        if self.head.len() > MAX_HEAD {
+            let line = first_line(&self.head);
+            return self.refuse(chat, Status::HeaderFieldsTooLarge, &line);
+        }
+        Ok(())
+    }
+
+    /// The client closed (or half-closed) the connection: with responses
+    /// still queued, they are sent first (reading stops, see
+    /// [`HttpChannel`](super::channel::HttpChannel)); an unfinished request
+    /// is dropped.
+    fn handle_close(&mut self, chat: &mut Chat<'_, '_>) -> io::Result<()> {
+        if chat.queued_bytes() == 0 && self.in_flight.get() == 0 {
+            return chat.close();
+        }
+        self.input_ended = true;
+        if self.phase != Phase::Closing {
+            self.phase = Phase::Closing;
+            chat.close_when_done();
+        }
+        Ok(())
+    }
+
+    fn found_terminator(&mut self, chat: &mut Chat<'_, '_>) -> io::Result<()> {
+        match self.phase {
+            Phase::Closing => Ok(()),
+            Phase::Body => {
+                self.phase = Phase::Head;
+                self.started = None;
+                chat.set_terminator("\n");
+                Ok(())
+            }
+            Phase::Head => {
+                let line = &self.head[self.line_start..];
+                if !(line.is_empty() || line == b"\r") {
+                    self.head.push(b'\n');
+                    self.line_start = self.head.len();
+                    return Ok(());
+                }
+                if self.line_start == 0 {
+                    // An empty line before a request line is skipped
+                    // (RFC 9112 2.2); the head deadline keeps running.
+                    self.head.clear();
+                    if self.started.is_none() {
+                        self.started = Some(Instant::now());
+                    }
+                    return Ok(());
+                }
+                self.head.truncate(self.line_start);
+                self.on_head(chat)
+            }
+        }
+    }
+
+    /// The connection's one timer: a request (head or body) that began
+    /// more than the header timeout ago gets 408 and the connection closes
+    /// (slowloris); an idle keep-alive connection past its timeout closes.
+    /// It re-arms for the next possible expiry, at most a header timeout
+    /// away, so a deadline passes at most that late.
+    fn handle_timer(&mut self, chat: &mut Chat<'_, '_>, _id: TimerId) -> io::Result<()> {
+        let now = Instant::now();
+        let c = &self.config;
+        let step = c.header_timeout.min(c.keep_alive_timeout);
+        let due = if self.phase == Phase::Closing {
+            None
+        } else if let Some(began) = self.started {
+            let due = began + c.header_timeout;
+            if now >= due {
+                let answer = self.error(chat, Status::RequestTimeout, None, false)?;
+                self.log("-", &answer);
+                self.phase = Phase::Closing;
+                chat.close_when_done();
+                return Ok(());
+            }
+            Some(due)
+        } else if chat.queued_bytes() > 0 || self.in_flight.get() > 0 {
+            self.idle_since = now; // still sending: not idle (stalls: the write deadline)
+            Some(now + c.keep_alive_timeout)
+        } else {
+            let due = self.idle_since + c.keep_alive_timeout;
+            if now >= due {
+                return chat.close();
+            }
+            Some(due)
+        };
+        let wait = due.map_or(step, |d| d.saturating_duration_since(now).min(step));
+        self.timer = Some(chat.start_timer(wait, false));
+        Ok(())
+    }
+}

@@ -1,0 +1,168 @@
+//! Dates as HTTP writes them: IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`)
+//! for `Date` and `Last-Modified`, parsed back for `If-Modified-Since` and
+//! `If-Range`, and the common log format's `[06/Nov/1994:08:49:37 +0000]`.
+//! All in UTC, from seconds since the Unix epoch.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+const MONTHS: [&str; 12] = [
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+];
+
+/// Seconds since the epoch (0 for times before it).
+pub fn unix_secs(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+/// (year, month 1..=12, day 1..=31) of a day count since 1970-01-01
+/// (Howard Hinnant's `civil_from_days`).
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+/// Days since 1970-01-01 of a civil date (the inverse of [`civil_from_days`]).
+fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let m = i64::from(month);
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(day) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+struct Parts {
+    year: i64,
+    month: u32,
+    day: u32,
+    hour: u64,
+    min: u64,
+    sec: u64,
+    weekday: usize,
+}
+
+fn parts(secs: u64) -> Parts {
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    let (year, month, day) = civil_from_days(days);
+    Parts {
+        year,
+        month,
+        day,
+        hour: rem / 3600,
+        min: rem % 3600 / 60,
+        sec: rem % 60,
+        weekday: (days % 7) as usize,
+    }
+}
+
+/// IMF-fixdate of `secs` since the epoch.
+///
+/// # Examples
+///
+/// ```
+/// use asyncore_cli::http::dates::http_date;
+/// assert_eq!(http_date(784_111_777), "Sun, 06 Nov 1994 08:49:37 GMT");
+/// ```
+pub fn http_date(secs: u64) -> String {
+    let p = parts(secs);
+    format!(
+        "{}, {:02} {} {:04} {:02}:{:02}:{:02} GMT",
+        DAYS[p.weekday],
+        p.day,
+        MONTHS[p.month as usize - 1],
+        p.year,
+        p.hour,
+        p.min,
+        p.sec
+    )
+}
+
+/// The common log format's time of `secs` since the epoch, brackets included.
+///
+/// # Examples
+///
+/// ```
+/// use asyncore_cli::http::dates::clf_date;
+/// assert_eq!(clf_date(784_111_777), "[06/Nov/1994:08:49:37 +0000]");
+/// ```
+pub fn clf_date(secs: u64) -> String {
+    let p = parts(secs);
+    format!(
+        "[{:02}/{}/{:04}:{:02}:{:02}:{:02} +0000]",
+        p.day,
+        MONTHS[p.month as usize - 1],
+        p.year,
+        p.hour,
+        p.min,
+        p.sec
+    )
+}
+
+/// Parses an IMF-fixdate (the only form HTTP/1.1 senders may generate);
+/// `None` for anything else, which callers treat as an absent header.
+///
+/// # Examples
+///
+/// ```
+/// use asyncore_cli::http::dates::parse_http_date;
+/// assert_eq!(parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT"), Some(784_111_777));
+/// assert_eq!(parse_http_date("yesterday"), None);
+/// ```
+pub fn parse_http_date(text: &str) -> Option<u64> {
+    let b = text.trim().as_bytes();
+    if b.len() != 29 || &b[3..5] != b", " || &b[25..] != b" GMT" {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<u64> {
+        let s = std::str::from_utf8(&b[r]).ok()?;
+        s.bytes()
+            .all(|c| c.is_ascii_digit())
+            .then(|| s.parse().ok())?
+    };
+    let day = num(5..7)? as u32;
+    let month = MONTHS.iter().position(|m| m.as_bytes() == &b[8..11])? as u32 + 1;
+    let year = num(12..16)? as i64;
+    let (hour, min, sec) = (num(17..19)?, num(20..22)?, num(23..25)?);
+    if b[7] != b' ' || b[11] != b' ' || b[16] != b' ' || b[19] != b':' || b[22] != b':' {
+        return None;
+    }
+    if !(1..=31).contains(&day) || hour > 23 || min > 59 || sec > 60 || year < 1970 {
+        return None;
+    }
+    let days = days_from_civil(year, month, day);
+    Some(u64::try_from(days).ok()? * 86_400 + hour * 3600 + min * 60 + sec)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_across_centuries_and_leap_days() {
+        for secs in [0, 951_782_400, 1_709_164_800, 4_102_444_799, 784_111_777] {
+            assert_eq!(parse_http_date(&http_date(secs)), Some(secs), "{secs}");
+        }
+        assert_eq!(http_date(0), "Thu, 01 Jan 1970 00:00:00 GMT");
+        assert_eq!(http_date(951_782_400), "Tue, 29 Feb 2000 00:00:00 GMT");
+    }
+
+    #[test]
+    fn rejects_other_forms() {
+        assert_eq!(parse_http_date("Sunday, 06-Nov-94 08:49:37 GMT"), None);
+        assert_eq!(parse_http_date("Sun Nov  6 08:49:37 1994"), None);
+        assert_eq!(parse_http_date("Sun, 06 Nov 1994 08:49:37 UTC"), None);
+        assert_eq!(parse_http_date("Sun, 06 Xyz 1994 08:49:37 GMT"), None);
+        assert_eq!(parse_http_date("Sun, +6 Nov 1994 08:49:37 GMT"), None);
+    }
+}

@@ -1,0 +1,65 @@
+//! The listening channel: accepts connections (past `--max-connections`,
+//! a `503` on the fresh socket instead) and starts an [`HttpChannel`] for
+//! each.
+
+use super::channel::HttpChannel;
+use super::config::Config;
+use super::connection::Connection;
+use super::response::{error_body, Head};
+use super::status::Status;
+use asyncore_loop::{Cx, Dispatcher, SockAddr, Socket};
+use std::io::{self, Write};
+use std::rc::Rc;
+
+/// The listening channel: each connection becomes a [`Connection`].
+pub(super) struct Listener {
+    pub(super) config: Rc<Config>,
+    pub(super) max_connections: u32,
+}
+
+impl Dispatcher for Listener {
+    /// The default accept, with `--max-connections` applied first.
+    fn handle_accept(&mut self, cx: &mut Cx<'_>) -> io::Result<()> {
+        cx.set_max_connections(Some(self.max_connections));
+        match cx.accept()? {
+            Some((sock, addr)) if cx.at_capacity() => self.handle_refused(cx, sock, addr),
+            Some((sock, addr)) => self.handle_accepted(cx, sock, addr),
+            None => Ok(()),
+        }
+    }
+
+    fn handle_accepted(&mut self, cx: &mut Cx<'_>, sock: Socket, addr: SockAddr) -> io::Result<()> {
+        let peer = addr
+            .as_socket()
+            .map_or_else(|| "-".to_string(), |a| a.ip().to_string());
+        let _ = sock.set_tcp_nodelay(true);
+        let conn = Connection::new(Rc::clone(&self.config), peer);
+        let started = cx.add(HttpChannel::new(conn)).adopt(sock).and_then(|t| {
+            cx.with(t, |c: &mut HttpChannel, cx| {
+                let (conn, mut chat) = c.chat_mut().split(cx);
+                conn.start(&mut chat);
+            })
+            .ok_or_else(|| io::Error::other("connection gone"))
+        });
+        if let Err(e) = started {
+            cx.log_info(&format!("http: cannot start a connection: {e}"), "warning");
+        }
+        Ok(())
+    }
+
+    /// Past `--max-connections`: a 503 on the fresh socket, then close.
+    fn handle_refused(&mut self, cx: &mut Cx<'_>, sock: Socket, _addr: SockAddr) -> io::Result<()> {
+        let body = error_body(Status::Unavailable);
+        let date = self.config.now().1.clone();
+        let mut head = Head::new(Status::Unavailable, &date);
+        head.field("Content-Type", "text/html; charset=utf-8")
+            .field("Content-Length", body.len())
+            .field("Retry-After", 1);
+        let mut bytes = head.finish(false, false);
+        bytes.extend_from_slice(body.as_bytes());
+        let _ = sock.set_nonblocking(true);
+        let _ = (&sock).write_all(&bytes);
+        cx.log_info("http: refused a connection: at --max-connections", "info");
+        Ok(())
+    }
+}

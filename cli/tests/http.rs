@@ -1,0 +1,566 @@
+//! `asyncore http` against real clients: curl, Python's http.client, and a
+//! raw socket for pipelining. Every server binds 127.0.0.1 port 0 and is
+//! killed (by its own handle) when its test ends.
+
+mod common;
+
+use common::http_client::{exchange, Client};
+use common::{tempdir, Proc, TempDir, WAIT};
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+/// Deterministic pseudo-random bytes (xorshift64*).
+fn random_bytes(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed | 1;
+    let mut out = Vec::with_capacity(len + 8);
+    while out.len() < len {
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        out.extend_from_slice(&x.wrapping_mul(0x2545_f491_4f6c_dd1d).to_le_bytes());
+    }
+    out.truncate(len);
+    out
+}
+
+/// `asyncore http --root ROOT ARGS` on 127.0.0.1:0; its second line (the
+/// URL) is read.
+fn serve(root: &Path, args: &[&str]) -> Proc {
+    let root = root.to_str().expect("utf-8 path");
+    let mut all = vec!["http", "--listen", "127.0.0.1:0", "--root", root];
+    all.extend_from_slice(args);
+    let mut p = Proc::serve("http", &all);
+    let url = p.line(WAIT).expect("the URL line");
+    assert_eq!(
+        url,
+        format!(
+            "http: serving {} at http://{}/",
+            std::fs::canonicalize(root).unwrap().display(),
+            p.addr()
+        )
+    );
+    p
+}
+
+fn url(p: &Proc, path: &str) -> String {
+    format!("http://{}{path}", p.addr())
+}
+
+fn curl(args: &[&str]) -> std::process::Output {
+    let out = Command::new("curl")
+        .args(["-sS", "--max-time", "30"])
+        .args(args)
+        .output()
+        .expect("curl runs");
+    assert!(
+        out.status.success(),
+        "curl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+fn site() -> TempDir {
+    let root = tempdir("http-site");
+    std::fs::write(root.join("hello.txt"), "hello\n").unwrap();
+    std::fs::create_dir(root.join("sub")).unwrap();
+    std::fs::write(root.join("sub/index.html"), "<h1>sub</h1>\n").unwrap();
+    std::fs::create_dir(root.join("empty")).unwrap();
+    root
+}
+
+#[test]
+fn curl_downloads_several_mib_byte_exact_on_one_connection() {
+    let root = site();
+    let data = random_bytes(5 << 20, 7);
+    std::fs::write(root.join("big.bin"), &data).unwrap();
+    let p = serve(&root, &[]);
+    let out_dir = tempdir("http-dl");
+    let (a, b) = (out_dir.join("a"), out_dir.join("b"));
+    let u = url(&p, "/big.bin");
+    let out = curl(&[
+        "-w",
+        "%{http_code} %{num_connects} %{content_type}\n",
+        "-o",
+        a.to_str().unwrap(),
+        &u,
+        "-o",
+        b.to_str().unwrap(),
+        &u,
+    ]);
+    let stats = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(
+        stats,
+        "200 1 application/octet-stream\n200 0 application/octet-stream\n"
+    );
+    assert!(std::fs::read(&a).unwrap() == data, "first download differs");
+    assert!(
+        std::fs::read(&b).unwrap() == data,
+        "second download differs"
+    );
+}
+
+#[test]
+fn curl_ranges_head_and_if_modified_since() {
+    let root = site();
+    let data = random_bytes(100_000, 3);
+    std::fs::write(root.join("r.bin"), &data).unwrap();
+    let p = serve(&root, &[]);
+    let u = url(&p, "/r.bin");
+    for (range, want) in [
+        ("0-99", &data[..100]),
+        ("-100", &data[99_900..]),
+        ("99990-", &data[99_990..]),
+        ("500-", &data[500..]),
+    ] {
+        let out = curl(&["-r", range, "-w", "%{http_code}", "-o", "-", &u]);
+        let (body, code) = out.stdout.split_at(out.stdout.len() - 3);
+        assert_eq!(code, b"206", "range {range}");
+        assert!(body == want, "range {range}: body differs");
+    }
+    let out = curl(&["-r", "100000-", "-w", "%{http_code}", "-o", "/dev/null", &u]);
+    assert_eq!(out.stdout, b"416");
+    let head = String::from_utf8(curl(&["-I", &u]).stdout).unwrap();
+    assert!(head.starts_with("HTTP/1.1 200 OK\r\n"), "{head}");
+    for field in [
+        "Content-Length: 100000\r\n",
+        "Accept-Ranges: bytes\r\n",
+        "Content-Type: application/octet-stream\r\n",
+        "ETag: \"",
+        "Last-Modified: ",
+    ] {
+        assert!(head.contains(field), "{field:?} missing in {head}");
+    }
+    // -z DATE sends If-Modified-Since: a date after the file's is 304, long before is 200.
+    let code = |z: &str| curl(&["-z", z, "-w", "%{http_code}", "-o", "/dev/null", &u]).stdout;
+    assert_eq!(code("Fri, 01 Jan 2100 00:00:00 GMT"), b"304");
+    assert_eq!(code("Sat, 01 Jan 2000 00:00:00 GMT"), b"200");
+}
+
+#[test]
+fn etag_if_none_match_if_range_and_416_header() {
+    let root = site();
+    let p = serve(&root, &[]);
+    let mut c = Client::connect(p.addr());
+    let r = c.get("/hello.txt");
+    let etag = r.header("etag").unwrap().to_string();
+    let lm = r.header("last-modified").unwrap().to_string();
+    c.send(
+        format!("GET /hello.txt HTTP/1.1\r\nHost: t\r\nIf-None-Match: \"x\", {etag}\r\n\r\n")
+            .as_bytes(),
+    );
+    let r = c.read(false).unwrap();
+    assert_eq!((r.status, r.header("etag")), (304, Some(etag.as_str())));
+    c.send(
+        format!(
+            "GET /hello.txt HTTP/1.1\r\nHost: t\r\nRange: bytes=1-3\r\nIf-Range: {etag}\r\n\r\n"
+        )
+        .as_bytes(),
+    );
+    let r = c.read(false).unwrap();
+    assert_eq!((r.status, r.body.as_slice()), (206, &b"ell"[..]));
+    assert_eq!(r.header("content-range"), Some("bytes 1-3/6"));
+    c.send(
+        format!("GET /hello.txt HTTP/1.1\r\nHost: t\r\nRange: bytes=1-3\r\nIf-Range: {lm}\r\n\r\n")
+            .as_bytes(),
+    );
+    assert_eq!(c.read(false).unwrap().status, 206);
+    c.send(
+        b"GET /hello.txt HTTP/1.1\r\nHost: t\r\nRange: bytes=1-3\r\nIf-Range: \"stale\"\r\n\r\n",
+    );
+    let r = c.read(false).unwrap();
+    assert_eq!((r.status, r.body.as_slice()), (200, &b"hello\n"[..]));
+    c.send(b"GET /hello.txt HTTP/1.1\r\nHost: t\r\nRange: bytes=6-\r\n\r\n");
+    let r = c.read(false).unwrap();
+    assert_eq!(
+        (r.status, r.header("content-range")),
+        (416, Some("bytes */6"))
+    );
+    // Still the same connection.
+    assert_eq!(c.get("/hello.txt").status, 200);
+}
+
+#[test]
+fn python_http_client_50_requests_on_one_connection() {
+    let root = site();
+    let p = serve(&root, &["--keep-alive-timeout", "30"]);
+    let script = r#"
+import http.client, sys
+c = http.client.HTTPConnection(sys.argv[1], int(sys.argv[2]), timeout=10)
+socks = set()
+for i in range(50):
+    path = ["/hello.txt", "/sub/", "/", "/missing"][i % 4]
+    c.request("HEAD" if i % 5 == 4 else "GET", path)
+    socks.add(id(c.sock))
+    r = c.getresponse()
+    body = r.read()
+    want = {"/hello.txt": 200, "/sub/": 200, "/": 200, "/missing": 404}[path]
+    assert r.status == want, (i, path, r.status)
+    if path == "/hello.txt" and i % 5 != 4:
+        assert body == b"hello\n", body
+assert len(socks) == 1, socks
+print("ok")
+"#;
+    let out = Command::new("python3")
+        .args([
+            "-c",
+            script,
+            &p.addr().ip().to_string(),
+            &p.addr().port().to_string(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "ok\n",
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn sixteen_pipelined_requests_are_answered_in_order() {
+    let root = site();
+    for i in 0..16 {
+        std::fs::write(
+            root.join(format!("f{i}.txt")),
+            format!("file {i}\n").repeat(i + 1),
+        )
+        .unwrap();
+    }
+    let p = serve(&root, &[]);
+    let mut c = Client::connect(p.addr());
+    let mut batch = Vec::new();
+    for i in 0..16 {
+        let method = if i == 5 { "HEAD" } else { "GET" };
+        batch.extend_from_slice(
+            format!("{method} /f{i}.txt HTTP/1.1\r\nHost: t\r\n\r\n").as_bytes(),
+        );
+    }
+    c.send(&batch);
+    for i in 0..16 {
+        let r = c.read(i == 5).unwrap_or_else(|| panic!("response {i}"));
+        assert_eq!(r.status, 200);
+        let want = format!("file {i}\n").repeat(i + 1);
+        assert_eq!(
+            r.header("content-length"),
+            Some(want.len().to_string().as_str())
+        );
+        if i != 5 {
+            assert_eq!(r.body, want.as_bytes(), "response {i}");
+        }
+    }
+    // The connection is still usable.
+    assert_eq!(c.get("/hello.txt").body, b"hello\n");
+}
+
+#[test]
+fn http10_with_and_without_keep_alive() {
+    let root = site();
+    let p = serve(&root, &[]);
+    let mut c = Client::connect(p.addr());
+    c.send(b"GET /hello.txt HTTP/1.0\r\n\r\n");
+    let r = c.read(false).unwrap();
+    assert_eq!((r.status, r.header("connection")), (200, Some("close")));
+    assert!(c.closed());
+
+    let mut c = Client::connect(p.addr());
+    for _ in 0..3 {
+        c.send(b"GET /hello.txt HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+        let r = c.read(false).unwrap();
+        assert_eq!(
+            (r.status, r.header("connection")),
+            (200, Some("keep-alive"))
+        );
+        assert_eq!(r.body, b"hello\n");
+    }
+    c.send(b"GET /hello.txt HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+    assert_eq!(c.read(false).unwrap().header("connection"), Some("close"));
+    assert!(c.closed());
+}
+
+/// Every `href="..."` of a listing page.
+fn hrefs(page: &str) -> Vec<String> {
+    page.split("href=\"")
+        .skip(1)
+        .map(|s| s[..s.find('"').unwrap()].to_string())
+        .collect()
+}
+
+#[test]
+fn listing_of_hostile_names_links_fetch_the_right_files() {
+    let root = tempdir("http-hostile");
+    let names = [
+        "<img src=x onerror=alert(1)>",
+        "a?b",
+        "my:file",
+        "#x",
+        "with space",
+        "été ✓.txt",
+        "100%",
+        "a&b\"c'd",
+        "%2e",
+    ];
+    for (i, n) in names.iter().enumerate() {
+        std::fs::write(root.join(n), format!("content {i}")).unwrap();
+    }
+    std::fs::create_dir(root.join("dir <b>")).unwrap();
+    std::fs::write(root.join("dir <b>/inner"), "inner").unwrap();
+    let p = serve(&root, &[]);
+    let mut c = Client::connect(p.addr());
+    let page = String::from_utf8(c.get("/").body).unwrap();
+    assert!(!page.contains("<img"), "unescaped name in {page}");
+    assert!(page.contains("&lt;img src=x onerror=alert(1)&gt;"));
+    let links = hrefs(&page);
+    assert_eq!(links.len(), names.len() + 1, "{links:?}");
+    for link in links {
+        let r = c.get(&format!("/{link}"));
+        assert_eq!(r.status, 200, "{link}");
+        if let Some(dir) = link.strip_suffix('/') {
+            assert_eq!(dir, "dir%20%3Cb%3E");
+            let inner = String::from_utf8(r.body).unwrap();
+            assert!(inner.contains("Index of /dir &lt;b&gt;/"), "{inner}");
+            assert_eq!(
+                c.get(&format!("/{dir}/{}", hrefs(&inner)[1])).body,
+                b"inner"
+            );
+            continue;
+        }
+        let i = names
+            .iter()
+            .position(|n| common_encode(n) == link)
+            .unwrap_or_else(|| panic!("unexpected link {link}"));
+        assert_eq!(r.body, format!("content {i}").as_bytes(), "{link}");
+    }
+}
+
+/// The encoding the listing promises: everything but unreserved characters.
+fn common_encode(name: &str) -> String {
+    name.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn directories_redirect_without_slash_and_serve_index() {
+    let root = site();
+    std::fs::create_dir(root.join("evil.com")).unwrap();
+    let p = serve(&root, &[]);
+    let mut c = Client::connect(p.addr());
+    for (target, location) in [
+        ("/sub", "/sub/"),
+        ("/sub?x=1", "/sub/?x=1"),
+        ("//evil.com", "/evil.com/"),
+        ("/%2fevil.com", "/evil.com/"),
+        ("/%2F%2Fevil.com", "/evil.com/"),
+        ("///evil.com", "/evil.com/"),
+        ("/./evil.com", "/evil.com/"),
+    ] {
+        let r = c.get(target);
+        assert_eq!(
+            (r.status, r.header("location")),
+            (301, Some(location)),
+            "{target}"
+        );
+    }
+    assert_eq!(c.get("/\\evil.com").status, 400);
+    assert_eq!(c.get("/%5cevil.com").status, 400);
+    let r = c.get("/sub/");
+    assert_eq!((r.status, r.body.as_slice()), (200, &b"<h1>sub</h1>\n"[..]));
+    assert_eq!(r.header("content-type"), Some("text/html; charset=utf-8"));
+    let r = c.get("/empty/");
+    assert!(String::from_utf8(r.body)
+        .unwrap()
+        .contains("<h1>Index of /empty/</h1>"));
+}
+
+#[test]
+fn errors_have_small_bodies_and_405_says_allow() {
+    let root = site();
+    let p = serve(&root, &[]);
+    let mut c = Client::connect(p.addr());
+    let r = c.get("/missing");
+    assert_eq!(r.status, 404);
+    assert!(r.body.len() < 200 && String::from_utf8_lossy(&r.body).contains("404 Not Found"));
+    c.send(b"POST /hello.txt HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\nabcde");
+    let r = c.read(false).unwrap();
+    assert_eq!((r.status, r.header("allow")), (405, Some("GET, HEAD")));
+    c.send(b"BREW /pot HTTP/1.1\r\nHost: t\r\n\r\n");
+    assert_eq!(c.read(false).unwrap().status, 501);
+    c.send(b"HEAD /missing HTTP/1.1\r\nHost: t\r\n\r\n");
+    let r = c.read(true).unwrap();
+    assert_eq!(r.status, 404);
+    // The body the HEAD answer announced was not sent: the next response follows at once.
+    assert_eq!(c.get("/hello.txt").body, b"hello\n");
+    assert_eq!(
+        exchange(p.addr(), b"GET / HTTP/3.0\r\nHost: t\r\n\r\n")
+            .unwrap()
+            .status,
+        505
+    );
+}
+
+#[test]
+fn access_log_in_common_log_format_and_quiet() {
+    let root = site();
+    let mut p = serve(&root, &[]);
+    let mut c = Client::connect(p.addr());
+    c.get("/hello.txt");
+    c.get("/nope");
+    c.send(b"GET /\x1b[31mred HTTP/1.1\r\nHost: t\r\n\r\n");
+    c.read(false);
+    let line = p.line(WAIT).unwrap();
+    let (host_date, rest) = line.split_once("] ").unwrap();
+    assert!(host_date.starts_with("127.0.0.1 - - ["), "{line}");
+    assert!(host_date.ends_with(" +0000"), "{line}");
+    assert_eq!(rest, "\"GET /hello.txt HTTP/1.1\" 200 6");
+    let missing = p.line(WAIT).unwrap();
+    assert!(
+        missing.contains("] \"GET /nope HTTP/1.1\" 404 "),
+        "{missing}"
+    );
+    let escaped = p.line(WAIT).unwrap();
+    assert!(
+        escaped.contains("\"GET /\\x1b[31mred HTTP/1.1\" 400 "),
+        "{escaped}"
+    );
+
+    let root = root.to_str().unwrap();
+    let mut q = Proc::serve(
+        "http",
+        &["-q", "http", "--listen", "127.0.0.1:0", "--root", root],
+    );
+    q.line(WAIT).unwrap(); // the URL
+    let mut c = Client::connect(q.addr());
+    assert_eq!(c.get("/hello.txt").status, 200);
+    assert!(
+        q.try_line(Duration::from_millis(300)).is_err(),
+        "-q still logs"
+    );
+}
+
+#[test]
+fn help_states_defaults_and_the_symlink_policy() {
+    let out = common::run(&["http", "--help"]);
+    let help = String::from_utf8(out.stdout).unwrap();
+    for needle in [
+        "127.0.0.1:8000",
+        "[default: .]",
+        "--follow-symlinks",
+        "outside",
+        "403",
+        "-q",
+    ] {
+        assert!(help.contains(needle), "{needle:?} not in --help:\n{help}");
+    }
+}
+
+#[test]
+fn cached_small_files_are_rechecked_within_a_second_or_never_cached() {
+    let root = site();
+    let p = serve(&root, &[]);
+    let n = serve(&root, &["--no-cache"]);
+    let (mut c, mut u) = (Client::connect(p.addr()), Client::connect(n.addr()));
+    assert_eq!(c.get("/hello.txt").body, b"hello\n");
+    assert_eq!(u.get("/hello.txt").body, b"hello\n");
+    std::fs::write(root.join("hello.txt"), "changed, and longer\n").unwrap();
+    assert_eq!(u.get("/hello.txt").body, b"changed, and longer\n");
+    std::thread::sleep(Duration::from_millis(1100));
+    let r = c.get("/hello.txt");
+    assert_eq!(r.body, b"changed, and longer\n");
+    assert_eq!(r.header("content-length"), Some("20"));
+    // A file removed is gone once rechecked.
+    std::fs::remove_file(root.join("hello.txt")).unwrap();
+    std::thread::sleep(Duration::from_millis(1100));
+    assert_eq!(c.get("/hello.txt").status, 404);
+}
+
+#[test]
+fn a_client_that_half_closes_after_its_request_gets_the_whole_file() {
+    let root = site();
+    let data = random_bytes(3 << 20, 11);
+    std::fs::write(root.join("big.bin"), &data).unwrap();
+    let p = serve(&root, &[]);
+    for version in ["1.0", "1.1"] {
+        let mut s = std::net::TcpStream::connect(p.addr()).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        use std::io::{Read, Write};
+        s.write_all(format!("GET /big.bin HTTP/{version}\r\nHost: t\r\n\r\n").as_bytes())
+            .unwrap();
+        s.shutdown(std::net::Shutdown::Write).unwrap();
+        let mut all = Vec::new();
+        s.read_to_end(&mut all).unwrap();
+        let body_at = all.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+        assert_eq!(all.len() - body_at, data.len(), "HTTP/{version}");
+        assert!(all[body_at..] == data[..], "HTTP/{version}: body differs");
+    }
+}
+
+#[test]
+fn content_types_from_the_table_and_mime_overrides() {
+    let root = site();
+    for name in [
+        "a.css",
+        "b.JS",
+        "c.json",
+        "d.png",
+        "e.unknown",
+        "f.md",
+        "noext",
+    ] {
+        std::fs::write(root.join(name), "x").unwrap();
+    }
+    let p = serve(
+        &root,
+        &[
+            "--mime",
+            "md=text/plain",
+            "--mime",
+            ".unknown=application/x-thing",
+        ],
+    );
+    let mut c = Client::connect(p.addr());
+    for (name, ty) in [
+        ("a.css", "text/css; charset=utf-8"),
+        ("b.JS", "text/javascript; charset=utf-8"),
+        ("c.json", "application/json"),
+        ("d.png", "image/png"),
+        ("e.unknown", "application/x-thing"),
+        ("f.md", "text/plain"),
+        ("noext", "application/octet-stream"),
+        ("hello.txt", "text/plain; charset=utf-8"),
+    ] {
+        assert_eq!(
+            c.get(&format!("/{name}")).header("content-type"),
+            Some(ty),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn serves_the_current_directory_by_default() {
+    let root = site();
+    let mut p = Proc::spawn(
+        Command::new(common::BIN)
+            .args(["http", "--listen", "127.0.0.1:0"])
+            .current_dir(&root)
+            .stdin(std::process::Stdio::null()),
+    );
+    let addr = p.listening_addr("http", WAIT);
+    let url_line = p.line(WAIT).unwrap();
+    assert!(
+        url_line.ends_with(&format!(" at http://{addr}/")),
+        "{url_line}"
+    );
+    assert!(url_line.contains(&std::fs::canonicalize(&root).unwrap().display().to_string()));
+    let mut c = Client::connect(addr);
+    assert_eq!(c.get("/hello.txt").body, b"hello\n");
+}
