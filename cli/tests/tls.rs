@@ -441,3 +441,39 @@ fn smtpd_does_not_answer_commands_pipelined_after_starttls() {
         );
     }
 }
+
+#[test]
+fn http_server_over_tls_with_curl_and_get() {
+    let certs = make_certs("localhost");
+    let root = certs.dir.join("site");
+    std::fs::create_dir_all(&root).expect("root");
+    let body = "hello over https from asyncore http\n".repeat(500);
+    std::fs::write(root.join("page.txt"), &body).expect("write");
+    let server = Proc::serve(
+        "http",
+        &[
+            "-q",
+            "http",
+            "--listen",
+            "127.0.0.1:0",
+            "--root",
+            root.to_str().expect("utf-8"),
+            "--tls-cert",
+            &certs.cert,
+            "--tls-key",
+            &certs.key,
+        ],
+    );
+    let url = format!("https://localhost:{}/page.txt", server.addr().port());
+    let out = common::run(&["get", &url, "--cacert", &certs.ca]);
+    assert!(out.status.success(), "{}", stderr_text(&out));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), body);
+    let out = Proc::spawn(
+        Command::new("curl")
+            .args(["-sS", "--cacert", &certs.ca, &url])
+            .stdin(Stdio::null()),
+    )
+    .output(WAIT);
+    assert!(out.status.success(), "curl: {}", stderr_text(&out));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), body);
+}
