@@ -38,6 +38,8 @@ struct Echo {
     close_after: bool,
     /// readable() is false while the shared `paused` flag is set.
     pausable: bool,
+    /// Echo what arrives, then `SendBuffer::close_when_done` (TLS half-close).
+    close_when_done: bool,
 }
 
 impl Dispatcher<Seen> for Echo {
@@ -65,6 +67,10 @@ impl Dispatcher<Seen> for Echo {
         if self.close_after {
             self.out.send(cx, &data)?;
             return cx.close();
+        }
+        if self.close_when_done {
+            self.out.send(cx, &data)?;
+            return self.out.close_when_done(cx);
         }
         if !self.one_byte {
             return self.out.send(cx, &data);
@@ -292,7 +298,20 @@ fn both_directions_full(b: Backend) {
     assert_eq!(ev.state().received, 8 << 20);
 }
 
+fn close_when_done_sends_close_notify_then_closes(b: Backend) {
+    let echo = Echo {
+        close_when_done: true,
+        ..Echo::default()
+    };
+    let (mut ev, mut peer) = serve(b, "server_closes", echo, "0");
+    handshake(&mut ev, &mut peer);
+    run_for(&mut ev, secs(10), |_| false);
+    assert_eq!(peer.line(secs(10)), "clean bye");
+    assert!(ev.is_empty());
+}
+
 backend_tests!(
+    close_when_done_sends_close_notify_then_closes,
     echo_both_versions,
     plaintext_waiting_is_delivered_without_socket_data,
     truncation_is_told_from_a_clean_close,

@@ -38,9 +38,13 @@ pub(crate) fn interest(ch: &Channel, readable: bool, writable: bool) -> (bool, b
         // The connect completes the usual way; the handshake starts after.
         return (readable, writable, false);
     }
+    if s.failed() {
+        return (false, false, false);
+    }
     if s.ended.is_some() {
-        // The peer is done sending; this side may still answer.
-        return (false, s.can_send() && (writable || s.wants_write()), false);
+        // The peer is done sending; this side may still answer, and
+        // records (close_notify among them) may still wait.
+        return (false, (s.can_send() && writable) || s.wants_write(), false);
     }
     if !s.established {
         // The handshake alone decides; the handler is not asked to drive it.
@@ -78,7 +82,7 @@ pub(crate) fn before_event<S: 'static>(
     let Some(s) = cx.ch.tls.as_deref_mut() else {
         return Ok(true);
     };
-    if which == Which::Expt || !s.can_send() {
+    if which == Which::Expt || s.failed() {
         return Ok(true);
     }
     if !s.established {

@@ -96,6 +96,15 @@ impl TlsSession {
         }
     }
 
+    /// The session failed (an error, a handshake timeout): nothing more
+    /// goes through it.
+    pub(crate) fn failed(&self) -> bool {
+        matches!(
+            self.ended,
+            Some(TlsClose::Error(_) | TlsClose::BadCertificate(_) | TlsClose::HandshakeTimeout)
+        )
+    }
+
     /// The session can still carry this side's data: it did not fail and
     /// this side did not close it (the peer's close_notify or FIN ends only
     /// its own direction).
