@@ -3,7 +3,7 @@
 //! With `--loops N` (N > 1) it runs N loops, one thread each, each with its
 //! own `SO_REUSEPORT` listener on the address ([`run_loops`]). With
 //! `--tls-cert FILE --tls-key FILE` every connection is implicit TLS
-//! ([`TlsServer`]); the echo handler is the same.
+//! ([`EchoOptions::tls`]); the echo handler is the same.
 
 use crate::{listen, shutdown_on_signals, AppError};
 use asyncore_loop::View;
