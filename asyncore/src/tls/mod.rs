@@ -65,6 +65,8 @@ mod config;
 mod cx_api;
 pub(crate) mod hooks;
 mod info;
+#[cfg(test)]
+mod interest_tests;
 mod session;
 
 pub use config::{client_config, load_certs, load_key, server_config, Roots};

@@ -116,6 +116,11 @@ impl TlsSession {
             )
     }
 
+    #[cfg(test)]
+    pub(crate) fn into_conn_for_tests(self) -> Connection {
+        self.conn
+    }
+
     pub(crate) fn is_handshaking(&self) -> bool {
         self.conn.is_handshaking()
     }
