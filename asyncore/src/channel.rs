@@ -85,6 +85,9 @@ pub(crate) struct Channel {
     /// The listener that accepted this channel (for its connection cap).
     pub(crate) parent: Option<Token>,
     pub(crate) max_children: Option<u32>,
+    /// The TLS session below `send`/`recv`, once started.
+    #[cfg(feature = "tls")]
+    pub(crate) tls: Option<Box<crate::tls::TlsSession>>,
 }
 
 impl Channel {

@@ -243,6 +243,10 @@ fn step<S: 'static>(d: Disp<'_, S>, cx: &mut Cx<'_, S>, which: Which) -> io::Res
 #[inline]
 fn event<S: 'static>(d: Disp<'_, S>, cx: &mut Cx<'_, S>, which: Which) -> io::Result<()> {
     cx.handler_name = which.handler_name();
+    #[cfg(feature = "tls")]
+    if cx.ch.tls.is_some() && !crate::tls::hooks::before_event(d, cx, which)? {
+        return Ok(());
+    }
     match which {
         Which::Read => d.handle_read_event(cx),
         Which::Write => {

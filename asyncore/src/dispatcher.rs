@@ -145,6 +145,15 @@ pub trait Dispatcher<S: 'static = ()>: Any {
         Ok(())
     }
 
+    /// The TLS handshake of this channel finished (see
+    /// [`Cx::start_tls_server`]); [`Cx::tls_info`] tells what it negotiated.
+    /// Default: nothing.
+    #[cfg(feature = "tls")]
+    fn handle_tls_established(&mut self, cx: &mut Cx<'_, S>) -> io::Result<()> {
+        let _ = cx;
+        Ok(())
+    }
+
     /// A timer armed with [`Cx::start_timer`] fired.
     fn handle_timer(&mut self, cx: &mut Cx<'_, S>, id: TimerId) -> io::Result<()> {
         let _ = id;

@@ -193,6 +193,8 @@ linux_only! {
     mod slab;
     mod sys;
     mod timer;
+    #[cfg(feature = "tls")]
+    pub mod tls;
     mod token;
     mod transport;
     mod view;

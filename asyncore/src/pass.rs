@@ -179,6 +179,8 @@ impl<S: 'static> EventLoop<S> {
                     meta.dirty.set(false);
                 }
             }
+            #[cfg(feature = "tls")]
+            self.core.pass.tls_ready.clear();
             self.core.poller.begin_rebuild(specials)?;
             let mut order = std::mem::take(&mut self.core.pass.order);
             self.core.map.order_snapshot(&mut order);
@@ -188,6 +190,10 @@ impl<S: 'static> EventLoop<S> {
                     continue;
                 };
                 let asked = ask(&self.core, index, entry, meta.accept_paused);
+                #[cfg(feature = "tls")]
+                if asked.ready {
+                    self.core.pass.tls_ready.push(key);
+                }
                 if let (Some(fd), true) = (asked.fd, asked.interest != 0) {
                     result = self.core.poller.watch(fd, key, asked.interest);
                     if result.is_err() {
@@ -205,6 +211,11 @@ impl<S: 'static> EventLoop<S> {
             let Some(asked) = ask_marked(&self.core, index) else {
                 continue;
             };
+            #[cfg(feature = "tls")]
+            if asked.ready {
+                let key = self.core.map.key(index);
+                self.core.pass.tls_ready.push(key);
+            }
             let (Some(fd), true) = (asked.fd, asked.interest != asked.watched) else {
                 continue;
             };
@@ -237,6 +248,10 @@ impl<S: 'static> EventLoop<S> {
     /// wake-up that carried it is consumed.
     fn wait_timeout(&mut self, timeout: Option<Duration>) -> Option<Duration> {
         if self.core.pass.stop || self.core.services.shutdown_requested() {
+            return Some(Duration::ZERO);
+        }
+        #[cfg(feature = "tls")]
+        if !self.core.pass.tls_ready.is_empty() {
             return Some(Duration::ZERO);
         }
         match self.core.services.next_wake() {
@@ -272,6 +287,36 @@ impl<S: 'static> EventLoop<S> {
                         }
                         None => readwrite(&mut self.core, &mut self.nursery, index, ev.ready)?,
                     }
+                }
+            }
+        }
+        #[cfg(feature = "tls")]
+        self.dispatch_tls_ready(routing)?;
+        Ok(())
+    }
+
+    /// Phase 7, TLS: `handle_read` for channels whose plaintext waits inside
+    /// the session (the socket has nothing more to report for it).
+    #[cfg(feature = "tls")]
+    fn dispatch_tls_ready(&mut self, routing: Routing) -> io::Result<()> {
+        if self.core.pass.tls_ready.is_empty() {
+            return Ok(());
+        }
+        let ready = std::mem::take(&mut self.core.pass.tls_ready);
+        for &key in &ready {
+            let Some(index) = self.core.map.resolve_key(key) else {
+                continue;
+            };
+            match routing {
+                Routing::Select => wrapper(
+                    &mut self.core,
+                    &mut self.nursery,
+                    index,
+                    Which::Read,
+                    routing,
+                )?,
+                Routing::Poll => {
+                    readwrite(&mut self.core, &mut self.nursery, index, crate::sys::POLLIN)?
                 }
             }
         }
@@ -403,6 +448,9 @@ struct Asked {
     interest: Interest,
     watched: Interest,
     fd: Option<i32>,
+    /// TLS plaintext waits for `handle_read` (the ready list).
+    #[cfg_attr(not(feature = "tls"), allow(dead_code))]
+    ready: bool,
 }
 
 /// Epoll: a marked channel's interest, unmarking it; `None` if it is not
@@ -430,7 +478,12 @@ fn ask<S: 'static>(
     // After end of stream a read event would only repeat it (a spin).
     let r = !e.ch.read_eof && e.disp.readable(&view);
     let w = e.disp.writable(&view);
+    #[cfg(feature = "tls")]
+    let (r, w, ready) = crate::tls::hooks::interest(&e.ch, r, w);
+    #[cfg(not(feature = "tls"))]
+    let ready = false;
     Asked {
+        ready,
         interest: core
             .poller
             .interest_bits(r, w, e.ch.accepting, accept_paused),

@@ -201,3 +201,17 @@ pub fn backend_parser() -> impl clap::builder::TypedValueParser<Value = Backend>
 pub fn parse_backend(text: &str) -> Result<Backend, String> {
     text.parse::<Backend>().map_err(|e| e.to_string())
 }
+
+/// Loads `--tls-cert`/`--tls-key` (both or neither).
+pub fn tls_server_config(
+    cert: Option<&std::path::Path>,
+    key: Option<&std::path::Path>,
+) -> Result<Option<std::sync::Arc<asyncore_loop::tls::ServerConfig>>, AppError> {
+    match (cert, key) {
+        (None, None) => Ok(None),
+        (Some(cert), Some(key)) => asyncore_loop::tls::server_config(cert, key, &[])
+            .map(Some)
+            .map_err(|e| AppError::new(AppError::USAGE, e.to_string())),
+        _ => Err(AppError::usage("--tls-cert and --tls-key go together")),
+    }
+}

@@ -1,7 +1,9 @@
 //! `asyncore echo --listen ADDR [--loops N]`: the echo server (asyncore's
 //! documentation example grown into a tool), also the benchmarks' target.
 //! With `--loops N` (N > 1) it runs N loops, one thread each, each with its
-//! own `SO_REUSEPORT` listener on the address ([`run_loops`]).
+//! own `SO_REUSEPORT` listener on the address ([`run_loops`]). With
+//! `--tls-cert FILE --tls-key FILE` every connection is implicit TLS
+//! ([`EchoOptions::tls`]); the echo handler is the same.
 
 use crate::{listen, shutdown_on_signals, AppError};
 use asyncore_loop::View;
@@ -53,11 +55,14 @@ pub struct EchoOptions {
     /// reading anything needs what it sends to fit in this plus the kernel's
     /// socket buffers.
     pub high_water: usize,
+    /// Implicit TLS on every connection (`--tls-cert`, `--tls-key`).
+    pub tls: Option<Arc<asyncore_loop::tls::ServerConfig>>,
 }
 
 impl Default for EchoOptions {
     fn default() -> Self {
         EchoOptions {
+            tls: None,
             high_water: EchoHandler::HIGH_WATER,
         }
     }
@@ -108,6 +113,7 @@ impl Dispatcher for EchoHandler {
 
 struct Listener {
     high_water: usize,
+    tls: Option<Arc<asyncore_loop::tls::ServerConfig>>,
 }
 
 impl Dispatcher for Listener {
@@ -117,8 +123,11 @@ impl Dispatcher for Listener {
         sock: Socket,
         _addr: SockAddr,
     ) -> io::Result<()> {
-        cx.add(EchoHandler::with_high_water(self.high_water))
-            .adopt(sock)?;
+        let mut child = cx.add(EchoHandler::with_high_water(self.high_water));
+        child.adopt(sock)?;
+        if let Some(config) = &self.tls {
+            child.start_tls_server(config.clone())?;
+        }
         Ok(())
     }
 }
@@ -165,6 +174,7 @@ impl EchoServer {
         let mut ev = EventLoop::new().with_backend(backend);
         let listener = Listener {
             high_water: options.high_water,
+            tls: options.tls.clone(),
         };
         let addr = listen(&mut ev, listener, listen_on)?;
         Ok(EchoServer { ev, addr })
@@ -229,14 +239,15 @@ pub fn run_loops_with(
     loops: usize,
     options: &EchoOptions,
 ) -> Result<(), AppError> {
-    let high_water = options.high_water;
+    let (high_water, tls) = (options.high_water, options.tls.clone());
     let addr = Arc::new(ReusePortAddr::new(listen_on));
     let shared = Arc::clone(&addr);
     let group = LoopGroup::builder(loops)
         .backend(backend)
         .thread_name("asyncore-echo")
         .start(move |_, ev| {
-            shared.add_listener(ev, Listener { high_water })?;
+            let tls = tls.clone();
+            shared.add_listener(ev, Listener { high_water, tls })?;
             shutdown_on_signals(ev).map_err(|e| io::Error::other(e.message))
         })
         .map_err(|e| AppError::io("echo: cannot start the loops", e))?;

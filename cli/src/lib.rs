@@ -17,7 +17,8 @@ mod listen_addr;
 pub mod smtpd;
 
 pub use common::{
-    backend_parser, init_logging, listen, parse_backend, shutdown_on_signals, AppError,
+    backend_parser, init_logging, listen, parse_backend, shutdown_on_signals, tls_server_config,
+    AppError,
 };
 pub use listen_addr::{parse_listen, LISTEN_HELP};
 

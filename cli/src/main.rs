@@ -39,6 +39,12 @@ enum App {
         /// on the address (the kernel spreads connections); 1 is a single loop.
         #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=1024))]
         loops: u16,
+        /// Implicit TLS: the server's certificate chain (PEM); needs --tls-key.
+        #[arg(long, value_name = "FILE")]
+        tls_cert: Option<std::path::PathBuf>,
+        /// Implicit TLS: the certificate's private key (PEM).
+        #[arg(long, value_name = "FILE")]
+        tls_key: Option<std::path::PathBuf>,
         /// Output queued per connection (bytes) above which it stops reading until the peer reads.
         #[arg(long, default_value_t = echo::EchoHandler::HIGH_WATER, value_name = "BYTES")]
         high_water: usize,
@@ -83,13 +89,16 @@ fn main() -> ExitCode {
             listen,
             loops,
             high_water,
-        } => {
-            let options = echo::EchoOptions { high_water };
-            parse_listen(&listen).and_then(|addr| match loops {
+            tls_cert,
+            tls_key,
+        } => parse_listen(&listen).and_then(|addr| {
+            let tls = asyncore_cli::tls_server_config(tls_cert.as_deref(), tls_key.as_deref())?;
+            let options = echo::EchoOptions { high_water, tls };
+            match loops {
                 1 => echo::run_with(addr, cli.backend, &options),
                 n => echo::run_loops_with(addr, cli.backend, usize::from(n), &options),
-            })
-        }
+            }
+        }),
         App::Chat {
             listen,
             max_line,

@@ -33,6 +33,10 @@ pub(super) struct Buffers {
     pub(super) deferring: bool,
     /// A push was deferred: send once the input is handled.
     pub(super) deferred: bool,
+    /// STARTTLS asked for: input stops, and TLS starts once the output
+    /// (the reply inviting it) is sent.
+    #[cfg(feature = "tls")]
+    pub(super) tls_upgrade: Option<std::sync::Arc<crate::tls::ServerConfig>>,
     /// End of stream arrived while input was held back by back-pressure:
     /// `handle_read_eof` waits until that input is handled.
     pub(super) eof_held: bool,
@@ -58,6 +62,8 @@ impl Buffers {
             batch: true,
             deferring: false,
             deferred: false,
+            #[cfg(feature = "tls")]
+            tls_upgrade: None,
             eof_held: false,
         }
     }

@@ -41,6 +41,14 @@ pub trait ChatHandler<S: 'static = ()>: 'static {
         chat.close()
     }
 
+    /// The TLS handshake finished (see [`Chat::start_tls_server_when_flushed`]).
+    /// Default: nothing.
+    #[cfg(feature = "tls")]
+    fn handle_tls_established(&mut self, chat: &mut Chat<'_, '_, S>) -> io::Result<()> {
+        let _ = chat;
+        Ok(())
+    }
+
     /// End of stream: the peer sends nothing more, and every record it sent
     /// was handled. Default: asynchat's behaviour, `handle_close` (at most
     /// once). Override it with `chat.close_when_done()` to send what is

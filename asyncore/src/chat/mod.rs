@@ -88,6 +88,8 @@ mod handler;
 mod out_queue;
 mod parser;
 mod producer;
+#[cfg(feature = "tls")]
+mod starttls;
 mod terminator;
 
 pub use async_chat::AsyncChat;

@@ -50,6 +50,10 @@ pub(crate) struct PassState {
     pub(crate) order: Vec<(u32, u64)>,
     /// Receive buffer shared by `Cx::recv`, grown on demand and reused.
     pub(crate) scratch: Vec<u8>,
+    /// TLS channels with plaintext waiting inside the session (readiness
+    /// keys): `handle_read` without socket readiness, and no blocking wait.
+    #[cfg(feature = "tls")]
+    pub(crate) tls_ready: Vec<u64>,
     /// `stop()` was called: the current pass is the last.
     pub(crate) stop: bool,
 }
@@ -127,6 +131,10 @@ impl<S: 'static> LoopCore<S> {
             drop(old);
         }
         ch.io = io;
+        #[cfg(feature = "tls")]
+        {
+            ch.tls = None;
+        }
         self.map.register(index);
         log::debug!("{} added: fd {}", self.map.token(index), FdText(ch.io.fd()));
         self.mark_dirty(index);
@@ -167,6 +175,8 @@ impl<S: 'static> LoopCore<S> {
                 None => log::debug!("{token} fd {fd} closed by its handler"),
             }
         }
+        #[cfg(feature = "tls")]
+        crate::tls::hooks::on_close(ch);
         self.deregister(ch, index);
         self.resume_accepting();
         let io = std::mem::replace(&mut ch.io, Io::Closed);

@@ -22,6 +22,10 @@ impl<S: 'static> Cx<'_, S> {
     #[inline(always)]
     pub fn send(&mut self, data: &[u8]) -> io::Result<usize> {
         // AC-IO-1, AC-IO-5 (MSG_NOSIGNAL)
+        #[cfg(feature = "tls")]
+        if self.ch.tls.is_some() {
+            return self.tls_send(data);
+        }
         let result = match &self.ch.io {
             Io::Socket(s) => fd::send(s.as_raw_fd(), data, libc::MSG_NOSIGNAL),
             Io::File(f) => fd::write(f.as_raw_fd(), data),
@@ -124,6 +128,10 @@ impl<S: 'static> Cx<'_, S> {
     /// stream (for a non-empty `buf`), handled as in [`recv`](Cx::recv).
     #[inline(always)]
     pub fn recv_into(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        #[cfg(feature = "tls")]
+        if self.ch.tls.is_some() {
+            return self.tls_recv(buf);
+        }
         let result = match &self.ch.io {
             Io::Socket(s) => fd::recv(s.as_raw_fd(), buf),
             Io::File(f) => fd::read(f.as_raw_fd(), buf),
@@ -210,6 +218,10 @@ impl<S: 'static> Cx<'_, S> {
     /// of stream once it has read everything sent before, while this side
     /// can still read. A peer already gone is not an error.
     pub fn shutdown_write(&mut self) -> io::Result<()> {
+        #[cfg(feature = "tls")]
+        if self.ch.tls.is_some() {
+            return self.tls_shutdown_write();
+        }
         match self.socket()?.shutdown(std::net::Shutdown::Write) {
             Err(e) if e.raw_os_error() == Some(libc::ENOTCONN) => Ok(()),
             other => other,
@@ -217,7 +229,7 @@ impl<S: 'static> Cx<'_, S> {
     }
 
     /// End of stream, the first time: the loop owes `handle_read_eof`.
-    fn owe_read_eof(&mut self) {
+    pub(crate) fn owe_read_eof(&mut self) {
         if !self.ch.read_eof {
             self.ch.read_eof = true;
             self.ch.eof_owed = true;
@@ -226,7 +238,7 @@ impl<S: 'static> Cx<'_, S> {
     }
 
     /// The connection broke: that is a close, even after end of stream.
-    fn owe_broken(&mut self) {
+    pub(crate) fn owe_broken(&mut self) {
         self.ch.eof_owed = false;
         self.owe_close(CloseReason::PeerGone);
     }

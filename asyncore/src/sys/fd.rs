@@ -69,6 +69,24 @@ pub(crate) fn send(fd: RawFd, buf: &[u8], flags: libc::c_int) -> io::Result<usiz
     check(unsafe { libc::send(fd, buf.as_ptr().cast(), buf.len(), flags) })
 }
 
+/// `sendmsg(2)` of several buffers at once with `flags` (TLS records: one
+/// segment instead of one per record, so Nagle never holds one back).
+#[cfg(feature = "tls")]
+pub(crate) fn send_vectored(
+    fd: RawFd,
+    bufs: &[std::io::IoSlice<'_>],
+    flags: libc::c_int,
+) -> io::Result<usize> {
+    // SAFETY: a zeroed msghdr is valid (no name, no control data).
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    // IoSlice is ABI-compatible with iovec on Unix; sendmsg only reads them.
+    msg.msg_iov = bufs.as_ptr() as *mut libc::iovec;
+    msg.msg_iovlen = bufs.len().min(libc::UIO_MAXIOV as usize) as _;
+    // SAFETY: msg points at `bufs`, each valid for reads of its length, for
+    // the duration of the call.
+    check(unsafe { libc::sendmsg(fd, &msg, flags) })
+}
+
 /// `close(2)`, reporting its error. The caller gives up ownership of `fd`
 /// whatever the result (Linux frees the number even on EINTR/EIO).
 pub(crate) fn close(fd: RawFd) -> io::Result<()> {

@@ -530,3 +530,95 @@ impl Drop for Proc {
         self.kill();
     }
 }
+
+/// Test certificates made with `openssl` once per test process, in a
+/// fresh directory: a CA, and a leaf it signed for `localhost` and
+/// 127.0.0.1 (with its key). Nothing is checked in.
+pub struct TestCerts {
+    pub dir: PathBuf,
+    pub ca: PathBuf,
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+/// The process's [`TestCerts`] (made on first use).
+pub fn test_certs() -> &'static TestCerts {
+    static CERTS: std::sync::OnceLock<TestCerts> = std::sync::OnceLock::new();
+    CERTS.get_or_init(|| make_certs("localhost"))
+}
+
+/// A CA and a leaf for `name` (and 127.0.0.1), made with `openssl`.
+pub fn make_certs(name: &str) -> TestCerts {
+    let dir = temp_path("certs");
+    std::fs::create_dir_all(&dir).unwrap();
+    let run = |args: &[&str]| {
+        let status = std::process::Command::new("openssl")
+            .args(args)
+            .current_dir(&dir)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .expect("openssl is installed (.ci/run installs it)");
+        assert!(status.success(), "openssl {args:?} failed");
+    };
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+    ];
+    let mut ca = vec![
+        "req",
+        "-x509",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=asyncore test CA",
+    ];
+    ca.extend(ec);
+    ca.extend(["-keyout", "ca.key", "-out", "ca.pem"]);
+    run(&ca);
+    let mut req = vec!["req", "-new", "-subj"];
+    let subj = format!("/CN={name}");
+    req.push(&subj);
+    req.extend(ec);
+    req.extend(["-keyout", "key.pem", "-out", "leaf.csr"]);
+    run(&req);
+    let ext = format!("subjectAltName=DNS:{name},IP:127.0.0.1\nbasicConstraints=CA:FALSE\n");
+    std::fs::write(dir.join("leaf.ext"), ext).unwrap();
+    run(&[
+        "x509",
+        "-req",
+        "-in",
+        "leaf.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-days",
+        "2",
+        "-extfile",
+        "leaf.ext",
+        "-out",
+        "cert.pem",
+    ]);
+    TestCerts {
+        ca: dir.join("ca.pem"),
+        cert: dir.join("cert.pem"),
+        key: dir.join("key.pem"),
+        dir,
+    }
+}
+
+/// CPU time (user + system) this thread used so far, from
+/// `/proc/thread-self/stat`, in clock ticks (1/100 s).
+pub fn thread_cpu_ticks() -> u64 {
+    let stat = std::fs::read_to_string("/proc/thread-self/stat").unwrap();
+    // Fields after the command name (which is in parentheses).
+    let rest = &stat[stat.rfind(')').unwrap() + 2..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of the whole line (11, 12 here).
+    f[11].parse::<u64>().unwrap() + f[12].parse::<u64>().unwrap()
+}

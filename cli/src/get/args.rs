@@ -12,20 +12,21 @@ Exit codes:
   0    the whole body was received and written
   1    cannot write the output file or stdout
   2    bad arguments (also -o DIR/ for a URL without a file name)
-  3    bad URL, or not http:// (also as a redirect's target)
+  3    bad URL, or not http:// or https:// (also as a redirect's target)
   4    the host name does not resolve
-  5    connection refused or unreachable
+  5    connection refused or unreachable, or a TLS failure
   6    timeout: resolution, connect or idle (--timeout), or the whole transfer (--max-time)
   7    HTTP status 400 or more (nothing is written, as curl -f)
-  8    malformed or truncated response
+  8    malformed or truncated response (https: a body ended by the close without TLS close_notify)
   9    a redirect without -L (its Location is shown), or more than --max-redirs
+  10   https: the server's certificate does not verify (unknown CA, wrong name, expired)
   141  stdout was closed by its reader (| head): the transfer stops quietly";
 
-/// Fetch an http:// URL (GET or HEAD, HTTP/1.1) and write the body to stdout or a file.
+/// Fetch an http:// or https:// URL (GET or HEAD, HTTP/1.1) and write the body to stdout or a file.
 #[derive(Debug, Clone, clap::Args)]
 #[command(after_help = EXIT_CODES)]
 pub struct GetArgs {
-    /// The http:// URL to fetch; an IPv6 literal goes in brackets, as in `http://[::1]:8080/x`.
+    /// The http:// or https:// URL to fetch; an IPv6 literal goes in brackets, as in `http://[::1]:8080/x`.
     pub url: String,
     /// Write the body to FILE (through FILE.part, renamed when complete); `-` is stdout;
     /// DIR/ saves under the URL's file name.
@@ -59,6 +60,12 @@ pub struct GetArgs {
     /// No progress bar and no summary line (errors are still reported).
     #[arg(short, long)]
     pub silent: bool,
+    /// https: trust only the CA certificates in this PEM file (instead of the built-in roots).
+    #[arg(long, value_name = "FILE")]
+    pub cacert: Option<PathBuf>,
+    /// https: do not verify the server's certificate (testing only).
+    #[arg(long)]
+    pub insecure: bool,
 }
 
 impl GetArgs {
@@ -95,6 +102,8 @@ impl GetArgs {
             progress: !self.silent && stderr_is_terminal(),
             summary: !self.silent,
             backend,
+            cacert: self.cacert.clone(),
+            insecure: self.insecure,
         }
     }
 

@@ -36,6 +36,8 @@ pub(super) struct Shared {
     pub(super) peer: Option<SocketAddr>,
     /// Set once: `Ok` when the response is complete, else the failure.
     pub(super) outcome: Option<Result<(), Failure>>,
+    /// https: the TLS client configuration.
+    pub(super) tls: Option<std::sync::Arc<asyncore_loop::tls::ClientConfig>>,
 }
 
 impl Shared {
@@ -57,6 +59,7 @@ impl Shared {
             body_len: 0,
             peer: None,
             outcome: None,
+            tls: None,
         }
     }
 
@@ -169,6 +172,12 @@ fn connect_next(
 ) -> io::Result<()> {
     cx.state().waiting_for_addresses = false;
     let (timeout, request) = (cx.state().timeout, cx.state().request.clone());
+    let tls = cx.state().tls.clone();
+    let sni = cx.state().url.host.to_string();
+    let sni = sni
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_string();
     let head_request = cx.state().head_request;
     while let Some(addr) = addrs.pop_front() {
         log::debug!("connecting to {addr}");
@@ -190,7 +199,15 @@ fn connect_next(
         match ch
             .create_socket(family, SOCK_STREAM)
             .and_then(|()| ch.connect(addr))
-        {
+            .and_then(|()| match &tls {
+                Some(config) => {
+                    ch.start_tls_client(config.clone(), &sni)?;
+                    // The idle deadline below bounds the handshake too.
+                    ch.set_tls_handshake_timeout(None);
+                    Ok(())
+                }
+                None => Ok(()),
+            }) {
             Ok(()) => {
                 // Connect timeout and idle timeout in one: no activity yet.
                 ch.set_timeout(Deadline::Idle, Some(timeout));
@@ -338,6 +355,17 @@ impl Dispatcher<Shared> for Conn {
                 .flatten()
                 .unwrap_or_else(|| io::Error::from(io::ErrorKind::ConnectionRefused));
             return self.next_address(cx, connect_failure(self.addr, &err));
+        }
+        if let Some(f) = super::tls::failure(cx.tls_close(), &cx.state().url.host.to_string()) {
+            return self.fail(cx, f.code, f.message);
+        }
+        if cx.tls_truncated() && !self.parser.is_done() {
+            // A body that ends at the close needs close_notify to be whole.
+            let message = format!(
+                "truncated: the connection to {} closed without TLS close_notify",
+                self.addr
+            );
+            return self.fail(cx, exit::BAD_RESPONSE, message);
         }
         match self.parser.finish() {
             Ok(()) => self.complete(cx),

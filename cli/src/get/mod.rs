@@ -55,6 +55,13 @@
 //! redirects included, with a loop timer: a server that trickles a byte at a
 //! time never goes idle, but is cut off all the same.
 //!
+//! ## https
+//!
+//! `https://` URLs run the same exchange over TLS (rustls), verifying the
+//! server against the compiled-in Mozilla roots, or only the CAs of
+//! `--cacert FILE`; `--insecure` verifies nothing. Other TLS failures
+//! (no common protocol, an alert from the server) exit with 5.
+//!
 //! ## Failures and exit codes
 //!
 //! Every failure is one line on stderr, `asyncore: ...`, and an exit code:
@@ -64,13 +71,14 @@
 //! | 0 | | the whole body was received and written |
 //! | 1 | [`AppError::IO`] | local I/O: cannot write the output file or stdout |
 //! | 2 | [`AppError::USAGE`] | bad arguments, e.g. `--timeout 0`, `-o DIR/` for a URL without a file name |
-//! | 3 | [`exit::BAD_URL`] | bad URL, or not `http://` (`https` is not supported), also as a redirect's target |
+//! | 3 | [`exit::BAD_URL`] | bad URL, or not `http://` or `https://`, also as a redirect's target |
 //! | 4 | [`exit::RESOLVE`] | the host name does not resolve |
 //! | 5 | [`exit::CONNECT`] | connection refused or unreachable (every address) |
 //! | 6 | [`exit::TIMEOUT`] | resolution, connect or idle timeout, or `--max-time` |
 //! | 7 | [`exit::HTTP_STATUS`] | the server answered with a status of 400 or more |
-//! | 8 | [`exit::BAD_RESPONSE`] | malformed response, or truncated body |
+//! | 8 | [`exit::BAD_RESPONSE`] | malformed response, or truncated body (over https, also a body delimited by the close that ended without TLS close_notify) |
 //! | 9 | [`exit::REDIRECT`] | a redirect without `-L`, or more than `--max-redirs` |
+//! | 10 | [`exit::CERTIFICATE`] | https: the server's certificate does not verify (unknown CA, wrong name, expired) |
 //! | 141 | [`exit::BROKEN_PIPE`] | stdout was closed by its reader (`\| head`): nothing printed |
 //!
 //! An error status is handled as `curl -f` does: nothing is written (no
@@ -104,6 +112,7 @@ mod progress;
 mod redirect;
 mod request;
 mod response;
+mod tls;
 mod url;
 
 pub use args::GetArgs;
@@ -141,6 +150,8 @@ pub mod exit {
     /// Standard output was closed by its reader (`| head`): the status a
     /// shell shows for a process ended by `SIGPIPE`; nothing is printed.
     pub const BROKEN_PIPE: u8 = 141;
+    /// https: the server's certificate did not verify.
+    pub const CERTIFICATE: u8 = 10;
 }
 
 /// A failure found on the loop: its exit code and line.
@@ -184,6 +195,10 @@ pub struct GetOptions {
     pub summary: bool,
     /// The loop's readiness backend.
     pub backend: Backend,
+    /// https: trust only the CA certificates of this PEM file.
+    pub cacert: Option<std::path::PathBuf>,
+    /// https: do not verify the server's certificate at all.
+    pub insecure: bool,
 }
 
 impl Default for GetOptions {
@@ -199,6 +214,8 @@ impl Default for GetOptions {
             progress: false,
             summary: false,
             backend: Backend::Epoll,
+            cacert: None,
+            insecure: false,
         }
     }
 }
@@ -235,9 +252,8 @@ pub struct Response {
 ///
 /// ```
 /// use asyncore_cli::get::{exit, fetch, GetOptions};
-/// let e = fetch("https://example.com/", &GetOptions::default(), &mut Vec::new()).unwrap_err();
+/// let e = fetch("ftp://example.com/", &GetOptions::default(), &mut Vec::new()).unwrap_err();
 /// assert_eq!(e.code, exit::BAD_URL);
-/// assert_eq!(e.message, "https is not supported (only http:// URLs): https://example.com/");
 /// ```
 pub fn fetch(url: &str, opts: &GetOptions, out: &mut dyn Write) -> Result<Response, AppError> {
     let mut url = HttpUrl::parse(url).map_err(|e| AppError::new(exit::BAD_URL, e.to_string()))?;
@@ -305,6 +321,10 @@ fn exchange(shared: Shared, opts: &GetOptions, out: &mut dyn Write) -> Result<Re
         ));
     }
     let loop_error = |e: io::Error| AppError::io("get: event loop", e);
+    let mut shared = shared;
+    if shared.url.tls {
+        shared.tls = Some(tls::config(opts)?);
+    }
     let mut ev = EventLoop::with_state(shared).with_backend(opts.backend);
     client::start(&mut ev).map_err(loop_error)?;
     let mut progress = progress::Progress::new(opts.progress && stderr_is_terminal());

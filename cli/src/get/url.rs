@@ -1,11 +1,11 @@
-//! `http://` URLs: what `asyncore get` accepts, and nothing more.
+//! `http://` and `https://` URLs: what `asyncore get` accepts, and nothing more.
 //!
-//! `http://HOST[:PORT][/PATH][?QUERY][#FRAGMENT]` where HOST is a name, an
+//! `http[s]://HOST[:PORT][/PATH][?QUERY][#FRAGMENT]` where HOST is a name, an
 //! IPv4 address or a bracketed IPv6 literal (`[::1]`). The port defaults to
-//! 80; the path and query are sent exactly as given (an empty path is `/`);
-//! the fragment is never sent. `https://` is refused with its own message,
-//! as are other schemes, user names in the URL, and spaces or control
-//! characters (percent-encode them).
+//! 80 (443 for https); the path and query are sent exactly as given (an
+//! empty path is `/`); the fragment is never sent. Other schemes are
+//! refused, as are user names in the URL, and spaces or control characters
+//! (percent-encode them).
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -38,7 +38,7 @@ impl fmt::Display for Host {
     }
 }
 
-/// A parsed `http://` URL.
+/// A parsed `http://` or `https://` URL.
 ///
 /// # Examples
 ///
@@ -55,10 +55,12 @@ impl fmt::Display for Host {
 pub struct HttpUrl {
     /// The host to connect to.
     pub host: Host,
-    /// The port (80 unless the URL says otherwise).
+    /// The port (80, or 443 for https, unless the URL says otherwise).
     pub port: u16,
     /// The request target: path and query as given, `/` if empty.
     pub target: String,
+    /// `https://`: the exchange runs over TLS.
+    pub tls: bool,
 }
 
 /// Why a URL was refused: the text of the one-line error.
@@ -66,8 +68,8 @@ pub struct HttpUrl {
 /// # Examples
 ///
 /// ```
-/// let e = asyncore_cli::get::HttpUrl::parse("https://example.com/").unwrap_err();
-/// assert!(e.to_string().contains("https is not supported"));
+/// let e = asyncore_cli::get::HttpUrl::parse("ftp://example.com/").unwrap_err();
+/// assert!(e.to_string().contains("unsupported scheme"));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UrlError(pub String);
@@ -92,14 +94,10 @@ impl HttpUrl {
         let Some((scheme, rest)) = text.split_once("://") else {
             return Err(bad("expected http://HOST[:PORT][/PATH]"));
         };
-        if scheme.eq_ignore_ascii_case("https") {
-            return Err(UrlError(format!(
-                "https is not supported (only http:// URLs): {text}"
-            )));
-        }
-        if !scheme.eq_ignore_ascii_case("http") {
+        let tls = scheme.eq_ignore_ascii_case("https");
+        if !tls && !scheme.eq_ignore_ascii_case("http") {
             return Err(bad(&format!(
-                "unsupported scheme {scheme:?}: only http:// URLs"
+                "unsupported scheme {scheme:?}: only http:// and https:// URLs"
             )));
         }
         let rest = rest.split_once('#').map_or(rest, |(before, _)| before);
@@ -108,16 +106,22 @@ impl HttpUrl {
         if authority.contains('@') {
             return Err(bad("user names and passwords in URLs are not supported"));
         }
-        let (host, port) = split_host_port(authority).map_err(|why| bad(&why))?;
+        let default_port = if tls { 443 } else { 80 };
+        let (host, port) = split_host_port(authority, default_port).map_err(|why| bad(&why))?;
         let target = match target {
             "" => "/".to_string(),
             t if t.starts_with('?') => format!("/{t}"),
             t => t.to_string(),
         };
-        Ok(HttpUrl { host, port, target })
+        Ok(HttpUrl {
+            host,
+            port,
+            target,
+            tls,
+        })
     }
 
-    /// Scheme, host and port (the port only when it is not 80), as in
+    /// Scheme, host and port (the port only when it is not the scheme's default), as in
     /// `http://example.com:8080`: what relative references resolve against.
     ///
     /// # Examples
@@ -127,12 +131,14 @@ impl HttpUrl {
     /// assert_eq!(url.origin(), "http://h:8080");
     /// ```
     pub fn origin(&self) -> String {
-        format!("http://{}", self.host_header())
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://{}", self.host_header())
     }
 
-    /// The `Host` header's value: the port only when it is not 80.
+    /// The `Host` header's value: the port only when it is not the
+    /// scheme's default.
     pub fn host_header(&self) -> String {
-        if self.port == 80 {
+        if self.port == if self.tls { 443 } else { 80 } {
             self.host.to_string()
         } else {
             format!("{}:{}", self.host, self.port)
@@ -146,7 +152,7 @@ impl fmt::Display for HttpUrl {
     }
 }
 
-fn split_host_port(authority: &str) -> Result<(Host, u16), String> {
+fn split_host_port(authority: &str, default_port: u16) -> Result<(Host, u16), String> {
     let (host, port) = if let Some(inner) = authority.strip_prefix('[') {
         let Some((literal, after)) = inner.split_once(']') else {
             return Err("an IPv6 literal needs its closing ']'".into());
@@ -188,7 +194,7 @@ fn split_host_port(authority: &str) -> Result<(Host, u16), String> {
         (host, port)
     };
     let port = match port {
-        None | Some("") => 80,
+        None | Some("") => default_port,
         Some(p) => match p.parse::<u16>() {
             Ok(0) | Err(_) => return Err(format!("{p:?} is not a port number (1-65535)")),
             Ok(n) if !p.bytes().all(|b| b.is_ascii_digit()) => {
@@ -258,7 +264,10 @@ mod tests {
             let e = HttpUrl::parse(text).expect_err(text);
             assert!(e.0.starts_with("bad URL"), "{text}: {e}");
         }
-        let e = HttpUrl::parse("HTTPS://example.com/").unwrap_err();
-        assert!(e.0.starts_with("https is not supported"), "{e}");
+        let url = HttpUrl::parse("HTTPS://example.com/x").unwrap();
+        assert!(url.tls && url.port == 443 && url.host_header() == "example.com");
+        assert_eq!(url.to_string(), "https://example.com/x");
+        let url = HttpUrl::parse("https://example.com:80/").unwrap();
+        assert_eq!(url.host_header(), "example.com:80");
     }
 }

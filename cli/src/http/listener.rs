@@ -15,6 +15,8 @@ use std::rc::Rc;
 pub(super) struct Listener {
     pub(super) config: Rc<Config>,
     pub(super) max_connections: u32,
+    /// HTTPS: every connection is implicit TLS.
+    pub(super) tls: Option<std::sync::Arc<asyncore_loop::tls::ServerConfig>>,
 }
 
 impl Dispatcher for Listener {
@@ -34,7 +36,15 @@ impl Dispatcher for Listener {
             .map_or_else(|| "-".to_string(), |a| a.ip().to_string());
         let _ = sock.set_tcp_nodelay(true);
         let conn = Connection::new(Rc::clone(&self.config), peer);
-        let started = cx.add(HttpChannel::new(conn)).adopt(sock).and_then(|t| {
+        let tls = self.tls.clone();
+        let adopted = {
+            let mut child = cx.add(HttpChannel::new(conn));
+            child.adopt(sock).and_then(|t| match tls {
+                Some(config) => child.start_tls_server(config).map(|()| t),
+                None => Ok(t),
+            })
+        };
+        let started = adopted.and_then(|t| {
             cx.with(t, |c: &mut HttpChannel, cx| {
                 let (conn, mut chat) = c.chat_mut().split(cx);
                 conn.start(&mut chat);

@@ -129,6 +129,12 @@ pub struct Options {
     /// Seconds a response may wait for the client to read any of it.
     #[arg(long, value_name = "SECS", default_value = "60", value_parser = crate::smtpd::parse_secs)]
     pub send_timeout: Duration,
+    /// HTTPS: the server's certificate chain (PEM); needs --tls-key.
+    #[arg(long, value_name = "FILE")]
+    pub tls_cert: Option<PathBuf>,
+    /// HTTPS: the certificate's private key (PEM).
+    #[arg(long, value_name = "FILE")]
+    pub tls_key: Option<PathBuf>,
 }
 
 impl Default for Options {
@@ -143,6 +149,8 @@ impl Default for Options {
             header_timeout: Duration::from_secs(10),
             keep_alive_timeout: Duration::from_secs(15),
             send_timeout: Duration::from_secs(60),
+            tls_cert: None,
+            tls_key: None,
         }
     }
 }
@@ -153,6 +161,8 @@ pub struct HttpServer {
     ev: EventLoop,
     addr: SocketAddr,
     root: PathBuf,
+    /// `https` with `--tls-cert`, else `http`.
+    scheme: &'static str,
 }
 
 impl HttpServer {
@@ -178,13 +188,22 @@ impl HttpServer {
         config.header_timeout = options.header_timeout.max(Duration::from_millis(1));
         config.keep_alive_timeout = options.keep_alive_timeout.max(Duration::from_millis(1));
         config.send_timeout = options.send_timeout.max(Duration::from_millis(1));
+        let tls =
+            crate::tls_server_config(options.tls_cert.as_deref(), options.tls_key.as_deref())?;
+        let scheme = if tls.is_some() { "https" } else { "http" };
         let listener = Listener {
             config: Rc::new(config),
             max_connections: options.max_connections,
+            tls,
         };
         let mut ev = EventLoop::new().with_backend(backend);
         let addr = listen(&mut ev, listener, listen_on)?;
-        Ok(HttpServer { ev, addr, root })
+        Ok(HttpServer {
+            ev,
+            addr,
+            root,
+            scheme,
+        })
     }
 
     /// The address it listens on.
@@ -261,8 +280,9 @@ pub fn run(options: &Options, access_log: bool, backend: Backend) -> Result<(), 
         SocketAddr::V4(a) => a.to_string(),
     };
     println!(
-        "http: serving {} at http://{url_host}/",
-        server.root.display()
+        "http: serving {} at {}://{url_host}/",
+        server.root.display(),
+        server.scheme
     );
     let _ = io::stdout().flush();
     crate::shutdown_on_signals(&mut server.ev)?;

@@ -95,7 +95,9 @@ pub use base64::base64_decode;
 pub use delivery::{debugging_dump, Deliver, Maildir, Memory, Message, Printer};
 pub use encoded_words::{decode_words, subject_of};
 pub use log_line::{describe, LogLine};
-pub use session::{channel, greet, Session, SessionConfig, COMMAND_LIMIT, MAX_RECIPIENTS};
+pub use session::{
+    channel, greet, Session, SessionConfig, StartTls, COMMAND_LIMIT, MAX_RECIPIENTS,
+};
 
 use crate::{listen, parse_listen, AppError};
 use asyncore_loop::{Backend, Cx, Dispatcher, EventLoop, Remote, SockAddr, Socket};
@@ -154,6 +156,15 @@ pub struct Options {
     /// The name in the greeting and HELO/EHLO replies (default: this host's name).
     #[arg(long)]
     pub hostname: Option<String>,
+    /// STARTTLS: the server's certificate chain (PEM); needs --tls-key.
+    #[arg(long, value_name = "FILE")]
+    pub tls_cert: Option<PathBuf>,
+    /// STARTTLS: the certificate's private key (PEM).
+    #[arg(long, value_name = "FILE")]
+    pub tls_key: Option<PathBuf>,
+    /// Answer MAIL with 530 until the client has run STARTTLS.
+    #[arg(long)]
+    pub tls_required: bool,
 }
 
 impl Default for Options {
@@ -169,6 +180,9 @@ impl Default for Options {
             data_timeout: Duration::from_secs(180),
             shutdown_grace: Duration::from_secs(30),
             hostname: None,
+            tls_cert: None,
+            tls_key: None,
+            tls_required: false,
         }
     }
 }
@@ -205,6 +219,21 @@ pub fn hostname() -> String {
     match std::str::from_utf8(&buf[..end]) {
         Ok(name) if rc == 0 && !name.is_empty() => name.to_string(),
         _ => "localhost".to_string(),
+    }
+}
+
+/// `--tls-cert`/`--tls-key`/`--tls-required` as the sessions' STARTTLS settings.
+fn starttls(options: &Options) -> Result<Option<StartTls>, AppError> {
+    let tls = crate::tls_server_config(options.tls_cert.as_deref(), options.tls_key.as_deref())?;
+    match tls {
+        None if options.tls_required => Err(AppError::usage(
+            "--tls-required needs --tls-cert and --tls-key",
+        )),
+        None => Ok(None),
+        Some(config) => Ok(Some(StartTls {
+            config,
+            required: options.tls_required,
+        })),
     }
 }
 
@@ -288,6 +317,7 @@ impl SmtpServer {
             max_size: usize::try_from(options.max_size).unwrap_or(usize::MAX),
             command_timeout: options.command_timeout,
             data_timeout: options.data_timeout,
+            tls: starttls(options)?,
             auth_any: options.auth_any,
         };
         let listener = Listener {

@@ -19,7 +19,7 @@ impl<S: 'static, H: ChatHandler<S>> Dispatcher<S> for AsyncChat<H> {
     /// mark (back-pressure).
     // Spec: AC-CHAT-80.
     fn readable(&self, _ch: &View<'_, S>) -> bool {
-        !self.buf.paused
+        !self.buf.paused && !self.upgrade_pending()
     }
 
     /// While output is queued, or while not connected (to see the connect
@@ -54,6 +54,13 @@ impl<S: 'static, H: ChatHandler<S>> Dispatcher<S> for AsyncChat<H> {
     fn handle_close(&mut self, cx: &mut Cx<'_, S>) -> io::Result<()> {
         let (handler, mut chat) = self.split(cx);
         handler.handle_close(&mut chat)
+    }
+
+    #[cfg(feature = "tls")]
+    fn handle_tls_established(&mut self, cx: &mut Cx<'_, S>) -> io::Result<()> {
+        let (handler, mut chat) = self.split(cx);
+        handler.handle_tls_established(&mut chat)?;
+        self.settle(cx)
     }
 
     /// The handler's `handle_read_eof`, once the input held back by

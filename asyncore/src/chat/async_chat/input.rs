@@ -70,7 +70,7 @@ impl<H> AsyncChat<H> {
         loop {
             // Paused by back-pressure: the rest of the input waits in the
             // parser until the output drains (`handle_write` resumes).
-            if cx.is_closed() || self.buf.paused {
+            if cx.is_closed() || self.buf.paused || self.upgrade_pending() {
                 return Ok(());
             }
             let data = match self.buf.parser.next_event() {
@@ -101,6 +101,10 @@ impl<H> AsyncChat<H> {
     where
         H: ChatHandler<S>,
     {
+        #[cfg(feature = "tls")]
+        if self.buf.tls_upgrade.is_some() {
+            self.upgrade_when_flushed(cx)?;
+        }
         if !std::mem::take(&mut self.buf.close_requested) || cx.is_closed() {
             return Ok(());
         }

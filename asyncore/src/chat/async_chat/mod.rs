@@ -4,6 +4,7 @@
 
 mod dispatcher;
 mod input;
+mod upgrade;
 
 use super::buffers::Buffers;
 use super::{Chat, Terminator};

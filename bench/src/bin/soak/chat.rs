@@ -82,7 +82,7 @@ pub async fn run(plan: Plan) -> bool {
         && base.rss_ok(rss_after)
         && exit == Some(0);
     println!(
-        "{{\"app\":\"chat\",\"backend\":\"{}\",\"seed\":{},\"secs\":{:.1},\"normal\":{},\"hostile_sessions\":{},\"lines_said\":{},\"lines_heard\":{},\"lost\":{},\"errors\":{},\"fds_before\":{},\"fds_after\":{},\"rss_kib_before\":{},\"rss_kib_after\":{},\"rss_kib_peak\":{},\"exit\":{:?},\"ok\":{}}}",
+        "{{\"app\":\"chat\",\"backend\":\"{}\",\"seed\":{},\"secs\":{:.1},\"normal\":{},\"hostile_sessions\":{},\"lines_said\":{},\"lines_heard\":{},\"lost\":{},\"errors\":{},\"fds_before\":{},\"fds_after\":{},\"rss_kib_before\":{},\"rss_kib_after\":{},\"rss_kib_peak\":{},\"exit\":{},\"ok\":{}}}",
         plan.backend,
         plan.seed,
         elapsed,
@@ -97,7 +97,7 @@ pub async fn run(plan: Plan) -> bool {
         base.rss_kib,
         rss_after,
         rss_peak,
-        exit,
+        serde_json::json!(exit),
         ok
     );
     ok

@@ -67,7 +67,7 @@ pub async fn run(plan: Plan) -> bool {
         && base.rss_ok(rss_after)
         && exit == Some(0);
     println!(
-        "{{\"app\":\"echo\",\"backend\":\"{}\",\"seed\":{},\"secs\":{:.1},\"conns\":{},\"rounds\":{},\"bytes_echoed\":{},\"resets\":{},\"stalls\":{},\"half_closes\":{},\"lost\":{},\"errors\":{},\"fds_before\":{},\"fds_after\":{},\"rss_kib_before\":{},\"rss_kib_after\":{},\"rss_kib_peak\":{},\"exit\":{:?},\"ok\":{}}}",
+        "{{\"app\":\"echo\",\"backend\":\"{}\",\"seed\":{},\"secs\":{:.1},\"conns\":{},\"rounds\":{},\"bytes_echoed\":{},\"resets\":{},\"stalls\":{},\"half_closes\":{},\"lost\":{},\"errors\":{},\"fds_before\":{},\"fds_after\":{},\"rss_kib_before\":{},\"rss_kib_after\":{},\"rss_kib_peak\":{},\"exit\":{},\"ok\":{}}}",
         plan.backend,
         plan.seed,
         elapsed,
@@ -84,7 +84,7 @@ pub async fn run(plan: Plan) -> bool {
         base.rss_kib,
         rss_after,
         rss_peak,
-        exit,
+        serde_json::json!(exit),
         ok
     );
     ok

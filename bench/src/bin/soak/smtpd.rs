@@ -121,7 +121,7 @@ pub async fn run(plan: Plan) -> bool {
         && base.rss_ok(rss_after)
         && exit == Some(0);
     println!(
-        "{{\"app\":\"smtpd\",\"backend\":\"{}\",\"seed\":{},\"secs\":{:.1},\"senders\":{},\"accepted\":{},\"sender_errors\":{},\"on_disk\":{},\"missing\":{},\"duplicated\":{},\"damaged\":{},\"hostile_sessions\":{},\"died_mid_data\":{},\"oversized\":{},\"delivered_from_dead_or_refused\":{},\"left_in_tmp\":{},\"fds_before\":{},\"fds_after\":{},\"rss_kib_before\":{},\"rss_kib_after\":{},\"rss_kib_peak\":{},\"exit\":{:?},\"ok\":{}}}",
+        "{{\"app\":\"smtpd\",\"backend\":\"{}\",\"seed\":{},\"secs\":{:.1},\"senders\":{},\"accepted\":{},\"sender_errors\":{},\"on_disk\":{},\"missing\":{},\"duplicated\":{},\"damaged\":{},\"hostile_sessions\":{},\"died_mid_data\":{},\"oversized\":{},\"delivered_from_dead_or_refused\":{},\"left_in_tmp\":{},\"fds_before\":{},\"fds_after\":{},\"rss_kib_before\":{},\"rss_kib_after\":{},\"rss_kib_peak\":{},\"exit\":{},\"ok\":{}}}",
         plan.backend,
         plan.seed,
         elapsed,
@@ -142,7 +142,7 @@ pub async fn run(plan: Plan) -> bool {
         base.rss_kib,
         rss_after,
         rss_peak,
-        exit,
+        serde_json::json!(exit),
         ok
     );
     if ok {

@@ -67,6 +67,7 @@ impl Session {
                 reply(chat, "250 OK")
             }
             "DATA" => self.data(chat, arg),
+            "STARTTLS" => self.starttls(chat, arg),
             "AUTH" => self.auth(chat, arg),
             "VRFY" => match arg {
                 None => reply(chat, "501 Syntax: VRFY <address>"),
@@ -114,8 +115,9 @@ impl Session {
             String::new()
         };
         let lines = format!(
-            "250-{host}\r\n250-SIZE {}\r\n250-8BITMIME\r\n250-SMTPUTF8\r\n250-PIPELINING\r\n{auth}250 HELP",
-            self.config.max_size
+            "250-{host}\r\n250-SIZE {}\r\n250-8BITMIME\r\n250-SMTPUTF8\r\n250-PIPELINING\r\n{}{auth}250 HELP",
+            self.config.max_size,
+            self.starttls_offer()
         );
         reply(chat, &lines)
     }
@@ -145,6 +147,9 @@ impl Session {
     fn mail(&mut self, chat: &mut Chat<'_, '_>, arg: Option<&str>) -> io::Result<()> {
         if self.greeting.is_none() {
             return reply(chat, "503 Error: send HELO first");
+        }
+        if self.tls_missing() {
+            return reply(chat, "530 5.7.0 Must issue a STARTTLS command first");
         }
         let syntax = if self.extended {
             "501 Syntax: MAIL FROM: <address> [SP <mail-parameters>]"

@@ -21,6 +21,8 @@ pub struct SessionConfig {
     pub command_timeout: Duration,
     /// How long to wait for the next block of message data (RFC 5321 §4.5.3.2.6: 3 minutes).
     pub data_timeout: Duration,
+    /// STARTTLS, when the server has a certificate.
+    pub tls: Option<super::StartTls>,
     /// Advertise `AUTH PLAIN LOGIN` and accept any credentials.
     pub auth_any: bool,
 }
@@ -32,6 +34,7 @@ impl Default for SessionConfig {
             max_size: 32 << 20,
             command_timeout: Duration::from_secs(300),
             data_timeout: Duration::from_secs(180),
+            tls: None,
             auth_any: false,
         }
     }

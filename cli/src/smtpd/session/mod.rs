@@ -16,8 +16,10 @@ mod commands;
 mod config;
 mod incoming;
 mod reply;
+mod starttls;
 
 pub use config::SessionConfig;
+pub use starttls::StartTls;
 
 use super::delivery::Deliver;
 use asyncore_loop::chat::{AsyncChat, Chat, ChatHandler, Collector};
@@ -89,6 +91,8 @@ pub struct Session {
     draining: bool,
     /// A timeout already answered with 421.
     timed_out: bool,
+    /// STARTTLS was accepted: the session runs (or is starting) TLS.
+    tls_active: bool,
 }
 
 impl std::fmt::Debug for Session {
@@ -170,6 +174,7 @@ impl Session {
             quit: false,
             draining: false,
             timed_out: false,
+            tls_active: false,
         }
     }
 

@@ -1,0 +1,50 @@
+//! STARTTLS on an `AsyncChat`: input stops while the upgrade waits for its
+//! reply to be sent; input that followed the command refuses it.
+
+use super::AsyncChat;
+#[cfg(feature = "tls")]
+use crate::chat::ChatHandler;
+#[cfg(feature = "tls")]
+use crate::cx::Cx;
+#[cfg(feature = "tls")]
+use std::io;
+
+impl<H> AsyncChat<H> {
+    /// An upgrade waits for its reply to be sent (no input meanwhile).
+    #[inline]
+    pub(super) fn upgrade_pending(&self) -> bool {
+        #[cfg(feature = "tls")]
+        return self.buf.tls_upgrade.is_some();
+        #[cfg(not(feature = "tls"))]
+        false
+    }
+
+    /// Starts TLS once the output is sent, unless input followed the command.
+    #[cfg(feature = "tls")]
+    pub(super) fn upgrade_when_flushed<S: 'static>(&mut self, cx: &mut Cx<'_, S>) -> io::Result<()>
+    where
+        H: ChatHandler<S>,
+    {
+        if cx.is_closed() {
+            self.buf.tls_upgrade = None;
+            return Ok(());
+        }
+        if !self.buf.out.is_empty() {
+            return Ok(());
+        }
+        let Some(config) = self.buf.tls_upgrade.take() else {
+            return Ok(());
+        };
+        if self.buf.parser.buffered() > 0 {
+            let line = format!(
+                "{}: {} bytes of input after STARTTLS, refusing the upgrade and closing",
+                cx.describe(self.handler.name()),
+                self.buf.parser.buffered()
+            );
+            cx.log_info(&line, "warning");
+            self.buf.parser.discard();
+            return cx.close();
+        }
+        cx.start_tls_server(config)
+    }
+}

@@ -1,0 +1,180 @@
+"""A TLS client (CPython's ssl module) driving the library's TLS tests.
+
+usage: tls_client.py MODE PORT CAFILE
+Prints lines the test reads: "connected" once the TCP (or TLS) connection
+is up, then a result line ("ok ...", or what the mode reports).
+Every mode ends by itself; socket waits are bounded.
+"""
+import os
+import socket
+import ssl
+import sys
+import threading
+import time
+
+mode, port, cafile = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+
+
+def out(line):
+    print(line, flush=True)
+
+
+def context():
+    ctx = ssl.create_default_context(cafile=cafile)
+    return ctx
+
+
+def tls():
+    raw = socket.create_connection(("127.0.0.1", port), timeout=20)
+    return context().wrap_socket(raw, server_hostname="localhost")
+
+
+def recv_exactly(s, n):
+    got = bytearray()
+    while len(got) < n:
+        chunk = s.recv(min(65536, n - len(got)))
+        if not chunk:
+            break
+        got += chunk
+    return bytes(got)
+
+
+if mode in ("echo12", "echo13"):
+    ctx = context()
+    v = ssl.TLSVersion.TLSv1_2 if mode == "echo12" else ssl.TLSVersion.TLSv1_3
+    ctx.minimum_version = ctx.maximum_version = v
+    s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=20),
+                        server_hostname="localhost")
+    out("connected %s %s" % (s.version(), s.cipher()[0]))
+    data = b"hello over tls\n" * 1000
+    s.sendall(data)
+    back = recv_exactly(s, len(data))
+    s.unwrap()  # close_notify both ways
+    out("ok" if back == data else "mismatch %d" % len(back))
+elif mode == "big16k":
+    s = tls()
+    out("connected")
+    s.sendall(b"x" * 16384)  # one record
+    reply = recv_exactly(s, 2)
+    out("ok" if reply == b"ok" else "bad reply %r" % reply)
+    s.close()
+elif mode == "truncate":
+    s = tls()
+    out("connected")
+    s.sendall(b"partial body")
+    time.sleep(0.2)
+    # End the TCP stream without close_notify.
+    socket.socket(fileno=os.dup(s.fileno())).shutdown(socket.SHUT_RDWR)
+    out("ok")
+    time.sleep(0.5)
+elif mode == "clean":
+    s = tls()
+    out("connected")
+    s.sendall(b"whole body")
+    time.sleep(0.2)
+    try:
+        s.unwrap()
+    except (OSError, ssl.SSLError):
+        pass  # the server may close right after its own close_notify
+    out("ok")
+elif mode == "silent":
+    s = socket.create_connection(("127.0.0.1", port), timeout=20)
+    out("connected")
+    time.sleep(float(os.environ.get("HOLD", "4")))
+elif mode == "half_hello":
+    inc, outg = ssl.MemoryBIO(), ssl.MemoryBIO()
+    obj = context().wrap_bio(inc, outg, server_hostname="localhost")
+    try:
+        obj.do_handshake()
+    except ssl.SSLWantReadError:
+        pass
+    hello = outg.read()
+    s = socket.create_connection(("127.0.0.1", port), timeout=20)
+    s.sendall(hello[: len(hello) // 2])
+    out("connected")
+    time.sleep(float(os.environ.get("HOLD", "4")))
+elif mode == "stream":
+    s = tls()
+    out("connected")
+    while True:  # until the test kills us
+        s.sendall(b"y" * 4096)
+elif mode == "reset":
+    s = tls()
+    out("connected")
+    s.sendall(b"z" * (4 << 20))  # the echo's output backs up: we never read
+    time.sleep(0.3)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+    socket.socket(fileno=os.dup(s.fileno())).close()
+    s.close()
+    out("ok")
+    time.sleep(0.5)
+elif mode == "full8m":
+    s = tls()
+    out("connected")
+    n = 8 << 20
+    data = bytes(range(256)) * (n // 256)
+    got = []
+
+    def reader():
+        got.append(recv_exactly(s, n))
+
+    t = threading.Thread(target=reader)
+    t.start()
+    s.sendall(data)
+    t.join(60)
+    out("ok" if got and got[0] == data else "mismatch")
+    s.close()
+elif mode == "garbage":
+    s = socket.create_connection(("127.0.0.1", port), timeout=20)
+    out("connected")
+    s.sendall(b"GET / HTTP/1.0\r\n\r\n")
+    got = s.recv(1024)  # an alert, then EOF; or EOF at once
+    while got:
+        got = s.recv(1024)
+    out("ok")
+elif mode == "server_closes":
+    raw = socket.create_connection(("127.0.0.1", port), timeout=20)
+    s = context().wrap_socket(raw, server_hostname="localhost", suppress_ragged_eofs=False)
+    out("connected")
+    s.sendall(b"bye")
+    got = b""
+    try:
+        while True:
+            chunk = s.recv(1024)
+            if not chunk:
+                break
+            got += chunk
+        out("clean %s" % got.decode())
+    except ssl.SSLEOFError:
+        out("ragged %s" % got.decode())
+elif mode == "paused":
+    s = tls()
+    out("connected")
+    s.sendall(b"p" * 16384)
+    reply = recv_exactly(s, 2)
+    out("ok" if reply == b"ok" else "bad reply %r" % reply)
+    s.close()
+elif mode == "starttls":
+    raw = socket.create_connection(("127.0.0.1", port), timeout=20)
+    out("connected")
+    raw.sendall(b"NOOP\r\nSTARTTLS\r\n")
+    f = raw.makefile("rb")
+    first, second = f.readline(), f.readline()
+    s = context().wrap_socket(raw, server_hostname="localhost")
+    s.sendall(b"NOOP\r\n")
+    third = s.recv(1024)
+    s.unwrap()
+    out("%r %r %r" % (first, second, third))
+elif mode == "starttls_inject":
+    raw = socket.create_connection(("127.0.0.1", port), timeout=20)
+    out("connected")
+    raw.sendall(b"STARTTLS\r\nRSET\r\n")  # one segment
+    got = b""
+    while True:
+        chunk = raw.recv(1024)
+        if not chunk:
+            break
+        got += chunk
+    out("%r" % got)
+else:
+    sys.exit("unknown mode " + mode)
