@@ -142,6 +142,7 @@ mod map;
 mod net;
 mod pass;
 pub mod per_core;
+pub mod raw_selector;
 mod remote;
 mod send_buffer;
 mod signals;

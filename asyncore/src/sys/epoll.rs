@@ -85,9 +85,11 @@ impl Epoll {
         }
     }
 
+    /// Wait and report; `restart` says whether `EINTR` restarts the wait.
     pub(crate) fn wait(
         &mut self,
         timeout: Option<Duration>,
+        restart: bool,
         out: &mut Vec<Event>,
     ) -> io::Result<()> {
         let timeout = if self.always_ready.is_empty() {
@@ -100,6 +102,7 @@ impl Epoll {
         buf.clear();
         let n = retry_eintr(
             timeout,
+            restart,
             |left| {
                 // SAFETY: `buf` has capacity for BATCH events and the kernel
                 // writes at most that many.
