@@ -79,14 +79,22 @@ def _epoll_for(map):
     return state
 
 
-def loop(timeout=30.0, use_poll=False, map=None, count=None, *, use_epoll=False):
+# ASYNCORE_LOOP_EPOLL=1 in the environment makes loop() use the epoll mode
+# when its caller does not say (use_epoll=None): unmodified programs opt in.
+_EPOLL_BY_DEFAULT = os.environ.get("ASYNCORE_LOOP_EPOLL", "") not in ("", "0")
+
+
+def loop(timeout=30.0, use_poll=False, map=None, count=None, *, use_epoll=None):
     """Run passes until ``map`` is empty, or ``count`` passes.
 
     ``use_poll`` picks poll() over select(). ``use_epoll=True`` (Linux)
     keeps registrations in the kernel and asks readable()/writable() only of
     channels that ran a handler in the previous pass or were touched (see
     ``touch``); a pass then costs O(active channels) instead of O(all).
+    ``use_epoll=None`` follows the ASYNCORE_LOOP_EPOLL environment variable.
     """
+    if use_epoll is None:
+        use_epoll = _EPOLL_BY_DEFAULT
     if map is None:
         map = socket_map
     epoll = _epoll_for(map) if use_epoll else None

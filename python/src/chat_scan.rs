@@ -140,17 +140,3 @@ impl Scan<'_, '_> {
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     memchr::memmem::find(hay, needle)
 }
-
-#[cfg(test)]
-mod tests {
-    use super::prefix_at_end;
-
-    #[test]
-    fn prefix_at_end_finds_the_longest_partial_delimiter() {
-        assert_eq!(prefix_at_end(b"qwerty\r", b"\r\n"), 1);
-        assert_eq!(prefix_at_end(b"qwertydkjf", b"\r\n"), 0);
-        assert_eq!(prefix_at_end(b"ab", b"abc"), 2);
-        assert_eq!(prefix_at_end(b"", b"abc"), 0);
-        assert_eq!(prefix_at_end(b"xabc", b"abc"), 0);
-    }
-}

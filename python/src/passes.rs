@@ -145,7 +145,7 @@ pub(crate) fn run_loop(
 ) -> PyResult<()> {
     let pass = |py: Python<'_>| -> PyResult<()> {
         match epoll {
-            Some(e) => e.borrow_mut().pass(py, timeout),
+            Some(e) => e.borrow().pass(py, timeout),
             None if use_poll => poll_pass(py, timeout, map),
             None => select_pass(py, timeout, map),
         }
