@@ -41,7 +41,9 @@ pub(crate) fn chat_handle_read(py: Python<'_>, chat: &Bound<'_, PyAny>) -> PyRes
     let mut scan = Scan {
         py,
         chat,
-        buf: chat.getattr(intern!(py, "ac_in_buffer"))?.extract::<Vec<u8>>()?,
+        buf: chat
+            .getattr(intern!(py, "ac_in_buffer"))?
+            .extract::<Vec<u8>>()?,
         pos: 0,
     };
     scan.buf.extend_from_slice(&data.extract::<Vec<u8>>()?);
@@ -106,7 +108,10 @@ impl Scan<'_, '_> {
     fn delimiter(&self, term: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
         let py = self.py;
         if term.is_instance_of::<PyString>()
-            && self.chat.getattr(intern!(py, "use_encoding"))?.is_truthy()?
+            && self
+                .chat
+                .getattr(intern!(py, "use_encoding"))?
+                .is_truthy()?
         {
             let enc = self.chat.getattr(intern!(py, "encoding"))?;
             return term.call_method1(intern!(py, "encode"), (enc,))?.extract();
@@ -118,7 +123,8 @@ impl Scan<'_, '_> {
     fn collect(&mut self, n: usize) -> PyResult<()> {
         let chunk = PyBytes::new_bound(self.py, &self.buf[self.pos..self.pos + n]);
         self.pos += n;
-        self.chat.call_method1(intern!(self.py, "collect_incoming_data"), (chunk,))?;
+        self.chat
+            .call_method1(intern!(self.py, "collect_incoming_data"), (chunk,))?;
         Ok(())
     }
 

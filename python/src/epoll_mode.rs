@@ -36,7 +36,10 @@ struct Registration {
 
 /// The epoll state of one map: its selector, what is registered, and which
 /// descriptors must be asked again.
-#[pyclass(unsendable, module = "asyncore_loop._engine")]
+// Not `unsendable`: a map may be looped from any thread (one at a time; a
+// second pass on the same map while one waits is refused). Every borrow of
+// the RefCells starts and ends with the GIL held.
+#[pyclass(module = "asyncore_loop._engine")]
 pub(crate) struct EpollMap {
     map: Py<PyAny>,
     touched: Py<PySet>,
@@ -72,14 +75,22 @@ impl EpollMap {
         self.touched.clone_ref(py)
     }
 
-    /// Ask the channel under `fd` for its interest at the next pass.
-    fn touch(&self, py: Python<'_>, fd: i32) -> PyResult<()> {
-        self.touched.bind(py).add(fd)
+    /// Ask the channel under `fd` for its interest at the next pass
+    /// (anything but an int is ignored: it is no descriptor).
+    fn touch(&self, py: Python<'_>, fd: &Bound<'_, PyAny>) -> PyResult<()> {
+        if fd.is_instance_of::<pyo3::types::PyInt>() {
+            self.touched.bind(py).add(fd)?;
+        }
+        Ok(())
     }
 
     /// How many descriptors are registered with the kernel now.
     fn registered(&self) -> usize {
-        self.regs.borrow().values().filter(|r| r.interest != 0).count()
+        self.regs
+            .borrow()
+            .values()
+            .filter(|r| r.interest != 0)
+            .count()
     }
 
     /// Run one pass with `timeout` seconds (`None`: wait forever).
@@ -95,7 +106,11 @@ impl EpollMap {
             None
         } else {
             let s: f64 = timeout.extract()?;
-            if s < 0.0 { None } else { Some(Duration::from_secs_f64(s)) }
+            if s < 0.0 {
+                None
+            } else {
+                Some(Duration::from_secs_f64(s))
+            }
         };
         let map = self.map.bind(py);
         if map::len(map)? == 0 {
@@ -104,7 +119,10 @@ impl EpollMap {
         let mut stale = Vec::new();
         for fd in self.dirty(py, map)? {
             if self.refresh(py, map, fd)? {
-                stale.push(Readiness { key: fd as u64, ready: POLLNVAL });
+                stale.push(Readiness {
+                    key: fd as u64,
+                    ready: POLLNVAL,
+                });
             }
         }
         let mut events = stale;
@@ -120,7 +138,9 @@ impl EpollMap {
         for ev in events {
             let fd = ev.key as i32;
             let key = fd.into_py(py).into_bound(py);
-            let Some(obj) = map::get(map, key.as_any())? else { continue };
+            let Some(obj) = map::get(map, key.as_any())? else {
+                continue;
+            };
             self.ran.borrow_mut().push(fd);
             readwrite(py, &obj, i64::from(ev.ready))?;
         }
@@ -169,7 +189,13 @@ impl EpollMap {
         }
         let (r, w_ok, _) = ask(py, &obj)?;
         let interest = if r { WANT_READ } else { 0 } | if w_ok { WANT_WRITE } else { 0 };
-        self.regs.borrow_mut().insert(fd, Registration { obj: obj.unbind(), interest });
+        self.regs.borrow_mut().insert(
+            fd,
+            Registration {
+                obj: obj.unbind(),
+                interest,
+            },
+        );
         match self.set(fd, before, interest) {
             Ok(()) => Ok(false),
             Err(e) if e.raw_os_error() == Some(libc::EBADF) => {

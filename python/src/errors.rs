@@ -24,7 +24,8 @@ pub(crate) fn propagates(py: Python<'_>, err: &PyErr) -> bool {
 pub(crate) fn handle_error(py: Python<'_>, obj: &Bound<'_, PyAny>, err: PyErr) -> PyResult<()> {
     let value = err.into_value(py).into_bound(py);
     with_handled_exception(py, value.as_any(), || {
-        obj.call_method0(pyo3::intern!(py, "handle_error")).map(drop)
+        obj.call_method0(pyo3::intern!(py, "handle_error"))
+            .map(drop)
     })
 }
 

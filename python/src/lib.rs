@@ -5,6 +5,9 @@
 //! decoding and the dispatch with asyncore's error routing, and asynchat's
 //! input scanning.
 
+// PyO3 0.22's #[pyfunction]/#[pymethods] expansion trips this lint (fixed in 0.23).
+#![allow(clippy::useless_conversion)]
+
 mod chat_scan;
 mod epoll_mode;
 mod errors;

@@ -6,11 +6,18 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 
 /// A snapshot of the map's `(fd, channel)` pairs, in map order.
-pub(crate) fn snapshot<'py>(map: &Bound<'py, PyAny>) -> PyResult<Vec<(Bound<'py, PyAny>, Bound<'py, PyAny>)>> {
+pub(crate) fn snapshot<'py>(
+    map: &Bound<'py, PyAny>,
+) -> PyResult<Vec<(Bound<'py, PyAny>, Bound<'py, PyAny>)>> {
     let py = map.py();
     let items: Bound<'py, PyList> = match map.downcast::<PyDict>() {
         Ok(d) => d.items(),
-        Err(_) => PyList::new_bound(py, map.call_method0(intern!(py, "items"))?.iter()?.collect::<PyResult<Vec<_>>>()?),
+        Err(_) => PyList::new_bound(
+            py,
+            map.call_method0(intern!(py, "items"))?
+                .iter()?
+                .collect::<PyResult<Vec<_>>>()?,
+        ),
     };
     let mut out = Vec::with_capacity(items.len());
     for pair in items.iter() {
@@ -21,7 +28,10 @@ pub(crate) fn snapshot<'py>(map: &Bound<'py, PyAny>) -> PyResult<Vec<(Bound<'py,
 }
 
 /// `map.get(key)`: the channel now under `key`, if any.
-pub(crate) fn get<'py>(map: &Bound<'py, PyAny>, key: &Bound<'py, PyAny>) -> PyResult<Option<Bound<'py, PyAny>>> {
+pub(crate) fn get<'py>(
+    map: &Bound<'py, PyAny>,
+    key: &Bound<'py, PyAny>,
+) -> PyResult<Option<Bound<'py, PyAny>>> {
     match map.downcast::<PyDict>() {
         Ok(d) => d.get_item(key),
         Err(_) => {

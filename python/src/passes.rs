@@ -34,7 +34,11 @@ fn seconds(timeout: &Bound<'_, PyAny>) -> PyResult<Option<f64>> {
 /// The select pass: `asyncore.poll(timeout, map)`.
 // Spec: AC-SEL-1..9
 #[pyfunction]
-pub(crate) fn select_pass(py: Python<'_>, timeout: &Bound<'_, PyAny>, map: &Bound<'_, PyAny>) -> PyResult<()> {
+pub(crate) fn select_pass(
+    py: Python<'_>,
+    timeout: &Bound<'_, PyAny>,
+    map: &Bound<'_, PyAny>,
+) -> PyResult<()> {
     let secs = seconds(timeout)?;
     if map::len(map)? == 0 {
         return Ok(());
@@ -55,14 +59,17 @@ pub(crate) fn select_pass(py: Python<'_>, timeout: &Bound<'_, PyAny>, map: &Boun
             interest |= WANT_EXCEPT;
         }
         if interest != 0 {
-            sel.watch(map::fd_of(key)?, i as u64, interest).map_err(os_error)?;
+            sel.watch(map::fd_of(key)?, i as u64, interest)
+                .map_err(os_error)?;
             watched += 1;
         }
     }
     if watched == 0 {
         // Spec: AC-SEL-3: nothing to watch sleeps the timeout (time.sleep's errors).
         return match secs {
-            None => Err(PyTypeError::new_err("'NoneType' object cannot be interpreted as an integer")),
+            None => Err(PyTypeError::new_err(
+                "'NoneType' object cannot be interpreted as an integer",
+            )),
             Some(s) if s < 0.0 => Err(PyValueError::new_err("sleep length must be non-negative")),
             Some(s) => sleep(py, Duration::from_secs_f64(s)),
         };
@@ -78,7 +85,9 @@ pub(crate) fn select_pass(py: Python<'_>, timeout: &Bound<'_, PyAny>, map: &Boun
     // each in map order; every one looks the channel up again.
     for ev in events {
         let key = &items[ev.key as usize].0;
-        let Some(obj) = map::get(map, key)? else { continue };
+        let Some(obj) = map::get(map, key)? else {
+            continue;
+        };
         let method = if ev.ready & POLLIN != 0 {
             intern!(py, "handle_read_event")
         } else if ev.ready & POLLOUT != 0 {
@@ -96,7 +105,11 @@ pub(crate) fn select_pass(py: Python<'_>, timeout: &Bound<'_, PyAny>, map: &Boun
 /// The poll pass: `asyncore.poll2(timeout, map)`.
 // Spec: AC-POLL-1..9
 #[pyfunction]
-pub(crate) fn poll_pass(py: Python<'_>, timeout: &Bound<'_, PyAny>, map: &Bound<'_, PyAny>) -> PyResult<()> {
+pub(crate) fn poll_pass(
+    py: Python<'_>,
+    timeout: &Bound<'_, PyAny>,
+    map: &Bound<'_, PyAny>,
+) -> PyResult<()> {
     // Spec: AC-POLL-1: milliseconds truncated; negative waits forever.
     let limit = match seconds(timeout)? {
         None => None,
@@ -118,14 +131,17 @@ pub(crate) fn poll_pass(py: Python<'_>, timeout: &Bound<'_, PyAny>, map: &Bound<
         let (r, w_ok, _) = ask(py, obj)?;
         let interest = if r { WANT_READ } else { 0 } | if w_ok { WANT_WRITE } else { 0 };
         if interest != 0 {
-            sel.watch(map::fd_of(key)?, i as u64, interest).map_err(os_error)?;
+            sel.watch(map::fd_of(key)?, i as u64, interest)
+                .map_err(os_error)?;
         }
     }
     let mut events = Vec::new();
     wait(py, &mut sel, limit, &mut events)?;
     for ev in events {
         let key = &items[ev.key as usize].0;
-        let Some(obj) = map::get(map, key)? else { continue };
+        let Some(obj) = map::get(map, key)? else {
+            continue;
+        };
         readwrite(py, &obj, i64::from(ev.ready))?;
     }
     Ok(())

@@ -1,13 +1,19 @@
 //! The per-event wrappers `read`, `write`, `_exception` and `readwrite`.
 
-use crate::errors::{close_once, handle_close_for, handle_error, os_errno, propagates, DISCONNECTED};
+use crate::errors::{
+    close_once, handle_close_for, handle_error, os_errno, propagates, DISCONNECTED,
+};
 use asyncore_loop::{POLLERR, POLLHUP, POLLIN, POLLNVAL, POLLOUT, POLLPRI};
 use pyo3::intern;
 use pyo3::prelude::*;
 
 /// Call one event method of `obj`; route a failure as the select pass does.
 // Spec: AC-SEL-7, AC-SEL-8
-pub(crate) fn call_event(py: Python<'_>, obj: &Bound<'_, PyAny>, method: &Bound<'_, pyo3::types::PyString>) -> PyResult<()> {
+pub(crate) fn call_event(
+    py: Python<'_>,
+    obj: &Bound<'_, PyAny>,
+    method: &Bound<'_, pyo3::types::PyString>,
+) -> PyResult<()> {
     match obj.call_method0(method) {
         Ok(_) => Ok(()),
         Err(e) if propagates(py, &e) => Err(e),
