@@ -19,7 +19,8 @@ import os
 import socket
 import sys
 from errno import (EAGAIN, EALREADY, EBADF, ECONNABORTED, ECONNRESET, EINPROGRESS,
-                   EINVAL, EISCONN, ENOTCONN, EPIPE, ESHUTDOWN, EWOULDBLOCK, errorcode)
+                   EINVAL, EISCONN, EMFILE, ENFILE, ENOTCONN, EPIPE, ESHUTDOWN,
+                   EWOULDBLOCK, errorcode)
 
 from asyncore_loop import _engine
 
@@ -247,6 +248,7 @@ class dispatcher:
 
     # -- socket operations
     def listen(self, num):
+        _reserve_spare_fd()
         self.accepting = True
         self.touch()
         if os.name == "nt" and num > 5:
@@ -278,6 +280,9 @@ class dispatcher:
             return None
         except OSError as err:
             if err.errno in (EWOULDBLOCK, ECONNABORTED, EAGAIN):
+                return None
+            if err.errno in (EMFILE, ENFILE) and _shed_one(self.socket):
+                self.log_info("out of file descriptors: dropped a waiting connection", "warning")
                 return None
             raise
         return conn, addr
@@ -409,6 +414,38 @@ class dispatcher:
     def handle_close(self):
         self.log_info("unhandled close event", "warning")
         self.close()
+
+
+# Out of descriptors (EMFILE), accept() cannot take the waiting connection,
+# the listener stays readable and asyncore's default handle_error closed
+# the listener. Instead one descriptor is kept in reserve (opened by the
+# first listen()): it is freed to accept and close the waiting connection,
+# then taken again, so the listener stays open and the loop does not spin.
+_spare_fd = None
+
+
+def _reserve_spare_fd():
+    global _spare_fd
+    if _spare_fd is None:
+        try:
+            _spare_fd = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
+        except OSError:
+            _spare_fd = None
+
+
+def _shed_one(sock):
+    global _spare_fd
+    if _spare_fd is None:
+        return False
+    os.close(_spare_fd)
+    _spare_fd = None
+    try:
+        conn, _ = sock.accept()
+        conn.close()
+    except OSError:
+        pass
+    _reserve_spare_fd()
+    return True
 
 
 def _touch_map(map, fd):

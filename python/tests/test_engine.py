@@ -252,6 +252,46 @@ class Fixes(unittest.TestCase):
         u.close()
 
 
+    def test_emfile_keeps_the_listener(self):
+        # A server limited to 40 descriptors, holding every connection it
+        # accepts, meets 60 clients: it drops the ones it cannot take and
+        # its listener stays open (CPython's default handle_error closed it).
+        code = (
+            "import asyncore, resource, socket, sys, time\n"
+            "resource.setrlimit(resource.RLIMIT_NOFILE, (40, 40))\n"
+            "held = []\n"
+            "class S(asyncore.dispatcher):\n"
+            "    def handle_accepted(self, sock, addr):\n"
+            "        held.append(sock)\n"
+            "s = S()\n"
+            "s.create_socket()\n"
+            "s.bind(('127.0.0.1', 0))\n"
+            "s.listen(128)\n"
+            "print(s.socket.getsockname()[1], flush=True)\n"
+            "sys.stdin.readline()\n"
+            "asyncore.loop(timeout=0.05, use_poll=True, count=200)\n"
+            "print(len(held), s._fileno in asyncore.socket_map, s.accepting, flush=True)\n"
+        )
+        p = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, text=True)
+        clients = []
+        try:
+            port = int(p.stdout.readline())
+            for _ in range(60):
+                clients.append(socket.create_connection(("127.0.0.1", port), timeout=5))
+            p.stdin.write("go\n")
+            p.stdin.flush()
+            out, _ = p.communicate(timeout=30)
+        finally:
+            p.kill()
+            p.wait()
+            for c in clients:
+                c.close()
+        held, listed, accepting = out.split()
+        self.assertLess(int(held), 60)
+        self.assertEqual((listed, accepting), ("True", "True"))
+
+
 class WaitReleasesTheGil(unittest.TestCase):
     def test_other_threads_run_while_the_loop_waits(self):
         m = {}
