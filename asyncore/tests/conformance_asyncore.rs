@@ -435,7 +435,10 @@ fn tc_ac_10_unhandled() {
 /// empty.
 #[test]
 fn tc_ac_11_strerror() {
-    assert_eq!(asyncore_loop::strerror(libc::EPERM), "Operation not permitted");
+    assert_eq!(
+        asyncore_loop::strerror(libc::EPERM),
+        "Operation not permitted"
+    );
     assert!(!asyncore_loop::strerror(-1).is_empty());
 }
 
@@ -537,7 +540,8 @@ fn tc_ac_12_dispatcher_with_send(b: Backend) {
     let t = asyncore_loop::with_default_loop(|ev| {
         assert!(ev.is_empty(), "default map not empty at start");
         let mut cx = ev.add(NoReadSender::default());
-        cx.create_socket(asyncore_loop::AF_INET, SOCK_STREAM).unwrap();
+        cx.create_socket(asyncore_loop::AF_INET, SOCK_STREAM)
+            .unwrap();
         cx.connect(("127.0.0.1", port)).unwrap();
         cx.token()
     });

@@ -1,7 +1,7 @@
 //! The `asyncore` command. `asyncore --help` lists the apps.
 
-use asyncore_loop::Backend;
 use asyncore_cli::{chat, demo, echo, get, init_logging, parse_backend, parse_listen, AppError};
+use asyncore_loop::Backend;
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 

@@ -7,9 +7,9 @@ mod common;
 
 use common::Proc;
 
-use asyncore_loop::{Backend, Domain, Remote, SockAddr, Socket, Type};
 use asyncore_cli::chat::{stats, ChatOptions, ChatServer, Room, RoomStats};
 use asyncore_cli::AppError;
+use asyncore_loop::{Backend, Domain, Remote, SockAddr, Socket, Type};
 use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::process::{Command, Stdio};

@@ -6,8 +6,8 @@
 
 mod common;
 
-use asyncore_loop::Backend;
 use asyncore_cli::get::{exit, fetch, GetOptions};
+use asyncore_loop::Backend;
 use common::Proc;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
