@@ -52,21 +52,66 @@ def run(server, env_extra, idle, args):
         srv.wait(timeout=30)
 
 
+def callgrind_ir(server, env_extra, msgs, args, tmp):
+    """Instructions (Ir) the server runs to serve `msgs` echoes (10 conns, 1 in flight)."""
+    out = os.path.join(tmp, "cg.%d.%d" % (os.getpid(), msgs))
+    env = dict(os.environ, **env_extra)
+    srv = subprocess.Popen(["valgrind", "--tool=callgrind", "--callgrind-out-file=" + out,
+                            server, PEER, "127.0.0.1:0"],
+                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
+    try:
+        addr = srv.stdout.readline().split()[-1]
+        res = subprocess.run([args.loadgen, "echo", "--addr", addr, "--conns", "10", "--depth", "1",
+                              "--size", "64", "--count", str(msgs), "--cpu", "-1"],
+                             capture_output=True, text=True, timeout=600)
+        got = json.loads(res.stdout.strip().splitlines()[-1])
+        if got["messages"] != msgs or got["errors"]:
+            raise SystemExit("callgrind run incomplete: %s" % got)
+    finally:
+        srv.terminate()
+        srv.wait(timeout=300)
+    for line in open(out):
+        if line.startswith(("totals:", "summary:")):
+            os.unlink(out)
+            return int(line.split()[1])
+    raise SystemExit("no totals in " + out)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--ref", required=True)
     ap.add_argument("--ours", required=True)
     ap.add_argument("--idle", default="0,5000,15000")
+    ap.add_argument("--servers", default="ref,faithful,epoll")
+    ap.add_argument("--callgrind", type=int, default=0,
+                    help="also instructions per message: (Ir(2N) - Ir(N)) / N under callgrind")
     ap.add_argument("--rounds", type=int, default=1)
     ap.add_argument("--duration", type=float, default=5.0)
     ap.add_argument("--loadgen", default=os.path.join(os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target")), "release", "loadgen"))
     args = ap.parse_args()
     servers = [
-        ("pyasyncore 1.0.5 (poll loop)", args.ref, {}),
-        ("ours, faithful (poll loop)", args.ours, {}),
-        ("ours, epoll mode", args.ours, {"ASYNCORE_LOOP_EPOLL": "1"}),
+        ("pyasyncore 1.0.5 (poll loop)", args.ref, {}, "ref"),
+        ("ours, faithful (poll loop)", args.ours, {}, "faithful"),
+        ("ours, epoll mode", args.ours, {"ASYNCORE_LOOP_EPOLL": "1"}, "epoll"),
     ]
-    idles = [int(k) for k in args.idle.split(",")]
+    chosen = args.servers.split(",")
+    servers = [s[:3] for s in servers if s[3] in chosen]
+    idles = [int(k) for k in args.idle.split(",") if k]
+    if args.callgrind:
+        import tempfile
+        tmp = tempfile.mkdtemp()
+        n = args.callgrind
+        print("instructions per echoed message under callgrind ((Ir(2N) - Ir(N)) / N, N = %d, "
+              "10 connections, 1 in flight):" % n)
+        print()
+        print("| server | instructions per message |")
+        print("|---|---|")
+        for name, py, env in servers:
+            per = (callgrind_ir(py, env, 2 * n, args, tmp) - callgrind_ir(py, env, n, args, tmp)) / n
+            print("| %s | %s |" % (name, format(int(per), ",")), flush=True)
+        print()
+        if not idles:
+            return
     table = {}
     for r in range(args.rounds):
         for name, py, env in servers:

@@ -117,13 +117,31 @@ impl EpollMap {
             return Ok(());
         }
         let mut stale = Vec::new();
-        for fd in self.dirty(py, map)? {
+        for fd in self.dirty(py)? {
             if self.refresh(py, map, fd)? {
                 stale.push(Readiness {
                     key: fd as u64,
                     ready: POLLNVAL,
                 });
             }
+        }
+        // Entries put into or taken out of the dict directly: ask them all.
+        if !self.synced.get() || self.regs.borrow().len() != map::len(map)? {
+            let mut all: Vec<i32> = self.regs.borrow().keys().copied().collect();
+            for (key, _) in map::snapshot(map)? {
+                all.push(map::fd_of(&key)?);
+            }
+            all.sort_unstable();
+            all.dedup();
+            for fd in all {
+                if self.refresh(py, map, fd)? {
+                    stale.push(Readiness {
+                        key: fd as u64,
+                        ready: POLLNVAL,
+                    });
+                }
+            }
+            self.synced.set(true);
         }
         let mut events = stale;
         {
@@ -147,21 +165,14 @@ impl EpollMap {
         Ok(())
     }
 
-    /// The descriptors to ask this pass, each once.
-    fn dirty(&self, py: Python<'_>, map: &Bound<'_, PyAny>) -> PyResult<Vec<i32>> {
+    /// The descriptors that ran or were touched since the last ask, each once.
+    fn dirty(&self, py: Python<'_>) -> PyResult<Vec<i32>> {
         let mut fds: Vec<i32> = std::mem::take(&mut *self.ran.borrow_mut());
         let touched = self.touched.bind(py);
         for fd in touched.iter() {
             fds.push(fd.extract()?);
         }
         touched.clear();
-        if !self.synced.get() || self.regs.borrow().len() != map::len(map)? {
-            for (key, _) in map::snapshot(map)? {
-                fds.push(map::fd_of(&key)?);
-            }
-            fds.extend(self.regs.borrow().keys().copied());
-            self.synced.set(true);
-        }
         fds.sort_unstable();
         fds.dedup();
         Ok(fds)
