@@ -349,6 +349,31 @@ class WaitReleasesTheGil(unittest.TestCase):
                 p.wait()
             self.assertEqual(out.strip(), "interrupted", mode)
 
+    def test_sigterm_handler_runs_in_an_idle_epoll_loop(self):
+        # The bench peer's shape: a Python SIGTERM handler that exits, an
+        # epoll loop with nothing to do (so no Python code runs between
+        # waits to notice a signal by itself).
+        code = (
+            "import asyncore, signal, socket, sys\n"
+            "signal.signal(signal.SIGTERM, lambda *_: sys.exit(3))\n"
+            "a, b = socket.socketpair()\n"
+            "class Idle(asyncore.dispatcher):\n"
+            "    def writable(self): return False\n"
+            "Idle(a)\n"
+            "print('ready', flush=True)\n"
+            "asyncore.loop(timeout=30, use_poll=True, use_epoll=True)\n"
+        )
+        for delay in (0.0, 0.05, 0.3):
+            p = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+            try:
+                self.assertEqual(p.stdout.readline().strip(), "ready")
+                time.sleep(delay)
+                p.send_signal(signal.SIGTERM)
+                self.assertEqual(p.wait(timeout=10), 3)
+            finally:
+                p.kill()
+                p.wait()
+
 
 def http_server(response):
     """A one-shot server (plain sockets, a thread): reads a request, answers."""
