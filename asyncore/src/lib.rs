@@ -185,6 +185,7 @@ linux_only! {
     mod net;
     mod pass;
     pub mod per_core;
+    pub mod raw_selector;
     mod remote;
     mod send_buffer;
     mod signals;

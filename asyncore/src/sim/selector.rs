@@ -171,7 +171,7 @@ impl SimSelector {
             for &(fd, key) in &self.real {
                 p.watch(fd, key, WANT_READ);
             }
-            p.wait(Some(Duration::ZERO), out)?;
+            p.wait(Some(Duration::ZERO), true, out)?;
         }
         if out.len() > start + 1 && w.rng.chance(f.shuffle) {
             w.stats.shuffles += 1;

@@ -98,9 +98,11 @@ impl Epoll {
         }
     }
 
+    /// Wait and report; `restart` says whether `EINTR` restarts the wait.
     pub(crate) fn wait(
         &mut self,
         timeout: Option<Duration>,
+        restart: bool,
         out: &mut Vec<Event>,
     ) -> io::Result<()> {
         let timeout = if self.always_ready.is_empty() && self.vanished.is_empty() {
@@ -113,6 +115,7 @@ impl Epoll {
         buf.clear();
         let n = retry_eintr(
             timeout,
+            restart,
             |left| {
                 // SAFETY: `buf` has capacity for BATCH events and the kernel
                 // writes at most that many.

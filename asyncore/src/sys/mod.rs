@@ -240,15 +240,34 @@ impl Selector {
         }
     }
 
+    /// Wait for readiness; `EINTR` restarts the wait with the time left.
     pub(crate) fn wait(
         &mut self,
         timeout: Option<Duration>,
         out: &mut Vec<Event>,
     ) -> io::Result<()> {
         match self {
-            Selector::Select(s) => s.wait(timeout, out),
-            Selector::Poll(p) => p.wait(timeout, out),
-            Selector::Epoll(e) => e.wait(timeout, out),
+            Selector::Select(s) => s.wait(timeout, true, out),
+            Selector::Poll(p) => p.wait(timeout, true, out),
+            Selector::Epoll(e) => e.wait(timeout, true, out),
+            #[cfg(feature = "sim")]
+            Selector::Sim(s) => s.wait(timeout, out),
+        }
+    }
+
+    /// Wait for readiness once: `EINTR` is returned as
+    /// `ErrorKind::Interrupted` instead of restarting, so the caller can run
+    /// its own signal handling first (the Python package does).
+    pub(crate) fn wait_once(
+        &mut self,
+        timeout: Option<Duration>,
+        out: &mut Vec<Event>,
+    ) -> io::Result<()> {
+        match self {
+            Selector::Select(s) => s.wait(timeout, false, out),
+            Selector::Poll(p) => p.wait(timeout, false, out),
+            Selector::Epoll(e) => e.wait(timeout, false, out),
+            // The simulation restarts an interrupted wait itself.
             #[cfg(feature = "sim")]
             Selector::Sim(s) => s.wait(timeout, out),
         }
@@ -256,10 +275,12 @@ impl Selector {
 }
 
 /// Run `attempt` with the time left until the deadline, restarting it after
-/// `EINTR`. `attempt` gets `None` for "forever".
+/// `EINTR` when `restart` is set (otherwise `EINTR` is returned). `attempt`
+/// gets `None` for "forever".
 // AC-LOOP-9: EINTR restarts the wait with the remaining time.
 pub(crate) fn retry_eintr<T>(
     timeout: Option<Duration>,
+    restart: bool,
     mut attempt: impl FnMut(Option<Duration>) -> io::Result<T>,
     on_timeout: impl Fn() -> T,
 ) -> io::Result<T> {
@@ -267,7 +288,7 @@ pub(crate) fn retry_eintr<T>(
     let mut left = timeout;
     loop {
         match attempt(left) {
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted && restart => {
                 if let Some(deadline) = deadline {
                     let now = Instant::now();
                     if now >= deadline {

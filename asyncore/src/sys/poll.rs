@@ -37,14 +37,17 @@ impl Poll {
         self.keys.push(key);
     }
 
+    /// Wait and report; `restart` says whether `EINTR` restarts the wait.
     pub(crate) fn wait(
         &mut self,
         timeout: Option<Duration>,
+        restart: bool,
         out: &mut Vec<Event>,
     ) -> io::Result<()> {
         let fds = &mut self.fds;
         let ready = retry_eintr(
             timeout,
+            restart,
             |left| {
                 // SAFETY: `fds` is a valid, exclusively borrowed array of
                 // `fds.len()` pollfd structures.

@@ -35,9 +35,11 @@ impl Select {
         Ok(())
     }
 
+    /// Wait and report; `restart` says whether `EINTR` restarts the wait.
     pub(crate) fn wait(
         &mut self,
         timeout: Option<Duration>,
+        restart: bool,
         out: &mut Vec<Event>,
     ) -> io::Result<()> {
         let mut sets = [empty_set(), empty_set(), empty_set()];
@@ -56,6 +58,7 @@ impl Select {
         let template = sets;
         let waited = retry_eintr(
             timeout,
+            restart,
             |left| {
                 sets = template;
                 let mut tv = left.map(timeval_ceil);
