@@ -83,7 +83,7 @@ impl<S: 'static> Nursery<S> {
 /// its slot for the call, and its interest is asked again before the next
 /// wait. Channels the handler added join the map when it returns. `None` if
 /// the channel is gone or already out (running, or being set up).
-#[inline]
+#[inline(always)]
 pub(crate) fn run<S: 'static, R>(
     core: &mut LoopCore<S>,
     nursery: &mut Nursery<S>,

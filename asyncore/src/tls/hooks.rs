@@ -29,11 +29,23 @@ const MAX_FILLS: u32 = 8;
 /// The socket interest of a TLS channel from the handler's answers
 /// `(readable, writable)`: `(read, write, ready)`.
 // Spec: issue 13 (interest that cannot spin or hang).
-#[inline]
+// A plain channel pays one check here, on every channel asked: the TLS
+// rules are out of line so that the check stays inline in the interest phase.
+#[inline(always)]
 pub(crate) fn interest(ch: &Channel, readable: bool, writable: bool) -> (bool, bool, bool) {
-    let Some(s) = ch.tls.as_deref() else {
-        return (readable, writable, false);
-    };
+    match ch.tls.as_deref() {
+        None => (readable, writable, false),
+        Some(s) => session_interest(ch, s, readable, writable),
+    }
+}
+
+#[inline(never)]
+fn session_interest(
+    ch: &Channel,
+    s: &super::session::TlsSession,
+    readable: bool,
+    writable: bool,
+) -> (bool, bool, bool) {
     if ch.connecting {
         // The connect completes the usual way; the handshake starts after.
         return (readable, writable, false);
