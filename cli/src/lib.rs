@@ -15,6 +15,7 @@ pub mod get;
 pub mod http;
 mod listen_addr;
 pub mod smtpd;
+mod spawned;
 
 pub use common::{
     backend_parser, init_logging, listen, parse_backend, shutdown_on_signals, tls_server_config,

@@ -224,16 +224,7 @@ impl HttpServer {
     }
 }
 
-/// A server running on its own thread (see [`spawn`]).
-#[derive(Debug)]
-pub struct Spawned {
-    /// Where it listens.
-    pub addr: SocketAddr,
-    /// Stops it.
-    pub remote: Remote,
-    /// The thread, with what [`HttpServer::serve`] returned.
-    pub thread: std::thread::JoinHandle<Result<(), AppError>>,
-}
+pub use crate::spawned::Spawned;
 
 /// Binds and serves on a new thread; for tests and embedding.
 ///
@@ -241,34 +232,16 @@ pub struct Spawned {
 ///
 /// See the [module documentation](self).
 pub fn spawn(options: Options, access_log: bool, backend: Backend) -> Result<Spawned, AppError> {
-    let (tx, rx) = std::sync::mpsc::channel();
-    let thread = std::thread::spawn(move || {
-        match HttpServer::bind(&options, access_log, backend).and_then(|mut s| {
-            let remote = s.remote()?;
-            Ok((s, remote))
-        }) {
-            Ok((server, remote)) => {
-                let _ = tx.send(Ok((server.addr(), remote)));
-                server.serve()
-            }
-            Err(e) => {
-                let _ = tx.send(Err(e));
-                Ok(())
-            }
-        }
-    });
-    match rx.recv() {
-        Ok(Ok((addr, remote))) => Ok(Spawned {
-            addr,
-            remote,
-            thread,
-        }),
-        Ok(Err(e)) => Err(e),
-        Err(_) => Err(AppError::new(
-            AppError::IO,
-            "http: server thread failed to start",
-        )),
-    }
+    crate::spawned::spawn_server(
+        "http",
+        move || {
+            let mut server = HttpServer::bind(&options, access_log, backend)?;
+            let remote = server.remote()?;
+            let addr = server.addr();
+            Ok((server, addr, remote))
+        },
+        |server| server.serve(),
+    )
 }
 
 /// `asyncore http`: bind, say where, serve until SIGINT/SIGTERM.

@@ -369,16 +369,7 @@ impl SmtpServer {
     }
 }
 
-/// A server running on its own thread (see [`spawn`]).
-#[derive(Debug)]
-pub struct Spawned {
-    /// Where it listens.
-    pub addr: SocketAddr,
-    /// Stops it (`stop`) or shuts it down gracefully (`shutdown`).
-    pub remote: Remote,
-    /// The thread, with what [`SmtpServer::serve`] returned.
-    pub thread: std::thread::JoinHandle<Result<(), AppError>>,
-}
+pub use crate::spawned::Spawned;
 
 /// Binds and serves on a new thread (the loop stays on that thread); for
 /// tests and embedding. No signal handling.
@@ -387,35 +378,16 @@ pub struct Spawned {
 ///
 /// See the [module documentation](self).
 pub fn spawn(options: Options, backend: Backend) -> Result<Spawned, AppError> {
-    let (tx, rx) = std::sync::mpsc::channel();
-    let thread = std::thread::spawn(move || {
-        let bound = SmtpServer::bind(&options, backend).and_then(|mut s| {
-            let remote = s.remote()?;
-            Ok((s, remote))
-        });
-        match bound {
-            Ok((server, remote)) => {
-                let _ = tx.send(Ok((server.addr(), remote)));
-                server.serve()
-            }
-            Err(e) => {
-                let _ = tx.send(Err(e));
-                Ok(())
-            }
-        }
-    });
-    match rx.recv() {
-        Ok(Ok((addr, remote))) => Ok(Spawned {
-            addr,
-            remote,
-            thread,
-        }),
-        Ok(Err(e)) => Err(e),
-        Err(_) => Err(AppError::new(
-            AppError::IO,
-            "smtpd: server thread failed to start",
-        )),
-    }
+    crate::spawned::spawn_server(
+        "smtpd",
+        move || {
+            let mut server = SmtpServer::bind(&options, backend)?;
+            let remote = server.remote()?;
+            let addr = server.addr();
+            Ok((server, addr, remote))
+        },
+        |server| server.serve(),
+    )
 }
 
 /// `asyncore smtpd`: bind, say where, serve.
