@@ -180,10 +180,11 @@ impl World {
         c.inbox[1].clear();
     }
 
-    /// One write of at most `data.len()` bytes.
-    pub(crate) fn send(&mut self, id: SockId, data: &[u8]) -> io::Result<usize> {
-        let f = self.faults;
-        if self.rng.chance(f.eintr) {
+    /// What a send and a recv check first, in this order (a seed's draws
+    /// depend on it): an injected EINTR, then the socket's connection and
+    /// side, then a reset already seen on that side.
+    fn stream_io(&mut self, id: SockId) -> io::Result<(usize, usize)> {
+        if self.rng.chance(self.faults.eintr) {
             self.stats.eintr += 1;
             return Err(errno(libc::EINTR));
         }
@@ -194,10 +195,17 @@ impl World {
             State::Closed => return Err(errno(libc::EBADF)),
             _ => return Err(errno(libc::ENOTCONN)),
         };
-        let other = 1 - side;
         if self.conns[conn].reset[side] {
             return Err(errno(libc::ECONNRESET));
         }
+        Ok((conn, side))
+    }
+
+    /// One write of at most `data.len()` bytes.
+    pub(crate) fn send(&mut self, id: SockId, data: &[u8]) -> io::Result<usize> {
+        let f = self.faults;
+        let (conn, side) = self.stream_io(id)?;
+        let other = 1 - side;
         if self.conns[conn].wr_shut[side] {
             return Err(errno(libc::EPIPE));
         }
@@ -240,20 +248,7 @@ impl World {
     /// One read of at most `buf.len()` bytes; `Ok(0)` is end of stream.
     pub(crate) fn recv(&mut self, id: SockId, buf: &mut [u8]) -> io::Result<usize> {
         let f = self.faults;
-        if self.rng.chance(f.eintr) {
-            self.stats.eintr += 1;
-            return Err(errno(libc::EINTR));
-        }
-        let (conn, side) = match self.socks[id].state {
-            State::Stream { conn, side } => (conn, side),
-            State::Connecting { .. } => return Err(errno(libc::EAGAIN)),
-            State::Refused => return Err(errno(libc::ECONNREFUSED)),
-            State::Closed => return Err(errno(libc::EBADF)),
-            _ => return Err(errno(libc::ENOTCONN)),
-        };
-        if self.conns[conn].reset[side] {
-            return Err(errno(libc::ECONNRESET));
-        }
+        let (conn, side) = self.stream_io(id)?;
         if self.rng.chance(f.reset) {
             self.stats.reset += 1;
             self.break_conn(conn);
