@@ -180,7 +180,7 @@ impl World {
         c.inbox[1].clear();
     }
 
-    /// What a send and a recv check first, in this order (a seed's draws
+    /// What a send and a recv check first, in this order (a run's random draws
     /// depend on it): an injected EINTR, then the socket's connection and
     /// side, then a reset already seen on that side.
     fn stream_io(&mut self, id: SockId) -> io::Result<(usize, usize)> {
