@@ -294,7 +294,13 @@ fn both_directions_full(b: Backend) {
     let (mut ev, mut peer) = serve(b, "full8m", Echo::default(), "0");
     handshake(&mut ev, &mut peer);
     run_for(&mut ev, secs(60), |s| s.closed);
-    assert_eq!(peer.line(secs(10)), "ok");
+    let seen = ev.state();
+    let (received, close) = (seen.received, seen.close.clone());
+    assert_eq!(
+        peer.line(secs(10)),
+        "ok",
+        "the server received {received} bytes and saw {close:?}"
+    );
     assert_eq!(ev.state().received, 8 << 20);
 }
 
