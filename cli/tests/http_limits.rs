@@ -210,6 +210,40 @@ fn slow_reader_of_a_large_file_keeps_memory_flat() {
     );
 }
 
+/// A file cut short while it is being sent: the connection closes before
+/// the promised Content-Length (the client can tell), never a short body
+/// that looks whole or a hang; other clients are served.
+#[test]
+fn a_file_that_shrinks_while_sent_closes_the_connection() {
+    let root = site();
+    let path = root.join("shrinks.bin");
+    std::fs::write(&path, vec![b'x'; 64 << 20]).unwrap();
+    let p = serve(&root, &[]);
+    let mut c = std::net::TcpStream::connect(p.addr()).unwrap();
+    c.set_read_timeout(Some(WAIT)).unwrap();
+    c.write_all(b"GET /shrinks.bin HTTP/1.1\r\nHost: t\r\n\r\n")
+        .unwrap();
+    let mut buf = vec![0u8; 64 << 10];
+    let mut got = c.read(&mut buf).unwrap();
+    assert!(String::from_utf8_lossy(&buf[..got]).contains("Content-Length: 67108864"));
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&path)
+        .unwrap()
+        .set_len(1 << 20)
+        .unwrap();
+    loop {
+        match c.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) => panic!("no end of stream after {got} bytes: {e}"),
+        }
+    }
+    assert!(got < 64 << 20, "{got} bytes: the whole file");
+    let mut other = Client::connect(p.addr());
+    assert_eq!(other.get("/a.txt").body, b"small");
+}
+
 #[test]
 fn wrk_smoke() {
     if Command::new("wrk").arg("--version").output().is_err() {

@@ -476,4 +476,25 @@ fn http_server_over_tls_with_curl_and_get() {
     .output(WAIT);
     assert!(out.status.success(), "curl: {}", stderr_text(&out));
     assert_eq!(String::from_utf8_lossy(&out.stdout), body);
+
+    // A large file (sent with send_file, which reads and encrypts under
+    // TLS), whole and a range of it: every byte checked.
+    let big: Vec<u8> = (0..(3u32 << 20) + 5).map(|i| (i % 251) as u8).collect();
+    std::fs::write(root.join("big.bin"), &big).expect("write");
+    let url = format!("https://localhost:{}/big.bin", server.addr().port());
+    for (range, want) in [
+        (None, &big[..]),
+        (Some("100000-2999999"), &big[100_000..3_000_000]),
+    ] {
+        let mut curl = Command::new("curl");
+        curl.args(["-sS", "--cacert", &certs.ca, &url])
+            .stdin(Stdio::null());
+        if let Some(r) = range {
+            curl.args(["-r", r]);
+        }
+        let out = Proc::spawn(&mut curl).output(WAIT);
+        assert!(out.status.success(), "curl: {}", stderr_text(&out));
+        assert_eq!(out.stdout.len(), want.len(), "range {range:?}");
+        assert!(out.stdout == want, "range {range:?}: bytes differ");
+    }
 }

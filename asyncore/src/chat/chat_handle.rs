@@ -3,7 +3,7 @@
 //! far are sent.
 
 use super::buffers::Buffers;
-use super::{Front, Producer, PushData, Terminator};
+use super::{FileRegion, Front, Producer, PushData, Terminator};
 use crate::cx::Cx;
 use crate::deadline::Deadline;
 use crate::dispatcher::Dispatcher;
@@ -126,6 +126,43 @@ impl<'a, S: 'static> Chat<'_, 'a, S> {
         self.send_or_defer()
     }
 
+    /// Queues part of a file ([`FileRegion`]), sent with
+    /// [`Cx::send_file`] when its turn comes: on a plain socket with
+    /// sendfile(2), the bytes never copied through the program nor held in
+    /// memory. Tries one send, as [`push`](Chat::push) does.
+    ///
+    /// # Examples
+    ///
+    /// A handler that answers every line with a file's content:
+    ///
+    /// ```
+    /// use asyncore_loop::chat::{Chat, ChatHandler, FileRegion};
+    /// use std::io;
+    /// use std::path::PathBuf;
+    ///
+    /// struct Motd(PathBuf);
+    ///
+    /// impl ChatHandler for Motd {
+    ///     fn collect_incoming_data(&mut self, _: &mut Chat<'_, '_>, _: &[u8]) -> io::Result<()> {
+    ///         Ok(())
+    ///     }
+    ///     fn found_terminator(&mut self, chat: &mut Chat<'_, '_>) -> io::Result<()> {
+    ///         let len = std::fs::metadata(&self.0)?.len();
+    ///         chat.push_file(FileRegion::open_later(&self.0, 0, len))
+    ///     }
+    /// }
+    /// ```
+    pub fn push_file(&mut self, region: FileRegion) -> io::Result<()> {
+        self.buf.out.push_file(region);
+        self.send_or_defer()
+    }
+
+    /// Whether output is still queued: data, a producer, a file region or
+    /// the close marker (the queue's half of `writable()`).
+    pub fn output_pending(&self) -> bool {
+        !self.buf.out.is_empty()
+    }
+
     /// After a push: one send now, or later when batching input.
     // Spec: AC-CHAT-Q-12.
     fn send_or_defer(&mut self) -> io::Result<()> {
@@ -240,6 +277,10 @@ impl<'a, S: 'static> Chat<'_, 'a, S> {
                 Front::Data(chunk) => {
                     let n = self.cx.send(chunk)?;
                     (n, n == chunk.len())
+                }
+                Front::File { file, offset, len } => {
+                    let n = self.cx.send_file(file, offset, len)?;
+                    (n, n == len)
                 }
             };
             self.buf.out.consume(sent);

@@ -84,6 +84,7 @@ mod buffers;
 mod chat_handle;
 mod collector;
 mod delimiter_search;
+mod file_region;
 mod handler;
 mod out_queue;
 mod parser;
@@ -97,8 +98,11 @@ pub use buffers::{DEFAULT_HIGH_WATER, DEFAULT_IN_BUFFER_SIZE, DEFAULT_LOW_WATER}
 pub use chat_handle::Chat;
 pub use collector::{Collector, Overflow};
 pub use delimiter_search::find_prefix_at_end;
+pub use file_region::FileRegion;
 pub use handler::ChatHandler;
-pub use out_queue::{Front, OutQueue, PushData, DEFAULT_OUT_BUFFER_SIZE, SPARE_CAPACITY};
+pub use out_queue::{
+    Front, OutQueue, PushData, DEFAULT_OUT_BUFFER_SIZE, SENDFILE_MAX_CHUNK, SPARE_CAPACITY,
+};
 pub use parser::{Event, Parser};
 pub use producer::{FileProducer, Producer, SimpleProducer, DEFAULT_PRODUCER_BUFFER_SIZE};
 pub use terminator::Terminator;

@@ -12,6 +12,7 @@ mod busy_guard;
 mod deadline_check;
 mod emfile;
 mod io;
+mod send_file;
 pub(crate) mod nursery;
 pub(crate) mod services;
 mod socket;

@@ -87,6 +87,28 @@ pub(crate) fn send_vectored(
     check(unsafe { libc::sendmsg(fd, &msg, flags) })
 }
 
+/// `sendfile(2)`: up to `count` bytes of the file `in_fd` from `*offset`
+/// straight to the socket `out_fd`, without passing through user space;
+/// `*offset` advances by what was sent (the file's own position does not
+/// move). 0 means the file ends at `*offset`.
+pub(crate) fn sendfile(
+    out_fd: RawFd,
+    in_fd: RawFd,
+    offset: &mut libc::off_t,
+    count: usize,
+) -> io::Result<usize> {
+    // SAFETY: `offset` is a valid, exclusive pointer for the call; the
+    // kernel reads and writes only it and the two descriptors.
+    check(unsafe { libc::sendfile(out_fd, in_fd, offset, count) })
+}
+
+/// `pread(2)`: reads into `buf` at `offset` without moving the file's
+/// position.
+pub(crate) fn pread(fd: RawFd, buf: &mut [u8], offset: libc::off_t) -> io::Result<usize> {
+    // SAFETY: `buf` is valid for writes of `buf.len()` bytes.
+    check(unsafe { libc::pread(fd, buf.as_mut_ptr().cast(), buf.len(), offset) })
+}
+
 /// `close(2)`, reporting its error. The caller gives up ownership of `fd`
 /// whatever the result (Linux frees the number even on EINTR/EIO).
 pub(crate) fn close(fd: RawFd) -> io::Result<()> {

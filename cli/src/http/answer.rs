@@ -3,7 +3,7 @@
 //! a `301` to add a directory's slash, or an error with a small body. Each
 //! answer is pushed on the connection's chat channel.
 
-use super::body::{read_part, FileBody, SMALL_BODY};
+use super::body::{read_part, SMALL_BODY};
 use super::cache::FileInfo;
 use super::conditional::{extent, not_modified, Extent, Validators};
 use super::connection::Connection;
@@ -14,7 +14,7 @@ use super::resolve::{resolve, Resolved};
 use super::response::{error_body, Head};
 use super::status::Status;
 use super::target::{parse_target, Target};
-use asyncore_loop::chat::Chat;
+use asyncore_loop::chat::{Chat, FileRegion};
 use std::io;
 use std::rc::Rc;
 use std::time::Instant;
@@ -248,10 +248,10 @@ impl Connection {
         match &file.body {
             // Both sizes are at most SMALL_BODY here.
             Some(bytes) => chat.push(&bytes[start as usize..(start + len) as usize])?,
-            None => {
-                let body = FileBody::new(file.path.clone(), start, len, Rc::clone(&self.in_flight));
-                chat.push_with_producer(Box::new(body))?;
-            }
+            // Sent with sendfile(2) (read and encrypted under TLS); the
+            // file is opened when its turn comes, so pipelined requests
+            // hold no descriptor before then.
+            None => chat.push_file(FileRegion::open_later(&file.path, start, len))?,
         }
         Ok(Answer { status, body: len })
     }

@@ -11,7 +11,6 @@ use super::request::{parse_head, Method};
 use super::status::Status;
 use asyncore_loop::chat::{AsyncChat, Chat, ChatHandler, Terminator};
 use asyncore_loop::{Deadline, TimerId};
-use std::cell::Cell;
 use std::io::{self, Write};
 use std::rc::Rc;
 use std::time::Instant;
@@ -52,8 +51,6 @@ pub struct Connection {
     /// When the connection last became idle (a response queued).
     idle_since: Instant,
     timer: Option<TimerId>,
-    /// Large-file bodies queued and not yet finished.
-    pub(super) in_flight: Rc<Cell<usize>>,
     /// The client closed its sending side while responses were queued.
     input_ended: bool,
 }
@@ -78,7 +75,6 @@ impl Connection {
             started: None,
             idle_since: Instant::now(),
             timer: None,
-            in_flight: Rc::new(Cell::new(0)),
             input_ended: false,
         }
     }
@@ -186,7 +182,7 @@ impl ChatHandler for Connection {
     /// [`HttpChannel`](super::channel::HttpChannel)); an unfinished request
     /// is dropped.
     fn handle_close(&mut self, chat: &mut Chat<'_, '_>) -> io::Result<()> {
-        if chat.queued_bytes() == 0 && self.in_flight.get() == 0 {
+        if !chat.output_pending() {
             return chat.close();
         }
         self.input_ended = true;
@@ -249,7 +245,7 @@ impl ChatHandler for Connection {
                 return Ok(());
             }
             Some(due)
-        } else if chat.queued_bytes() > 0 || self.in_flight.get() > 0 {
+        } else if chat.output_pending() {
             self.idle_since = now; // still sending: not idle (stalls: the write deadline)
             Some(now + c.keep_alive_timeout)
         } else {

@@ -40,6 +40,7 @@ pub use front::Front;
 pub use push_data::PushData;
 pub use spare_buffer::SPARE_CAPACITY;
 
+use super::file_region::FileRegion;
 use super::producer::Producer;
 use spare_buffer::{recycle, spare_buffer};
 use std::collections::VecDeque;
@@ -49,6 +50,11 @@ use std::io;
 /// `ac_out_buffer_size`'s default: 65 536 (the reference code, not its docs).
 // Spec: AC-CHAT-1, AC-CHAT-Q-1.
 pub const DEFAULT_OUT_BUFFER_SIZE: usize = 65_536;
+
+/// The most bytes of a [`FileRegion`] offered to one send (`Front::File`):
+/// 2 MiB, nginx's `sendfile_max_chunk`, so that one fast connection does not
+/// hold the loop for long.
+pub const SENDFILE_MAX_CHUNK: usize = 2 << 20;
 
 /// Owned data at most this long is copied into the tail entry when it fits; longer
 /// owned data is moved in as an entry of its own (a move beats a long copy).
@@ -63,6 +69,7 @@ enum Entry {
         piece: Option<usize>,
     },
     Producer(Box<dyn Producer>),
+    File(FileRegion),
     Close,
 }
 
@@ -250,6 +257,35 @@ impl OutQueue {
         self.entries.push_back(Entry::Producer(producer));
     }
 
+    /// Queues a region of a file: when it reaches the head,
+    /// [`front`](Self::front) answers [`Front::File`] until it is sent. Its
+    /// bytes are not counted in [`len_bytes`](Self::len_bytes) (they are not
+    /// in memory). An empty region is not queued.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use asyncore_loop::chat::{FileRegion, Front, OutQueue};
+    ///
+    /// let path = std::env::temp_dir().join("out-queue-push-file.txt");
+    /// std::fs::write(&path, "0123456789").unwrap();
+    /// let mut q = OutQueue::default();
+    /// q.push("head ");
+    /// q.push_file(FileRegion::open_later(&path, 2, 5));
+    /// q.front(usize::MAX).unwrap();
+    /// q.consume(5); // "head " sent
+    /// assert!(matches!(q.front(usize::MAX).unwrap(), Front::File { offset: 2, len: 5, .. }));
+    /// q.consume(3); // the socket took "234"
+    /// assert!(matches!(q.front(usize::MAX).unwrap(), Front::File { offset: 5, len: 2, .. }));
+    /// q.consume(2);
+    /// assert!(q.is_empty());
+    /// ```
+    pub fn push_file(&mut self, region: FileRegion) {
+        if !region.is_empty() {
+            self.entries.push_back(Entry::File(region));
+        }
+    }
+
     /// Queues the close marker (`close_when_done`): once everything queued
     /// before it is sent, [`front`](Self::front) answers [`Front::Close`].
     ///
@@ -292,6 +328,10 @@ impl OutQueue {
                 None => return Ok(Front::Empty),
                 Some(Entry::Close) => return Ok(Front::Close),
                 Some(Entry::Data { .. }) => break,
+                Some(Entry::File(region)) if region.is_empty() => {
+                    self.entries.pop_front();
+                }
+                Some(Entry::File(_)) => break,
                 Some(Entry::Producer(p)) => {
                     let bytes = p.more()?;
                     if bytes.is_empty() {
@@ -308,12 +348,24 @@ impl OutQueue {
             }
         }
         let size = self.out_buffer_size;
-        match self.entries.front() {
+        match self.entries.front_mut() {
             Some(Entry::Data { bytes, off, piece }) => {
                 let end = window_end(bytes.len(), *off, *piece, size, max);
                 Ok(Front::Data(&bytes[*off..end]))
             }
-            _ => Ok(Front::Empty), // unreachable: the loop stopped at a data entry
+            Some(Entry::File(region)) => {
+                let len = usize::try_from(region.len())
+                    .unwrap_or(usize::MAX)
+                    .min(SENDFILE_MAX_CHUNK)
+                    .min(max.max(1));
+                let offset = region.offset();
+                Ok(Front::File {
+                    file: region.file()?,
+                    offset,
+                    len,
+                })
+            }
+            _ => Ok(Front::Empty), // unreachable: the loop stopped at a data or file entry
         }
     }
 
@@ -348,6 +400,11 @@ impl OutQueue {
                         recycle(bytes);
                     }
                 }
+            }
+        } else if let Some(Entry::File(region)) = self.entries.front_mut() {
+            region.advance(n as u64);
+            if region.is_empty() {
+                self.entries.pop_front();
             }
         } else {
             debug_assert!(false, "consume without a data chunk at the head");
@@ -436,6 +493,7 @@ impl fmt::Debug for OutQueue {
             .map(|e| match e {
                 Entry::Data { .. } => "data",
                 Entry::Producer(_) => "producer",
+                Entry::File(_) => "file",
                 Entry::Close => "close",
             })
             .collect();
@@ -463,7 +521,7 @@ mod tests {
                 Some(d)
             }
             Front::Empty => None,
-            Front::Close => panic!("unexpected close"),
+            other => panic!("unexpected {other:?}"),
         }
     }
 
@@ -576,6 +634,41 @@ mod tests {
         q.push_producer(Box::new(Broken));
         assert_eq!(q.front(9).unwrap_err().to_string(), "broken producer");
         assert!(!q.is_empty());
+    }
+
+    #[test]
+    fn file_regions_in_order_capped_and_not_counted_in_memory() {
+        let path = std::env::temp_dir().join(format!("out-queue-file-{}", std::process::id()));
+        std::fs::write(&path, vec![1u8; 100]).unwrap();
+        let mut q = OutQueue::new(5);
+        q.push("ab");
+        q.push_file(FileRegion::open_later(&path, 0, 0)); // empty: not queued
+        q.push_file(FileRegion::open_later(&path, 10, 90));
+        q.push("cd");
+        assert_eq!(q.len_bytes(), 4, "a file region is not bytes in memory");
+        assert_eq!(send(&mut q, 9), Some(b"ab".to_vec()));
+        match q.front(7).unwrap() {
+            Front::File { offset, len, .. } => assert_eq!((offset, len), (10, 7)),
+            other => panic!("{other:?}"),
+        }
+        q.consume(7);
+        match q.front(usize::MAX).unwrap() {
+            Front::File { offset, len, .. } => assert_eq!((offset, len), (17, 83)),
+            other => panic!("{other:?}"),
+        }
+        q.consume(83);
+        assert_eq!(send(&mut q, 9), Some(b"cd".to_vec()));
+        assert!(q.is_empty());
+        std::fs::remove_file(path).unwrap();
+    }
+
+    #[test]
+    fn file_region_open_error_stays_at_the_head() {
+        let mut q = OutQueue::new(5);
+        q.push_file(FileRegion::open_later("/nonexistent/asyncore/file", 0, 10));
+        assert_eq!(q.front(9).unwrap_err().kind(), io::ErrorKind::NotFound);
+        assert!(!q.is_empty());
+        assert!(format!("{q:?}").contains("file"));
     }
 
     // X-CH-11 / AC-CHAT-83 (output half): discard drops data, producers and marker.

@@ -101,6 +101,7 @@ proptest! {
                         }
                         Front::Empty => prop_assert_eq!(Ok(None), expected),
                         Front::Close => prop_assert_eq!(Err(()), expected),
+                        Front::File { .. } => panic!("no file is pushed here"),
                     }
                 }
             }
@@ -152,6 +153,7 @@ proptest! {
                             }
                             Front::Close => our_close = true,
                             Front::Empty => {}
+                            Front::File { .. } => panic!("no file is pushed here"),
                         }
                     }
                     if !their_close {
@@ -176,6 +178,7 @@ proptest! {
                 }
                 Front::Close => our_close = true,
                 Front::Empty => break,
+                Front::File { .. } => panic!("no file is pushed here"),
             }
         }
         while !their_close {
