@@ -30,7 +30,6 @@ use std::mem::MaybeUninit;
 use std::net::{TcpListener, TcpStream};
 use std::os::fd::{AsRawFd, RawFd};
 use std::os::unix::net::UnixStream;
-use std::path::PathBuf;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -41,23 +40,6 @@ use std::time::{Duration, Instant};
 /// A channel with asyncore's defaults and nothing else (`asyncore.dispatcher()`).
 struct Plain;
 impl Dispatcher for Plain {}
-
-/// A temp file (or socket path) removed when the test ends, even on panic.
-struct TempFile(PathBuf);
-
-impl TempFile {
-    fn with_content(content: &[u8]) -> TempFile {
-        let path = temp_path("txt");
-        std::fs::write(&path, content).unwrap();
-        TempFile(path)
-    }
-}
-
-impl Drop for TempFile {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
-}
 
 /// Removes an AF_UNIX socket file at the end of the test (CPython's tearDown).
 fn cleanup_for(addr: &SockAddr) -> Option<TempFile> {

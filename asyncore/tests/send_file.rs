@@ -5,7 +5,7 @@
 
 #[macro_use]
 mod util;
-use util::{capture, pattern, run_until_empty, tcp_pair, temp_path, unix_pair};
+use util::{capture, pattern, run_until_empty, tcp_pair, unix_pair, TempFile};
 
 use asyncore_loop::chat::{AsyncChat, Chat, ChatHandler, FileRegion};
 use asyncore_loop::{Backend, Cx, Dispatcher, View};
@@ -18,23 +18,6 @@ use std::thread;
 use std::time::Duration;
 
 const MIB: usize = 1 << 20;
-
-/// A temporary file holding `data`, removed on drop.
-struct TempFile(PathBuf);
-
-impl TempFile {
-    fn new(data: &[u8]) -> TempFile {
-        let path = temp_path("bin");
-        std::fs::write(&path, data).unwrap();
-        TempFile(path)
-    }
-}
-
-impl Drop for TempFile {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
-}
 
 /// Reads until end of stream, pausing now and then so the sender's socket
 /// fills (partial sends, would-block).
@@ -83,7 +66,7 @@ impl Dispatcher for FileSender {
 
 fn send_file_sends_the_region_exactly(b: Backend) {
     let data = pattern(24 * MIB + 123, 7);
-    let file = TempFile::new(&data);
+    let file = TempFile::with_content(&data);
     let (sock, peer) = tcp_pair();
     peer.set_read_timeout(Some(Duration::from_secs(20)))
         .unwrap();
@@ -112,7 +95,7 @@ fn send_file_sends_the_region_exactly(b: Backend) {
 /// The peer reads nothing: the file does not end; the socket fills and
 /// `send_file` says 0, like `send` (would-block is not an error).
 fn send_file_would_block_is_zero(b: Backend) {
-    let file = TempFile::new(&pattern(32 * MIB, 3));
+    let file = TempFile::with_content(&pattern(32 * MIB, 3));
     let (sock, _peer) = unix_pair();
     let mut ev = util::event_loop(b, ());
     let f = File::open(&file.0).unwrap();
@@ -137,7 +120,7 @@ fn send_file_would_block_is_zero(b: Backend) {
 /// A region beyond the file's end (the file shrank after its length was
 /// announced) is an `UnexpectedEof` error, never a silent short body.
 fn send_file_past_the_end_is_an_error(b: Backend) {
-    let file = TempFile::new(b"short");
+    let file = TempFile::with_content(b"short");
     let (sock, _peer) = tcp_pair();
     let mut ev = util::event_loop(b, ());
     let f = File::open(&file.0).unwrap();
@@ -180,7 +163,7 @@ impl ChatHandler for Pusher {
 
 fn push_file_keeps_the_queue_order(b: Backend) {
     let data = pattern(5 * MIB + 11, 9);
-    let file = TempFile::new(&data);
+    let file = TempFile::with_content(&data);
     let (sock, mut peer) = tcp_pair();
     let mut ev = util::event_loop(b, ());
     let handler = Pusher {

@@ -15,6 +15,7 @@
 //!   binary filtered to one test, under a kill deadline.
 //! * Other programs (python3, the examples): [`Proc`], killed on drop, every
 //!   wait bounded; [`py_script`] names a helper in `tests/py`.
+//! * Files: [`temp_path`], [`TempFile`] (removed on drop).
 //! * Process measures: [`rss_kib`], [`rss_hwm_kib`].
 //! * Dispatchers: [`Quiet`] (wants nothing); [`echo`]: a back-pressured,
 //!   flush-then-close echo server with counters.
@@ -113,6 +114,24 @@ pub fn temp_path(ext: &str) -> PathBuf {
     static N: AtomicUsize = AtomicUsize::new(0);
     let n = N.fetch_add(1, Ordering::Relaxed);
     std::env::temp_dir().join(format!("asyncore-test-{}-{n}.{ext}", std::process::id()))
+}
+
+/// A temp file (or socket path) removed when the test ends, even on panic.
+pub struct TempFile(pub PathBuf);
+
+impl TempFile {
+    /// A fresh temp file holding `content`.
+    pub fn with_content(content: &[u8]) -> TempFile {
+        let path = temp_path("bin");
+        std::fs::write(&path, content).unwrap();
+        TempFile(path)
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
 }
 
 /// The address a bound socket really has (port 0 resolved).
