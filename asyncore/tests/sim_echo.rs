@@ -159,13 +159,7 @@ fn echo_run_with(
     spread: u64,
 ) -> Result<Summary, String> {
     let net = SimNet::new(seed, faults);
-    let backend = Backend::ALL[(seed % 3) as usize];
-    let mut ev = EventLoop::with_state(Trace::new(&net))
-        .with_backend(backend)
-        .with_sim(&net);
-    if util::sim::tracing() {
-        ev.set_log_sink(asyncore_loop::StdioLog);
-    }
+    let mut ev = util::sim::sim_loop(&net, seed);
     let addr: SocketAddr = SERVER.parse().unwrap();
     let read_size = net.below(2048) as usize + 1;
     let mut server = ev.add(Probe::new(

@@ -10,38 +10,19 @@
 mod util;
 
 use asyncore_loop::sim::{Faults, SimNet};
-use asyncore_loop::{Backend, EventLoop, AF_INET, SOCK_STREAM};
 use std::net::SocketAddr;
 use std::time::Duration;
-use util::sim::lines::{lines, Owed, Server, Setup};
-use util::sim::{run_seeds, Checker, PeerClient, Probe, Summary, Trace};
+use util::sim::lines::{lines, Owed, Setup};
+use util::sim::{run_seeds, Checker, PeerClient, Summary};
 
 const SERVER: &str = "10.0.0.1:25";
 
 fn shutdown_run(seed: u64, faults: Faults) -> Result<Summary, String> {
     let net = SimNet::new(seed, faults);
-    let backend = Backend::ALL[(seed % 3) as usize];
-    let mut ev = EventLoop::with_state(Trace::new(&net))
-        .with_backend(backend)
-        .with_sim(&net);
-    if util::sim::tracing() {
-        ev.set_log_sink(asyncore_loop::StdioLog);
-    }
-    let setup = Setup {
-        batching: net.chance(500),
-        drain: net.chance(300),
-        in_size: net.below(512) as usize + 1,
-        out_size: net.below(256) as usize + 1,
-        high: 64 + net.below(2000) as usize,
-        producer_size: net.below(64) as usize + 1,
-    };
+    let mut ev = util::sim::sim_loop(&net, seed);
+    let setup = Setup::draw(&net, seed, None);
+    util::sim::lines::listen(&mut ev, setup, SERVER)?;
     let addr: SocketAddr = SERVER.parse().unwrap();
-    let mut server = ev.add(Probe::new(0, Server { next_id: 0, setup }));
-    server
-        .create_socket(AF_INET, SOCK_STREAM)
-        .map_err(|e| e.to_string())?;
-    server.bind(SERVER).map_err(|e| e.to_string())?;
-    server.listen(64).map_err(|e| e.to_string())?;
 
     let mut peers: Vec<PeerClient> = (0..=net.below(3) as usize)
         .map(|i| {

@@ -1,13 +1,16 @@
 //! A line protocol on `AsyncChat` for the simulated runs: each line comes
 //! back with a newline, a line starting with `P` three times through a
-//! producer. The expected replies for any prefix of a peer's input are
-//! computed here, once.
+//! producer (or, in half of the runs, a `FileRegion` of a temp file: the
+//! read-and-send path of `Cx::send_file`). The expected replies for any
+//! prefix of a peer's input are computed here, once.
 
 use super::{Ev, Probe, Trace};
-use asyncore_loop::chat::{AsyncChat, Chat, ChatHandler, SimpleProducer};
+use asyncore_loop::chat::{AsyncChat, Chat, ChatHandler, FileRegion, SimpleProducer};
 use asyncore_loop::sim::SimNet;
-use asyncore_loop::{Cx, Dispatcher, SockAddr, Socket};
-use std::io;
+use asyncore_loop::{Cx, Dispatcher, EventLoop, SockAddr, Socket, AF_INET, SOCK_STREAM};
+use std::fs::File;
+use std::io::{self, Write};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// The longest line a peer sends (without its newline).
 pub const MAX_LINE: usize = 60;
@@ -52,6 +55,23 @@ pub struct LineEcho {
     /// its replies are promised: until `handle_shutdown`.
     pub peer: Option<u64>,
     pub shut: bool,
+    /// `P` replies as a file region rather than a producer.
+    pub files: bool,
+}
+
+/// `bytes` in a temp file, open, already unlinked.
+fn reply_file(bytes: &[u8]) -> io::Result<File> {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let n = N.fetch_add(1, Ordering::Relaxed);
+    let path = std::env::temp_dir().join(format!("asyncore-sim-{}-{n}", std::process::id()));
+    let mut file = File::options()
+        .read(true)
+        .write(true)
+        .create_new(true)
+        .open(&path)?;
+    std::fs::remove_file(&path)?;
+    file.write_all(bytes)?;
+    Ok(file)
 }
 
 impl ChatHandler<Trace> for LineEcho {
@@ -78,7 +98,12 @@ impl ChatHandler<Trace> for LineEcho {
         if line.first() == Some(&b'P') {
             let mut reply = line.repeat(3);
             reply.push(b'\n');
-            chat.push_with_producer(Box::new(SimpleProducer::new(reply, self.producer_size)))?;
+            if self.files {
+                let len = reply.len() as u64;
+                chat.push_file(FileRegion::new(reply_file(&reply)?, 0, len))?;
+            } else {
+                chat.push_with_producer(Box::new(SimpleProducer::new(reply, self.producer_size)))?;
+            }
         } else {
             line.push(b'\n');
             chat.push(line)?;
@@ -111,6 +136,34 @@ pub struct Setup {
     pub out_size: usize,
     pub high: usize,
     pub producer_size: usize,
+    pub files: bool,
+}
+
+impl Setup {
+    /// A seeded configuration; `batching` drawn unless given. `files` comes
+    /// from the seed without a draw, so that seeds replay as before it.
+    pub fn draw(net: &SimNet, seed: u64, batching: Option<bool>) -> Setup {
+        Setup {
+            batching: batching.unwrap_or_else(|| net.chance(500)),
+            drain: net.chance(300),
+            in_size: net.below(512) as usize + 1,
+            out_size: net.below(256) as usize + 1,
+            high: 64 + net.below(2000) as usize,
+            producer_size: net.below(64) as usize + 1,
+            files: (seed / 3) % 2 == 1,
+        }
+    }
+}
+
+/// Adds a listening line server at `addr` to `ev`.
+pub fn listen(ev: &mut EventLoop<Trace>, setup: Setup, addr: &str) -> Result<(), String> {
+    let mut server = ev.add(Probe::new(0, Server { next_id: 0, setup }));
+    server
+        .create_socket(AF_INET, SOCK_STREAM)
+        .map_err(|e| e.to_string())?;
+    server.bind(addr).map_err(|e| e.to_string())?;
+    server.listen(64).map_err(|e| e.to_string())?;
+    Ok(())
 }
 
 pub struct Server {
@@ -134,6 +187,7 @@ impl Dispatcher<Trace> for Server {
             producer_size: s.producer_size,
             peer: None,
             shut: false,
+            files: s.files,
         })
         .with_terminator("\n")
         .with_batching(s.batching)

@@ -67,6 +67,20 @@ fn env_u64(name: &str) -> Option<u64> {
     std::env::var(name).ok().and_then(|v| v.trim().parse().ok())
 }
 
+/// A loop on `net` keeping a [`Trace`], on the backend the seed picks
+/// (so every backend gets a third of the seeds), printing its log when
+/// tracing.
+pub fn sim_loop(net: &SimNet, seed: u64) -> asyncore_loop::EventLoop<Trace> {
+    let backend = asyncore_loop::Backend::ALL[(seed % 3) as usize];
+    let mut ev = asyncore_loop::EventLoop::with_state(Trace::new(net))
+        .with_backend(backend)
+        .with_sim(net);
+    if tracing() {
+        ev.set_log_sink(asyncore_loop::StdioLog);
+    }
+    ev
+}
+
 /// Whether to print each step's trace (`ASYNCORE_SIM_TRACE=1`, with one seed).
 pub fn tracing() -> bool {
     std::env::var_os("ASYNCORE_SIM_TRACE").is_some()
