@@ -4,15 +4,16 @@
 //! invalid UTF-8, endless lines, joins that never read, resets mid-line,
 //! trickles.
 
-use crate::hostile::{garbage, reset, trickle, write_within};
-use crate::server::{Baseline, Server};
+use crate::hostile::{drain_for, garbage, reset, trickle, write_within};
+use crate::server::{Baseline, Ending, Server};
 use crate::{Plan, Rng};
+use serde_json::json;
 use std::cell::Cell;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
 #[derive(Default)]
@@ -72,34 +73,17 @@ pub async fn run(plan: Plan) -> bool {
         })
         .await;
     let elapsed = started.elapsed().as_secs_f64();
-    let fds_after = server.settle_fds(base.fds, Duration::from_secs(10)).await;
-    let rss_after = server.rss_kib();
-    let rss_peak = server.peak_kib();
-    let exit = server.stop();
-    let ok = tally.lost.get() == 0
-        && tally.errors.get() == 0
-        && fds_after <= base.fds
-        && base.rss_ok(rss_after)
-        && exit == Some(0);
-    println!(
-        "{{\"app\":\"chat\",\"backend\":\"{}\",\"seed\":{},\"secs\":{:.1},\"normal\":{},\"hostile_sessions\":{},\"lines_said\":{},\"lines_heard\":{},\"lost\":{},\"errors\":{},\"fds_before\":{},\"fds_after\":{},\"rss_kib_before\":{},\"rss_kib_after\":{},\"rss_kib_peak\":{},\"exit\":{},\"ok\":{}}}",
-        plan.backend,
-        plan.seed,
-        elapsed,
-        normals,
-        tally.hostile.get(),
-        tally.said.get(),
-        tally.heard.get(),
-        tally.lost.get(),
-        tally.errors.get(),
-        base.fds,
-        fds_after,
-        base.rss_kib,
-        rss_after,
-        rss_peak,
-        serde_json::json!(exit),
-        ok
-    );
+    let end = Ending::of(server, &base).await;
+    let ok = tally.lost.get() == 0 && tally.errors.get() == 0 && end.clean(&base);
+    let fields = [
+        ("normal", json!(normals)),
+        ("hostile_sessions", json!(tally.hostile.get())),
+        ("lines_said", json!(tally.said.get())),
+        ("lines_heard", json!(tally.heard.get())),
+        ("lost", json!(tally.lost.get())),
+        ("errors", json!(tally.errors.get())),
+    ];
+    end.report(&plan, "chat", elapsed, &base, &fields, ok);
     ok
 }
 
@@ -250,16 +234,5 @@ async fn hostile(addr: SocketAddr, mut rng: Rng, stop: &Cell<bool>, tally: &Tall
             }
         }
         drop(sock);
-    }
-}
-
-/// Reads and discards for `d`.
-async fn drain_for(sock: &mut TcpStream, d: Duration) {
-    let mut buf = [0u8; 4096];
-    let end = tokio::time::Instant::now() + d;
-    while let Ok(Ok(n)) = tokio::time::timeout_at(end, sock.read(&mut buf)).await {
-        if n == 0 {
-            break;
-        }
     }
 }

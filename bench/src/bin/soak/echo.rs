@@ -5,8 +5,9 @@
 //! a half-close whose echo must be complete.
 
 use crate::hostile::reset;
-use crate::server::{Baseline, Server};
+use crate::server::{Baseline, Ending, Server};
 use crate::{Plan, Rng};
+use serde_json::json;
 use std::cell::Cell;
 use std::net::SocketAddr;
 use std::rc::Rc;
@@ -57,36 +58,19 @@ pub async fn run(plan: Plan) -> bool {
         })
         .await;
     let elapsed = started.elapsed().as_secs_f64();
-    let fds_after = server.settle_fds(base.fds, Duration::from_secs(10)).await;
-    let rss_after = server.rss_kib();
-    let rss_peak = server.peak_kib();
-    let exit = server.stop();
-    let ok = tally.lost.get() == 0
-        && tally.errors.get() == 0
-        && fds_after <= base.fds
-        && base.rss_ok(rss_after)
-        && exit == Some(0);
-    println!(
-        "{{\"app\":\"echo\",\"backend\":\"{}\",\"seed\":{},\"secs\":{:.1},\"conns\":{},\"rounds\":{},\"bytes_echoed\":{},\"resets\":{},\"stalls\":{},\"half_closes\":{},\"lost\":{},\"errors\":{},\"fds_before\":{},\"fds_after\":{},\"rss_kib_before\":{},\"rss_kib_after\":{},\"rss_kib_peak\":{},\"exit\":{},\"ok\":{}}}",
-        plan.backend,
-        plan.seed,
-        elapsed,
-        plan.conns,
-        tally.rounds.get(),
-        tally.bytes.get(),
-        tally.resets.get(),
-        tally.stalls.get(),
-        tally.half_closes.get(),
-        tally.lost.get(),
-        tally.errors.get(),
-        base.fds,
-        fds_after,
-        base.rss_kib,
-        rss_after,
-        rss_peak,
-        serde_json::json!(exit),
-        ok
-    );
+    let end = Ending::of(server, &base).await;
+    let ok = tally.lost.get() == 0 && tally.errors.get() == 0 && end.clean(&base);
+    let fields = [
+        ("conns", json!(plan.conns)),
+        ("rounds", json!(tally.rounds.get())),
+        ("bytes_echoed", json!(tally.bytes.get())),
+        ("resets", json!(tally.resets.get())),
+        ("stalls", json!(tally.stalls.get())),
+        ("half_closes", json!(tally.half_closes.get())),
+        ("lost", json!(tally.lost.get())),
+        ("errors", json!(tally.errors.get())),
+    ];
+    end.report(&plan, "echo", elapsed, &base, &fields, ok);
     ok
 }
 

@@ -1,9 +1,9 @@
 //! Socket moves shared by the hostile clients: a reset close, a non-reading
-//! sender, a trickle.
+//! sender, a trickle, a reader that discards.
 
 use std::os::fd::AsRawFd;
 use std::time::Duration;
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 /// Closes with a reset (SO_LINGER 0) instead of a FIN.
@@ -60,4 +60,15 @@ pub fn garbage(rng: &mut crate::Rng) -> Vec<u8> {
         out.extend_from_slice(&line);
     }
     out
+}
+
+/// Reads and discards for `d`.
+pub async fn drain_for(sock: &mut TcpStream, d: Duration) {
+    let mut buf = [0u8; 4096];
+    let end = tokio::time::Instant::now() + d;
+    while let Ok(Ok(n)) = tokio::time::timeout_at(end, sock.read(&mut buf)).await {
+        if n == 0 {
+            break;
+        }
+    }
 }

@@ -135,3 +135,64 @@ impl Baseline {
         after_kib <= self.rss_kib + self.rss_kib / 4 + 16 * 1024
     }
 }
+
+/// What the server kept after the load, read once the clients are done.
+pub struct Ending {
+    pub fds_after: usize,
+    pub rss_after: u64,
+    pub rss_peak: u64,
+    pub exit: Option<i32>,
+}
+
+impl Ending {
+    /// Waits for descriptors to settle (10 s at most), reads memory, stops
+    /// the server.
+    pub async fn of(server: Server, base: &Baseline) -> Ending {
+        let fds_after = server.settle_fds(base.fds, Duration::from_secs(10)).await;
+        let rss_after = server.rss_kib();
+        let rss_peak = server.peak_kib();
+        let exit = server.stop();
+        Ending {
+            fds_after,
+            rss_after,
+            rss_peak,
+            exit,
+        }
+    }
+
+    /// The server's half of the verdict: no descriptor kept, memory back
+    /// to baseline, a clean exit.
+    pub fn clean(&self, base: &Baseline) -> bool {
+        self.fds_after <= base.fds && base.rss_ok(self.rss_after) && self.exit == Some(0)
+    }
+
+    /// The run's one JSON line: `app`, backend, seed and seconds, the app's
+    /// own `fields` in order, then the server's figures and `ok`.
+    pub fn report(
+        &self,
+        plan: &Plan,
+        app: &str,
+        secs: f64,
+        base: &Baseline,
+        fields: &[(&str, serde_json::Value)],
+        ok: bool,
+    ) {
+        let mut line = format!(
+            "{{\"app\":\"{app}\",\"backend\":\"{}\",\"seed\":{},\"secs\":{secs:.1}",
+            plan.backend, plan.seed
+        );
+        let server = [
+            ("fds_before", serde_json::json!(base.fds)),
+            ("fds_after", serde_json::json!(self.fds_after)),
+            ("rss_kib_before", serde_json::json!(base.rss_kib)),
+            ("rss_kib_after", serde_json::json!(self.rss_after)),
+            ("rss_kib_peak", serde_json::json!(self.rss_peak)),
+            ("exit", serde_json::json!(self.exit)),
+            ("ok", serde_json::json!(ok)),
+        ];
+        for (name, value) in fields.iter().chain(&server) {
+            line += &format!(",\"{name}\":{value}");
+        }
+        println!("{line}}}");
+    }
+}

@@ -5,16 +5,16 @@
 //! and whole, `tmp/` is empty, and nothing of a dead or refused session was
 //! delivered.
 
-use crate::hostile::{garbage, reset, trickle, write_within};
-use crate::server::{Baseline, Server};
+use crate::hostile::{drain_for, garbage, reset, trickle, write_within};
+use crate::server::{Baseline, Ending, Server};
 use crate::{Plan, Rng};
+use serde_json::json;
 use std::cell::Cell;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
-use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
 
 const MAX_SIZE: usize = 1 << 20;
@@ -98,10 +98,7 @@ pub async fn run(plan: Plan) -> bool {
         })
         .await;
     let elapsed = started.elapsed().as_secs_f64();
-    let fds_after = server.settle_fds(base.fds, Duration::from_secs(10)).await;
-    let rss_after = server.rss_kib();
-    let rss_peak = server.peak_kib();
-    let exit = server.stop();
+    let end = Ending::of(server, &base).await;
     let (accepted, sender_errors) = match &output {
         Ok(out) => parse_sender_output(&String::from_utf8_lossy(&out.stdout)),
         Err(e) => {
@@ -117,34 +114,25 @@ pub async fn run(plan: Plan) -> bool {
         && check.left_in_tmp == 0
         && sender_errors == 0
         && !accepted.is_empty()
-        && fds_after <= base.fds
-        && base.rss_ok(rss_after)
-        && exit == Some(0);
-    println!(
-        "{{\"app\":\"smtpd\",\"backend\":\"{}\",\"seed\":{},\"secs\":{:.1},\"senders\":{},\"accepted\":{},\"sender_errors\":{},\"on_disk\":{},\"missing\":{},\"duplicated\":{},\"damaged\":{},\"hostile_sessions\":{},\"died_mid_data\":{},\"oversized\":{},\"delivered_from_dead_or_refused\":{},\"left_in_tmp\":{},\"fds_before\":{},\"fds_after\":{},\"rss_kib_before\":{},\"rss_kib_after\":{},\"rss_kib_peak\":{},\"exit\":{},\"ok\":{}}}",
-        plan.backend,
-        plan.seed,
-        elapsed,
-        senders,
-        accepted.len(),
-        sender_errors,
-        check.files,
-        check.missing,
-        check.duplicated,
-        check.damaged,
-        tally.hostile.get(),
-        tally.dead_mid_data.get(),
-        tally.oversized.get(),
-        check.from_dead_sessions,
-        check.left_in_tmp,
-        base.fds,
-        fds_after,
-        base.rss_kib,
-        rss_after,
-        rss_peak,
-        serde_json::json!(exit),
-        ok
-    );
+        && end.clean(&base);
+    let fields = [
+        ("senders", json!(senders)),
+        ("accepted", json!(accepted.len())),
+        ("sender_errors", json!(sender_errors)),
+        ("on_disk", json!(check.files)),
+        ("missing", json!(check.missing)),
+        ("duplicated", json!(check.duplicated)),
+        ("damaged", json!(check.damaged)),
+        ("hostile_sessions", json!(tally.hostile.get())),
+        ("died_mid_data", json!(tally.dead_mid_data.get())),
+        ("oversized", json!(tally.oversized.get())),
+        (
+            "delivered_from_dead_or_refused",
+            json!(check.from_dead_sessions),
+        ),
+        ("left_in_tmp", json!(check.left_in_tmp)),
+    ];
+    end.report(&plan, "smtpd", elapsed, &base, &fields, ok);
     if ok {
         let _ = std::fs::remove_dir_all(&dir);
     } else {
@@ -324,16 +312,5 @@ async fn hostile(addr: SocketAddr, mut rng: Rng, stop: &Cell<bool>, tally: &Tall
             }
         }
         drop(sock);
-    }
-}
-
-/// Reads and discards for `d`.
-async fn drain_for(sock: &mut TcpStream, d: Duration) {
-    let mut buf = [0u8; 4096];
-    let end = tokio::time::Instant::now() + d;
-    while let Ok(Ok(n)) = tokio::time::timeout_at(end, sock.read(&mut buf)).await {
-        if n == 0 {
-            break;
-        }
     }
 }
