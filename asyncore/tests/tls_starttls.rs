@@ -1,14 +1,16 @@
-//! STARTTLS on an `AsyncChat` (feature `tls`), against CPython's ssl module:
-//! the upgrade waits for its reply, and plaintext pipelined after the
-//! command is refused, never answered inside TLS (CVE-2011-0411's class).
+//! STARTTLS on an `AsyncChat` (feature `tls`), against CPython's ssl module,
+//! both sides: the server's upgrade waits for its reply, and plaintext
+//! pipelined after the command is refused, never answered inside TLS
+//! (CVE-2011-0411's class); the client's upgrade refuses a reply with
+//! plaintext injected after it.
 #![cfg(feature = "tls")]
 
 #[macro_use]
 mod util;
 
 use asyncore_loop::chat::{AsyncChat, Chat, ChatHandler};
-use asyncore_loop::tls::{server_config, ServerConfig};
-use asyncore_loop::Backend;
+use asyncore_loop::tls::{client_config, server_config, ClientConfig, Roots, ServerConfig};
+use asyncore_loop::{Backend, AF_INET, SOCK_STREAM};
 use std::io;
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -78,4 +80,103 @@ fn input_after_starttls_is_refused(b: Backend) {
     assert!(!established);
 }
 
-backend_tests!(upgrade_after_the_reply, input_after_starttls_is_refused);
+/// What the client side saw.
+#[derive(Default)]
+struct ClientSeen {
+    lines: Vec<String>,
+    established: bool,
+    closed: bool,
+}
+
+/// A client: `STARTTLS`, upgrade on `220`, then `NOOP` over TLS.
+struct StarttlsClient {
+    tls: Arc<ClientConfig>,
+    line: Vec<u8>,
+}
+
+impl ChatHandler<ClientSeen> for StarttlsClient {
+    fn handle_connect(&mut self, chat: &mut Chat<'_, '_, ClientSeen>) -> io::Result<()> {
+        chat.push("STARTTLS\r\n")
+    }
+    fn collect_incoming_data(
+        &mut self,
+        _: &mut Chat<'_, '_, ClientSeen>,
+        d: &[u8],
+    ) -> io::Result<()> {
+        self.line.extend_from_slice(d);
+        Ok(())
+    }
+    fn found_terminator(&mut self, chat: &mut Chat<'_, '_, ClientSeen>) -> io::Result<()> {
+        let line = String::from_utf8_lossy(&std::mem::take(&mut self.line)).into_owned();
+        if line.starts_with("220") {
+            chat.start_tls_client_when_flushed(self.tls.clone(), "localhost");
+        }
+        chat.state().lines.push(line);
+        Ok(())
+    }
+    fn handle_tls_established(&mut self, chat: &mut Chat<'_, '_, ClientSeen>) -> io::Result<()> {
+        chat.state().established = true;
+        chat.push("NOOP\r\n")
+    }
+    fn handle_close(&mut self, chat: &mut Chat<'_, '_, ClientSeen>) -> io::Result<()> {
+        chat.state().closed = true;
+        chat.close()
+    }
+}
+
+fn run_client(b: Backend, mode: &str) -> (String, ClientSeen) {
+    let certs = test_certs();
+    let tls = client_config(Roots::CaFile(&certs.ca), &[]).unwrap();
+    let mut peer = Proc::python(
+        "tls_server.py",
+        &[
+            mode,
+            certs.cert.to_str().unwrap(),
+            certs.key.to_str().unwrap(),
+        ],
+    );
+    let port = peer.port_line();
+    let mut ev = event_loop(b, ClientSeen::default());
+    let chat = AsyncChat::new(StarttlsClient {
+        tls,
+        line: Vec::new(),
+    })
+    .with_terminator("\r\n");
+    let mut cx = ev.add(chat);
+    cx.create_socket(AF_INET, SOCK_STREAM).unwrap();
+    cx.connect(format!("127.0.0.1:{port}").as_str()).unwrap();
+    peer.run_loop_until_exit(&mut ev, std::time::Duration::from_millis(50), secs(20));
+    // The loop ran until the server exited: finish what is left (the close).
+    for _ in 0..20 {
+        if ev.is_empty() {
+            break;
+        }
+        ev.run_loop(Some(std::time::Duration::from_millis(50)), Some(1))
+            .unwrap();
+    }
+    let seen = std::mem::take(ev.state_mut());
+    (peer.rest(secs(5)), seen)
+}
+
+fn client_upgrades_on_the_reply(b: Backend) {
+    let (out, seen) = run_client(b, "starttls");
+    assert_eq!(out, r#"b'STARTTLS\r\n' b'NOOP\r\n'"#);
+    assert!(seen.established);
+    assert_eq!(seen.lines, ["220 go", "250 secure"]);
+}
+
+fn client_refuses_a_reply_with_injected_plaintext(b: Backend) {
+    let (out, seen) = run_client(b, "starttls_inject");
+    // No ClientHello: the client closed without starting TLS, and the
+    // injected line was never handled as a reply.
+    assert_eq!(out, r#"b'STARTTLS\r\n' closed"#);
+    assert!(!seen.established);
+    assert_eq!(seen.lines, ["220 go"]);
+}
+
+backend_tests!(
+    upgrade_after_the_reply,
+    input_after_starttls_is_refused,
+    client_upgrades_on_the_reply,
+    client_refuses_a_reply_with_injected_plaintext,
+);

@@ -36,7 +36,7 @@ pub(super) struct Buffers {
     /// STARTTLS asked for: input stops, and TLS starts once the output
     /// (the reply inviting it) is sent.
     #[cfg(feature = "tls")]
-    pub(super) tls_upgrade: Option<std::sync::Arc<crate::tls::ServerConfig>>,
+    pub(super) tls_upgrade: Option<super::starttls::Upgrade>,
     /// End of stream arrived while input was held back by back-pressure:
     /// `handle_read_eof` waits until that input is handled.
     pub(super) eof_held: bool,

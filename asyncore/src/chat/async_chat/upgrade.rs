@@ -3,6 +3,8 @@
 
 use super::AsyncChat;
 #[cfg(feature = "tls")]
+use crate::chat::starttls::Upgrade;
+#[cfg(feature = "tls")]
 use crate::chat::ChatHandler;
 #[cfg(feature = "tls")]
 use crate::cx::Cx;
@@ -32,7 +34,7 @@ impl<H> AsyncChat<H> {
         if !self.buf.out.is_empty() {
             return Ok(());
         }
-        let Some(config) = self.buf.tls_upgrade.take() else {
+        let Some(upgrade) = self.buf.tls_upgrade.take() else {
             return Ok(());
         };
         if self.buf.parser.buffered() > 0 {
@@ -45,6 +47,9 @@ impl<H> AsyncChat<H> {
             self.buf.parser.discard();
             return cx.close();
         }
-        cx.start_tls_server(config)
+        match upgrade {
+            Upgrade::Server(config) => cx.start_tls_server(config),
+            Upgrade::Client(config, name) => cx.start_tls_client(config, &name),
+        }
     }
 }
