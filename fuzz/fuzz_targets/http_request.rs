@@ -2,18 +2,33 @@
 //! any bytes as a head. Never panics; a target that parses yields segments
 //! that cannot climb out of the root, and re-encodes to a path that parses
 //! back to the same segments and never starts with `//` or `/\`; a range
-//! always lies inside the file.
+//! always lies inside the file. Parsing into a request that held another
+//! one (a connection reuses it) gives exactly what a fresh parse gives.
 #![no_main]
 
 use asyncore_cli::http::conditional::{extent, Extent, Validators};
-use asyncore_cli::http::request::parse_head;
+use asyncore_cli::http::request::{parse_head, parse_head_into, Request};
 use asyncore_cli::http::target::parse_target;
 use libfuzzer_sys::fuzz_target;
 
+/// A request with every field set, as the previous one on a connection.
+fn used() -> Request {
+    parse_head(
+        b"GET /old?q HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nIf-None-Match: \"x\"\r\n\
+          If-Modified-Since: Sat, 01 Jan 2000 00:00:00 GMT\r\nRange: bytes=0-1\r\nIf-Range: \"x\"\r\n",
+    )
+    .expect("a valid head")
+}
+
 fuzz_target!(|data: &[u8]| {
-    let Ok(req) = parse_head(data) else {
+    let fresh = parse_head(data);
+    let mut reused = used();
+    let again = parse_head_into(data, &mut reused);
+    assert_eq!(fresh.as_ref().err(), again.as_ref().err());
+    let Ok(req) = fresh else {
         return;
     };
+    assert_eq!(req, reused, "state left over from the previous request");
     assert!(!req.transfer_encoding || req.content_length == 0);
     if let Ok(t) = parse_target(&req.target) {
         for s in &t.segments {

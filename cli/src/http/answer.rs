@@ -36,7 +36,7 @@ impl Connection {
         keep_alive: bool,
     ) -> io::Result<Answer> {
         let body = error_body(status);
-        let date = self.config.now().1.clone();
+        let date = self.config.date();
         let mut head = Head::new(status, &date);
         head.field("Content-Type", "text/html; charset=utf-8")
             .field("Content-Length", body.len());
@@ -61,13 +61,17 @@ impl Connection {
     }
 
     /// Answers a GET or HEAD.
-    pub(super) fn answer(&mut self, chat: &mut Chat<'_, '_>, req: &Request) -> io::Result<Answer> {
+    pub(super) fn answer(
+        &mut self,
+        chat: &mut Chat<'_, '_>,
+        req: &Request,
+        now: Instant,
+    ) -> io::Result<Answer> {
         let ka = req.keep_alive;
         let config = Rc::clone(&self.config);
-        let now = Instant::now();
         if config.cache_files {
             if let Some(hit) = config.cache.fresh(&req.target, now) {
-                return self.file(chat, req, &hit);
+                return self.file(chat, req, &hit, now);
             }
         }
         let target = match parse_target(&req.target) {
@@ -93,7 +97,7 @@ impl Connection {
             }
         };
         match self.file_info(&req.target, file, now) {
-            Ok(info) => self.file(chat, req, &info),
+            Ok(info) => self.file(chat, req, &info, now),
             Err(status) => self.error(chat, status, Some(req), ka),
         }
     }
@@ -112,9 +116,11 @@ impl Connection {
             let bytes = read_part(&file.path, 0, size).map_err(|_| Status::InternalError)?;
             Some(Rc::from(bytes))
         };
+        let last_modified = http_date(validators.mtime);
         let info = Rc::new(FileInfo {
             size,
-            last_modified: http_date(validators.mtime),
+            fields: FileInfo::render_fields(&last_modified, &validators.etag),
+            last_modified,
             content_type: self.config.mime.lookup(&file.path).to_string(),
             validators,
             body,
@@ -138,7 +144,7 @@ impl Connection {
             location.push('?');
             location.push_str(q);
         }
-        let date = self.config.now().1.clone();
+        let date = self.config.date();
         let mut head = Head::new(Status::MovedPermanently, &date);
         head.field("Location", &location).field("Content-Length", 0);
         chat.push(head.finish(req.keep_alive, !req.http11))?;
@@ -168,7 +174,7 @@ impl Connection {
             title.push('/');
         }
         let page = listing::render(&title, &entries, !target.segments.is_empty());
-        let date = self.config.now().1.clone();
+        let date = self.config.date();
         let mut head = Head::new(Status::Ok, &date);
         head.field("Content-Type", "text/html; charset=utf-8")
             .field("Content-Length", page.len())
@@ -192,11 +198,12 @@ impl Connection {
         chat: &mut Chat<'_, '_>,
         req: &Request,
         file: &FileInfo,
+        now: Instant,
     ) -> io::Result<Answer> {
         let ka = req.keep_alive;
         let v = &file.validators;
         let size = file.size;
-        let date = self.config.now().1.clone();
+        let date = self.config.date_at(now);
         if not_modified(req, v) {
             let mut head = Head::new(Status::NotModified, &date);
             head.field("ETag", &v.etag)
@@ -229,19 +236,20 @@ impl Connection {
                 });
             }
         };
-        let mut head = Head::new(status, &date);
-        head.field("Content-Type", &file.content_type)
-            .field("Content-Length", len)
-            .field("Last-Modified", &file.last_modified)
-            .field("ETag", &v.etag)
-            .field("Accept-Ranges", "bytes");
+        let mut head = Head::reusing(std::mem::take(&mut self.head_text), status, &date);
+        head.text_field("Content-Type", &file.content_type)
+            .number_field("Content-Length", len)
+            .rendered_fields(&file.fields);
         if status == Status::PartialContent {
             head.field(
                 "Content-Range",
                 format!("bytes {start}-{}/{size}", start + len - 1),
             );
         }
-        chat.push(head.finish(ka, !req.http11))?;
+        let text = head.finish_text(ka, !req.http11);
+        let pushed = chat.push(text.as_bytes());
+        self.head_text = text;
+        pushed?;
         if req.is_head() {
             return Ok(Answer { status, body: 0 });
         }

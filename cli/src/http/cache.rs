@@ -39,6 +39,17 @@ pub struct FileInfo {
     pub content_type: String,
     /// The whole content, for small files.
     pub body: Option<Rc<[u8]>>,
+    /// The head's fields after Content-Length for a 200 or 206, rendered
+    /// once: `Last-Modified`, `ETag`, `Accept-Ranges`, each with its CRLF.
+    pub fields: String,
+}
+
+impl FileInfo {
+    /// The fields every 200 or 206 of this file carries after
+    /// Content-Length (see [`FileInfo::fields`]).
+    pub fn render_fields(last_modified: &str, etag: &str) -> String {
+        format!("Last-Modified: {last_modified}\r\nETag: {etag}\r\nAccept-Ranges: bytes\r\n")
+    }
 }
 
 #[derive(Debug)]

@@ -7,7 +7,7 @@
 use super::access_log;
 use super::answer::Answer;
 use super::config::{Config, MAX_BODY, MAX_HEAD, MAX_REQUEST_LINE};
-use super::request::{parse_head, Method};
+use super::request::{parse_head_into, Method, Request};
 use super::status::Status;
 use asyncore_loop::chat::{AsyncChat, Chat, ChatHandler, Terminator};
 use asyncore_loop::{Deadline, TimerId};
@@ -53,6 +53,10 @@ pub struct Connection {
     timer: Option<TimerId>,
     /// The client closed its sending side while responses were queued.
     input_ended: bool,
+    /// The last request parsed (its buffers reused for the next).
+    request: Request,
+    /// The last response head built (its buffer reused for the next).
+    pub(super) head_text: String,
 }
 
 /// Wraps a [`Connection`] in its chat channel: LF-framed input, batched
@@ -76,6 +80,8 @@ impl Connection {
             idle_since: Instant::now(),
             timer: None,
             input_ended: false,
+            request: Request::default(),
+            head_text: String::new(),
         }
     }
 
@@ -116,15 +122,17 @@ impl Connection {
 
     /// A complete request head arrived.
     fn on_head(&mut self, chat: &mut Chat<'_, '_>) -> io::Result<()> {
-        let parsed = parse_head(&self.head).map_err(|status| (status, first_line(&self.head)));
+        let mut req = std::mem::take(&mut self.request);
+        let parsed = parse_head_into(&self.head, &mut req);
+        let line = parsed.err().map(|status| (status, first_line(&self.head)));
         self.head.clear();
         self.line_start = 0;
         self.started = None;
-        self.idle_since = Instant::now();
-        let req = match parsed {
-            Ok(r) => r,
-            Err((status, line)) => return self.refuse(chat, status, &line),
-        };
+        let now = Instant::now();
+        self.idle_since = now;
+        if let Some((status, line)) = line {
+            return self.refuse(chat, status, &line);
+        }
         if req.transfer_encoding {
             // No body framing this server reads: the rest cannot be parsed.
             return self.refuse(chat, Status::NotImplemented, &req.line);
@@ -134,7 +142,7 @@ impl Connection {
         }
         let keep_alive = req.keep_alive;
         let answer = match req.method {
-            Some(Method::Get | Method::Head) => self.answer(chat, &req)?,
+            Some(Method::Get | Method::Head) => self.answer(chat, &req, now)?,
             Some(Method::NotAllowed) => {
                 self.error(chat, Status::MethodNotAllowed, Some(&req), keep_alive)?
             }
@@ -149,6 +157,7 @@ impl Connection {
             self.started = Some(Instant::now());
             chat.set_terminator(Terminator::Count(req.content_length as usize));
         }
+        self.request = req; // its buffers serve the next request
         Ok(())
     }
 }

@@ -60,7 +60,7 @@ impl Dispatcher for Listener {
     /// Past `--max-connections`: a 503 on the fresh socket, then close.
     fn handle_refused(&mut self, cx: &mut Cx<'_>, sock: Socket, _addr: SockAddr) -> io::Result<()> {
         let body = error_body(Status::Unavailable);
-        let date = self.config.now().1.clone();
+        let date = self.config.date();
         let mut head = Head::new(Status::Unavailable, &date);
         head.field("Content-Type", "text/html; charset=utf-8")
             .field("Content-Length", body.len())

@@ -65,9 +65,27 @@ impl Request {
 /// request's framing cannot be trusted).
 pub type Reject = Status;
 
-/// RFC 9110 `tchar`.
+/// RFC 9110 `tchar`, as a table: every byte of every method and field
+/// name is checked.
+const TCHAR: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = c.is_ascii_alphanumeric();
+        b += 1;
+    }
+    let extra = b"!#$%&'*+-.^_`|~";
+    let mut i = 0;
+    while i < extra.len() {
+        t[extra[i] as usize] = true;
+        i += 1;
+    }
+    t
+};
+
 fn is_tchar(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+    TCHAR[usize::from(b)]
 }
 
 fn method_of(token: &[u8]) -> Method {
@@ -100,6 +118,36 @@ fn version_of(v: &[u8]) -> Result<bool, Reject> {
     }
 }
 
+/// The header fields this server reads.
+#[derive(Clone, Copy)]
+enum Field {
+    Host,
+    Read,
+}
+
+impl Field {
+    /// `Some` for a field this server reads (`Host` counted apart: its
+    /// value is not needed); `None` for any other field.
+    fn of(name: &[u8]) -> Option<Field> {
+        const READ: [&[u8]; 7] = [
+            b"content-length",
+            b"transfer-encoding",
+            b"connection",
+            b"if-modified-since",
+            b"if-none-match",
+            b"range",
+            b"if-range",
+        ];
+        if name.eq_ignore_ascii_case(b"host") {
+            Some(Field::Host)
+        } else if READ.iter().any(|r| name.eq_ignore_ascii_case(r)) {
+            Some(Field::Read)
+        } else {
+            None
+        }
+    }
+}
+
 /// The request line: `METHOD SP TARGET SP VERSION`, single spaces.
 fn request_line(line: &[u8], req: &mut Request) -> Result<(), Reject> {
     let mut parts = line.split(|&b| b == b' ');
@@ -117,8 +165,13 @@ fn request_line(line: &[u8], req: &mut Request) -> Result<(), Reject> {
     }
     req.http11 = version_of(version)?;
     req.method = Some(method_of(method));
-    req.target = target.to_vec();
-    req.line = String::from_utf8_lossy(line).into_owned();
+    req.target.clear();
+    req.target.extend_from_slice(target);
+    req.line.clear();
+    match std::str::from_utf8(line) {
+        Ok(text) => req.line.push_str(text),
+        Err(_) => req.line.push_str(&String::from_utf8_lossy(line)),
+    }
     Ok(())
 }
 
@@ -157,13 +210,29 @@ fn content_length(value: &str, seen: Option<u64>) -> Result<u64, Reject> {
 /// ```
 pub fn parse_head(head: &[u8]) -> Result<Request, Reject> {
     let mut req = Request::default();
+    parse_head_into(head, &mut req)?;
+    Ok(req)
+}
+
+/// [`parse_head`] into `req`, reusing its buffers (a connection parses
+/// every request into the same one, without allocating).
+pub fn parse_head_into(head: &[u8], req: &mut Request) -> Result<(), Reject> {
+    let mut target = std::mem::take(&mut req.target);
+    let mut line = std::mem::take(&mut req.line);
+    target.clear();
+    line.clear();
+    *req = Request {
+        target,
+        line,
+        ..Request::default()
+    };
     let mut lines = head.split(|&b| b == b'\n');
     let first = lines.next().unwrap_or_default();
     let first = first.strip_suffix(b"\r").unwrap_or(first);
     if first.contains(&b'\r') {
         return Err(Status::BadRequest);
     }
-    request_line(first, &mut req)?;
+    request_line(first, req)?;
     let mut fields = 0usize;
     let mut host = 0usize;
     let (mut close, mut keep) = (false, false);
@@ -193,6 +262,15 @@ pub fn parse_head(head: &[u8]) -> Result<Request, Reject> {
         if value.iter().any(|&b| (b < 0x20 && b != b'\t') || b == 0x7f) {
             return Err(Status::BadRequest);
         }
+        // Only the fields used below are read as text.
+        match Field::of(name) {
+            None => continue,
+            Some(Field::Host) => {
+                host += 1;
+                continue;
+            }
+            Some(Field::Read) => {}
+        }
         let value = String::from_utf8_lossy(value);
         let value = value.trim_matches([' ', '\t']);
         let name = std::str::from_utf8(name).map_err(|_| Status::BadRequest)?;
@@ -200,8 +278,6 @@ pub fn parse_head(head: &[u8]) -> Result<Request, Reject> {
             length = Some(content_length(value, length)?);
         } else if name.eq_ignore_ascii_case("transfer-encoding") {
             req.transfer_encoding = true;
-        } else if name.eq_ignore_ascii_case("host") {
-            host += 1;
         } else if name.eq_ignore_ascii_case("connection") {
             for token in value.split(',').map(|t| t.trim_matches([' ', '\t'])) {
                 close |= token.eq_ignore_ascii_case("close");
@@ -232,7 +308,7 @@ pub fn parse_head(head: &[u8]) -> Result<Request, Reject> {
     }
     req.content_length = length.unwrap_or(0);
     req.keep_alive = !close && (req.http11 || keep);
-    Ok(req)
+    Ok(())
 }
 
 #[cfg(test)]
