@@ -193,6 +193,19 @@ def main():
     print("rounds:", args.rounds, "secs:", args.secs, "per-round CPU µs/request:")
     for (sname, server), rs in results.items():
         print(f"  {sname} / {server}: " + ", ".join(f"{r['cpu_us']:.2f}" for r in rs))
+    # The servers of one round ran back to back, under the same background
+    # load: their ratio, round by round, is steadier than a ratio of medians.
+    print()
+    print("asyncore http / nginx, CPU per request, round by round (median):")
+    for sname, _, _, _ in scenarios:
+        ours = results.get((sname, "asyncore http"), [])
+        for peer in ("nginx (sendfile off)", "nginx (sendfile on)"):
+            theirs = results.get((sname, peer), [])
+            if not ours or not theirs:
+                continue
+            ratios = [a["cpu_us"] / b["cpu_us"] for a, b in zip(ours, theirs)]
+            print(f"  {sname} vs {peer}: " + ", ".join(f"{r:.2f}" for r in ratios)
+                  + f" ({statistics.median(ratios):.2f})")
     shutil.rmtree(work, ignore_errors=True)
 
 
