@@ -80,6 +80,25 @@ impl Dispatcher<Rec> for Reader {
     }
 }
 
+/// Reads at most `.0` bytes per read event and records how many; closes on
+/// handle_close.
+struct LenReader(usize);
+
+impl Dispatcher<Rec> for LenReader {
+    fn writable(&self, _: &V<'_>) -> bool {
+        false
+    }
+    fn handle_read(&mut self, cx: &mut C<'_>) -> io::Result<()> {
+        let data = cx.recv(self.0)?;
+        note(cx, format!("read {}", data.len()));
+        Ok(())
+    }
+    fn handle_close(&mut self, cx: &mut C<'_>) -> io::Result<()> {
+        note(cx, "close");
+        cx.close()
+    }
+}
+
 // ============================================================================
 // A) X-AC-1 … X-AC-22
 // ============================================================================
@@ -264,23 +283,6 @@ fn x_ac_4_disconnected_error_routing(b: Backend) {
 
 // ---- X-AC-5 -----------------------------------------------------------------
 
-struct ResetReader;
-
-impl Dispatcher<Rec> for ResetReader {
-    fn writable(&self, _: &V<'_>) -> bool {
-        false
-    }
-    fn handle_read(&mut self, cx: &mut C<'_>) -> io::Result<()> {
-        let data = cx.recv(100)?;
-        note(cx, format!("read {}", data.len()));
-        Ok(())
-    }
-    fn handle_close(&mut self, cx: &mut C<'_>) -> io::Result<()> {
-        note(cx, "close");
-        cx.close()
-    }
-}
-
 /// X-AC-5 (AC-POLL-8, AC-IO-2; AC-Q-4): an accepted TCP connection whose peer
 /// resets it (SO_LINGER {1, 0}). The reference calls `handle_close` twice on
 /// the poll pass; here `handle_close` is delivered exactly once on every
@@ -291,7 +293,7 @@ fn x_ac_5_reset_closes_once(b: Backend) {
     let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
     let (server_side, _) = listener.accept().unwrap();
     let mut ev = event_loop(b, Rec::new());
-    ev.add(ResetReader)
+    ev.add(LenReader(100))
         .adopt(Socket::from(server_side))
         .unwrap();
     socket2::SockRef::from(&client)
@@ -853,23 +855,6 @@ fn x_ac_17_default_handle_error_line(b: Backend) {
 
 // ---- X-AC-18 ----------------------------------------------------------------
 
-struct TenAtATime;
-
-impl Dispatcher<Rec> for TenAtATime {
-    fn writable(&self, _: &V<'_>) -> bool {
-        false
-    }
-    fn handle_read(&mut self, cx: &mut C<'_>) -> io::Result<()> {
-        let data = cx.recv(10)?;
-        note(cx, format!("read {}", data.len()));
-        Ok(())
-    }
-    fn handle_close(&mut self, cx: &mut C<'_>) -> io::Result<()> {
-        note(cx, "close");
-        cx.close()
-    }
-}
-
 /// X-AC-18 (AC-POLL-8, AC-IO-3; AC-Q-4): the peer writes 100 bytes and closes;
 /// the channel reads 10 bytes per read event. The reference's poll pass closes
 /// on POLLIN|POLLHUP after one read (90 bytes lost); here every backend lets
@@ -878,7 +863,7 @@ impl Dispatcher<Rec> for TenAtATime {
 fn x_ac_18_hangup_drains(b: Backend) {
     let mut ev = event_loop(b, Rec::new());
     let (sock, mut peer) = unix_pair();
-    ev.add(TenAtATime).adopt(sock).unwrap();
+    ev.add(LenReader(10)).adopt(sock).unwrap();
     peer.write_all(&[7u8; 100]).unwrap();
     drop(peer);
     ev.run_loop(Some(ms(100)), Some(50)).unwrap();
