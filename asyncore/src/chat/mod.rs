@@ -100,5 +100,6 @@ pub use delimiter_search::find_prefix_at_end;
 pub use handler::ChatHandler;
 pub use out_queue::{Front, OutQueue, PushData, DEFAULT_OUT_BUFFER_SIZE, SPARE_CAPACITY};
 pub use parser::{Event, Parser};
+pub(crate) use parser::Span;
 pub use producer::{FileProducer, Producer, SimpleProducer, DEFAULT_PRODUCER_BUFFER_SIZE};
 pub use terminator::Terminator;
