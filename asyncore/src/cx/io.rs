@@ -26,10 +26,13 @@ impl<S: 'static> Cx<'_, S> {
         if self.ch.tls.is_some() {
             return self.tls_send(data);
         }
-        // A socket first: one compare instead of a jump table.
         let result = match &self.ch.io {
             Io::Socket(s) => fd::send(s.as_raw_fd(), data, libc::MSG_NOSIGNAL),
-            other => send_other(other, data),
+            Io::File(f) => fd::write(f.as_raw_fd(), data),
+            #[cfg(feature = "sim")]
+            Io::Sim(s) => s.send(data),
+            Io::None => Err(no_socket()),
+            Io::Closed => Err(closed_error()),
         };
         match result {
             Ok(n) => {
@@ -131,7 +134,11 @@ impl<S: 'static> Cx<'_, S> {
         }
         let result = match &self.ch.io {
             Io::Socket(s) => fd::recv(s.as_raw_fd(), buf),
-            other => recv_other(other, buf),
+            Io::File(f) => fd::read(f.as_raw_fd(), buf),
+            #[cfg(feature = "sim")]
+            Io::Sim(s) => s.recv(buf),
+            Io::None => Err(no_socket()),
+            Io::Closed => Err(closed_error()),
         };
         match result {
             Ok(0) if !buf.is_empty() && !self.ch.datagram => {
@@ -281,30 +288,4 @@ fn no_socket() -> io::Error {
         io::ErrorKind::NotConnected,
         "no socket attached: call create_socket or set_socket first",
     )
-}
-
-/// `send` on what is not an OS socket (a file, a simulated socket, nothing).
-#[inline(never)]
-fn send_other(io: &Io, data: &[u8]) -> io::Result<usize> {
-    match io {
-        Io::Socket(s) => fd::send(s.as_raw_fd(), data, libc::MSG_NOSIGNAL),
-        Io::File(f) => fd::write(f.as_raw_fd(), data),
-        #[cfg(feature = "sim")]
-        Io::Sim(s) => s.send(data),
-        Io::None => Err(no_socket()),
-        Io::Closed => Err(closed_error()),
-    }
-}
-
-/// `recv` on what is not an OS socket (a file, a simulated socket, nothing).
-#[inline(never)]
-fn recv_other(io: &Io, buf: &mut [u8]) -> io::Result<usize> {
-    match io {
-        Io::Socket(s) => fd::recv(s.as_raw_fd(), buf),
-        Io::File(f) => fd::read(f.as_raw_fd(), buf),
-        #[cfg(feature = "sim")]
-        Io::Sim(s) => s.recv(buf),
-        Io::None => Err(no_socket()),
-        Io::Closed => Err(closed_error()),
-    }
 }
