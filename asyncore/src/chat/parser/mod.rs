@@ -670,10 +670,11 @@ mod tests {
         assert_eq!(p.next_event(), None);
     }
 
-    /// The buffer lent out while a data hook runs (AsyncChat's input loop):
-    /// the span reads the same bytes as `next_event`'s piece; a `discard`
-    /// made meanwhile (AC-CHAT-83) applies to the buffer when it comes back,
-    /// and without one the rest is still there.
+    // The buffer lent out while a data hook runs (AsyncChat's input loop):
+    // the span reads the same bytes as `next_event`'s piece; a `discard`
+    // made meanwhile applies to the buffer when it comes back, and without
+    // one the rest is still there.
+    // Spec: AC-CHAT-83.
     #[test]
     fn lent_buffer_keeps_the_rest_or_the_discard() {
         let mut p = Parser::with_terminator("\r\n");
