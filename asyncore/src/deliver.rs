@@ -13,6 +13,10 @@
 
 // Spec: AC-Q-1 (two routings), AC-SEL-8, AC-POLL-7, AC-Q-4, AC-Q-10.
 
+mod batch;
+
+pub(crate) use batch::readwrite_run;
+
 use crate::close_reason::CloseReason;
 use crate::core::LoopCore;
 use crate::cx::nursery::{run, Nursery};
@@ -80,7 +84,7 @@ pub(crate) fn invoke<S: 'static>(
 ) -> io::Result<()> {
     let catch = core.diag.catch_panics;
     let outcome = run(core, nursery, index, |d, cx| {
-        cx.handler_name = name;
+        cx.ch.handler_name = name;
         if catch {
             return Ok(guarded(d, cx, routing, f));
         }
@@ -112,17 +116,30 @@ fn guarded<S: 'static>(
         in_handler = false;
         finish(&mut *d, &mut *cx, r, routing)
     }));
-    let payload = match outcome {
-        Ok(routed) => return routed,
-        Err(payload) => payload,
-    };
+    match outcome {
+        Ok(routed) => routed,
+        Err(payload) => recover(d, cx, in_handler, &*payload, routing),
+    }
+}
+
+/// After a panic caught in a handler call (`in_handler`) or in the routing of
+/// its result (`handle_error` or `handle_close` panicked): `handle_error`
+/// hears of a handler's panic, then the channel closes in both cases.
+#[cold]
+#[inline(never)]
+pub(crate) fn recover<S: 'static>(
+    d: Disp<'_, S>,
+    cx: &mut Cx<'_, S>,
+    in_handler: bool,
+    payload: &(dyn std::any::Any + Send),
+    routing: Routing,
+) -> io::Result<()> {
     if !in_handler {
-        handle_error_panicked(cx, &*payload);
+        handle_error_panicked(cx, payload);
         return Ok(());
     }
-    // The handler panicked: handle_error hears of it, then the channel closes.
     cx.ch.note_close_reason(CloseReason::Panicked);
-    let err = io::Error::other(Panicked(panic_message(&*payload)));
+    let err = io::Error::other(Panicked(panic_message(payload)));
     let routed = match catch_unwind(AssertUnwindSafe(|| {
         finish(&mut *d, &mut *cx, Err(err), routing)
     })) {
@@ -210,6 +227,7 @@ pub(crate) fn owed_close<S: 'static>(
     })
 }
 
+#[inline(always)]
 fn readwrite_steps<S: 'static>(d: Disp<'_, S>, cx: &mut Cx<'_, S>, flags: i16) -> io::Result<()> {
     // A step that closed the channel ends the dispatch (AC-Q-4).
     if flags & POLLIN != 0 && step(d, cx, Which::Read)? {
@@ -226,7 +244,7 @@ fn readwrite_steps<S: 'static>(d: Disp<'_, S>, cx: &mut Cx<'_, S>, flags: i16) -
             flags & POLLHUP != 0 && flags & POLLIN != 0 && flags & (POLLERR | POLLNVAL) == 0;
         if !draining {
             cx.ch.note_close_reason(CloseReason::HangUp);
-            cx.handler_name = "handle_close";
+            cx.ch.handler_name = "handle_close";
             // A hang-up after handle_close already ran: nothing more can
             // happen on this descriptor, so close it rather than spin.
             close_event(d, cx, true)?;
@@ -246,7 +264,7 @@ fn step<S: 'static>(d: Disp<'_, S>, cx: &mut Cx<'_, S>, which: Which) -> io::Res
 
 #[inline(always)]
 fn event<S: 'static>(d: Disp<'_, S>, cx: &mut Cx<'_, S>, which: Which) -> io::Result<()> {
-    cx.handler_name = which.handler_name();
+    cx.ch.handler_name = which.handler_name();
     #[cfg(feature = "tls")]
     if cx.ch.tls.is_some() && !crate::tls::hooks::before_event(d, cx, which)? {
         return Ok(());
@@ -277,7 +295,7 @@ fn owed_close_event<S: 'static>(d: Disp<'_, S>, cx: &mut Cx<'_, S>) -> io::Resul
         if cx.is_closed() {
             return Ok(());
         }
-        cx.handler_name = "handle_read_eof";
+        cx.ch.handler_name = "handle_read_eof";
         return d.handle_read_eof(cx);
     }
     close_event(d, cx, false)
@@ -338,7 +356,7 @@ fn route<S: 'static>(
             close_event(d, cx, false)
         }
         Err(e) => {
-            log::debug!("{} {} failed: {e}", cx.token(), cx.handler_name);
+            log::debug!("{} {} failed: {e}", cx.token(), cx.ch.handler_name);
             let before = cx.ch.close_reason;
             cx.ch.note_close_reason(CloseReason::HandlerError);
             let result = d.handle_error(cx, e);

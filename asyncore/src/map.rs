@@ -89,6 +89,19 @@ impl<T> ChannelMap<T> {
         Some((value, Token { index, generation }))
     }
 
+    /// Takes out the value of the slot a readiness key names, if that
+    /// registration is still current (see [`resolve_key`](ChannelMap::resolve_key)): one lookup.
+    #[inline]
+    pub(crate) fn lend_key(&mut self, key: u64) -> Option<(u32, T, Token)> {
+        let index = (key >> 32) as u32;
+        let reg = key as u32;
+        if reg == 0 {
+            return None;
+        }
+        let (value, generation) = self.slab.lend_if(index, |m| m.reg == reg)?;
+        Some((index, value, Token { index, generation }))
+    }
+
     /// Puts a lent value back; true if the slot was not marked dirty yet
     /// (it is now: a channel whose entry was out must be asked again).
     #[inline(always)]

@@ -25,7 +25,7 @@
 
 use crate::close_reason::CloseReason;
 use crate::core::{BoxedEntry, LoopCore, TimerAction, SIGNAL_KEY, WAKER_KEY};
-use crate::deliver::{invoke, owed_close, readwrite, wrapper, Routing, Which};
+use crate::deliver::{invoke, owed_close, readwrite, readwrite_run, wrapper, Routing, Which};
 use crate::event_loop::EventLoop;
 use crate::sys::{interest_name, Backend, Interest};
 use crate::timer::Due;
@@ -189,12 +189,12 @@ impl<S: 'static> EventLoop<S> {
                 let Some((meta, Some(entry))) = self.core.map.parts(index) else {
                     continue;
                 };
-                let asked = ask(&self.core, index, entry, meta.accept_paused);
+                let asked = ask(&self.core, index, entry, meta.accept_paused, true);
                 #[cfg(feature = "tls")]
                 if asked.ready {
                     self.core.pass.tls_ready.push(key);
                 }
-                if let (Some(fd), true) = (asked.fd, asked.interest != 0) {
+                if let Some(fd) = asked.fd {
                     result = self.core.poller.watch(fd, key, asked.interest);
                     if result.is_err() {
                         break;
@@ -216,7 +216,7 @@ impl<S: 'static> EventLoop<S> {
                 let key = self.core.map.key(index);
                 self.core.pass.tls_ready.push(key);
             }
-            let (Some(fd), true) = (asked.fd, asked.interest != asked.watched) else {
+            let Some(fd) = asked.fd else {
                 continue;
             };
             let key = self.core.map.key(index);
@@ -266,22 +266,24 @@ impl<S: 'static> EventLoop<S> {
     /// Phase 7: each readiness report to its channel, or to the loop's own
     /// remote jobs and signal callbacks.
     fn dispatch(&mut self, events: &[crate::sys::Event], routing: Routing) -> io::Result<()> {
-        for ev in events {
+        let mut at = 0;
+        while let Some(ev) = events.get(at) {
+            at += 1;
             match ev.key {
                 WAKER_KEY => self.run_remote(routing)?,
                 SIGNAL_KEY => self.run_signals(routing)?,
+                // Poll and epoll: the channels' reports up to the next one
+                // for the loop's own descriptors, as one run.
+                _ if routing == Routing::Poll => {
+                    at = readwrite_run(&mut self.core, &mut self.nursery, events, at - 1)?;
+                }
                 key => {
                     // Dropped if its channel closed or its slot was reused meanwhile.
                     let Some(index) = self.core.map.resolve_key(key) else {
                         continue;
                     };
-                    // Select reports one bit per event, for one wrapper; poll
-                    // and epoll all bits at once, for `readwrite`.
-                    let which = match routing {
-                        Routing::Select => Which::from_bit(ev.ready),
-                        Routing::Poll => None,
-                    };
-                    match which {
+                    // Select reports one bit per event, for one wrapper.
+                    match Which::from_bit(ev.ready) {
                         Some(which) => {
                             wrapper(&mut self.core, &mut self.nursery, index, which, routing)?
                         }
@@ -447,6 +449,8 @@ impl<S: 'static> EventLoop<S> {
 struct Asked {
     interest: Interest,
     watched: Interest,
+    /// The descriptor, when there is something to tell the backend: for a
+    /// rebuilt watch set any interest, for epoll a change.
     fd: Option<i32>,
     /// TLS plaintext waits for `handle_read` (the ready list).
     #[cfg_attr(not(feature = "tls"), allow(dead_code))]
@@ -462,7 +466,7 @@ fn ask_marked<S: 'static>(core: &LoopCore<S>, index: u32) -> Option<Asked> {
     if meta.reg == 0 {
         return None;
     }
-    Some(ask(core, index, entry?, meta.accept_paused))
+    Some(ask(core, index, entry?, meta.accept_paused, false))
 }
 
 /// The one interest path: `readable()` then `writable()` of channel
@@ -473,6 +477,7 @@ fn ask<S: 'static>(
     index: u32,
     e: &BoxedEntry<S>,
     accept_paused: bool,
+    rebuild: bool,
 ) -> Asked {
     let view = View::new(&e.ch, core, index);
     // After end of stream a read event would only repeat it (a spin).
@@ -482,12 +487,19 @@ fn ask<S: 'static>(
     let (r, w, ready) = crate::tls::hooks::interest(&e.ch, r, w);
     #[cfg(not(feature = "tls"))]
     let ready = false;
+    let interest = core
+        .poller
+        .interest_bits(r, w, e.ch.accepting, accept_paused);
+    let watched = e.ch.os_interest;
+    let tell = if rebuild {
+        interest != 0
+    } else {
+        interest != watched
+    };
     Asked {
         ready,
-        interest: core
-            .poller
-            .interest_bits(r, w, e.ch.accepting, accept_paused),
-        watched: e.ch.os_interest,
-        fd: e.ch.io.fd(),
+        interest,
+        watched,
+        fd: if tell { e.ch.io.fd() } else { None },
     }
 }

@@ -133,6 +133,23 @@ impl<T, M: Default> Slab<T, M> {
         }
     }
 
+    /// [`lend`](Slab::lend), if the slot's bookkeeping passes `check`.
+    #[inline(always)]
+    pub(crate) fn lend_if(&mut self, index: u32, check: impl FnOnce(&M) -> bool) -> Option<(T, u32)> {
+        let slot = self.slots.get_mut(index as usize)?;
+        if !check(&slot.meta) || !matches!(slot.state, State::Occupied(_)) {
+            return None;
+        }
+        match std::mem::replace(&mut slot.state, State::Lent) {
+            State::Occupied(value) => Some((value, slot.generation)),
+            // Checked above: never taken.
+            other => {
+                slot.state = other;
+                None
+            }
+        }
+    }
+
     /// Puts a lent value back; gives the slot's bookkeeping.
     #[inline(always)]
     pub(crate) fn restore(&mut self, index: u32, value: T) -> Option<&mut M> {

@@ -73,8 +73,6 @@ pub struct Cx<'a, S: 'static = ()> {
     /// Where channels this `Cx` adds wait until they join the map.
     pub(crate) nursery: &'a mut Nursery<S>,
     pub(crate) token: Token,
-    /// The handler the loop is calling, for `handle_error`'s log line.
-    pub(crate) handler_name: &'static str,
 }
 
 impl<S: 'static> std::fmt::Debug for Cx<'_, S> {
@@ -90,12 +88,13 @@ impl<'a, S: 'static> Cx<'a, S> {
         nursery: &'a mut Nursery<S>,
         token: Token,
     ) -> Self {
+        // A new Cx is outside any handler until the loop names one.
+        ch.handler_name = "";
         Cx {
             ch,
             core,
             nursery,
             token,
-            handler_name: "",
         }
     }
 
@@ -178,7 +177,7 @@ impl<'a, S: 'static> Cx<'a, S> {
     /// `handle_timer`, ...), for log lines such as `handle_error`'s; empty
     /// outside the loop.
     pub fn handler_name(&self) -> &'static str {
-        self.handler_name
+        self.ch.handler_name
     }
 
     /// The backend the loop waits with.

@@ -309,7 +309,7 @@ impl<S: 'static> Cx<'_, S> {
             self.describe(name),
             err.kind(),
             err,
-            self.handler_name
+            self.ch.handler_name
         );
         self.log_info(&line, "error");
     }

@@ -309,8 +309,13 @@ pub(crate) fn timeout_ms(timeout: Option<Duration>) -> libc::c_int {
     match timeout {
         None => -1,
         Some(t) => {
-            let ms = t.as_nanos().div_ceil(1_000_000);
-            ms.min(libc::c_int::MAX as u128) as libc::c_int
+            // Whole seconds are whole milliseconds: only the nanoseconds
+            // round, in 64 bits (a 128-bit division is a library call).
+            let ms = t
+                .as_secs()
+                .saturating_mul(1000)
+                .saturating_add(u64::from(t.subsec_nanos().div_ceil(1_000_000)));
+            ms.min(libc::c_int::MAX as u64) as libc::c_int
         }
     }
 }
@@ -325,6 +330,8 @@ mod tests {
         assert_eq!(timeout_ms(Some(Duration::from_nanos(1))), 1);
         assert_eq!(timeout_ms(Some(Duration::ZERO)), 0);
         assert_eq!(timeout_ms(Some(Duration::from_micros(1500))), 2);
+        assert_eq!(timeout_ms(Some(Duration::new(30, 1))), 30_001);
+        assert_eq!(timeout_ms(Some(Duration::new(2, 999_000_001))), 3_000);
         assert_eq!(timeout_ms(None), -1);
         assert_eq!(
             timeout_ms(Some(Duration::from_secs(u64::MAX))),

@@ -162,8 +162,73 @@ fn panic_in_handle_error_still_closes(b: Backend) {
     });
 }
 
+/// Notes each read in the loop's state, in delivery order; the third
+/// channel to read panics after its note.
+struct Noter(&'static str);
+
+impl Dispatcher<Vec<String>> for Noter {
+    fn writable(&self, _: &View<'_, Vec<String>>) -> bool {
+        false
+    }
+    fn handle_read(&mut self, cx: &mut Cx<'_, Vec<String>>) -> io::Result<()> {
+        cx.recv(64)?;
+        let state = cx.state();
+        state.push(format!("{} read", self.0));
+        if state.iter().filter(|l| l.ends_with(" read")).count() == 3 {
+            panic!("boom in {}", self.0);
+        }
+        Ok(())
+    }
+    fn handle_error(&mut self, cx: &mut Cx<'_, Vec<String>>, err: io::Error) -> io::Result<()> {
+        let line = format!("{} handle_error in {}: {err}", self.0, cx.handler_name());
+        cx.state().push(line);
+        Ok(())
+    }
+}
+
+/// Issue 4 §6 panic isolation within one pass: five channels are ready in
+/// the same wait and the third one delivered panics. Every other channel
+/// still gets its read in that same pass; the panicking one's
+/// `handle_error` comes right after its read and names the handler that
+/// panicked; only that channel is closed.
+fn panic_mid_pass_spares_the_rest_of_the_pass(b: Backend) {
+    util::bounded(secs(10), move || {
+        let mut ev = event_loop(b, Vec::<String>::new());
+        let mut peers = Vec::new();
+        let mut tokens = Vec::new();
+        for name in ["a", "b", "c", "d", "e"] {
+            let (s, peer) = unix_pair();
+            tokens.push((name, ev.add(Noter(name)).adopt(s).unwrap()));
+            peers.push(peer);
+        }
+        for peer in &mut peers {
+            peer.write_all(b"x").unwrap();
+        }
+        // One pass: all five are ready when it waits.
+        ev.poll(Some(ms(1000))).unwrap();
+        let seen = ev.state().clone();
+        assert_eq!(seen.len(), 6, "five reads and one handle_error: {seen:?}");
+        let third = seen[2].strip_suffix(" read").expect("a read");
+        assert_eq!(
+            seen[3],
+            format!("{third} handle_error in handle_read_event: handler panicked: boom in {third}"),
+            "{seen:?}"
+        );
+        let mut read: Vec<&str> = seen
+            .iter()
+            .filter_map(|l| l.strip_suffix(" read"))
+            .collect();
+        read.sort();
+        assert_eq!(read, ["a", "b", "c", "d", "e"], "{seen:?}");
+        for (name, token) in tokens {
+            assert_eq!(ev.contains(token), name != third, "{name}: {seen:?}");
+        }
+    });
+}
+
 backend_tests!(
     panic_closes_only_that_channel,
     panic_propagates_when_not_caught,
     panic_in_handle_error_still_closes,
+    panic_mid_pass_spares_the_rest_of_the_pass,
 );

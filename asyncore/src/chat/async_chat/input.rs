@@ -2,7 +2,7 @@
 //! with the hooks' pushes batched into one send.
 
 use super::AsyncChat;
-use crate::chat::{ChatHandler, Event};
+use crate::chat::{ChatHandler, Span};
 use crate::cx::Cx;
 use std::io;
 
@@ -73,31 +73,48 @@ impl<H> AsyncChat<H> {
             if cx.is_closed() || self.buf.paused || self.upgrade_pending() {
                 return Ok(());
             }
-            let data = match self.buf.parser.next_event() {
+            let handled = match self.buf.parser.next_span() {
                 None => return Ok(()),
-                Some(Event::Data(d)) => {
-                    self.piece.clear();
-                    self.piece.extend_from_slice(d);
-                    true
+                Some(Span::Data(start, end)) => {
+                    // The hook reads the piece in the parser's buffer, lent
+                    // out while the hook may change the terminator or
+                    // discard the input.
+                    let input = self.buf.parser.lend_buffer();
+                    let (handler, mut chat) = self.split(cx);
+                    let handled = handler.collect_incoming_data(&mut chat, &input.0[start..end]);
+                    self.buf.parser.restore_buffer(input);
+                    handled
                 }
-                Some(Event::Terminator) => false,
+                Some(Span::Terminator) => {
+                    let (handler, mut chat) = self.split(cx);
+                    handler.found_terminator(&mut chat)
+                }
             };
-            let piece = std::mem::take(&mut self.piece);
-            let (handler, mut chat) = self.split(cx);
-            let handled = if data {
-                handler.collect_incoming_data(&mut chat, &piece)
-            } else {
-                handler.found_terminator(&mut chat)
-            };
-            // Give the buffer back, so the next piece reuses its allocation.
-            self.piece = piece;
             handled?;
             self.settle(cx)?;
         }
     }
 
     /// Delivers the `handle_close` a close marker made the channel owe.
+    // Inlined: it runs after every hook, and almost always has nothing to do.
+    #[inline(always)]
     pub(super) fn settle<S: 'static>(&mut self, cx: &mut Cx<'_, S>) -> io::Result<()>
+    where
+        H: ChatHandler<S>,
+    {
+        #[cfg(feature = "tls")]
+        let upgrading = self.buf.tls_upgrade.is_some();
+        #[cfg(not(feature = "tls"))]
+        let upgrading = false;
+        if upgrading || self.buf.close_requested {
+            return self.settle_owed(cx);
+        }
+        Ok(())
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn settle_owed<S: 'static>(&mut self, cx: &mut Cx<'_, S>) -> io::Result<()>
     where
         H: ChatHandler<S>,
     {

@@ -69,8 +69,6 @@ use crate::cx::Cx;
 pub struct AsyncChat<H> {
     handler: H,
     buf: Buffers,
-    /// A copy of the piece being delivered (the parser stays usable meanwhile).
-    piece: Vec<u8>,
 }
 
 impl<H> AsyncChat<H> {
@@ -82,7 +80,6 @@ impl<H> AsyncChat<H> {
         AsyncChat {
             handler,
             buf: Buffers::new(),
-            piece: Vec::new(),
         }
     }
 

@@ -118,6 +118,16 @@ pub struct Parser {
     /// The reference broke out of its loop after holding back a delimiter prefix;
     /// nothing more happens until the next feed (even if the terminator changes).
     stalled: bool,
+    /// `discard` ran while the buffer was lent out ([`Parser::lend_buffer`]).
+    discarded: bool,
+}
+
+/// An event as a span of the parser's buffer ([`Parser::next_span`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Span {
+    /// `Data(&buf[start..end])`.
+    Data(usize, usize),
+    Terminator,
 }
 
 impl Parser {
@@ -142,6 +152,7 @@ impl Parser {
             finder: None,
             signal_pending: false,
             stalled: false,
+            discarded: false,
         }
     }
 
@@ -292,9 +303,19 @@ impl Parser {
     /// ```
     // Spec: AC-CHAT-25.
     pub fn next_event(&mut self) -> Option<Event<'_>> {
+        match self.next_span()? {
+            Span::Terminator => Some(Event::Terminator),
+            Span::Data(start, end) => Some(Event::Data(&self.buf[start..end])),
+        }
+    }
+
+    /// [`next_event`](Parser::next_event) with the data as a span of the
+    /// buffer, so the caller may lend the buffer out while a hook reads it.
+    #[inline]
+    pub(crate) fn next_span(&mut self) -> Option<Span> {
         if self.signal_pending {
             self.signal_pending = false;
-            return Some(Event::Terminator);
+            return Some(Span::Terminator);
         }
         let start = self.pos;
         let avail = self.buf.len() - start;
@@ -323,12 +344,12 @@ impl Parser {
                 match found {
                     Some(0) => {
                         self.pos = start + d.len();
-                        return Some(Event::Terminator);
+                        return Some(Span::Terminator);
                     }
                     Some(i) => {
                         self.pos = start + i + d.len();
                         self.signal_pending = true;
-                        return Some(Event::Data(&self.buf[start..start + i]));
+                        return Some(Span::Data(start, start + i));
                     }
                     None => match find_prefix_at_end(hay, d) {
                         0 => self.buf.len(),
@@ -345,7 +366,30 @@ impl Parser {
             Terminator::None => self.buf.len(), // unreachable: behaves_as_none
         };
         self.pos = end;
-        Some(Event::Data(&self.buf[start..end]))
+        Some(Span::Data(start, end))
+    }
+
+    /// Takes the buffer out (with its read position), for a hook to read a
+    /// [`Span`] of it while it may still change the terminator or
+    /// [`discard`](Parser::discard) the input; give both back with
+    /// [`restore_buffer`](Parser::restore_buffer). Meanwhile the parser is
+    /// empty (and stays so if they never come back, after a panic).
+    #[inline]
+    pub(crate) fn lend_buffer(&mut self) -> (Vec<u8>, usize) {
+        self.discarded = false;
+        let pos = std::mem::take(&mut self.pos);
+        (std::mem::take(&mut self.buf), pos)
+    }
+
+    /// Puts a lent buffer back; a `discard` made meanwhile applies to it.
+    #[inline]
+    pub(crate) fn restore_buffer(&mut self, (mut buf, pos): (Vec<u8>, usize)) {
+        if self.discarded {
+            buf.clear();
+        } else {
+            self.pos = pos;
+        }
+        self.buf = buf;
     }
 
     /// Bytes buffered and not yet delivered (between reads: 0, or a held-back proper
@@ -406,6 +450,7 @@ impl Parser {
     pub fn discard(&mut self) {
         self.buf.clear();
         self.pos = 0;
+        self.discarded = true;
     }
 
     /// Reclaims delivered bytes before appending: cheap when everything was delivered
@@ -623,6 +668,41 @@ mod tests {
         p.discard();
         assert_eq!(p.next_event(), Some(Event::Terminator));
         assert_eq!(p.next_event(), None);
+    }
+
+    // The buffer lent out while a data hook runs (AsyncChat's input loop):
+    // the span reads the same bytes as `next_event`'s piece; a `discard`
+    // made meanwhile applies to the buffer when it comes back, and without
+    // one the rest is still there.
+    // Spec: AC-CHAT-83.
+    #[test]
+    fn lent_buffer_keeps_the_rest_or_the_discard() {
+        let mut p = Parser::with_terminator("\r\n");
+        p.feed(b"ab\r\ncd\r\nef");
+        let Some(Span::Data(start, end)) = p.next_span() else {
+            panic!("a data span");
+        };
+        let lent = p.lend_buffer();
+        assert_eq!(&lent.0[start..end], b"ab");
+        assert_eq!(p.buffered(), 0, "empty while lent");
+        p.set_terminator("d");
+        p.restore_buffer(lent);
+        assert_eq!(p.next_span(), Some(Span::Terminator));
+        assert_eq!(p.next_event(), Some(Event::Data(b"c")));
+        assert_eq!(p.next_event(), Some(Event::Terminator));
+        let mut p = Parser::with_terminator("\n");
+        p.feed(b"x\ny\n");
+        let Some(Span::Data(..)) = p.next_span() else {
+            panic!("a data span");
+        };
+        let lent = p.lend_buffer();
+        p.discard();
+        p.restore_buffer(lent);
+        assert_eq!(p.buffered(), 0);
+        assert_eq!(p.next_event(), Some(Event::Terminator), "the signal already due");
+        assert_eq!(p.next_event(), None);
+        p.feed(b"gh");
+        assert_eq!(p.next_event(), Some(Event::Data(b"gh")));
     }
 
     // Splits `data` into pieces of `size` (the echo server's chunk sizes).
