@@ -117,11 +117,15 @@ impl Connection {
             Some(Rc::from(bytes))
         };
         let last_modified = http_date(validators.mtime);
+        let content_type = self.config.mime.lookup(&file.path).to_string();
+        let (fields, full_fields) =
+            FileInfo::render_fields(&content_type, size, &last_modified, &validators.etag);
         let info = Rc::new(FileInfo {
             size,
-            fields: FileInfo::render_fields(&last_modified, &validators.etag),
+            fields,
+            full_fields,
             last_modified,
-            content_type: self.config.mime.lookup(&file.path).to_string(),
+            content_type,
             validators,
             body,
             path: file.path,
@@ -237,9 +241,13 @@ impl Connection {
             }
         };
         let mut head = Head::reusing(std::mem::take(&mut self.head_text), status, &date);
-        head.text_field("Content-Type", &file.content_type)
-            .number_field("Content-Length", len)
-            .rendered_fields(&file.fields);
+        if status == Status::Ok {
+            head.rendered_fields(&file.full_fields);
+        } else {
+            head.text_field("Content-Type", &file.content_type)
+                .number_field("Content-Length", len)
+                .rendered_fields(&file.fields);
+        }
         if status == Status::PartialContent {
             head.field(
                 "Content-Range",

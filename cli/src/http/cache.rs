@@ -42,13 +42,25 @@ pub struct FileInfo {
     /// The head's fields after Content-Length for a 200 or 206, rendered
     /// once: `Last-Modified`, `ETag`, `Accept-Ranges`, each with its CRLF.
     pub fields: String,
+    /// A whole-file 200's fields, rendered once: `Content-Type`,
+    /// `Content-Length`, then [`fields`](FileInfo::fields).
+    pub full_fields: String,
 }
 
 impl FileInfo {
     /// The fields every 200 or 206 of this file carries after
-    /// Content-Length (see [`FileInfo::fields`]).
-    pub fn render_fields(last_modified: &str, etag: &str) -> String {
-        format!("Last-Modified: {last_modified}\r\nETag: {etag}\r\nAccept-Ranges: bytes\r\n")
+    /// Content-Length (see [`FileInfo::fields`]), and a whole-file 200's
+    /// (see [`FileInfo::full_fields`]).
+    pub fn render_fields(
+        content_type: &str,
+        size: u64,
+        last_modified: &str,
+        etag: &str,
+    ) -> (String, String) {
+        let fields =
+            format!("Last-Modified: {last_modified}\r\nETag: {etag}\r\nAccept-Ranges: bytes\r\n");
+        let full = format!("Content-Type: {content_type}\r\nContent-Length: {size}\r\n{fields}");
+        (fields, full)
     }
 }
 
