@@ -92,8 +92,21 @@ pub fn listen<S: 'static, D: Dispatcher<S>>(
     dispatcher: D,
     addr: SocketAddr,
 ) -> Result<SocketAddr, AppError> {
+    listen_capped(ev, dispatcher, addr, None)
+}
+
+/// [`listen`], with at most `max_connections` accepted connections open at
+/// once ([`Cx::set_max_connections`]): past it, the dispatcher's
+/// `handle_refused` gets the newcomer.
+pub fn listen_capped<S: 'static, D: Dispatcher<S>>(
+    ev: &mut EventLoop<S>,
+    dispatcher: D,
+    addr: SocketAddr,
+    max_connections: Option<u32>,
+) -> Result<SocketAddr, AppError> {
     let fail = |e| AppError::io(format!("cannot listen on {addr}"), e);
     let mut cx: Cx<'_, S> = ev.add(dispatcher);
+    cx.set_max_connections(max_connections);
     let family = if addr.is_ipv6() { AF_INET6 } else { AF_INET };
     let bound = cx.create_socket(family, SOCK_STREAM).and_then(|()| {
         cx.set_reuse_addr();

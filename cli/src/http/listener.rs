@@ -14,22 +14,11 @@ use std::rc::Rc;
 /// The listening channel: each connection becomes a [`Connection`].
 pub(super) struct Listener {
     pub(super) config: Rc<Config>,
-    pub(super) max_connections: u32,
     /// HTTPS: every connection is implicit TLS.
     pub(super) tls: Option<std::sync::Arc<asyncore_loop::tls::ServerConfig>>,
 }
 
 impl Dispatcher for Listener {
-    /// The default accept, with `--max-connections` applied first.
-    fn handle_accept(&mut self, cx: &mut Cx<'_>) -> io::Result<()> {
-        cx.set_max_connections(Some(self.max_connections));
-        match cx.accept()? {
-            Some((sock, addr)) if cx.at_capacity() => self.handle_refused(cx, sock, addr),
-            Some((sock, addr)) => self.handle_accepted(cx, sock, addr),
-            None => Ok(()),
-        }
-    }
-
     fn handle_accepted(&mut self, cx: &mut Cx<'_>, sock: Socket, addr: SockAddr) -> io::Result<()> {
         let peer = addr
             .as_socket()

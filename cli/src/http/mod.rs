@@ -76,7 +76,7 @@ pub mod response;
 pub mod status;
 pub mod target;
 
-use crate::{listen, parse_listen, AppError};
+use crate::{listen_capped, parse_listen, AppError};
 use asyncore_loop::{Backend, EventLoop, Remote};
 use config::Config;
 use listener::Listener;
@@ -193,11 +193,10 @@ impl HttpServer {
         let scheme = if tls.is_some() { "https" } else { "http" };
         let listener = Listener {
             config: Rc::new(config),
-            max_connections: options.max_connections,
             tls,
         };
         let mut ev = EventLoop::new().with_backend(backend);
-        let addr = listen(&mut ev, listener, listen_on)?;
+        let addr = listen_capped(&mut ev, listener, listen_on, Some(options.max_connections))?;
         Ok(HttpServer {
             ev,
             addr,

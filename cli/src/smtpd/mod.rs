@@ -99,7 +99,7 @@ pub use session::{
     channel, greet, Session, SessionConfig, StartTls, COMMAND_LIMIT, MAX_RECIPIENTS,
 };
 
-use crate::{listen, parse_listen, AppError};
+use crate::{listen_capped, parse_listen, AppError};
 use asyncore_loop::{Backend, Cx, Dispatcher, EventLoop, Remote, SockAddr, Socket};
 use std::io::{self, Write};
 use std::net::SocketAddr;
@@ -241,21 +241,9 @@ fn starttls(options: &Options) -> Result<Option<StartTls>, AppError> {
 struct Listener {
     config: Rc<SessionConfig>,
     deliver: Rc<dyn Deliver>,
-    max_connections: Option<u32>,
 }
 
 impl Dispatcher for Listener {
-    /// The default accept, with `--max-connections` applied first (the
-    /// listener's channel is created by [`listen`], so the cap is set here).
-    fn handle_accept(&mut self, cx: &mut Cx<'_>) -> io::Result<()> {
-        cx.set_max_connections(self.max_connections);
-        match cx.accept()? {
-            Some((sock, addr)) if cx.at_capacity() => self.handle_refused(cx, sock, addr),
-            Some((sock, addr)) => self.handle_accepted(cx, sock, addr),
-            None => Ok(()),
-        }
-    }
-
     fn handle_accepted(&mut self, cx: &mut Cx<'_>, sock: Socket, addr: SockAddr) -> io::Result<()> {
         let peer = addr
             .as_socket()
@@ -323,10 +311,9 @@ impl SmtpServer {
         let listener = Listener {
             config: Rc::new(config),
             deliver: Rc::new(sinks),
-            max_connections: options.max_connections,
         };
         let mut ev = EventLoop::new().with_backend(backend);
-        let addr = listen(&mut ev, listener, listen_on)?;
+        let addr = listen_capped(&mut ev, listener, listen_on, options.max_connections)?;
         Ok(SmtpServer {
             ev,
             addr,
