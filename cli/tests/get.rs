@@ -8,7 +8,7 @@ mod common;
 
 use asyncore_cli::get::{exit, fetch, GetOptions};
 use asyncore_loop::Backend;
-use common::Proc;
+use common::{random_bytes, Proc};
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -18,20 +18,6 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 // ---- helpers ------------------------------------------------------------------
-
-/// Deterministic pseudo-random bytes (xorshift64*).
-fn random_bytes(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed | 1;
-    let mut out = Vec::with_capacity(len + 8);
-    while out.len() < len {
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        out.extend_from_slice(&x.wrapping_mul(0x2545_f491_4f6c_dd1d).to_le_bytes());
-    }
-    out.truncate(len);
-    out
-}
 
 /// A temporary directory, removed when dropped.
 struct TempDir(PathBuf);

@@ -5,33 +5,15 @@
 mod common;
 
 use common::http_client::{exchange, Client};
-use common::{tempdir, Proc, TempDir, WAIT};
+use common::{random_bytes, tempdir, Proc, TempDir, WAIT};
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-/// Deterministic pseudo-random bytes (xorshift64*).
-fn random_bytes(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed | 1;
-    let mut out = Vec::with_capacity(len + 8);
-    while out.len() < len {
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        out.extend_from_slice(&x.wrapping_mul(0x2545_f491_4f6c_dd1d).to_le_bytes());
-    }
-    out.truncate(len);
-    out
-}
-
 /// `asyncore http --root ROOT ARGS` on 127.0.0.1:0; its second line (the
 /// URL) is read.
 fn serve(root: &Path, args: &[&str]) -> Proc {
-    let root = root.to_str().expect("utf-8 path");
-    let mut all = vec!["http", "--listen", "127.0.0.1:0", "--root", root];
-    all.extend_from_slice(args);
-    let mut p = Proc::serve("http", &all);
-    let url = p.line(WAIT).expect("the URL line");
+    let (p, url) = common::serve_http(root, false, args);
     assert_eq!(
         url,
         format!(

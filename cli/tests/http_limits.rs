@@ -13,18 +13,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 fn serve(root: &Path, args: &[&str]) -> Proc {
-    let mut all = vec![
-        "-q",
-        "http",
-        "--listen",
-        "127.0.0.1:0",
-        "--root",
-        root.to_str().unwrap(),
-    ];
-    all.extend_from_slice(args);
-    let mut p = Proc::serve("http", &all);
-    p.line(WAIT).expect("the URL line");
-    p
+    common::serve_http(root, true, args).0
 }
 
 fn site() -> TempDir {

@@ -5,7 +5,7 @@
 mod common;
 
 use common::http_client::{exchange, Client};
-use common::{tempdir, Proc, TempDir, WAIT};
+use common::{tempdir, Proc, TempDir};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -24,18 +24,7 @@ fn layout() -> (TempDir, PathBuf) {
 }
 
 fn serve(root: &Path, args: &[&str]) -> Proc {
-    let mut all = vec![
-        "-q",
-        "http",
-        "--listen",
-        "127.0.0.1:0",
-        "--root",
-        root.to_str().unwrap(),
-    ];
-    all.extend_from_slice(args);
-    let mut p = Proc::serve("http", &all);
-    p.line(WAIT).expect("the URL line");
-    p
+    common::serve_http(root, true, args).0
 }
 
 const TRAVERSALS: &[&str] = &[

@@ -7,6 +7,8 @@
 //!   (`APP: listening on ADDRESS`).
 //! * [`run`]: the `asyncore` binary run to completion under a deadline.
 //! * [`Proc::spawn`]: any other program (python3, nc, curl).
+//! * [`serve_http`]: `asyncore http` on a root, after its URL line.
+//! * [`random_bytes`]: deterministic test data.
 //!
 //! Every `Proc` is killed (through its own handle) and reaped when dropped;
 //! every wait on it has a deadline after which it is killed and the test
@@ -257,6 +259,32 @@ pub fn run_env(args: &[&str], env: &[(&str, &str)]) -> Output {
 }
 
 pub mod http_client;
+
+/// `asyncore [-q] http --listen 127.0.0.1:0 --root ROOT ARGS`, once it has
+/// printed its URL line (returned with it; `-q` silences the access log).
+pub fn serve_http(root: &std::path::Path, quiet: bool, args: &[&str]) -> (Proc, String) {
+    let root = root.to_str().expect("utf-8 path");
+    let mut all = if quiet { vec!["-q"] } else { Vec::new() };
+    all.extend_from_slice(&["http", "--listen", "127.0.0.1:0", "--root", root]);
+    all.extend_from_slice(args);
+    let mut p = Proc::serve("http", &all);
+    let url = p.line(WAIT).expect("the URL line");
+    (p, url)
+}
+
+/// Deterministic pseudo-random bytes (xorshift64*).
+pub fn random_bytes(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed | 1;
+    let mut out = Vec::with_capacity(len + 8);
+    while out.len() < len {
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        out.extend_from_slice(&x.wrapping_mul(0x2545_f491_4f6c_dd1d).to_le_bytes());
+    }
+    out.truncate(len);
+    out
+}
 
 /// A fresh, empty directory under the system temp dir, unique per call,
 /// removed (with its contents) when dropped. Derefs to its path.
