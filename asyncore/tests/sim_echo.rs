@@ -162,19 +162,12 @@ fn echo_run_with(
     let mut ev = util::sim::sim_loop(&net, seed);
     let addr: SocketAddr = SERVER.parse().unwrap();
     let read_size = net.below(2048) as usize + 1;
-    let mut server = ev.add(Probe::new(
-        0,
-        Server {
-            next_id: 0,
-            read_size,
-            lossy,
-        },
-    ));
-    server
-        .create_socket(AF_INET, SOCK_STREAM)
-        .map_err(|e| e.to_string())?;
-    server.bind(SERVER).map_err(|e| e.to_string())?;
-    server.listen(64).map_err(|e| e.to_string())?;
+    let server = Server {
+        next_id: 0,
+        read_size,
+        lossy,
+    };
+    util::sim::listen(&mut ev, server, SERVER)?;
 
     let mut peers: Vec<PeerClient> = (0..=net.below(max_peers) as usize)
         .map(|i| PeerClient::random(&net, i, max_len, &bytes))

@@ -10,9 +10,7 @@
 mod util;
 
 use asyncore_loop::sim::{Faults, SimNet};
-use asyncore_loop::{
-    Backend, Cx, Deadline, Dispatcher, EventLoop, SockAddr, Socket, TimerId, AF_INET, SOCK_STREAM,
-};
+use asyncore_loop::{Cx, Deadline, Dispatcher, SockAddr, Socket, TimerId};
 use std::collections::HashMap;
 use std::io;
 use std::net::SocketAddr;
@@ -179,17 +177,9 @@ fn bytes(net: &SimNet, len: usize) -> Vec<u8> {
 
 fn timers_run(seed: u64, faults: Faults) -> Result<Summary, String> {
     let net = SimNet::new(seed, faults);
-    let backend = Backend::ALL[(seed % 3) as usize];
-    let mut ev = EventLoop::with_state(Trace::new(&net))
-        .with_backend(backend)
-        .with_sim(&net);
+    let mut ev = util::sim::sim_loop(&net, seed);
     let addr: SocketAddr = SERVER.parse().unwrap();
-    let mut server = ev.add(Probe::new(0, Server { next_id: 0 }));
-    server
-        .create_socket(AF_INET, SOCK_STREAM)
-        .map_err(|e| e.to_string())?;
-    server.bind(SERVER).map_err(|e| e.to_string())?;
-    server.listen(64).map_err(|e| e.to_string())?;
+    util::sim::listen(&mut ev, Server { next_id: 0 }, SERVER)?;
 
     let mut peers: Vec<PeerClient> = (0..=net.below(3) as usize)
         .map(|i| PeerClient::random(&net, i, 200, &bytes))

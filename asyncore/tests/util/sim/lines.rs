@@ -7,7 +7,7 @@
 use super::{Ev, Probe, Trace};
 use asyncore_loop::chat::{AsyncChat, Chat, ChatHandler, FileRegion, SimpleProducer};
 use asyncore_loop::sim::SimNet;
-use asyncore_loop::{Cx, Dispatcher, EventLoop, SockAddr, Socket, AF_INET, SOCK_STREAM};
+use asyncore_loop::{Cx, Dispatcher, EventLoop, SockAddr, Socket};
 use std::fs::File;
 use std::io::{self, Write};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -157,13 +157,7 @@ impl Setup {
 
 /// Adds a listening line server at `addr` to `ev`.
 pub fn listen(ev: &mut EventLoop<Trace>, setup: Setup, addr: &str) -> Result<(), String> {
-    let mut server = ev.add(Probe::new(0, Server { next_id: 0, setup }));
-    server
-        .create_socket(AF_INET, SOCK_STREAM)
-        .map_err(|e| e.to_string())?;
-    server.bind(addr).map_err(|e| e.to_string())?;
-    server.listen(64).map_err(|e| e.to_string())?;
-    Ok(())
+    super::listen(ev, Server { next_id: 0, setup }, addr)
 }
 
 pub struct Server {

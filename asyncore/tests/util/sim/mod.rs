@@ -81,6 +81,20 @@ pub fn sim_loop(net: &SimNet, seed: u64) -> asyncore_loop::EventLoop<Trace> {
     ev
 }
 
+/// Adds `server` (probed as channel 0) to `ev`, listening at `addr`.
+pub fn listen<D: asyncore_loop::Dispatcher<Trace>>(
+    ev: &mut asyncore_loop::EventLoop<Trace>,
+    server: D,
+    addr: &str,
+) -> Result<(), String> {
+    let mut cx = ev.add(Probe::new(0, server));
+    cx.create_socket(asyncore_loop::AF_INET, asyncore_loop::SOCK_STREAM)
+        .map_err(|e| e.to_string())?;
+    cx.bind(addr).map_err(|e| e.to_string())?;
+    cx.listen(64).map_err(|e| e.to_string())?;
+    Ok(())
+}
+
 /// Whether to print each step's trace (`ASYNCORE_SIM_TRACE=1`, with one seed).
 pub fn tracing() -> bool {
     std::env::var_os("ASYNCORE_SIM_TRACE").is_some()
