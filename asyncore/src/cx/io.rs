@@ -36,10 +36,7 @@ impl<S: 'static> Cx<'_, S> {
         };
         match result {
             Ok(n) => {
-                self.ch.bytes_sent += n as u64;
-                if let (Some(d), true) = (self.ch.deadlines.as_mut(), n > 0) {
-                    d.last_write = crate::clock::now();
-                }
+                self.note_sent(n);
                 Ok(n)
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(0),
@@ -50,6 +47,16 @@ impl<S: 'static> Cx<'_, S> {
                 Ok(0)
             }
             Err(e) => Err(e),
+        }
+    }
+
+    /// What a send of `n` bytes updates: the count, and the write deadline
+    /// when bytes moved (`send` and `send_file`).
+    #[inline(always)]
+    pub(super) fn note_sent(&mut self, n: usize) {
+        self.ch.bytes_sent += n as u64;
+        if let (Some(d), true) = (self.ch.deadlines.as_mut(), n > 0) {
+            d.last_write = crate::clock::now();
         }
     }
 

@@ -95,26 +95,24 @@ impl<S: 'static> Cx<'_, S> {
     /// channels the kernel cannot sendfile to.
     fn read_and_send(&mut self, in_fd: RawFd, offset: u64, len: usize) -> io::Result<usize> {
         let at = libc::off_t::try_from(offset).map_err(|_| past_any_file())?;
-        let mut buf = vec![0u8; len.min(READ_CHUNK)];
-        let got = loop {
-            match fd::pread(in_fd, &mut buf, at) {
+        // The loop's receive buffer, lent as `recv_with` lends it: no
+        // allocation per call.
+        let mut buf = std::mem::take(&mut self.core.pass.scratch);
+        let n = len.min(READ_CHUNK);
+        if buf.len() < n {
+            buf.resize(n, 0);
+        }
+        let sent = loop {
+            match fd::pread(in_fd, &mut buf[..n], at) {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                other => break other?,
+                Ok(0) => break Err(file_ended(offset)),
+                // What the socket does not take is read again at the next call.
+                Ok(got) => break self.send(&buf[..got]),
+                Err(e) => break Err(e),
             }
         };
-        if got == 0 {
-            return Err(file_ended(offset));
-        }
-        // What the socket does not take is read again at the next call.
-        self.send(&buf[..got])
-    }
-
-    /// What a send of `n` bytes updates: the count and the write deadline.
-    fn note_sent(&mut self, n: usize) {
-        self.ch.bytes_sent += n as u64;
-        if let Some(d) = self.ch.deadlines.as_mut() {
-            d.last_write = crate::clock::now();
-        }
+        self.core.pass.scratch = buf;
+        sent
     }
 }
 
