@@ -136,6 +136,48 @@ fn send_file_past_the_end_is_an_error(b: Backend) {
     );
 }
 
+/// The peer is gone: `send_file` says 0, as `send` does, and the loop
+/// delivers one `handle_close`.
+fn send_file_to_a_closed_peer_is_zero_then_close(b: Backend) {
+    struct ToGonePeer {
+        file: File,
+        results: Rc<Cell<(usize, usize)>>,
+    }
+    impl Dispatcher for ToGonePeer {
+        fn readable(&self, _: &View<'_>) -> bool {
+            false
+        }
+        fn writable(&self, _: &View<'_>) -> bool {
+            true
+        }
+        fn handle_write(&mut self, cx: &mut Cx<'_>) -> io::Result<()> {
+            let n = cx.send_file(&self.file, 0, 1 << 20)?;
+            let (calls, zeros) = self.results.get();
+            self.results.set((calls + 1, zeros + usize::from(n == 0)));
+            Ok(())
+        }
+        fn handle_close(&mut self, cx: &mut Cx<'_>) -> io::Result<()> {
+            let (calls, zeros) = self.results.get();
+            self.results.set((calls, zeros + 1000));
+            cx.close()
+        }
+    }
+    let file = TempFile::with_content(&pattern(1 << 20, 5));
+    let (sock, peer) = unix_pair();
+    drop(peer);
+    let results = Rc::new(Cell::new((0, 0)));
+    let mut ev = util::event_loop(b, ());
+    let sender = ToGonePeer {
+        file: File::open(&file.0).unwrap(),
+        results: Rc::clone(&results),
+    };
+    ev.add(sender).adopt(sock).unwrap();
+    run_until_empty(&mut ev);
+    let (calls, zeros) = results.get();
+    assert_eq!(calls, 1, "one write event, then the owed close");
+    assert_eq!(zeros, 1001, "send_file gave 0, and handle_close ran once");
+}
+
 /// Pushes data, a file region, data, a region opened later, then closes
 /// when done: the peer gets them in that order.
 struct Pusher {
@@ -224,6 +266,7 @@ backend_tests!(
     send_file_sends_the_region_exactly,
     send_file_would_block_is_zero,
     send_file_past_the_end_is_an_error,
+    send_file_to_a_closed_peer_is_zero_then_close,
     push_file_keeps_the_queue_order,
     push_file_open_error_closes,
 );

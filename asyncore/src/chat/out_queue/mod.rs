@@ -663,6 +663,20 @@ mod tests {
     }
 
     #[test]
+    fn file_region_opened_when_its_turn_comes() {
+        let path = std::env::temp_dir().join(format!("out-queue-later-{}", std::process::id()));
+        let _ = std::fs::remove_file(&path);
+        let mut q = OutQueue::new(5);
+        q.push("ab");
+        // Queued before the file exists: nothing is opened at push time.
+        q.push_file(FileRegion::open_later(&path, 0, 3));
+        assert_eq!(send(&mut q, 9), Some(b"ab".to_vec()));
+        std::fs::write(&path, b"xyz").unwrap();
+        assert!(matches!(q.front(9).unwrap(), Front::File { offset: 0, len: 3, .. }));
+        std::fs::remove_file(path).unwrap();
+    }
+
+    #[test]
     fn file_region_open_error_stays_at_the_head() {
         let mut q = OutQueue::new(5);
         q.push_file(FileRegion::open_later("/nonexistent/asyncore/file", 0, 10));
