@@ -68,8 +68,13 @@ impl<S: 'static> EventLoop<S> {
             .poller
             .selector()
             .and_then(|sel| sel.wait(timeout, &mut events))
-            .and_then(|()| self.dispatch(&events, routing))
+            .and_then(|()| {
+                self.core.pass.dispatching = true;
+                self.core.pass.now.set(None);
+                self.dispatch(&events, routing)
+            })
             .and_then(|()| self.fire_timers(routing));
+        self.core.pass.dispatching = false;
         self.events = events;
         self.core.sweep_closed();
         result
@@ -374,6 +379,8 @@ impl<S: 'static> EventLoop<S> {
             return Ok(());
         }
         let now = crate::clock::now();
+        // Timer handlers see the time their timers were found due.
+        self.core.pass.now.set(Some(now));
         let epoch = self.core.services.timers.epoch();
         while let Some(due) = self.core.services.timers.pop_due(now, epoch) {
             let timers = &mut self.core.services.timers;

@@ -56,6 +56,10 @@ pub(crate) struct PassState {
     pub(crate) tls_ready: Vec<u64>,
     /// `stop()` was called: the current pass is the last.
     pub(crate) stop: bool,
+    /// Between a pass's wait and its end: `Cx::now` may reuse `now`.
+    pub(crate) dispatching: bool,
+    /// The pass's time, read by the first `Cx::now` after the wait.
+    pub(crate) now: std::cell::Cell<Option<std::time::Instant>>,
 }
 
 /// Where the loop reports, and how it treats misbehaving handlers.

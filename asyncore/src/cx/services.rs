@@ -11,7 +11,7 @@ use crate::timer::TimerId;
 use crate::token::Token;
 use std::any::Any;
 use std::io;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 impl<S: 'static> Cx<'_, S> {
     /// Adds a new channel to this loop and returns its `Cx`, to attach a
@@ -82,6 +82,38 @@ impl<S: 'static> Cx<'_, S> {
         if let Some(index) = self.core.map.resolve(token) {
             self.core.mark_dirty(index);
         }
+    }
+
+    /// The time of the current pass: read from the clock at the first call
+    /// after the pass's wait returned, then the same for every handler of
+    /// that pass (libuv's `uv_now`). It saves a clock read per event for
+    /// handlers that time requests or idle connections; use
+    /// [`Instant::now`](std::time::Instant::now) where the exact time
+    /// matters. Outside a pass it is the clock's time.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use asyncore_loop::{Dispatcher, EventLoop};
+    ///
+    /// struct Idle;
+    /// impl Dispatcher for Idle {}
+    ///
+    /// let mut ev = EventLoop::new();
+    /// let before = std::time::Instant::now();
+    /// assert!(ev.add(Idle).now() >= before);
+    /// ```
+    pub fn now(&self) -> Instant {
+        let pass = &self.core.pass;
+        if !pass.dispatching {
+            return crate::clock::now();
+        }
+        if let Some(t) = pass.now.get() {
+            return t;
+        }
+        let t = crate::clock::now();
+        pass.now.set(Some(t));
+        t
     }
 
     /// The loop's shared state.

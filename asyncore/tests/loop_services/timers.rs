@@ -370,7 +370,60 @@ fn cancelling_many_live_timers_is_fast(b: Backend) {
     });
 }
 
+/// The pass's time (`Cx::now`): two channels made readable before one pass
+/// read the same time in their handlers, no later than the clock after the
+/// pass; the next pass reads a later time; a timer's callback reads a time
+/// no earlier than its deadline; outside a pass it is the clock's time.
+fn pass_time_is_read_once_per_pass(b: Backend) {
+    util::bounded(secs(10), move || {
+        struct Stamp;
+        impl Dispatcher<Vec<Instant>> for Stamp {
+            fn writable(&self, _: &View<'_, Vec<Instant>>) -> bool {
+                false
+            }
+            fn handle_read(&mut self, cx: &mut Cx<'_, Vec<Instant>>) -> io::Result<()> {
+                cx.recv(64)?;
+                // A clock read between the two handlers could only differ.
+                std::thread::sleep(ms(2));
+                let t = cx.now();
+                cx.state().push(t);
+                Ok(())
+            }
+        }
+        let mut ev = event_loop(b, Vec::<Instant>::new());
+        let (a, mut pa) = unix_pair();
+        let (c, mut pc) = unix_pair();
+        ev.add(Stamp).adopt(a).unwrap();
+        ev.add(Stamp).adopt(c).unwrap();
+        let before = Instant::now();
+        assert!(ev.add(Quiet).now() >= before, "outside a pass: the clock");
+        pa.write_all(b"x").unwrap();
+        pc.write_all(b"x").unwrap();
+        ev.poll(Some(secs(5))).unwrap();
+        let after = Instant::now();
+        assert_eq!(ev.state().len(), 2, "both channels ran in one pass");
+        let (t0, t1) = (ev.state()[0], ev.state()[1]);
+        assert_eq!(t0, t1, "one reading for the pass");
+        assert!(before <= t0 && t0 <= after);
+        pa.write_all(b"y").unwrap();
+        ev.poll(Some(secs(5))).unwrap();
+        assert!(ev.state()[2] > t0, "the next pass reads the clock again");
+        // A timer due in 5 ms: its callback sees its deadline passed.
+        let armed = Instant::now();
+        ev.call_later(ms(5), |cx| {
+            let t = cx.now();
+            cx.state().push(t);
+            Ok(())
+        });
+        while ev.state().len() < 4 {
+            ev.poll(Some(secs(1))).unwrap();
+        }
+        assert!(ev.state()[3] >= armed + ms(5));
+    });
+}
+
 backend_tests!(
+    pass_time_is_read_once_per_pass,
     timers_never_fire_early,
     timers_fire_in_deadline_order,
     timer_cancel_and_reset,

@@ -118,18 +118,14 @@ impl Connection {
         };
         let last_modified = http_date(validators.mtime);
         let content_type = self.config.mime.lookup(&file.path).to_string();
-        let (fields, full_fields) =
-            FileInfo::render_fields(&content_type, size, &last_modified, &validators.etag);
-        let info = Rc::new(FileInfo {
+        let info = Rc::new(FileInfo::new(
+            file.path,
             size,
-            fields,
-            full_fields,
+            validators,
             last_modified,
             content_type,
-            validators,
             body,
-            path: file.path,
-        });
+        ));
         if info.body.is_some() && self.config.cache_files {
             cache.insert(key, Rc::clone(&info), now);
         }
@@ -240,6 +236,18 @@ impl Connection {
                 });
             }
         };
+        if status == Status::Ok && ka && req.http11 {
+            // The common case, a small file kept alive: one prepared copy.
+            if let Some((whole, head_len)) = file.whole_response(&date) {
+                let (n, body) = if req.is_head() {
+                    (head_len, 0)
+                } else {
+                    (whole.len(), size)
+                };
+                chat.push(&whole[..n])?;
+                return Ok(Answer { status, body });
+            }
+        }
         let mut head = Head::reusing(std::mem::take(&mut self.head_text), status, &date);
         if status == Status::Ok {
             head.rendered_fields(&file.full_fields);

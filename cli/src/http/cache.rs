@@ -8,6 +8,8 @@
 //! [`MAX_BYTES`] and [`MAX_ENTRIES`] in all; when full, the cache is emptied and refills.
 
 use super::conditional::Validators;
+use super::response::Head;
+use super::status::Status;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -45,9 +47,69 @@ pub struct FileInfo {
     /// A whole-file 200's fields, rendered once: `Content-Type`,
     /// `Content-Length`, then [`fields`](FileInfo::fields).
     pub full_fields: String,
+    /// The keep-alive HTTP/1.1 200 of a small file, head and body, for
+    /// the `Date` it carries (so rebuilt once a second at most).
+    whole: RefCell<Option<Whole>>,
+}
+
+/// A complete response and the `Date` value it was built with.
+#[derive(Debug)]
+struct Whole {
+    date: Rc<str>,
+    bytes: Rc<[u8]>,
+    head_len: usize,
 }
 
 impl FileInfo {
+    /// A file ready to serve (`body`: its content, for small files).
+    pub fn new(
+        path: PathBuf,
+        size: u64,
+        validators: Validators,
+        last_modified: String,
+        content_type: String,
+        body: Option<Rc<[u8]>>,
+    ) -> Self {
+        let (fields, full_fields) =
+            FileInfo::render_fields(&content_type, size, &last_modified, &validators.etag);
+        FileInfo {
+            path,
+            size,
+            validators,
+            last_modified,
+            content_type,
+            body,
+            fields,
+            full_fields,
+            whole: RefCell::new(None),
+        }
+    }
+
+    /// The whole `200 OK` response of a small file on a keep-alive
+    /// HTTP/1.1 connection, dated `date`, and the length of its head; the
+    /// same bytes for every request within the second. None for a file
+    /// sent from disk.
+    pub fn whole_response(&self, date: &Rc<str>) -> Option<(Rc<[u8]>, usize)> {
+        let body = self.body.as_ref()?;
+        let mut whole = self.whole.borrow_mut();
+        match &*whole {
+            Some(w) if Rc::ptr_eq(&w.date, date) || w.date == *date => {}
+            _ => {
+                let mut head = Head::new(Status::Ok, date);
+                head.rendered_fields(&self.full_fields);
+                let mut bytes = head.finish(true, false);
+                let head_len = bytes.len();
+                bytes.extend_from_slice(body);
+                *whole = Some(Whole {
+                    date: Rc::clone(date),
+                    bytes: Rc::from(bytes),
+                    head_len,
+                });
+            }
+        }
+        whole.as_ref().map(|w| (Rc::clone(&w.bytes), w.head_len))
+    }
+
     /// The fields every 200 or 206 of this file carries after
     /// Content-Length (see [`FileInfo::fields`]), and a whole-file 200's
     /// (see [`FileInfo::full_fields`]).
@@ -73,7 +135,10 @@ struct Entry {
 /// Target -> small file (see the [module documentation](self)).
 #[derive(Debug, Default)]
 pub struct FileCache {
-    entries: RefCell<HashMap<Vec<u8>, Entry>>,
+    // foldhash, seeded per process: a few instructions a lookup where the
+    // standard SipHash takes about two hundred, and still no fixed hash a
+    // client could aim colliding targets (queries make new keys) at.
+    entries: RefCell<HashMap<Vec<u8>, Entry, foldhash::fast::RandomState>>,
     bytes: RefCell<usize>,
 }
 
@@ -113,5 +178,57 @@ impl FileCache {
         }
         *bytes += len;
         entries.insert(target.to_vec(), Entry { file, checked: now });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn info(body: Option<&[u8]>) -> FileInfo {
+        let v = Validators {
+            etag: "\"5-1\"".into(),
+            mtime: 1,
+        };
+        let size = body.map_or(1 << 20, |b| b.len() as u64);
+        FileInfo::new(
+            PathBuf::from("/x/a.txt"),
+            size,
+            v,
+            "Thu, 01 Jan 1970 00:00:01 GMT".into(),
+            "text/plain".into(),
+            body.map(Rc::from),
+        )
+    }
+
+    #[test]
+    fn whole_response_is_the_head_and_body_and_changes_with_the_date() {
+        let f = info(Some(b"hello"));
+        let d1: Rc<str> = Rc::from("Mon, 30 Nov 2026 20:00:00 GMT");
+        let (a, head_len) = f.whole_response(&d1).unwrap();
+        let mut head = Head::new(Status::Ok, &d1);
+        head.text_field("Content-Type", "text/plain")
+            .number_field("Content-Length", 5)
+            .rendered_fields(&f.fields);
+        let mut want = head.finish(true, false);
+        assert_eq!(head_len, want.len());
+        want.extend_from_slice(b"hello");
+        assert_eq!(&a[..], &want[..]);
+        // Within the second: the same bytes, not built again.
+        let (b, _) = f.whole_response(&d1).unwrap();
+        assert!(Rc::ptr_eq(&a, &b));
+        let (b, _) = f.whole_response(&Rc::from(&*d1)).unwrap();
+        assert!(Rc::ptr_eq(&a, &b), "an equal date is the same second");
+        // The next second: new bytes with the new date.
+        let d2: Rc<str> = Rc::from("Mon, 30 Nov 2026 20:00:01 GMT");
+        let (c, _) = f.whole_response(&d2).unwrap();
+        let text = String::from_utf8_lossy(&c);
+        assert!(
+            text.contains("\r\nDate: Mon, 30 Nov 2026 20:00:01 GMT\r\n"),
+            "{text}"
+        );
+        assert!(text.ends_with("\r\n\r\nhello"));
+        // A file sent from disk has no prepared response.
+        assert!(info(None).whole_response(&d2).is_none());
     }
 }

@@ -128,7 +128,7 @@ impl Connection {
         self.head.clear();
         self.line_start = 0;
         self.started = None;
-        let now = Instant::now();
+        let now = chat.now();
         self.idle_since = now;
         if let Some((status, line)) = line {
             return self.refuse(chat, status, &line);
@@ -154,7 +154,7 @@ impl Connection {
             chat.close_when_done();
         } else if req.content_length > 0 {
             self.phase = Phase::Body;
-            self.started = Some(Instant::now());
+            self.started = Some(chat.now());
             chat.set_terminator(Terminator::Count(req.content_length as usize));
         }
         self.request = req; // its buffers serve the next request
@@ -172,7 +172,7 @@ impl ChatHandler for Connection {
             return Ok(()); // a body being discarded, or input after the last response
         }
         if self.started.is_none() {
-            self.started = Some(Instant::now());
+            self.started = Some(chat.now());
         }
         self.head.extend_from_slice(data);
         if self.line_start == 0 && self.head.len() > MAX_REQUEST_LINE {
@@ -223,7 +223,7 @@ impl ChatHandler for Connection {
                     // (RFC 9112 2.2); the head deadline keeps running.
                     self.head.clear();
                     if self.started.is_none() {
-                        self.started = Some(Instant::now());
+                        self.started = Some(chat.now());
                     }
                     return Ok(());
                 }
