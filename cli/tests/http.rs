@@ -238,6 +238,52 @@ fn sixteen_pipelined_requests_are_answered_in_order() {
 }
 
 #[test]
+fn heads_end_at_their_empty_line_with_lf_or_crlf_in_any_pieces() {
+    let root = site();
+    let p = serve(&root, &["-q"]);
+    let mut c = Client::connect(p.addr());
+    // LF-only line endings; CRLF; empty lines before a request line
+    // (skipped, RFC 9112 2.2); all pipelined in one send.
+    c.send(
+        b"GET /hello.txt HTTP/1.1\nHost: t\n\n\r\n\nGET /sub/ HTTP/1.1\r\nHost: t\r\n\r\nHEAD /hello.txt HTTP/1.1\nHost: t\r\n\n",
+    );
+    assert_eq!(c.read(false).unwrap().body, b"hello\n");
+    assert_eq!(c.read(false).unwrap().body, b"<h1>sub</h1>\n");
+    let head = c.read(true).unwrap();
+    assert_eq!(
+        (head.status, head.header("content-length")),
+        (200, Some("6"))
+    );
+    // A head in pieces cut inside its line endings, each piece its own
+    // segment (the pauses): still one request.
+    let raw = b"GET /hello.txt HTTP/1.1\r\nHost: t\r\nX-A: b\r\n\r\n";
+    for cut in [raw.len() - 1, raw.len() - 2, raw.len() - 3, 23, 24, 1] {
+        c.send(&raw[..cut]);
+        std::thread::sleep(Duration::from_millis(20));
+        c.send(&raw[cut..]);
+        let r = c.read(false).unwrap_or_else(|| panic!("cut at {cut}"));
+        assert_eq!(
+            (r.status, &r.body[..]),
+            (200, &b"hello\n"[..]),
+            "cut at {cut}"
+        );
+    }
+    // A request line near the 8 KiB limit whose end comes in a later
+    // piece: judged by its length, not by the piece.
+    let long = format!("/{}", "x".repeat(8000));
+    c.send(format!("GET {long}").as_bytes());
+    std::thread::sleep(Duration::from_millis(20));
+    c.send(b" HTTP/1.1\r\nHost: t\r\n\r\n");
+    assert_eq!(c.read(false).unwrap().status, 404);
+    let mut c = Client::connect(p.addr());
+    c.send(format!("GET /{}", "x".repeat(8180)).as_bytes());
+    std::thread::sleep(Duration::from_millis(20));
+    c.send(b"xxxxxxxxxxxxxxxxxxxxxxxxxxxxx HTTP/1.1\r\nHost: t\r\n\r\n");
+    let r = c.read(false).unwrap();
+    assert_eq!((r.status, r.header("connection")), (414, Some("close")));
+}
+
+#[test]
 fn http10_with_and_without_keep_alive() {
     let root = site();
     let p = serve(&root, &[]);

@@ -9,10 +9,11 @@ use libfuzzer_sys::fuzz_target;
 /// Input layout: `kind, arg_len, arg..., rest..., 0xFF, stream...`; `rest`
 /// gives both the terminator script (3 bytes each) and the feed cut points.
 fn terminator(kind: u8, arg: &[u8]) -> Terminator {
-    match kind % 3 {
+    match kind % 4 {
         0 => Terminator::None,
         1 => Terminator::Count(arg.first().copied().unwrap_or(0) as usize),
-        _ => Terminator::Delimiter(arg.to_vec()),
+        2 => Terminator::Delimiter(arg.to_vec()),
+        _ => Terminator::BlankLine,
     }
 }
 
@@ -47,13 +48,16 @@ fn run(
                 other => panic!("a kind of event this target does not check: {other:?}"),
             }
         }
-        if let Terminator::Delimiter(d) = p.terminator() {
-            if !d.is_empty() {
-                assert!(
-                    p.buffered() < d.len(),
-                    "AC-CHAT-29: at most len-1 bytes held back"
-                );
-            }
+        match p.terminator() {
+            Terminator::Delimiter(d) if !d.is_empty() => assert!(
+                p.buffered() < d.len(),
+                "AC-CHAT-29: at most len-1 bytes held back"
+            ),
+            Terminator::BlankLine => assert!(
+                [&b""[..], b"\n", b"\r", b"\n\r"].contains(&p.buffer()),
+                "a blank line's possible start held back, nothing else"
+            ),
+            _ => {}
         }
     }
     records.push(current);

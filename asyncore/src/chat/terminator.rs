@@ -31,6 +31,22 @@ pub enum Terminator {
     Count(usize),
     /// A delimiter: each occurrence ends a record; the delimiter itself is not delivered.
     Delimiter(Vec<u8>),
+    /// An empty line ends a record of lines, as in an HTTP or MIME head:
+    /// the record is the lines before it, each with its line ending (`\n`
+    /// or `\r\n`); the empty line (`\n` or `\r\n`) is not delivered. An
+    /// empty first line is an empty record. Where a line protocol would
+    /// get one `found_terminator` per line, this gets one per head.
+    ///
+    /// ```
+    /// use asyncore_loop::chat::{Event, Parser, Terminator};
+    ///
+    /// let mut p = Parser::with_terminator(Terminator::BlankLine);
+    /// p.feed(b"GET / HTTP/1.1\r\nHost: a\r\n\r\nnext");
+    /// assert_eq!(p.next_event(), Some(Event::Data(b"GET / HTTP/1.1\r\nHost: a\r\n")));
+    /// assert_eq!(p.next_event(), Some(Event::Terminator));
+    /// assert_eq!(p.next_event(), Some(Event::Data(b"next")));
+    /// ```
+    BlankLine,
 }
 
 impl Terminator {
@@ -52,6 +68,7 @@ impl Terminator {
             Terminator::None => true,
             Terminator::Count(n) => *n == 0,
             Terminator::Delimiter(d) => d.is_empty(),
+            Terminator::BlankLine => false,
         }
     }
 }
@@ -62,6 +79,7 @@ impl fmt::Debug for Terminator {
             Terminator::None => f.write_str("None"),
             Terminator::Count(n) => write!(f, "Count({n})"),
             Terminator::Delimiter(d) => write!(f, "Delimiter(b\"{}\")", d.escape_ascii()),
+            Terminator::BlankLine => f.write_str("BlankLine"),
         }
     }
 }

@@ -1,6 +1,7 @@
-//! One HTTP connection: a [`ChatHandler`] reading request heads line by
-//! line (LF-framed, a CR before the LF dropped), answering each in order as
-//! soon as its head is complete, and discarding request bodies by their
+//! One HTTP connection: a [`ChatHandler`] reading each request head whole
+//! (up to its empty line, with LF or CRLF line endings: one
+//! `found_terminator` a head), answering each in order as soon as its head
+//! is complete, and discarding request bodies by their
 //! Content-Length. Answers to requests that arrive together (pipelined)
 //! are batched by the chat channel into one send.
 
@@ -43,8 +44,8 @@ pub struct Connection {
     pub(super) config: Rc<Config>,
     peer: String,
     head: Vec<u8>,
-    /// Where the current line starts in `head`.
-    line_start: usize,
+    /// The request line of the head being read has ended (its length checked).
+    line_ended: bool,
     phase: Phase,
     /// When the current request began to arrive (`None` between requests).
     started: Option<Instant>,
@@ -59,11 +60,12 @@ pub struct Connection {
     pub(super) head_text: String,
 }
 
-/// Wraps a [`Connection`] in its chat channel: LF-framed input, batched
-/// output, back-pressure at 256 KiB of queued output.
+/// Wraps a [`Connection`] in its chat channel: input framed by heads (an
+/// empty line ends one), batched output, back-pressure at 256 KiB of
+/// queued output.
 pub fn channel(conn: Connection) -> AsyncChat<Connection> {
     AsyncChat::new(conn)
-        .with_terminator("\n")
+        .with_terminator(Terminator::BlankLine)
         .with_water_marks(HIGH_WATER, LOW_WATER)
 }
 
@@ -74,7 +76,7 @@ impl Connection {
             config,
             peer,
             head: Vec::with_capacity(512),
-            line_start: 0,
+            line_ended: false,
             phase: Phase::Head,
             started: None,
             idle_since: Instant::now(),
@@ -126,7 +128,7 @@ impl Connection {
         let parsed = parse_head_into(&self.head, &mut req);
         let line = parsed.err().map(|status| (status, first_line(&self.head)));
         self.head.clear();
-        self.line_start = 0;
+        self.line_ended = false;
         self.started = None;
         let now = chat.now();
         self.idle_since = now;
@@ -174,10 +176,20 @@ impl ChatHandler for Connection {
         if self.started.is_none() {
             self.started = Some(chat.now());
         }
+        let before = self.head.len();
         self.head.extend_from_slice(data);
-        if self.line_start == 0 && self.head.len() > MAX_REQUEST_LINE {
-            let line = String::from_utf8_lossy(&self.head[..64]).into_owned() + "...";
-            return self.refuse(chat, Status::UriTooLong, &line);
+        if !self.line_ended {
+            let line_len = match data.iter().position(|&b| b == b'\n') {
+                Some(i) => {
+                    self.line_ended = true;
+                    before + i
+                }
+                None => self.head.len(),
+            };
+            if line_len > MAX_REQUEST_LINE {
+                let line = String::from_utf8_lossy(&self.head[..64]).into_owned() + "...";
+                return self.refuse(chat, Status::UriTooLong, &line);
+            }
         }
         if self.head.len() > MAX_HEAD {
             let line = first_line(&self.head);
@@ -208,26 +220,18 @@ impl ChatHandler for Connection {
             Phase::Body => {
                 self.phase = Phase::Head;
                 self.started = None;
-                chat.set_terminator("\n");
+                chat.set_terminator(Terminator::BlankLine);
                 Ok(())
             }
             Phase::Head => {
-                let line = &self.head[self.line_start..];
-                if !(line.is_empty() || line == b"\r") {
-                    self.head.push(b'\n');
-                    self.line_start = self.head.len();
-                    return Ok(());
-                }
-                if self.line_start == 0 {
+                if self.head.is_empty() {
                     // An empty line before a request line is skipped
                     // (RFC 9112 2.2); the head deadline keeps running.
-                    self.head.clear();
                     if self.started.is_none() {
                         self.started = Some(chat.now());
                     }
                     return Ok(());
                 }
-                self.head.truncate(self.line_start);
                 self.on_head(chat)
             }
         }

@@ -120,6 +120,9 @@ pub struct Parser {
     stalled: bool,
     /// `discard` ran while the buffer was lent out ([`Parser::lend_buffer`]).
     discarded: bool,
+    /// Nothing of the current record was delivered yet (for `BlankLine`:
+    /// an empty line here is an empty record).
+    fresh: bool,
 }
 
 /// An event as a span of the parser's buffer ([`Parser::next_span`]).
@@ -153,6 +156,7 @@ impl Parser {
             signal_pending: false,
             stalled: false,
             discarded: false,
+            fresh: true,
         }
     }
 
@@ -192,6 +196,7 @@ impl Parser {
     // Spec: AC-CHAT-11/14.
     pub fn set_terminator(&mut self, terminator: impl Into<Terminator>) {
         self.terminator = terminator.into();
+        self.fresh = true;
         self.finder = match &self.terminator {
             Terminator::Delimiter(d) if d.len() > SHORT_DELIMITER => {
                 Some(memmem::Finder::new(d).into_owned())
@@ -363,6 +368,43 @@ impl Parser {
                     },
                 }
             }
+            Terminator::BlankLine => {
+                let hay = &self.buf[start..];
+                if self.fresh {
+                    match hay {
+                        [b'\n', ..] => {
+                            self.pos = start + 1;
+                            return Some(Span::Terminator);
+                        }
+                        [b'\r', b'\n', ..] => {
+                            self.pos = start + 2;
+                            return Some(Span::Terminator);
+                        }
+                        [b'\r'] => {
+                            self.stalled = true;
+                            return None;
+                        }
+                        _ => {}
+                    }
+                }
+                self.fresh = false;
+                match find_blank_line(hay) {
+                    BlankLine::Found { data_end, line_end } => {
+                        self.pos = start + line_end;
+                        self.signal_pending = true;
+                        self.fresh = true;
+                        return Some(Span::Data(start, start + data_end));
+                    }
+                    BlankLine::NotYet { hold: 0 } => self.buf.len(),
+                    BlankLine::NotYet { hold } => {
+                        self.stalled = true;
+                        if hold == avail {
+                            return None;
+                        }
+                        self.buf.len() - hold
+                    }
+                }
+            }
             Terminator::None => self.buf.len(), // unreachable: behaves_as_none
         };
         self.pos = end;
@@ -464,6 +506,43 @@ impl Parser {
             self.pos = 0;
         }
     }
+}
+
+/// Where the first empty line of `hay` is, which does not start it.
+enum BlankLine {
+    /// The record's data is `hay[..data_end]` (through the line ending
+    /// before the empty line); the empty line ends at `line_end`.
+    Found { data_end: usize, line_end: usize },
+    /// None yet; the last `hold` bytes (`\n` or `\n\r`) may begin one.
+    NotYet { hold: usize },
+}
+
+fn find_blank_line(hay: &[u8]) -> BlankLine {
+    let mut from = 0;
+    while let Some(i) = memchr::memchr(b'\n', &hay[from..]).map(|i| from + i) {
+        match hay.get(i + 1) {
+            None => return BlankLine::NotYet { hold: 1 },
+            Some(b'\n') => {
+                return BlankLine::Found {
+                    data_end: i + 1,
+                    line_end: i + 2,
+                }
+            }
+            Some(b'\r') => match hay.get(i + 2) {
+                None => return BlankLine::NotYet { hold: 2 },
+                Some(b'\n') => {
+                    return BlankLine::Found {
+                        data_end: i + 1,
+                        line_end: i + 3,
+                    }
+                }
+                _ => {}
+            },
+            _ => {}
+        }
+        from = i + 1;
+    }
+    BlankLine::NotYet { hold: 0 }
 }
 
 impl Default for Parser {

@@ -13,7 +13,30 @@ fn terminator() -> impl Strategy<Value = Terminator> {
         Just(Terminator::None),
         (0usize..8).prop_map(Terminator::Count),
         prop::collection::vec(alphabet(), 0..5).prop_map(Terminator::Delimiter),
+        Just(Terminator::BlankLine),
     ]
+}
+
+// `BlankLine`'s records, the slow way: line by line, a record ends at a
+// line that is empty or a lone CR; the last, unended line stays behind.
+fn blank_line_model(data: &[u8]) -> (Vec<Option<Vec<u8>>>, Vec<u8>) {
+    let mut out: Vec<Option<Vec<u8>>> = Vec::new();
+    let mut record = Vec::new();
+    let mut rest = data;
+    while let Some(i) = rest.iter().position(|&b| b == b'\n') {
+        let line = &rest[..i];
+        if line.is_empty() || line == b"\r" {
+            if !record.is_empty() {
+                out.push(Some(std::mem::take(&mut record)));
+            }
+            out.push(None);
+        } else {
+            record.extend_from_slice(&rest[..=i]);
+        }
+        rest = &rest[i + 1..];
+    }
+    record.extend_from_slice(rest);
+    (out, record)
 }
 
 // Cuts `data` at the given points (taken modulo its length, sorted).
@@ -95,5 +118,25 @@ proptest! {
             prop_assert!(p.buffered() < d.len());
             prop_assert!(d.starts_with(p.buffer()));
         }
+    }
+
+    // BlankLine: the records a line-by-line reading gives, whatever the
+    // split; what is delivered of the unended record plus what is held back
+    // is that record so far; at most two bytes (`\n\r`) held back.
+    #[test]
+    fn blank_line_matches_a_line_by_line_model(
+        data in prop::collection::vec(alphabet(), 0..200),
+        cuts in prop::collection::vec(any::<usize>(), 0..20),
+    ) {
+        let (want, unended) = blank_line_model(&data);
+        let (mut got, left, _) = records(&Terminator::BlankLine, &[], &split(&data, &cuts));
+        let mut tail = match got.last() {
+            Some(Some(_)) => got.pop().flatten().unwrap_or_default(),
+            _ => Vec::new(),
+        };
+        prop_assert!(left.len() <= 2, "held back {:?}", left);
+        tail.extend_from_slice(&left);
+        prop_assert_eq!(got, want);
+        prop_assert_eq!(tail, unended);
     }
 }
