@@ -129,7 +129,8 @@ impl FileInfo {
 #[derive(Debug)]
 struct Entry {
     file: Rc<FileInfo>,
-    checked: Instant,
+    /// Used without looking at the file until then.
+    fresh_until: Instant,
 }
 
 /// Target -> small file (see the [module documentation](self)).
@@ -147,7 +148,7 @@ impl FileCache {
     pub fn fresh(&self, target: &[u8], now: Instant) -> Option<Rc<FileInfo>> {
         let entries = self.entries.borrow();
         let e = entries.get(target)?;
-        (now.saturating_duration_since(e.checked) < FRESH_FOR).then(|| Rc::clone(&e.file))
+        (now < e.fresh_until).then(|| Rc::clone(&e.file))
     }
 
     /// The content held for `target` if the file still has this size and
@@ -177,7 +178,8 @@ impl FileCache {
             *bytes = 0;
         }
         *bytes += len;
-        entries.insert(target.to_vec(), Entry { file, checked: now });
+        let fresh_until = now + FRESH_FOR;
+        entries.insert(target.to_vec(), Entry { file, fresh_until });
     }
 }
 

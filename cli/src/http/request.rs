@@ -240,6 +240,25 @@ pub fn parse_head(head: &[u8]) -> Result<Request, Reject> {
     Ok(req)
 }
 
+/// `head` split at each LF, as `head.split(|&b| b == b'\n')` splits it,
+/// with memchr finding the LFs instead of a test per byte.
+fn lf_lines(head: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut rest = Some(head);
+    std::iter::from_fn(move || {
+        let r = rest?;
+        match memchr::memchr(b'\n', r) {
+            Some(i) => {
+                rest = Some(&r[i + 1..]);
+                Some(&r[..i])
+            }
+            None => {
+                rest = None;
+                Some(r)
+            }
+        }
+    })
+}
+
 /// [`parse_head`] into `req`, reusing its buffers (a connection parses
 /// every request into the same one, without allocating).
 pub fn parse_head_into(head: &[u8], req: &mut Request) -> Result<(), Reject> {
@@ -252,7 +271,7 @@ pub fn parse_head_into(head: &[u8], req: &mut Request) -> Result<(), Reject> {
         line,
         ..Request::default()
     };
-    let mut lines = head.split(|&b| b == b'\n');
+    let mut lines = lf_lines(head);
     let first = lines.next().unwrap_or_default();
     let first = first.strip_suffix(b"\r").unwrap_or(first);
     if first.contains(&b'\r') {
@@ -338,6 +357,22 @@ mod tests {
 
     fn status(head: &[u8]) -> Result<(), Status> {
         parse_head(head).map(|_| ())
+    }
+
+    #[test]
+    fn lf_lines_split_as_slice_split_does() {
+        for head in [
+            &b""[..],
+            b"\n",
+            b"a",
+            b"a\n",
+            b"a\nb",
+            b"\n\nab\r\n\n",
+            b"GET / HTTP/1.1\r\nHost: x\r\n",
+        ] {
+            let want: Vec<&[u8]> = head.split(|&b| b == b'\n').collect();
+            assert_eq!(lf_lines(head).collect::<Vec<_>>(), want, "{head:?}");
+        }
     }
 
     #[test]
