@@ -34,8 +34,10 @@ pub enum Terminator {
     /// An empty line ends a record of lines, as in an HTTP or MIME head:
     /// the record is the lines before it, each with its line ending (`\n`
     /// or `\r\n`); the empty line (`\n` or `\r\n`) is not delivered. An
-    /// empty first line is an empty record. Where a line protocol would
-    /// get one `found_terminator` per line, this gets one per head.
+    /// empty first line is an empty record (a record begins after the
+    /// previous one and wherever the terminator is set). Where a line
+    /// protocol would get one `found_terminator` per line, this gets one
+    /// per head.
     ///
     /// ```
     /// use asyncore_loop::chat::{Event, Parser, Terminator};

@@ -18,6 +18,10 @@
 //!   delimiter is dropped, a signal follows. With no match, the longest
 //!   proper prefix of `d` ending the buffer ([`find_prefix_at_end`]) is held back, the
 //!   rest delivered, and the parser waits for more input.
+//! * `BlankLine` (ours, not asynchat's) — the first empty line (`\n` or `\r\n`)
+//!   ends the record; the lines before it are delivered with their line
+//!   endings, the empty line is dropped; `\n` or `\n\r` at the end of the
+//!   buffer is held back as a possible start of one.
 //!
 //! `Data` is never empty and the delimiter bytes are never delivered.
 //! Decisions taken against the reference's quirks:
