@@ -1,8 +1,9 @@
 //! Per-channel deadlines: idle, read-stall and write-stall timeouts.
 //!
 //! Like libevent's bufferevent timeouts, declared once per channel. The cost
-//! per event is one clock read, only for channels that declared a timeout:
-//! the channel keeps the time of its last read and last write, and a single
+//! per event is a stamp of the pass's time (`Cx::now`: one clock read a
+//! pass), only for channels that declared a timeout: the channel keeps the
+//! time of its last read and last write, and a single
 //! timer per channel wakes at the earliest possible expiry, checks, and
 //! re-arms if there was activity meanwhile.
 

@@ -55,8 +55,13 @@ impl<S: 'static> Cx<'_, S> {
     #[inline(always)]
     pub(super) fn note_sent(&mut self, n: usize) {
         self.ch.bytes_sent += n as u64;
-        if let (Some(d), true) = (self.ch.deadlines.as_mut(), n > 0) {
-            d.last_write = crate::clock::now();
+        if self.ch.deadlines.is_some() && n > 0 {
+            // The pass's time (`Cx::now`): one clock read a pass, however
+            // many channels with deadlines send in it.
+            let now = self.now();
+            if let Some(d) = self.ch.deadlines.as_mut() {
+                d.last_write = now;
+            }
         }
     }
 
@@ -153,8 +158,11 @@ impl<S: 'static> Cx<'_, S> {
                 Ok(0)
             }
             Ok(n) => {
-                if let Some(d) = self.ch.deadlines.as_mut() {
-                    d.last_read = crate::clock::now();
+                if self.ch.deadlines.is_some() {
+                    let now = self.now();
+                    if let Some(d) = self.ch.deadlines.as_mut() {
+                        d.last_read = now;
+                    }
                 }
                 Ok(n)
             }

@@ -228,8 +228,8 @@ impl<S: 'static> Cx<'_, S> {
     /// written), [`Deadline::Read`] (readable but nothing arrived),
     /// [`Deadline::Write`] (output waiting but nothing sent). When one passes
     /// the loop calls [`handle_timeout`](Dispatcher::handle_timeout) (default:
-    /// a log line and `close`). Costs one clock read per send/receive, and one
-    /// timer per channel.
+    /// a log line and `close`). Each send and receive stamps the pass's time
+    /// ([`now`](Cx::now)), and each channel has one timer.
     ///
     /// # Examples
     ///
