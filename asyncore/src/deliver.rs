@@ -97,7 +97,11 @@ pub(crate) fn invoke<S: 'static>(
     match outcome {
         None => Ok(()),
         Some(Ok(routed)) => routed,
-        Some(Err(payload)) => std::panic::resume_unwind(payload),
+        Some(Err(payload)) => {
+            // Leaving the pass: `Cx::now` outside it reads the clock again.
+            core.pass.dispatching = false;
+            std::panic::resume_unwind(payload)
+        }
     }
 }
 

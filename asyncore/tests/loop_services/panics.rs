@@ -112,6 +112,12 @@ fn panic_propagates_when_not_caught(b: Backend) {
         // its dispatcher back in its slot.
         assert_eq!(ev.len(), 1);
         assert!(ev.dispatcher::<Panicky>(token).is_some());
+        // Out of the pass it left, `Cx::now` reads the clock again: it
+        // does not keep returning one time as within a pass.
+        let first = ev.channel(token).unwrap().now();
+        std::thread::sleep(ms(5));
+        let second = ev.channel(token).unwrap().now();
+        assert!(second >= first + ms(5), "{first:?} then {second:?}");
     });
 }
 
