@@ -99,7 +99,7 @@ pub(crate) fn invoke<S: 'static>(
         Some(Ok(routed)) => routed,
         Some(Err(payload)) => {
             // Leaving the pass: `Cx::now` outside it reads the clock again.
-            core.pass.dispatching = false;
+            core.pass.time.set(crate::core::PassTime::Outside);
             std::panic::resume_unwind(payload)
         }
     }

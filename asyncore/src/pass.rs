@@ -24,7 +24,7 @@
 //! 9. **Sweep** again.
 
 use crate::close_reason::CloseReason;
-use crate::core::{BoxedEntry, LoopCore, TimerAction, SIGNAL_KEY, WAKER_KEY};
+use crate::core::{BoxedEntry, LoopCore, PassTime, TimerAction, SIGNAL_KEY, WAKER_KEY};
 use crate::deliver::{invoke, owed_close, readwrite, readwrite_run, wrapper, Routing, Which};
 use crate::event_loop::EventLoop;
 use crate::sys::{interest_name, Backend, Interest};
@@ -69,12 +69,11 @@ impl<S: 'static> EventLoop<S> {
             .selector()
             .and_then(|sel| sel.wait(timeout, &mut events))
             .and_then(|()| {
-                self.core.pass.dispatching = true;
-                self.core.pass.now.set(None);
+                self.core.pass.time.set(PassTime::Unread);
                 self.dispatch(&events, routing)
             })
             .and_then(|()| self.fire_timers(routing));
-        self.core.pass.dispatching = false;
+        self.core.pass.time.set(PassTime::Outside);
         self.events = events;
         self.core.sweep_closed();
         result
@@ -380,7 +379,7 @@ impl<S: 'static> EventLoop<S> {
         }
         let now = crate::clock::now();
         // Timer handlers see the time their timers were found due.
-        self.core.pass.now.set(Some(now));
+        self.core.pass.time.set(PassTime::At(now));
         let epoch = self.core.services.timers.epoch();
         while let Some(due) = self.core.services.timers.pop_due(now, epoch) {
             let timers = &mut self.core.services.timers;

@@ -56,10 +56,20 @@ pub(crate) struct PassState {
     pub(crate) tls_ready: Vec<u64>,
     /// `stop()` was called: the current pass is the last.
     pub(crate) stop: bool,
-    /// Between a pass's wait and its end: `Cx::now` may reuse `now`.
-    pub(crate) dispatching: bool,
-    /// The pass's time, read by the first `Cx::now` after the wait.
-    pub(crate) now: std::cell::Cell<Option<std::time::Instant>>,
+    /// What `Cx::now` answers (see [`PassTime`]).
+    pub(crate) time: std::cell::Cell<PassTime>,
+}
+
+/// The pass's time, as `Cx::now` sees it.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) enum PassTime {
+    /// No pass is dispatching: the clock itself.
+    #[default]
+    Outside,
+    /// Dispatching, the clock not read yet: the first `Cx::now` reads it.
+    Unread,
+    /// Dispatching, at this time.
+    At(std::time::Instant),
 }
 
 /// Where the loop reports, and how it treats misbehaving handlers.

@@ -3,7 +3,7 @@
 
 use super::nursery::{run, Nursery};
 use super::Cx;
-use crate::core::{entry, Callback, LoopCore, TimerAction, TimerPayload};
+use crate::core::{entry, Callback, LoopCore, PassTime, TimerAction, TimerPayload};
 use crate::deadline::{Deadline, Deadlines};
 use crate::dispatcher::Dispatcher;
 use crate::remote::Remote;
@@ -104,16 +104,16 @@ impl<S: 'static> Cx<'_, S> {
     /// assert!(ev.add(Idle).now() >= before);
     /// ```
     pub fn now(&self) -> Instant {
-        let pass = &self.core.pass;
-        if !pass.dispatching {
-            return crate::clock::now();
+        let time = &self.core.pass.time;
+        match time.get() {
+            PassTime::Outside => crate::clock::now(),
+            PassTime::At(t) => t,
+            PassTime::Unread => {
+                let t = crate::clock::now();
+                time.set(PassTime::At(t));
+                t
+            }
         }
-        if let Some(t) = pass.now.get() {
-            return t;
-        }
-        let t = crate::clock::now();
-        pass.now.set(Some(t));
-        t
     }
 
     /// The loop's shared state.

@@ -56,7 +56,7 @@ pub(crate) fn readwrite_run<S: 'static>(
         };
         // A panic outside a handler call is the loop's own: it unwinds.
         let Some((index, token, mut entry)) = running.entry.take() else {
-            core.pass.dispatching = false;
+            core.pass.time.set(crate::core::PassTime::Outside);
             resume_unwind(payload);
         };
         let catch = core.diag.catch_panics;
@@ -74,7 +74,7 @@ pub(crate) fn readwrite_run<S: 'static>(
         nursery.settle(core);
         if !catch {
             // Leaving the pass: `Cx::now` outside it reads the clock again.
-            core.pass.dispatching = false;
+            core.pass.time.set(crate::core::PassTime::Outside);
             resume_unwind(payload);
         }
         routed?;

@@ -113,7 +113,7 @@ impl FileInfo {
     /// The fields every 200 or 206 of this file carries after
     /// Content-Length (see [`FileInfo::fields`]), and a whole-file 200's
     /// (see [`FileInfo::full_fields`]).
-    pub fn render_fields(
+    fn render_fields(
         content_type: &str,
         size: u64,
         last_modified: &str,
@@ -136,7 +136,7 @@ struct Entry {
 /// Target -> small file (see the [module documentation](self)).
 #[derive(Debug, Default)]
 pub struct FileCache {
-    // foldhash, seeded per process: a few instructions a lookup where the
+    // foldhash, randomly seeded: a few instructions a lookup where the
     // standard SipHash takes about two hundred, and still no fixed hash a
     // client could aim colliding targets (queries make new keys) at.
     entries: RefCell<HashMap<Vec<u8>, Entry, foldhash::fast::RandomState>>,

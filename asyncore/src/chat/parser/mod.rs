@@ -393,14 +393,14 @@ impl Parser {
                 }
                 self.fresh = false;
                 match find_blank_line(hay) {
-                    BlankLine::Found { data_end, line_end } => {
+                    BlankLineSearch::Found { data_end, line_end } => {
                         self.pos = start + line_end;
                         self.signal_pending = true;
                         self.fresh = true;
                         return Some(Span::Data(start, start + data_end));
                     }
-                    BlankLine::NotYet { hold: 0 } => self.buf.len(),
-                    BlankLine::NotYet { hold } => {
+                    BlankLineSearch::NotYet { hold: 0 } => self.buf.len(),
+                    BlankLineSearch::NotYet { hold } => {
                         self.stalled = true;
                         if hold == avail {
                             return None;
@@ -513,7 +513,7 @@ impl Parser {
 }
 
 /// Where the first empty line of `hay` is, which does not start it.
-enum BlankLine {
+enum BlankLineSearch {
     /// The record's data is `hay[..data_end]` (through the line ending
     /// before the empty line); the empty line ends at `line_end`.
     Found { data_end: usize, line_end: usize },
@@ -521,21 +521,21 @@ enum BlankLine {
     NotYet { hold: usize },
 }
 
-fn find_blank_line(hay: &[u8]) -> BlankLine {
+fn find_blank_line(hay: &[u8]) -> BlankLineSearch {
     let mut from = 0;
     while let Some(i) = memchr::memchr(b'\n', &hay[from..]).map(|i| from + i) {
         match hay.get(i + 1) {
-            None => return BlankLine::NotYet { hold: 1 },
+            None => return BlankLineSearch::NotYet { hold: 1 },
             Some(b'\n') => {
-                return BlankLine::Found {
+                return BlankLineSearch::Found {
                     data_end: i + 1,
                     line_end: i + 2,
                 }
             }
             Some(b'\r') => match hay.get(i + 2) {
-                None => return BlankLine::NotYet { hold: 2 },
+                None => return BlankLineSearch::NotYet { hold: 2 },
                 Some(b'\n') => {
-                    return BlankLine::Found {
+                    return BlankLineSearch::Found {
                         data_end: i + 1,
                         line_end: i + 3,
                     }
@@ -546,7 +546,7 @@ fn find_blank_line(hay: &[u8]) -> BlankLine {
         }
         from = i + 1;
     }
-    BlankLine::NotYet { hold: 0 }
+    BlankLineSearch::NotYet { hold: 0 }
 }
 
 impl Default for Parser {
