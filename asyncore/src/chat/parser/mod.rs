@@ -46,7 +46,7 @@
 #[cfg(test)]
 mod properties;
 
-use super::delimiter_search::{find_prefix_at_end, find_short, SHORT_DELIMITER};
+use super::delimiter_search::{find_prefix_at_end, find_short, ByteSearch, SHORT_DELIMITER};
 use super::terminator::Terminator;
 use memchr::memmem;
 use std::fmt;
@@ -117,6 +117,8 @@ pub struct Parser {
     terminator: Terminator,
     /// Searcher for delimiters longer than `SHORT_DELIMITER` (shorter ones use `memchr`).
     finder: Option<memmem::Finder<'static>>,
+    /// Searcher for the first byte of a shorter delimiter.
+    first: ByteSearch,
     /// A `Data` event ended a record: the next event is `Terminator`.
     signal_pending: bool,
     /// The reference broke out of its loop after holding back a delimiter prefix;
@@ -157,6 +159,7 @@ impl Parser {
             pos: 0,
             terminator: Terminator::None,
             finder: None,
+            first: ByteSearch::new(0),
             signal_pending: false,
             stalled: false,
             discarded: false,
@@ -207,6 +210,11 @@ impl Parser {
             }
             _ => None,
         };
+        if let Terminator::Delimiter(d) = &self.terminator {
+            if let Some(&b) = d.first() {
+                self.first = ByteSearch::new(b);
+            }
+        }
     }
 
     /// The current terminator (`get_terminator`). A count shows the bytes still
@@ -348,7 +356,7 @@ impl Parser {
                 let hay = &self.buf[start..];
                 let found = match &self.finder {
                     Some(f) => f.find(hay),
-                    None => find_short(hay, d),
+                    None => find_short(hay, d, &self.first),
                 };
                 match found {
                     Some(0) => {
