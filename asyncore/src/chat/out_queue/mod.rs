@@ -96,6 +96,13 @@ enum Entry {
 // Spec: X-CH-5.
 pub struct OutQueue {
     entries: VecDeque<Entry>,
+    /// The open tail: a data entry after every entry of `entries` that
+    /// small pushes are copied into (coalescing), kept out of the deque so
+    /// that a push reaches it without a deque lookup. Empty when there is
+    /// none; its bytes are `open[open_off..]`, split into `open_piece` pieces.
+    open: Vec<u8>,
+    open_off: usize,
+    open_piece: usize,
     out_buffer_size: usize,
     len_bytes: usize,
     /// Copy small pushes into the tail entry.
@@ -119,6 +126,9 @@ impl OutQueue {
     pub fn new(out_buffer_size: usize) -> Self {
         OutQueue {
             entries: VecDeque::new(),
+            open: Vec::new(),
+            open_off: 0,
+            open_piece: 0,
             out_buffer_size: out_buffer_size.max(1),
             len_bytes: 0,
             coalesce: false,
@@ -143,6 +153,9 @@ impl OutQueue {
     /// ```
     // Spec: AC-CHAT-Q-12.
     pub fn set_coalesce(&mut self, coalesce: bool) {
+        if !coalesce {
+            self.seal(); // later pushes go behind it
+        }
         self.coalesce = coalesce;
     }
 
@@ -183,6 +196,9 @@ impl OutQueue {
     /// assert_eq!(q.out_buffer_size(), 512);
     /// ```
     pub fn set_out_buffer_size(&mut self, size: usize) {
+        // The open tail keeps the pieces it was opened with, and takes no
+        // more pushes (as an entry of another size would not).
+        self.seal();
         self.out_buffer_size = size.max(1);
     }
 
@@ -208,34 +224,69 @@ impl OutQueue {
             return;
         }
         self.len_bytes += n;
-        if self.coalesce && (n <= COALESCE_OWNED_MAX || !data.is_owned()) {
-            let size = self.out_buffer_size;
-            if let Some(Entry::Data {
-                bytes,
-                piece: Some(p),
-                ..
-            }) = self.entries.back_mut()
-            {
-                if *p == size && bytes.len() + n <= size {
-                    bytes.extend_from_slice(data.as_bytes());
-                    return;
-                }
+        let size = self.out_buffer_size;
+        if !self.coalesce {
+            self.entries.push_back(Entry::Data {
+                bytes: data.into_vec(),
+                off: 0,
+                piece: Some(size),
+            });
+            return;
+        }
+        if n <= COALESCE_OWNED_MAX || !data.is_owned() {
+            // The common case: the open tail has room.
+            if !self.open.is_empty() && self.open.len() + n <= size {
+                self.open.extend_from_slice(data.as_bytes());
+                return;
+            }
+            if self.open.is_empty() && self.reopen_last(n) {
+                self.open.extend_from_slice(data.as_bytes());
+                return;
             }
             if n <= size && !data.is_owned() {
+                self.seal();
                 let mut bytes = spare_buffer(n);
                 bytes.extend_from_slice(data.as_bytes());
-                self.entries.push_back(Entry::Data {
-                    bytes,
-                    off: 0,
-                    piece: Some(size),
-                });
+                self.open = bytes;
+                self.open_piece = size;
                 return;
             }
         }
+        // Moved in (or copied, when longer than a piece): the new tail.
+        self.seal();
+        self.open = data.into_vec();
+        self.open_piece = size;
+    }
+
+    /// Makes the deque's last entry the open tail when the next `n` bytes
+    /// may be copied into it (a data entry of this piece size with room);
+    /// true if it did.
+    fn reopen_last(&mut self, n: usize) -> bool {
+        let size = self.out_buffer_size;
+        let fits = matches!(
+            self.entries.back(),
+            Some(Entry::Data { bytes, piece: Some(p), .. }) if *p == size && bytes.len() + n <= size
+        );
+        if !fits {
+            return false;
+        }
+        if let Some(Entry::Data { bytes, off, .. }) = self.entries.pop_back() {
+            self.open = bytes;
+            self.open_off = off;
+            self.open_piece = size;
+        }
+        true
+    }
+
+    /// Closes the open tail: it becomes the deque's last entry.
+    fn seal(&mut self) {
+        if self.open.is_empty() {
+            return;
+        }
         self.entries.push_back(Entry::Data {
-            bytes: data.into_vec(),
-            off: 0,
-            piece: Some(self.out_buffer_size),
+            bytes: std::mem::take(&mut self.open),
+            off: std::mem::take(&mut self.open_off),
+            piece: Some(self.open_piece),
         });
     }
 
@@ -254,6 +305,7 @@ impl OutQueue {
     /// ```
     // Spec: AC-CHAT-51, AC-CHAT-70.
     pub fn push_producer(&mut self, producer: Box<dyn Producer>) {
+        self.seal();
         self.entries.push_back(Entry::Producer(producer));
     }
 
@@ -282,6 +334,7 @@ impl OutQueue {
     /// ```
     pub fn push_file(&mut self, region: FileRegion) {
         if !region.is_empty() {
+            self.seal();
             self.entries.push_back(Entry::File(region));
         }
     }
@@ -301,6 +354,7 @@ impl OutQueue {
     /// ```
     // Spec: AC-CHAT-52, AC-CHAT-81.
     pub fn close_when_done(&mut self) {
+        self.seal();
         self.entries.push_back(Entry::Close);
     }
 
@@ -325,7 +379,17 @@ impl OutQueue {
     pub fn front(&mut self, max: usize) -> io::Result<Front<'_>> {
         loop {
             match self.entries.front_mut() {
-                None => return Ok(Front::Empty),
+                None if self.open.is_empty() => return Ok(Front::Empty),
+                None => {
+                    let end = window_end(
+                        self.open.len(),
+                        self.open_off,
+                        Some(self.open_piece),
+                        self.out_buffer_size,
+                        max,
+                    );
+                    return Ok(Front::Data(&self.open[self.open_off..end]));
+                }
                 Some(Entry::Close) => return Ok(Front::Close),
                 Some(Entry::Data { .. }) => break,
                 Some(Entry::File(region)) if region.is_empty() => {
@@ -406,6 +470,15 @@ impl OutQueue {
             if region.is_empty() {
                 self.entries.pop_front();
             }
+        } else if !self.open.is_empty() {
+            debug_assert!(n <= self.open.len() - self.open_off, "consumed more than queued");
+            let n = n.min(self.open.len() - self.open_off);
+            self.open_off += n;
+            self.len_bytes -= n;
+            if self.open_off == self.open.len() {
+                self.open_off = 0;
+                recycle(std::mem::take(&mut self.open));
+            }
         } else {
             debug_assert!(false, "consume without a data chunk at the head");
         }
@@ -444,7 +517,7 @@ impl OutQueue {
     /// ```
     // Spec: AC-CHAT-81.
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.entries.is_empty() && self.open.is_empty()
     }
 
     /// Empties the queue, including producers and a pending close marker (the output
@@ -465,6 +538,8 @@ impl OutQueue {
     // Spec: AC-CHAT-83.
     pub fn discard(&mut self) {
         self.entries.clear();
+        self.open = Vec::new();
+        self.open_off = 0;
         self.len_bytes = 0;
     }
 }
@@ -496,6 +571,7 @@ impl fmt::Debug for OutQueue {
                 Entry::File(_) => "file",
                 Entry::Close => "close",
             })
+            .chain((!self.open.is_empty()).then_some("data"))
             .collect();
         f.debug_struct("OutQueue")
             .field("out_buffer_size", &self.out_buffer_size)
@@ -735,6 +811,50 @@ mod tests {
             Front::Data(d) => assert_eq!(d.as_ptr(), at, "moved, not copied"),
             other => panic!("{other:?}"),
         }
+    }
+
+    // The tail that coalescing copies into is kept apart from the other
+    // entries: it stays behind everything queued before it and ahead of
+    // everything queued after, whatever the push or the setting that comes.
+    #[test]
+    fn the_coalescing_tail_keeps_its_place() {
+        let mut q = OutQueue::new(8);
+        q.set_coalesce(true);
+        q.push("abcd");
+        assert_eq!(send(&mut q, 2).unwrap(), b"abcd");
+        q.push("ef"); // into the partly sent tail, as before the send
+        assert_eq!(send(&mut q, 99).unwrap(), b"cdef");
+
+        q.push("ab");
+        q.push_producer(Box::new(SimpleProducer::new("xy", 8)));
+        q.push("cd");
+        assert_eq!(send(&mut q, 99).unwrap(), b"ab");
+        assert_eq!(send(&mut q, 99).unwrap(), b"xy");
+        assert_eq!(send(&mut q, 99).unwrap(), b"cd");
+
+        q.push("ab");
+        q.set_coalesce(false);
+        q.push("cd");
+        q.set_coalesce(true);
+        q.push("ef"); // into the last entry, as it has room
+        q.set_out_buffer_size(4);
+        q.push("gh"); // not into a tail of another piece size
+        assert_eq!(q.len_bytes(), 8);
+        assert_eq!(send(&mut q, 99).unwrap(), b"ab");
+        assert_eq!(send(&mut q, 99).unwrap(), b"cdef");
+        assert_eq!(send(&mut q, 99).unwrap(), b"gh");
+        assert_eq!(send(&mut q, 99), None);
+
+        q.push("ab");
+        q.close_when_done();
+        q.push("cd");
+        assert_eq!(send(&mut q, 99).unwrap(), b"ab");
+        assert_eq!(q.front(usize::MAX).unwrap(), Front::Close);
+
+        q.discard();
+        assert!(q.is_empty());
+        assert_eq!(q.len_bytes(), 0);
+        assert_eq!(send(&mut q, 99), None);
     }
 
     // Without coalescing (a new queue's default), every push is its own chunk.
