@@ -105,9 +105,8 @@ fn deliver<S: 'static>(
             } = &mut *running;
             let (_, _, entry) = slot.insert((index, token, entry));
             let Entry { ch, disp } = &mut **entry;
-            // No handler name is set here: each of `readwrite`'s steps names
-            // itself before it calls a handler (a store per message saved).
             let mut cx = Cx::new(ch, core, nursery, token);
+            cx.ch.handler_name = "readwrite";
             *in_handler = true;
             let r = readwrite_steps(disp, &mut cx, ev.ready);
             *in_handler = false;
