@@ -192,6 +192,7 @@ linux_only! {
     #[cfg(feature = "sim")]
     pub mod sim;
     mod slab;
+    mod stored;
     mod sys;
     mod timer;
     #[cfg(feature = "tls")]

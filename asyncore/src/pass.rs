@@ -487,8 +487,7 @@ fn ask<S: 'static>(
 ) -> Asked {
     let view = View::new(&e.ch, core, index);
     // After end of stream a read event would only repeat it (a spin).
-    let r = !e.ch.read_eof && e.disp.readable(&view);
-    let w = e.disp.writable(&view);
+    let (r, w) = e.disp.interest(&view, e.ch.read_eof);
     #[cfg(feature = "tls")]
     let (r, w, ready) = crate::tls::hooks::interest(&e.ch, r, w);
     #[cfg(not(feature = "tls"))]

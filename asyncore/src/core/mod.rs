@@ -16,6 +16,7 @@ use crate::cx::Cx;
 use crate::dispatcher::Dispatcher;
 use crate::log::{FacadeLog, LogSink};
 use crate::map::ChannelMap;
+use crate::stored::StoredDispatcher;
 use crate::sys::fd;
 use crate::token::Token;
 use std::io;
@@ -28,7 +29,7 @@ pub(crate) struct Entry<D: ?Sized> {
     pub(crate) disp: D,
 }
 
-pub(crate) type BoxedEntry<S> = Box<Entry<dyn Dispatcher<S>>>;
+pub(crate) type BoxedEntry<S> = Box<Entry<dyn StoredDispatcher<S>>>;
 
 pub(crate) fn entry<S: 'static>(disp: impl Dispatcher<S>) -> BoxedEntry<S> {
     Box::new(Entry {

@@ -1,0 +1,27 @@
+//! The dispatcher as the map stores it.
+//!
+//! A channel's dispatcher sits in the map as `dyn StoredDispatcher`: the
+//! user's [`Dispatcher`] plus one entry compiled for the dispatcher's own
+//! type, the interest question. Through it `readable()` and `writable()`
+//! are one virtual call, not two, in the phase that asks every channel
+//! whose handler ran. Everything else reaches the dispatcher as a
+//! `Dispatcher` (the trait upcast).
+
+use crate::dispatcher::Dispatcher;
+use crate::view::View;
+
+/// The map's view of a dispatcher: [`Dispatcher`] plus its interest
+/// question compiled per dispatcher type.
+pub(crate) trait StoredDispatcher<S: 'static>: Dispatcher<S> {
+    /// `readable()` (not asked after end of stream: a read event would only
+    /// repeat it) and `writable()`, in that order.
+    fn interest(&self, view: &View<'_, S>, read_eof: bool) -> (bool, bool);
+}
+
+impl<S: 'static, D: Dispatcher<S>> StoredDispatcher<S> for D {
+    #[inline]
+    fn interest(&self, view: &View<'_, S>, read_eof: bool) -> (bool, bool) {
+        let r = !read_eof && self.readable(view);
+        (r, self.writable(view))
+    }
+}
