@@ -48,6 +48,9 @@ impl Io {
 #[derive(Debug, Default)]
 pub(crate) struct Channel {
     pub(crate) io: Io,
+    /// `io` is `Io::Closed`: kept as a flag, as handlers and the chat
+    /// input loop ask it after every hook (a byte, not an enum's niche).
+    pub(crate) closed: bool,
     pub(crate) connected: bool,
     pub(crate) accepting: bool,
     pub(crate) connecting: bool,
@@ -105,8 +108,10 @@ impl Channel {
         self.close_reason.get_or_insert(reason);
     }
 
+    #[inline]
     pub(crate) fn is_closed(&self) -> bool {
-        matches!(self.io, Io::Closed)
+        debug_assert_eq!(self.closed, matches!(self.io, Io::Closed));
+        self.closed
     }
 
     pub(crate) fn ignores(&self, kind: &str) -> bool {

@@ -146,6 +146,7 @@ impl<S: 'static> LoopCore<S> {
             drop(old);
         }
         ch.io = io;
+        ch.closed = false;
         #[cfg(feature = "tls")]
         {
             ch.tls = None;
@@ -195,6 +196,7 @@ impl<S: 'static> LoopCore<S> {
         self.deregister(ch, index);
         self.resume_accepting();
         let io = std::mem::replace(&mut ch.io, Io::Closed);
+        ch.closed = true;
         self.pass.closed.push(index);
         let result = match io {
             Io::Socket(s) => fd::close(s.into_raw_fd()),
