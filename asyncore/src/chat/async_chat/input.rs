@@ -67,12 +67,12 @@ impl<H> AsyncChat<H> {
     where
         H: ChatHandler<S>,
     {
+        // Paused by back-pressure: the rest of the input waits in the
+        // parser until the output drains (`handle_write` resumes).
+        if self.must_stop(cx) {
+            return Ok(());
+        }
         loop {
-            // Paused by back-pressure: the rest of the input waits in the
-            // parser until the output drains (`handle_write` resumes).
-            if cx.is_closed() || self.buf.paused || self.upgrade_pending() {
-                return Ok(());
-            }
             let handled = match self.buf.parser.next_span() {
                 None => return Ok(()),
                 Some(Span::Data(start, end)) => {
@@ -91,8 +91,22 @@ impl<H> AsyncChat<H> {
                 }
             };
             handled?;
-            self.settle(cx)?;
+            // One test after each hook for the rare cases: a close or an
+            // upgrade to settle, or a reason to stop.
+            if self.buf.close_requested || self.must_stop(cx) {
+                self.settle(cx)?;
+                if self.must_stop(cx) {
+                    return Ok(());
+                }
+            }
         }
+    }
+
+    /// Whether input handling stops here: the channel closed, reading
+    /// paused, or a STARTTLS upgrade waits for the output to drain.
+    #[inline(always)]
+    fn must_stop<S: 'static>(&self, cx: &Cx<'_, S>) -> bool {
+        cx.is_closed() || self.buf.paused || self.upgrade_pending()
     }
 
     /// Delivers the `handle_close` a close marker made the channel owe.
