@@ -1,4 +1,5 @@
-//! Finding a delimiter, or the start of one, in buffered input.
+//! Finding a delimiter or an empty line, or the start of one, in buffered
+//! input.
 
 /// Delimiters up to this long are found by `memchr` on their first byte plus
 /// a check of the rest: for short records (CRLF lines) that beats setting up
@@ -51,6 +52,43 @@ pub(super) fn find_short(hay: &[u8], d: &[u8], first: &ByteSearch) -> Option<usi
         at = p + 1;
     }
     None
+}
+
+/// Where the first empty line of `hay` is, which does not start it.
+pub(super) enum BlankLineSearch {
+    /// The record's data is `hay[..data_end]` (through the line ending
+    /// before the empty line); the empty line ends at `line_end`.
+    Found { data_end: usize, line_end: usize },
+    /// None yet; the last `hold` bytes (`\n` or `\n\r`) may begin one.
+    NotYet { hold: usize },
+}
+
+pub(super) fn find_blank_line(hay: &[u8]) -> BlankLineSearch {
+    let mut from = 0;
+    while let Some(i) = memchr::memchr(b'\n', &hay[from..]).map(|i| from + i) {
+        match hay.get(i + 1) {
+            None => return BlankLineSearch::NotYet { hold: 1 },
+            Some(b'\n') => {
+                return BlankLineSearch::Found {
+                    data_end: i + 1,
+                    line_end: i + 2,
+                }
+            }
+            Some(b'\r') => match hay.get(i + 2) {
+                None => return BlankLineSearch::NotYet { hold: 2 },
+                Some(b'\n') => {
+                    return BlankLineSearch::Found {
+                        data_end: i + 1,
+                        line_end: i + 3,
+                    }
+                }
+                _ => {}
+            },
+            _ => {}
+        }
+        from = i + 1;
+    }
+    BlankLineSearch::NotYet { hold: 0 }
 }
 
 /// The length of the longest proper prefix of `needle` that ends `haystack`, or 0
