@@ -28,8 +28,8 @@ impl<S: 'static> EventLoop<S> {
     ///: passes while the map is non-empty **or a timer is
     /// armed** (the loop's rule), at most `count` of them; `timeout` bounds
     /// each pass's wait (`None`: no bound). Returns `Ok` when there is nothing
-    /// left to wait for, the count is reached, a handler called [`Cx::stop`],
-    /// a [`Remote`] stopped it, or a graceful shutdown completed; `Err` for
+    /// left to wait for, the count is reached, a handler called [`Cx::stop`](crate::Cx::stop),
+    /// a [`Remote`](crate::Remote) stopped it, or a graceful shutdown completed; `Err` for
     /// [`ExitNow`](crate::ExitNow), an error from `handle_error`, or a failed
     /// wait.
     ///

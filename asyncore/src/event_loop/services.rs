@@ -152,7 +152,7 @@ impl<S: 'static> EventLoop<S> {
     }
 
     /// Caps the number of channels in the map: past it, listeners hand new
-    /// connections to [`handle_refused`](Dispatcher::handle_refused).
+    /// connections to [`handle_refused`](crate::Dispatcher::handle_refused).
     ///
     /// # Examples
     ///
@@ -165,7 +165,7 @@ impl<S: 'static> EventLoop<S> {
     }
 
     /// Graceful shutdown, run to completion: listeners close, every other
-    /// channel gets [`handle_shutdown`](Dispatcher::handle_shutdown), the loop
+    /// channel gets [`handle_shutdown`](crate::Dispatcher::handle_shutdown), the loop
     /// runs until they have all closed, and whatever is left at `grace` is
     /// closed. [`close_all`](EventLoop::close_all) is the abrupt form.
     ///
