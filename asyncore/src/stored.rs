@@ -3,9 +3,9 @@
 //! A channel's dispatcher sits in the map as `dyn StoredDispatcher`: the
 //! user's [`Dispatcher`] plus one entry compiled for the dispatcher's own
 //! type, the interest question. Through it `readable()` and `writable()`
-//! are one virtual call, not two, in the phase that asks every channel
-//! whose handler ran. Everything else reaches the dispatcher as a
-//! `Dispatcher` (the trait upcast).
+//! are one virtual call, not two, wherever the pass asks a channel's
+//! interest (`ask` in `pass.rs`). Everything else reaches the dispatcher
+//! as a `Dispatcher` (the trait upcast).
 
 use crate::dispatcher::Dispatcher;
 use crate::view::View;
