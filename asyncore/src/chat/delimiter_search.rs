@@ -9,7 +9,8 @@ pub(super) const SHORT_DELIMITER: usize = 4;
 /// A search for one byte, set up once per terminator. On x86-64 with AVX2
 /// it calls memchr's AVX2 routine directly: `memchr::memchr` reaches the
 /// same routine through a function pointer chosen at run time, an
-/// indirection that cost a quarter of the search on a 64-byte CRLF line.
+/// indirection that cost about 30 of the search's 70 instructions on a
+/// 64-byte CRLF line.
 #[derive(Clone, Copy, Debug)]
 pub(super) struct ByteSearch {
     byte: u8,

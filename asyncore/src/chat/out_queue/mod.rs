@@ -99,10 +99,10 @@ pub struct OutQueue {
     /// The open tail: a data entry after every entry of `entries` that
     /// small pushes are copied into (coalescing), kept out of the deque so
     /// that a push reaches it without a deque lookup. Empty when there is
-    /// none; its bytes are `open[open_off..]`, split into `open_piece` pieces.
+    /// none; its bytes are `open[open_off..]`, in pieces of
+    /// `out_buffer_size` (a change of size seals the tail first).
     open: Vec<u8>,
     open_off: usize,
-    open_piece: usize,
     out_buffer_size: usize,
     len_bytes: usize,
     /// Copy small pushes into the tail entry.
@@ -128,7 +128,6 @@ impl OutQueue {
             entries: VecDeque::new(),
             open: Vec::new(),
             open_off: 0,
-            open_piece: 0,
             out_buffer_size: out_buffer_size.max(1),
             len_bytes: 0,
             coalesce: false,
@@ -248,14 +247,12 @@ impl OutQueue {
                 let mut bytes = spare_buffer(n);
                 bytes.extend_from_slice(data.as_bytes());
                 self.open = bytes;
-                self.open_piece = size;
                 return;
             }
         }
         // Moved in (or copied, when longer than a piece): the new tail.
         self.seal();
         self.open = data.into_vec();
-        self.open_piece = size;
     }
 
     /// Makes the deque's last entry the open tail when the next `n` bytes
@@ -273,7 +270,6 @@ impl OutQueue {
         if let Some(Entry::Data { bytes, off, .. }) = self.entries.pop_back() {
             self.open = bytes;
             self.open_off = off;
-            self.open_piece = size;
         }
         true
     }
@@ -286,7 +282,7 @@ impl OutQueue {
         self.entries.push_back(Entry::Data {
             bytes: std::mem::take(&mut self.open),
             off: std::mem::take(&mut self.open_off),
-            piece: Some(self.open_piece),
+            piece: Some(self.out_buffer_size),
         });
     }
 
@@ -384,7 +380,7 @@ impl OutQueue {
                     let end = window_end(
                         self.open.len(),
                         self.open_off,
-                        Some(self.open_piece),
+                        Some(self.out_buffer_size),
                         self.out_buffer_size,
                         max,
                     );

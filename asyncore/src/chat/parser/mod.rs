@@ -119,7 +119,7 @@ pub struct Parser {
     terminator: Terminator,
     /// Searcher for delimiters longer than `SHORT_DELIMITER` (shorter ones use `memchr`).
     finder: Option<memmem::Finder<'static>>,
-    /// Searcher for the first byte of a shorter delimiter.
+    /// Searcher for the first byte of a shorter delimiter (set with it).
     first: ByteSearch,
     /// A `Data` event ended a record: the next event is `Terminator`.
     signal_pending: bool,
@@ -206,16 +206,17 @@ impl Parser {
     pub fn set_terminator(&mut self, terminator: impl Into<Terminator>) {
         self.terminator = terminator.into();
         self.fresh = true;
-        self.finder = match &self.terminator {
+        self.finder = None;
+        match &self.terminator {
             Terminator::Delimiter(d) if d.len() > SHORT_DELIMITER => {
-                Some(memmem::Finder::new(d).into_owned())
+                self.finder = Some(memmem::Finder::new(d).into_owned());
             }
-            _ => None,
-        };
-        if let Terminator::Delimiter(d) = &self.terminator {
-            if let Some(&b) = d.first() {
-                self.first = ByteSearch::new(b);
+            Terminator::Delimiter(d) => {
+                if let Some(&b) = d.first() {
+                    self.first = ByteSearch::new(b);
+                }
             }
+            _ => {}
         }
     }
 
