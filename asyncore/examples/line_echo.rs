@@ -21,6 +21,15 @@ struct LineEcho {
 }
 
 impl ChatHandler for LineEcho {
+    // A line that arrived whole is answered from the input buffer.
+    fn found_record(&mut self, chat: &mut Chat<'_, '_>, line: &[u8]) -> io::Result<()> {
+        if line.len() > MAX_LINE {
+            return too_long(chat, line.len());
+        }
+        echo(chat, line)
+    }
+
+    // A line split across reads is collected first.
     fn collect_incoming_data(&mut self, _chat: &mut Chat<'_, '_>, data: &[u8]) -> io::Result<()> {
         self.line.collect(data);
         Ok(())
@@ -28,13 +37,21 @@ impl ChatHandler for LineEcho {
 
     fn found_terminator(&mut self, chat: &mut Chat<'_, '_>) -> io::Result<()> {
         match self.line.finish() {
-            Ok(line) => {
-                chat.push(line)?;
-                chat.push("\r\n")
-            }
-            Err(too_long) => chat.push(format!("-ERR {too_long}\r\n")),
+            Ok(line) => echo(chat, line),
+            Err(over) => too_long(chat, over.total),
         }
     }
+}
+
+fn echo(chat: &mut Chat<'_, '_>, line: &[u8]) -> io::Result<()> {
+    chat.push(line)?;
+    chat.push("\r\n")
+}
+
+fn too_long(chat: &mut Chat<'_, '_>, len: usize) -> io::Result<()> {
+    chat.push(format!(
+        "-ERR record of {len} bytes exceeds the limit of {MAX_LINE} bytes\r\n"
+    ))
 }
 
 struct Server;

@@ -18,7 +18,6 @@ use asyncore_loop::{
     Backend, Cx, Dispatcher, EventLoop, SendBuffer, SockAddr, Socket, AF_INET, SOCK_STREAM,
 };
 use std::io;
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -161,31 +160,6 @@ fn rust_client_to_cpython_echo_server(b: Backend) {
     assert!(child.wait(util::secs(10)).success());
 }
 
-/// The path of an example binary, built on demand (`cargo test --test x`
-/// does not build examples).
-fn example_binary(name: &str) -> PathBuf {
-    let profile_dir = std::env::current_exe()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .to_path_buf();
-    let path = profile_dir.join("examples").join(name);
-    if !path.exists() {
-        let mut cmd = Command::new(env!("CARGO"));
-        cmd.args(["build", "-p", "asyncore-loop", "--example", name]);
-        if profile_dir.ends_with("release") {
-            cmd.arg("--release");
-        }
-        assert!(
-            cmd.status().unwrap().success(),
-            "cannot build example {name}"
-        );
-    }
-    path
-}
-
 /// AC-EX-1: the seed's client fetches 3 MiB from `python3 -m http.server`.
 #[test]
 fn http_client_example_fetches_3_mib_byte_for_byte() {
@@ -212,7 +186,7 @@ fn http_client_example_fetches_3_mib_byte_for_byte() {
     // "Serving HTTP on 127.0.0.1 port 41234 (http://127.0.0.1:41234/) ..."
     let port = line.split_whitespace().nth(5).unwrap().to_string();
 
-    let example = example_binary("http_client");
+    let example = util::example_binary("http_client");
     let out = Command::new(&example)
         .args(["127.0.0.1", &port, "/big.bin"])
         .output()

@@ -49,8 +49,12 @@ impl Buffers {
         let mut out = OutQueue::new(DEFAULT_OUT_BUFFER_SIZE);
         // Batching copies small pushes into one queue entry.
         out.set_coalesce(true);
+        // Whole records go to `found_record` until the handler's default
+        // declines one.
+        let mut parser = Parser::new();
+        parser.set_whole_records(true);
         Buffers {
-            parser: Parser::new(),
+            parser,
             out,
             in_buffer_size: DEFAULT_IN_BUFFER_SIZE,
             high_water: DEFAULT_HIGH_WATER,

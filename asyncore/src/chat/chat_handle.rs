@@ -165,6 +165,12 @@ impl<'a, S: 'static> Chat<'_, 'a, S> {
 
     /// After a push: one send now, or later when batching input.
     // Spec: AC-CHAT-Q-12.
+    /// `found_record`'s default: this record and every later one go
+    /// through `collect_incoming_data` and `found_terminator`.
+    pub(super) fn decline_records(&mut self) {
+        self.buf.parser.set_whole_records(false);
+    }
+
     fn send_or_defer(&mut self) -> io::Result<()> {
         if self.buf.deferring {
             self.buf.deferred = true;

@@ -23,6 +23,58 @@ pub trait ChatHandler<S: 'static = ()>: 'static {
     // Spec: AC-CHAT-7, AC-CHAT-14.
     fn found_terminator(&mut self, chat: &mut Chat<'_, '_, S>) -> io::Result<()>;
 
+    /// A whole record, read in place: called instead of
+    /// `collect_incoming_data` and `found_terminator` when a record and its
+    /// terminator arrived together, so nothing of it was delivered before.
+    /// `record` excludes the terminator and may be empty. A record that
+    /// arrives in pieces across reads still comes through the two hooks, so
+    /// a handler that overrides this one keeps them too.
+    ///
+    /// It saves copying the record into a buffer of the handler's own, and
+    /// one hook call per record. Default: the record goes through the two
+    /// hooks, exactly as asynchat delivers it.
+    ///
+    /// # Examples
+    ///
+    /// An echo of lines up to 512 bytes, whichever way a line arrives:
+    ///
+    /// ```
+    /// use asyncore_loop::chat::{Chat, ChatHandler, Collector};
+    /// use std::io;
+    ///
+    /// struct Echo(Collector);
+    ///
+    /// fn reply(chat: &mut Chat<'_, '_>, line: &[u8]) -> io::Result<()> {
+    ///     chat.push(line)?;
+    ///     chat.push("\r\n")
+    /// }
+    ///
+    /// impl ChatHandler for Echo {
+    ///     fn found_record(&mut self, chat: &mut Chat<'_, '_>, line: &[u8]) -> io::Result<()> {
+    ///         if line.len() > 512 {
+    ///             return chat.push("-ERR line too long\r\n");
+    ///         }
+    ///         reply(chat, line)
+    ///     }
+    ///     // A line split across reads:
+    ///     fn collect_incoming_data(&mut self, _: &mut Chat<'_, '_>, data: &[u8]) -> io::Result<()> {
+    ///         self.0.collect(data);
+    ///         Ok(())
+    ///     }
+    ///     fn found_terminator(&mut self, chat: &mut Chat<'_, '_>) -> io::Result<()> {
+    ///         match self.0.finish() {
+    ///             Ok(line) => reply(chat, line),
+    ///             Err(_) => chat.push("-ERR line too long\r\n"),
+    ///         }
+    ///     }
+    /// }
+    /// ```
+    fn found_record(&mut self, chat: &mut Chat<'_, '_, S>, record: &[u8]) -> io::Result<()> {
+        let _ = record;
+        chat.decline_records();
+        Ok(())
+    }
+
     /// The channel's name in log lines (default: the Rust type name).
     fn name(&self) -> &'static str {
         std::any::type_name::<Self>()

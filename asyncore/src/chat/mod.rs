@@ -11,6 +11,8 @@
 //! back-pressure stops reading while too much output is queued
 //! ([`AsyncChat::with_water_marks`]), and a hard output limit turns runaway
 //! pushes into an error the handler sees ([`AsyncChat::with_out_limit`]).
+//! A record that arrived whole can be read in place, without collecting it
+//! first ([`ChatHandler::found_record`]).
 //!
 //! # A complete line-echo server
 //!

@@ -14,7 +14,8 @@
 //! * Child processes: [`in_child`] / [`in_child_within`] re-run this test
 //!   binary filtered to one test, under a kill deadline.
 //! * Other programs (python3, the examples): [`Proc`], killed on drop, every
-//!   wait bounded; [`py_script`] names a helper in `tests/py`.
+//!   wait bounded; [`py_script`] names a helper in `tests/py`;
+//!   [`example_binary`] builds an example when missing.
 //! * Files: [`temp_path`], [`TempFile`] (removed on drop).
 //! * Process measures: [`rss_kib`], [`rss_hwm_kib`].
 //! * Dispatchers: [`Quiet`] (wants nothing); [`echo`]: a back-pressured,
@@ -417,6 +418,31 @@ impl<S: 'static> Dispatcher<S> for Quiet {
     fn writable(&self, _: &View<'_, S>) -> bool {
         false
     }
+}
+
+/// The path of an example binary, built on demand (`cargo test --test x`
+/// does not build examples).
+pub fn example_binary(name: &str) -> std::path::PathBuf {
+    let profile_dir = std::env::current_exe()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let path = profile_dir.join("examples").join(name);
+    if !path.exists() {
+        let mut cmd = std::process::Command::new(env!("CARGO"));
+        cmd.args(["build", "-p", "asyncore-loop", "--example", name]);
+        if profile_dir.ends_with("release") {
+            cmd.arg("--release");
+        }
+        assert!(
+            cmd.status().unwrap().success(),
+            "cannot build example {name}"
+        );
+    }
+    path
 }
 
 /// A child process of a test (python3, an example binary), killed and reaped

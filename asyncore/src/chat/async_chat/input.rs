@@ -75,20 +75,24 @@ impl<H> AsyncChat<H> {
         loop {
             let handled = match self.buf.parser.next_span() {
                 None => return Ok(()),
-                Some(Span::Data(start, end)) => {
-                    // The hook reads the piece in the parser's buffer, lent
-                    // out while the hook may change the terminator or
-                    // discard the input.
+                Some(Span::Record(start, end)) => {
+                    // The record is read where it lies, in the parser's
+                    // buffer, lent out while the hook may change the
+                    // terminator or discard the input.
                     let input = self.buf.parser.lend_buffer();
                     let (handler, mut chat) = self.split(cx);
-                    let handled = handler.collect_incoming_data(&mut chat, &input.0[start..end]);
+                    let handled = handler.found_record(&mut chat, &input.0[start..end]);
                     self.buf.parser.restore_buffer(input);
-                    handled
+                    if self.buf.parser.whole_records() {
+                        handled
+                    } else {
+                        // The handler's default declined: this record and
+                        // every later one go through the two hooks.
+                        let span = self.buf.parser.in_pieces(start, end);
+                        self.deliver(cx, span)
+                    }
                 }
-                Some(Span::Terminator) => {
-                    let (handler, mut chat) = self.split(cx);
-                    handler.found_terminator(&mut chat)
-                }
+                Some(span) => self.deliver(cx, span),
             };
             handled?;
             // One test after each hook for the rare cases: a close or an
@@ -98,6 +102,31 @@ impl<H> AsyncChat<H> {
                 if self.must_stop(cx) {
                     return Ok(());
                 }
+            }
+        }
+    }
+
+    /// A piece of a record to `collect_incoming_data`, or its end to
+    /// `found_terminator`.
+    #[inline(always)]
+    fn deliver<S: 'static>(&mut self, cx: &mut Cx<'_, S>, span: Span) -> io::Result<()>
+    where
+        H: ChatHandler<S>,
+    {
+        match span {
+            Span::Data(start, end) => {
+                // The hook reads the piece in the parser's buffer, lent
+                // out as for a whole record.
+                let input = self.buf.parser.lend_buffer();
+                let (handler, mut chat) = self.split(cx);
+                let handled = handler.collect_incoming_data(&mut chat, &input.0[start..end]);
+                self.buf.parser.restore_buffer(input);
+                handled
+            }
+            _ => {
+                debug_assert_eq!(span, Span::Terminator, "a record comes in pieces here");
+                let (handler, mut chat) = self.split(cx);
+                handler.found_terminator(&mut chat)
             }
         }
     }

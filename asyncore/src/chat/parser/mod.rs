@@ -131,6 +131,12 @@ pub struct Parser {
     /// Nothing of the current record was delivered yet (for `BlankLine`:
     /// an empty line here is an empty record).
     fresh: bool,
+    /// A piece of the current record went out as `Data` and its end was not
+    /// yet signalled: a record ending now is not whole.
+    in_record: bool,
+    /// Give a record found whole as one [`Span::Record`] (the chat
+    /// channel's `found_record`); off, as `Data` and `Terminator`.
+    whole_records: bool,
 }
 
 /// An event as a span of the parser's buffer ([`Parser::next_span`]).
@@ -139,6 +145,11 @@ pub(crate) enum Span {
     /// `Data(&buf[start..end])`.
     Data(usize, usize),
     Terminator,
+    /// A whole record, `buf[start..end]` (possibly empty), with its end:
+    /// nothing of it went out before, and no `Terminator` follows.
+    /// [`Parser::in_pieces`] turns it into the `Data` and `Terminator`
+    /// events it stands for.
+    Record(usize, usize),
 }
 
 impl Parser {
@@ -166,6 +177,8 @@ impl Parser {
             stalled: false,
             discarded: false,
             fresh: true,
+            in_record: false,
+            whole_records: false,
         }
     }
 
@@ -323,18 +336,24 @@ impl Parser {
     /// ```
     // Spec: AC-CHAT-25.
     pub fn next_event(&mut self) -> Option<Event<'_>> {
-        match self.next_span()? {
-            Span::Terminator => Some(Event::Terminator),
+        let span = match self.next_span()? {
+            Span::Record(start, end) => self.in_pieces(start, end),
+            span => span,
+        };
+        match span {
             Span::Data(start, end) => Some(Event::Data(&self.buf[start..end])),
+            _ => Some(Event::Terminator),
         }
     }
 
     /// [`next_event`](Parser::next_event) with the data as a span of the
-    /// buffer, so the caller may lend the buffer out while a hook reads it.
+    /// buffer, so the caller may lend the buffer out while a hook reads it;
+    /// a record that arrived whole comes as one [`Span::Record`].
     #[inline]
     pub(crate) fn next_span(&mut self) -> Option<Span> {
         if self.signal_pending {
             self.signal_pending = false;
+            self.in_record = false;
             return Some(Span::Terminator);
         }
         let start = self.pos;
@@ -351,8 +370,8 @@ impl Parser {
                 } else {
                     let end = start + *n;
                     *n = 0;
-                    self.signal_pending = true;
-                    end
+                    self.pos = end;
+                    return Some(self.record_end(start, end));
                 }
             }
             Terminator::Delimiter(d) => {
@@ -362,14 +381,9 @@ impl Parser {
                     None => find_short(hay, d, &self.first),
                 };
                 match found {
-                    Some(0) => {
-                        self.pos = start + d.len();
-                        return Some(Span::Terminator);
-                    }
                     Some(i) => {
                         self.pos = start + i + d.len();
-                        self.signal_pending = true;
-                        return Some(Span::Data(start, start + i));
+                        return Some(self.record_end(start, start + i));
                     }
                     None => match find_prefix_at_end(hay, d) {
                         0 => self.buf.len(),
@@ -389,11 +403,11 @@ impl Parser {
                     match hay {
                         [b'\n', ..] => {
                             self.pos = start + 1;
-                            return Some(Span::Terminator);
+                            return Some(self.record_end(start, start));
                         }
                         [b'\r', b'\n', ..] => {
                             self.pos = start + 2;
-                            return Some(Span::Terminator);
+                            return Some(self.record_end(start, start));
                         }
                         [b'\r'] => {
                             self.stalled = true;
@@ -406,9 +420,8 @@ impl Parser {
                 match find_blank_line(hay) {
                     BlankLineSearch::Found { data_end, line_end } => {
                         self.pos = start + line_end;
-                        self.signal_pending = true;
                         self.fresh = true;
-                        return Some(Span::Data(start, start + data_end));
+                        return Some(self.record_end(start, start + data_end));
                     }
                     BlankLineSearch::NotYet { hold: 0 } => self.buf.len(),
                     BlankLineSearch::NotYet { hold } => {
@@ -423,7 +436,47 @@ impl Parser {
             Terminator::None => self.buf.len(), // unreachable: behaves_as_none
         };
         self.pos = end;
+        self.in_record = true;
         Some(Span::Data(start, end))
+    }
+
+    /// The span for a record that ends at `end` (its terminator already
+    /// consumed): whole if nothing of it went out before, else its last
+    /// piece (if any) with the signal due after it.
+    #[inline(always)]
+    fn record_end(&mut self, start: usize, end: usize) -> Span {
+        if self.whole_records && !self.in_record {
+            Span::Record(start, end)
+        } else if start == end {
+            self.in_record = false;
+            Span::Terminator
+        } else {
+            self.signal_pending = true;
+            Span::Data(start, end)
+        }
+    }
+
+    /// Whether a record found whole comes as one [`Span::Record`] (off for
+    /// a new parser).
+    pub(crate) fn set_whole_records(&mut self, on: bool) {
+        self.whole_records = on;
+    }
+
+    /// See [`set_whole_records`](Parser::set_whole_records).
+    pub(crate) fn whole_records(&self) -> bool {
+        self.whole_records
+    }
+
+    /// A [`Span::Record`] as the events it stands for: its bytes as `Data`
+    /// (if any) with the signal due next, or the signal alone.
+    pub(crate) fn in_pieces(&mut self, start: usize, end: usize) -> Span {
+        if start == end {
+            Span::Terminator
+        } else {
+            self.signal_pending = true;
+            self.in_record = true;
+            Span::Data(start, end)
+        }
     }
 
     /// Takes the buffer out (with its read position), for a hook to read a

@@ -80,7 +80,59 @@ fn records(first: &Terminator, script: &[Terminator], chunks: &[Vec<u8>]) -> Out
     (out, p.buffer().to_vec(), p.terminator().clone())
 }
 
+// `records`, read with spans as the chat channel reads them: a whole
+// record counts as its piece and its signal. Fails if a record comes whole
+// after a piece of it went out.
+fn records_by_span(first: &Terminator, script: &[Terminator], chunks: &[Vec<u8>]) -> Outcome {
+    let mut p = Parser::with_terminator(first.clone());
+    p.set_whole_records(true);
+    let mut out: Vec<Option<Vec<u8>>> = Vec::new();
+    let mut signals = 0;
+    let mut in_record = false;
+    for chunk in chunks {
+        p.feed(chunk);
+        while let Some(span) = p.next_span() {
+            let (data, signal) = match span {
+                Span::Data(s, e) => (Some(p.buf[s..e].to_vec()), false),
+                Span::Terminator => (None, true),
+                Span::Record(s, e) => {
+                    assert!(!in_record, "a whole record after a piece of it");
+                    (Some(p.buf[s..e].to_vec()).filter(|d| !d.is_empty()), true)
+                }
+            };
+            if let Some(d) = data {
+                in_record = true;
+                match out.last_mut() {
+                    Some(Some(acc)) => acc.extend_from_slice(&d),
+                    _ => out.push(Some(d)),
+                }
+            }
+            if signal {
+                in_record = false;
+                out.push(None);
+                if let Some(t) = script.get(signals) {
+                    p.set_terminator(t.clone());
+                }
+                signals += 1;
+            }
+        }
+    }
+    (out, p.buffer().to_vec(), p.terminator().clone())
+}
+
 proptest! {
+    // Whole records and pieces together are the events, record for record.
+    #[test]
+    fn spans_give_the_events_records(
+        t in terminator(),
+        script in prop::collection::vec(terminator(), 0..12),
+        data in prop::collection::vec(alphabet(), 0..200),
+        cuts in prop::collection::vec(any::<usize>(), 0..20),
+    ) {
+        let chunks = split(&data, &cuts);
+        prop_assert_eq!(records_by_span(&t, &script, &chunks), records(&t, &script, &chunks));
+    }
+
     // Any split of the stream gives the same records, leftovers and terminator.
     #[test]
     fn any_split_same_records(

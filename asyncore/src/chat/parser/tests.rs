@@ -193,20 +193,23 @@ fn x_ch_11_discard_input() {
 #[test]
 fn lent_buffer_keeps_the_rest_or_the_discard() {
     let mut p = Parser::with_terminator("\r\n");
+    p.set_whole_records(true);
     p.feed(b"ab\r\ncd\r\nef");
-    let Some(Span::Data(start, end)) = p.next_span() else {
-        panic!("a data span");
+    let Some(Span::Record(start, end)) = p.next_span() else {
+        panic!("a whole record");
     };
     let lent = p.lend_buffer();
     assert_eq!(&lent.0[start..end], b"ab");
     assert_eq!(p.buffered(), 0, "empty while lent");
     p.set_terminator("d");
     p.restore_buffer(lent);
-    assert_eq!(p.next_span(), Some(Span::Terminator));
     assert_eq!(p.next_event(), Some(Event::Data(b"c")));
     assert_eq!(p.next_event(), Some(Event::Terminator));
+    // A last piece with its signal due: a discard keeps the signal.
     let mut p = Parser::with_terminator("\n");
-    p.feed(b"x\ny\n");
+    p.feed(b"x");
+    assert_eq!(p.next_span(), Some(Span::Data(0, 1)));
+    p.feed(b"y\nz\n");
     let Some(Span::Data(..)) = p.next_span() else {
         panic!("a data span");
     };
@@ -218,6 +221,49 @@ fn lent_buffer_keeps_the_rest_or_the_discard() {
     assert_eq!(p.next_event(), None);
     p.feed(b"gh");
     assert_eq!(p.next_event(), Some(Event::Data(b"gh")));
+}
+
+// A record found whole in the buffer is one span; an empty one too. A
+// record whose first piece went out in an earlier read ends with `Data`
+// and `Terminator`, or with `Terminator` alone, as the events do.
+#[test]
+fn whole_records_are_one_span() {
+    let mut p = Parser::with_terminator("\r\n");
+    p.set_whole_records(true);
+    p.feed(b"ab\r\n\r\ncd");
+    assert_eq!(p.next_span(), Some(Span::Record(0, 2)));
+    assert_eq!(p.next_span(), Some(Span::Record(4, 4)));
+    assert_eq!(p.next_span(), Some(Span::Data(6, 8)), "no end yet");
+    assert_eq!(p.next_span(), None);
+    p.feed(b"e\r\nfg\r");
+    assert_eq!(p.next_span(), Some(Span::Data(0, 1)), "its first piece went out");
+    assert_eq!(p.next_span(), Some(Span::Terminator));
+    assert_eq!(p.next_span(), Some(Span::Data(3, 5)));
+    assert_eq!(p.next_span(), None, "\\r held back");
+    p.feed(b"\n3");
+    assert_eq!(p.next_span(), Some(Span::Terminator), "the end of fg");
+    p.set_terminator(1usize);
+    assert_eq!(p.next_span(), Some(Span::Record(2, 3)), "a count too");
+    p.set_terminator(Terminator::BlankLine);
+    p.feed(b"h: 1\n\n");
+    let Some(Span::Record(s, e)) = p.next_span() else {
+        panic!("a whole head");
+    };
+    assert_eq!(&p.buf[s..e], b"h: 1\n");
+    // `in_pieces` gives what `next_event` reports for a whole record.
+    let mut p = Parser::with_terminator("\n");
+    p.set_whole_records(true);
+    p.feed(b"xy\n\n");
+    let Some(Span::Record(s, e)) = p.next_span() else {
+        panic!("a whole record");
+    };
+    assert_eq!(p.in_pieces(s, e), Span::Data(0, 2));
+    assert_eq!(p.next_span(), Some(Span::Terminator));
+    let Some(Span::Record(s, e)) = p.next_span() else {
+        panic!("an empty record");
+    };
+    assert_eq!(p.in_pieces(s, e), Span::Terminator);
+    assert_eq!(p.next_span(), None);
 }
 
 // Splits `data` into pieces of `size` (the echo server's chunk sizes).
