@@ -24,7 +24,8 @@ use std::time::{Duration, Instant};
 pub enum Deadline {
     /// Nothing was read or written for the idle timeout.
     Idle,
-    /// The channel was readable but nothing arrived for the read timeout.
+    /// The channel was readable but nothing arrived for the read timeout
+    /// (not after end of stream: the loop no longer waits to read then).
     Read,
     /// The channel had output to send but could not send for the write timeout.
     Write,
@@ -68,10 +69,6 @@ impl Deadlines {
             Deadline::Read => self.read = after,
             Deadline::Write => self.write = after,
         }
-    }
-
-    pub(crate) fn any(&self) -> bool {
-        self.idle.is_some() || self.read.is_some() || self.write.is_some()
     }
 
     /// The first deadline that has passed at `now`, given whether the

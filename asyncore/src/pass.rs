@@ -428,8 +428,8 @@ impl<S: 'static> EventLoop<S> {
                 TimerAction::Callback(None) => {}
                 TimerAction::Deadline => {
                     invoke(core, nursery, index, routing, "handle_timeout", |d, cx| {
-                        let view = cx.view();
-                        let (reading, writing) = (d.readable(&view), d.writable(&view));
+                        let (reading, writing) =
+                            crate::stored::interest_of(&*d, &cx.view(), cx.ch.read_eof);
                         if let Some(kind) = cx.expired_deadline(reading, writing) {
                             log::debug!("{} {kind} deadline passed", cx.token());
                             let before = cx.ch.close_reason;

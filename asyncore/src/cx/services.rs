@@ -251,17 +251,23 @@ impl<S: 'static> Cx<'_, S> {
             .deadlines
             .get_or_insert_with(|| Box::new(Deadlines::new(now)));
         deadlines.set(kind, after);
-        let (any, timer) = (deadlines.any(), deadlines.timer.take());
+        // The first check comes when the earliest declared deadline could
+        // pass (as if the channel read and wrote); the check computes the
+        // real expiry and re-arms.
+        let first = deadlines.next_check(now, true, true);
+        let timer = deadlines.timer.take();
         if let Some(id) = timer {
             self.cancel_timer(id);
         }
-        if !any {
+        let Some(first) = first else {
             self.ch.deadlines = None;
             return;
-        }
-        // Check soon; the check computes the real expiry and re-arms.
-        let first = after.unwrap_or(Duration::ZERO);
-        let id = self.arm_timer(first, None, TimerAction::Deadline);
+        };
+        let id = self.arm_timer(
+            first.saturating_duration_since(now),
+            None,
+            TimerAction::Deadline,
+        );
         if let Some(d) = self.ch.deadlines.as_mut() {
             d.timer = Some(id);
         }

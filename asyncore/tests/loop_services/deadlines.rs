@@ -157,6 +157,70 @@ fn read_timeout_only_when_reading(b: Backend) {
     });
 }
 
+/// Declaring a longer deadline after a shorter one does not delay the
+/// shorter: a read deadline of 30 ms, then an idle one of 400 ms, on a
+/// silent connection: the read deadline fires first, well before 400 ms.
+fn a_later_longer_deadline_keeps_the_shorter(b: Backend) {
+    util::bounded(secs(10), move || {
+        let mut ev = event_loop(b, TimeoutLog::new());
+        let (sock, _peer) = unix_pair();
+        let set_at = Instant::now();
+        let mut cx = ev.add(Watch { id: 1, reads: true });
+        cx.adopt(sock).unwrap();
+        cx.set_timeout(Deadline::Read, Some(ms(30)));
+        cx.set_timeout(Deadline::Idle, Some(ms(400)));
+        let t = cx.token();
+        run_until(&mut ev, |ev| !ev.contains(t));
+        let log = ev.state();
+        assert_eq!(log.len(), 1, "{log:?}");
+        assert_eq!(log[0].1, Deadline::Read, "{log:?}");
+        let after = log[0].2 - set_at;
+        assert!(after >= ms(30) && after < ms(400), "after {after:?}");
+    });
+}
+
+/// Reads like `Watch`, and stays open at end of stream (as a handler still
+/// answering would).
+struct StaysAfterEof(Watch);
+
+impl Dispatcher<TimeoutLog> for StaysAfterEof {
+    fn readable(&self, view: &View<'_, TimeoutLog>) -> bool {
+        self.0.readable(view)
+    }
+    fn writable(&self, _: &View<'_, TimeoutLog>) -> bool {
+        false
+    }
+    fn handle_read(&mut self, cx: &mut Cx<'_, TimeoutLog>) -> io::Result<()> {
+        self.0.handle_read(cx)
+    }
+    fn handle_read_eof(&mut self, _: &mut Cx<'_, TimeoutLog>) -> io::Result<()> {
+        Ok(())
+    }
+    fn handle_timeout(&mut self, cx: &mut Cx<'_, TimeoutLog>, kind: Deadline) -> io::Result<()> {
+        self.0.handle_timeout(cx, kind)
+    }
+}
+
+/// After end of stream the loop no longer waits to read, so a read
+/// deadline (30 ms) no longer applies, whatever `readable()` says; the idle
+/// deadline (250 ms) still does.
+fn read_timeout_stops_at_end_of_stream(b: Backend) {
+    util::bounded(secs(10), move || {
+        let mut ev = event_loop(b, TimeoutLog::new());
+        let (sock, peer) = unix_pair();
+        let mut cx = ev.add(StaysAfterEof(Watch { id: 1, reads: true }));
+        cx.adopt(sock).unwrap();
+        cx.set_timeout(Deadline::Read, Some(ms(30)));
+        cx.set_timeout(Deadline::Idle, Some(ms(250)));
+        let t = cx.token();
+        peer.shutdown(std::net::Shutdown::Write).unwrap();
+        run_until(&mut ev, |ev| !ev.contains(t));
+        let log = ev.state();
+        assert_eq!(log.len(), 1, "{log:?}");
+        assert_eq!(log[0].1, Deadline::Idle, "{log:?}");
+    });
+}
+
 #[derive(Default)]
 struct WriteLog {
     progress: Option<Instant>,
@@ -239,5 +303,7 @@ backend_tests!(
     idle_timeout_closes_silent_connection,
     activity_keeps_connection_open,
     read_timeout_only_when_reading,
+    read_timeout_stops_at_end_of_stream,
+    a_later_longer_deadline_keeps_the_shorter,
     write_timeout_when_output_stalls,
 );
