@@ -595,60 +595,7 @@ pub fn test_certs() -> &'static TestCerts {
 /// A CA and a leaf for `name` (and 127.0.0.1), made with `openssl`.
 pub fn make_certs(name: &str) -> TestCerts {
     let dir = temp_path("certs");
-    std::fs::create_dir_all(&dir).unwrap();
-    let run = |args: &[&str]| {
-        let status = std::process::Command::new("openssl")
-            .args(args)
-            .current_dir(&dir)
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .status()
-            .expect("openssl is installed (.ci/run installs it)");
-        assert!(status.success(), "openssl {args:?} failed");
-    };
-    let ec = [
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-256",
-        "-nodes",
-    ];
-    let mut ca = vec![
-        "req",
-        "-x509",
-        "-days",
-        "2",
-        "-subj",
-        "/CN=asyncore test CA",
-    ];
-    ca.extend(ec);
-    ca.extend(["-keyout", "ca.key", "-out", "ca.pem"]);
-    run(&ca);
-    let mut req = vec!["req", "-new", "-subj"];
-    let subj = format!("/CN={name}");
-    req.push(&subj);
-    req.extend(ec);
-    req.extend(["-keyout", "key.pem", "-out", "leaf.csr"]);
-    run(&req);
-    let ext = format!("subjectAltName=DNS:{name},IP:127.0.0.1\nbasicConstraints=CA:FALSE\n");
-    std::fs::write(dir.join("leaf.ext"), ext).unwrap();
-    run(&[
-        "x509",
-        "-req",
-        "-in",
-        "leaf.csr",
-        "-CA",
-        "ca.pem",
-        "-CAkey",
-        "ca.key",
-        "-CAcreateserial",
-        "-days",
-        "2",
-        "-extfile",
-        "leaf.ext",
-        "-out",
-        "cert.pem",
-    ]);
+    asyncore_testkit::make_certs(&dir, name).expect("test certificates (openssl)");
     TestCerts {
         ca: dir.join("ca.pem"),
         cert: dir.join("cert.pem"),

@@ -72,58 +72,6 @@ fn args() -> Args {
     a
 }
 
-/// A CA and a leaf for localhost/127.0.0.1, made with openssl.
-fn make_certs(dir: &Path) -> io::Result<()> {
-    std::fs::create_dir_all(dir)?;
-    let run = |args: &[&str]| -> io::Result<()> {
-        let ok = Command::new("openssl")
-            .args(args)
-            .current_dir(dir)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()?
-            .success();
-        ok.then_some(())
-            .ok_or_else(|| io::Error::other(format!("openssl {args:?}")))
-    };
-    let ec = [
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-256",
-        "-nodes",
-    ];
-    let mut ca = vec!["req", "-x509", "-days", "2", "-subj", "/CN=bench CA"];
-    ca.extend(ec);
-    ca.extend(["-keyout", "ca.key", "-out", "ca.pem"]);
-    run(&ca)?;
-    let mut req = vec!["req", "-new", "-subj", "/CN=localhost"];
-    req.extend(ec);
-    req.extend(["-keyout", "key.pem", "-out", "leaf.csr"]);
-    run(&req)?;
-    std::fs::write(
-        dir.join("leaf.ext"),
-        "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\n",
-    )?;
-    run(&[
-        "x509",
-        "-req",
-        "-in",
-        "leaf.csr",
-        "-CA",
-        "ca.pem",
-        "-CAkey",
-        "ca.key",
-        "-CAcreateserial",
-        "-days",
-        "2",
-        "-extfile",
-        "leaf.ext",
-        "-out",
-        "cert.pem",
-    ])
-}
-
 fn client_config(ca: &Path) -> Arc<ClientConfig> {
     let mut roots = RootCertStore::empty();
     for cert in CertificateDer::pem_file_iter(ca).expect("ca") {
@@ -360,7 +308,7 @@ fn main() -> io::Result<()> {
     net::raise_nofile();
     net::pin(0, 1);
     let dir = certs_dir();
-    make_certs(&dir)?;
+    asyncore_testkit::make_certs(&dir, "localhost")?;
     let bin = std::env::current_exe()?
         .parent()
         .expect("bin dir")

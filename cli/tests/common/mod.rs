@@ -361,59 +361,7 @@ pub fn make_certs(name: &str) -> TestCerts {
     static N: AtomicUsize = AtomicUsize::new(0);
     let n = N.fetch_add(1, Ordering::Relaxed);
     let dir = std::env::temp_dir().join(format!("asyncore-cli-certs-{}-{n}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let run = |args: &[&str]| {
-        let status = Command::new("openssl")
-            .args(args)
-            .current_dir(&dir)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .expect("openssl is installed (.ci/run installs it)");
-        assert!(status.success(), "openssl {args:?} failed");
-    };
-    let ec = [
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-256",
-        "-nodes",
-    ];
-    let mut ca = vec![
-        "req",
-        "-x509",
-        "-days",
-        "2",
-        "-subj",
-        "/CN=asyncore test CA",
-    ];
-    ca.extend(ec);
-    ca.extend(["-keyout", "ca.key", "-out", "ca.pem"]);
-    run(&ca);
-    let subj = format!("/CN={name}");
-    let mut req = vec!["req", "-new", "-subj", subj.as_str()];
-    req.extend(ec);
-    req.extend(["-keyout", "key.pem", "-out", "leaf.csr"]);
-    run(&req);
-    let ext = format!("subjectAltName=DNS:{name},IP:127.0.0.1\nbasicConstraints=CA:FALSE\n");
-    std::fs::write(dir.join("leaf.ext"), ext).expect("write leaf.ext");
-    run(&[
-        "x509",
-        "-req",
-        "-in",
-        "leaf.csr",
-        "-CA",
-        "ca.pem",
-        "-CAkey",
-        "ca.key",
-        "-CAcreateserial",
-        "-days",
-        "2",
-        "-extfile",
-        "leaf.ext",
-        "-out",
-        "cert.pem",
-    ]);
+    asyncore_testkit::make_certs(&dir, name).expect("test certificates (openssl)");
     let path = |f: &str| dir.join(f).to_str().expect("utf-8 temp dir").to_string();
     TestCerts {
         ca: path("ca.pem"),
