@@ -36,6 +36,17 @@ fn oversized_request_lines_are_414_and_heads_431() {
     let r = c.read(false).unwrap();
     assert_eq!((r.status, r.header("connection")), (414, Some("close")));
     assert!(c.closed());
+    // The same sent whole, empty line included (read where it lies).
+    let mut c = Client::connect(p.addr());
+    c.send(format!("GET /{} HTTP/1.1\r\nHost: t\r\n\r\n", "x".repeat(9000)).as_bytes());
+    let r = c.read(false).unwrap();
+    assert_eq!((r.status, r.header("connection")), (414, Some("close")));
+    assert!(c.closed());
+    let mut c = Client::connect(p.addr());
+    let pad = format!("X-Pad: {}\r\n", "p".repeat(1000)).repeat(40);
+    c.send(format!("GET /a.txt HTTP/1.1\r\nHost: t\r\n{pad}\r\n").as_bytes());
+    assert_eq!(c.read(false).unwrap().status, 431);
+    assert!(c.closed());
     // A head over 32 KiB: 431, even if it never ends.
     let mut c = Client::connect(p.addr());
     c.send(b"GET /a.txt HTTP/1.1\r\nHost: t\r\n");

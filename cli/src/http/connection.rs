@@ -1,6 +1,7 @@
 //! One HTTP connection: a [`ChatHandler`] reading each request head whole
-//! (up to its empty line, with LF or CRLF line endings: one
-//! `found_terminator` a head), answering each in order as soon as its head
+//! (up to its empty line, with LF or CRLF line endings: one hook a head,
+//! `found_record` with the head in place when it arrived in one read, else
+//! its pieces collected for `found_terminator`), answering each in order as soon as its head
 //! is complete, and discarding request bodies by their
 //! Content-Length. Answers to requests that arrive together (pipelined)
 //! are batched by the chat channel into one send.
@@ -36,6 +37,11 @@ enum Phase {
 fn first_line(head: &[u8]) -> String {
     let first = head.split(|&b| b == b'\n').next().unwrap_or_default();
     String::from_utf8_lossy(first.strip_suffix(b"\r").unwrap_or(first)).into_owned()
+}
+
+/// A request line too long to log whole: its first 64 bytes.
+fn long_line(head: &[u8]) -> String {
+    String::from_utf8_lossy(&head[..64.min(head.len())]).into_owned() + "..."
 }
 
 /// One connection's protocol state ([`ChatHandler`]); [`channel`] wraps it.
@@ -122,12 +128,11 @@ impl Connection {
         Ok(())
     }
 
-    /// A complete request head arrived.
-    fn on_head(&mut self, chat: &mut Chat<'_, '_>) -> io::Result<()> {
+    /// A complete request head arrived (without its empty line).
+    fn on_head(&mut self, chat: &mut Chat<'_, '_>, head: &[u8]) -> io::Result<()> {
         let mut req = std::mem::take(&mut self.request);
-        let parsed = parse_head_into(&self.head, &mut req);
-        let line = parsed.err().map(|status| (status, first_line(&self.head)));
-        self.head.clear();
+        let parsed = parse_head_into(head, &mut req);
+        let line = parsed.err().map(|status| (status, first_line(head)));
         self.line_ended = false;
         self.started = None;
         let now = chat.now();
@@ -179,7 +184,7 @@ impl ChatHandler for Connection {
         let before = self.head.len();
         self.head.extend_from_slice(data);
         if !self.line_ended {
-            let line_len = match data.iter().position(|&b| b == b'\n') {
+            let line_len = match memchr::memchr(b'\n', data) {
                 Some(i) => {
                     self.line_ended = true;
                     before + i
@@ -187,7 +192,7 @@ impl ChatHandler for Connection {
                 None => self.head.len(),
             };
             if line_len > MAX_REQUEST_LINE {
-                let line = String::from_utf8_lossy(&self.head[..64]).into_owned() + "...";
+                let line = long_line(&self.head);
                 return self.refuse(chat, Status::UriTooLong, &line);
             }
         }
@@ -196,6 +201,25 @@ impl ChatHandler for Connection {
             return self.refuse(chat, Status::HeaderFieldsTooLarge, &line);
         }
         Ok(())
+    }
+
+    /// A head that arrived whole is parsed where it lies, in the channel's
+    /// input buffer, under the limits `collect_incoming_data` applies to a
+    /// head that arrives in pieces. Anything else (a discarded body, an
+    /// empty line before a request, input after the last response) goes
+    /// where `found_terminator` sends it.
+    fn found_record(&mut self, chat: &mut Chat<'_, '_>, record: &[u8]) -> io::Result<()> {
+        if self.phase != Phase::Head || record.is_empty() {
+            return self.found_terminator(chat);
+        }
+        let line_len = memchr::memchr(b'\n', record).unwrap_or(record.len());
+        if line_len > MAX_REQUEST_LINE {
+            return self.refuse(chat, Status::UriTooLong, &long_line(record));
+        }
+        if record.len() > MAX_HEAD {
+            return self.refuse(chat, Status::HeaderFieldsTooLarge, &first_line(record));
+        }
+        self.on_head(chat, record)
     }
 
     /// The client closed (or half-closed) the connection: with responses
@@ -232,7 +256,11 @@ impl ChatHandler for Connection {
                     }
                     return Ok(());
                 }
-                self.on_head(chat)
+                let head = std::mem::take(&mut self.head);
+                let handled = self.on_head(chat, &head);
+                self.head = head; // its buffer serves the next head
+                self.head.clear();
+                handled
             }
         }
     }
