@@ -1,7 +1,7 @@
 //! The buffers of one chat channel and their limits: input parser, output
 //! queue, back-pressure marks and the hard output limit.
 
-use super::{OutQueue, Parser, PushData, DEFAULT_OUT_BUFFER_SIZE};
+use super::{Framing, OutQueue, PushData, DEFAULT_OUT_BUFFER_SIZE};
 use std::io;
 
 /// `ac_in_buffer_size`'s default: 65 536 bytes per receive.
@@ -15,7 +15,9 @@ pub const DEFAULT_LOW_WATER: usize = 256 << 10;
 /// The buffers of one chat channel: input parser, output queue, limits.
 #[derive(Debug)]
 pub(super) struct Buffers {
-    pub(super) parser: Parser,
+    /// How the input is cut (its bytes are the channel's, beside these
+    /// buffers, so a hook reads its piece in place).
+    pub(super) framing: Framing,
     pub(super) out: OutQueue,
     pub(super) in_buffer_size: usize,
     pub(super) high_water: usize,
@@ -51,10 +53,10 @@ impl Buffers {
         out.set_coalesce(true);
         // Whole records go to `found_record` until the handler's default
         // declines one.
-        let mut parser = Parser::new();
-        parser.set_whole_records(true);
+        let mut framing = Framing::new();
+        framing.set_whole_records(true);
         Buffers {
-            parser,
+            framing,
             out,
             in_buffer_size: DEFAULT_IN_BUFFER_SIZE,
             high_water: DEFAULT_HIGH_WATER,

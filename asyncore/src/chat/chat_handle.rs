@@ -168,7 +168,7 @@ impl<'a, S: 'static> Chat<'_, 'a, S> {
     /// `found_record`'s default: this record and every later one go
     /// through `collect_incoming_data` and `found_terminator`.
     pub(super) fn decline_records(&mut self) {
-        self.buf.parser.set_whole_records(false);
+        self.buf.framing.set_whole_records(false);
     }
 
     fn send_or_defer(&mut self) -> io::Result<()> {
@@ -240,21 +240,23 @@ impl<'a, S: 'static> Chat<'_, 'a, S> {
     /// input.
     // Spec: AC-CHAT-11, AC-CHAT-14.
     pub fn set_terminator(&mut self, terminator: impl Into<Terminator>) {
-        self.buf.parser.set_terminator(terminator);
+        self.buf.framing.set_terminator(terminator);
     }
 
     /// asynchat's `get_terminator()`: a count shows the bytes still
     /// outstanding.
     // Spec: AC-CHAT-13.
     pub fn terminator(&self) -> &Terminator {
-        self.buf.parser.terminator()
+        self.buf.framing.terminator()
     }
 
     /// asynchat's `discard_buffers()`: drops buffered input and all queued
     /// output (producers and a pending close marker included).
     // Spec: AC-CHAT-83.
     pub fn discard_buffers(&mut self) {
-        self.buf.parser.discard();
+        // The input goes once the hook that asked returns (it may be
+        // reading a piece of it).
+        self.buf.framing.discard_later();
         self.buf.out.discard();
         self.buf.update_pause();
     }

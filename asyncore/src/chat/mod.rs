@@ -106,6 +106,6 @@ pub use out_queue::{
     Front, OutQueue, PushData, DEFAULT_OUT_BUFFER_SIZE, SENDFILE_MAX_CHUNK, SPARE_CAPACITY,
 };
 pub use parser::{Event, Parser};
-pub(crate) use parser::Span;
+pub(crate) use parser::{Framing, Span};
 pub use producer::{FileProducer, Producer, SimpleProducer, DEFAULT_PRODUCER_BUFFER_SIZE};
 pub use terminator::Terminator;

@@ -33,8 +33,8 @@ impl<S: 'static, H: ChatHandler<S>> Dispatcher<S> for AsyncChat<H> {
     /// loop. Would-block is ignored.
     // Spec: AC-CHAT-20..22.
     fn handle_read(&mut self, cx: &mut Cx<'_, S>) -> io::Result<()> {
-        let parser = &mut self.buf.parser;
-        match cx.recv_with(self.buf.in_buffer_size, |_, data| parser.feed(data)) {
+        let (framing, input) = (&mut self.buf.framing, &mut self.input);
+        match cx.recv_with(self.buf.in_buffer_size, |_, data| framing.feed(input, data)) {
             Ok(()) => {}
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
             Err(e) => return Err(e),

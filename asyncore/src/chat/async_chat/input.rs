@@ -20,7 +20,7 @@ impl<H> AsyncChat<H> {
             return self.deliver_held_eof(cx);
         }
         loop {
-            let before = self.buf.parser.buffered();
+            let before = self.buf.framing.buffered(&self.input);
             self.buf.deferring = true;
             let handled = self.process_input(cx);
             self.buf.deferring = false;
@@ -35,7 +35,7 @@ impl<H> AsyncChat<H> {
             // The batched send may have drained the output below the
             // low-water mark: then the input held back by the pause is
             // handled now, not left waiting for the next read.
-            let progressed = self.buf.parser.buffered() < before;
+            let progressed = self.buf.framing.buffered(&self.input) < before;
             if cx.is_closed() || self.buf.paused || !progressed {
                 break;
             }
@@ -73,22 +73,18 @@ impl<H> AsyncChat<H> {
             return Ok(());
         }
         loop {
-            let handled = match self.buf.parser.next_span() {
+            let handled = match self.buf.framing.next_span(&mut self.input) {
                 None => return Ok(()),
                 Some(Span::Record(start, end)) => {
-                    // The record is read where it lies, in the parser's
-                    // buffer, lent out while the hook may change the
-                    // terminator or discard the input.
-                    let input = self.buf.parser.lend_buffer();
-                    let (handler, mut chat) = self.split(cx);
-                    let handled = handler.found_record(&mut chat, &input.0[start..end]);
-                    self.buf.parser.restore_buffer(input);
-                    if self.buf.parser.whole_records() {
+                    // The record is read where it lies, in the input bytes.
+                    let (handler, mut chat, input) = self.split_input(cx);
+                    let handled = handler.found_record(&mut chat, &input[start..end]);
+                    if self.buf.framing.whole_records() {
                         handled
                     } else {
                         // The handler's default declined: this record and
                         // every later one go through the two hooks.
-                        let span = self.buf.parser.in_pieces(start, end);
+                        let span = self.buf.framing.in_pieces(start, end);
                         self.deliver(cx, span)
                     }
                 }
@@ -115,13 +111,9 @@ impl<H> AsyncChat<H> {
     {
         match span {
             Span::Data(start, end) => {
-                // The hook reads the piece in the parser's buffer, lent
-                // out as for a whole record.
-                let input = self.buf.parser.lend_buffer();
-                let (handler, mut chat) = self.split(cx);
-                let handled = handler.collect_incoming_data(&mut chat, &input.0[start..end]);
-                self.buf.parser.restore_buffer(input);
-                handled
+                // The hook reads the piece where it lies, in the input bytes.
+                let (handler, mut chat, input) = self.split_input(cx);
+                handler.collect_incoming_data(&mut chat, &input[start..end])
             }
             _ => {
                 debug_assert_eq!(span, Span::Terminator, "a record comes in pieces here");

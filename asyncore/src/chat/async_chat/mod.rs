@@ -69,6 +69,10 @@ use crate::cx::Cx;
 pub struct AsyncChat<H> {
     handler: H,
     buf: Buffers,
+    /// Input bytes; what `buf.framing` has not delivered is at the end.
+    /// Kept out of `buf`, so a hook reads its piece here while its `Chat`
+    /// holds `buf`.
+    input: Vec<u8>,
 }
 
 impl<H> AsyncChat<H> {
@@ -80,12 +84,13 @@ impl<H> AsyncChat<H> {
         AsyncChat {
             handler,
             buf: Buffers::new(),
+            input: Vec::new(),
         }
     }
 
     /// Sets the initial terminator.
     pub fn with_terminator(mut self, terminator: impl Into<Terminator>) -> Self {
-        self.buf.parser.set_terminator(terminator);
+        self.buf.framing.set_terminator(terminator);
         self
     }
 
@@ -150,7 +155,7 @@ impl<H> AsyncChat<H> {
 
     /// The current terminator.
     pub fn terminator(&self) -> &Terminator {
-        self.buf.parser.terminator()
+        self.buf.framing.terminator()
     }
 
     /// The protocol handler.
@@ -195,6 +200,22 @@ impl<H> AsyncChat<H> {
                 cx,
                 buf: &mut self.buf,
             },
+        )
+    }
+
+    /// [`split`](Self::split), and the input bytes for a hook to read.
+    #[inline(always)]
+    pub(super) fn split_input<'c, 'a, S: 'static>(
+        &'c mut self,
+        cx: &'c mut Cx<'a, S>,
+    ) -> (&'c mut H, Chat<'c, 'a, S>, &'c [u8]) {
+        (
+            &mut self.handler,
+            Chat {
+                cx,
+                buf: &mut self.buf,
+            },
+            &self.input,
         )
     }
 }

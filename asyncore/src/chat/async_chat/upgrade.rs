@@ -37,14 +37,15 @@ impl<H> AsyncChat<H> {
         let Some(upgrade) = self.buf.tls_upgrade.take() else {
             return Ok(());
         };
-        if self.buf.parser.buffered() > 0 {
+        let buffered = self.buf.framing.buffered(&self.input);
+        if buffered > 0 {
             let line = format!(
                 "{}: {} bytes of input after STARTTLS, refusing the upgrade and closing",
                 cx.describe(self.handler.name()),
-                self.buf.parser.buffered()
+                buffered
             );
             cx.log_info(&line, "warning");
-            self.buf.parser.discard();
+            self.buf.framing.discard_now(&mut self.input);
             return cx.close();
         }
         match upgrade {

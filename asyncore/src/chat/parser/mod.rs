@@ -43,14 +43,13 @@
 // Spec: AC-CHAT-14, AC-CHAT-10, AC-CHAT-23, AC-CHAT-13, AC-CHAT-24, AC-CHAT-25, AC-CHAT-26, AC-CHAT-29, AC-CHAT-27, AC-CHAT-28, AC-CHAT-Q-3, AC-CHAT-Q-4, AC-CHAT-Q-8, AC-CHAT-30.
 // Spec: asynchat.md §3 (how handle_read splits the input).
 
+mod framing;
 #[cfg(test)]
 mod properties;
 
-use super::delimiter_search::{
-    find_blank_line, find_prefix_at_end, find_short, BlankLineSearch, ByteSearch, SHORT_DELIMITER,
-};
+pub(crate) use framing::{Framing, Span};
+
 use super::terminator::Terminator;
-use memchr::memmem;
 use std::fmt;
 use std::io;
 
@@ -113,43 +112,9 @@ pub enum Event<'a> {
 /// ```
 // Spec: AC-CHAT-Q-3, AC-CHAT-14.
 pub struct Parser {
-    /// Input bytes; `buf[pos..]` is not yet delivered.
+    /// Input bytes; what `framing` has not delivered is at its end.
     buf: Vec<u8>,
-    pos: usize,
-    terminator: Terminator,
-    /// Searcher for delimiters longer than `SHORT_DELIMITER` (shorter ones use `memchr`).
-    finder: Option<memmem::Finder<'static>>,
-    /// Searcher for the first byte of a shorter delimiter (set with it).
-    first: ByteSearch,
-    /// A `Data` event ended a record: the next event is `Terminator`.
-    signal_pending: bool,
-    /// The reference broke out of its loop after holding back a delimiter prefix;
-    /// nothing more happens until the next feed (even if the terminator changes).
-    stalled: bool,
-    /// `discard` ran while the buffer was lent out ([`Parser::lend_buffer`]).
-    discarded: bool,
-    /// Nothing of the current record was delivered yet (for `BlankLine`:
-    /// an empty line here is an empty record).
-    fresh: bool,
-    /// A piece of the current record went out as `Data` and its end was not
-    /// yet signalled: a record ending now is not whole.
-    in_record: bool,
-    /// Give a record found whole as one [`Span::Record`] (the chat
-    /// channel's `found_record`); off, as `Data` and `Terminator`.
-    whole_records: bool,
-}
-
-/// An event as a span of the parser's buffer ([`Parser::next_span`]).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Span {
-    /// `Data(&buf[start..end])`.
-    Data(usize, usize),
-    Terminator,
-    /// A whole record, `buf[start..end]` (possibly empty), with its end:
-    /// nothing of it went out before, and no `Terminator` follows.
-    /// [`Parser::in_pieces`] turns it into the `Data` and `Terminator`
-    /// events it stands for.
-    Record(usize, usize),
+    framing: Framing,
 }
 
 impl Parser {
@@ -169,16 +134,7 @@ impl Parser {
     pub fn new() -> Self {
         Parser {
             buf: Vec::new(),
-            pos: 0,
-            terminator: Terminator::None,
-            finder: None,
-            first: ByteSearch::new(0),
-            signal_pending: false,
-            stalled: false,
-            discarded: false,
-            fresh: true,
-            in_record: false,
-            whole_records: false,
+            framing: Framing::new(),
         }
     }
 
@@ -217,20 +173,7 @@ impl Parser {
     /// ```
     // Spec: AC-CHAT-11/14.
     pub fn set_terminator(&mut self, terminator: impl Into<Terminator>) {
-        self.terminator = terminator.into();
-        self.fresh = true;
-        self.finder = None;
-        match &self.terminator {
-            Terminator::Delimiter(d) if d.len() > SHORT_DELIMITER => {
-                self.finder = Some(memmem::Finder::new(d).into_owned());
-            }
-            Terminator::Delimiter(d) => {
-                if let Some(&b) = d.first() {
-                    self.first = ByteSearch::new(b);
-                }
-            }
-            _ => {}
-        }
+        self.framing.set_terminator(terminator);
     }
 
     /// The current terminator (`get_terminator`). A count shows the bytes still
@@ -248,7 +191,7 @@ impl Parser {
     /// ```
     // Spec: AC-CHAT-13.
     pub fn terminator(&self) -> &Terminator {
-        &self.terminator
+        self.framing.terminator()
     }
 
     /// Appends received bytes to the input buffer (one reference `recv`). Feeding empty
@@ -270,9 +213,7 @@ impl Parser {
     /// ```
     // Spec: AC-CHAT-22.
     pub fn feed(&mut self, data: &[u8]) {
-        self.compact();
-        self.buf.extend_from_slice(data);
-        self.stalled = false;
+        self.framing.feed(&mut self.buf, data);
     }
 
     /// Reads once from `reader` (at most `max` bytes) straight into the input buffer,
@@ -296,25 +237,7 @@ impl Parser {
         reader: &mut R,
         max: usize,
     ) -> io::Result<usize> {
-        self.compact();
-        let old = self.buf.len();
-        self.buf.resize(old + max, 0);
-        let result = loop {
-            match reader.read(&mut self.buf[old..]) {
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                other => break other,
-            }
-        };
-        let n = match result {
-            Ok(n) => n.min(max),
-            Err(e) => {
-                self.buf.truncate(old);
-                return Err(e);
-            }
-        };
-        self.buf.truncate(old + n);
-        self.stalled = false;
-        Ok(n)
+        self.framing.read_from(&mut self.buf, reader, max)
     }
 
     /// The next event of the input loop, or `None` when it must wait for more input.
@@ -336,170 +259,14 @@ impl Parser {
     /// ```
     // Spec: AC-CHAT-25.
     pub fn next_event(&mut self) -> Option<Event<'_>> {
-        let span = match self.next_span()? {
-            Span::Record(start, end) => self.in_pieces(start, end),
+        let span = match self.framing.next_span(&mut self.buf)? {
+            Span::Record(start, end) => self.framing.in_pieces(start, end),
             span => span,
         };
         match span {
             Span::Data(start, end) => Some(Event::Data(&self.buf[start..end])),
             _ => Some(Event::Terminator),
         }
-    }
-
-    /// [`next_event`](Parser::next_event) with the data as a span of the
-    /// buffer, so the caller may lend the buffer out while a hook reads it;
-    /// a record that arrived whole comes as one [`Span::Record`].
-    #[inline]
-    pub(crate) fn next_span(&mut self) -> Option<Span> {
-        if self.signal_pending {
-            self.signal_pending = false;
-            self.in_record = false;
-            return Some(Span::Terminator);
-        }
-        let start = self.pos;
-        let avail = self.buf.len() - start;
-        if self.stalled || avail == 0 {
-            return None;
-        }
-        let end = match &mut self.terminator {
-            t if t.behaves_as_none() => self.buf.len(),
-            Terminator::Count(n) => {
-                if avail < *n {
-                    *n -= avail;
-                    self.buf.len()
-                } else {
-                    let end = start + *n;
-                    *n = 0;
-                    self.pos = end;
-                    return Some(self.record_end(start, end));
-                }
-            }
-            Terminator::Delimiter(d) => {
-                let hay = &self.buf[start..];
-                let found = match &self.finder {
-                    Some(f) => f.find(hay),
-                    None => find_short(hay, d, &self.first),
-                };
-                match found {
-                    Some(i) => {
-                        self.pos = start + i + d.len();
-                        return Some(self.record_end(start, start + i));
-                    }
-                    None => match find_prefix_at_end(hay, d) {
-                        0 => self.buf.len(),
-                        p => {
-                            self.stalled = true;
-                            if p == avail {
-                                return None;
-                            }
-                            self.buf.len() - p
-                        }
-                    },
-                }
-            }
-            Terminator::BlankLine => {
-                let hay = &self.buf[start..];
-                if self.fresh {
-                    match hay {
-                        [b'\n', ..] => {
-                            self.pos = start + 1;
-                            return Some(self.record_end(start, start));
-                        }
-                        [b'\r', b'\n', ..] => {
-                            self.pos = start + 2;
-                            return Some(self.record_end(start, start));
-                        }
-                        [b'\r'] => {
-                            self.stalled = true;
-                            return None;
-                        }
-                        _ => {}
-                    }
-                }
-                self.fresh = false;
-                match find_blank_line(hay) {
-                    BlankLineSearch::Found { data_end, line_end } => {
-                        self.pos = start + line_end;
-                        self.fresh = true;
-                        return Some(self.record_end(start, start + data_end));
-                    }
-                    BlankLineSearch::NotYet { hold: 0 } => self.buf.len(),
-                    BlankLineSearch::NotYet { hold } => {
-                        self.stalled = true;
-                        if hold == avail {
-                            return None;
-                        }
-                        self.buf.len() - hold
-                    }
-                }
-            }
-            Terminator::None => self.buf.len(), // unreachable: behaves_as_none
-        };
-        self.pos = end;
-        self.in_record = true;
-        Some(Span::Data(start, end))
-    }
-
-    /// The span for a record that ends at `end` (its terminator already
-    /// consumed): whole if nothing of it went out before, else its last
-    /// piece (if any) with the signal due after it.
-    #[inline(always)]
-    fn record_end(&mut self, start: usize, end: usize) -> Span {
-        if self.whole_records && !self.in_record {
-            Span::Record(start, end)
-        } else if start == end {
-            self.in_record = false;
-            Span::Terminator
-        } else {
-            self.signal_pending = true;
-            Span::Data(start, end)
-        }
-    }
-
-    /// Whether a record found whole comes as one [`Span::Record`] (off for
-    /// a new parser).
-    pub(crate) fn set_whole_records(&mut self, on: bool) {
-        self.whole_records = on;
-    }
-
-    /// See [`set_whole_records`](Parser::set_whole_records).
-    pub(crate) fn whole_records(&self) -> bool {
-        self.whole_records
-    }
-
-    /// A [`Span::Record`] as the events it stands for: its bytes as `Data`
-    /// (if any) with the signal due next, or the signal alone.
-    pub(crate) fn in_pieces(&mut self, start: usize, end: usize) -> Span {
-        if start == end {
-            Span::Terminator
-        } else {
-            self.signal_pending = true;
-            self.in_record = true;
-            Span::Data(start, end)
-        }
-    }
-
-    /// Takes the buffer out (with its read position), for a hook to read a
-    /// [`Span`] of it while it may still change the terminator or
-    /// [`discard`](Parser::discard) the input; give both back with
-    /// [`restore_buffer`](Parser::restore_buffer). Meanwhile the parser is
-    /// empty (and stays so if they never come back, after a panic).
-    #[inline]
-    pub(crate) fn lend_buffer(&mut self) -> (Vec<u8>, usize) {
-        self.discarded = false;
-        let pos = std::mem::take(&mut self.pos);
-        (std::mem::take(&mut self.buf), pos)
-    }
-
-    /// Puts a lent buffer back; a `discard` made meanwhile applies to it.
-    #[inline]
-    pub(crate) fn restore_buffer(&mut self, (mut buf, pos): (Vec<u8>, usize)) {
-        if self.discarded {
-            buf.clear();
-        } else {
-            self.pos = pos;
-        }
-        self.buf = buf;
     }
 
     /// Bytes buffered and not yet delivered (between reads: 0, or a held-back proper
@@ -517,7 +284,7 @@ impl Parser {
     /// ```
     // Spec: AC-CHAT-29.
     pub fn buffered(&self) -> usize {
-        self.buf.len() - self.pos
+        self.framing.buffered(&self.buf)
     }
 
     /// The buffered bytes not yet delivered. At end of stream these are the bytes the
@@ -538,7 +305,7 @@ impl Parser {
     /// ```
     // Spec: AC-CHAT-30, AC-CHAT-Q-8.
     pub fn buffer(&self) -> &[u8] {
-        &self.buf[self.pos..]
+        self.framing.buffer(&self.buf)
     }
 
     /// Drops all buffered input (the input half of `discard_buffers`); the
@@ -558,21 +325,7 @@ impl Parser {
     /// ```
     // Spec: AC-CHAT-83.
     pub fn discard(&mut self) {
-        self.buf.clear();
-        self.pos = 0;
-        self.discarded = true;
-    }
-
-    /// Reclaims delivered bytes before appending: cheap when everything was delivered
-    /// (the normal case), amortised linear otherwise.
-    fn compact(&mut self) {
-        if self.pos == self.buf.len() {
-            self.buf.clear();
-            self.pos = 0;
-        } else if self.pos > 0 && self.pos >= self.buf.len() - self.pos {
-            self.buf.drain(..self.pos);
-            self.pos = 0;
-        }
+        self.framing.discard_now(&mut self.buf);
     }
 }
 
@@ -586,9 +339,8 @@ impl Default for Parser {
 impl fmt::Debug for Parser {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Parser")
-            .field("terminator", &self.terminator)
+            .field("terminator", self.terminator())
             .field("buffered", &self.buffered())
-            .field("signal_pending", &self.signal_pending)
             .finish()
     }
 }

@@ -84,20 +84,21 @@ fn records(first: &Terminator, script: &[Terminator], chunks: &[Vec<u8>]) -> Out
 // record counts as its piece and its signal. Fails if a record comes whole
 // after a piece of it went out.
 fn records_by_span(first: &Terminator, script: &[Terminator], chunks: &[Vec<u8>]) -> Outcome {
-    let mut p = Parser::with_terminator(first.clone());
-    p.set_whole_records(true);
+    let (mut f, mut buf) = (Framing::new(), Vec::new());
+    f.set_terminator(first.clone());
+    f.set_whole_records(true);
     let mut out: Vec<Option<Vec<u8>>> = Vec::new();
     let mut signals = 0;
     let mut in_record = false;
     for chunk in chunks {
-        p.feed(chunk);
-        while let Some(span) = p.next_span() {
+        f.feed(&mut buf, chunk);
+        while let Some(span) = f.next_span(&mut buf) {
             let (data, signal) = match span {
-                Span::Data(s, e) => (Some(p.buf[s..e].to_vec()), false),
+                Span::Data(s, e) => (Some(buf[s..e].to_vec()), false),
                 Span::Terminator => (None, true),
                 Span::Record(s, e) => {
                     assert!(!in_record, "a whole record after a piece of it");
-                    (Some(p.buf[s..e].to_vec()).filter(|d| !d.is_empty()), true)
+                    (Some(buf[s..e].to_vec()).filter(|d| !d.is_empty()), true)
                 }
             };
             if let Some(d) = data {
@@ -111,13 +112,13 @@ fn records_by_span(first: &Terminator, script: &[Terminator], chunks: &[Vec<u8>]
                 in_record = false;
                 out.push(None);
                 if let Some(t) = script.get(signals) {
-                    p.set_terminator(t.clone());
+                    f.set_terminator(t.clone());
                 }
                 signals += 1;
             }
         }
     }
-    (out, p.buffer().to_vec(), p.terminator().clone())
+    (out, f.buffer(&buf).to_vec(), f.terminator().clone())
 }
 
 proptest! {

@@ -185,42 +185,42 @@ fn x_ch_11_discard_input() {
     assert_eq!(p.next_event(), None);
 }
 
-// The buffer lent out while a data hook runs (AsyncChat's input loop):
-// the span reads the same bytes as `next_event`'s piece; a `discard`
-// made meanwhile applies to the buffer when it comes back, and without
-// one the rest is still there.
+// A discard asked while a hook reads its piece (the chat channel's
+// `discard_buffers`) applies before the next span; a signal already due
+// still comes first. Meanwhile the piece's bytes stay where they are.
 // Spec: AC-CHAT-83.
 #[test]
-fn lent_buffer_keeps_the_rest_or_the_discard() {
-    let mut p = Parser::with_terminator("\r\n");
-    p.set_whole_records(true);
-    p.feed(b"ab\r\ncd\r\nef");
-    let Some(Span::Record(start, end)) = p.next_span() else {
-        panic!("a whole record");
+fn a_later_discard_waits_for_the_reader() {
+    let (mut f, mut buf) = (Framing::new(), Vec::new());
+    f.set_terminator("\n");
+    f.feed(&mut buf, b"x");
+    assert_eq!(f.next_span(&mut buf), Some(Span::Data(0, 1)));
+    f.feed(&mut buf, b"y\nz\n");
+    let Some(Span::Data(s, e)) = f.next_span(&mut buf) else {
+        panic!("a last piece");
     };
-    let lent = p.lend_buffer();
-    assert_eq!(&lent.0[start..end], b"ab");
-    assert_eq!(p.buffered(), 0, "empty while lent");
-    p.set_terminator("d");
-    p.restore_buffer(lent);
-    assert_eq!(p.next_event(), Some(Event::Data(b"c")));
-    assert_eq!(p.next_event(), Some(Event::Terminator));
-    // A last piece with its signal due: a discard keeps the signal.
-    let mut p = Parser::with_terminator("\n");
-    p.feed(b"x");
-    assert_eq!(p.next_span(), Some(Span::Data(0, 1)));
-    p.feed(b"y\nz\n");
-    let Some(Span::Data(..)) = p.next_span() else {
-        panic!("a data span");
-    };
-    let lent = p.lend_buffer();
-    p.discard();
-    p.restore_buffer(lent);
-    assert_eq!(p.buffered(), 0);
-    assert_eq!(p.next_event(), Some(Event::Terminator), "the signal already due");
-    assert_eq!(p.next_event(), None);
-    p.feed(b"gh");
-    assert_eq!(p.next_event(), Some(Event::Data(b"gh")));
+    f.discard_later();
+    assert_eq!(&buf[s..e], b"y", "still readable");
+    assert_eq!(f.buffered(&buf), 0, "but no longer buffered");
+    assert_eq!(f.next_span(&mut buf), Some(Span::Terminator), "the signal already due");
+    assert_eq!(f.next_span(&mut buf), None);
+    assert!(buf.is_empty());
+    f.feed(&mut buf, b"gh");
+    assert_eq!(f.next_span(&mut buf), Some(Span::Data(0, 2)));
+    // Asked with nothing due: the next feed starts from nothing.
+    f.discard_later();
+    f.feed(&mut buf, b"ij");
+    assert_eq!(f.next_span(&mut buf), Some(Span::Data(0, 2)));
+    // A terminator changed while a hook reads its piece applies to the
+    // rest, after the signal already due.
+    let (mut f, mut buf) = (Framing::new(), Vec::new());
+    f.set_terminator("\r\n");
+    f.feed(&mut buf, b"ab\r\ncd\r\nef");
+    assert_eq!(f.next_span(&mut buf), Some(Span::Data(0, 2)));
+    f.set_terminator("d");
+    assert_eq!(f.next_span(&mut buf), Some(Span::Terminator));
+    assert_eq!(f.next_span(&mut buf), Some(Span::Data(4, 5)), "c");
+    assert_eq!(f.next_span(&mut buf), Some(Span::Terminator));
 }
 
 // A record found whole in the buffer is one span; an empty one too. A
@@ -228,42 +228,44 @@ fn lent_buffer_keeps_the_rest_or_the_discard() {
 // and `Terminator`, or with `Terminator` alone, as the events do.
 #[test]
 fn whole_records_are_one_span() {
-    let mut p = Parser::with_terminator("\r\n");
-    p.set_whole_records(true);
-    p.feed(b"ab\r\n\r\ncd");
-    assert_eq!(p.next_span(), Some(Span::Record(0, 2)));
-    assert_eq!(p.next_span(), Some(Span::Record(4, 4)));
-    assert_eq!(p.next_span(), Some(Span::Data(6, 8)), "no end yet");
-    assert_eq!(p.next_span(), None);
-    p.feed(b"e\r\nfg\r");
-    assert_eq!(p.next_span(), Some(Span::Data(0, 1)), "its first piece went out");
-    assert_eq!(p.next_span(), Some(Span::Terminator));
-    assert_eq!(p.next_span(), Some(Span::Data(3, 5)));
-    assert_eq!(p.next_span(), None, "\\r held back");
-    p.feed(b"\n3");
-    assert_eq!(p.next_span(), Some(Span::Terminator), "the end of fg");
-    p.set_terminator(1usize);
-    assert_eq!(p.next_span(), Some(Span::Record(2, 3)), "a count too");
-    p.set_terminator(Terminator::BlankLine);
-    p.feed(b"h: 1\n\n");
-    let Some(Span::Record(s, e)) = p.next_span() else {
+    let (mut f, mut buf) = (Framing::new(), Vec::new());
+    f.set_terminator("\r\n");
+    f.set_whole_records(true);
+    f.feed(&mut buf, b"ab\r\n\r\ncd");
+    assert_eq!(f.next_span(&mut buf), Some(Span::Record(0, 2)));
+    assert_eq!(f.next_span(&mut buf), Some(Span::Record(4, 4)));
+    assert_eq!(f.next_span(&mut buf), Some(Span::Data(6, 8)), "no end yet");
+    assert_eq!(f.next_span(&mut buf), None);
+    f.feed(&mut buf, b"e\r\nfg\r");
+    assert_eq!(f.next_span(&mut buf), Some(Span::Data(0, 1)), "its first piece went out");
+    assert_eq!(f.next_span(&mut buf), Some(Span::Terminator));
+    assert_eq!(f.next_span(&mut buf), Some(Span::Data(3, 5)));
+    assert_eq!(f.next_span(&mut buf), None, "\\r held back");
+    f.feed(&mut buf, b"\n3");
+    assert_eq!(f.next_span(&mut buf), Some(Span::Terminator), "the end of fg");
+    f.set_terminator(1usize);
+    assert_eq!(f.next_span(&mut buf), Some(Span::Record(2, 3)), "a count too");
+    f.set_terminator(Terminator::BlankLine);
+    f.feed(&mut buf, b"h: 1\n\n");
+    let Some(Span::Record(s, e)) = f.next_span(&mut buf) else {
         panic!("a whole head");
     };
-    assert_eq!(&p.buf[s..e], b"h: 1\n");
+    assert_eq!(&buf[s..e], b"h: 1\n");
     // `in_pieces` gives what `next_event` reports for a whole record.
-    let mut p = Parser::with_terminator("\n");
-    p.set_whole_records(true);
-    p.feed(b"xy\n\n");
-    let Some(Span::Record(s, e)) = p.next_span() else {
+    let (mut f, mut buf) = (Framing::new(), Vec::new());
+    f.set_terminator("\n");
+    f.set_whole_records(true);
+    f.feed(&mut buf, b"xy\n\n");
+    let Some(Span::Record(s, e)) = f.next_span(&mut buf) else {
         panic!("a whole record");
     };
-    assert_eq!(p.in_pieces(s, e), Span::Data(0, 2));
-    assert_eq!(p.next_span(), Some(Span::Terminator));
-    let Some(Span::Record(s, e)) = p.next_span() else {
+    assert_eq!(f.in_pieces(s, e), Span::Data(0, 2));
+    assert_eq!(f.next_span(&mut buf), Some(Span::Terminator));
+    let Some(Span::Record(s, e)) = f.next_span(&mut buf) else {
         panic!("an empty record");
     };
-    assert_eq!(p.in_pieces(s, e), Span::Terminator);
-    assert_eq!(p.next_span(), None);
+    assert_eq!(f.in_pieces(s, e), Span::Terminator);
+    assert_eq!(f.next_span(&mut buf), None);
 }
 
 // Splits `data` into pieces of `size` (the echo server's chunk sizes).
