@@ -89,7 +89,12 @@ impl Buffers {
             }
         }
         self.out.push(data);
-        self.update_pause();
+        // A push only adds: it may pause, never resume (every removal from
+        // the queue updates the pause, so a paused queue is above the
+        // low-water mark).
+        if self.out.len_bytes() > self.high_water {
+            self.paused = true;
+        }
         Ok(())
     }
 
