@@ -38,21 +38,67 @@ impl ByteSearch {
     }
 }
 
-/// Leftmost occurrence of a short, non-empty delimiter `d`, whose first
-/// byte `first` searches for.
-pub(super) fn find_short(hay: &[u8], d: &[u8], first: &ByteSearch) -> Option<usize> {
-    let mut at = 0;
-    while let Some(i) = first.find(&hay[at..]) {
-        let p = at + i;
-        // Compared byte by byte: a library `memcmp` call costs more than
-        // the three bytes at most that are left to check.
-        let rest = &hay[p + 1..];
-        if rest.len() >= d.len() - 1 && rest.iter().zip(&d[1..]).all(|(a, b)| a == b) {
+/// A delimiter of 1 to [`SHORT_DELIMITER`] bytes, set up once per
+/// terminator: its first byte found with [`ByteSearch`], the rest compared
+/// in place (a CRLF line: one byte).
+#[derive(Clone, Copy, Debug)]
+pub(super) struct ShortDelimiter {
+    first: ByteSearch,
+    rest: [u8; SHORT_DELIMITER - 1],
+    rest_len: usize,
+}
+
+impl ShortDelimiter {
+    /// For `d`, 1 to [`SHORT_DELIMITER`] bytes long; `None` otherwise.
+    pub(super) fn new(d: &[u8]) -> Option<Self> {
+        let (&first, tail) = d.split_first()?;
+        let mut rest = [0; SHORT_DELIMITER - 1];
+        rest.get_mut(..tail.len())?.copy_from_slice(tail);
+        Some(ShortDelimiter {
+            first: ByteSearch::new(first),
+            rest,
+            rest_len: tail.len(),
+        })
+    }
+
+    /// Leftmost occurrence of the delimiter in `hay`.
+    #[inline(always)]
+    pub(super) fn find(&self, hay: &[u8]) -> Option<usize> {
+        // The first candidate is almost always the delimiter (a CR ends a
+        // line); the search for another stays out of the caller's loop.
+        let p = self.first.find(hay)?;
+        if self.rest_follows(&hay[p + 1..]) {
             return Some(p);
         }
-        at = p + 1;
+        self.find_from(hay, p + 1)
     }
-    None
+
+    /// [`find`](Self::find) from `at` on.
+    #[cold]
+    #[inline(never)]
+    fn find_from(&self, hay: &[u8], mut at: usize) -> Option<usize> {
+        while let Some(i) = self.first.find(&hay[at..]) {
+            let p = at + i;
+            if self.rest_follows(&hay[p + 1..]) {
+                return Some(p);
+            }
+            at = p + 1;
+        }
+        None
+    }
+
+    /// Whether `after` starts with the delimiter's bytes after its first.
+    /// Compared byte by byte: a library `memcmp` call costs more than the
+    /// three bytes at most that are left to check.
+    #[inline(always)]
+    fn rest_follows(&self, after: &[u8]) -> bool {
+        let n = self.rest_len;
+        match (n, after) {
+            (0, _) => true,
+            (1, [b, ..]) => *b == self.rest[0],
+            _ => after.len() >= n && after.iter().zip(&self.rest[..n]).all(|(a, b)| a == b),
+        }
+    }
 }
 
 /// Where the first empty line of `hay` is, which does not start it.
@@ -129,5 +175,35 @@ mod tests {
         assert_eq!(find_prefix_at_end(b"plain ascii text\r\n", b"\r\n.\r\n"), 2);
         assert_eq!(find_prefix_at_end(b"abc", b""), 0); // AC-CHAT-41 (reference: -1)
         assert_eq!(find_prefix_at_end(b"ab", b"abab"), 2); // haystack shorter than needle
+    }
+
+    // A short delimiter is found where `memmem` finds it: false first
+    // bytes before it, a first byte at the very end, every length from 1
+    // to 4 (and none longer), long haystacks (the AVX2 path).
+    #[test]
+    fn short_delimiters_match_memmem() {
+        assert!(ShortDelimiter::new(b"").is_none());
+        assert!(ShortDelimiter::new(b"abcde").is_none());
+        let long = [&b"x\r"[..], &[b'y'; 100], b"\r\r\n", &[b'z'; 40]].concat();
+        let hays: [&[u8]; 8] = [
+            b"",
+            b"\r",
+            b"ab\r",
+            b"a\rb\r\nc",
+            b"\r\r\r\n",
+            b"\n.\r\n.\r\n",
+            b"abab\r\n.\r\n",
+            &long,
+        ];
+        for d in [&b"\n"[..], b"\r\n", b"\r\n.", b"\r\n.\r", b"ab"] {
+            let short = ShortDelimiter::new(d).unwrap();
+            for hay in hays {
+                assert_eq!(
+                    short.find(hay),
+                    memchr::memmem::find(hay, d),
+                    "{d:?} in {hay:?}"
+                );
+            }
+        }
     }
 }

@@ -9,7 +9,7 @@
 // Spec: AC-CHAT-22..30, asynchat.md §3 (how handle_read splits the input).
 
 use super::super::delimiter_search::{
-    find_blank_line, find_prefix_at_end, find_short, BlankLineSearch, ByteSearch, SHORT_DELIMITER,
+    find_blank_line, find_prefix_at_end, BlankLineSearch, ShortDelimiter,
 };
 use super::super::terminator::Terminator;
 use memchr::memmem;
@@ -35,10 +35,10 @@ pub(crate) struct Framing {
     /// `buf[pos..]` is not yet delivered.
     pos: usize,
     terminator: Terminator,
-    /// Searcher for delimiters longer than `SHORT_DELIMITER` (shorter ones use `memchr`).
+    /// Searcher for a delimiter longer than a `ShortDelimiter`.
     finder: Option<memmem::Finder<'static>>,
-    /// Searcher for the first byte of a shorter delimiter (set with it).
-    first: ByteSearch,
+    /// Searcher for a shorter delimiter (set with it).
+    short: Option<ShortDelimiter>,
     /// A `Data` event ended a record: the next event is `Terminator`.
     signal_pending: bool,
     /// The reference broke out of its loop after holding back a delimiter prefix;
@@ -65,7 +65,7 @@ impl Framing {
             pos: 0,
             terminator: Terminator::None,
             finder: None,
-            first: ByteSearch::new(0),
+            short: None,
             signal_pending: false,
             stalled: false,
             discard_pending: false,
@@ -80,18 +80,13 @@ impl Framing {
     pub(crate) fn set_terminator(&mut self, terminator: impl Into<Terminator>) {
         self.terminator = terminator.into();
         self.fresh = true;
-        self.finder = None;
-        match &self.terminator {
-            Terminator::Delimiter(d) if d.len() > SHORT_DELIMITER => {
-                self.finder = Some(memmem::Finder::new(d).into_owned());
-            }
-            Terminator::Delimiter(d) => {
-                if let Some(&b) = d.first() {
-                    self.first = ByteSearch::new(b);
-                }
-            }
-            _ => {}
-        }
+        (self.finder, self.short) = match &self.terminator {
+            Terminator::Delimiter(d) if !d.is_empty() => match ShortDelimiter::new(d) {
+                Some(short) => (None, Some(short)),
+                None => (Some(memmem::Finder::new(d).into_owned()), None),
+            },
+            _ => (None, None),
+        };
     }
 
     /// See [`Parser::terminator`](super::Parser::terminator).
@@ -156,24 +151,14 @@ impl Framing {
         if self.stalled || avail == 0 {
             return None;
         }
+        // A delimiter first: the common case (a CRLF line) tests one variant.
         let end = match &mut self.terminator {
-            t if t.behaves_as_none() => buf.len(),
-            Terminator::Count(n) => {
-                if avail < *n {
-                    *n -= avail;
-                    buf.len()
-                } else {
-                    let end = start + *n;
-                    *n = 0;
-                    self.pos = end;
-                    return Some(self.record_end(start, end));
-                }
-            }
-            Terminator::Delimiter(d) => {
+            Terminator::Delimiter(d) if !d.is_empty() => {
                 let hay = &buf[start..];
-                let found = match &self.finder {
-                    Some(f) => f.find(hay),
-                    None => find_short(hay, d, &self.first),
+                let found = match (&self.short, &self.finder) {
+                    (Some(short), _) => short.find(hay),
+                    (None, Some(f)) => f.find(hay),
+                    (None, None) => None, // unreachable: set with the delimiter
                 };
                 match found {
                     Some(i) => {
@@ -190,6 +175,18 @@ impl Framing {
                             buf.len() - p
                         }
                     },
+                }
+            }
+            t if t.behaves_as_none() => buf.len(),
+            Terminator::Count(n) => {
+                if avail < *n {
+                    *n -= avail;
+                    buf.len()
+                } else {
+                    let end = start + *n;
+                    *n = 0;
+                    self.pos = end;
+                    return Some(self.record_end(start, end));
                 }
             }
             Terminator::BlankLine => {
@@ -228,7 +225,7 @@ impl Framing {
                     }
                 }
             }
-            Terminator::None => buf.len(), // unreachable: behaves_as_none
+            Terminator::None | Terminator::Delimiter(_) => buf.len(), // unreachable: behaves as none
         };
         self.pos = end;
         self.in_record = true;
