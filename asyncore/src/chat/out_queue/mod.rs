@@ -224,6 +224,13 @@ impl OutQueue {
         }
         self.len_bytes += n;
         let size = self.out_buffer_size;
+        // The common case: the open tail has room for a copy. (A tail
+        // exists only while coalescing is on: turning it off seals it.)
+        let copied = n <= COALESCE_OWNED_MAX || !data.is_owned();
+        if copied && !self.open.is_empty() && self.open.len() + n <= size {
+            self.open.extend_from_slice(data.as_bytes());
+            return;
+        }
         if !self.coalesce {
             self.entries.push_back(Entry::Data {
                 bytes: data.into_vec(),
@@ -232,12 +239,7 @@ impl OutQueue {
             });
             return;
         }
-        if n <= COALESCE_OWNED_MAX || !data.is_owned() {
-            // The common case: the open tail has room.
-            if !self.open.is_empty() && self.open.len() + n <= size {
-                self.open.extend_from_slice(data.as_bytes());
-                return;
-            }
+        if copied {
             if self.open.is_empty() && self.reopen_last(n) {
                 self.open.extend_from_slice(data.as_bytes());
                 return;
