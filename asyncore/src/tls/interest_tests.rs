@@ -8,36 +8,11 @@ use crate::channel::Channel;
 use rustls::pki_types::ServerName;
 use rustls::{ClientConnection, Connection, ServerConnection};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
 /// A CA and a leaf for localhost, made with openssl in a fresh directory.
 fn certs() -> PathBuf {
     let dir = std::env::temp_dir().join(format!("asyncore-tls-unit-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let run = |args: &[&str]| {
-        let ok = Command::new("openssl")
-            .args(args)
-            .current_dir(&dir)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .expect("openssl is installed");
-        assert!(ok.success(), "openssl {args:?}");
-    };
-    let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
-    let mut ca = vec!["req", "-x509", "-days", "2", "-subj", "/CN=unit CA"];
-    ca.extend(ec);
-    ca.extend(["-keyout", "ca.key", "-out", "ca.pem"]);
-    run(&ca);
-    let mut req = vec!["req", "-new", "-subj", "/CN=localhost"];
-    req.extend(ec);
-    req.extend(["-keyout", "key.pem", "-out", "leaf.csr"]);
-    run(&req);
-    std::fs::write(dir.join("leaf.ext"), "subjectAltName=DNS:localhost\n").unwrap();
-    run(&[
-        "x509", "-req", "-in", "leaf.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
-        "-CAcreateserial", "-days", "2", "-extfile", "leaf.ext", "-out", "cert.pem",
-    ]);
+    asyncore_testkit::make_certs(&dir, "localhost").expect("test certificates (openssl)");
     dir
 }
 
