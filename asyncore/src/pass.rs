@@ -273,7 +273,7 @@ impl<S: 'static> EventLoop<S> {
         let mut at = 0;
         while let Some(ev) = events.get(at) {
             at += 1;
-            match ev.key {
+            match ev.key() {
                 WAKER_KEY => self.run_remote(routing)?,
                 SIGNAL_KEY => self.run_signals(routing)?,
                 // Poll and epoll: the channels' reports up to the next one
@@ -287,11 +287,11 @@ impl<S: 'static> EventLoop<S> {
                         continue;
                     };
                     // Select reports one bit per event, for one wrapper.
-                    match Which::from_bit(ev.ready) {
+                    match Which::from_bit(ev.ready()) {
                         Some(which) => {
                             wrapper(&mut self.core, &mut self.nursery, index, which, routing)?
                         }
-                        None => readwrite(&mut self.core, &mut self.nursery, index, ev.ready)?,
+                        None => readwrite(&mut self.core, &mut self.nursery, index, ev.ready())?,
                     }
                 }
             }

@@ -123,8 +123,8 @@ impl RawSelector {
         self.events.clear();
         self.inner.wait_once(timeout, &mut self.events)?;
         out.extend(self.events.iter().map(|e| Readiness {
-            key: e.key,
-            ready: e.ready,
+            key: e.key(),
+            ready: e.ready(),
         }));
         Ok(())
     }

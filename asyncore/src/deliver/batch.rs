@@ -92,12 +92,12 @@ fn deliver<S: 'static>(
     running: &mut Running<S>,
 ) -> io::Result<usize> {
     while let Some(ev) = events.get(running.at) {
-        if ev.key == WAKER_KEY || ev.key == SIGNAL_KEY {
+        if ev.key() == WAKER_KEY || ev.key() == SIGNAL_KEY {
             return Ok(running.at);
         }
         nursery.settle(core);
         // Dropped if its channel closed or its slot was reused meanwhile.
-        if let Some((index, entry, token)) = core.map.lend_key(ev.key) {
+        if let Some((index, entry, token)) = core.map.lend_key(ev.key()) {
             let Running {
                 entry: slot,
                 in_handler,
@@ -108,7 +108,7 @@ fn deliver<S: 'static>(
             let mut cx = Cx::new(ch, core, nursery, token);
             cx.ch.handler_name = "readwrite";
             *in_handler = true;
-            let r = readwrite_steps(disp, &mut cx, ev.ready);
+            let r = readwrite_steps(disp, &mut cx, ev.ready());
             *in_handler = false;
             let routed = finish(disp, &mut cx, r, Routing::Poll);
             if let Some((_, _, entry)) = slot.take() {

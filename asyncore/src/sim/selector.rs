@@ -124,10 +124,7 @@ impl SimSelector {
                 match self.style {
                     Backend::Select => return Err(errno(libc::EBADF)),
                     _ => {
-                        out.push(Event {
-                            key,
-                            ready: POLLNVAL,
-                        });
+                        out.push(Event::new(key, POLLNVAL));
                         continue;
                     }
                 }
@@ -162,7 +159,7 @@ impl SimSelector {
                 out.extend(
                     ready
                         .iter()
-                        .map(|&(key, _, bits, _)| Event { key, ready: bits }),
+                        .map(|&(key, _, bits, _)| Event::new(key, bits)),
                 );
             }
         }
@@ -209,7 +206,7 @@ fn select_order(ready: &[(u64, SockId, i16, Interest)], out: &mut Vec<Event>) {
     for (want, when, bit) in groups {
         for &(key, _, bits, interest) in ready {
             if interest & want != 0 && bits & when != 0 {
-                out.push(Event { key, ready: bit });
+                out.push(Event::new(key, bit));
             }
         }
     }

@@ -19,7 +19,6 @@ const BATCH: usize = 1024;
 #[derive(Debug)]
 pub(crate) struct Epoll {
     epfd: OwnedRawFd,
-    buf: Vec<libc::epoll_event>,
     /// Descriptors epoll refused with EPERM (regular files): always ready.
     always_ready: Vec<(i32, u64, Interest)>,
     /// Keys whose descriptor was closed behind the loop's back (found when
@@ -36,7 +35,6 @@ impl Epoll {
         }
         Ok(Epoll {
             epfd: OwnedRawFd(fd),
-            buf: Vec::with_capacity(BATCH),
             always_ready: Vec::new(),
             vanished: Vec::new(),
         })
@@ -111,18 +109,21 @@ impl Epoll {
             Some(Duration::ZERO)
         };
         let epfd = self.epfd.0;
-        let buf = &mut self.buf;
-        buf.clear();
+        // The kernel writes its reports straight past the ones `out` holds
+        // (an `Event` is an `epoll_event`): nothing to convert.
+        out.reserve(BATCH);
+        let base = out.len();
         let n = retry_eintr(
             timeout,
             restart,
             |left| {
-                // SAFETY: `buf` has capacity for BATCH events and the kernel
-                // writes at most that many.
+                // SAFETY: `out` has room for BATCH events past `base`
+                // (reserved above), `Event` is a transparent `epoll_event`,
+                // and the kernel writes at most BATCH.
                 let n = unsafe {
                     libc::epoll_wait(
                         epfd,
-                        buf.as_mut_ptr(),
+                        out.as_mut_ptr().add(base).cast::<libc::epoll_event>(),
                         BATCH as libc::c_int,
                         timeout_ms(left),
                     )
@@ -135,30 +136,11 @@ impl Epoll {
             },
             || 0,
         )?;
-        // SAFETY: epoll_wait initialised the first `n` entries (n <= BATCH).
-        unsafe { buf.set_len(n) };
-        // One `extend` of known length: no capacity check per report.
-        out.extend(buf.iter().map(|ev| {
-            let bits = ev.events;
-            let mut ready = 0i16;
-            for (e, p) in [
-                (libc::EPOLLIN, libc::POLLIN),
-                (libc::EPOLLPRI, libc::POLLPRI),
-                (libc::EPOLLOUT, libc::POLLOUT),
-                (libc::EPOLLERR, libc::POLLERR),
-                (libc::EPOLLHUP, libc::POLLHUP),
-            ] {
-                if bits & e as u32 != 0 {
-                    ready |= p;
-                }
-            }
-            Event { key: ev.u64, ready }
-        }));
+        // SAFETY: epoll_wait initialised the `n` entries past `base`
+        // (n <= BATCH, within the reserved room).
+        unsafe { out.set_len(base + n) };
         for key in self.vanished.drain(..) {
-            out.push(Event {
-                key,
-                ready: libc::POLLNVAL,
-            });
+            out.push(Event::new(key, libc::POLLNVAL));
         }
         for &(_, key, interest) in &self.always_ready {
             let mut ready = 0;
@@ -168,7 +150,7 @@ impl Epoll {
             if interest & WANT_WRITE != 0 {
                 ready |= libc::POLLOUT;
             }
-            out.push(Event { key, ready });
+            out.push(Event::new(key, ready));
         }
         Ok(())
     }

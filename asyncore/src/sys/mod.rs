@@ -167,10 +167,66 @@ pub(crate) fn interest_name(interest: Interest) -> &'static str {
 }
 
 /// One readiness report: the key given to `watch`, and `poll(2)` bits.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Event {
-    pub(crate) key: u64,
-    pub(crate) ready: i16,
+/// Laid out as the kernel's `epoll_event`, so that epoll writes its reports
+/// straight into the pass's buffer: on Linux epoll's readiness bits are
+/// poll's (checked below).
+#[derive(Clone, Copy)]
+#[repr(transparent)]
+pub(crate) struct Event(libc::epoll_event);
+
+/// The `poll(2)` bits a report carries.
+const READY_BITS: u32 = (libc::POLLIN
+    | libc::POLLPRI
+    | libc::POLLOUT
+    | libc::POLLERR
+    | libc::POLLHUP
+    | libc::POLLNVAL) as u32;
+
+const _: () = assert!(
+    libc::EPOLLIN == libc::POLLIN as i32
+        && libc::EPOLLPRI == libc::POLLPRI as i32
+        && libc::EPOLLOUT == libc::POLLOUT as i32
+        && libc::EPOLLERR == libc::POLLERR as i32
+        && libc::EPOLLHUP == libc::POLLHUP as i32
+        && (READY_BITS & !0x3f) == 0
+);
+
+impl Event {
+    pub(crate) fn new(key: u64, ready: i16) -> Self {
+        Event(libc::epoll_event {
+            events: ready as u16 as u32,
+            u64: key,
+        })
+    }
+
+    /// The key given to `watch`.
+    #[inline(always)]
+    pub(crate) fn key(&self) -> u64 {
+        self.0.u64
+    }
+
+    /// The `poll(2)` bits (`POLLIN`, `POLLOUT`, ...).
+    #[inline(always)]
+    pub(crate) fn ready(&self) -> i16 {
+        (self.0.events & READY_BITS) as i16
+    }
+}
+
+impl PartialEq for Event {
+    fn eq(&self, other: &Event) -> bool {
+        (self.key(), self.ready()) == (other.key(), other.ready())
+    }
+}
+
+impl Eq for Event {}
+
+impl std::fmt::Debug for Event {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Event")
+            .field("key", &self.key())
+            .field("ready", &self.ready())
+            .finish()
+    }
 }
 
 /// One of the three backends, chosen at run time.

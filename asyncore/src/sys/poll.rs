@@ -71,10 +71,7 @@ impl Poll {
         }
         for (pfd, &key) in self.fds.iter().zip(&self.keys) {
             if pfd.revents != 0 {
-                out.push(Event {
-                    key,
-                    ready: pfd.revents,
-                });
+                out.push(Event::new(key, pfd.revents));
             }
         }
         Ok(())

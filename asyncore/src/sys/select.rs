@@ -97,7 +97,7 @@ impl Select {
             for &(fd, key, _) in &self.watched {
                 // SAFETY: fd is in range (checked in `watch`); `set` is initialised.
                 if unsafe { libc::FD_ISSET(fd, set) } {
-                    out.push(Event { key, ready: bit });
+                    out.push(Event::new(key, bit));
                 }
             }
         }
@@ -112,10 +112,7 @@ impl Select {
         let before = out.len();
         for &(fd, key, _) in &self.watched {
             if !super::fd::is_open(fd) {
-                out.push(Event {
-                    key,
-                    ready: libc::POLLNVAL,
-                });
+                out.push(Event::new(key, libc::POLLNVAL));
             }
         }
         if out.len() == before {
