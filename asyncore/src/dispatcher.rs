@@ -264,10 +264,7 @@ pub trait Dispatcher<S: 'static = ()>: Any {
             return self.handle_accept(cx);
         }
         if !cx.connected() && cx.connecting() {
-            self.handle_connect_event(cx)?;
-            if cx.is_closed() {
-                return Ok(());
-            }
+            return connect_then_read(self, cx);
         }
         self.handle_read(cx)
     }
@@ -314,4 +311,20 @@ pub trait Dispatcher<S: 'static = ()>: Any {
         cx.finish_connect();
         Ok(())
     }
+}
+
+/// `handle_read_event` on a channel still connecting: the connect completes
+/// first (`handle_connect_event`), then `handle_read` unless that closed it.
+/// Out of line, so the usual read event is three tests and a jump.
+#[cold]
+#[inline(never)]
+fn connect_then_read<S: 'static, D: Dispatcher<S> + ?Sized>(
+    d: &mut D,
+    cx: &mut Cx<'_, S>,
+) -> io::Result<()> {
+    d.handle_connect_event(cx)?;
+    if cx.is_closed() {
+        return Ok(());
+    }
+    d.handle_read(cx)
 }
