@@ -41,11 +41,26 @@ impl fmt::Display for Deadline {
     }
 }
 
+/// One declared deadline: its period, counted from the later of its
+/// declaration and the activity it watches.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Limit {
+    period: Duration,
+    declared: Instant,
+}
+
+impl Limit {
+    /// When it passes, given the last activity it watches.
+    fn due(&self, last: Instant) -> Instant {
+        last.max(self.declared) + self.period
+    }
+}
+
 #[derive(Debug)]
 pub(crate) struct Deadlines {
-    pub(crate) idle: Option<Duration>,
-    pub(crate) read: Option<Duration>,
-    pub(crate) write: Option<Duration>,
+    pub(crate) idle: Option<Limit>,
+    pub(crate) read: Option<Limit>,
+    pub(crate) write: Option<Limit>,
     pub(crate) last_read: Instant,
     pub(crate) last_write: Instant,
     pub(crate) timer: Option<TimerId>,
@@ -63,19 +78,24 @@ impl Deadlines {
         }
     }
 
-    pub(crate) fn set(&mut self, kind: Deadline, after: Option<Duration>) {
+    /// Declares (or with `None` removes) a deadline at `now`: it never
+    /// passes sooner than `after` from now.
+    pub(crate) fn set(&mut self, kind: Deadline, after: Option<Duration>, now: Instant) {
+        let limit = after.map(|period| Limit {
+            period,
+            declared: now,
+        });
         match kind {
-            Deadline::Idle => self.idle = after,
-            Deadline::Read => self.read = after,
-            Deadline::Write => self.write = after,
+            Deadline::Idle => self.idle = limit,
+            Deadline::Read => self.read = limit,
+            Deadline::Write => self.write = limit,
         }
     }
 
     /// The first deadline that has passed at `now`, given whether the
     /// channel wants to read and to write.
     pub(crate) fn expired(&self, now: Instant, reading: bool, writing: bool) -> Option<Deadline> {
-        let passed =
-            |last: Instant, limit: Option<Duration>| limit.is_some_and(|d| now >= last + d);
+        let passed = |last: Instant, limit: Option<Limit>| limit.is_some_and(|l| now >= l.due(last));
         if passed(self.last_read.max(self.last_write), self.idle) {
             Some(Deadline::Idle)
         } else if reading && passed(self.last_read, self.read) {
@@ -91,15 +111,15 @@ impl Deadlines {
     /// read or write deadline whose interest is off now is checked one
     /// period from now.
     pub(crate) fn next_check(&self, now: Instant, reading: bool, writing: bool) -> Option<Instant> {
-        let idle = self.idle.map(|d| self.last_read.max(self.last_write) + d);
+        let idle = self.idle.map(|l| l.due(self.last_read.max(self.last_write)));
         let read = self
             .read
-            .map(|d| if reading { self.last_read + d } else { now + d });
-        let write = self.write.map(|d| {
+            .map(|l| if reading { l.due(self.last_read) } else { now + l.period });
+        let write = self.write.map(|l| {
             if writing {
-                self.last_write + d
+                l.due(self.last_write)
             } else {
-                now + d
+                now + l.period
             }
         });
         [idle, read, write].into_iter().flatten().min()
@@ -115,8 +135,8 @@ mod tests {
         let t0 = Instant::now();
         let s = Duration::from_secs(1);
         let mut d = Deadlines::new(t0);
-        d.set(Deadline::Idle, Some(10 * s));
-        d.set(Deadline::Read, Some(3 * s));
+        d.set(Deadline::Idle, Some(10 * s), t0);
+        d.set(Deadline::Read, Some(3 * s), t0);
         assert_eq!(d.expired(t0 + 2 * s, true, false), None);
         assert_eq!(d.expired(t0 + 3 * s, true, false), Some(Deadline::Read));
         assert_eq!(
@@ -128,5 +148,32 @@ mod tests {
         d.last_read = t0 + 5 * s;
         assert_eq!(d.next_check(t0 + 6 * s, true, false), Some(t0 + 8 * s));
         assert_eq!(d.next_check(t0 + 6 * s, false, false), Some(t0 + 9 * s));
+    }
+
+    // A deadline counts from the later of its declaration and the activity
+    // it watches: declared on a channel silent for long, it still waits one
+    // period; declaring a longer one never delays a shorter one.
+    #[test]
+    fn deadlines_count_from_their_declaration() {
+        let t0 = Instant::now();
+        let s = Duration::from_secs(1);
+        let mut d = Deadlines::new(t0);
+        d.set(Deadline::Read, Some(3 * s), t0);
+        d.set(Deadline::Idle, Some(100 * s), t0);
+        assert_eq!(d.next_check(t0, true, true), Some(t0 + 3 * s), "the read deadline first");
+        let later = t0 + 60 * s;
+        d.set(Deadline::Read, None, later);
+        d.set(Deadline::Write, Some(5 * s), later);
+        assert_eq!(d.next_check(later, true, true), Some(later + 5 * s), "not at once");
+        assert_eq!(d.expired(later + 4 * s, true, true), None);
+        assert_eq!(d.expired(later + 5 * s, true, true), Some(Deadline::Write));
+        d.last_write = later + 8 * s;
+        assert_eq!(d.next_check(later + 9 * s, true, true), Some(later + 13 * s));
+        // Idle since the last write, 100 s: not before `later + 108 s`.
+        assert_eq!(d.expired(later + 107 * s, false, false), None);
+        assert_eq!(d.expired(later + 108 * s, false, false), Some(Deadline::Idle));
+        d.set(Deadline::Idle, None, later);
+        d.set(Deadline::Write, None, later);
+        assert_eq!(d.next_check(later, true, true), None);
     }
 }

@@ -250,7 +250,7 @@ impl<S: 'static> Cx<'_, S> {
             .ch
             .deadlines
             .get_or_insert_with(|| Box::new(Deadlines::new(now)));
-        deadlines.set(kind, after);
+        deadlines.set(kind, after, now);
         // The first check comes when the earliest declared deadline could
         // pass (as if the channel read and wrote); the check computes the
         // real expiry and re-arms.

@@ -1,8 +1,8 @@
 //! One HTTP connection: a [`ChatHandler`] reading each request head whole
 //! (up to its empty line, with LF or CRLF line endings: one hook a head,
 //! `found_record` with the head in place when it arrived in one read, else
-//! its pieces collected for `found_terminator`), answering each in order as soon as its head
-//! is complete, and discarding request bodies by their
+//! its pieces collected for `found_terminator`), answering each in order as
+//! soon as its head is complete, and discarding request bodies by their
 //! Content-Length. Answers to requests that arrive together (pipelined)
 //! are batched by the chat channel into one send.
 
