@@ -248,7 +248,6 @@ fn readwrite_steps<S: 'static>(d: Disp<'_, S>, cx: &mut Cx<'_, S>, flags: i16) -
             flags & POLLHUP != 0 && flags & POLLIN != 0 && flags & (POLLERR | POLLNVAL) == 0;
         if !draining {
             cx.ch.note_close_reason(CloseReason::HangUp);
-            cx.ch.handler_name = "handle_close";
             // A hang-up after handle_close already ran: nothing more can
             // happen on this descriptor, so close it rather than spin.
             close_event(d, cx, true)?;
@@ -312,6 +311,7 @@ fn close_event<S: 'static>(d: Disp<'_, S>, cx: &mut Cx<'_, S>, force: bool) -> i
         return Ok(());
     }
     if cx.claim_close_delivery() {
+        cx.ch.handler_name = "handle_close";
         d.handle_close(cx)
     } else if force {
         cx.close()
@@ -345,11 +345,18 @@ fn route<S: 'static>(
     let result = match result {
         Err(e) if ExitNow::is(&e) => return Err(e),
         Ok(()) => owed_close_event(d, cx),
-        Err(e) => match owed_close_event(d, cx) {
-            // The peer-gone close asyncore ran inside send/recv comes first.
-            Err(stop) if ExitNow::is(&stop) => return Err(stop),
-            _ => Err(e),
-        },
+        Err(e) => {
+            // The peer-gone close asyncore ran inside send/recv comes first;
+            // the error stays the failed handler's, under its name.
+            let name = cx.ch.handler_name;
+            match owed_close_event(d, cx) {
+                Err(stop) if ExitNow::is(&stop) => return Err(stop),
+                _ => {
+                    cx.ch.handler_name = name;
+                    Err(e)
+                }
+            }
+        }
     };
     match result {
         Ok(()) => Ok(()),

@@ -1873,7 +1873,52 @@ fn added_during_pass_waits_for_next(b: Backend) {
     assert!(later.iter().all(|s| s.starts_with("newcomer")), "{later:?}");
 }
 
+/// Reads; its `handle_close` notes the handler name the loop gives, then
+/// fails.
+struct FailingClose;
+
+impl Dispatcher<Rec> for FailingClose {
+    fn handle_read(&mut self, cx: &mut C<'_>) -> io::Result<()> {
+        cx.recv(100)?;
+        Ok(())
+    }
+    fn handle_close(&mut self, cx: &mut C<'_>) -> io::Result<()> {
+        let name = cx.handler_name();
+        note(cx, name);
+        cx.close()?;
+        Err(io::Error::other("close failed"))
+    }
+}
+
+/// The `handle_close` a reset makes the channel owe runs under its own
+/// name: `Cx::handler_name` says `handle_close` inside it, and the default
+/// `handle_error`'s line names it when it fails.
+fn an_owed_close_runs_under_its_name(b: Backend) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+    let (server_side, _) = listener.accept().unwrap();
+    let mut ev = event_loop(b, Rec::new());
+    let log = capture(&mut ev);
+    ev.add(FailingClose)
+        .adopt(Socket::from(server_side))
+        .unwrap();
+    socket2::SockRef::from(&client)
+        .set_linger(Some(Duration::ZERO))
+        .unwrap();
+    drop(client); // RST
+    run_until_empty(&mut ev);
+    assert_eq!(ev.state(), &["handle_close"]);
+    let lines = log.lines();
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(
+        lines[0].contains("close failed [handle_close]"),
+        "{}",
+        lines[0]
+    );
+}
+
 backend_tests!(
+    an_owed_close_runs_under_its_name,
     high_descriptor_fd_setsize,
     emfile_listener_survives,
     no_sigpipe,
