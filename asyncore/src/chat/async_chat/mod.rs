@@ -65,7 +65,6 @@ use crate::cx::Cx;
 /// chan.handler_mut().0 = 7;
 /// assert_eq!(chan.handler().0, 7);
 /// ```
-#[derive(Debug)]
 pub struct AsyncChat<H> {
     handler: H,
     buf: Buffers,
@@ -73,6 +72,16 @@ pub struct AsyncChat<H> {
     /// Kept out of `buf`, so a hook reads its piece here while its `Chat`
     /// holds `buf`.
     input: Vec<u8>,
+}
+
+impl<H: std::fmt::Debug> std::fmt::Debug for AsyncChat<H> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AsyncChat")
+            .field("handler", &self.handler)
+            .field("buffers", &self.buf)
+            .field("input_buffered", &self.buf.framing.buffered(&self.input))
+            .finish()
+    }
 }
 
 impl<H> AsyncChat<H> {

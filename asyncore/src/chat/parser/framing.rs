@@ -30,7 +30,6 @@ pub(crate) enum Span {
 
 /// Where the input stands and how it is cut: everything of a parser but its
 /// input bytes.
-#[derive(Debug)]
 pub(crate) struct Framing {
     /// `buf[pos..]` is not yet delivered.
     pos: usize,
@@ -56,6 +55,17 @@ pub(crate) struct Framing {
     /// Give a record found whole as one [`Span::Record`] (the chat
     /// channel's `found_record`); off, as `Data` and `Terminator`.
     whole_records: bool,
+}
+
+impl std::fmt::Debug for Framing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Framing")
+            .field("terminator", &self.terminator)
+            .field("pos", &self.pos)
+            .field("signal_pending", &self.signal_pending)
+            .field("stalled", &self.stalled)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Framing {
