@@ -163,14 +163,14 @@ impl<'a, S: 'static> Chat<'_, 'a, S> {
         !self.buf.out.is_empty()
     }
 
-    /// After a push: one send now, or later when batching input.
-    // Spec: AC-CHAT-Q-12.
     /// `found_record`'s default: this record and every later one go
     /// through `collect_incoming_data` and `found_terminator`.
     pub(super) fn decline_records(&mut self) {
         self.buf.framing.set_whole_records(false);
     }
 
+    /// After a push: one send now, or later when batching input.
+    // Spec: AC-CHAT-Q-12.
     fn send_or_defer(&mut self) -> io::Result<()> {
         if self.buf.deferring {
             self.buf.deferred = true;
