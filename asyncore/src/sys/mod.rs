@@ -212,14 +212,6 @@ impl Event {
     }
 }
 
-impl PartialEq for Event {
-    fn eq(&self, other: &Event) -> bool {
-        (self.key(), self.ready()) == (other.key(), other.ready())
-    }
-}
-
-impl Eq for Event {}
-
 impl std::fmt::Debug for Event {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Event")
