@@ -602,10 +602,7 @@ fn x_ch_10_send_errors(b: Backend) {
 
     // ECONNRESET: the TCP peer resets the connection.
     let (a, peer) = tcp_pair();
-    socket2::SockRef::from(&peer)
-        .set_linger(Some(Duration::ZERO))
-        .unwrap();
-    drop(peer);
+    util::reset(peer);
     let seen: Shared<Vec<Seen>> = Rc::default();
     let mut ev = util::event_loop(b, ());
     let t = ev
@@ -627,10 +624,7 @@ fn x_ch_10_send_errors(b: Backend) {
 /// sockets.)
 fn x_ch_12_recv_connreset(b: Backend) {
     let (a, peer) = tcp_pair();
-    socket2::SockRef::from(&peer)
-        .set_linger(Some(Duration::ZERO))
-        .unwrap();
-    drop(peer);
+    util::reset(peer);
     let seen: Shared<Vec<Seen>> = Rc::default();
     let mut ev = util::event_loop(b, ());
     let t = ev

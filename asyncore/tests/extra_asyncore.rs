@@ -289,17 +289,10 @@ fn x_ac_4_disconnected_error_routing(b: Backend) {
 /// backend, after the `handle_read` whose `recv` saw the reset (no user handler
 /// runs inside `recv`).
 fn x_ac_5_reset_closes_once(b: Backend) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
-    let (server_side, _) = listener.accept().unwrap();
+    let (server_side, client) = util::tcp_pair();
     let mut ev = event_loop(b, Rec::new());
-    ev.add(LenReader(100))
-        .adopt(Socket::from(server_side))
-        .unwrap();
-    socket2::SockRef::from(&client)
-        .set_linger(Some(Duration::ZERO))
-        .unwrap();
-    drop(client); // RST
+    ev.add(LenReader(100)).adopt(server_side).unwrap();
+    util::reset(client);
     run_until_empty(&mut ev);
     assert_eq!(ev.state(), &["read 0", "close"]);
     assert!(ev.is_empty());
@@ -1894,18 +1887,11 @@ impl Dispatcher<Rec> for FailingClose {
 /// name: `Cx::handler_name` says `handle_close` inside it, and the default
 /// `handle_error`'s line names it when it fails.
 fn an_owed_close_runs_under_its_name(b: Backend) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
-    let (server_side, _) = listener.accept().unwrap();
+    let (server_side, client) = util::tcp_pair();
     let mut ev = event_loop(b, Rec::new());
     let log = capture(&mut ev);
-    ev.add(FailingClose)
-        .adopt(Socket::from(server_side))
-        .unwrap();
-    socket2::SockRef::from(&client)
-        .set_linger(Some(Duration::ZERO))
-        .unwrap();
-    drop(client); // RST
+    ev.add(FailingClose).adopt(server_side).unwrap();
+    util::reset(client);
     run_until_empty(&mut ev);
     assert_eq!(ev.state(), &["handle_close"]);
     let lines = log.lines();

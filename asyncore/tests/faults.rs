@@ -8,13 +8,12 @@
 mod util;
 
 use asyncore_loop::{Backend, EventLoop};
-use socket2::SockRef;
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 use util::echo::echo_server;
-use util::{bounded, ms, pattern, run_until_within, secs};
+use util::{bounded, ms, pattern, reset, run_until_within, secs};
 
 const HIGH_WATER: usize = 256 << 10;
 
@@ -32,12 +31,6 @@ fn witness(addr: SocketAddr) {
     let mut got = [0u8; 7];
     c.read_exact(&mut got).unwrap();
     assert_eq!(&got, b"witness");
-}
-
-/// Closes `c` with a reset (SO_LINGER 0) instead of a FIN.
-fn reset(c: TcpStream) {
-    SockRef::from(&c).set_linger(Some(Duration::ZERO)).unwrap();
-    drop(c);
 }
 
 /// Sends from a non-blocking `c` until the peer stops taking bytes for

@@ -8,7 +8,8 @@
 //!
 //! * Durations: [`ms`], [`secs`].
 //! * Socket pairs: [`unix_pair`] (AF_UNIX) and [`tcp_pair`] (loopback TCP),
-//!   each an end for a channel and an end for the test.
+//!   each an end for a channel and an end for the test; [`reset`] closes a
+//!   TCP end with a reset.
 //! * Log capture: [`capture`] (asyncore's `log`/`log_info` lines),
 //!   [`log_records::LogRecorder`] (the library's own `log` records).
 //! * Child processes: [`in_child`] / [`in_child_within`] re-run this test
@@ -346,6 +347,15 @@ pub fn unix_pair() -> (Socket, UnixStream) {
     let (a, b) = UnixStream::pair().unwrap();
     b.set_read_timeout(Some(secs(5))).unwrap();
     (Socket::from(a), b)
+}
+
+/// Closes `c` with a reset (SO_LINGER 0) instead of a FIN: its peer's next
+/// `recv` or `send` fails with `ECONNRESET`.
+pub fn reset(c: TcpStream) {
+    socket2::SockRef::from(&c)
+        .set_linger(Some(Duration::ZERO))
+        .unwrap();
+    drop(c);
 }
 
 /// A connected loopback TCP pair (127.0.0.1, port 0): (the accepted end, for
