@@ -44,7 +44,7 @@ impl fmt::Display for Deadline {
 /// One declared deadline: its period, counted from the later of its
 /// declaration and the activity it watches.
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct Limit {
+struct Limit {
     period: Duration,
     declared: Instant,
 }
@@ -58,9 +58,9 @@ impl Limit {
 
 #[derive(Debug)]
 pub(crate) struct Deadlines {
-    pub(crate) idle: Option<Limit>,
-    pub(crate) read: Option<Limit>,
-    pub(crate) write: Option<Limit>,
+    idle: Option<Limit>,
+    read: Option<Limit>,
+    write: Option<Limit>,
     pub(crate) last_read: Instant,
     pub(crate) last_write: Instant,
     pub(crate) timer: Option<TimerId>,
