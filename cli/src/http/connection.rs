@@ -39,9 +39,16 @@ fn first_line(head: &[u8]) -> String {
     String::from_utf8_lossy(first.strip_suffix(b"\r").unwrap_or(first)).into_owned()
 }
 
-/// A request line too long to log whole: its first 64 bytes.
-fn long_line(head: &[u8]) -> String {
-    String::from_utf8_lossy(&head[..64.min(head.len())]).into_owned() + "..."
+/// The limit a head (or what arrived of it) passes, with the line to log:
+/// a request line over `MAX_REQUEST_LINE` (414, its first 64 bytes logged),
+/// or a head over `MAX_HEAD` (431). `line_len` is the request line's
+/// length while its end was not yet checked.
+fn head_limit(line_len: Option<usize>, head: &[u8]) -> Option<(Status, String)> {
+    if line_len.is_some_and(|n| n > MAX_REQUEST_LINE) {
+        let start = String::from_utf8_lossy(&head[..64.min(head.len())]);
+        return Some((Status::UriTooLong, start.into_owned() + "..."));
+    }
+    (head.len() > MAX_HEAD).then(|| (Status::HeaderFieldsTooLarge, first_line(head)))
 }
 
 /// One connection's protocol state ([`ChatHandler`]); [`channel`] wraps it.
@@ -183,24 +190,18 @@ impl ChatHandler for Connection {
         }
         let before = self.head.len();
         self.head.extend_from_slice(data);
-        if !self.line_ended {
-            let line_len = match memchr::memchr(b'\n', data) {
-                Some(i) => {
-                    self.line_ended = true;
-                    before + i
-                }
-                None => self.head.len(),
-            };
-            if line_len > MAX_REQUEST_LINE {
-                let line = long_line(&self.head);
-                return self.refuse(chat, Status::UriTooLong, &line);
+        // The request line's length, until its end has been seen.
+        let line_len = (!self.line_ended).then(|| match memchr::memchr(b'\n', data) {
+            Some(i) => {
+                self.line_ended = true;
+                before + i
             }
+            None => self.head.len(),
+        });
+        match head_limit(line_len, &self.head) {
+            Some((status, line)) => self.refuse(chat, status, &line),
+            None => Ok(()),
         }
-        if self.head.len() > MAX_HEAD {
-            let line = first_line(&self.head);
-            return self.refuse(chat, Status::HeaderFieldsTooLarge, &line);
-        }
-        Ok(())
     }
 
     /// A head that arrived whole is parsed where it lies, in the channel's
@@ -213,13 +214,10 @@ impl ChatHandler for Connection {
             return self.found_terminator(chat);
         }
         let line_len = memchr::memchr(b'\n', record).unwrap_or(record.len());
-        if line_len > MAX_REQUEST_LINE {
-            return self.refuse(chat, Status::UriTooLong, &long_line(record));
+        match head_limit(Some(line_len), record) {
+            Some((status, line)) => self.refuse(chat, status, &line),
+            None => self.on_head(chat, record),
         }
-        if record.len() > MAX_HEAD {
-            return self.refuse(chat, Status::HeaderFieldsTooLarge, &first_line(record));
-        }
-        self.on_head(chat, record)
     }
 
     /// The client closed (or half-closed) the connection: with responses
