@@ -39,16 +39,27 @@ fn first_line(head: &[u8]) -> String {
     String::from_utf8_lossy(first.strip_suffix(b"\r").unwrap_or(first)).into_owned()
 }
 
-/// The limit a head (or what arrived of it) passes, with the line to log:
-/// a request line over `MAX_REQUEST_LINE` (414, its first 64 bytes logged),
-/// or a head over `MAX_HEAD` (431). `line_len` is the request line's
-/// length while its end was not yet checked.
-fn head_limit(line_len: Option<usize>, head: &[u8]) -> Option<(Status, String)> {
+/// The limit a head (or what arrived of it) passes: a request line over
+/// `MAX_REQUEST_LINE` (414) or a head over `MAX_HEAD` (431). `line_len`
+/// is the request line's length while its end was not yet checked.
+fn head_limit(line_len: Option<usize>, head_len: usize) -> Option<Status> {
     if line_len.is_some_and(|n| n > MAX_REQUEST_LINE) {
-        let start = String::from_utf8_lossy(&head[..64.min(head.len())]);
-        return Some((Status::UriTooLong, start.into_owned() + "..."));
+        Some(Status::UriTooLong)
+    } else if head_len > MAX_HEAD {
+        Some(Status::HeaderFieldsTooLarge)
+    } else {
+        None
     }
-    (head.len() > MAX_HEAD).then(|| (Status::HeaderFieldsTooLarge, first_line(head)))
+}
+
+/// What the log says of a head refused by `head_limit`: a request line too
+/// long to log whole by its first 64 bytes, else the request line.
+fn refused_line(status: Status, head: &[u8]) -> String {
+    if status == Status::UriTooLong {
+        String::from_utf8_lossy(&head[..64.min(head.len())]).into_owned() + "..."
+    } else {
+        first_line(head)
+    }
 }
 
 /// One connection's protocol state ([`ChatHandler`]); [`channel`] wraps it.
@@ -198,8 +209,11 @@ impl ChatHandler for Connection {
             }
             None => self.head.len(),
         });
-        match head_limit(line_len, &self.head) {
-            Some((status, line)) => self.refuse(chat, status, &line),
+        match head_limit(line_len, self.head.len()) {
+            Some(status) => {
+                let line = refused_line(status, &self.head);
+                self.refuse(chat, status, &line)
+            }
             None => Ok(()),
         }
     }
@@ -214,8 +228,8 @@ impl ChatHandler for Connection {
             return self.found_terminator(chat);
         }
         let line_len = memchr::memchr(b'\n', record).unwrap_or(record.len());
-        match head_limit(Some(line_len), record) {
-            Some((status, line)) => self.refuse(chat, status, &line),
+        match head_limit(Some(line_len), record.len()) {
+            Some(status) => self.refuse(chat, status, &refused_line(status, record)),
             None => self.on_head(chat, record),
         }
     }
