@@ -23,6 +23,7 @@ struct LineEcho {
 impl ChatHandler for LineEcho {
     // A line that arrived whole is answered from the input buffer.
     fn found_record(&mut self, chat: &mut Chat<'_, '_>, line: &[u8]) -> io::Result<()> {
+        // Only with a receive size above the limit can a whole line pass it.
         if line.len() > MAX_LINE {
             return too_long(chat, line.len());
         }

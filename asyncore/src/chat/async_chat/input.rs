@@ -85,10 +85,10 @@ impl<H> AsyncChat<H> {
                         // The handler's default declined: this record and
                         // every later one go through the two hooks.
                         let span = self.buf.framing.in_pieces(start, end);
-                        self.deliver(cx, span)
+                        self.hand_over(cx, span)
                     }
                 }
-                Some(span) => self.deliver(cx, span),
+                Some(span) => self.hand_over(cx, span),
             };
             handled?;
             // One test after each hook for the rare cases: a close or an
@@ -105,7 +105,7 @@ impl<H> AsyncChat<H> {
     /// A piece of a record to `collect_incoming_data`, or its end to
     /// `found_terminator`.
     #[inline(always)]
-    fn deliver<S: 'static>(&mut self, cx: &mut Cx<'_, S>, span: Span) -> io::Result<()>
+    fn hand_over<S: 'static>(&mut self, cx: &mut Cx<'_, S>, span: Span) -> io::Result<()>
     where
         H: ChatHandler<S>,
     {
