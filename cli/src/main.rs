@@ -7,8 +7,8 @@ use std::process::ExitCode;
 
 /// Network tools, each running on one asyncore event loop:
 /// demo (an HTTP server and client in one loop), get (an HTTP client),
-/// echo (an echo server), chat (a chat room for nc and telnet) and
-/// smtpd (a mail catcher for development).
+/// echo (an echo server), chat (a chat room for nc and telnet),
+/// smtpd (a mail catcher for development) and http (a static-file server).
 #[derive(Debug, Parser)]
 #[command(name = "asyncore", version)]
 struct Cli {
