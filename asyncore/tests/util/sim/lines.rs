@@ -74,18 +74,9 @@ fn reply_file(bytes: &[u8]) -> io::Result<File> {
     Ok(file)
 }
 
-impl ChatHandler<Trace> for LineEcho {
-    fn collect_incoming_data(
-        &mut self,
-        _: &mut Chat<'_, '_, Trace>,
-        data: &[u8],
-    ) -> io::Result<()> {
-        self.line.extend_from_slice(data);
-        Ok(())
-    }
-
-    fn found_terminator(&mut self, chat: &mut Chat<'_, '_, Trace>) -> io::Result<()> {
-        let mut line = std::mem::take(&mut self.line);
+impl LineEcho {
+    /// The reply to one complete line, and the promise it makes.
+    fn answer(&mut self, chat: &mut Chat<'_, '_, Trace>, mut line: Vec<u8>) -> io::Result<()> {
         if self.peer.is_none() {
             self.peer = line
                 .strip_prefix(b"I")
@@ -112,6 +103,22 @@ impl ChatHandler<Trace> for LineEcho {
         chat.state().push(Ev::Queued { ch, bytes, bound });
         Ok(())
     }
+}
+
+impl ChatHandler<Trace> for LineEcho {
+    fn collect_incoming_data(
+        &mut self,
+        _: &mut Chat<'_, '_, Trace>,
+        data: &[u8],
+    ) -> io::Result<()> {
+        self.line.extend_from_slice(data);
+        Ok(())
+    }
+
+    fn found_terminator(&mut self, chat: &mut Chat<'_, '_, Trace>) -> io::Result<()> {
+        let line = std::mem::take(&mut self.line);
+        self.answer(chat, line)
+    }
 
     fn handle_close(&mut self, chat: &mut Chat<'_, '_, Trace>) -> io::Result<()> {
         chat.state().log_close(self.id);
@@ -127,6 +134,42 @@ impl ChatHandler<Trace> for LineEcho {
     }
 }
 
+/// The same protocol, answering a line that arrived whole in place
+/// (`found_record`); a line cut across reads still comes in pieces.
+pub struct WholeLines(pub LineEcho);
+
+impl ChatHandler<Trace> for WholeLines {
+    fn found_record(&mut self, chat: &mut Chat<'_, '_, Trace>, line: &[u8]) -> io::Result<()> {
+        // A record comes whole only when nothing of it came before.
+        assert!(
+            self.0.line.is_empty(),
+            "a whole record after a piece of it: {:?} then {line:?}",
+            self.0.line
+        );
+        self.0.answer(chat, line.to_vec())
+    }
+
+    fn collect_incoming_data(
+        &mut self,
+        chat: &mut Chat<'_, '_, Trace>,
+        data: &[u8],
+    ) -> io::Result<()> {
+        self.0.collect_incoming_data(chat, data)
+    }
+
+    fn found_terminator(&mut self, chat: &mut Chat<'_, '_, Trace>) -> io::Result<()> {
+        self.0.found_terminator(chat)
+    }
+
+    fn handle_close(&mut self, chat: &mut Chat<'_, '_, Trace>) -> io::Result<()> {
+        self.0.handle_close(chat)
+    }
+
+    fn handle_shutdown(&mut self, chat: &mut Chat<'_, '_, Trace>) -> io::Result<()> {
+        self.0.handle_shutdown(chat)
+    }
+}
+
 /// How each accepted channel is configured (seeded once per run).
 #[derive(Clone, Copy)]
 pub struct Setup {
@@ -137,11 +180,14 @@ pub struct Setup {
     pub high: usize,
     pub producer_size: usize,
     pub files: bool,
+    /// Lines that arrive whole are answered in place (`WholeLines`).
+    pub whole: bool,
 }
 
 impl Setup {
-    /// A seeded configuration; `batching` drawn unless given. `files` comes
-    /// from the seed without a draw, so that seeds replay as before it.
+    /// A seeded configuration; `batching` drawn unless given. `files` and
+    /// `whole` come from the seed without a draw, so that the draws of a
+    /// seed stay what they were before them.
     pub fn draw(net: &SimNet, seed: u64, batching: Option<bool>) -> Setup {
         Setup {
             batching: batching.unwrap_or_else(|| net.chance(500)),
@@ -151,6 +197,7 @@ impl Setup {
             high: 64 + net.below(2000) as usize,
             producer_size: net.below(64) as usize + 1,
             files: (seed / 3) % 2 == 1,
+            whole: (seed / 5) % 2 == 1,
         }
     }
 }
@@ -174,7 +221,7 @@ impl Dispatcher<Trace> for Server {
     ) -> io::Result<()> {
         self.next_id += 1;
         let s = self.setup;
-        let chat = AsyncChat::new(LineEcho {
+        let echo = LineEcho {
             id: self.next_id,
             line: Vec::new(),
             high: s.high,
@@ -182,16 +229,30 @@ impl Dispatcher<Trace> for Server {
             peer: None,
             shut: false,
             files: s.files,
-        })
-        .with_terminator("\n")
+        };
+        let id = self.next_id;
+        if s.whole {
+            cx.add(Probe::new(
+                id,
+                configure(AsyncChat::new(WholeLines(echo)), s),
+            ))
+            .adopt(sock)?;
+        } else {
+            cx.add(Probe::new(id, configure(AsyncChat::new(echo), s)))
+                .adopt(sock)?;
+        }
+        Ok(())
+    }
+}
+
+/// A channel as the setup says.
+fn configure<H>(chat: AsyncChat<H>, s: Setup) -> AsyncChat<H> {
+    chat.with_terminator("\n")
         .with_batching(s.batching)
         .with_drain(s.drain)
         .with_in_buffer_size(s.in_size)
         .with_out_buffer_size(s.out_size)
-        .with_water_marks(s.high, s.high / 4);
-        cx.add(Probe::new(self.next_id, chat)).adopt(sock)?;
-        Ok(())
-    }
+        .with_water_marks(s.high, s.high / 4)
 }
 
 /// Lines of letters, some starting with `P`, the last maybe unfinished.
