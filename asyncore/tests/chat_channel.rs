@@ -767,18 +767,7 @@ where
     F: FnMut() -> AsyncChat<H> + 'static,
     H: ChatHandler<Vec<Token>>,
 {
-    let mut cx = ev.add(Listener(make));
-    cx.create_socket(AF_INET, SOCK_STREAM).unwrap();
-    cx.set_reuse_addr();
-    cx.bind("127.0.0.1:0").unwrap();
-    cx.listen(5).unwrap();
-    cx.socket()
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .as_socket()
-        .unwrap()
-        .port()
+    util::listen_local(&mut ev.add(Listener(make)), 5).port()
 }
 
 const LONG_LINE: usize = 100_000_000;
@@ -963,19 +952,7 @@ impl Dispatcher<BpState> for BpListener {
 /// every reply arrives, in order.
 fn limit_back_pressure(b: Backend) {
     let mut ev = util::event_loop(b, BpState::default());
-    let port = {
-        let mut cx = ev.add(BpListener);
-        cx.create_socket(AF_INET, SOCK_STREAM).unwrap();
-        cx.bind("127.0.0.1:0").unwrap();
-        cx.listen(5).unwrap();
-        cx.socket()
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .as_socket()
-            .unwrap()
-            .port()
-    };
+    let port = util::listen_local(&mut ev.add(BpListener), 5).port();
     let (go_tx, go_rx) = mpsc::channel::<()>();
     let client = thread::spawn(move || -> Result<usize, String> {
         let s = TcpStream::connect(("127.0.0.1", port)).unwrap();
@@ -1481,20 +1458,7 @@ impl Dispatcher for ProtoListener {
 fn interop_cpython_client_rust_server(b: Backend) {
     let stats: Shared<ProtoStats> = Rc::default();
     let mut ev = util::event_loop(b, ());
-    let port = {
-        let mut cx = ev.add(ProtoListener(stats.clone()));
-        cx.create_socket(AF_INET, SOCK_STREAM).unwrap();
-        cx.set_reuse_addr();
-        cx.bind("127.0.0.1:0").unwrap();
-        cx.listen(5).unwrap();
-        cx.socket()
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .as_socket()
-            .unwrap()
-            .port()
-    };
+    let port = util::listen_local(&mut ev.add(ProtoListener(stats.clone())), 5).port();
     // The CPython client (python3 is needed for the interop tests).
     let mut child = Proc::python("asynchat_line_client.py", &["127.0.0.1", &port.to_string()]);
     let status = child.run_loop_until_exit(&mut ev, util::ms(5), util::secs(30));

@@ -32,18 +32,7 @@ where
     R: Send + 'static,
 {
     let mut ev = EventLoop::new().with_backend(b);
-    let mut l = ev.add(Accept { make, once: true });
-    l.create_socket(asyncore_loop::AF_INET, asyncore_loop::SOCK_STREAM)
-        .unwrap();
-    l.bind("127.0.0.1:0").unwrap();
-    l.listen(5).unwrap();
-    let addr = l
-        .socket()
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .as_socket()
-        .unwrap();
+    let addr = util::listen_local(&mut ev.add(Accept { make, once: true }), 5);
     let peer = std::thread::spawn(move || client(addr));
     ev.run_loop(Some(Duration::from_millis(50)), None).unwrap();
     assert!(ev.is_empty());

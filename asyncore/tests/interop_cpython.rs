@@ -65,19 +65,7 @@ impl Dispatcher for EchoServer {
 /// AC-EX-2 against CPython's asyncore client: 1 MiB each way, every byte checked.
 fn cpython_client_to_rust_echo_server(b: Backend) {
     let mut ev = EventLoop::new().with_backend(b);
-    let mut server = ev.add(EchoServer);
-    server.create_socket(AF_INET, SOCK_STREAM).unwrap();
-    server.set_reuse_addr();
-    server.bind("127.0.0.1:0").unwrap();
-    server.listen(5).unwrap();
-    let port = server
-        .socket()
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .as_socket()
-        .unwrap()
-        .port();
+    let port = util::listen_local(&mut ev.add(EchoServer), 5).port();
 
     // The CPython client (python3 is needed for the interop tests).
     let mut child = Proc::python(

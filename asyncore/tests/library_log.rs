@@ -56,17 +56,7 @@ impl Dispatcher for HangsUpOnConnect {
 }
 
 fn listen(ev: &mut EventLoop) -> std::net::SocketAddr {
-    let mut cx = ev.add(Server);
-    cx.create_socket(AF_INET, SOCK_STREAM).unwrap();
-    cx.set_reuse_addr();
-    cx.bind("127.0.0.1:0").unwrap();
-    cx.listen(8).unwrap();
-    cx.socket()
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .as_socket()
-        .unwrap()
+    util::listen_local(&mut ev.add(Server), 8)
 }
 
 fn has(lines: &[String], needle: &str) -> bool {

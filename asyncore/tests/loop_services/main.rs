@@ -107,13 +107,8 @@ fn add_quiet<S: 'static>(ev: &mut EventLoop<S>) -> Token {
 /// A TCP listener on 127.0.0.1 port 0 whose dispatcher is `d`; its address.
 fn listen<S: 'static, D: Dispatcher<S>>(ev: &mut EventLoop<S>, d: D) -> (Token, SockAddr) {
     let mut cx = ev.add(d);
-    cx.create_socket(AF_INET, SOCK_STREAM).unwrap();
-    cx.set_reuse_addr();
-    cx.bind("127.0.0.1:0").unwrap();
-    cx.listen(64).unwrap();
-    let t = cx.token();
-    let addr = local_addr(ev, t);
-    (t, addr)
+    let addr = util::listen_local(&mut cx, 64);
+    (cx.token(), addr.into())
 }
 
 fn connect(addr: &SockAddr) -> io::Result<TcpStream> {

@@ -3,8 +3,7 @@
 //! adopts connections into it, with shared counters to check afterwards.
 
 use asyncore_loop::{
-    Backend, Cx, Dispatcher, EventLoop, SendBuffer, SockAddr, Socket, Token, View, AF_INET,
-    SOCK_STREAM,
+    Backend, Cx, Dispatcher, EventLoop, SendBuffer, SockAddr, Socket, Token, View,
 };
 use std::cell::Cell;
 use std::io;
@@ -105,17 +104,7 @@ pub fn echo_server(b: Backend, high_water: usize) -> (EventLoop, Token, SocketAd
     };
     let mut ev = EventLoop::new().with_backend(b);
     let mut l = ev.add(Accept { make, once: false });
-    l.create_socket(AF_INET, SOCK_STREAM).unwrap();
-    l.set_reuse_addr();
-    l.bind("127.0.0.1:0").unwrap();
-    l.listen(1024).unwrap();
-    let addr = l
-        .socket()
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .as_socket()
-        .unwrap();
+    let addr = super::listen_local(&mut l, 1024);
     let t = l.token();
     (ev, t, addr, stats)
 }

@@ -38,7 +38,7 @@ use asyncore_loop::{
     Backend, CaptureLog, Dispatcher, Domain, EventLoop, SockAddr, Socket, View, AF_INET, AF_INET6,
     AF_UNIX,
 };
-use std::net::{TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -143,6 +143,22 @@ pub fn local_addr(ev: &mut EventLoop<impl Sized + 'static>, t: asyncore_loop::To
         .socket()
         .unwrap()
         .local_addr()
+        .unwrap()
+}
+
+/// Makes the channel a listening TCP socket on 127.0.0.1, port 0 (with
+/// `set_reuse_addr`), and returns the address it got.
+pub fn listen_local<S: 'static>(cx: &mut asyncore_loop::Cx<'_, S>, backlog: i32) -> SocketAddr {
+    cx.create_socket(AF_INET, asyncore_loop::SOCK_STREAM)
+        .unwrap();
+    cx.set_reuse_addr();
+    cx.bind("127.0.0.1:0").unwrap();
+    cx.listen(backlog).unwrap();
+    cx.socket()
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .as_socket()
         .unwrap()
 }
 
