@@ -9,7 +9,8 @@
 //! * Durations: [`ms`], [`secs`].
 //! * Socket pairs: [`unix_pair`] (AF_UNIX) and [`tcp_pair`] (loopback TCP),
 //!   each an end for a channel and an end for the test; [`reset`] closes a
-//!   TCP end with a reset.
+//!   TCP end with a reset; [`listen_local`] makes a channel listen on
+//!   127.0.0.1 port 0 and gives its address.
 //! * Log capture: [`capture`] (asyncore's `log`/`log_info` lines),
 //!   [`log_records::LogRecorder`] (the library's own `log` records).
 //! * Child processes: [`in_child`] / [`in_child_within`] re-run this test
