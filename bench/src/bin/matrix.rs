@@ -53,7 +53,7 @@ struct Args {
     /// Only these scenarios (comma-separated: a,b,c,d0,d5k,d15k,e,f,g,m).
     #[arg(long)]
     scenarios: Option<String>,
-    /// Only these servers (comma-separated ids: c,epoll,poll,select,mio,tokio,cpython,chat,asynchat,loops1,loops2).
+    /// Only these servers (comma-separated ids: c,epoll,poll,select,mio,tokio,cpython,lines,chat,asynchat,loops1,loops2).
     #[arg(long)]
     servers: Option<String>,
     /// Do not run `cargo build` first.
@@ -279,6 +279,14 @@ fn servers(notes: &mut Vec<String>) -> Vec<Server> {
         pinned: true,
     });
     v.push(Server {
+        id: "lines",
+        name: "line echo on a bare Dispatcher (no AsyncChat)",
+        cmd: vec![s(&bins.join("peer_line_dispatcher")), listen.clone()],
+        slow: false,
+        select: false,
+        pinned: true,
+    });
+    v.push(Server {
         id: "chat",
         name: "asyncore AsyncChat line_echo, epoll",
         cmd: vec![
@@ -396,7 +404,7 @@ fn scenarios(smoke: bool) -> Vec<Scenario> {
                 idle: 0,
                 line: true,
             },
-            servers: vec!["c", "chat", "asynchat"],
+            servers: vec!["c", "lines", "chat", "asynchat"],
         },
         Scenario {
             id: "g",
@@ -1120,7 +1128,7 @@ fn render(
     }
     let _ = writeln!(
         s,
-        "Scenarios: {}. In (e) a message is a whole connection (connect, 64 B each way, close). (f) compares line servers: the C server echoes raw bytes; ours is `asyncore/examples/line_echo.rs` (AsyncChat, CRLF terminator, Collector); CPython's is asynchat.\n",
+        "Scenarios: {}. In (e) a message is a whole connection (connect, 64 B each way, close). (f) compares line servers: the C server echoes raw bytes; ours is `asyncore/examples/line_echo.rs` (AsyncChat, CRLF terminator, a whole line answered in place), and `bench/src/bin/peer_line_dispatcher.rs` the same echo on a bare Dispatcher (memchr, one reply per read), the floor under it; CPython's is asynchat.\n",
         echo_scens
             .iter()
             .map(|sc| sc.title.clone())
@@ -1247,7 +1255,7 @@ fn render(
         if meta.callgrind.iter().any(|(id, _)| id.starts_with("f:")) {
             let _ = writeln!(
                 s,
-                "Pipelined, (f)'s shape: 64 B messages, 10 connections, 16 in flight; the C server echoes raw bytes, ours is the AsyncChat `line_echo` fed CRLF lines. Same N.\n\n| server | instructions per message | ×C |\n|---|---|---|"
+                "Pipelined, (f)'s shape: 64 B messages, 10 connections, 16 in flight; the C server echoes raw bytes; the line servers are fed CRLF lines: the bare-dispatcher one (`peer_line_dispatcher`: memchr, one reply per read) is the floor under the AsyncChat `line_echo`. Same N.\n\n| server | instructions per message | ×C |\n|---|---|---|"
             );
             cg_rows(&mut s, &meta.callgrind, "f:", &name);
             s.push('\n');
@@ -1584,17 +1592,18 @@ fn run(args: &Args) -> io::Result<bool> {
             let dir =
                 std::env::temp_dir().join(format!("asyncore-bench-cg-{}", std::process::id()));
             std::fs::create_dir_all(&dir)?;
-            // The echo figure (c, epoll), then (f)'s pipelined shape (c raw, chat lines).
+            // The echo figure (c, epoll, and the Rust peers), then (f)'s
+            // pipelined shape (c raw; lines on a bare dispatcher and on AsyncChat).
             let runs = servers
                 .iter()
-                .filter(|s| ["c", "epoll"].contains(&s.id))
+                .filter(|s| ["c", "epoll", "mio", "tokio"].contains(&s.id))
                 .map(|s| (s, CgLoad::Echo, s.id.to_string()))
                 .chain(
                     servers
                         .iter()
-                        .filter(|s| ["c", "chat"].contains(&s.id))
+                        .filter(|s| ["c", "lines", "chat"].contains(&s.id))
                         .map(|s| {
-                            let line = s.id == "chat";
+                            let line = s.id != "c";
                             (s, CgLoad::Pipelined { line }, format!("f:{}", s.id))
                         }),
                 );
