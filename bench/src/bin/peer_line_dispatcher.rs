@@ -47,21 +47,29 @@ impl Lines {
     }
 }
 
-/// Finds CR: memchr's AVX2 searcher, set up once (as `AsyncChat` does for a
-/// short delimiter), or memchr's run-time choice on other CPUs.
-struct FindCr(Option<memchr::arch::x86_64::avx2::memchr::One>);
+/// Finds CR: on x86-64 with AVX2 memchr's AVX2 searcher, set up once (as
+/// `AsyncChat` does for a short delimiter); elsewhere memchr's run-time
+/// choice.
+struct FindCr {
+    #[cfg(target_arch = "x86_64")]
+    avx2: Option<memchr::arch::x86_64::avx2::memchr::One>,
+}
 
 impl FindCr {
     fn new() -> Self {
-        FindCr(memchr::arch::x86_64::avx2::memchr::One::new(b'\r'))
+        FindCr {
+            #[cfg(target_arch = "x86_64")]
+            avx2: memchr::arch::x86_64::avx2::memchr::One::new(b'\r'),
+        }
     }
 
     #[inline(always)]
     fn find(&self, hay: &[u8]) -> Option<usize> {
-        match &self.0 {
-            Some(one) => one.find(hay),
-            None => memchr::memchr(b'\r', hay),
+        #[cfg(target_arch = "x86_64")]
+        if let Some(one) = &self.avx2 {
+            return one.find(hay);
         }
+        memchr::memchr(b'\r', hay)
     }
 }
 
