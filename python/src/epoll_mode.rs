@@ -16,6 +16,7 @@
 
 use crate::map;
 use crate::passes::ask;
+use crate::shutdown;
 use crate::wait::{os_error, wait};
 use crate::wrappers::readwrite;
 use asyncore_loop::raw_selector::{RawInterest, RawSelector, Readiness, WANT_READ, WANT_WRITE};
@@ -102,6 +103,7 @@ impl EpollMap {
 
 impl EpollMap {
     pub(crate) fn pass(&self, py: Python<'_>, timeout: &Bound<'_, PyAny>) -> PyResult<()> {
+        let _engaged = shutdown::Engaged::enter(py);
         let limit = if timeout.is_none() {
             None
         } else {

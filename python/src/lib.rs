@@ -14,6 +14,7 @@ mod errors;
 mod ffi;
 mod map;
 mod passes;
+mod shutdown;
 mod wait;
 mod wrappers;
 
@@ -33,5 +34,7 @@ fn _engine(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<epoll_mode::EpollMap>()?;
     m.add_function(wrap_pyfunction!(chat_scan::chat_handle_read, m)?)?;
     m.add_function(wrap_pyfunction!(chat_scan::find_prefix_at_end_bytes, m)?)?;
+    m.add_function(wrap_pyfunction!(shutdown::quiesce, m)?)?;
+    shutdown::install(m)?;
     Ok(())
 }

@@ -3,6 +3,7 @@
 
 use crate::epoll_mode::EpollMap;
 use crate::map;
+use crate::shutdown;
 use crate::wait::{os_error, sleep, wait};
 use crate::wrappers::{call_event, readwrite};
 use asyncore_loop::raw_selector::{RawSelector, WANT_EXCEPT, WANT_READ, WANT_WRITE};
@@ -39,6 +40,7 @@ pub(crate) fn select_pass(
     timeout: &Bound<'_, PyAny>,
     map: &Bound<'_, PyAny>,
 ) -> PyResult<()> {
+    let _engaged = shutdown::Engaged::enter(py);
     let secs = seconds(timeout)?;
     if map::len(map)? == 0 {
         return Ok(());
@@ -110,6 +112,7 @@ pub(crate) fn poll_pass(
     timeout: &Bound<'_, PyAny>,
     map: &Bound<'_, PyAny>,
 ) -> PyResult<()> {
+    let _engaged = shutdown::Engaged::enter(py);
     // Spec: AC-POLL-1: milliseconds truncated; negative waits forever.
     let limit = match seconds(timeout)? {
         None => None,
@@ -159,6 +162,7 @@ pub(crate) fn run_loop(
     count: Option<i64>,
     epoll: Option<&Bound<'_, EpollMap>>,
 ) -> PyResult<()> {
+    let _engaged = shutdown::Engaged::enter(py);
     let pass = |py: Python<'_>| -> PyResult<()> {
         match epoll {
             Some(e) => e.borrow().pass(py, timeout),

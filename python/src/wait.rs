@@ -7,6 +7,7 @@
 //! that would notice it. So pending signals are also checked before every
 //! wait, and no single wait is longer than [`SLICE`].
 
+use crate::shutdown;
 use asyncore_loop::raw_selector::{RawSelector, Readiness};
 use pyo3::prelude::*;
 use std::io;
@@ -29,7 +30,9 @@ pub(crate) fn wait(
         py.check_signals()?;
         let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
         let slice = left.map_or(SLICE, |l| l.min(SLICE));
-        match py.allow_threads(|| sel.wait(Some(slice), out)) {
+        // Without the GIL; a daemon thread parks here at interpreter exit
+        // rather than take the GIL back (see shutdown.rs).
+        match py.allow_threads(|| shutdown::outside_python(|| sel.wait(Some(slice), out))) {
             Ok(()) if out.len() > before => return Ok(()),
             Ok(()) => {}
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}

@@ -375,6 +375,85 @@ class WaitReleasesTheGil(unittest.TestCase):
                 p.wait()
 
 
+class DaemonThreadAtExit(unittest.TestCase):
+    """A loop in a daemon thread when the interpreter exits (a background
+    server in a test suite, smtpd's documented use): the process ends as
+    with CPython 3.11's pure-Python asyncore, exit code 0, no abort.
+
+    Python 3.12 and 3.13 end a daemon thread that takes the GIL back during
+    finalization with pthread_exit, whose unwinding through the engine's
+    frames aborted the process ("FATAL: exception not rethrown")."""
+
+    # A listener and an echo pair: "busy" keeps a client sending, so the
+    # daemon thread is likely inside a handler, not in the wait, at exit.
+    CODE = (
+        "import asyncore, socket, sys, threading, time\n"
+        "mode, busy = sys.argv[1], sys.argv[2] == 'busy'\n"
+        "class Echo(asyncore.dispatcher_with_send):\n"
+        "    def handle_read(self):\n"
+        "        self.send(self.recv(4096))\n"
+        "class Server(asyncore.dispatcher):\n"
+        "    def __init__(self):\n"
+        "        super().__init__()\n"
+        "        self.create_socket(socket.AF_INET, socket.SOCK_STREAM)\n"
+        "        self.bind(('127.0.0.1', 0))\n"
+        "        self.listen(5)\n"
+        "    def handle_accepted(self, sock, addr):\n"
+        "        Echo(sock)\n"
+        "srv = Server()\n"
+        "kw = dict(timeout=0.05, use_poll=mode != 'select', use_epoll=mode == 'epoll')\n"
+        "threading.Thread(target=asyncore.loop, kwargs=kw, daemon=True).start()\n"
+        "if busy:\n"
+        "    def client():\n"
+        "        c = socket.create_connection(srv.socket.getsockname())\n"
+        "        while True:\n"
+        "            c.sendall(b'x' * 512)\n"
+        "            c.recv(4096)\n"
+        "    threading.Thread(target=client, daemon=True).start()\n"
+        "time.sleep(0.3)\n"
+        "print('exiting', flush=True)\n"
+    )
+
+    def test_the_process_exits_cleanly(self):
+        for mode in ("select", "poll", "epoll"):
+            for shape in ("idle", "busy"):
+                for attempt in range(3):
+                    p = subprocess.run(
+                        [sys.executable, "-c", self.CODE, mode, shape],
+                        capture_output=True,
+                        text=True,
+                        timeout=30,
+                    )
+                    what = f"{mode} {shape} #{attempt}: {p.stderr[-500:]}"
+                    self.assertEqual(p.stdout.strip(), "exiting", what)
+                    self.assertEqual(p.returncode, 0, what)
+                    self.assertNotIn("FATAL", p.stderr, what)
+
+    def test_an_atexit_function_still_runs_a_loop(self):
+        # Registered before the package is imported, so it runs after the
+        # package's own atexit hook: the finalizing thread is never parked.
+        code = (
+            "import atexit, socket\n"
+            "def flush():\n"
+            "    import asyncore\n"
+            "    m = {}\n"
+            "    a, b = socket.socketpair()\n"
+            "    class Once(asyncore.dispatcher):\n"
+            "        def readable(self): return False\n"
+            "        def handle_write(self):\n"
+            "            print('flushed', flush=True)\n"
+            "            self.close()\n"
+            "    Once(a, map=m)\n"
+            "    asyncore.loop(timeout=1, map=m, count=2)\n"
+            "atexit.register(flush)\n"
+            "import asyncore\n"
+            "print('exiting', flush=True)\n"
+        )
+        p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30)
+        self.assertEqual(p.returncode, 0, p.stderr[-500:])
+        self.assertEqual(p.stdout.split(), ["exiting", "flushed"], p.stderr[-500:])
+
+
 def http_server(response):
     """A one-shot server (plain sockets, a thread): reads a request, answers."""
     srv = socket.socket()
