@@ -18,7 +18,7 @@ export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$root/target}
 
 # CPython 3.11's tests (the oracle interpreter of the main CI has them).
 testdir=$(python3 -c 'import os, test; print(os.path.dirname(test.__file__))')
-for t in test_asyncore.py test_asynchat.py; do
+for t in test_asyncore.py test_asynchat.py ../smtpd.py; do
   [ -f "$testdir/$t" ] || { echo "py-ci: $testdir/$t missing (python3 must be CPython 3.11 with its test package)" >&2; exit 1; }
 done
 
@@ -54,6 +54,7 @@ suite() { # suite PYTHON OUT.json [--expect-ours]  (extra env from the caller)
 
 own_tests() { # own_tests PYTHON [PYTHONPATH]
   (cd "$here/tests" && PYTHONPATH=${2:-} ASYNCORE_EXAMPLES=$examples \
+    ASYNCORE_LEGACY_SMTPD=$testdir/../smtpd.py \
     timeout 300 "$1" -m unittest test_engine 2>&1 | tail -3)
 }
 

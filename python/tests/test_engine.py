@@ -23,6 +23,9 @@ import asyncore
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 EXAMPLES = os.environ.get("ASYNCORE_EXAMPLES")
+# CPython 3.11's smtpd.py (pure Python on asyncore/asynchat), for a real
+# application on the package; ci.sh gives its path.
+LEGACY_SMTPD = os.environ.get("ASYNCORE_LEGACY_SMTPD")
 
 
 def run_until(pred, map, use_poll=True, use_epoll=False, limit=10.0):
@@ -495,6 +498,76 @@ class SeedHttpClient(unittest.TestCase):
         reads = [ast.literal_eval(line) for line in out.stdout.decode().splitlines()]
         self.assertEqual(b"".join(reads), response)
         self.assertEqual(reads[-1], b"")
+
+
+@unittest.skipUnless(LEGACY_SMTPD, "ASYNCORE_LEGACY_SMTPD (CPython 3.11's smtpd.py) not given")
+class LegacySmtpd(unittest.TestCase):
+    """CPython 3.11's smtpd module, unchanged but for its refusal to load
+    after 3.11, serving smtplib from a daemon thread."""
+
+    def load_smtpd(self):
+        import importlib.util
+        import tempfile
+
+        with open(LEGACY_SMTPD) as f:
+            source = f.read()
+        refusal = "_deprecated(__name__, _DEPRECATION_MSG, remove=(3, 12))"
+        self.assertIn(refusal, source)
+        d = tempfile.mkdtemp()
+        self.addCleanup(lambda: __import__("shutil").rmtree(d, ignore_errors=True))
+        path = os.path.join(d, "smtpd.py")
+        with open(path, "w") as f:
+            f.write(source.replace(refusal, "pass"))
+        spec = importlib.util.spec_from_file_location("legacy_smtpd", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+
+    def test_smtplib_delivers_through_smtpd(self):
+        import smtplib
+
+        smtpd = self.load_smtpd()
+        got = []
+        m = {}
+
+        class Server(smtpd.SMTPServer):
+            def process_message(self, peer, mailfrom, rcpttos, data, **kw):
+                got.append((mailfrom, rcpttos, data, kw.get("mail_options")))
+
+        srv = Server(("127.0.0.1", 0), None, map=m, decode_data=False)
+        port = srv.socket.getsockname()[1]
+        stop = threading.Event()
+
+        def serve():
+            while not stop.is_set() and m:
+                asyncore.loop(timeout=0.05, map=m, count=1)
+
+        t = threading.Thread(target=serve, daemon=True)
+        t.start()
+        try:
+            body = b"x" * 100_000
+            with smtplib.SMTP("127.0.0.1", port, timeout=10) as c:
+                c.ehlo()
+                refused = c.sendmail(
+                    "a@example.com",
+                    ["b@example.com", "c@example.com"],
+                    b"Subject: one\r\n\r\n.leading dot\r\n" + body + b"\r\n",
+                )
+                self.assertEqual(refused, {})
+                c.sendmail("d@example.com", ["e@example.com"], b"Subject: two\r\n\r\nsecond\r\n")
+            deadline = time.monotonic() + 10
+            while len(got) < 2 and time.monotonic() < deadline:
+                time.sleep(0.01)
+        finally:
+            stop.set()
+            t.join(5)
+            asyncore.close_all(m)
+        self.assertEqual([g[0] for g in got], ["a@example.com", "d@example.com"])
+        self.assertEqual(got[0][1], ["b@example.com", "c@example.com"])
+        # smtpd undoes the dot-stuffing and ends lines with \n.
+        self.assertEqual(got[0][2], b"Subject: one\n\n.leading dot\n" + body)
+        self.assertEqual(got[1][2], b"Subject: two\n\nsecond")
+        self.assertTrue(got[0][3] and got[0][3][0].startswith("SIZE="))
 
 
 @unittest.skipUnless(EXAMPLES, "ASYNCORE_EXAMPLES (built Rust examples) not given")
