@@ -71,6 +71,13 @@ poll3 = poll2
 # Epoll state per map (keyed by id; the state keeps its map alive).
 _epoll_maps = {}
 
+# A forked child inherits its parent's epoll instances: the kernel's objects,
+# shared, not copies. Kept, the child's registrations would land in the
+# parent's interest lists, and two processes would read each other's reports
+# as their own descriptors'. The child starts its epoll state afresh.
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_epoll_maps.clear)
+
 
 def _epoll_for(map):
     state = _epoll_maps.get(id(map))

@@ -207,6 +207,81 @@ class EpollMode(unittest.TestCase):
         asyncore.close_all(m)
 
 
+class EpollModeAfterFork(unittest.TestCase):
+    # A prefork server: the parent runs epoll passes (a warm-up connection),
+    # then two children serve the same listener in epoll mode. Each child
+    # must have its own epoll instance: sharing the parent's (the kernel's
+    # object, inherited by fork) mixed their descriptors up, and clients
+    # lost their connections (BlockingIOError in a handler, then a close).
+    CODE = (
+        "import asyncore, os, socket, sys, threading, time\n"
+        "m = {}\n"
+        "class Echo(asyncore.dispatcher_with_send):\n"
+        "    def handle_read(self):\n"
+        "        self.send(self.recv(4096))\n"
+        "class Server(asyncore.dispatcher):\n"
+        "    def __init__(self):\n"
+        "        super().__init__(map=m)\n"
+        "        self.create_socket(socket.AF_INET, socket.SOCK_STREAM)\n"
+        "        self.bind(('127.0.0.1', 0))\n"
+        "        self.listen(64)\n"
+        "    def handle_accepted(self, sock, addr):\n"
+        "        Echo(sock, map=m)\n"
+        "srv = Server()\n"
+        "addr = srv.socket.getsockname()\n"
+        "c = socket.create_connection(addr)\n"
+        "c.sendall(b'hi')\n"
+        "c.setblocking(False)\n"
+        "got, end = b'', time.time() + 5\n"
+        "while not got and time.time() < end:\n"
+        "    asyncore.loop(timeout=0.02, map=m, count=1, use_epoll=True)\n"
+        "    try:\n"
+        "        got = c.recv(10)\n"
+        "    except BlockingIOError:\n"
+        "        pass\n"
+        "c.close()\n"
+        "asyncore.loop(timeout=0.02, map=m, count=3, use_epoll=True)\n"
+        "kids = []\n"
+        "for i in range(2):\n"
+        "    pid = os.fork()\n"
+        "    if pid == 0:\n"
+        "        end = time.time() + 2\n"
+        "        while time.time() < end:\n"
+        "            asyncore.loop(timeout=0.05, map=m, count=1, use_epoll=True)\n"
+        "        os._exit(0)\n"
+        "    kids.append(pid)\n"
+        "srv.close()\n"
+        "failed = []\n"
+        "def client(i):\n"
+        "    try:\n"
+        "        s = socket.create_connection(addr, timeout=3)\n"
+        "        for k in range(20):\n"
+        "            msg = b'%d-%d;' % (i, k)\n"
+        "            s.sendall(msg)\n"
+        "            buf = b''\n"
+        "            while len(buf) < len(msg):\n"
+        "                d = s.recv(100)\n"
+        "                if not d:\n"
+        "                    raise EOFError('closed')\n"
+        "                buf += d\n"
+        "            assert buf == msg, (buf, msg)\n"
+        "        s.close()\n"
+        "    except Exception as e:\n"
+        "        failed.append((i, repr(e)))\n"
+        "ts = [threading.Thread(target=client, args=(i,)) for i in range(10)]\n"
+        "[t.start() for t in ts]\n"
+        "[t.join() for t in ts]\n"
+        "for p in kids:\n"
+        "    os.waitpid(p, 0)\n"
+        "print(failed)\n"
+    )
+
+    def test_children_serve_on_their_own_epoll(self):
+        p = subprocess.run([sys.executable, "-c", self.CODE], capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr[-1000:])
+        self.assertEqual(p.stdout.strip(), "[]", p.stderr[-1000:])
+
+
 class Fixes(unittest.TestCase):
     def test_poll_hangup_after_eof_closes_once(self):
         # CPython: recv() sees EOF and calls handle_close, then POLLHUP in
