@@ -23,32 +23,25 @@
 use pyo3::prelude::*;
 use std::cell::Cell;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
-use std::sync::Mutex;
-use std::thread::ThreadId;
 use std::time::{Duration, Instant};
 
 /// Finalization is near: threads in the engine stop before taking the GIL.
 static FINALIZING: AtomicBool = AtomicBool::new(false);
 /// Threads in a pass, holding the GIL or about to take it back.
 static ENGAGED: AtomicUsize = AtomicUsize::new(0);
-/// The thread that ran the `atexit` hook.
-static FINALIZER: Mutex<Option<ThreadId>> = Mutex::new(None);
 /// The longest the hook waits for passes to reach their wait.
 const GRACE: Duration = Duration::from_secs(1);
 
 thread_local! {
     /// Nesting of passes on this thread (a handler may run a loop).
     static DEPTH: Cell<usize> = const { Cell::new(0) };
+    /// This thread ran the `atexit` hook: it finalizes, and never parks.
+    static FINALIZER: Cell<bool> = const { Cell::new(false) };
 }
 
 /// Whether this thread must park rather than touch Python again.
 fn must_park() -> bool {
-    if !FINALIZING.load(SeqCst) {
-        return false;
-    }
-    let me = std::thread::current().id();
-    let finalizer = FINALIZER.lock().map(|f| *f).unwrap_or(None);
-    finalizer != Some(me)
+    FINALIZING.load(SeqCst) && !FINALIZER.with(Cell::get)
 }
 
 /// Parks this thread for good: it never runs Python code again and ends
@@ -118,9 +111,7 @@ pub(crate) fn outside_python<R>(wait: impl FnOnce() -> R) -> R {
 #[pyfunction]
 #[pyo3(name = "_quiesce")]
 pub(crate) fn quiesce(py: Python<'_>) {
-    if let Ok(mut f) = FINALIZER.lock() {
-        *f = Some(std::thread::current().id());
-    }
+    FINALIZER.with(|f| f.set(true));
     FINALIZING.store(true, SeqCst);
     let mine = usize::from(DEPTH.with(|d| d.get()) > 0);
     let until = Instant::now() + GRACE;

@@ -37,6 +37,14 @@ def run_until(pred, map, use_poll=True, use_epoll=False, limit=10.0):
         asyncore.loop(timeout=0.05, use_poll=use_poll, map=map, count=1, use_epoll=use_epoll)
 
 
+# For a test's child process: this module's echo server, importable there.
+ECHO_PRELUDE = (
+    "import sys\n"
+    f"sys.path.insert(0, {HERE!r})\n"
+    "from test_engine import EchoServer\n"
+)
+
+
 class EchoHandler(asyncore.dispatcher_with_send):
     def handle_read(self):
         data = self.recv(65536)
@@ -213,22 +221,11 @@ class EpollModeAfterFork(unittest.TestCase):
     # must have its own epoll instance: sharing the parent's (the kernel's
     # object, inherited by fork) mixed their descriptors up, and clients
     # lost their connections (BlockingIOError in a handler, then a close).
-    CODE = (
-        "import asyncore, os, socket, sys, threading, time\n"
+    CODE = ECHO_PRELUDE + (
+        "import asyncore, os, socket, threading, time\n"
         "m = {}\n"
-        "class Echo(asyncore.dispatcher_with_send):\n"
-        "    def handle_read(self):\n"
-        "        self.send(self.recv(4096))\n"
-        "class Server(asyncore.dispatcher):\n"
-        "    def __init__(self):\n"
-        "        super().__init__(map=m)\n"
-        "        self.create_socket(socket.AF_INET, socket.SOCK_STREAM)\n"
-        "        self.bind(('127.0.0.1', 0))\n"
-        "        self.listen(64)\n"
-        "    def handle_accepted(self, sock, addr):\n"
-        "        Echo(sock, map=m)\n"
-        "srv = Server()\n"
-        "addr = srv.socket.getsockname()\n"
+        "srv = EchoServer(m)\n"
+        "addr = ('127.0.0.1', srv.port)\n"
         "c = socket.create_connection(addr)\n"
         "c.sendall(b'hi')\n"
         "c.setblocking(False)\n"
@@ -462,28 +459,18 @@ class DaemonThreadAtExit(unittest.TestCase):
     finalization with pthread_exit, whose unwinding through the engine's
     frames aborted the process ("FATAL: exception not rethrown")."""
 
-    # A listener and an echo pair: "busy" keeps a client sending, so the
-    # daemon thread is likely inside a handler, not in the wait, at exit.
-    CODE = (
-        "import asyncore, socket, sys, threading, time\n"
+    # An echo server looping in a daemon thread: "busy" keeps a client
+    # sending, so the thread is likely inside a handler, not in the wait,
+    # at exit.
+    CODE = ECHO_PRELUDE + (
+        "import asyncore, socket, threading, time\n"
         "mode, busy = sys.argv[1], sys.argv[2] == 'busy'\n"
-        "class Echo(asyncore.dispatcher_with_send):\n"
-        "    def handle_read(self):\n"
-        "        self.send(self.recv(4096))\n"
-        "class Server(asyncore.dispatcher):\n"
-        "    def __init__(self):\n"
-        "        super().__init__()\n"
-        "        self.create_socket(socket.AF_INET, socket.SOCK_STREAM)\n"
-        "        self.bind(('127.0.0.1', 0))\n"
-        "        self.listen(5)\n"
-        "    def handle_accepted(self, sock, addr):\n"
-        "        Echo(sock)\n"
-        "srv = Server()\n"
+        "srv = EchoServer(asyncore.socket_map)\n"
         "kw = dict(timeout=0.05, use_poll=mode != 'select', use_epoll=mode == 'epoll')\n"
         "threading.Thread(target=asyncore.loop, kwargs=kw, daemon=True).start()\n"
         "if busy:\n"
         "    def client():\n"
-        "        c = socket.create_connection(srv.socket.getsockname())\n"
+        "        c = socket.create_connection(('127.0.0.1', srv.port))\n"
         "        while True:\n"
         "            c.sendall(b'x' * 512)\n"
         "            c.recv(4096)\n"
@@ -582,6 +569,7 @@ class LegacySmtpd(unittest.TestCase):
 
     def load_smtpd(self):
         import importlib.util
+        import shutil
         import tempfile
 
         with open(LEGACY_SMTPD) as f:
@@ -589,7 +577,7 @@ class LegacySmtpd(unittest.TestCase):
         refusal = "_deprecated(__name__, _DEPRECATION_MSG, remove=(3, 12))"
         self.assertIn(refusal, source)
         d = tempfile.mkdtemp()
-        self.addCleanup(lambda: __import__("shutil").rmtree(d, ignore_errors=True))
+        self.addCleanup(shutil.rmtree, d, ignore_errors=True)
         path = os.path.join(d, "smtpd.py")
         with open(path, "w") as f:
             f.write(source.replace(refusal, "pass"))
