@@ -24,6 +24,9 @@ struct Seen {
     token: Option<asyncore_loop::Token>,
     writes: usize,
     paused: bool,
+    /// Plaintext `send` accepted, and whether it refused more before the close.
+    sent: usize,
+    refused: bool,
 }
 
 /// An echo over `SendBuffer` (asyncore's dispatcher_with_send), unchanged
@@ -93,8 +96,49 @@ impl Dispatcher<Seen> for Echo {
     }
 }
 
+/// On the peer's first bytes, `send`s until the session refuses more, then
+/// closes: records are still waiting for the socket at the close.
+struct Flood {
+    /// `set_tls_linger` before the close; `None` leaves the default.
+    linger: Option<Option<Duration>>,
+}
+
+impl Dispatcher<Seen> for Flood {
+    fn writable(&self, _: &View<'_, Seen>) -> bool {
+        false
+    }
+    fn handle_tls_established(&mut self, cx: &mut Cx<'_, Seen>) -> io::Result<()> {
+        cx.state().info = cx.tls_info();
+        Ok(())
+    }
+    fn handle_read(&mut self, cx: &mut Cx<'_, Seen>) -> io::Result<()> {
+        if cx.recv(64)?.is_empty() {
+            return Ok(());
+        }
+        let chunk = vec![b'f'; 65536];
+        for _ in 0..1000 {
+            let n = cx.send(&chunk)?;
+            cx.state().sent += n;
+            if n == 0 {
+                cx.state().refused = true;
+                break;
+            }
+        }
+        if let Some(linger) = self.linger {
+            cx.set_tls_linger(linger);
+        }
+        cx.state().closed = true;
+        cx.close()
+    }
+}
+
 /// A loop with one TLS server channel accepted from a `tls_client.py MODE`.
-fn serve(b: Backend, mode: &str, echo: Echo, hold: &str) -> (EventLoop<Seen>, Proc) {
+fn serve(
+    b: Backend,
+    mode: &str,
+    echo: impl Dispatcher<Seen>,
+    hold: &str,
+) -> (EventLoop<Seen>, Proc) {
     let certs = test_certs();
     let config = server_config(&certs.cert, &certs.key, &[]).unwrap();
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -316,7 +360,73 @@ fn close_when_done_sends_close_notify_then_closes(b: Backend) {
     assert!(ev.is_empty());
 }
 
+/// What `send` accepted reaches the peer after `close`, with close_notify,
+/// as a plain socket's kernel buffer would deliver it.
+fn close_delivers_what_send_accepted(b: Backend) {
+    let (mut ev, mut peer) = serve(b, "slow_reader", Flood { linger: None }, "1");
+    handshake(&mut ev, &mut peer);
+    run_for(&mut ev, secs(30), |_| false);
+    let Seen { sent, refused, .. } = *ev.state();
+    assert!(
+        refused,
+        "the session never held records back ({sent} bytes sent)"
+    );
+    assert_eq!(peer.line(secs(10)), format!("clean {sent}"));
+}
+
+/// A graceful shutdown lets the closed channel's records reach the peer.
+fn shutdown_waits_for_what_close_left(b: Backend) {
+    let (mut ev, mut peer) = serve(b, "slow_reader", Flood { linger: None }, "1");
+    handshake(&mut ev, &mut peer);
+    run_for(&mut ev, secs(10), |s| s.closed);
+    assert!(!ev.is_empty(), "the records wait for the socket");
+    ev.shutdown(secs(20)).unwrap();
+    assert!(ev.is_empty());
+    let Seen { sent, refused, .. } = *ev.state();
+    assert!(refused);
+    assert_eq!(peer.line(secs(10)), format!("clean {sent}"));
+}
+
+/// A closed channel's records wait for the socket no longer than its linger
+/// allows without progress.
+fn linger_gives_up_on_a_peer_that_reads_nothing(b: Backend) {
+    let flood = Flood {
+        linger: Some(Some(Duration::from_millis(300))),
+    };
+    let (mut ev, mut peer) = serve(b, "slow_reader", flood, "30");
+    handshake(&mut ev, &mut peer);
+    let log = util::capture(&mut ev);
+    run_for(&mut ev, secs(10), |s| s.closed);
+    let closed_at = Instant::now();
+    assert!(!ev.is_empty(), "the records wait for the socket");
+    run_for(&mut ev, secs(10), |_| false);
+    assert!(closed_at.elapsed() >= Duration::from_millis(250));
+    assert!(ev.state().refused);
+    let lines = log.lines().join("\n");
+    assert!(lines.contains("undelivered"), "{lines}");
+    peer.kill();
+}
+
+/// With the linger off, the close drops what waits, as before.
+fn linger_off_drops_at_close(b: Backend) {
+    let (mut ev, mut peer) = serve(b, "slow_reader", Flood { linger: Some(None) }, "1");
+    handshake(&mut ev, &mut peer);
+    run_for(&mut ev, secs(10), |s| s.closed);
+    assert!(ev.is_empty());
+    let Seen { sent, refused, .. } = *ev.state();
+    assert!(refused);
+    let line = peer.line(secs(10));
+    let got: usize = line
+        .strip_prefix("ragged ")
+        .map_or(usize::MAX, |n| n.parse().unwrap());
+    assert!(got < sent, "{line}, of {sent} sent");
+}
+
 backend_tests!(
+    close_delivers_what_send_accepted,
+    linger_gives_up_on_a_peer_that_reads_nothing,
+    linger_off_drops_at_close,
+    shutdown_waits_for_what_close_left,
     close_when_done_sends_close_notify_then_closes,
     echo_both_versions,
     plaintext_waiting_is_delivered_without_socket_data,

@@ -172,6 +172,13 @@ impl<S: 'static> LoopCore<S> {
     /// cancelled, descriptor closed. Idempotent.
     // Spec: AC-CLOSE-1, AC-CLOSE-2.
     pub(crate) fn close(&mut self, ch: &mut Channel, index: u32) -> io::Result<()> {
+        let io = self.detach_for_close(ch, index);
+        close_io(io)
+    }
+
+    /// [`close`](LoopCore::close) but for the descriptor itself, which is
+    /// returned (`Io::Closed` if the channel was closed already).
+    pub(crate) fn detach_for_close(&mut self, ch: &mut Channel, index: u32) -> Io {
         ch.connected = false;
         ch.accepting = false;
         ch.connecting = false;
@@ -198,20 +205,7 @@ impl<S: 'static> LoopCore<S> {
         let io = std::mem::replace(&mut ch.io, Io::Closed);
         ch.closed = true;
         self.pass.closed.push(index);
-        let result = match io {
-            Io::Socket(s) => fd::close(s.into_raw_fd()),
-            Io::File(mut f) => f.close(),
-            #[cfg(feature = "sim")]
-            Io::Sim(s) => {
-                s.close();
-                Ok(())
-            }
-            Io::None | Io::Closed => Ok(()),
-        };
-        match result {
-            Err(e) if matches!(e.raw_os_error(), Some(libc::EBADF | libc::ENOTCONN)) => Ok(()),
-            other => other,
-        }
+        io
     }
 
     /// Closes channel `index` from outside its handlers (shutdown, `close_all`).
@@ -337,5 +331,24 @@ impl std::fmt::Display for FdText {
             Some(fd) => write!(f, "{fd}"),
             None => f.write_str("-"),
         }
+    }
+}
+
+/// Closes a channel's descriptor (see [`LoopCore::close`]); one already
+/// gone is not an error.
+pub(crate) fn close_io(io: Io) -> io::Result<()> {
+    let result = match io {
+        Io::Socket(s) => fd::close(s.into_raw_fd()),
+        Io::File(mut f) => f.close(),
+        #[cfg(feature = "sim")]
+        Io::Sim(s) => {
+            s.close();
+            Ok(())
+        }
+        Io::None | Io::Closed => Ok(()),
+    };
+    match result {
+        Err(e) if matches!(e.raw_os_error(), Some(libc::EBADF | libc::ENOTCONN)) => Ok(()),
+        other => other,
     }
 }

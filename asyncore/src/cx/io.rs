@@ -209,6 +209,10 @@ impl<S: 'static> Cx<'_, S> {
     /// attached first (a reconnecting client may do that).
     pub fn close(&mut self) -> io::Result<()> {
         // AC-CLOSE-1, AC-CLOSE-2, AC-Q-13
+        #[cfg(feature = "tls")]
+        if self.ch.tls.is_some() {
+            return self.close_tls();
+        }
         self.core.close(self.ch, self.token.index)
     }
 

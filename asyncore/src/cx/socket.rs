@@ -50,7 +50,7 @@ impl<S: 'static> Cx<'_, S> {
         Ok(())
     }
 
-    fn attach_socket(&mut self, sock: Socket) {
+    pub(crate) fn attach_socket(&mut self, sock: Socket) {
         let datagram = sock.r#type().is_ok_and(|t| t == Type::DGRAM);
         self.core
             .attach(self.ch, self.token.index, Io::Socket(sock));

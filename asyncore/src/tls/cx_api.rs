@@ -91,6 +91,25 @@ impl<S: 'static> Cx<'_, S> {
         }
     }
 
+    /// How long records still waiting in this channel's session at its
+    /// `close()` may wait for the socket without progress (`None` or zero:
+    /// they are dropped at the close). Starting TLS sets 10 s.
+    ///
+    /// A plain socket's kernel still delivers what `send` accepted after
+    /// the close. A TLS channel's `send` accepts plaintext into its session,
+    /// and records may wait there, behind a slow reader, when the handler
+    /// closes. The close hands them, close_notify last, and the socket to a
+    /// channel of the loop's own (`tls-linger` in log lines), which writes
+    /// them as the socket takes them and then closes. A `run_loop` that runs
+    /// until the map is empty waits for it; `close_all` and the end of a
+    /// shutdown's grace period close it at once. After such a close,
+    /// `tls_info` and `tls_close` on the closed channel say `None`.
+    pub fn set_tls_linger(&mut self, linger: Option<Duration>) {
+        if let Some(s) = self.ch.tls.as_mut() {
+            s.linger = linger;
+        }
+    }
+
     /// Whether this channel runs TLS.
     pub fn is_tls(&self) -> bool {
         self.ch.tls.is_some()

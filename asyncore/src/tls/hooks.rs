@@ -10,6 +10,8 @@
 //!   runs.
 //! * `send`/`recv` (from `cx/io.rs`): plaintext in and out.
 //! * `on_close` (from `LoopCore::close`): close_notify, once.
+//! * `close_tls` (from `Cx::close`, in `linger.rs`): records the socket
+//!   has not taken yet outlive the channel.
 
 use super::info::TlsClose;
 use super::session::Filled;
@@ -281,7 +283,8 @@ impl<S: 'static> Cx<'_, S> {
 }
 
 /// The channel is closing: close_notify once, if the session is sound,
-/// writing what the socket takes now.
+/// writing what the socket takes now (`Cx::close` hands the rest to a
+/// linger, `linger.rs`).
 pub(crate) fn on_close(ch: &mut Channel) {
     let fd = socket_fd(ch);
     if let (Some(s), Some(fd)) = (ch.tls.as_deref_mut(), fd) {

@@ -14,8 +14,11 @@
 //! `handle_read` without waiting for the socket. A handshake that does not
 //! finish within 10 s (see
 //! [`Cx::set_tls_handshake_timeout`](crate::Cx::set_tls_handshake_timeout))
-//! is closed silently. `close()` sends close_notify once, writing what the
-//! socket takes at once, and never waits for the rest.
+//! is closed silently. `close()` sends close_notify once, and the channel
+//! closes at once; records the socket has not taken yet (plaintext `send`
+//! accepted, close_notify last) are written after it by the loop, as a
+//! kernel writes a plain socket's buffered bytes after its close (see
+//! [`Cx::set_tls_linger`](crate::Cx::set_tls_linger)).
 //!
 //! End of stream reads as end of stream whether or not the peer sent
 //! close_notify; [`Cx::tls_close`](crate::Cx::tls_close) tells them apart
@@ -65,6 +68,7 @@ mod config;
 mod cx_api;
 pub(crate) mod hooks;
 mod info;
+mod linger;
 #[cfg(test)]
 mod interest_tests;
 mod session;

@@ -10,10 +10,15 @@ use crate::timer::TimerId;
 use rustls::Connection;
 use std::io::{self, Read, Write};
 use std::os::fd::RawFd;
+use std::time::Duration;
 
 /// Plaintext accepted by one `send` at most: the record layer splits it,
 /// and a bounded chunk keeps what waits inside rustls small.
 const SEND_CHUNK: usize = 64 * 1024;
+
+/// How long a closed channel's last records may wait for the socket
+/// without progress, unless set otherwise.
+pub(crate) const DEFAULT_LINGER: Duration = Duration::from_secs(10);
 
 /// The session of one TLS channel.
 pub(crate) struct TlsSession {
@@ -28,6 +33,11 @@ pub(crate) struct TlsSession {
     pub(crate) deadline: Option<TimerId>,
     /// The server name a client asked for (servers read it from rustls).
     client_sni: Option<String>,
+    /// A write to the socket failed: the peer is gone.
+    pub(crate) write_failed: bool,
+    /// How long records left at the close may wait for the socket without
+    /// progress (`None`: dropped at the close).
+    pub(crate) linger: Option<Duration>,
 }
 
 impl std::fmt::Debug for TlsSession {
@@ -93,6 +103,8 @@ impl TlsSession {
             ended: None,
             deadline: None,
             client_sni,
+            write_failed: false,
+            linger: Some(DEFAULT_LINGER),
         }
     }
 
@@ -114,6 +126,15 @@ impl TlsSession {
                 self.ended,
                 None | Some(TlsClose::CloseNotify) | Some(TlsClose::Truncated)
             )
+    }
+
+    /// The peer may still read what this side writes: the handshake is
+    /// done, no write failed, and the peer did not cut the stream (a peer
+    /// that ended its side without close_notify aborted).
+    pub(crate) fn peer_reads(&self) -> bool {
+        self.established
+            && !self.write_failed
+            && matches!(self.ended, None | Some(TlsClose::CloseNotify))
     }
 
     #[cfg(test)]
@@ -146,16 +167,25 @@ impl TlsSession {
     /// Writes pending records until the socket refuses; true when nothing
     /// is left. A broken connection is an `Err`.
     pub(crate) fn flush(&mut self, fd: RawFd) -> io::Result<bool> {
+        self.flush_counted(fd).map(|(_, done)| done)
+    }
+
+    /// [`flush`](Self::flush), and how many bytes the socket took.
+    pub(crate) fn flush_counted(&mut self, fd: RawFd) -> io::Result<(usize, bool)> {
         let mut sock = Sock(fd);
+        let mut wrote = 0;
         while self.conn.wants_write() {
             match self.conn.write_tls(&mut sock) {
-                Ok(_) => {}
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
+                Ok(n) => wrote += n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok((wrote, false)),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
+                Err(e) => {
+                    self.write_failed = true;
+                    return Err(e);
+                }
             }
         }
-        Ok(true)
+        Ok((wrote, true))
     }
 
     /// One socket read into rustls, and the records processed. A TLS error

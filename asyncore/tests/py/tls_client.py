@@ -165,6 +165,28 @@ elif mode == "server_closes":
         out("clean %s" % got.decode())
     except ssl.SSLEOFError:
         out("ragged %s" % got.decode())
+elif mode == "slow_reader":
+    # A small receive buffer and a late start: the server's output backs up
+    # inside its TLS session, and it closes before the socket took it all.
+    raw = socket.socket()
+    raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    raw.settimeout(20)
+    raw.connect(("127.0.0.1", port))
+    s = context().wrap_socket(raw, server_hostname="localhost", suppress_ragged_eofs=False)
+    out("connected")
+    s.sendall(b"go")
+    time.sleep(float(os.environ.get("HOLD", "1")))
+    got, clean = 0, False
+    try:
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                clean = True
+                break
+            got += len(chunk)
+    except (ssl.SSLEOFError, ConnectionResetError):
+        pass
+    out("%s %d" % ("clean" if clean else "ragged", got))
 elif mode == "paused":
     s = tls()
     out("connected")
