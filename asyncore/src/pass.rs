@@ -175,6 +175,9 @@ impl<S: 'static> EventLoop<S> {
 
     /// Phase 5: tell the backend what each channel wants.
     fn ask_interest(&mut self) -> io::Result<()> {
+        if self.core.poller.forked() {
+            self.core.renew_after_fork()?;
+        }
         let specials = self.core.services.special_fds();
         if self.core.poller.backend().rebuilds_each_pass() {
             // Select and poll: every channel, in map order.

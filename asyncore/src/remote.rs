@@ -64,6 +64,16 @@ impl<S: 'static> RemoteShared<S> {
         }
     }
 
+    /// In a forked child: a waker of its own, written if a wake-up was on
+    /// its way when the parent forked (the copied jobs wait for it).
+    pub(crate) fn renew_after_fork(&self) -> io::Result<()> {
+        self.waker.renew()?;
+        if self.notified.load(Ordering::SeqCst) {
+            self.waker.wake()?;
+        }
+        Ok(())
+    }
+
     pub(crate) fn take_stop(&self) -> bool {
         self.stop.swap(false, Ordering::SeqCst)
     }

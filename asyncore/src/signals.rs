@@ -7,12 +7,13 @@
 use crate::core::Callback;
 use crate::sys::fd;
 use signal_hook::SigId;
-use std::io::{self, Read};
+use std::io::{self, Read, Write};
 use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 pub(crate) struct SignalHandler<S: 'static> {
+    signal: i32,
     flag: Arc<AtomicBool>,
     pub(crate) callback: Option<Callback<S>>,
     ids: [SigId; 2],
@@ -61,10 +62,30 @@ impl<S: 'static> Signals<S> {
             }
         };
         self.handlers.push(SignalHandler {
+            signal,
             flag,
             callback: Some(callback),
             ids: [flag_id, wake_id],
         });
+        Ok(())
+    }
+
+    /// In a forked child: a pipe of its own, and every handler writes to it
+    /// instead of the pipe shared with the parent (where either process
+    /// could take the other's wake-up). A signal that already arrived is
+    /// written again.
+    pub(crate) fn renew_after_fork(&mut self) -> io::Result<()> {
+        let (reader, writer) = std::io::pipe()?;
+        fd::set_nonblocking(reader.as_raw_fd())?;
+        fd::set_nonblocking(writer.as_raw_fd())?;
+        for h in &mut self.handlers {
+            let id = signal_hook::low_level::pipe::register(h.signal, writer.try_clone()?)?;
+            signal_hook::low_level::unregister(std::mem::replace(&mut h.ids[1], id));
+        }
+        (self.reader, self.writer) = (reader, writer);
+        if self.handlers.iter().any(|h| h.flag.load(Ordering::Acquire)) {
+            let _ = (&self.writer).write(&[0]);
+        }
         Ok(())
     }
 

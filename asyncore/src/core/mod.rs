@@ -310,15 +310,40 @@ impl<S: 'static> LoopCore<S> {
 
     /// Switches backend: every registration is gone, every channel is asked again.
     pub(crate) fn set_backend(&mut self, backend: crate::Backend) {
-        if !self.poller.set_backend(backend) {
-            return;
+        if self.poller.set_backend(backend) {
+            self.ask_everyone_again();
         }
+    }
+
+    /// The selector's registrations are gone: every channel is asked again
+    /// (and, on epoll, registered anew).
+    fn ask_everyone_again(&mut self) {
         for index in self.map.occupied() {
             if let Some(e) = self.map.get_mut(index) {
                 e.ch.os_interest = 0;
             }
             self.mark_dirty(index);
         }
+    }
+
+    /// In a child process after `fork()`: the kernel objects the loop
+    /// inherited are shared with the parent, which would take this loop's
+    /// wake-ups and signals and wake it with its own readiness. The child
+    /// gets its own: a new selector, waker and signal pipe. The channels'
+    /// descriptors are the child's copies and stay as they are.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn renew_after_fork(&mut self) -> io::Result<()> {
+        log::debug!("forked: renewing the loop's selector, waker and signal pipe");
+        self.poller.renew_after_fork();
+        self.ask_everyone_again();
+        if let Some(remote) = self.services.existing_remote() {
+            remote.renew_after_fork()?;
+        }
+        if let Some(signals) = self.services.signals.as_mut() {
+            signals.renew_after_fork()?;
+        }
+        Ok(())
     }
 }
 

@@ -16,6 +16,8 @@ pub(crate) struct Poller {
     selector: Option<Selector>,
     /// Epoll: whether the waker and the signal pipe are registered.
     specials_watched: [bool; 2],
+    /// The fork generation the loop's kernel objects belong to (`sys::fork`).
+    forks: u64,
     /// The simulated network this loop waits on instead of the OS (feature `sim`).
     #[cfg(feature = "sim")]
     sim: Option<crate::sim::SimNet>,
@@ -27,9 +29,31 @@ impl Poller {
             backend: Backend::default(),
             selector: None,
             specials_watched: [false; 2],
+            forks: crate::sys::fork::generation(),
             #[cfg(feature = "sim")]
             sim: None,
         }
+    }
+
+    /// This process is a fork of the one that made the loop's kernel
+    /// objects (checked once a pass: an atomic load).
+    #[inline(always)]
+    pub(crate) fn forked(&self) -> bool {
+        self.forks != crate::sys::fork::current()
+    }
+
+    /// In a forked child: the inherited selector goes (an epoll instance is
+    /// shared with the parent, registrations and all); the next pass makes
+    /// one of this process's own and registers everything again.
+    pub(crate) fn renew_after_fork(&mut self) {
+        self.forks = crate::sys::fork::current();
+        self.forget_selector();
+    }
+
+    /// Drops the selector and what it watched for the loop.
+    fn forget_selector(&mut self) {
+        self.selector = None;
+        self.specials_watched = [false; 2];
     }
 
     pub(crate) fn backend(&self) -> Backend {
@@ -44,8 +68,7 @@ impl Poller {
         }
         self.backend = backend;
         // Dropping an epoll selector drops its registrations with it.
-        self.selector = None;
-        self.specials_watched = [false; 2];
+        self.forget_selector();
         true
     }
 
@@ -75,8 +98,7 @@ impl Poller {
     #[cfg(feature = "sim")]
     pub(crate) fn set_sim(&mut self, net: crate::sim::SimNet) {
         self.sim = Some(net);
-        self.selector = None;
-        self.specials_watched = [false; 2];
+        self.forget_selector();
     }
 
     /// A new signal pipe must be registered (epoll).

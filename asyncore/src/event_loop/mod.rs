@@ -26,6 +26,15 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 /// descriptor). `S` is state shared by every handler, reached with
 /// [`Cx::state`]. The backend (epoll by default) can be chosen at run time.
 ///
+/// A loop may go on in both processes after `fork()` (a prefork server
+/// whose children serve the listener the parent opened). At its next pass
+/// the child's loop makes its own epoll instance, remote waker and signal
+/// pipe, which would otherwise stay shared with the parent: each process
+/// would be woken by the other's readiness and could take the other's
+/// wake-ups and signals. Everything else is the child's copy: its channels
+/// (their sockets shared with the parent, as after any fork), timers and
+/// posted jobs. Use the child's remotes once its loop has made a pass.
+///
 /// # Examples
 ///
 /// An echo server and a client in one loop:

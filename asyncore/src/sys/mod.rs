@@ -39,6 +39,7 @@
 pub(crate) mod affinity;
 pub(crate) mod epoll;
 pub(crate) mod fd;
+pub(crate) mod fork;
 pub(crate) mod poll;
 pub(crate) mod select;
 pub(crate) mod waker;
