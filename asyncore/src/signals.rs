@@ -78,8 +78,24 @@ impl<S: 'static> Signals<S> {
         let (reader, writer) = std::io::pipe()?;
         fd::set_nonblocking(reader.as_raw_fd())?;
         fd::set_nonblocking(writer.as_raw_fd())?;
-        for h in &mut self.handlers {
-            let id = signal_hook::low_level::pipe::register(h.signal, writer.try_clone()?)?;
+        // Every handler on the new pipe, or none: a failure leaves the old
+        // registrations in place for the next attempt.
+        let mut ids = Vec::with_capacity(self.handlers.len());
+        for h in &self.handlers {
+            match writer
+                .try_clone()
+                .and_then(|w| signal_hook::low_level::pipe::register(h.signal, w))
+            {
+                Ok(id) => ids.push(id),
+                Err(e) => {
+                    for id in ids {
+                        signal_hook::low_level::unregister(id);
+                    }
+                    return Err(e);
+                }
+            }
+        }
+        for (h, id) in self.handlers.iter_mut().zip(ids) {
             signal_hook::low_level::unregister(std::mem::replace(&mut h.ids[1], id));
         }
         (self.reader, self.writer) = (reader, writer);

@@ -335,14 +335,16 @@ impl<S: 'static> LoopCore<S> {
     #[inline(never)]
     pub(crate) fn renew_after_fork(&mut self) -> io::Result<()> {
         log::debug!("forked: renewing the loop's selector, waker and signal pipe");
-        self.poller.renew_after_fork();
-        self.ask_everyone_again();
+        // The parts that can fail (out of descriptors) first: the poller
+        // records the fork last, so a failed renewal is tried again next pass.
         if let Some(remote) = self.services.existing_remote() {
             remote.renew_after_fork()?;
         }
         if let Some(signals) = self.services.signals.as_mut() {
             signals.renew_after_fork()?;
         }
+        self.poller.renew_after_fork();
+        self.ask_everyone_again();
         Ok(())
     }
 }
