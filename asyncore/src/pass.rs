@@ -14,7 +14,10 @@
 //!    map order (asyncore's faithful pass) and rebuild the watch set; epoll
 //!    asks only the channels marked since their last ask (those that ran a
 //!    handler, were added, reached through `channel`/`with`, or touched) and
-//!    calls `epoll_ctl` only when the answer changed.
+//!    calls `epoll_ctl` only when the answer changed. First, in a child
+//!    forked since the last pass, the loop's selector, waker and signal pipe
+//!    are renewed (shared with the parent otherwise) and every channel is
+//!    asked.
 //! 6. **Wait**, at most the pass timeout, shortened to the next timer or the
 //!    shutdown deadline; no wait at all once a stop or shutdown is pending.
 //! 7. **Dispatch** each readiness report to the channel it was meant for (a
