@@ -25,11 +25,17 @@ pub(crate) struct Signals<S: 'static> {
     pub(crate) handlers: Vec<SignalHandler<S>>,
 }
 
+/// The self-pipe: neither end may block (a signal handler writes to it).
+fn nonblocking_pipe() -> io::Result<(std::io::PipeReader, std::io::PipeWriter)> {
+    let (reader, writer) = std::io::pipe()?;
+    fd::set_nonblocking(reader.as_raw_fd())?;
+    fd::set_nonblocking(writer.as_raw_fd())?;
+    Ok((reader, writer))
+}
+
 impl<S: 'static> Signals<S> {
     pub(crate) fn new() -> io::Result<Self> {
-        let (reader, writer) = std::io::pipe()?;
-        fd::set_nonblocking(reader.as_raw_fd())?;
-        fd::set_nonblocking(writer.as_raw_fd())?;
+        let (reader, writer) = nonblocking_pipe()?;
         Ok(Signals {
             reader,
             writer,
@@ -75,9 +81,7 @@ impl<S: 'static> Signals<S> {
     /// could take the other's wake-up). A signal that already arrived is
     /// written again.
     pub(crate) fn renew_after_fork(&mut self) -> io::Result<()> {
-        let (reader, writer) = std::io::pipe()?;
-        fd::set_nonblocking(reader.as_raw_fd())?;
-        fd::set_nonblocking(writer.as_raw_fd())?;
+        let (reader, writer) = nonblocking_pipe()?;
         // Every handler on the new pipe, or none: a failure leaves the old
         // registrations in place for the next attempt.
         let mut ids = Vec::with_capacity(self.handlers.len());

@@ -139,6 +139,16 @@ fn serve(
     echo: impl Dispatcher<Seen>,
     hold: &str,
 ) -> (EventLoop<Seen>, Proc) {
+    serve_env(b, mode, echo, &[("HOLD", hold)])
+}
+
+/// [`serve`] with the peer's environment (`HOLD`, `CHATTY`) given.
+fn serve_env(
+    b: Backend,
+    mode: &str,
+    echo: impl Dispatcher<Seen>,
+    env: &[(&str, &str)],
+) -> (EventLoop<Seen>, Proc) {
     let certs = test_certs();
     let config = server_config(&certs.cert, &certs.key, &[]).unwrap();
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -149,7 +159,7 @@ fn serve(
             .args(["-W", "ignore"])
             .arg(util::py_script("tls_client.py"))
             .args([mode, &port, &ca])
-            .env("HOLD", hold)
+            .envs(env.iter().copied())
             .stdin(std::process::Stdio::null()),
     );
     let (sock, _) = listener.accept().unwrap();
@@ -374,6 +384,22 @@ fn close_delivers_what_send_accepted(b: Backend) {
     assert_eq!(peer.line(secs(10)), format!("clean {sent}"));
 }
 
+/// The same while the peer sends more than the server read: the linger
+/// reads it, so its final close is not a reset that would drop what the
+/// kernel still holds for the peer.
+fn close_delivers_while_the_peer_still_sends(b: Backend) {
+    let env = [("HOLD", "1"), ("CHATTY", "100000")];
+    let (mut ev, mut peer) = serve_env(b, "slow_reader", Flood { linger: None }, &env);
+    handshake(&mut ev, &mut peer);
+    run_for(&mut ev, secs(30), |_| false);
+    let Seen { sent, refused, .. } = *ev.state();
+    assert!(
+        refused,
+        "the session never held records back ({sent} bytes sent)"
+    );
+    assert_eq!(peer.line(secs(10)), format!("clean {sent}"));
+}
+
 /// A graceful shutdown lets the closed channel's records reach the peer.
 fn shutdown_waits_for_what_close_left(b: Backend) {
     let (mut ev, mut peer) = serve(b, "slow_reader", Flood { linger: None }, "1");
@@ -424,6 +450,7 @@ fn linger_off_drops_at_close(b: Backend) {
 
 backend_tests!(
     close_delivers_what_send_accepted,
+    close_delivers_while_the_peer_still_sends,
     linger_gives_up_on_a_peer_that_reads_nothing,
     linger_off_drops_at_close,
     shutdown_waits_for_what_close_left,

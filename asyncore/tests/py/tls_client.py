@@ -174,7 +174,9 @@ elif mode == "slow_reader":
     raw.connect(("127.0.0.1", port))
     s = context().wrap_socket(raw, server_hostname="localhost", suppress_ragged_eofs=False)
     out("connected")
-    s.sendall(b"go")
+    # CHATTY: bytes the server never reads before its close (left unread,
+    # they would turn the final close into a reset).
+    s.sendall(b"go" + b"j" * int(os.environ.get("CHATTY", "0")))
     time.sleep(float(os.environ.get("HOLD", "1")))
     got, clean = 0, False
     try:
