@@ -144,6 +144,76 @@ fn parent_keeps_its_signals(b: Backend) {
     });
 }
 
+/// The renewal in the child needs new descriptors. When there is none to
+/// spare, the pass fails with the error, and the next pass tries again:
+/// the child then has its own kernel objects (the parent's wake-ups do not
+/// reach it) and its own remote works.
+fn a_failed_renewal_is_tried_again(b: Backend) {
+    in_child(&case("a_failed_renewal_is_tried_again", b), || {
+        let mut ev = event_loop(b, 0u32);
+        let remote = ev.remote().unwrap();
+        ev.on_signal(libc::SIGUSR2, |_| Ok(())).unwrap();
+        let (idle, _idle_peer) = tcp_pair();
+        ev.add(Unread).adopt(idle).unwrap();
+        ev.poll(Some(Duration::ZERO)).unwrap();
+
+        let child = forked(|| {
+            let limit = {
+                let lowest_free = std::fs::File::open("/dev/null").unwrap();
+                use std::os::fd::AsRawFd;
+                lowest_free.as_raw_fd() as libc::rlim_t
+            };
+            let mut saved = libc::rlimit {
+                rlim_cur: 0,
+                rlim_max: 0,
+            };
+            // SAFETY: reads and sets this process's own limit.
+            unsafe {
+                assert_eq!(libc::getrlimit(libc::RLIMIT_NOFILE, &mut saved), 0);
+                let none_to_spare = libc::rlimit {
+                    rlim_cur: limit,
+                    rlim_max: saved.rlim_max,
+                };
+                assert_eq!(libc::setrlimit(libc::RLIMIT_NOFILE, &none_to_spare), 0);
+            }
+            let failed = ev.poll(Some(Duration::ZERO));
+            // SAFETY: as above.
+            unsafe { assert_eq!(libc::setrlimit(libc::RLIMIT_NOFILE, &saved), 0) };
+            let e = failed.expect_err("the renewal had no descriptor to spare");
+            assert_eq!(e.raw_os_error(), Some(libc::EMFILE), "{e}");
+
+            std::thread::sleep(ms(200)); // the parent sets up meanwhile
+            let passes = passes_in(&mut ev, secs(1));
+            assert!(passes <= 10, "the child spun: {passes} passes in 1 s");
+            remote
+                .post(|cx| {
+                    *cx.state() += 10;
+                    Ok(())
+                })
+                .unwrap();
+            let end = Instant::now() + secs(3);
+            while *ev.state() != 10 && Instant::now() < end {
+                ev.poll(Some(ms(100))).unwrap();
+            }
+            assert_eq!(*ev.state(), 10, "the child's own remote job did not run");
+        });
+
+        let (busy, mut busy_peer) = tcp_pair();
+        ev.add(Unread).adopt(busy).unwrap();
+        ev.poll(Some(Duration::ZERO)).unwrap();
+        busy_peer.write_all(b"for the parent").unwrap();
+        remote
+            .post(|cx| {
+                *cx.state() += 1;
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(exit_code(child, secs(10)), 0, "the child's check failed");
+        ev.poll(Some(secs(1))).unwrap();
+        assert_eq!(*ev.state(), 1);
+    });
+}
+
 /// A prefork echo server: the parent answers one client, forks, and both
 /// processes then serve the same listener. Every client gets its echo.
 fn both_processes_serve_after_fork(b: Backend) {
@@ -184,5 +254,6 @@ fn both_processes_serve_after_fork(b: Backend) {
 backend_tests!(
     child_is_not_woken_by_the_parent,
     parent_keeps_its_signals,
+    a_failed_renewal_is_tried_again,
     both_processes_serve_after_fork,
 );
