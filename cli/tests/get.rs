@@ -267,6 +267,82 @@ fn error_status_writes_nothing() {
     assert!(!target.exists() && !dir.0.join("never.bin.part").exists());
 }
 
+// `-o` onto a symlink writes through it, as curl does: the link stays, its
+// target gets the body (through a `.part` beside the target), and the same
+// for `-o DIR/` where the URL's name is a link.
+#[test]
+fn output_through_a_symlink() {
+    let dir = TempDir::new("symlink");
+    let data = random_bytes(100_000, 7);
+    dir.file("data.bin", &data);
+    let server = chunked_server(&dir.0);
+    let url = py_url(&server, "/length/data.bin");
+    std::fs::create_dir(dir.0.join("real")).expect("mkdir");
+    let target = dir.file("real/target.bin", b"old");
+    let link = dir.0.join("link.bin");
+    std::os::unix::fs::symlink(&target, &link).expect("symlink");
+    let out = common::run(&["get", "-s", &url, "-o", link.to_str().expect("utf-8")]);
+    assert_ok(&out);
+    let meta = std::fs::symlink_metadata(&link).expect("the link");
+    assert!(meta.file_type().is_symlink(), "the link was replaced");
+    assert_eq!(std::fs::read(&target).expect("the target"), data);
+    let left: Vec<_> = std::fs::read_dir(dir.0.join("real")).expect("ls").collect();
+    assert_eq!(left.len(), 1, "a .part was left: {left:?}");
+}
+
+// `-o` onto something that is not a regular file (a FIFO here; /dev/null and
+// /dev/stdout likewise) writes into it: it is never replaced by a file.
+#[test]
+fn output_into_a_fifo() {
+    use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+    let dir = TempDir::new("fifo");
+    let data = random_bytes(300_000, 9);
+    dir.file("data.bin", &data);
+    let server = chunked_server(&dir.0);
+    let url = py_url(&server, "/chunked/data.bin");
+    let fifo = dir.0.join("pipe");
+    let c_path = std::ffi::CString::new(fifo.to_str().expect("utf-8")).expect("no NUL");
+    // SAFETY: a NUL-terminated path that outlives the call.
+    assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0, "mkfifo");
+    // Opened without blocking before the writer comes, read by a thread.
+    let mut reader = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(&fifo)
+        .expect("open the FIFO");
+    let got = thread::spawn(move || {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let (mut body, mut buf, mut writer_seen) = (Vec::new(), [0u8; 65536], false);
+        while Instant::now() < deadline {
+            match reader.read(&mut buf) {
+                Ok(0) if writer_seen => break,
+                Ok(0) => thread::sleep(Duration::from_millis(5)),
+                Ok(n) => {
+                    writer_seen = true;
+                    body.extend_from_slice(&buf[..n]);
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    writer_seen = true;
+                    thread::sleep(Duration::from_millis(1));
+                }
+                Err(e) => panic!("reading the FIFO: {e}"),
+            }
+        }
+        body
+    });
+    let out = common::run(&["get", "-s", &url, "-o", fifo.to_str().expect("utf-8")]);
+    let body = got.join().expect("the reader");
+    assert_ok(&out);
+    let meta = std::fs::symlink_metadata(&fifo).expect("the FIFO");
+    assert!(
+        meta.file_type().is_fifo(),
+        "the FIFO was replaced by a file"
+    );
+    assert_eq!(body.len(), data.len());
+    assert!(body == data, "the body differs");
+    assert!(!dir.0.join("pipe.part").exists());
+}
+
 #[test]
 fn truncated_and_malformed_bodies_exit_8() {
     let dir = TempDir::new("broken");

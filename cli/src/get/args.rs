@@ -28,8 +28,9 @@ Exit codes:
 pub struct GetArgs {
     /// The http:// or https:// URL to fetch; an IPv6 literal goes in brackets, as in `http://[::1]:8080/x`.
     pub url: String,
-    /// Write the body to FILE (through FILE.part, renamed when complete); `-` is stdout;
-    /// DIR/ saves under the URL's file name.
+    /// Write the body to FILE (through FILE.part, renamed when complete; a device such as
+    /// /dev/null, or a FIFO, is written in place); `-` is stdout; DIR/ saves under the URL's
+    /// file name.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
     /// Also write the status line and headers before the body (as curl -i).

@@ -1,6 +1,7 @@
-//! Where the body goes: stdout, a file (through `FILE.part`), or a file in
-//! a directory named after the URL; the summary line after a download to a
-//! file; a closed stdout ending the transfer quietly.
+//! Where the body goes: stdout, a file (through `FILE.part`; a device or a
+//! FIFO in place), or a file in a directory named after the URL; the
+//! summary line after a download to a file; a closed stdout ending the
+//! transfer quietly.
 
 use super::progress::size;
 use super::{exit, fetch, GetOptions, HttpUrl};
@@ -82,8 +83,10 @@ pub(super) fn write_error(e: io::Error) -> AppError {
     }
 }
 
-/// `asyncore get`: fetches `url` to `output` (a file through `FILE.part`,
-/// renamed when complete, removed on failure). The file name and the URL
+/// `asyncore get`: fetches `url` to `output`. A regular file (or a new
+/// one) is written through `FILE.part`, renamed when complete and removed on
+/// failure; through a symlink, the file it points to. Anything else, such
+/// as `/dev/null` or a FIFO, is written in place. The file name and the URL
 /// are checked before anything is downloaded.
 ///
 /// # Examples
@@ -116,37 +119,97 @@ pub fn run(url: &str, output: &Output, opts: &GetOptions) -> Result<(), AppError
         }
     };
     let start = Instant::now();
-    let part = part_path(&path);
-    let file = File::create(&part)
+    let result = match Destination::of(&path) {
+        Destination::Replace(file) => replace(url, opts, &file),
+        Destination::Into => write_into(url, opts, &path),
+    };
+    let response = result?;
+    if opts.summary {
+        let bytes = match std::fs::metadata(&path) {
+            Ok(m) if m.is_file() => m.len(),
+            _ => response.body_len,
+        };
+        eprintln!("{}", summary(&path, bytes, start.elapsed()));
+    }
+    Ok(())
+}
+
+/// How the body reaches the path `-o` names.
+#[derive(Debug, PartialEq, Eq)]
+enum Destination {
+    /// A regular file, or nothing yet: written to `FILE.part` beside it and
+    /// renamed over it when complete, so that a failed transfer leaves it
+    /// as it was. Through a symlink, this is the file the link points to.
+    Replace(PathBuf),
+    /// Anything else (a device such as `/dev/null`, a FIFO, a dangling
+    /// link): opened and written in place, as curl does; a rename would
+    /// put a file where it was.
+    Into,
+}
+
+impl Destination {
+    fn of(path: &Path) -> Destination {
+        match std::fs::metadata(path) {
+            Ok(meta) if meta.is_file() => {
+                let linked = std::fs::symlink_metadata(path).is_ok_and(|m| m.is_symlink());
+                match linked.then(|| std::fs::canonicalize(path)) {
+                    Some(Ok(real)) => Destination::Replace(real),
+                    Some(Err(_)) => Destination::Into,
+                    None => Destination::Replace(path.to_path_buf()),
+                }
+            }
+            Ok(_) => Destination::Into,
+            // A link to nothing yet: writing through it creates its target.
+            Err(_) if std::fs::symlink_metadata(path).is_ok() => Destination::Into,
+            // Nothing there (or nothing we may look at: creating the
+            // `.part` reports why).
+            Err(_) => Destination::Replace(path.to_path_buf()),
+        }
+    }
+}
+
+/// Fetches into `FILE.part`, then renames it over `file`; on failure the
+/// `.part` goes and `file` is untouched.
+fn replace(url: &str, opts: &GetOptions, file: &Path) -> Result<super::Response, AppError> {
+    let part = part_path(file);
+    let created = File::create(&part)
         .map_err(|e| AppError::io(format!("cannot create {}", part.display()), e))?;
-    let mut writer = BufWriter::with_capacity(256 * 1024, file);
+    let mut writer = BufWriter::with_capacity(256 * 1024, created);
     let result = fetch(url, opts, &mut writer).and_then(|response| {
-        let file = writer.into_inner().map_err(|e| {
+        let written = writer.into_inner().map_err(|e| {
             AppError::io(format!("cannot write {}", part.display()), e.into_error())
         })?;
-        file.sync_all()
+        written
+            .sync_all()
             .map_err(|e| AppError::io(format!("cannot write {}", part.display()), e))?;
-        std::fs::rename(&part, &path).map_err(|e| {
+        std::fs::rename(&part, file).map_err(|e| {
             AppError::io(
-                format!("cannot rename {} to {}", part.display(), path.display()),
+                format!("cannot rename {} to {}", part.display(), file.display()),
                 e,
             )
         })?;
         Ok(response)
     });
-    match result {
-        Ok(response) => {
-            if opts.summary {
-                let bytes = std::fs::metadata(&path).map_or(response.body_len, |m| m.len());
-                eprintln!("{}", summary(&path, bytes, start.elapsed()));
-            }
-            Ok(())
-        }
-        Err(e) => {
-            let _ = std::fs::remove_file(&part);
-            Err(e)
-        }
+    if result.is_err() {
+        let _ = std::fs::remove_file(&part);
     }
+    result
+}
+
+/// Fetches straight into `path` (a device, a FIFO, a dangling link).
+fn write_into(url: &str, opts: &GetOptions, path: &Path) -> Result<super::Response, AppError> {
+    let opened = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(path)
+        .map_err(|e| AppError::io(format!("cannot open {}", path.display()), e))?;
+    let mut writer = BufWriter::with_capacity(256 * 1024, opened);
+    let response = fetch(url, opts, &mut writer)?;
+    writer
+        .flush()
+        .map_err(|e| AppError::io(format!("cannot write {}", path.display()), e))?;
+    Ok(response)
 }
 
 /// The line after a download to a file: where, how much, how long, how fast.
@@ -169,6 +232,18 @@ fn part_path(path: &Path) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    // Only a regular file, or nothing, is replaced; the decision alone,
+    // without writing anything.
+    #[test]
+    fn what_is_written_in_place() {
+        assert_eq!(Destination::of(Path::new("/dev/null")), Destination::Into);
+        let missing = std::env::temp_dir().join(format!("asyncore-no-such-{}", std::process::id()));
+        assert_eq!(
+            Destination::of(&missing),
+            Destination::Replace(missing.clone())
+        );
+    }
 
     #[test]
     fn summary_line() {
