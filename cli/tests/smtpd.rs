@@ -803,8 +803,9 @@ fn fixes_empty_message_bare_lf_pipelining() {
 
     let sink = memory();
     let mut m = Mini::new(sink.clone());
-    let replies =
-        m.quiet(b"HELO x\nMAIL FROM:<a@x>\nRCPT TO:<b@y>\nDATA\nline 1\n..line 2\nlone\rcr\r\n.\n");
+    let replies = m.quiet(
+        b"HELO x\nMAIL FROM:<a@x>\nRCPT TO:<b@y>\nDATA\nline 1\n..line 2\nlone\rcr\r\n.\r\n",
+    );
     assert_eq!(
         replies,
         [
@@ -835,6 +836,41 @@ fn fixes_empty_message_bare_lf_pipelining() {
         ]
     );
     assert_eq!(sink.messages()[0].rcpt_tos, ["b@y", "c@y"]);
+}
+
+// SMTP smuggling: only <CRLF>.<CRLF> ends the data. A dot line next to a
+// bare LF ("\n.\n", "\r\n.\n", "\n.\r\n") is message content, so the
+// commands after it are content too and no second message is stored (as
+// with smtpd 3.11 and aiosmtpd >= 1.4.5).
+#[test]
+fn only_crlf_dot_crlf_ends_the_data() {
+    for (name, fake_end, content) in [
+        ("LF.LF", &b"\n.\n"[..], &b"hello\n\n"[..]),
+        ("CRLF.LF", b"\r\n.\n", b"hello\n\n"),
+        ("LF.CRLF", b"\n.\r\n", b"hello\n\n"),
+    ] {
+        let sink = memory();
+        let mut m = Mini::new(sink.clone());
+        m.dialog(&HELO_MAIL_RCPT_DATA);
+        let mut data = b"hello".to_vec();
+        data.extend_from_slice(fake_end);
+        data.extend_from_slice(b"MAIL FROM:<smuggled@evil>\r\nRCPT TO:<v@x>\r\nDATA\r\n");
+        data.extend_from_slice(b"Subject: smuggled\r\n\r\nx\r\n.\r\n");
+        let replies = m.quiet(&data);
+        assert_eq!(replies, ["250 OK"], "{name}: one message, one reply");
+        let messages = sink.messages();
+        assert_eq!(messages.len(), 1, "{name}");
+        assert_eq!(messages[0].mail_from, "eggs@example", "{name}");
+        let mut want = content.to_vec();
+        want.extend_from_slice(
+            b"MAIL FROM:<smuggled@evil>\nRCPT TO:<v@x>\nDATA\nSubject: smuggled\n\nx\n",
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&messages[0].data),
+            String::from_utf8_lossy(&want),
+            "{name}"
+        );
+    }
 }
 
 // ---- python3 -m smtpd (3.11) as the oracle ------------------------------------------

@@ -37,7 +37,7 @@
 //! | greeting | `220 FQDN Python SMTP proxy version 0.3` | `220 HOST asyncore smtpd VERSION` |
 //! | `EHLO` | no `PIPELINING` line | `250-PIPELINING` before `250 HELP` (input is handled strictly in order, so pipelining is safe) |
 //! | `DATA`, then `.` at once (empty message) | waits forever: the `CRLF` before the dot was the DATA line's | `250 OK`, an empty message is stored |
-//! | lines ending in a bare LF | not a line end: `HELO x\nNOOP\r\n` is one HELO | a line end, in commands and in message data (a CR before the LF is dropped) |
+//! | lines ending in a bare LF | not a line end: `HELO x\nNOOP\r\n` is one HELO | a line end, in commands and in message data (a CR before the LF is dropped); but only `<CR><LF>.<CR><LF>` ends the data, as in smtpd: a dot line next to a bare LF is content, so a relay cannot smuggle commands past it |
 //! | command length limit | 512 octets *without* CRLF; the `MAIL` extension (+26 for `SIZE`, +10 for `SMTPUTF8`) was a class attribute shared by all connections, reset by every new connection | 512 octets *including* CRLF (RFC 5321 §4.5.3.1.4), the `MAIL` extension per session |
 //! | message over the size limit | `552`, but the session stays in the DATA state: the next commands are taken as message data | `552 Error: Too much mail data`, the transaction is reset, commands work again |
 //! | size limit with `python -m smtpd` | none unless `-s` is given (memory grows with the message) | `--max-size` (32 MiB default) always; bytes past it are dropped as they arrive |

@@ -91,7 +91,11 @@ impl Incoming {
     /// The line ended; true if it was the end-of-data line `.`.
     pub(super) fn end_line(&mut self, max: usize) -> bool {
         let crlf = std::mem::take(&mut self.pending_cr);
-        let last = self.dot && self.line_len == 0;
+        // Only <CRLF>.<CRLF> ends the data. A dot line next to a bare LF is
+        // content (its dot removed, as any leading dot): a relay that does
+        // not end the data there would otherwise smuggle the commands after
+        // it into this session ("SMTP smuggling").
+        let last = self.dot && self.line_len == 0 && crlf && !self.prev_bare_lf;
         if last {
             self.deferred_blank = false;
         } else {
