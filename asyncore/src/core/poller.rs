@@ -56,6 +56,18 @@ impl Poller {
         self.specials_watched = [false; 2];
     }
 
+    /// Whether the backend can watch `fd`: select only below `FD_SETSIZE`.
+    pub(crate) fn check_range(&self, fd: i32) -> io::Result<()> {
+        #[cfg(feature = "sim")]
+        if self.sim.is_some() {
+            return Ok(());
+        }
+        if self.backend == Backend::Select {
+            crate::sys::select::check_range(fd)?;
+        }
+        Ok(())
+    }
+
     pub(crate) fn backend(&self) -> Backend {
         self.backend
     }

@@ -174,7 +174,9 @@ impl<S: 'static> Cx<'_, S> {
 
     /// asyncore's `accept()`: `Some((socket, address))`, or `None` when no
     /// connection is waiting (or it was aborted, or descriptors ran out: the
-    /// loop then sheds waiting connections and backs off). The socket is
+    /// loop then sheds waiting connections and backs off; on the select
+    /// backend, a connection whose descriptor is 1024 or more is shed the
+    /// same way, since select cannot watch it). The socket is
     /// blocking and close-on-exec; adopt it with
     /// `cx.add(handler).adopt(sock)`.
     pub fn accept(&mut self) -> io::Result<Option<(Socket, SockAddr)>> {
@@ -182,6 +184,13 @@ impl<S: 'static> Cx<'_, S> {
         let result = self.ch.io.accept();
         match result {
             Ok(pair) => {
+                // Select cannot watch it: shed it as a connection without a
+                // descriptor, so that the loop goes on.
+                if let Err(e) = self.core.poller.check_range(pair.0.as_raw_fd()) {
+                    drop(pair);
+                    self.shed_connections(&e);
+                    return Ok(None);
+                }
                 log::debug!(
                     "{} accepted fd {} from {}",
                     self.token,

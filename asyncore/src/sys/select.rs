@@ -10,6 +10,22 @@ use super::{retry_eintr, Event, Interest, WANT_EXCEPT, WANT_READ, WANT_WRITE};
 use std::io;
 use std::time::Duration;
 
+/// Refuses a descriptor `FD_SET` cannot hold: a pass that would watch one
+/// fails, and the loop sheds an accepted connection that got one.
+// AC-Q-22.
+pub(crate) fn check_range(fd: i32) -> io::Result<()> {
+    if fd < 0 || fd as usize >= libc::FD_SETSIZE {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!(
+                "descriptor {fd} is outside select()'s range 0..{}: use the poll or epoll backend",
+                libc::FD_SETSIZE
+            ),
+        ));
+    }
+    Ok(())
+}
+
 #[derive(Debug, Default)]
 pub(crate) struct Select {
     watched: Vec<(i32, u64, Interest)>,
@@ -21,16 +37,7 @@ impl Select {
     }
 
     pub(crate) fn watch(&mut self, fd: i32, key: u64, interest: Interest) -> io::Result<()> {
-        // AC-Q-22: refuse descriptors FD_SET cannot hold.
-        if fd < 0 || fd as usize >= libc::FD_SETSIZE {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                format!(
-                    "descriptor {fd} is outside select()'s range 0..{}: use Backend::Poll or Backend::Epoll",
-                    libc::FD_SETSIZE
-                ),
-            ));
-        }
+        check_range(fd)?;
         self.watched.push((fd, key, interest));
         Ok(())
     }

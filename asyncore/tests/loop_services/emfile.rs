@@ -132,4 +132,61 @@ fn emfile_accepting_resumes_when_a_connection_closes(b: Backend) {
     );
 }
 
-backend_tests!(emfile_accepting_resumes_when_a_connection_closes,);
+/// Descriptors at or above `FD_SETSIZE` (1024), which `select()` cannot
+/// watch. With every number below 1024 taken, a new connection gets 1024:
+/// select closes it at once and pauses accepting, as when descriptors run
+/// out, and the loop goes on (it used to fail the pass, which stopped the
+/// whole server); once a low number is free, the next client is served.
+/// Poll and epoll serve the same connections as usual. In a child process.
+fn descriptors_beyond_select_range(b: Backend) {
+    in_child(
+        &case_in(module_path!(), "descriptors_beyond_select_range", b),
+        || {
+            set_fd_limit(2048);
+            let mut ev = event_loop(b, ());
+            let log = capture(&mut ev);
+            let (_listener, addr) = listen(&mut ev, Keeper);
+            ev.poll(Some(Duration::ZERO)).unwrap();
+            // The clients' sockets exist before the numbers run out.
+            let mut sockets: Vec<Socket> = (0..2)
+                .map(|_| Socket::new(AF_INET, SOCK_STREAM, None).unwrap())
+                .collect();
+            let mut low = Vec::new();
+            loop {
+                let f = std::fs::File::open("/dev/null").unwrap();
+                let fd = std::os::fd::AsRawFd::as_raw_fd(&f);
+                assert!(fd < 1024, "numbers below 1024 were left free");
+                low.push(f);
+                if fd == 1023 {
+                    break;
+                }
+            }
+            let open = |s: Socket| {
+                s.connect(&addr).unwrap();
+                s.set_nonblocking(true).unwrap();
+                TcpStream::from(s)
+            };
+
+            let first = open(sockets.remove(0));
+            if b == Backend::Select {
+                assert_eq!(settle(&mut ev, &first), Fate::Shed);
+                let warned = log.lines().iter().any(|l| {
+                    l.starts_with("warning: accept on") && l.contains("outside select()'s range")
+                });
+                assert!(warned, "{:?}", log.lines());
+                assert_eq!(ev.len(), 1, "only the listener");
+            } else {
+                assert_eq!(settle(&mut ev, &first), Fate::Greeted);
+            }
+
+            drop(low.pop()); // number 1023 is free again
+            let second = open(sockets.remove(0));
+            assert_eq!(settle(&mut ev, &second), Fate::Greeted);
+        },
+    );
+}
+
+backend_tests!(
+    emfile_accepting_resumes_when_a_connection_closes,
+    descriptors_beyond_select_range,
+);
