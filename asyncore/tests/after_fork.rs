@@ -12,7 +12,10 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::panic::AssertUnwindSafe;
 use std::time::{Duration, Instant};
-use util::{case, echo::echo_server, event_loop, in_child, ms, secs, tcp_pair};
+use util::{
+    case, echo::echo_server, event_loop, fd_limit, in_child, limit_leaving_free, ms, secs,
+    set_fd_limit, tcp_pair,
+};
 
 /// Runs `body` in a forked process, which then exits: 0 if `body` returned,
 /// 101 if it panicked. Returns the child's pid.
@@ -158,27 +161,10 @@ fn a_failed_renewal_is_tried_again(b: Backend) {
         ev.poll(Some(Duration::ZERO)).unwrap();
 
         let child = forked(|| {
-            let limit = {
-                let lowest_free = std::fs::File::open("/dev/null").unwrap();
-                use std::os::fd::AsRawFd;
-                lowest_free.as_raw_fd() as libc::rlim_t
-            };
-            let mut saved = libc::rlimit {
-                rlim_cur: 0,
-                rlim_max: 0,
-            };
-            // SAFETY: reads and sets this process's own limit.
-            unsafe {
-                assert_eq!(libc::getrlimit(libc::RLIMIT_NOFILE, &mut saved), 0);
-                let none_to_spare = libc::rlimit {
-                    rlim_cur: limit,
-                    rlim_max: saved.rlim_max,
-                };
-                assert_eq!(libc::setrlimit(libc::RLIMIT_NOFILE, &none_to_spare), 0);
-            }
+            let saved = fd_limit();
+            set_fd_limit(limit_leaving_free(0)); // no descriptor to spare
             let failed = ev.poll(Some(Duration::ZERO));
-            // SAFETY: as above.
-            unsafe { assert_eq!(libc::setrlimit(libc::RLIMIT_NOFILE, &saved), 0) };
+            set_fd_limit(saved);
             let e = failed.expect_err("the renewal had no descriptor to spare");
             assert_eq!(e.raw_os_error(), Some(libc::EMFILE), "{e}");
 

@@ -310,6 +310,17 @@ pub fn limit_leaving_free(free: usize) -> libc::rlim_t {
     limit as libc::rlim_t
 }
 
+/// The soft RLIMIT_NOFILE of this process.
+pub fn fd_limit() -> libc::rlim_t {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: `lim` is a valid rlimit to fill in.
+    assert_eq!(unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) }, 0);
+    lim.rlim_cur
+}
+
 /// Sets the soft RLIMIT_NOFILE of this process (use in a child process).
 pub fn set_fd_limit(soft: libc::rlim_t) {
     let mut lim = libc::rlimit {
