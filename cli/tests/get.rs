@@ -485,6 +485,41 @@ fn request_head_over_ipv4() {
     );
 }
 
+// A path outside ASCII goes out percent-encoded, as curl sends it.
+#[test]
+fn non_ascii_path_is_sent_percent_encoded() {
+    let (addr, request) = one_shot(
+        "127.0.0.1:0",
+        b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok".to_vec(),
+    )
+    .expect("bind 127.0.0.1");
+    let mut body = Vec::new();
+    let url = format!("http://{addr}/caf\u{e9}?q=\u{fc}");
+    fetch(&url, &GetOptions::default(), &mut body).expect("fetch");
+    let head = request
+        .recv_timeout(Duration::from_secs(10))
+        .expect("request");
+    assert!(
+        head.starts_with("GET /caf%C3%A9?q=%C3%BC HTTP/1.1\r\n"),
+        "{head}"
+    );
+}
+
+// A 101 Switching Protocols that nobody asked for is not a response to
+// write out: exit 8, where it used to be 0 with nothing written.
+#[test]
+fn an_unasked_101_is_a_bad_response() {
+    let (addr, _request) = one_shot(
+        "127.0.0.1:0",
+        b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n"
+            .to_vec(),
+    )
+    .expect("bind 127.0.0.1");
+    let out = common::run(&["get", "-s", &format!("http://{addr}/x")]);
+    assert_fails(&out, exit::BAD_RESPONSE, "101 Switching Protocols");
+    assert!(out.stdout.is_empty());
+}
+
 #[test]
 fn ipv6_literal() {
     let Some((addr, request)) = one_shot(

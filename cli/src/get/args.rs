@@ -17,7 +17,8 @@ Exit codes:
   5    connection refused or unreachable, or a TLS failure
   6    timeout: resolution, connect or idle (--timeout), or the whole transfer (--max-time)
   7    HTTP status 400 or more (nothing is written, as curl -f)
-  8    malformed or truncated response (https: a body ended by the close without TLS close_notify)
+  8    malformed or truncated response (also a transfer coding other than chunked, or an unasked
+       101; https: a body ended by the close without TLS close_notify)
   9    a redirect without -L (its Location is shown), or more than --max-redirs
   10   https: the server's certificate does not verify (unknown CA, wrong name, expired)
   141  stdout was closed by its reader (| head): the transfer stops quietly";

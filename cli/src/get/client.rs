@@ -268,6 +268,15 @@ impl Conn {
             st.head = Some(head);
             return self.fail(cx, exit::HTTP_STATUS, message);
         }
+        if head.status == 101 {
+            // The request asks for no upgrade: what follows is no HTTP body.
+            let message = format!(
+                "unexpected {} from {} (no protocol upgrade was asked for)",
+                head.status_line(),
+                st.url
+            );
+            return self.fail(cx, exit::BAD_RESPONSE, message);
+        }
         if redirect_location(&head).is_some() {
             // The driver follows it or reports it; its body is not wanted.
             st.head = Some(head);

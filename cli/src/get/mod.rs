@@ -76,7 +76,7 @@
 //! | 5 | [`exit::CONNECT`] | connection refused or unreachable (every address) |
 //! | 6 | [`exit::TIMEOUT`] | resolution, connect or idle timeout, or `--max-time` |
 //! | 7 | [`exit::HTTP_STATUS`] | the server answered with a status of 400 or more |
-//! | 8 | [`exit::BAD_RESPONSE`] | malformed response, or truncated body (over https, also a body delimited by the close that ended without TLS close_notify) |
+//! | 8 | [`exit::BAD_RESPONSE`] | malformed response (also a transfer coding other than chunked, or a `101` nobody asked for), or truncated body (over https, also a body delimited by the close that ended without TLS close_notify) |
 //! | 9 | [`exit::REDIRECT`] | a redirect without `-L`, or more than `--max-redirs` |
 //! | 10 | [`exit::CERTIFICATE`] | https: the server's certificate does not verify (unknown CA, wrong name, expired) |
 //! | 141 | [`exit::BROKEN_PIPE`] | stdout was closed by its reader (`\| head`): nothing printed |

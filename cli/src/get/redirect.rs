@@ -33,7 +33,8 @@ pub fn redirect_location(head: &Head) -> Option<&str> {
 
 /// Resolves `location` against `base`: an absolute URL, `//host/path`,
 /// `/path`, `?query`, or a path relative to `base`'s directory, with `.`
-/// and `..` segments removed. The fragment is dropped (it is never sent).
+/// and `..` segments removed. The fragment is dropped (it is never sent),
+/// and a space becomes `%20`.
 ///
 /// # Examples
 ///
@@ -48,8 +49,11 @@ pub fn redirect_location(head: &Head) -> Option<&str> {
 /// assert_eq!(resolve_location(&base, "http://other:81/y"), "http://other:81/y");
 /// ```
 pub fn resolve_location(base: &HttpUrl, location: &str) -> String {
-    let location = location.trim();
-    let location = location.split_once('#').map_or(location, |(l, _)| l);
+    // Servers send spaces unencoded; curl sends them as %20, and so do we.
+    let location = location.trim().replace(' ', "%20");
+    let location = location
+        .split_once('#')
+        .map_or(location.as_str(), |(l, _)| l);
     if has_scheme(location) {
         return location.to_string();
     }
@@ -158,5 +162,23 @@ mod tests {
         ] {
             assert_eq!(resolve_location(&base, reference), want, "{reference:?}");
         }
+    }
+
+    // A space in a Location is sent as %20, as curl does; what is not ASCII
+    // is encoded when the URL is parsed.
+    #[test]
+    fn spaces_in_a_location_are_encoded() {
+        let base = HttpUrl::parse("http://a/b/c").unwrap();
+        assert_eq!(
+            resolve_location(&base, "my file.txt"),
+            "http://a/b/my%20file.txt"
+        );
+        assert_eq!(
+            resolve_location(&base, " /x y?q=a b "),
+            "http://a/x%20y?q=a%20b"
+        );
+        assert_eq!(resolve_location(&base, "http://h/a b"), "http://h/a%20b");
+        let next = HttpUrl::parse(&resolve_location(&base, "/\u{e9} \u{e9}")).unwrap();
+        assert_eq!(next.target, "/%C3%A9%20%C3%A9");
     }
 }

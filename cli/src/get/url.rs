@@ -3,8 +3,9 @@
 //! `http[s]://HOST[:PORT][/PATH][?QUERY][#FRAGMENT]` where HOST is a name, an
 //! IPv4 address or a bracketed IPv6 literal (`[::1]`). The port defaults to
 //! 80 (443 for https); the path and query are sent exactly as given (an
-//! empty path is `/`); the fragment is never sent. Other schemes are
-//! refused, as are user names in the URL, and spaces or control characters
+//! empty path is `/`), except that bytes outside ASCII are percent-encoded
+//! as curl does; the fragment is never sent. Other schemes are refused, as
+//! are user names in the URL, and spaces or control characters
 //! (percent-encode them).
 
 use std::fmt;
@@ -86,7 +87,10 @@ impl HttpUrl {
     /// Parses `text` (see the module docs for what is accepted).
     pub fn parse(text: &str) -> Result<HttpUrl, UrlError> {
         let bad = |why: &str| UrlError(format!("bad URL {text:?}: {why}"));
-        if let Some(c) = text.chars().find(|c| c.is_whitespace() || c.is_control()) {
+        if let Some(c) = text
+            .chars()
+            .find(|c| c.is_ascii_whitespace() || c.is_control())
+        {
             return Err(bad(&format!(
                 "it contains {c:?}; percent-encode it (a space is %20)"
             )));
@@ -113,6 +117,7 @@ impl HttpUrl {
             t if t.starts_with('?') => format!("/{t}"),
             t => t.to_string(),
         };
+        let target = encode_non_ascii(&target);
         Ok(HttpUrl {
             host,
             port,
@@ -150,6 +155,22 @@ impl fmt::Display for HttpUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}{}", self.origin(), self.target)
     }
+}
+
+/// `text` with every byte outside ASCII percent-encoded (`é` → `%C3%A9`), as
+/// curl sends it: a request target is ASCII.
+fn encode_non_ascii(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_ascii() {
+            out.push(c);
+        } else {
+            for b in c.encode_utf8(&mut [0; 4]).bytes() {
+                out.push_str(&format!("%{b:02X}"));
+            }
+        }
+    }
+    out
 }
 
 fn split_host_port(authority: &str, default_port: u16) -> Result<(Host, u16), String> {
@@ -237,6 +258,23 @@ mod tests {
             ok("http://my_host.local:80/").host_header(),
             "my_host.local"
         );
+    }
+
+    // Bytes outside ASCII in the path and query are sent percent-encoded,
+    // as curl sends them: a request target is ASCII (RFC 9112 §3.2).
+    #[test]
+    fn non_ascii_is_percent_encoded() {
+        assert_eq!(
+            ok("http://h/\u{e9}t\u{e9}?q=\u{fc}").target,
+            "/%C3%A9t%C3%A9?q=%C3%BC"
+        );
+        assert_eq!(ok("http://h/a\u{a0}b").target, "/a%C2%A0b");
+        assert_eq!(
+            ok("http://h/%C3%A9").target,
+            "/%C3%A9",
+            "already encoded stays"
+        );
+        assert_eq!(ok("http://h/\u{e9}").to_string(), "http://h/%C3%A9");
     }
 
     #[test]

@@ -189,12 +189,20 @@ pub(super) fn framing(head: &Head) -> Result<Framing, ParseError> {
             .map(str::trim)
             .filter(|v| !v.is_empty())
     };
-    if let Some(last) = fields("transfer-encoding").next_back() {
-        return Ok(if last.eq_ignore_ascii_case("chunked") {
-            Framing::Chunked
-        } else {
-            Framing::Close
-        });
+    // Only chunked can be undone here (the request offers no other in `TE`);
+    // the bytes of any other coding are not the body, so they are refused.
+    let mut chunked = false;
+    for coding in fields("transfer-encoding") {
+        if coding.eq_ignore_ascii_case("chunked") {
+            chunked = true;
+        } else if !coding.eq_ignore_ascii_case("identity") {
+            return Err(ParseError::bad(format!(
+                "unsupported transfer coding {coding:?} (only chunked is decoded)"
+            )));
+        }
+    }
+    if chunked {
+        return Ok(Framing::Chunked);
     }
     let mut length = None;
     for value in fields("content-length") {

@@ -180,12 +180,19 @@ fn chunked_with_extensions_and_trailers() {
             ("X-Other".to_string(), "d".to_string())
         ]
     );
-    // Upper-case hex, no trailers, and a gzip-then-chunked coding.
+    // Upper-case hex and coding name, no trailers.
     ok(
-        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, Chunked\r\n\r\n1F\r\n0123456789abcdef0123456789abcde\r\n0\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: Chunked\r\n\r\n1F\r\n0123456789abcdef0123456789abcde\r\n0\r\n\r\n",
         200,
         b"0123456789abcdef0123456789abcde",
         true,
+    );
+    // Another coding before chunked: its bytes cannot be decoded here, so
+    // they are refused rather than written as the body.
+    err(
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, Chunked\r\n\r\n1F\r\n0123456789abcdef0123456789abcde\r\n0\r\n\r\n",
+        false,
+        "unsupported transfer coding \"gzip\"",
     );
     // Transfer-Encoding wins over Content-Length.
     ok(
@@ -205,12 +212,16 @@ fn close_delimited_and_http_1_0() {
         false,
     );
     assert_eq!(out.head.unwrap().version, "HTTP/1.0");
-    // A transfer coding that is not chunked: read to the close.
-    ok(
+    // A transfer coding other than chunked is refused, not written out.
+    err(
         b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\nzzz",
-        200,
-        b"zzz",
         false,
+        "unsupported transfer coding \"gzip\"",
+    );
+    err(
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: br\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+        false,
+        "unsupported transfer coding \"br\"",
     );
     ok(b"HTTP/1.0 200 OK\r\n\r\n", 200, b"", false);
 }
