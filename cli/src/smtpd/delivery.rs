@@ -312,6 +312,9 @@ impl Deliver for Maildir {
 pub struct Printer<W: Write> {
     out: RefCell<W>,
     envelope: bool,
+    /// Control bytes shown as `^[`, `^M` ...: a message must not drive the
+    /// terminal it is printed on.
+    show_controls: bool,
 }
 
 impl<W: Write> fmt::Debug for Printer<W> {
@@ -321,7 +324,8 @@ impl<W: Write> fmt::Debug for Printer<W> {
 }
 
 impl Printer<io::Stdout> {
-    /// A printer on standard output.
+    /// A printer on standard output. On a terminal, control bytes in the
+    /// message are shown rather than sent ([`showing_controls`](Printer::showing_controls)).
     ///
     /// # Examples
     ///
@@ -329,7 +333,12 @@ impl Printer<io::Stdout> {
     /// let _p = asyncore_cli::smtpd::Printer::stdout();
     /// ```
     pub fn stdout() -> Self {
-        Printer::new(io::stdout())
+        use std::io::IsTerminal;
+        let on_a_terminal = io::stdout().is_terminal();
+        Printer {
+            show_controls: on_a_terminal,
+            ..Printer::new(io::stdout())
+        }
     }
 }
 
@@ -345,7 +354,29 @@ impl<W: Write> Printer<W> {
         Printer {
             out: RefCell::new(out),
             envelope: false,
+            show_controls: false,
         }
+    }
+
+    /// Shows control bytes other than tab and line end in caret notation,
+    /// as `cat -v` does (`ESC` as `^[`, a bare `CR` as `^M`, `DEL` as `^?`),
+    /// so that escape sequences in a message cannot drive the terminal.
+    /// [`Printer::stdout`] turns this on when standard output is a terminal.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use asyncore_cli::smtpd::{Deliver, Message, Printer};
+    /// let p = Printer::new(Vec::new()).showing_controls();
+    /// p.deliver(&Message { data: b"Subject: \x1b[31mred\r\n\nhi\tthere\n".to_vec(), ..Message::default() })?;
+    /// let text = String::from_utf8(p.into_inner()).unwrap();
+    /// assert!(text.contains("Subject: ^[[31mred^M\n"), "{text}");
+    /// assert!(text.contains("\nhi\tthere\n"), "{text}");
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn showing_controls(mut self) -> Self {
+        self.show_controls = true;
+        self
     }
 
     /// Also prints the envelope: `X-MailFrom` and `X-RcptTo` (every
@@ -434,10 +465,30 @@ fn dump(message: &Message, envelope: bool) -> Vec<u8> {
     out
 }
 
+/// `text` with its control bytes other than tab and line feed in caret
+/// notation (`0x1b` → `^[`, `0x7f` → `^?`).
+fn caret_notation(text: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(text.len());
+    for &b in text {
+        match b {
+            b'\t' | b'\n' => out.push(b),
+            0..=0x1f => out.extend_from_slice(&[b'^', b + 0x40]),
+            0x7f => out.extend_from_slice(b"^?"),
+            _ => out.push(b),
+        }
+    }
+    out
+}
+
 impl<W: Write> Deliver for Printer<W> {
     fn deliver(&self, message: &Message) -> io::Result<()> {
         let mut out = self.out.borrow_mut();
-        out.write_all(&dump(message, self.envelope))?;
+        let text = dump(message, self.envelope);
+        if self.show_controls {
+            out.write_all(&caret_notation(&text))?;
+        } else {
+            out.write_all(&text)?;
+        }
         out.flush()
     }
 }

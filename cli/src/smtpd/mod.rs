@@ -131,7 +131,8 @@ pub struct Options {
     #[arg(long, value_name = "DIR")]
     pub maildir: Option<PathBuf>,
     /// Print each message, with its envelope (MAIL FROM, and every RCPT TO: Bcc recipients
-    /// show), as smtpd's DebuggingServer did (the default without --maildir).
+    /// show), as smtpd's DebuggingServer did (the default without --maildir). On a terminal,
+    /// control characters are shown as ^[ and the like, so a message cannot drive it.
     #[arg(long)]
     pub print: bool,
     /// Offer AUTH PLAIN and LOGIN and accept any user name and password, for applications
