@@ -376,6 +376,39 @@ fn common_encode(name: &str) -> String {
         .collect()
 }
 
+// A file rewritten with its old size and modification time (as `cp -p`
+// or `touch -d` leave it), or replaced by a rename, is served anew once its
+// cache entry is a second old; it used to be served from the cache for as
+// long as the server ran. And a file is not a directory: `/f/` is 404.
+#[test]
+fn a_changed_file_is_read_again_and_a_file_is_no_directory() {
+    let root = site();
+    let f = root.join("same.txt");
+    std::fs::write(&f, "aaaa").unwrap();
+    let when = std::fs::metadata(&f).unwrap().modified().unwrap();
+    let set_when = |path: &Path| {
+        let file = std::fs::File::options().write(true).open(path).unwrap();
+        file.set_modified(when).unwrap();
+    };
+    let p = serve(&root, &[]);
+    let mut c = Client::connect(p.addr());
+    assert_eq!(c.get("/same.txt").body, b"aaaa");
+    std::fs::write(&f, "bbbb").unwrap();
+    set_when(&f);
+    std::thread::sleep(Duration::from_millis(1100));
+    assert_eq!(c.get("/same.txt").body, b"bbbb", "rewritten in place");
+    let tmp = root.join("same.tmp");
+    std::fs::write(&tmp, "cccc").unwrap();
+    set_when(&tmp);
+    std::fs::rename(&tmp, &f).unwrap();
+    std::thread::sleep(Duration::from_millis(1100));
+    assert_eq!(c.get("/same.txt").body, b"cccc", "replaced by a rename");
+
+    for target in ["/same.txt/", "/sub/index.html/", "/same.txt/?q"] {
+        assert_eq!(c.get(target).status, 404, "{target}");
+    }
+}
+
 #[test]
 fn directories_redirect_without_slash_and_serve_index() {
     let root = site();

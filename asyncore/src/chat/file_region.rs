@@ -31,14 +31,21 @@ use std::path::PathBuf;
 /// // regions then hold no descriptor):
 /// let later = FileRegion::open_later(&path, 0, 12);
 /// assert_eq!(later.len(), 12);
+/// // Opened then by a function of yours, which may refuse what it finds:
+/// let checked = FileRegion::open_later_with(move || std::fs::File::open(&path), 0, 12);
+/// assert_eq!(checked.len(), 12);
 /// ```
 pub struct FileRegion {
-    /// Open, or to be opened from `path`.
+    /// Open, or to be opened from `path` (or by `opener`).
     file: Option<File>,
     path: PathBuf,
+    opener: Option<Opener>,
     offset: u64,
     left: u64,
 }
+
+/// What opens a region's file when its turn comes.
+type Opener = Box<dyn FnOnce() -> io::Result<File>>;
 
 impl FileRegion {
     /// `len` bytes of the open `file` from `offset`.
@@ -46,6 +53,7 @@ impl FileRegion {
         FileRegion {
             file: Some(file),
             path: PathBuf::new(),
+            opener: None,
             offset,
             left: len,
         }
@@ -58,6 +66,26 @@ impl FileRegion {
         FileRegion {
             file: None,
             path: path.into(),
+            opener: None,
+            offset,
+            left: len,
+        }
+    }
+
+    /// `len` bytes from `offset` of the file that `open` returns, called
+    /// when the region reaches the head of the queue: like
+    /// [`open_later`](FileRegion::open_later), but the function may check
+    /// what it opened (that it is still the file the answer was made for,
+    /// say) and refuse it with an error, which is the error of that send.
+    pub fn open_later_with(
+        open: impl FnOnce() -> io::Result<File> + 'static,
+        offset: u64,
+        len: u64,
+    ) -> Self {
+        FileRegion {
+            file: None,
+            path: PathBuf::new(),
+            opener: Some(Box::new(open)),
             offset,
             left: len,
         }
@@ -81,7 +109,10 @@ impl FileRegion {
     /// The open file (opened now if it was to be opened later).
     pub(crate) fn file(&mut self) -> io::Result<&File> {
         if self.file.is_none() {
-            self.file = Some(File::open(&self.path)?);
+            self.file = Some(match self.opener.take() {
+                Some(open) => open()?,
+                None => File::open(&self.path)?,
+            });
         }
         self.file
             .as_ref()
@@ -101,6 +132,7 @@ impl fmt::Debug for FileRegion {
         f.debug_struct("FileRegion")
             .field("file", &self.file)
             .field("path", &self.path)
+            .field("opener", &self.opener.as_ref().map(|_| "fn"))
             .field("offset", &self.offset)
             .field("left", &self.left)
             .finish()

@@ -4,13 +4,13 @@
 //! answer is pushed on the connection's chat channel.
 
 use super::body::{read_part, SMALL_BODY};
-use super::cache::FileInfo;
+use super::cache::{FileInfo, Identity};
 use super::conditional::{extent, not_modified, Extent, Validators};
 use super::connection::Connection;
 use super::dates::http_date;
 use super::listing;
 use super::request::Request;
-use super::resolve::{resolve, Resolved};
+use super::resolve::{reopen_same, resolve, status_of, Resolved};
 use super::response::{error_body, Head};
 use super::status::Status;
 use super::target::{parse_target, Target};
@@ -84,6 +84,10 @@ impl Connection {
             Err(status) => return self.error(chat, status, Some(req), ka),
         };
         let file = if found.meta.is_file() {
+            if target.trailing_slash {
+                // A file is not a directory: `/a.txt/` is not `/a.txt`.
+                return self.error(chat, Status::NotFound, Some(req), ka);
+            }
             found
         } else if !target.trailing_slash {
             return self.redirect(chat, req, &target);
@@ -107,19 +111,25 @@ impl Connection {
     fn file_info(&self, key: &[u8], file: Resolved, now: Instant) -> Result<Rc<FileInfo>, Status> {
         let size = file.meta.len();
         let validators = Validators::of(&file.meta);
+        let identity = Identity::of(&file.meta);
         let cache = &self.config.cache;
         let body = if size > SMALL_BODY {
             None
-        } else if let Some(same) = cache.same_content(key, size, &validators) {
+        } else if let Some(same) = cache.same_content(key, &identity, size, &validators) {
             Some(same)
         } else {
-            let bytes = read_part(&file.path, 0, size).map_err(|_| Status::InternalError)?;
+            // From the file that was opened and checked, not by its path.
+            let bytes = read_part(&file.file, 0, size).map_err(|e| match e.kind() {
+                io::ErrorKind::UnexpectedEof => Status::InternalError,
+                _ => status_of(&e),
+            })?;
             Some(Rc::from(bytes))
         };
         let last_modified = http_date(validators.mtime);
         let content_type = self.config.mime.lookup(&file.path).to_string();
         let info = Rc::new(FileInfo::new(
             file.path,
+            identity,
             size,
             validators,
             last_modified,
@@ -161,12 +171,10 @@ impl Connection {
         target: &Target,
         dir: &Resolved,
     ) -> io::Result<Answer> {
-        let entries = match listing::read_entries(&dir.path) {
+        // The directory that was opened and checked, not its path again.
+        let entries = match listing::read_entries(&dir.dir_path()) {
             Ok(e) => e,
-            Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {
-                return self.error(chat, Status::Forbidden, Some(req), req.keep_alive)
-            }
-            Err(_) => return self.error(chat, Status::NotFound, Some(req), req.keep_alive),
+            Err(e) => return self.error(chat, status_of(&e), Some(req), req.keep_alive),
         };
         let mut title = String::from("/");
         for s in &target.segments {
@@ -274,8 +282,14 @@ impl Connection {
             Some(bytes) => chat.push(&bytes[start as usize..(start + len) as usize])?,
             // Sent with sendfile(2) (read and encrypted under TLS); the
             // file is opened when its turn comes, so pipelined requests
-            // hold no descriptor before then.
-            None => chat.push_file(FileRegion::open_later(&file.path, start, len))?,
+            // hold no descriptor before then, and it must then be the
+            // file this head was made for, still below the root.
+            None => {
+                let config = Rc::clone(&self.config);
+                let (path, id) = (file.path.clone(), file.identity.file);
+                let open = move || reopen_same(&config.root, &path, config.follow_symlinks, id);
+                chat.push_file(FileRegion::open_later_with(open, start, len))?
+            }
         }
         Ok(Answer { status, body: len })
     }

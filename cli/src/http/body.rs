@@ -6,15 +6,13 @@
 
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
-use std::path::Path;
 
 /// Bodies up to this size are read whole and pushed with their head.
 pub const SMALL_BODY: u64 = 64 << 10;
 
-/// Reads `len` bytes at `start` of the file at `path`; a file that shrank
+/// Reads `len` bytes at `start` of the open `file`; a file that shrank
 /// meanwhile is an `UnexpectedEof` error.
-pub fn read_part(path: &Path, start: u64, len: u64) -> io::Result<Vec<u8>> {
-    let mut f = File::open(path)?;
+pub fn read_part(mut f: &File, start: u64, len: u64) -> io::Result<Vec<u8>> {
     if start > 0 {
         f.seek(SeekFrom::Start(start))?;
     }
@@ -37,9 +35,10 @@ mod tests {
     fn exact_length_and_shrink_is_an_error() {
         let path = std::env::temp_dir().join(format!("http-body-{}", std::process::id()));
         std::fs::write(&path, vec![7u8; 200_000]).unwrap();
-        assert_eq!(read_part(&path, 10, 150_000).unwrap().len(), 150_000);
-        assert_eq!(read_part(&path, 199_990, 10).unwrap().len(), 10);
-        let err = read_part(&path, 199_990, 11).unwrap_err();
+        let f = File::open(&path).unwrap();
+        assert_eq!(read_part(&f, 10, 150_000).unwrap().len(), 150_000);
+        assert_eq!(read_part(&f, 199_990, 10).unwrap().len(), 10);
+        let err = read_part(&f, 199_990, 11).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::UnexpectedEof);
         std::fs::remove_file(path).unwrap();
     }

@@ -2,7 +2,9 @@
 //! (validators, type, and the content), keyed by the raw request target,
 //! so a hit costs no system call. An entry is trusted for one second; after
 //! that the target is resolved again (symlink policy included) and the file
-//! re-read only if its size or modification time changed.
+//! re-read unless it is the same file (device and inode) with the same size,
+//! modification time and change time: a file rewritten with its old size
+//! and date (`cp -p`, `touch -d`) or replaced by a rename is read again.
 //!
 //! Bounded: files up to [`SMALL_BODY`](super::body::SMALL_BODY), at most
 //! [`MAX_BYTES`] and [`MAX_ENTRIES`] in all; when full, the cache is emptied and refills.
@@ -12,6 +14,8 @@ use super::response::Head;
 use super::status::Status;
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::fs::Metadata;
+use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
@@ -26,11 +30,34 @@ pub const MAX_ENTRIES: usize = 4096;
 /// How long an entry is used without looking at the file again.
 pub const FRESH_FOR: Duration = Duration::from_secs(1);
 
+/// Which file, and when its inode last changed: what the cache compares
+/// besides the validators (a rename puts another inode there; rewriting the
+/// old size and date still moves the change time).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Identity {
+    /// Device and inode.
+    pub file: (u64, u64),
+    /// Change time (ctime), seconds and nanoseconds.
+    pub changed: (i64, i64),
+}
+
+impl Identity {
+    /// The identity of the file `meta` describes.
+    pub fn of(meta: &Metadata) -> Self {
+        Identity {
+            file: (meta.dev(), meta.ino()),
+            changed: (meta.ctime(), meta.ctime_nsec()),
+        }
+    }
+}
+
 /// A file ready to serve.
 #[derive(Debug)]
 pub struct FileInfo {
     /// Where it is.
     pub path: PathBuf,
+    /// Which file it was, and its change time.
+    pub identity: Identity,
     /// Its size in bytes.
     pub size: u64,
     /// ETag and modification time.
@@ -64,6 +91,7 @@ impl FileInfo {
     /// A file ready to serve (`body`: its content, for small files).
     pub fn new(
         path: PathBuf,
+        identity: Identity,
         size: u64,
         validators: Validators,
         last_modified: String,
@@ -74,6 +102,7 @@ impl FileInfo {
             FileInfo::render_fields(&content_type, size, &last_modified, &validators.etag);
         FileInfo {
             path,
+            identity,
             size,
             validators,
             last_modified,
@@ -151,12 +180,19 @@ impl FileCache {
         (now < e.fresh_until).then(|| Rc::clone(&e.file))
     }
 
-    /// The content held for `target` if the file still has this size and
-    /// validators (so a stale entry is refreshed without reading).
-    pub fn same_content(&self, target: &[u8], size: u64, v: &Validators) -> Option<Rc<[u8]>> {
+    /// The content held for `target` if it is still the same file, with
+    /// this size and these validators (so a stale entry is refreshed
+    /// without reading).
+    pub fn same_content(
+        &self,
+        target: &[u8],
+        identity: &Identity,
+        size: u64,
+        v: &Validators,
+    ) -> Option<Rc<[u8]>> {
         let entries = self.entries.borrow();
         let f = &entries.get(target)?.file;
-        if f.size == size && f.validators == *v {
+        if f.identity == *identity && f.size == size && f.validators == *v {
             f.body.clone()
         } else {
             None
@@ -195,6 +231,7 @@ mod tests {
         let size = body.map_or(1 << 20, |b| b.len() as u64);
         FileInfo::new(
             PathBuf::from("/x/a.txt"),
+            Identity::default(),
             size,
             v,
             "Thu, 01 Jan 1970 00:00:01 GMT".into(),

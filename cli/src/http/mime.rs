@@ -41,6 +41,23 @@ const BUILT_IN: &[(&str, &str)] = &[
     ("woff2", "font/woff2"),
     ("ttf", "font/ttf"),
     ("otf", "font/otf"),
+    // Also known to Python's mimetypes (what `python -m http.server` sends).
+    ("xhtml", "application/xhtml+xml"),
+    ("webmanifest", "application/manifest+json"),
+    ("vtt", "text/vtt; charset=utf-8"),
+    ("m3u8", "application/vnd.apple.mpegurl"),
+    ("mov", "video/quicktime"),
+    ("flac", "audio/flac"),
+    ("m4a", "audio/mp4"),
+    ("bmp", "image/bmp"),
+    ("tif", "image/tiff"),
+    ("tiff", "image/tiff"),
+    ("py", "text/x-python; charset=utf-8"),
+    ("sh", "application/x-sh"),
+    ("bz2", "application/x-bzip2"),
+    ("xz", "application/x-xz"),
+    ("7z", "application/x-7z-compressed"),
+    ("ics", "text/calendar; charset=utf-8"),
 ];
 
 /// Extension (lower case, no dot) to Content-Type.
@@ -52,6 +69,7 @@ const BUILT_IN: &[(&str, &str)] = &[
 /// use std::path::Path;
 /// let mut t = MimeTable::default();
 /// assert_eq!(t.lookup(Path::new("a/INDEX.HTML")), "text/html; charset=utf-8");
+/// assert_eq!(t.lookup(Path::new("subtitles.vtt")), "text/vtt; charset=utf-8");
 /// assert_eq!(t.lookup(Path::new("data.bin")), "application/octet-stream");
 /// t.set_override("bin=application/x-mine").unwrap();
 /// assert_eq!(t.lookup(Path::new("data.bin")), "application/x-mine");
