@@ -136,9 +136,25 @@ fn symlinks_out_of_the_root_are_403_unless_followed() {
         assert!(!String::from_utf8_lossy(&r.body).contains(SECRET));
     }
     assert_eq!(c.get("/dangling").status, 404);
-    // The listing shows them; following them is what is refused.
+    // The listing shows them; following them is what is refused, and what
+    // they point to outside is not told: no size, no date.
     let page = String::from_utf8(c.get("/").body).unwrap();
     assert!(page.contains("href=\"out.txt\""));
+    let row = |name: &str| {
+        let at = page.find(&format!("href=\"{name}")).unwrap();
+        page[at..].lines().next().unwrap().to_string()
+    };
+    assert!(
+        row("out.txt").ends_with("<td>-</td><td>-</td></tr>"),
+        "{}",
+        row("out.txt")
+    );
+    assert!(
+        row("outdir").ends_with("<td>-</td><td>-</td></tr>"),
+        "{}",
+        row("outdir")
+    );
+    assert!(row("in.txt").contains("<td>6</td>"), "{}", row("in.txt"));
 
     let f = serve(&root, &["--follow-symlinks"]);
     let mut c = Client::connect(f.addr());

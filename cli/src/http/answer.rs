@@ -172,7 +172,8 @@ impl Connection {
         dir: &Resolved,
     ) -> io::Result<Answer> {
         // The directory that was opened and checked, not its path again.
-        let entries = match listing::read_entries(&dir.dir_path()) {
+        let refuse_outside = (!self.config.follow_symlinks).then_some(self.config.root.as_path());
+        let entries = match listing::read_entries(&dir.dir_path(), refuse_outside) {
             Ok(e) => e,
             Err(e) => return self.error(chat, status_of(&e), Some(req), req.keep_alive),
         };
