@@ -440,6 +440,10 @@ fn directories_redirect_without_slash_and_serve_index() {
     assert!(String::from_utf8(r.body)
         .unwrap()
         .contains("<h1>Index of /empty/</h1>"));
+    // `index.htm` when there is no `index.html`, as Python's server does.
+    std::fs::create_dir(root.join("old")).unwrap();
+    std::fs::write(root.join("old/index.htm"), "<h1>old</h1>").unwrap();
+    assert_eq!(c.get("/old/").body, b"<h1>old</h1>");
 }
 
 #[test]

@@ -92,12 +92,23 @@ impl Connection {
         } else if !target.trailing_slash {
             return self.redirect(chat, req, &target);
         } else {
-            match resolve(&config.root, &target.segments, Some("index.html"), follow) {
-                Ok(index) if index.meta.is_file() => index,
-                Err(Status::Forbidden) => {
-                    return self.error(chat, Status::Forbidden, Some(req), ka)
+            // `index.html`, else `index.htm` (as Python's server), else a listing.
+            let mut index = None;
+            for name in ["index.html", "index.htm"] {
+                match resolve(&config.root, &target.segments, Some(name), follow) {
+                    Ok(found) if found.meta.is_file() => {
+                        index = Some(found);
+                        break;
+                    }
+                    Err(Status::Forbidden) => {
+                        return self.error(chat, Status::Forbidden, Some(req), ka)
+                    }
+                    _ => {}
                 }
-                _ => return self.listing(chat, req, &target, &found),
+            }
+            match index {
+                Some(index) => index,
+                None => return self.listing(chat, req, &target, &found),
             }
         };
         match self.file_info(&req.target, file, now) {

@@ -307,6 +307,9 @@ pub fn parse_head_into(head: &[u8], req: &mut Request) -> Result<(), Reject> {
             None => continue,
             Some(Field::Host) => {
                 host += 1;
+                if !valid_host(value) {
+                    return Err(Status::BadRequest);
+                }
                 continue;
             }
             Some(Field::Read) => {}
@@ -351,6 +354,15 @@ pub fn parse_head_into(head: &[u8], req: &mut Request) -> Result<(), Reject> {
     Ok(())
 }
 
+/// RFC 9112 §3.2: a Host value is `uri-host [ ":" port ]` (or empty): no
+/// spaces, slashes, `@` or the like, which a server must answer with 400.
+fn valid_host(value: &[u8]) -> bool {
+    let trimmed = value.trim_ascii();
+    trimmed
+        .iter()
+        .all(|&b| b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:%[]".contains(&b))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -383,6 +395,18 @@ mod tests {
         assert!(!ka(b"GET / HTTP/1.0\r\n"));
         assert!(ka(b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n"));
         assert!(!ka(b"GET / HTTP/1.0\nConnection: keep-alive, close\n"));
+    }
+
+    #[test]
+    fn an_invalid_host_is_400() {
+        for host in ["a b", "a/b", "a@b", "a\tb", "x\\y"] {
+            let head = format!("GET / HTTP/1.1\r\nHost: {host}\r\n");
+            assert_eq!(status(head.as_bytes()), Err(Status::BadRequest), "{host:?}");
+        }
+        for host in ["", "x", "example.com:8080", "[::1]:80", "a-b.c_d~e", " x "] {
+            let head = format!("GET / HTTP/1.1\r\nHost: {host}\r\n");
+            assert_eq!(status(head.as_bytes()), Ok(()), "{host:?}");
+        }
     }
 
     #[test]
