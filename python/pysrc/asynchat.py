@@ -52,8 +52,32 @@ class async_chat(asyncore.dispatcher):
     def get_terminator(self):
         return self.terminator
 
+    # During handle_read's scan, the bytes not yet consumed are a view held
+    # by the engine (_InBuffer), made into bytes only when this is read: a
+    # callback sees what CPython showed it, without a copy of the rest of
+    # the buffer at every callback.
+    def _get_ac_in_buffer(self):
+        try:
+            value = self._ac_in
+        except AttributeError:
+            raise AttributeError("%r object has no attribute 'ac_in_buffer'"
+                                 % type(self).__name__) from None
+        if type(value) is _InBuffer:
+            return value.value()
+        return value
+
+    def _set_ac_in_buffer(self, value):
+        self._ac_in = value
+
+    def _del_ac_in_buffer(self):
+        del self._ac_in
+
+    ac_in_buffer = property(_get_ac_in_buffer, _set_ac_in_buffer, _del_ac_in_buffer,
+                            "Received bytes not yet handed to collect_incoming_data.")
+
     def handle_read(self):
-        _engine.chat_handle_read(self)
+        # A subclass that replaced the property gets the plain attribute.
+        _engine.chat_handle_read(self, type(self).ac_in_buffer is _AC_IN_BUFFER)
 
     # -- output
     def handle_write(self):
@@ -131,6 +155,10 @@ class async_chat(asyncore.dispatcher):
         self.ac_in_buffer = b""
         del self.incoming[:]
         self.producer_fifo.clear()
+
+
+_InBuffer = _engine._InBuffer
+_AC_IN_BUFFER = async_chat.ac_in_buffer
 
 
 class simple_producer:

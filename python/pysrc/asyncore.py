@@ -67,6 +67,9 @@ def poll2(timeout=0.0, map=None):
 
 poll3 = poll2
 
+# loop() runs its passes in Rust unless the module's poll/poll2 were replaced.
+_own_poll, _own_poll2 = poll, poll2
+
 
 # Epoll state per map (keyed by id; the state keeps its map alive).
 _epoll_maps = {}
@@ -101,10 +104,24 @@ def loop(timeout=30.0, use_poll=False, map=None, count=None, *, use_epoll=None):
     ``touch``); a pass then costs O(active channels) instead of O(all).
     ``use_epoll=None`` follows the ASYNCORE_LOOP_EPOLL environment variable.
     """
-    if use_epoll is None:
-        use_epoll = _EPOLL_BY_DEFAULT
     if map is None:
         map = socket_map
+    if not use_epoll:
+        # CPython looks poll/poll2 up at each call: a replacement (a test
+        # double, a wrapper) runs every pass, as there (also when
+        # ASYNCORE_LOOP_EPOLL is set: the program expects its function).
+        poll_fun = poll2 if use_poll else poll
+        if poll_fun is not (_own_poll2 if use_poll else _own_poll):
+            if count is None:
+                while map:
+                    poll_fun(timeout, map)
+            else:
+                while map and count > 0:
+                    poll_fun(timeout, map)
+                    count = count - 1
+            return
+        if use_epoll is None:
+            use_epoll = _EPOLL_BY_DEFAULT
     epoll = _epoll_for(map) if use_epoll else None
     _engine.run_loop(timeout, bool(use_poll), map, count, epoll)
 

@@ -1,16 +1,31 @@
 //! asynchat's input side: one receive, then the terminator scan that hands
 //! data to `collect_incoming_data` and calls `found_terminator`.
 //!
-//! The unconsumed input lives in a Rust buffer during the scan. `ac_in_buffer`
-//! is written back before every `found_terminator` call (so a callback sees
-//! exactly the bytes not yet consumed) and at the end; a callback that
-//! assigns `ac_in_buffer` itself (e.g. `discard_buffers()`) is obeyed.
+//! The input is scanned in place: the buffer (what `ac_in_buffer` held plus
+//! what `recv()` returned) is one `bytes` object, borrowed, never copied
+//! byte by byte; each piece handed to `collect_incoming_data` is one slice.
+//!
+//! What Python code sees in `ac_in_buffer` during a callback is CPython's:
+//! everything not yet consumed (in `collect_incoming_data`, the piece it is
+//! given included; in `found_terminator`, what follows the terminator).
+//! `async_chat.ac_in_buffer` is a property over `_ac_in`; during the scan
+//! `_ac_in` holds an [`InBuffer`] view (the buffer and a position), and the
+//! property makes the `bytes` only when something reads it, so the scan does
+//! not copy the rest of the buffer at every callback. A subclass that
+//! replaces the property (a class attribute of its own) gets the plain
+//! attribute written before every callback instead. An assignment to
+//! `ac_in_buffer` in `found_terminator` (e.g. `discard_buffers()`) is obeyed,
+//! as CPython does.
 
-use crate::errors::handle_error;
-use pyo3::exceptions::{PyBlockingIOError, PyOSError};
+use pyo3::buffer::PyBuffer;
+use pyo3::exceptions::{PyBlockingIOError, PyOSError, PyTypeError};
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyInt, PyString};
+use std::borrow::Cow;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use crate::errors::handle_error;
 
 /// Largest `k < len(needle)` such that `haystack` ends with `needle[..k]`.
 pub(crate) fn prefix_at_end(haystack: &[u8], needle: &[u8]) -> usize {
@@ -27,10 +42,75 @@ pub(crate) fn find_prefix_at_end_bytes(haystack: &[u8], needle: &[u8]) -> usize 
     prefix_at_end(haystack, needle)
 }
 
-/// `async_chat.handle_read`.
+/// The input not consumed yet during a scan: `data[pos:]`, made into a
+/// `bytes` object only when `ac_in_buffer` is read.
+#[pyclass(frozen, module = "asyncore_loop._engine", name = "_InBuffer")]
+pub(crate) struct InBuffer {
+    data: Py<PyBytes>,
+    pos: AtomicUsize,
+}
+
+#[pymethods]
+impl InBuffer {
+    /// The unconsumed bytes (the buffer itself when nothing is consumed).
+    fn value(&self, py: Python<'_>) -> Py<PyBytes> {
+        remaining(self.data.bind(py), self.pos.load(Ordering::Relaxed)).unbind()
+    }
+}
+
+/// `data[pos:]`, without a copy when `pos` is 0.
+fn remaining<'py>(data: &Bound<'py, PyBytes>, pos: usize) -> Bound<'py, PyBytes> {
+    if pos == 0 {
+        data.clone()
+    } else {
+        let bytes = data.as_bytes();
+        PyBytes::new_bound(data.py(), &bytes[pos.min(bytes.len())..])
+    }
+}
+
+/// A bytes-like object as `bytes` (no copy for `bytes`; an `InBuffer` view
+/// gives its unconsumed bytes).
+fn as_bytes<'py>(obj: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyBytes>> {
+    let py = obj.py();
+    if let Ok(b) = obj.downcast::<PyBytes>() {
+        return Ok(b.clone());
+    }
+    if let Ok(view) = obj.downcast::<InBuffer>() {
+        return Ok(view.get().value(py).into_bound(py));
+    }
+    let buf = PyBuffer::<u8>::get_bound(obj)?;
+    Ok(PyBytes::new_bound(py, &buf.to_vec(py)?))
+}
+
+/// `old + data` as CPython's `self.ac_in_buffer + data` computes it (any
+/// bytes-like `data`; a `str` is a TypeError), as one `bytes` object.
+fn join<'py>(old: &Bound<'py, PyAny>, data: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyBytes>> {
+    let py = old.py();
+    if let (Ok(o), Ok(d)) = (old.downcast::<PyBytes>(), data.downcast::<PyBytes>()) {
+        let (o, d) = (o.as_bytes(), d.as_bytes());
+        if o.is_empty() && data.is_exact_instance_of::<PyBytes>() {
+            return Ok(data.downcast::<PyBytes>()?.clone());
+        }
+        return PyBytes::new_bound_with(py, o.len() + d.len(), |buf| {
+            buf[..o.len()].copy_from_slice(o);
+            buf[o.len()..].copy_from_slice(d);
+            Ok(())
+        });
+    }
+    as_bytes(&old.add(data)?)
+}
+
+/// `async_chat.handle_read`. `lazy`: the class keeps `async_chat`'s
+/// `ac_in_buffer` property (the view is used); otherwise the attribute is
+/// written before every callback.
 // Spec: AC-CHAT-20..33
 #[pyfunction]
-pub(crate) fn chat_handle_read(py: Python<'_>, chat: &Bound<'_, PyAny>) -> PyResult<()> {
+#[pyo3(signature = (chat, lazy=false))]
+pub(crate) fn chat_handle_read(
+    py: Python<'_>,
+    chat: &Bound<'_, PyAny>,
+    lazy: bool,
+) -> PyResult<()> {
     let size = chat.getattr(intern!(py, "ac_in_buffer_size"))?;
     let data = match chat.call_method1(intern!(py, "recv"), (size,)) {
         Ok(d) => d,
@@ -38,62 +118,108 @@ pub(crate) fn chat_handle_read(py: Python<'_>, chat: &Bound<'_, PyAny>) -> PyRes
         Err(e) if e.is_instance_of::<PyOSError>(py) => return handle_error(py, chat, e),
         Err(e) => return Err(e),
     };
+    let attr = if lazy {
+        intern!(py, "_ac_in")
+    } else {
+        intern!(py, "ac_in_buffer")
+    };
+    // Lazy: `_ac_in` read directly (a view there is a scan further up the
+    // stack: a callback called handle_read); missing, the property says so.
+    let old = match chat.getattr(attr) {
+        Ok(v) if lazy && v.is_instance_of::<InBuffer>() => as_bytes(&v)?.into_any(),
+        Ok(v) => v,
+        Err(_) if lazy => chat.getattr(intern!(py, "ac_in_buffer"))?,
+        Err(e) => return Err(e),
+    };
+    let whole = join(&old, &data)?;
     let mut scan = Scan {
         py,
         chat,
-        buf: chat
-            .getattr(intern!(py, "ac_in_buffer"))?
-            .extract::<Vec<u8>>()?,
+        attr,
+        lazy,
+        data: whole,
         pos: 0,
+        view: None,
+        shown: None,
     };
-    scan.buf.extend_from_slice(&data.extract::<Vec<u8>>()?);
     let result = scan.run();
-    let left = PyBytes::new_bound(py, &scan.buf[scan.pos..]);
-    chat.setattr(intern!(py, "ac_in_buffer"), left)?;
+    // The final state: what is left, unless a callback that failed had just
+    // assigned `ac_in_buffer` itself.
+    let ours = || match &scan.shown {
+        None => true,
+        Some(shown) => chat.getattr(attr).map(|now| now.is(shown)).unwrap_or(false),
+    };
+    if result.is_ok() || ours() {
+        chat.setattr(attr, remaining(&scan.data, scan.pos))?;
+    }
     result
 }
 
 struct Scan<'a, 'py> {
     py: Python<'py>,
     chat: &'a Bound<'py, PyAny>,
-    buf: Vec<u8>,
+    /// `_ac_in` (lazy) or `ac_in_buffer`.
+    attr: &'a Bound<'py, PyString>,
+    lazy: bool,
+    /// The buffer: `data[pos..]` is not consumed yet.
+    data: Bound<'py, PyBytes>,
     pos: usize,
+    /// Lazy: the view over `data` (kept while `data` is).
+    view: Option<Bound<'py, InBuffer>>,
+    /// What this scan last stored in `attr` (None: nothing yet).
+    shown: Option<Bound<'py, PyAny>>,
 }
 
-impl Scan<'_, '_> {
+/// A terminator's bytes: borrowed from a `bytes` terminator, copied otherwise.
+type Delim<'t> = Cow<'t, [u8]>;
+
+impl<'py> Scan<'_, 'py> {
+    fn left(&self) -> usize {
+        self.data.as_bytes().len() - self.pos
+    }
+
     fn run(&mut self) -> PyResult<()> {
         let py = self.py;
-        while self.pos < self.buf.len() {
-            let left = self.buf.len() - self.pos;
+        // `while self.ac_in_buffer:` (a callback may have replaced it).
+        while self.left() > 0 {
+            let left = self.left();
             let term = self.chat.call_method0(intern!(py, "get_terminator"))?;
-            if term.is_none() || !term.is_truthy()? {
-                // No terminator (or 0, or b''): everything is data.
+            if !term.is_truthy()? {
+                // No terminator (None, 0, b''): everything is data.
                 self.collect(left)?;
             } else if term.is_instance_of::<PyInt>() {
-                let n: usize = term.extract()?;
-                if left < n {
+                let n: i64 = term.extract()?;
+                let wanted = usize::try_from(n).ok();
+                if matches!(wanted, Some(w) if left < w) {
                     self.collect(left)?;
-                    self.chat.setattr(intern!(py, "terminator"), n - left)?;
+                    // CPython: self.terminator = self.terminator - lb
+                    let now = self.chat.getattr(intern!(py, "terminator"))?;
+                    self.chat
+                        .setattr(intern!(py, "terminator"), now.sub(left)?)?;
                 } else {
-                    self.collect(n)?;
+                    // A negative count slices as Python does: buf[:n].
+                    let take = wanted.unwrap_or_else(|| {
+                        left.saturating_sub(usize::try_from(n.unsigned_abs()).unwrap_or(usize::MAX))
+                    });
+                    self.collect(take)?;
                     self.chat.setattr(intern!(py, "terminator"), 0)?;
                     self.found()?;
                 }
             } else {
-                let delim = self.delimiter(&term)?;
-                let rest = &self.buf[self.pos..];
-                if let Some(i) = find(rest, &delim) {
+                let delim = delimiter(&term)?;
+                let rest = &self.data.as_bytes()[self.pos..];
+                if let Some(i) = memchr::memmem::find(rest, &delim) {
                     if i > 0 {
                         self.collect(i)?;
                     }
-                    self.pos += delim.len();
+                    self.advance(delim.len());
                     self.found()?;
                 } else {
                     let keep = prefix_at_end(rest, &delim);
                     if keep == 0 {
                         self.collect(left)?;
                     } else {
-                        // A possible start of the delimiter stays buffered.
+                        // A possible start of the terminator stays buffered.
                         if keep != left {
                             self.collect(left - keep)?;
                         }
@@ -105,44 +231,106 @@ impl Scan<'_, '_> {
         Ok(())
     }
 
-    fn delimiter(&self, term: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
-        let py = self.py;
-        if term.is_instance_of::<PyString>()
-            && self
-                .chat
-                .getattr(intern!(py, "use_encoding"))?
-                .is_truthy()?
-        {
-            let enc = self.chat.getattr(intern!(py, "encoding"))?;
-            return term.call_method1(intern!(py, "encode"), (enc,))?.extract();
+    /// Make `ac_in_buffer` show `data[pos..]` to the next callback.
+    fn show(&mut self) -> PyResult<()> {
+        if !self.lazy || (self.pos == 0 && self.view.is_none()) {
+            // Nothing consumed yet: the buffer itself is the value.
+            if self.pos == 0 && matches!(&self.shown, Some(s) if s.is(&self.data)) {
+                return Ok(());
+            }
+            let now = remaining(&self.data, self.pos).into_any();
+            self.chat.setattr(self.attr, &now)?;
+            self.shown = Some(now);
+            return Ok(());
         }
-        term.extract()
-    }
-
-    /// Hand the next `n` bytes to `collect_incoming_data`.
-    fn collect(&mut self, n: usize) -> PyResult<()> {
-        let chunk = PyBytes::new_bound(self.py, &self.buf[self.pos..self.pos + n]);
-        self.pos += n;
-        self.chat
-            .call_method1(intern!(self.py, "collect_incoming_data"), (chunk,))?;
+        let view = match &self.view {
+            Some(v) => v.clone(),
+            None => {
+                let v = Bound::new(
+                    self.py,
+                    InBuffer {
+                        data: self.data.clone().unbind(),
+                        pos: AtomicUsize::new(self.pos),
+                    },
+                )?;
+                self.view = Some(v.clone());
+                v
+            }
+        };
+        view.get().pos.store(self.pos, Ordering::Relaxed);
+        let installed = matches!(&self.shown, Some(s) if s.is(&view));
+        if !installed {
+            self.chat.setattr(self.attr, &view)?;
+            self.shown = Some(view.into_any());
+        }
         Ok(())
     }
 
-    /// Call `found_terminator` with `ac_in_buffer` showing what is left.
-    fn found(&mut self) -> PyResult<()> {
+    /// Whether a callback left `ac_in_buffer` as this scan showed it;
+    /// otherwise the value now there.
+    fn replaced(&mut self) -> PyResult<Option<Bound<'py, PyAny>>> {
+        let now = self.chat.getattr(self.attr)?;
+        if matches!(&self.shown, Some(s) if s.is(&now)) {
+            return Ok(None);
+        }
+        self.shown = None;
+        Ok(Some(now))
+    }
+
+    /// Hand the next `n` bytes to `collect_incoming_data` (CPython slices
+    /// the buffer after the call: an assignment to `ac_in_buffer` there is
+    /// overwritten).
+    fn collect(&mut self, n: usize) -> PyResult<()> {
         let py = self.py;
-        let left = PyBytes::new_bound(py, &self.buf[self.pos..]);
-        self.chat.setattr(intern!(py, "ac_in_buffer"), &left)?;
-        self.chat.call_method0(intern!(py, "found_terminator"))?;
-        let now = self.chat.getattr(intern!(py, "ac_in_buffer"))?;
-        if !now.is(&left) {
-            self.buf = now.extract()?;
+        self.show()?;
+        let whole = self.pos == 0 && n == self.data.as_bytes().len();
+        let chunk = if whole {
+            self.data.clone()
+        } else {
+            PyBytes::new_bound(py, &self.data.as_bytes()[self.pos..self.pos + n])
+        };
+        self.chat
+            .call_method1(intern!(py, "collect_incoming_data"), (chunk,))?;
+        self.advance(n);
+        self.replaced()?;
+        Ok(())
+    }
+
+    /// Consume `n` bytes (a view shows the change at once).
+    fn advance(&mut self, n: usize) {
+        self.pos += n;
+        if let Some(view) = &self.view {
+            view.get().pos.store(self.pos, Ordering::Relaxed);
+        }
+    }
+
+    /// Call `found_terminator` with `ac_in_buffer` showing what is left;
+    /// a value it assigns there is the buffer from then on.
+    fn found(&mut self) -> PyResult<()> {
+        self.show()?;
+        self.chat
+            .call_method0(intern!(self.py, "found_terminator"))?;
+        if let Some(now) = self.replaced()? {
+            self.data = as_bytes(&now)?;
             self.pos = 0;
+            self.view = None;
         }
         Ok(())
     }
 }
 
-fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    memchr::memmem::find(hay, needle)
+/// A delimiter's bytes, checked as CPython's `len(terminator)` then
+/// `bytes.find(terminator)` check it: any bytes-like object.
+fn delimiter<'t>(term: &'t Bound<'_, PyAny>) -> PyResult<Delim<'t>> {
+    if let Ok(b) = term.downcast::<PyBytes>() {
+        return Ok(Cow::Borrowed(b.as_bytes()));
+    }
+    term.len()?;
+    match PyBuffer::<u8>::get_bound(term) {
+        Ok(buf) => Ok(Cow::Owned(buf.to_vec(term.py())?)),
+        Err(_) => Err(PyTypeError::new_err(format!(
+            "argument should be integer or bytes-like object, not '{}'",
+            term.get_type().qualname()?
+        ))),
+    }
 }

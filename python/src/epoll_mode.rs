@@ -14,10 +14,11 @@
 //!
 //! Dispatch follows the poll pass (`readwrite`, one call per report).
 
+use crate::errors::os_error;
 use crate::map;
 use crate::passes::ask;
 use crate::shutdown;
-use crate::wait::{os_error, wait};
+use crate::wait::wait;
 use crate::wrappers::readwrite;
 use asyncore_loop::raw_selector::{RawInterest, RawSelector, Readiness, WANT_READ, WANT_WRITE};
 use asyncore_loop::{Backend, POLLNVAL};

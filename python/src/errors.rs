@@ -2,8 +2,9 @@
 //! to a channel's `handle_error` with the exception current.
 
 use crate::ffi::with_handled_exception;
-use pyo3::exceptions::{PyKeyboardInterrupt, PyOSError, PySystemExit};
+use pyo3::exceptions::{PyKeyboardInterrupt, PyOSError, PySystemExit, PyValueError};
 use pyo3::prelude::*;
+use std::io;
 
 pyo3::create_exception!(
     asyncore,
@@ -68,4 +69,38 @@ pub(crate) fn close_once(py: Python<'_>, obj: &Bound<'_, PyAny>) -> PyResult<()>
     }
     obj.call_method0(pyo3::intern!(py, "handle_close"))
         .map(drop)
+}
+
+/// The arguments CPython's `PyErr_SetFromErrno` gives OSError:
+/// `(errno, strerror)`, made when the exception is.
+struct Errno(i32);
+
+impl IntoPy<PyObject> for Errno {
+    fn into_py(self, py: Python<'_>) -> PyObject {
+        let text = py
+            .import_bound(pyo3::intern!(py, "os"))
+            .and_then(|os| os.call_method1(pyo3::intern!(py, "strerror"), (self.0,)))
+            .and_then(|s| s.extract::<String>())
+            .unwrap_or_else(|_| format!("Unknown error {}", self.0));
+        (self.0, text).into_py(py)
+    }
+}
+
+/// `OSError(errno, strerror)`, as CPython raises it: `e.errno` is set, and
+/// OSError picks its subclass (`BlockingIOError`, `ConnectionResetError` ...).
+pub(crate) fn errno_error(errno: i32) -> PyErr {
+    PyOSError::new_err(Errno(errno))
+}
+
+/// An engine `io::Error` as the Python exception CPython's `select` module
+/// raises: an OS error becomes `OSError(errno, strerror)`.
+pub(crate) fn os_error(e: io::Error) -> PyErr {
+    if let Some(errno) = e.raw_os_error() {
+        return errno_error(errno);
+    }
+    if e.kind() == io::ErrorKind::InvalidInput {
+        // select's descriptor range check.
+        return PyValueError::new_err("filedescriptor out of range in select()");
+    }
+    PyErr::from(e)
 }

@@ -33,6 +33,7 @@ fn _engine(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(passes::run_loop, m)?)?;
     m.add_class::<epoll_mode::EpollMap>()?;
     m.add_function(wrap_pyfunction!(chat_scan::chat_handle_read, m)?)?;
+    m.add_class::<chat_scan::InBuffer>()?;
     m.add_function(wrap_pyfunction!(chat_scan::find_prefix_at_end_bytes, m)?)?;
     m.add_function(wrap_pyfunction!(shutdown::quiesce, m)?)?;
     shutdown::install(m)?;

@@ -2,15 +2,17 @@
 //! poll pass) and `loop`, on the engine's selectors.
 
 use crate::epoll_mode::EpollMap;
+use crate::errors::{errno_error, os_error};
 use crate::map;
 use crate::shutdown;
-use crate::wait::{os_error, sleep, wait};
+use crate::wait::{sleep, wait};
 use crate::wrappers::{call_event, readwrite};
 use asyncore_loop::raw_selector::{RawSelector, WANT_EXCEPT, WANT_READ, WANT_WRITE};
-use asyncore_loop::{Backend, POLLIN, POLLOUT, POLLPRI};
+use asyncore_loop::{Backend, POLLIN, POLLNVAL, POLLOUT, POLLPRI};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::intern;
 use pyo3::prelude::*;
+use pyo3::types::PyInt;
 use std::time::Duration;
 
 /// A channel's interest, asked as asyncore asks it: `readable()` then
@@ -83,6 +85,11 @@ pub(crate) fn select_pass(
     };
     let mut events = Vec::new();
     wait(py, &mut sel, limit, &mut events)?;
+    // A watched descriptor closed behind the loop's back (the engine reports
+    // select's EBADF as POLLNVAL): CPython's select() raises, out of loop().
+    if events.iter().any(|ev| ev.ready & POLLNVAL != 0) {
+        return Err(errno_error(libc::EBADF));
+    }
     // Reports come all reads, then all writes, then all exceptional ones,
     // each in map order; every one looks the channel up again.
     for ev in events {
@@ -150,7 +157,9 @@ pub(crate) fn poll_pass(
     Ok(())
 }
 
-/// `loop(timeout, use_poll, map, count)`, or the epoll mode when `epoll` is given.
+/// `loop(timeout, use_poll, map, count)`, or the epoll mode when `epoll` is
+/// given. `count` is any number (CPython runs passes while `count > 0`,
+/// subtracting 1 after each: 2.5 gives 3 passes).
 // Spec: AC-LOOP-1..8
 #[pyfunction]
 #[pyo3(signature = (timeout, use_poll, map, count, epoll=None))]
@@ -159,7 +168,7 @@ pub(crate) fn run_loop(
     timeout: &Bound<'_, PyAny>,
     use_poll: bool,
     map: &Bound<'_, PyAny>,
-    count: Option<i64>,
+    count: Option<&Bound<'_, PyAny>>,
     epoll: Option<&Bound<'_, EpollMap>>,
 ) -> PyResult<()> {
     let _engaged = shutdown::Engaged::enter(py);
@@ -176,10 +185,19 @@ pub(crate) fn run_loop(
                 pass(py)?;
             }
         }
-        Some(mut n) => {
+        // An int that fits counts in Rust.
+        Some(n) if n.is_exact_instance_of::<PyInt>() && n.extract::<i64>().is_ok() => {
+            let mut n: i64 = n.extract()?;
             while map.is_truthy()? && n > 0 {
                 pass(py)?;
                 n -= 1;
+            }
+        }
+        Some(n) => {
+            let mut n = n.clone();
+            while map.is_truthy()? && n.gt(0)? {
+                pass(py)?;
+                n = n.sub(1)?;
             }
         }
     }

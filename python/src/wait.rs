@@ -7,6 +7,7 @@
 //! that would notice it. So pending signals are also checked before every
 //! wait, and no single wait is longer than [`SLICE`].
 
+use crate::errors::os_error;
 use crate::shutdown;
 use asyncore_loop::raw_selector::{RawSelector, Readiness};
 use pyo3::prelude::*;
@@ -42,15 +43,6 @@ pub(crate) fn wait(
             return Ok(());
         }
     }
-}
-
-/// An `io::Error` as the Python exception CPython's select module raises.
-pub(crate) fn os_error(e: io::Error) -> PyErr {
-    if e.kind() == io::ErrorKind::InvalidInput && e.raw_os_error().is_none() {
-        // select's descriptor range check.
-        return pyo3::exceptions::PyValueError::new_err("filedescriptor out of range in select()");
-    }
-    PyErr::from(e)
 }
 
 /// Sleep `t` with the GIL released (select pass with nothing to watch).

@@ -9,7 +9,9 @@ The interop tests need ASYNCORE_EXAMPLES=<dir with the built examples
 echo_server and http_client>; they are skipped without it.
 """
 import ast
+import errno
 import os
+import pickle
 import signal
 import socket
 import subprocess
@@ -17,6 +19,7 @@ import sys
 import threading
 import time
 import unittest
+from fractions import Fraction
 
 import asynchat
 import asyncore
@@ -702,6 +705,141 @@ class Interop(unittest.TestCase):
             p.wait()
 
 
+class LoopLikeCPython(unittest.TestCase):
+    """loop() and the passes as CPython 3.11's asyncore runs them."""
+
+    def stale_channel(self, m):
+        # A channel whose socket its handler closed directly (socket.close()
+        # instead of self.close()): the map still holds the dead number.
+        a, b = socket.socketpair()
+        self.addCleanup(b.close)
+        calls = []
+
+        class Stale(asyncore.dispatcher):
+            def readable(self):
+                calls.append("readable")
+                return True
+
+            def writable(self):
+                return False
+
+            def handle_read(self):
+                calls.append("read")
+
+            def handle_close(self):
+                calls.append("close")
+                self.close()
+
+            def handle_error(self):
+                calls.append("error")
+                self.close()
+
+        Stale(a, map=m)
+        a.close()
+        return calls
+
+    def test_select_mode_raises_ebadf_for_a_descriptor_closed_behind_its_back(self):
+        # It spun at 100% CPU without calling a handler (count=None never
+        # returned); CPython's select() raises OSError(EBADF) out of loop().
+        m = {}
+        calls = self.stale_channel(m)
+        self.addCleanup(m.clear)
+        started = time.monotonic()
+        with self.assertRaises(OSError) as cm:
+            asyncore.loop(timeout=5, use_poll=False, map=m, count=1000)
+        self.assertEqual(cm.exception.errno, errno.EBADF)
+        self.assertEqual(calls, ["readable"])
+        self.assertEqual(len(m), 1)
+        self.assertLess(time.monotonic() - started, 2)
+        with self.assertRaises(OSError) as cm:
+            asyncore.poll(5, m)
+        self.assertEqual(cm.exception.errno, errno.EBADF)
+
+    def test_poll_mode_closes_a_descriptor_closed_behind_its_back(self):
+        m = {}
+        calls = self.stale_channel(m)
+        asyncore.loop(timeout=5, use_poll=True, map=m, count=1000)
+        self.assertEqual(calls, ["readable", "close"])
+        self.assertEqual(m, {})
+
+    def test_count_may_be_any_number(self):
+        # CPython runs passes while `count > 0`, subtracting 1 after each:
+        # 2.5 gives 3 passes (it raised TypeError for anything but an int).
+        passes = []
+
+        class Ready(asyncore.dispatcher):
+            def writable(self):
+                return False
+
+            def handle_read(self):
+                passes.append(1)  # leaves the byte: readable every pass
+
+        modes = [dict(use_poll=False), dict(use_poll=True),
+                 dict(use_poll=True, use_epoll=True)]
+        cases = [(2.5, 3), (1.0, 1), (0.5, 1), (0.0, 0), (-1.5, 0), (True, 1),
+                 (Fraction(3, 2), 2), (3, 3), (0, 0)]
+        for mode in modes:
+            m = {}
+            a, b = socket.socketpair()
+            self.addCleanup(b.close)
+            b.sendall(b"x")
+            r = Ready(a, map=m)
+            for count, expected in cases:
+                del passes[:]
+                asyncore.loop(timeout=5, map=m, count=count, **mode)
+                self.assertEqual(len(passes), expected, (mode, count))
+            with self.assertRaises(TypeError):
+                asyncore.loop(timeout=0, map=m, count="2", **mode)
+            self.assertIn(r._fileno, m)
+            asyncore.close_all(m)
+
+    def test_engine_os_errors_carry_their_errno(self):
+        # Out of descriptors, the epoll mode cannot open its epoll instance:
+        # OSError(EMFILE, ...) with e.errno set (it was errno None and the
+        # text 'Too many open files (os error 24)').
+        code = (
+            "import asyncore, os, resource, socket\n"
+            "m = {}\n"
+            "a, b = socket.socketpair()\n"
+            "asyncore.dispatcher(a, map=m)\n"
+            "resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))\n"
+            "held = []\n"
+            "try:\n"
+            "    while True:\n"
+            "        held.append(os.open(os.devnull, os.O_RDONLY))\n"
+            "except OSError:\n"
+            "    pass\n"
+            "try:\n"
+            "    asyncore.loop(timeout=0, map=m, count=1, use_epoll=True)\n"
+            "    print('no error')\n"
+            "except OSError as e:\n"
+            "    print(type(e).__name__, e.errno, repr(e.strerror), str(e))\n"
+        )
+        p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                           timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr[-1000:])
+        self.assertEqual(
+            p.stdout.strip(),
+            "OSError %d %r [Errno %d] %s" % (errno.EMFILE, os.strerror(errno.EMFILE),
+                                             errno.EMFILE, os.strerror(errno.EMFILE)))
+
+    def test_loop_calls_a_replaced_poll_or_poll2(self):
+        # CPython's loop() looks poll/poll2 up when called: a replacement
+        # (a test double, a wrapper) runs each pass.
+        m = {}
+        a, b = socket.socketpair()
+        self.addCleanup(b.close)
+        d = asyncore.dispatcher(a, map=m)
+        self.addCleanup(d.close)
+        calls = []
+        for name, use_poll in (("poll", False), ("poll2", True)):
+            self.addCleanup(setattr, asyncore, name, getattr(asyncore, name))
+            setattr(asyncore, name, lambda timeout=0.0, map=None, name=name:
+                    calls.append((name, timeout, map)))
+            asyncore.loop(0.25, use_poll, m, 3)
+        self.assertEqual(calls, [("poll", 0.25, m)] * 3 + [("poll2", 0.25, m)] * 3)
+
+
 class ChatScan(unittest.TestCase):
     def test_find_prefix_at_end_on_bytes(self):
         f = asynchat.find_prefix_at_end
@@ -741,6 +879,125 @@ class ChatScan(unittest.TestCase):
         self.assertEqual(c.ac_in_buffer, b"")
         c.close()
 
+    def test_received_and_terminator_buffer_types(self):
+        # As CPython 3.11: recv() may return any bytes-like object (it is
+        # appended to the bytes buffer), a terminator may be bytes, bytearray
+        # or memoryview; collected pieces are bytes. A str or list
+        # terminator is a TypeError (it was taken as a list of byte values).
+        class Chat(asynchat.async_chat):
+            def __init__(self, data, term):
+                asynchat.async_chat.__init__(self)
+                self.recv = lambda n: data
+                self.terminator = term
+                self.log = []
+
+            def collect_incoming_data(self, data):
+                self.log.append((type(data), data))
+
+            def found_terminator(self):
+                self.log.append("found")
+
+        expected = [(bytes, b"ab"), "found", (bytes, b"cd"), "found", (bytes, b"e")]
+        for data in (b"ab\ncd\ne", bytearray(b"ab\ncd\ne"), memoryview(b"ab\ncd\ne"),
+                     pickle.PickleBuffer(b"ab\ncd\ne")):
+            c = Chat(data, b"\n")
+            c.handle_read()
+            self.assertEqual(c.log, expected, type(data))
+            self.assertIs(type(c.ac_in_buffer), bytes)
+            self.assertEqual(c.ac_in_buffer, b"")
+        for term in (b"--", bytearray(b"--"), memoryview(b"--")):
+            c = Chat(b"ab--cd--e", term)
+            c.handle_read()
+            self.assertEqual(c.log, expected, type(term))
+        for term in ("--", [45, 45], 2.5, pickle.PickleBuffer(b"--")):
+            c = Chat(b"ab--cd--e", term)
+            with self.assertRaises(TypeError, msg=repr(term)):
+                c.handle_read()
+            self.assertEqual(c.log, [])
+            self.assertEqual(c.ac_in_buffer, b"ab--cd--e")
+        c = Chat("text", b"\n")
+        with self.assertRaisesRegex(TypeError, "can't concat str to bytes"):
+            c.handle_read()
+        # Left over from the previous read, then a bytearray.
+        c = Chat(bytearray(b"d\n"), b"\n")
+        c.ac_in_buffer = b"abc"
+        c.handle_read()
+        self.assertEqual(c.log, [(bytes, b"abcd"), "found"])
+
+    def test_ac_in_buffer_during_callbacks(self):
+        # CPython: collect_incoming_data() sees ac_in_buffer still holding
+        # everything not yet consumed, the piece it is given included;
+        # found_terminator() sees what follows the terminator. (During
+        # collect_incoming_data it showed the old value, b"" here.) Also for
+        # a subclass that shadows the attribute with a class attribute, and
+        # for a handle_read called again from a callback.
+        log = []
+
+        class Chat(asynchat.async_chat):
+            def collect_incoming_data(self, data):
+                log.append(("collect", data, self.ac_in_buffer))
+
+            def found_terminator(self):
+                log.append(("found", self.ac_in_buffer))
+                if self.ac_in_buffer.startswith(b"SKIP"):
+                    self.ac_in_buffer = self.ac_in_buffer[4:]
+                elif self.ac_in_buffer.startswith(b"5"):
+                    self.set_terminator(2)
+
+        class Shadowing(Chat):
+            ac_in_buffer = b""
+
+        for cls in (Chat, Shadowing):
+            m = {}
+            a, b = socket.socketpair()
+            self.addCleanup(b.close)
+            del log[:]
+            c = cls(a, map=m)
+            c.set_terminator(b"\r\n")
+            for piece in (b"abc\r\ndef\r", b"\nSKIPgh\r\n5", b"6789"):
+                b.sendall(piece)
+                asyncore.loop(timeout=1, map=m, count=1)
+            self.assertEqual(log, [
+                ("collect", b"abc", b"abc\r\ndef\r"),
+                ("found", b"def\r"),
+                ("collect", b"def", b"def\r"),
+                ("found", b"SKIPgh\r\n5"),
+                ("collect", b"gh", b"gh\r\n5"),
+                ("found", b"5"),
+                ("collect", b"5", b"5"),
+                ("collect", b"6", b"6789"),
+                ("found", b"789"),
+                ("collect", b"789", b"789"),
+            ], cls)
+            self.assertEqual(c.ac_in_buffer, b"")
+            c.close()
+
+        class Nested(asynchat.async_chat):
+            # found_terminator reads more input itself.
+            def collect_incoming_data(self, data):
+                log.append(("collect", data, self.ac_in_buffer))
+
+            def found_terminator(self):
+                log.append(("found", self.ac_in_buffer))
+                if self.more:
+                    self.recv = lambda n, d=self.more.pop(0): d
+                    self.handle_read()
+
+        del log[:]
+        c = Nested()
+        c.set_terminator(b";")
+        c.more = [b"c;d", b"e;"]
+        c.recv = lambda n: b"a;b"
+        c.handle_read()
+        self.assertEqual(log, [
+            ("collect", b"a", b"a;b"),
+            ("found", b"b"),
+            ("collect", b"bc", b"bc;d"),
+            ("found", b"d"),
+            ("collect", b"de", b"de;"),
+            ("found", b""),
+        ])
+        self.assertEqual(c.ac_in_buffer, b"")
 
 class Identity(unittest.TestCase):
     def test_modules_are_this_package(self):
