@@ -290,6 +290,35 @@ fn output_through_a_symlink() {
     assert_eq!(left.len(), 1, "a .part was left: {left:?}");
 }
 
+// `-o` onto a dangling symlink creates its target, as curl does, but only
+// once a body comes: an error status leaves nothing behind.
+#[test]
+fn output_through_a_dangling_symlink() {
+    let dir = TempDir::new("dangling");
+    let data = random_bytes(5_000, 11);
+    dir.file("data.bin", &data);
+    let server = chunked_server(&dir.0);
+    let target = dir.0.join("made.bin");
+    let link = dir.0.join("link.bin");
+    std::os::unix::fs::symlink(&target, &link).expect("symlink");
+    let out = common::run(&[
+        "get",
+        "-s",
+        &py_url(&server, "/missing"),
+        "-o",
+        link.to_str().expect("utf-8"),
+    ]);
+    assert_fails(&out, exit::HTTP_STATUS, "404");
+    assert!(!target.exists(), "a 404 created the link's target");
+    let url = py_url(&server, "/length/data.bin");
+    let out = common::run(&["get", "-s", &url, "-o", link.to_str().expect("utf-8")]);
+    assert_ok(&out);
+    assert_eq!(std::fs::read(&target).expect("the target"), data);
+    assert!(std::fs::symlink_metadata(&link)
+        .expect("the link")
+        .is_symlink());
+}
+
 // `-o` onto something that is not a regular file (a FIFO here; /dev/null and
 // /dev/stdout likewise) writes into it: it is never replaced by a file.
 #[test]

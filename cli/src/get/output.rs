@@ -196,20 +196,53 @@ fn replace(url: &str, opts: &GetOptions, file: &Path) -> Result<super::Response,
     result
 }
 
-/// Fetches straight into `path` (a device, a FIFO, a dangling link).
+/// Fetches straight into `path` (a device, a FIFO, a dangling link). It is
+/// opened when the body begins, as curl opens it: an error status or a
+/// failed connection leaves it alone (a FIFO is not opened, a dangling
+/// link's target not created).
 fn write_into(url: &str, opts: &GetOptions, path: &Path) -> Result<super::Response, AppError> {
-    let opened = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .open(path)
-        .map_err(|e| AppError::io(format!("cannot open {}", path.display()), e))?;
-    let mut writer = BufWriter::with_capacity(256 * 1024, opened);
+    let mut writer = OpenedOnWrite { path, file: None };
     let response = fetch(url, opts, &mut writer)?;
-    writer
-        .flush()
-        .map_err(|e| AppError::io(format!("cannot write {}", path.display()), e))?;
+    let cannot = |e| AppError::io(format!("cannot write {}", path.display()), e);
+    // An empty body still creates (or truncates) it.
+    writer.opened().map_err(cannot)?;
+    writer.flush().map_err(cannot)?;
     Ok(response)
+}
+
+/// A writer that opens `path` at its first write.
+struct OpenedOnWrite<'a> {
+    path: &'a Path,
+    file: Option<BufWriter<File>>,
+}
+
+impl OpenedOnWrite<'_> {
+    fn opened(&mut self) -> io::Result<&mut BufWriter<File>> {
+        if self.file.is_none() {
+            let file = std::fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .open(self.path)?;
+            self.file = Some(BufWriter::with_capacity(256 * 1024, file));
+        }
+        self.file
+            .as_mut()
+            .ok_or_else(|| io::Error::other("output not opened"))
+    }
+}
+
+impl Write for OpenedOnWrite<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.opened()?.write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match &mut self.file {
+            Some(file) => file.flush(),
+            None => Ok(()),
+        }
+    }
 }
 
 /// The line after a download to a file: where, how much, how long, how fast.
