@@ -354,13 +354,28 @@ pub fn parse_head_into(head: &[u8], req: &mut Request) -> Result<(), Reject> {
     Ok(())
 }
 
+/// The bytes of `uri-host [ ":" port ]` (RFC 3986: unreserved, sub-delims,
+/// `%` of pct-encoded, `:` and the brackets of an IP literal).
+const HOST: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        t[b] = (b as u8).is_ascii_alphanumeric();
+        b += 1;
+    }
+    let extra = b"-._~!$&'()*+,;=:%[]";
+    let mut i = 0;
+    while i < extra.len() {
+        t[extra[i] as usize] = true;
+        i += 1;
+    }
+    t
+};
+
 /// RFC 9112 §3.2: a Host value is `uri-host [ ":" port ]` (or empty): no
 /// spaces, slashes, `@` or the like, which a server must answer with 400.
 fn valid_host(value: &[u8]) -> bool {
-    let trimmed = value.trim_ascii();
-    trimmed
-        .iter()
-        .all(|&b| b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:%[]".contains(&b))
+    value.trim_ascii().iter().all(|&b| HOST[usize::from(b)])
 }
 
 #[cfg(test)]
