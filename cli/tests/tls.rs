@@ -442,6 +442,93 @@ fn smtpd_does_not_answer_commands_pipelined_after_starttls() {
     }
 }
 
+// RFC 3207 §4.2: after STARTTLS the server forgets what the client said
+// before, an AUTH included: a login in plaintext does not carry into TLS
+// (smtplib logs in again there and gets 235, not 503 "already
+// authenticated").
+const SMTPLIB_AUTH_THEN_STARTTLS: &str = r#"
+import smtplib, ssl, sys
+port, ca = int(sys.argv[1]), sys.argv[2]
+ctx = ssl.create_default_context(cafile=ca)
+with smtplib.SMTP("localhost", port, timeout=20) as s:
+    s.ehlo()
+    print("plain", s.login("user", "pw")[0])
+    s.starttls(context=ctx)
+    s.ehlo()
+    print("tls", s.login("user", "pw")[0])
+"#;
+
+#[test]
+fn smtpd_forgets_an_auth_at_starttls() {
+    let certs = make_certs("localhost");
+    let dir = certs.dir.join("mail-auth");
+    let server = tls_smtpd(&certs, &dir, "epoll", &["--auth-any"]);
+    let port = server.addr().port().to_string();
+    let out = Proc::spawn(
+        Command::new("python3")
+            .args(["-c", SMTPLIB_AUTH_THEN_STARTTLS, &port, &certs.ca])
+            .stdin(Stdio::null()),
+    )
+    .output(WAIT);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(text, "plain 235\ntls 235\n");
+}
+
+// A client that stops after STARTTLS's 220 (no handshake) is closed at the
+// first command timeout, with one log line: a 421 cannot be sent to it
+// (the stream is TLS now), and the second timeout it used to take held the
+// connection twice as long.
+#[test]
+fn smtpd_closes_a_stalled_starttls_at_one_timeout() {
+    use std::io::{Read, Write};
+    let certs = make_certs("localhost");
+    let dir = certs.dir.join("mail-stall");
+    let server = Proc::serve(
+        "smtpd",
+        &[
+            "smtpd",
+            "--listen",
+            "127.0.0.1:0",
+            "--tls-cert",
+            &certs.cert,
+            "--tls-key",
+            &certs.key,
+            "--maildir",
+            dir.to_str().expect("utf-8"),
+            "--command-timeout",
+            "1",
+        ],
+    );
+    let mut c = std::net::TcpStream::connect(server.addr()).expect("connect");
+    c.set_read_timeout(Some(WAIT)).expect("timeout");
+    let mut buf = [0u8; 512];
+    let _ = c.read(&mut buf).expect("greeting");
+    c.write_all(b"EHLO me\r\n").expect("send");
+    std::thread::sleep(Duration::from_millis(200));
+    let _ = c.read(&mut buf).expect("ehlo reply");
+    c.write_all(b"STARTTLS\r\n").expect("send");
+    let n = c.read(&mut buf).expect("220");
+    assert!(buf[..n].starts_with(b"220 "));
+    let began = std::time::Instant::now();
+    let mut rest = Vec::new();
+    let _ = c.read_to_end(&mut rest);
+    let took = began.elapsed();
+    assert!(took < Duration::from_millis(1900), "closed after {took:?}");
+    assert!(rest.is_empty(), "{:?}", String::from_utf8_lossy(&rest));
+    drop(c);
+    std::thread::sleep(Duration::from_millis(1500)); // a second timeout would come now
+    server.terminate();
+    let out = server.output(WAIT);
+    let log = [out.stdout, out.stderr].concat();
+    let log = String::from_utf8_lossy(&log);
+    assert_eq!(log.matches("timeout in").count(), 1, "{log}");
+}
+
 #[test]
 fn http_server_over_tls_with_curl_and_get() {
     let certs = make_certs("localhost");

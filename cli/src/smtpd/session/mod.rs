@@ -245,7 +245,10 @@ impl ChatHandler for Session {
             self.state
         );
         chat.log_info(&line, "info");
-        if std::mem::replace(&mut self.timed_out, true) {
+        // Between STARTTLS's 220 and the end of the handshake there is no
+        // way to send a 421: plaintext is over, TLS not yet there.
+        let upgrading = self.tls_active && (!chat.is_tls() || chat.tls_handshaking());
+        if std::mem::replace(&mut self.timed_out, true) || upgrading {
             return chat.close();
         }
         // A partial message is dropped: it was never acknowledged.

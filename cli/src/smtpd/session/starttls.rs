@@ -59,10 +59,13 @@ impl Session {
         }
         reply(chat, "220 Ready to start TLS")?;
         chat.start_tls_server_when_flushed(tls.config);
-        // RFC 3207 §4.2: forget everything the client said before.
+        // RFC 3207 §4.2: forget everything the client said before, a login
+        // included.
         self.reset();
         self.greeting = None;
         self.extended = false;
+        self.authenticated = None;
+        self.auth_step = None;
         self.tls_active = true;
         Ok(())
     }
