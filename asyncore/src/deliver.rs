@@ -138,12 +138,18 @@ pub(crate) fn recover<S: 'static>(
     payload: &(dyn std::any::Any + Send),
     routing: Routing,
 ) -> io::Result<()> {
+    let err = io::Error::other(Panicked(panic_message(payload)));
+    if cx.core.services.loop_channel == Some(cx.token()) {
+        // The loop's own channel: the callback that panicked is lost, not
+        // the channel with every other loop-level timer. Its `handle_error`
+        // logs the panic and closes nothing.
+        return finish(&mut *d, &mut *cx, Err(err), routing);
+    }
     if !in_handler {
         handle_error_panicked(cx, payload);
         return Ok(());
     }
     cx.ch.note_close_reason(CloseReason::Panicked);
-    let err = io::Error::other(Panicked(panic_message(payload)));
     let routed = match catch_unwind(AssertUnwindSafe(|| {
         finish(&mut *d, &mut *cx, Err(err), routing)
     })) {

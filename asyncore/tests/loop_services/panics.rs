@@ -232,7 +232,57 @@ fn panic_mid_pass_spares_the_rest_of_the_pass(b: Backend) {
     });
 }
 
+/// A panic in a loop-level callback (a timer, a remote job) is logged and
+/// costs only that callback: the loop's other timers, a repeating one and
+/// one armed before the panic, still fire, and so does a later remote job.
+/// (The panic used to close the loop's own channel, and every loop-level
+/// timer went with it.)
+fn panic_in_a_loop_timer_spares_the_other_timers(b: Backend) {
+    util::bounded(secs(10), move || {
+        let mut ev = event_loop(b, Vec::<String>::new());
+        let log = capture(&mut ev);
+        ev.call_later(ms(1), |_| panic!("boom in a timer"));
+        ev.call_later(ms(30), |cx| {
+            cx.state().push("later".into());
+            Ok(())
+        });
+        ev.call_every(ms(10), |cx| {
+            cx.state().push("every".into());
+            Ok(())
+        });
+        let remote = ev.remote().unwrap();
+        let deadline = Instant::now() + secs(5);
+        while !ev.state().contains(&"later".to_string()) && Instant::now() < deadline {
+            ev.poll(Some(ms(50))).unwrap();
+        }
+        remote.post(|_| panic!("boom in a job")).unwrap();
+        remote
+            .post(|cx| {
+                cx.state().push("job".into());
+                Ok(())
+            })
+            .unwrap();
+        let before = ev.state().iter().filter(|l| *l == "every").count();
+        let deadline = Instant::now() + secs(5);
+        while (ev.state().iter().filter(|l| *l == "every").count() < before + 3
+            || !ev.state().contains(&"job".to_string()))
+            && Instant::now() < deadline
+        {
+            ev.poll(Some(ms(50))).unwrap();
+        }
+        let seen = ev.state().clone();
+        assert!(seen.contains(&"later".to_string()), "{seen:?}");
+        assert!(seen.contains(&"job".to_string()), "{seen:?}");
+        let every = seen.iter().filter(|l| *l == "every").count();
+        assert!(every >= before + 3, "the repeating timer stopped: {seen:?}");
+        let lines = log.lines();
+        let failed = lines.iter().filter(|l| l.contains("boom in a")).count();
+        assert_eq!(failed, 2, "one log line per panic: {lines:?}");
+    });
+}
+
 backend_tests!(
+    panic_in_a_loop_timer_spares_the_other_timers,
     panic_closes_only_that_channel,
     panic_propagates_when_not_caught,
     panic_in_handle_error_still_closes,
