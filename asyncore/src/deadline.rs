@@ -52,7 +52,7 @@ struct Limit {
 impl Limit {
     /// When it passes, given the last activity it watches.
     fn due(&self, last: Instant) -> Instant {
-        last.max(self.declared) + self.period
+        crate::clock::after(last.max(self.declared), self.period)
     }
 }
 
@@ -114,12 +114,12 @@ impl Deadlines {
         let idle = self.idle.map(|l| l.due(self.last_read.max(self.last_write)));
         let read = self
             .read
-            .map(|l| if reading { l.due(self.last_read) } else { now + l.period });
+            .map(|l| if reading { l.due(self.last_read) } else { crate::clock::after(now, l.period) });
         let write = self.write.map(|l| {
             if writing {
                 l.due(self.last_write)
             } else {
-                now + l.period
+                crate::clock::after(now, l.period)
             }
         });
         [idle, read, write].into_iter().flatten().min()

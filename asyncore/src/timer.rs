@@ -158,9 +158,9 @@ impl<T> Timers<T> {
             return match interval {
                 None => self.cancel(id).map(|payload| Due::Once(id, payload)),
                 Some(every) => {
-                    let mut next = deadline + every;
+                    let mut next = crate::clock::after(deadline, every);
                     if next <= now {
-                        next = now + every;
+                        next = crate::clock::after(now, every);
                     }
                     let seq = self.bump();
                     let entry = self.slots.get_mut(index)?;

@@ -86,7 +86,7 @@ impl<S: 'static> Services<S> {
 
     /// Starts (or tightens) a graceful shutdown.
     pub(crate) fn request_shutdown(&mut self, grace: Duration) {
-        let deadline = crate::clock::now() + grace;
+        let deadline = crate::clock::after(crate::clock::now(), grace);
         match &mut self.shutdown {
             Some(s) => s.deadline = s.deadline.min(deadline),
             None => {

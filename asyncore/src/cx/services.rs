@@ -142,7 +142,7 @@ impl<S: 'static> Cx<'_, S> {
             .core
             .services
             .timers
-            .insert(crate::clock::now() + delay, interval, payload);
+            .insert(crate::clock::after(crate::clock::now(), delay), interval, payload);
         self.ch.timers.insert(id);
         log::trace!("{} timer {id:?} set for {delay:?}", self.token);
         id
@@ -220,7 +220,7 @@ impl<S: 'static> Cx<'_, S> {
         self.core
             .services
             .timers
-            .reset(id, crate::clock::now() + delay)
+            .reset(id, crate::clock::after(crate::clock::now(), delay))
     }
 
     /// Declares (or with `None` removes) one of this channel's deadlines, as

@@ -85,7 +85,7 @@ impl<S: 'static> EventLoop<S> {
         self.core
             .services
             .timers
-            .reset(id, crate::clock::now() + delay)
+            .reset(id, crate::clock::after(crate::clock::now(), delay))
     }
 
     /// A handle for other threads (`Send + Sync + Clone`): post work, wake,

@@ -164,7 +164,7 @@ impl<S: 'static> LoopGroup<S> {
     /// ```
     pub fn join_timeout(mut self, limit: Duration) -> Vec<io::Result<()>> {
         let threads = std::mem::take(&mut self.threads);
-        let deadline = Instant::now() + limit;
+        let deadline = crate::clock::after(Instant::now(), limit);
         let mut finished = vec![false; threads.len()];
         let mut left = threads.len();
         while left > 0 {

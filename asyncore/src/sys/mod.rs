@@ -333,7 +333,7 @@ pub(crate) fn retry_eintr<T>(
     mut attempt: impl FnMut(Option<Duration>) -> io::Result<T>,
     on_timeout: impl Fn() -> T,
 ) -> io::Result<T> {
-    let deadline = timeout.map(|t| Instant::now() + t);
+    let deadline = timeout.map(|t| crate::clock::after(Instant::now(), t));
     let mut left = timeout;
     loop {
         match attempt(left) {

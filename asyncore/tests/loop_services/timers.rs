@@ -422,7 +422,34 @@ fn pass_time_is_read_once_per_pass(b: Backend) {
     });
 }
 
+/// `Duration::MAX` is a way to say "never": timers, a reset, a repeating
+/// timer and a deadline take it (they panicked adding it to the clock), and
+/// none of them fires.
+fn huge_durations_mean_never(b: Backend) {
+    util::bounded(secs(10), move || {
+        let mut ev = event_loop(b, 0u32);
+        let fired = |cx: &mut Cx<'_, u32>| {
+            *cx.state() += 1;
+            Ok(())
+        };
+        ev.call_later(Duration::MAX, fired);
+        ev.call_every(Duration::from_secs(u64::MAX / 2), fired);
+        let id = ev.call_later(ms(1), fired);
+        assert!(ev.reset_timer(id, Duration::MAX));
+        let (a, _peer) = unix_pair();
+        let mut cx = ev.add(Plain);
+        cx.adopt(a).unwrap();
+        cx.set_timeout(Deadline::Idle, Some(Duration::MAX));
+        for _ in 0..3 {
+            ev.poll(Some(ms(20))).unwrap();
+        }
+        assert_eq!(*ev.state(), 0);
+        assert_eq!(ev.len(), 1, "the idle channel is still open");
+    });
+}
+
 backend_tests!(
+    huge_durations_mean_never,
     pass_time_is_read_once_per_pass,
     timers_never_fire_early,
     timers_fire_in_deadline_order,
