@@ -244,8 +244,8 @@ pub trait Dispatcher<S: 'static = ()>: Any {
 
     /// A handler failed with `err`. Default: log one `error` line
     /// naming the channel, the handler and the error, then close the channel
-    /// through `handle_close`. An error returned from here leaves the loop
-    ///.
+    /// through `handle_close`. An error returned from here ends the loop's
+    /// run with that error.
     // Spec: AC-ERR-1, AC-ERR-4.
     fn handle_error(&mut self, cx: &mut Cx<'_, S>, err: io::Error) -> io::Result<()> {
         cx.log_uncaptured(self.name(), &err);

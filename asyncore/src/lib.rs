@@ -137,9 +137,11 @@
 //! The loop reports its own state changes through the [`log`](https://docs.rs/log)
 //! crate, under targets starting `asyncore_loop`: channels added, connected, accepted and
 //! closed (with the reason) and descriptor exhaustion at `debug`; interest
-//! changes and timers at `trace`. Nothing is logged per byte. Any `log`
-//! logger shows them (`env_logger` with `RUST_LOG=asyncore_loop=debug`).
-//! asyncore's own `log`/`log_info` go to a [`LogSink`].
+//! changes and timers at `trace`. Nothing is logged per byte. asyncore's own
+//! `log`/`log_info` lines, the default `handle_error`'s line among them, go
+//! to a [`LogSink`], by default the same crate under the target `asyncore`.
+//! Any `log` logger shows both (`env_logger` with
+//! `RUST_LOG=asyncore=info,asyncore_loop=debug`).
 
 #![deny(missing_docs, rust_2018_idioms, unsafe_op_in_unsafe_fn)]
 #![warn(missing_debug_implementations, unreachable_pub)]
@@ -205,7 +207,7 @@ linux_only! {
     pub use deadline::Deadline;
     /// The old name of [`Deadline`].
     #[deprecated(
-        since = "0.2.0",
+        since = "0.1.0",
         note = "renamed `Deadline` (`timeout` is the wait of a pass)"
     )]
     pub type Timeout = Deadline;

@@ -261,7 +261,10 @@ impl<'a, S: 'static> Chat<'_, 'a, S> {
         self.buf.update_pause();
     }
 
-    /// Bytes of output queued and not yet sent.
+    /// Bytes of pushed data queued and not yet sent. What producers will
+    /// give and what file regions hold is not counted (it is not known, or
+    /// not in memory); [`output_pending`](Chat::output_pending) says whether
+    /// anything at all is queued.
     pub fn queued_bytes(&self) -> usize {
         self.buf.out.len_bytes()
     }

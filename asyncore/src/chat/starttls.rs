@@ -65,21 +65,35 @@ impl<S: 'static> Chat<'_, '_, S> {
     /// use asyncore_loop::tls::ClientConfig;
     /// use std::{io, sync::Arc};
     ///
-    /// struct SmtpClient { tls: Arc<ClientConfig>, line: Vec<u8> }
+    /// /// Where the plaintext session stands: the server's greeting is a
+    /// /// `220` too, so only the `220` that answers STARTTLS starts TLS.
+    /// enum Step { Greeting, Ehlo, StartTls, Tls }
+    ///
+    /// struct SmtpClient { tls: Arc<ClientConfig>, line: Vec<u8>, step: Step }
     /// impl ChatHandler for SmtpClient {
-    ///     fn handle_connect(&mut self, chat: &mut Chat<'_, '_>) -> io::Result<()> {
-    ///         chat.push("STARTTLS\r\n")
-    ///     }
     ///     fn collect_incoming_data(&mut self, _: &mut Chat<'_, '_>, d: &[u8]) -> io::Result<()> {
     ///         self.line.extend_from_slice(d);
     ///         Ok(())
     ///     }
     ///     fn found_terminator(&mut self, chat: &mut Chat<'_, '_>) -> io::Result<()> {
-    ///         if self.line.starts_with(b"220") {
-    ///             chat.start_tls_client_when_flushed(self.tls.clone(), "mail.example.com");
+    ///         let line = std::mem::take(&mut self.line);
+    ///         let last = line.get(3) != Some(&b'-'); // "250-..." lines go on
+    ///         match self.step {
+    ///             Step::Greeting if line.starts_with(b"220") && last => {
+    ///                 self.step = Step::Ehlo;
+    ///                 chat.push("EHLO me\r\n")
+    ///             }
+    ///             Step::Ehlo if line.starts_with(b"250") && last => {
+    ///                 self.step = Step::StartTls;
+    ///                 chat.push("STARTTLS\r\n")
+    ///             }
+    ///             Step::StartTls if line.starts_with(b"220") => {
+    ///                 self.step = Step::Tls;
+    ///                 chat.start_tls_client_when_flushed(self.tls.clone(), "mail.example.com");
+    ///                 Ok(())
+    ///             }
+    ///             _ => Ok(()),
     ///         }
-    ///         self.line.clear();
-    ///         Ok(())
     ///     }
     ///     fn handle_tls_established(&mut self, chat: &mut Chat<'_, '_>) -> io::Result<()> {
     ///         chat.push("EHLO me\r\n") // the session starts again, over TLS

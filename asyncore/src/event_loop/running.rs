@@ -24,8 +24,8 @@ impl<S: 'static> EventLoop<S> {
         self.run_loop(Some(DEFAULT_TIMEOUT), None)
     }
 
-    /// asyncore's `loop(timeout, map=self, count)` on this loop's backend
-    ///: passes while the map is non-empty **or a timer is
+    /// asyncore's `loop(timeout, map=self, count)` on this loop's backend:
+    /// passes while the map is non-empty **or a timer is
     /// armed** (the loop's rule), at most `count` of them; `timeout` bounds
     /// each pass's wait (`None`: no bound). Returns `Ok` when there is nothing
     /// left to wait for, the count is reached, a handler called [`Cx::stop`](crate::Cx::stop),
