@@ -24,10 +24,13 @@ use std::time::{Duration, Instant};
 pub enum Deadline {
     /// Nothing was read or written for the idle timeout.
     Idle,
-    /// The channel was readable but nothing arrived for the read timeout
-    /// (not after end of stream: the loop no longer waits to read then).
+    /// The channel was readable but nothing arrived for the read timeout,
+    /// counted from its last read or from when it became readable, the
+    /// later (not after end of stream: the loop no longer waits to read then).
     Read,
-    /// The channel had output to send but could not send for the write timeout.
+    /// The channel had output to send but could not send for the write
+    /// timeout, counted likewise from its last send or from when it became
+    /// writable.
     Write,
 }
 
@@ -64,6 +67,10 @@ pub(crate) struct Deadlines {
     pub(crate) last_read: Instant,
     pub(crate) last_write: Instant,
     pub(crate) timer: Option<TimerId>,
+    /// Whether the channel wanted to read and to write at the last check
+    /// (`None` before the first): a read or write clock starts when that
+    /// interest comes on, not at the last read or write before it.
+    interest: Option<(bool, bool)>,
 }
 
 impl Deadlines {
@@ -75,7 +82,24 @@ impl Deadlines {
             last_read: now,
             last_write: now,
             timer: None,
+            interest: None,
         }
+    }
+
+    /// Notes the channel's interest at a check (`now`). An interest that
+    /// came on since the last check came on at most now: its clock starts
+    /// here, so the deadline passes no sooner than its period after that
+    /// (and at most one period later than exactly).
+    pub(crate) fn note_interest(&mut self, now: Instant, reading: bool, writing: bool) {
+        if let Some((was_reading, was_writing)) = self.interest {
+            if reading && !was_reading {
+                self.last_read = self.last_read.max(now);
+            }
+            if writing && !was_writing {
+                self.last_write = self.last_write.max(now);
+            }
+        }
+        self.interest = Some((reading, writing));
     }
 
     /// Declares (or with `None` removes) a deadline at `now`: it never

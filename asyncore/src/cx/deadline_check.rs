@@ -11,6 +11,7 @@ impl<S: 'static> Cx<'_, S> {
     pub(crate) fn expired_deadline(&mut self, reading: bool, writing: bool) -> Option<Deadline> {
         let now = crate::clock::now();
         let d = self.ch.deadlines.as_mut()?;
+        d.note_interest(now, reading, writing);
         let kind = d.expired(now, reading, writing)?;
         match kind {
             Deadline::Idle => (d.last_read, d.last_write) = (now, now),

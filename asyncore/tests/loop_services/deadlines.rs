@@ -157,6 +157,43 @@ fn read_timeout_only_when_reading(b: Backend) {
     });
 }
 
+/// `Deadline::Read` counts from when the channel began waiting to read: a
+/// channel that was not readable for 250 ms, then is, with nothing
+/// arriving, is read-timed-out no sooner than the 100 ms deadline after
+/// that (it fired 0 to 100 ms after, counted from its last read before the
+/// pause, as libevent's timeouts do not).
+fn read_timeout_counts_from_when_reading_began(b: Backend) {
+    util::bounded(secs(10), move || {
+        let mut ev = event_loop(b, TimeoutLog::new());
+        let (sock, _peer) = unix_pair();
+        let mut cx = ev.add(Watch {
+            id: 1,
+            reads: false,
+        });
+        cx.adopt(sock).unwrap();
+        cx.set_timeout(Deadline::Read, Some(ms(100)));
+        let t = cx.token();
+        // Half-way between two of the deadline's checks (every 100 ms while
+        // not reading), where counting from the last read fires soonest.
+        let until = Instant::now() + ms(250);
+        while Instant::now() < until {
+            ev.run_loop(Some(ms(10)), Some(1)).unwrap();
+        }
+        assert!(ev.state().is_empty(), "not reading: no read timeout");
+        let began = Instant::now();
+        ev.with(t, |w: &mut Watch, _| w.reads = true).unwrap();
+        run_until(&mut ev, |ev| !ev.contains(t));
+        let log = ev.state();
+        assert_eq!(log.len(), 1, "{log:?}");
+        assert_eq!(log[0].1, Deadline::Read);
+        let after = log[0].2 - began;
+        assert!(
+            after >= ms(100),
+            "read-timed-out {after:?} after reading began"
+        );
+    });
+}
+
 /// Declaring a longer deadline after a shorter one does not delay the
 /// shorter: a read deadline of 30 ms, then an idle one of 400 ms, on a
 /// silent connection: the read deadline fires first, well before 400 ms.
@@ -300,6 +337,7 @@ fn write_timeout_when_output_stalls(b: Backend) {
 }
 
 backend_tests!(
+    read_timeout_counts_from_when_reading_began,
     idle_timeout_closes_silent_connection,
     activity_keeps_connection_open,
     read_timeout_only_when_reading,
