@@ -529,6 +529,42 @@ fn smtpd_closes_a_stalled_starttls_at_one_timeout() {
     assert_eq!(log.matches("timeout in").count(), 1, "{log}");
 }
 
+// Past `--max-connections`, an HTTPS server cannot answer 503 in
+// plaintext on a TLS port (no client can read it: curl said "wrong version
+// number"); it closes the newcomer without a byte.
+#[test]
+fn https_past_max_connections_sends_no_plaintext() {
+    use std::io::{Read, Write};
+    let certs = make_certs("localhost");
+    let root = certs.dir.join("site-full");
+    std::fs::create_dir_all(&root).expect("root");
+    let server = Proc::serve(
+        "http",
+        &[
+            "http",
+            "--listen",
+            "127.0.0.1:0",
+            "--root",
+            root.to_str().expect("utf-8"),
+            "--tls-cert",
+            &certs.cert,
+            "--tls-key",
+            &certs.key,
+            "--max-connections",
+            "1",
+        ],
+    );
+    let _held = std::net::TcpStream::connect(server.addr()).expect("connect");
+    std::thread::sleep(Duration::from_millis(200));
+    let mut c = std::net::TcpStream::connect(server.addr()).expect("connect");
+    c.set_read_timeout(Some(WAIT)).expect("timeout");
+    // The start of a TLS ClientHello, as a client would send at once.
+    let _ = c.write_all(&[0x16, 0x03, 0x01, 0x00, 0x05, 0x01, 0x00, 0x00, 0x01, 0x00]);
+    let mut got = Vec::new();
+    let _ = c.read_to_end(&mut got);
+    assert!(got.is_empty(), "{:?}", String::from_utf8_lossy(&got));
+}
+
 #[test]
 fn http_server_over_tls_with_curl_and_get() {
     let certs = make_certs("localhost");

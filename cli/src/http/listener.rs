@@ -1,6 +1,6 @@
 //! The listening channel: accepts connections (past `--max-connections`,
-//! a `503` on the fresh socket instead) and starts an [`HttpChannel`] for
-//! each.
+//! a `503` on the fresh socket instead, or over HTTPS just the close) and
+//! starts an [`HttpChannel`] for each.
 
 use super::channel::HttpChannel;
 use super::config::Config;
@@ -46,8 +46,15 @@ impl Dispatcher for Listener {
         Ok(())
     }
 
-    /// Past `--max-connections`: a 503 on the fresh socket, then close.
+    /// Past `--max-connections`: a 503 on the fresh socket, then close. On
+    /// an HTTPS port only the close: a plaintext 503 is garbage to a TLS
+    /// client, and a handshake would spend what the cap is there to save.
     fn handle_refused(&mut self, cx: &mut Cx<'_>, sock: Socket, _addr: SockAddr) -> io::Result<()> {
+        if self.tls.is_some() {
+            drop(sock);
+            cx.log_info("http: refused a connection: at --max-connections", "info");
+            return Ok(());
+        }
         let body = error_body(Status::Unavailable);
         let date = self.config.date();
         let mut head = Head::new(Status::Unavailable, &date);

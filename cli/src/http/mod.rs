@@ -24,7 +24,7 @@
 //! request must arrive within `--header-timeout` (408), idle keep-alive
 //! connections close after `--keep-alive-timeout`, a response the client
 //! stops reading closes after `--send-timeout`, and past
-//! `--max-connections` newcomers get 503.
+//! `--max-connections` newcomers get 503 (over HTTPS, a close).
 //!
 //! Files up to 64 KiB are cached by request target and checked for changes
 //! at most once a second (`--no-cache` reads every file at every request);
@@ -112,7 +112,7 @@ pub struct Options {
     /// Content-Type for an extension, as EXT=TYPE (repeatable; replaces the built-in entry).
     #[arg(long, value_name = "EXT=TYPE")]
     pub mime: Vec<String>,
-    /// Connections served at once; past it newcomers get 503.
+    /// Connections served at once; past it newcomers get 503 (over HTTPS, a close).
     #[arg(long, value_name = "N", default_value_t = 512)]
     pub max_connections: u32,
     /// Read every file at every request. By default files up to 64 KiB are
