@@ -29,7 +29,7 @@ struct Cli {
 enum App {
     /// Serve HTTP on 127.0.0.1 and fetch a page from it with asyncore's example client, in one loop.
     Demo,
-    /// Fetch an http:// URL (GET or HEAD, HTTP/1.1) and write the body to stdout or a file.
+    /// Fetch an http:// or https:// URL (GET or HEAD, HTTP/1.1) and write the body to stdout or a file.
     Get(get::GetArgs),
     /// Echo every byte back to its sender.
     Echo {

@@ -85,6 +85,13 @@ fn get_https_refuses_an_unknown_ca_and_a_wrong_name() {
     // The built-in roots do not know the test CA.
     let out = common::run(&["get", &url]);
     assert_fails(&out, exit::CERTIFICATE, "certificate error");
+    // In words, with the hint that fits: the issuer is unknown.
+    assert_fails(
+        &out,
+        exit::CERTIFICATE,
+        "issued by a CA that is not trusted",
+    );
+    assert_fails(&out, exit::CERTIFICATE, "--cacert FILE");
     assert!(out.stdout.is_empty());
     // --insecure skips the check.
     let out = common::run(&["get", &url, "--insecure"]);
@@ -95,6 +102,10 @@ fn get_https_refuses_an_unknown_ca_and_a_wrong_name() {
     let url = format!("https://localhost:{port}/length");
     let out = common::run(&["get", &url, "--cacert", &other.ca]);
     assert_fails(&out, exit::CERTIFICATE, "certificate error");
+    assert_fails(&out, exit::CERTIFICATE, "not valid for name \"localhost\"");
+    // --cacert would not help here: the hint does not say it.
+    let err = stderr_text(&out);
+    assert!(!err.contains("--cacert"), "{err}");
 }
 
 #[test]

@@ -200,7 +200,7 @@ impl TlsSession {
         if let Err(err) = self.conn.process_new_packets() {
             self.ended = Some(match err {
                 rustls::Error::InvalidCertificate(why) => {
-                    TlsClose::BadCertificate(format!("{why:?}"))
+                    TlsClose::BadCertificate(certificate_problem(&why))
                 }
                 other => TlsClose::Error(other.to_string()),
             });
@@ -250,5 +250,25 @@ impl TlsSession {
             alpn: self.conn.alpn_protocol().map(<[u8]>::to_vec),
             sni,
         }
+    }
+}
+
+/// Why a certificate was refused, in words (rustls spells some of its
+/// reasons as their Rust names).
+fn certificate_problem(why: &rustls::CertificateError) -> String {
+    use rustls::CertificateError as E;
+    match why {
+        E::UnknownIssuer => "issued by a CA that is not trusted".into(),
+        E::BadSignature => "its signature does not verify".into(),
+        E::Revoked => "revoked".into(),
+        E::Expired => "certificate expired".into(),
+        E::NotValidYet => "certificate not valid yet".into(),
+        E::NotValidForName => "certificate not valid for the server's name".into(),
+        E::Other(other) if format!("{other:?}").contains("CaUsedAsEndEntity") => {
+            "the server's own certificate is a CA certificate (CA:TRUE), which cannot be \
+             trusted as the server's certificate"
+                .into()
+        }
+        other => other.to_string(),
     }
 }

@@ -23,12 +23,20 @@ pub(super) fn config(opts: &GetOptions) -> Result<Arc<ClientConfig>, AppError> {
 /// (the body's framing decides).
 pub(super) fn failure(close: Option<TlsClose>, peer: &str) -> Option<Failure> {
     match close? {
-        TlsClose::BadCertificate(why) => Some(Failure {
-            code: exit::CERTIFICATE,
-            message: format!(
-                "certificate error: {peer}: {why} (--cacert FILE trusts another CA; --insecure skips the check)"
-            ),
-        }),
+        TlsClose::BadCertificate(why) => {
+            // The hint that can help: another CA only for an unknown issuer.
+            let hint = if why.contains("CA that is not trusted") {
+                "--cacert FILE trusts another CA; --insecure skips the check"
+            } else if why.contains("CA:TRUE") {
+                "make the certificate with CA:FALSE (and trust its CA with --cacert); --insecure skips the check"
+            } else {
+                "--insecure skips the check"
+            };
+            Some(Failure {
+                code: exit::CERTIFICATE,
+                message: format!("certificate error: {peer}: {why} ({hint})"),
+            })
+        }
         TlsClose::Error(why) => Some(Failure {
             code: exit::CONNECT,
             message: format!("TLS error with {peer}: {why}"),
