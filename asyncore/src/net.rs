@@ -66,16 +66,18 @@ pub fn strerror(errno: i32) -> String {
 ///
 /// IP addresses come as `SocketAddr`, `(host, port)` or `"host:port"`; a host
 /// name is resolved here, synchronously, as asyncore's `connect` does.
-/// Unix-domain addresses come as a `Path`/`PathBuf`.
+/// Unix-domain addresses come as a `Path`/`PathBuf`, or as a string on an
+/// `AF_UNIX` socket (as Python takes them).
 ///
 /// # Examples
 ///
 /// ```
-/// use asyncore_loop::ToSockAddr;
+/// use asyncore_loop::{ToSockAddr, AF_UNIX};
 /// let a = ("127.0.0.1", 80).to_sock_addr(None)?;
 /// assert_eq!(a.as_socket().unwrap().port(), 80);
 /// let u = std::path::Path::new("/tmp/x.sock").to_sock_addr(None)?;
 /// assert!(u.is_unix());
+/// assert!("/tmp/x.sock".to_sock_addr(Some(AF_UNIX))?.is_unix());
 /// # Ok::<(), std::io::Error>(())
 /// ```
 // AC-CONN-3: host names resolve synchronously, as in asyncore.
@@ -147,6 +149,9 @@ impl ToSockAddr for (String, u16) {
 
 impl ToSockAddr for str {
     fn to_sock_addr(&self, domain: Option<Domain>) -> io::Result<SockAddr> {
+        if domain == Some(Domain::UNIX) {
+            return SockAddr::unix(self);
+        }
         pick(self.to_socket_addrs()?, domain)
     }
 }
