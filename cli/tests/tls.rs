@@ -39,6 +39,20 @@ fn https_server(certs: &TestCerts) -> (Proc, u16) {
     (p, port)
 }
 
+/// `python3 -c script args...`, which must succeed (within [`WAIT`]): its stdout.
+fn python_script(script: &str, args: &[&str]) -> String {
+    let out = Proc::spawn(
+        Command::new("python3")
+            .args(["-c", script])
+            .args(args)
+            .stdin(Stdio::null()),
+    )
+    .output(WAIT);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{text} {}", stderr_text(&out));
+    text
+}
+
 fn stderr_text(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
@@ -334,18 +348,7 @@ fn smtpd_starttls_with_smtplib_curl_and_openssl() {
         let port = server.addr().port().to_string();
         // Python's smtplib with a verifying context: 530 before STARTTLS,
         // no STARTTLS offered again after it (the EHLO state was reset).
-        let out = Proc::spawn(
-            Command::new("python3")
-                .args(["-c", SMTPLIB_STARTTLS, &port, &certs.ca])
-                .stdin(Stdio::null()),
-        )
-        .output(WAIT);
-        let text = String::from_utf8_lossy(&out.stdout);
-        assert!(
-            out.status.success(),
-            "{backend}: {text} {}",
-            stderr_text(&out)
-        );
+        let text = python_script(SMTPLIB_STARTTLS, &[&port, &certs.ca]);
         assert_eq!(text, "before 530\nafter False TLSv1.3\nsent\n", "{backend}");
         // curl --ssl-reqd.
         let mail = certs.dir.join("curl-mail.txt");
@@ -475,18 +478,7 @@ fn smtpd_forgets_an_auth_at_starttls() {
     let dir = certs.dir.join("mail-auth");
     let server = tls_smtpd(&certs, &dir, "epoll", &["--auth-any"]);
     let port = server.addr().port().to_string();
-    let out = Proc::spawn(
-        Command::new("python3")
-            .args(["-c", SMTPLIB_AUTH_THEN_STARTTLS, &port, &certs.ca])
-            .stdin(Stdio::null()),
-    )
-    .output(WAIT);
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{text}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let text = python_script(SMTPLIB_AUTH_THEN_STARTTLS, &[&port, &certs.ca]);
     assert_eq!(text, "plain 235\ntls 235\n");
 }
 
