@@ -298,6 +298,24 @@ fn tls_smtpd(certs: &TestCerts, maildir: &std::path::Path, backend: &str, extra:
     Proc::serve("smtpd", &args)
 }
 
+/// `asyncore -q http` over TLS on 127.0.0.1 port 0, serving `root`.
+fn tls_http(certs: &TestCerts, root: &std::path::Path, extra: &[&str]) -> Proc {
+    let mut args = vec![
+        "-q",
+        "http",
+        "--listen",
+        "127.0.0.1:0",
+        "--root",
+        root.to_str().expect("utf-8"),
+        "--tls-cert",
+        &certs.cert,
+        "--tls-key",
+        &certs.key,
+    ];
+    args.extend_from_slice(extra);
+    Proc::serve("http", &args)
+}
+
 /// The messages stored in `maildir`, sorted.
 fn stored(maildir: &std::path::Path) -> Vec<String> {
     let mut files: Vec<_> = std::fs::read_dir(maildir.join("new"))
@@ -541,22 +559,7 @@ fn https_past_max_connections_sends_no_plaintext() {
     let certs = make_certs("localhost");
     let root = certs.dir.join("site-full");
     std::fs::create_dir_all(&root).expect("root");
-    let server = Proc::serve(
-        "http",
-        &[
-            "http",
-            "--listen",
-            "127.0.0.1:0",
-            "--root",
-            root.to_str().expect("utf-8"),
-            "--tls-cert",
-            &certs.cert,
-            "--tls-key",
-            &certs.key,
-            "--max-connections",
-            "1",
-        ],
-    );
+    let server = tls_http(&certs, &root, &["--max-connections", "1"]);
     let _held = std::net::TcpStream::connect(server.addr()).expect("connect");
     std::thread::sleep(Duration::from_millis(200));
     let mut c = std::net::TcpStream::connect(server.addr()).expect("connect");
@@ -575,21 +578,7 @@ fn http_server_over_tls_with_curl_and_get() {
     std::fs::create_dir_all(&root).expect("root");
     let body = "hello over https from asyncore http\n".repeat(500);
     std::fs::write(root.join("page.txt"), &body).expect("write");
-    let server = Proc::serve(
-        "http",
-        &[
-            "-q",
-            "http",
-            "--listen",
-            "127.0.0.1:0",
-            "--root",
-            root.to_str().expect("utf-8"),
-            "--tls-cert",
-            &certs.cert,
-            "--tls-key",
-            &certs.key,
-        ],
-    );
+    let server = tls_http(&certs, &root, &[]);
     let url = format!("https://localhost:{}/page.txt", server.addr().port());
     let out = common::run(&["get", &url, "--cacert", &certs.ca]);
     assert!(out.status.success(), "{}", stderr_text(&out));
