@@ -120,6 +120,31 @@ fn slowloris_gets_408_while_others_are_served() {
     );
 }
 
+// A request answered before its body arrived (a POST: 405) whose body
+// never completes: the connection closes at the header timeout with no
+// second response. A 408 after the 405 would be read by a keep-alive
+// client as the answer to its next request.
+#[test]
+fn an_unfinished_body_after_its_answer_closes_without_a_408() {
+    let root = site();
+    let p = serve(&root, &["--header-timeout", "1"]);
+    let mut c = std::net::TcpStream::connect(p.addr()).unwrap();
+    c.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    c.write_all(b"POST /a.txt HTTP/1.1\r\nHost: t\r\nContent-Length: 1000\r\n\r\n0123456789")
+        .unwrap();
+    let began = Instant::now();
+    let mut answer = Vec::new();
+    let _ = c.read_to_end(&mut answer);
+    let text = String::from_utf8_lossy(&answer);
+    assert!(text.starts_with("HTTP/1.1 405 "), "{text}");
+    assert_eq!(text.matches("HTTP/1.1 ").count(), 1, "one response: {text}");
+    assert!(
+        began.elapsed() < Duration::from_millis(3500),
+        "closed after {:?}",
+        began.elapsed()
+    );
+}
+
 #[test]
 fn idle_keep_alive_connections_close_after_the_timeout() {
     let root = site();

@@ -290,6 +290,11 @@ impl ChatHandler for Connection {
             None
         } else if let Some(began) = self.started {
             let due = began + c.header_timeout;
+            if now >= due && self.phase == Phase::Body {
+                // Its request was answered already: a 408 now would read as
+                // the answer to the client's next request. Only the close.
+                return chat.close();
+            }
             if now >= due {
                 let answer = self.error(chat, Status::RequestTimeout, None, false)?;
                 self.log("-", &answer);
