@@ -98,6 +98,23 @@ pub(crate) struct Channel {
 }
 
 impl Channel {
+    /// `<name [listening|connected] [addr] #token>` (`Cx::describe`,
+    /// `View::describe`).
+    pub(crate) fn describe(&self, token: Token, name: &str) -> String {
+        let mut s = format!("<{name}");
+        if self.accepting && self.addr.is_some() {
+            s.push_str(" listening");
+        } else if self.connected {
+            s.push_str(" connected");
+        }
+        if let Some(a) = self.addr.as_deref() {
+            s.push(' ');
+            s.push_str(&crate::net::describe_addr(a));
+        }
+        s.push_str(&format!(" {token}>"));
+        s
+    }
+
     pub(crate) fn socket(&self) -> io::Result<&Socket> {
         self.io.os_socket()
     }

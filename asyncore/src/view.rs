@@ -127,6 +127,6 @@ impl<'a, S: 'static> View<'a, S> {
 
     /// asyncore's `repr`: `<name [listening|connected] [addr] #token>`.
     pub fn describe(&self, name: &str) -> String {
-        crate::cx::describe(self.ch, self.token(), name)
+        self.ch.describe(self.token(), name)
     }
 }

@@ -7,7 +7,7 @@ A drop-in for the standard library module removed by PEP 594: channels
 The classes are Python classes, as before, so existing subclasses keep
 working. The loop itself -- the interest scan, the wait (with the GIL
 released), the event decoding and the dispatch with asyncore's error
-routing -- runs in Rust (``_asyncore_engine``).
+routing -- runs in Rust (``asyncore_loop._engine``).
 
 Beyond the standard module: ``loop(..., use_epoll=True)`` keeps
 registrations in the kernel and asks ``readable()``/``writable()`` only of

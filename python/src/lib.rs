@@ -1,4 +1,4 @@
-//! `_asyncore_engine`: the native half of the `asyncore`/`asynchat` Python
+//! `asyncore_loop._engine`: the native half of the `asyncore`/`asynchat` Python
 //! modules. The dispatcher classes stay Python classes; this module runs what
 //! CPython ran in pure Python on every pass: the interest scan, the wait (on
 //! the asyncore-loop engine's selectors, with the GIL released), the event

@@ -19,7 +19,6 @@ mod socket;
 
 use crate::channel::Channel;
 use crate::core::LoopCore;
-use crate::net::describe_addr;
 use crate::sys::Backend;
 use crate::token::Token;
 use crate::view::View;
@@ -188,22 +187,6 @@ impl<'a, S: 'static> Cx<'a, S> {
     /// A text form in the spirit of asyncore's `repr`:
     /// `<name [listening|connected] [addr] #token>`.
     pub fn describe(&self, name: &str) -> String {
-        describe(&*self.ch, self.token, name)
+        self.ch.describe(self.token, name)
     }
-}
-
-/// `<name [listening|connected] [addr] #token>`.
-pub(crate) fn describe(ch: &Channel, token: Token, name: &str) -> String {
-    let mut s = format!("<{name}");
-    if ch.accepting && ch.addr.is_some() {
-        s.push_str(" listening");
-    } else if ch.connected {
-        s.push_str(" connected");
-    }
-    if let Some(a) = ch.addr.as_deref() {
-        s.push(' ');
-        s.push_str(&describe_addr(a));
-    }
-    s.push_str(&format!(" {token}>"));
-    s
 }
