@@ -125,7 +125,24 @@ pub fn listen_capped<S: 'static, D: Dispatcher<S>>(
     }
 }
 
-/// Makes SIGINT and SIGTERM start a graceful shutdown of `ev` (5 s grace).
+/// Writes one line to stdout (the `listening on` line a server starts
+/// with), flushed. A stdout that is closed or full does not stop a server
+/// (its later output is dropped the same way), so the error is ignored, where
+/// `println!` would panic.
+///
+/// # Examples
+///
+/// ```
+/// asyncore_cli::say("echo: listening on 127.0.0.1:7");
+/// ```
+pub fn say(line: impl std::fmt::Display) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{line}").and_then(|()| out.flush());
+}
+
+/// Makes SIGINT and SIGTERM start a graceful shutdown of `ev` (5 s grace);
+/// a second one, during the grace, ends it at once.
 ///
 /// # Examples
 ///
@@ -135,10 +152,36 @@ pub fn listen_capped<S: 'static, D: Dispatcher<S>>(
 /// # Ok::<(), asyncore_cli::AppError>(())
 /// ```
 pub fn shutdown_on_signals<S: 'static>(ev: &mut EventLoop<S>) -> Result<(), AppError> {
+    shutdown_on_signals_within(ev, "", std::time::Duration::from_secs(5))
+}
+
+/// [`shutdown_on_signals`] with a `grace` of its own, the log line prefixed
+/// with `app` (`"smtpd: "`).
+///
+/// # Examples
+///
+/// ```
+/// let mut ev = asyncore_loop::EventLoop::new();
+/// asyncore_cli::shutdown_on_signals_within(&mut ev, "smtpd: ", std::time::Duration::from_secs(30))?;
+/// # Ok::<(), asyncore_cli::AppError>(())
+/// ```
+pub fn shutdown_on_signals_within<S: 'static>(
+    ev: &mut EventLoop<S>,
+    app: &'static str,
+    grace: std::time::Duration,
+) -> Result<(), AppError> {
+    // Shared by both signals: the second of either is the impatient one.
+    let asked = std::rc::Rc::new(std::cell::Cell::new(false));
     for signal in [libc::SIGINT, libc::SIGTERM] {
-        ev.on_signal(signal, |cx| {
-            cx.log_info("shutting down", "info");
-            cx.shutdown(std::time::Duration::from_secs(5));
+        let asked = std::rc::Rc::clone(&asked);
+        ev.on_signal(signal, move |cx| {
+            if asked.replace(true) {
+                cx.log_info(&format!("{app}second signal: stopping now"), "info");
+                cx.shutdown(std::time::Duration::ZERO);
+            } else {
+                cx.log_info(&format!("{app}shutting down"), "info");
+                cx.shutdown(grace);
+            }
             Ok(())
         })
         .map_err(|e| AppError::io("cannot handle signals", e))?;

@@ -200,7 +200,17 @@ pub fn report(exchange: &Exchange, backend: Backend) -> String {
 /// ```
 pub fn run(backend: Backend) -> Result<(), AppError> {
     let x = exchange(backend).map_err(|e| AppError::io("demo", e))?;
-    print!("{}", report(&x, backend));
+    // A closed stdout (`| true`) ends the demo quietly, as `get` does.
+    {
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        out.write_all(report(&x, backend).as_bytes())
+            .and_then(|()| out.flush())
+            .map_err(|e| match e.kind() {
+                std::io::ErrorKind::BrokenPipe => AppError::quiet(141),
+                _ => AppError::io("demo: cannot write the report", e),
+            })?;
+    }
     if x.response.starts_with(b"HTTP/1.0 200 ") {
         Ok(())
     } else {

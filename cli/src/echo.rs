@@ -211,7 +211,7 @@ pub fn run_with(
     options: &EchoOptions,
 ) -> Result<(), AppError> {
     let server = EchoServer::bind_with(listen_on, backend, options)?;
-    println!("echo: listening on {}", server.addr());
+    crate::say(format_args!("echo: listening on {}", server.addr()));
     server.run()
 }
 
@@ -262,7 +262,7 @@ pub fn run_loops_with(
         return Err(AppError::io(format!("cannot listen on {listen_on}"), err));
     }
     if let Some(bound) = bound {
-        println!("echo: listening on {bound}");
+        crate::say(format_args!("echo: listening on {bound}"));
     }
     log::info!("echo: {loops} {backend} loops, one SO_REUSEPORT listener each");
     let failed = group

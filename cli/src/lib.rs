@@ -18,8 +18,8 @@ pub mod smtpd;
 mod spawned;
 
 pub use common::{
-    backend_parser, init_logging, listen, listen_capped, parse_backend, shutdown_on_signals,
-    tls_server_config, AppError,
+    backend_parser, init_logging, listen, listen_capped, parse_backend, say, shutdown_on_signals,
+    shutdown_on_signals_within, tls_server_config, AppError,
 };
 pub use listen_addr::{parse_listen, LISTEN_HELP};
 

@@ -403,3 +403,71 @@ fn fuzz_seeds_replay_cleanly() {
         }
     }
 }
+
+// A server whose stdout cannot take its `listening on` line (`| true`
+// gone, a full disk) keeps serving and shuts down cleanly; the line used to
+// be a `println!`, which panicked with a backtrace and exit 101. The demo,
+// whose output is its point, says so in one line instead.
+#[test]
+fn a_stdout_that_fails_does_not_crash_the_apps() {
+    use std::process::{Command, Stdio};
+    let root = std::env::temp_dir();
+    let root = root.to_str().expect("utf-8");
+    let servers: [&[&str]; 4] = [
+        &["echo", "--listen", "127.0.0.1:0"],
+        &["chat", "--listen", "127.0.0.1:0"],
+        &["smtpd", "--listen", "127.0.0.1:0"],
+        &["http", "--listen", "127.0.0.1:0", "--root", root],
+    ];
+    for args in servers {
+        let full = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .expect("/dev/full");
+        let mut child = Command::new(common::BIN)
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(full)
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        thread::sleep(Duration::from_millis(500));
+        assert!(
+            child.try_wait().expect("try_wait").is_none(),
+            "{args:?} ended"
+        );
+        // SAFETY: signals our own child, not yet reaped.
+        unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
+        let deadline = Instant::now() + WAIT;
+        let status = loop {
+            if let Some(status) = child.try_wait().expect("try_wait") {
+                break status;
+            }
+            assert!(Instant::now() < deadline, "{args:?} did not stop");
+            thread::sleep(Duration::from_millis(20));
+        };
+        let mut err = String::new();
+        let _ = child
+            .stderr
+            .take()
+            .expect("stderr")
+            .read_to_string(&mut err);
+        assert!(status.success(), "{args:?}: {status} {err}");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+    }
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .expect("/dev/full");
+    let out = Command::new(common::BIN)
+        .arg("demo")
+        .stdout(full)
+        .output()
+        .expect("demo");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.starts_with("asyncore: demo: cannot write") && err.lines().count() == 1,
+        "{err}"
+    );
+}

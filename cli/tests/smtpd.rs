@@ -1577,6 +1577,45 @@ fn sigterm_finishes_sessions_in_flight() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
+/// A second SIGINT or SIGTERM during the grace ends it at once, as
+/// operators expect of Ctrl-C pressed twice: a session stalled mid-DATA
+/// no longer holds the process for the rest of a 30 s grace.
+#[test]
+fn a_second_signal_ends_the_grace_at_once() {
+    let dir = tempdir("second");
+    let mut b = binary(&[
+        "--maildir",
+        dir.to_str().expect("path"),
+        "--shutdown-grace",
+        "30",
+    ]);
+    let mut stalled = Client::connect(b.addr());
+    stalled.reply();
+    stalled.cmd("EHLO x");
+    stalled.cmd("MAIL FROM:<a@b>");
+    stalled.cmd("RCPT TO:<c@d>");
+    assert!(stalled.cmd("DATA").starts_with("354"));
+    stalled.send(b"Subject: never finished\r\n\r\n");
+    std::thread::sleep(Duration::from_millis(100));
+    b.terminate();
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        b.try_wait().is_none(),
+        "the first signal waits for the session"
+    );
+    let second = Instant::now();
+    b.signal(libc::SIGINT);
+    let status = b.wait(Duration::from_secs(10));
+    assert!(status.success(), "{status}");
+    assert!(
+        second.elapsed() < Duration::from_secs(3),
+        "took {:?}",
+        second.elapsed()
+    );
+    assert!(stored(&dir).is_empty());
+    let _ = std::fs::remove_dir_all(dir);
+}
+
 /// `--print` writes the DebuggingServer dump to stdout, with the envelope:
 /// every recipient shows, Bcc ones too.
 #[test]

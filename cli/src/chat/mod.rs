@@ -281,7 +281,7 @@ impl ChatServer {
 /// ```
 pub fn run(listen_on: SocketAddr, backend: Backend, opts: ChatOptions) -> Result<(), AppError> {
     let server = ChatServer::bind(listen_on, backend, opts)?;
-    println!("chat: listening on {}", server.addr());
+    crate::say(format_args!("chat: listening on {}", server.addr()));
     server.run()
 }
 

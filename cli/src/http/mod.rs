@@ -80,7 +80,6 @@ use crate::{listen_capped, parse_listen, AppError};
 use asyncore_loop::{Backend, EventLoop, Remote};
 use config::Config;
 use listener::Listener;
-use std::io::{self, Write};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::rc::Rc;
@@ -246,17 +245,16 @@ pub fn spawn(options: Options, access_log: bool, backend: Backend) -> Result<Spa
 /// `asyncore http`: bind, say where, serve until SIGINT/SIGTERM.
 pub fn run(options: &Options, access_log: bool, backend: Backend) -> Result<(), AppError> {
     let mut server = HttpServer::bind(options, access_log, backend)?;
-    println!("http: listening on {}", server.addr());
+    crate::say(format_args!("http: listening on {}", server.addr()));
     let url_host = match server.addr() {
         SocketAddr::V6(a) => format!("[{}]:{}", a.ip(), a.port()),
         SocketAddr::V4(a) => a.to_string(),
     };
-    println!(
+    crate::say(format_args!(
         "http: serving {} at {}://{url_host}/",
         server.root.display(),
         server.scheme
-    );
-    let _ = io::stdout().flush();
+    ));
     crate::shutdown_on_signals(&mut server.ev)?;
     server.serve()
 }

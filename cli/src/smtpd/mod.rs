@@ -341,18 +341,9 @@ impl SmtpServer {
     }
 
     /// Serves until stopped; SIGINT and SIGTERM shut it down gracefully
-    /// within `--shutdown-grace`.
+    /// within `--shutdown-grace` (a second one: at once).
     pub fn run(mut self) -> Result<(), AppError> {
-        let grace = self.grace;
-        for signal in [libc::SIGINT, libc::SIGTERM] {
-            self.ev
-                .on_signal(signal, move |cx| {
-                    cx.log_info("smtpd: shutting down", "info");
-                    cx.shutdown(grace);
-                    Ok(())
-                })
-                .map_err(|e| AppError::io("cannot handle signals", e))?;
-        }
+        crate::shutdown_on_signals_within(&mut self.ev, "smtpd: ", self.grace)?;
         self.serve()
     }
 }
@@ -381,6 +372,6 @@ pub fn spawn(options: Options, backend: Backend) -> Result<Spawned, AppError> {
 /// `asyncore smtpd`: bind, say where, serve.
 pub fn run(options: &Options, backend: Backend) -> Result<(), AppError> {
     let server = SmtpServer::bind(options, backend)?;
-    println!("smtpd: listening on {}", server.addr());
+    crate::say(format_args!("smtpd: listening on {}", server.addr()));
     server.run()
 }
