@@ -25,6 +25,10 @@ use std::time::Duration;
 pub struct EchoHandler {
     out: SendBuffer,
     high_water: usize,
+    /// Shutting down: input is read and dropped (no longer echoed) while
+    /// the queued echo goes out; then writing is shut down and the channel
+    /// closes at the peer's end.
+    draining: bool,
 }
 
 impl EchoHandler {
@@ -37,6 +41,7 @@ impl EchoHandler {
         EchoHandler {
             out: SendBuffer::new(),
             high_water,
+            draining: false,
         }
     }
 }
@@ -72,8 +77,9 @@ impl Dispatcher for EchoHandler {
     fn handle_read(&mut self, cx: &mut Cx<'_>) -> io::Result<()> {
         // The bytes are lent from the loop's receive buffer (64 KiB, shared
         // by every connection, as the hand-written C server's static buffer).
+        let draining = self.draining;
         cx.recv_with(65536, |cx, data| {
-            if data.is_empty() {
+            if data.is_empty() || draining {
                 return Ok(());
             }
             if self.out.is_empty() && !cx.debug() {
@@ -90,7 +96,16 @@ impl Dispatcher for EchoHandler {
     }
 
     fn readable(&self, _ch: &View<'_>) -> bool {
-        self.out.len() < self.high_water
+        self.draining || self.out.len() < self.high_water
+    }
+
+    /// A graceful shutdown: the echo already queued is sent, then the write
+    /// side shut down; input is read and dropped meanwhile, because closing
+    /// with unread input would be a reset, which loses what is still in
+    /// flight. The channel closes at the peer's end (or the grace's).
+    fn handle_shutdown(&mut self, cx: &mut Cx<'_>) -> io::Result<()> {
+        self.draining = true;
+        self.out.close_when_done(cx)
     }
 
     fn writable(&self, ch: &View<'_>) -> bool {

@@ -208,3 +208,48 @@ fn a_client_that_never_reads_does_not_grow_the_servers_memory() {
     drop(c);
     assert!(terminate(&mut server).success());
 }
+
+/// A graceful shutdown delivers what was echoed: a client that sent 8 MB
+/// without reading (so the server holds queued echo and unread input)
+/// reads, after SIGTERM, an exact prefix of what it sent and then the end of
+/// the stream, never a reset (closing with unread input sent one, and lost
+/// the echo still in flight). The server exits 0 once the client is done.
+#[test]
+fn shutdown_delivers_the_echo_then_ends_the_stream() {
+    for loops in ["1", "2"] {
+        let mut server = start(&["--loops", loops]);
+        let c = connect(server.addr());
+        let sent: Vec<u8> = (0..8u32 << 20).map(|i| (i % 251) as u8).collect();
+        let mut w = c.try_clone().expect("clone");
+        let to_send = sent.clone();
+        let writer = std::thread::spawn(move || {
+            let _ = w.write_all(&to_send);
+        });
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        server.terminate();
+        let mut got = Vec::new();
+        let mut r = c.try_clone().expect("clone");
+        let mut buf = vec![0u8; 1 << 16];
+        let end = loop {
+            match r.read(&mut buf) {
+                Ok(0) => break Ok(()),
+                Ok(n) => got.extend_from_slice(&buf[..n]),
+                Err(e) => break Err(e),
+            }
+        };
+        assert!(
+            end.is_ok(),
+            "loops {loops}: {end:?} after {} bytes",
+            got.len()
+        );
+        assert!(!got.is_empty(), "loops {loops}: nothing echoed");
+        assert!(
+            got[..] == sent[..got.len()],
+            "loops {loops}: the echo differs"
+        );
+        let _ = c.shutdown(std::net::Shutdown::Both);
+        let status = server.wait(WAIT);
+        assert!(status.success(), "loops {loops}: {status}");
+        let _ = writer.join();
+    }
+}
