@@ -282,7 +282,7 @@ impl Session {
         };
         self.reset();
         match self.deliver.deliver(&message) {
-            Ok(()) => reply(chat, "250 OK"),
+            Ok(()) => reply(chat, "250 OK")?,
             Err(e) => {
                 let line = format!(
                     "{} cannot store the message from {}: {e}",
@@ -293,8 +293,15 @@ impl Session {
                 reply(
                     chat,
                     "451 Requested action aborted: local error in processing",
-                )
+                )?
             }
         }
+        if self.draining {
+            // Shutting down: the transaction that held the session is over;
+            // tell the client now rather than at a next command that may
+            // not come before the grace ends.
+            return self.closing(chat, "Service shutting down, closing transmission channel");
+        }
+        Ok(())
     }
 }

@@ -258,7 +258,7 @@ impl ChatHandler for Session {
 
     /// Graceful shutdown: an idle session is told `421` at once; a session
     /// in a transaction finishes it (its `250` is sent once the message is
-    /// stored) and is told `421` at its next command. The loop's deadline
+    /// stored) and is told `421` right after it. The loop's deadline
     /// closes whatever is left.
     fn handle_shutdown(&mut self, chat: &mut Chat<'_, '_>) -> io::Result<()> {
         if self.quit {
