@@ -613,3 +613,46 @@ fn http_server_over_tls_with_curl_and_get() {
         assert!(out.stdout == want, "range {range:?}: bytes differ");
     }
 }
+
+// A key that is not the certificate's, or a file with no key, is one line
+// that names the files (it was "keys may not be consistent: KeyMismatch"
+// and "no items found").
+#[test]
+fn a_wrong_key_file_is_named() {
+    let a = make_certs("localhost");
+    let b = make_certs("localhost");
+    let root = a.dir.to_str().expect("utf-8");
+    let out = common::run(&[
+        "http",
+        "--root",
+        root,
+        "--tls-cert",
+        &a.cert,
+        "--tls-key",
+        &b.key,
+    ]);
+    let err = stderr_text(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains(&format!(
+            "{}: not the key of the certificate in {}",
+            b.key, a.cert
+        )),
+        "{err}"
+    );
+    let out = common::run(&[
+        "http",
+        "--root",
+        root,
+        "--tls-cert",
+        &a.cert,
+        "--tls-key",
+        &a.cert,
+    ]);
+    let err = stderr_text(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains(&format!("{}: no private key in it", a.cert)),
+        "{err}"
+    );
+}

@@ -34,7 +34,12 @@ pub fn load_certs(path: impl AsRef<Path>) -> io::Result<Vec<CertificateDer<'stat
 /// The private key of a PEM file (PKCS#8, PKCS#1 or SEC1).
 pub fn load_key(path: impl AsRef<Path>) -> io::Result<PrivateKeyDer<'static>> {
     let path = path.as_ref();
-    PrivateKeyDer::from_pem_file(path).map_err(|e| invalid(format!("{}: {e}", path.display())))
+    PrivateKeyDer::from_pem_file(path).map_err(|e| match e {
+        rustls::pki_types::pem::Error::NoItemsFound => {
+            invalid(format!("{}: no private key in it (PEM)", path.display()))
+        }
+        other => invalid(format!("{}: {other}", path.display())),
+    })
 }
 
 /// A server configuration from a PEM certificate chain and its key, with
@@ -52,14 +57,22 @@ pub fn server_config(
     key: impl AsRef<Path>,
     alpn: &[&[u8]],
 ) -> io::Result<Arc<ServerConfig>> {
+    let (cert, key) = (cert.as_ref(), key.as_ref());
     let certs = load_certs(cert)?;
-    let key = load_key(key)?;
+    let key_der = load_key(key)?;
     let mut config = ServerConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()
         .map_err(invalid)?
         .with_no_client_auth()
-        .with_single_cert(certs, key)
-        .map_err(invalid)?;
+        .with_single_cert(certs, key_der)
+        .map_err(|e| match e {
+            rustls::Error::InconsistentKeys(_) => invalid(format!(
+                "{}: not the key of the certificate in {}",
+                key.display(),
+                cert.display()
+            )),
+            other => invalid(format!("{} with {}: {other}", cert.display(), key.display())),
+        })?;
     config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
     Ok(Arc::new(config))
 }
