@@ -1522,6 +1522,17 @@ fn max_connections_421() {
 /// SIGTERM: an idle session gets 421 at once; a session in the middle of
 /// DATA finishes, gets its 250 (the message is on disk), then 421 at its
 /// next command; the process exits 0 within the grace period.
+/// A session at `addr` past `354`: its message data comes next.
+fn in_data(addr: SocketAddr) -> Client {
+    let mut c = Client::connect(addr);
+    c.reply();
+    c.cmd("EHLO x");
+    c.cmd("MAIL FROM:<a@b>");
+    c.cmd("RCPT TO:<c@d>");
+    assert!(c.cmd("DATA").starts_with("354"));
+    c
+}
+
 #[test]
 fn sigterm_finishes_sessions_in_flight() {
     let dir = tempdir("term");
@@ -1533,12 +1544,7 @@ fn sigterm_finishes_sessions_in_flight() {
     ]);
     let mut idle = Client::connect(b.addr());
     idle.reply();
-    let mut busy = Client::connect(b.addr());
-    busy.reply();
-    busy.cmd("EHLO x");
-    busy.cmd("MAIL FROM:<a@b>");
-    busy.cmd("RCPT TO:<c@d>");
-    assert!(busy.cmd("DATA").starts_with("354"));
+    let mut busy = in_data(b.addr());
     busy.send(b"Subject: in flight\r\n\r\nfirst half\r\n");
     std::thread::sleep(Duration::from_millis(100));
     b.terminate();
@@ -1590,12 +1596,7 @@ fn a_second_signal_ends_the_grace_at_once() {
         "--shutdown-grace",
         "30",
     ]);
-    let mut stalled = Client::connect(b.addr());
-    stalled.reply();
-    stalled.cmd("EHLO x");
-    stalled.cmd("MAIL FROM:<a@b>");
-    stalled.cmd("RCPT TO:<c@d>");
-    assert!(stalled.cmd("DATA").starts_with("354"));
+    let mut stalled = in_data(b.addr());
     stalled.send(b"Subject: never finished\r\n\r\n");
     std::thread::sleep(Duration::from_millis(100));
     b.terminate();
