@@ -128,7 +128,9 @@ fn guarded<S: 'static>(
 
 /// After a panic caught in a handler call (`in_handler`) or in the routing of
 /// its result (`handle_error` or `handle_close` panicked): `handle_error`
-/// hears of a handler's panic, then the channel closes in both cases.
+/// hears of a handler's panic, then the channel closes in both cases. The
+/// loop's own channel is the exception: the panic is logged and the channel
+/// stays, since closing it would cancel every other loop-level timer.
 #[cold]
 #[inline(never)]
 pub(crate) fn recover<S: 'static>(
@@ -138,18 +140,23 @@ pub(crate) fn recover<S: 'static>(
     payload: &(dyn std::any::Any + Send),
     routing: Routing,
 ) -> io::Result<()> {
-    let err = io::Error::other(Panicked(panic_message(payload)));
     if cx.core.services.loop_channel == Some(cx.token()) {
-        // The loop's own channel: the callback that panicked is lost, not
-        // the channel with every other loop-level timer. Its `handle_error`
-        // logs the panic and closes nothing.
-        return finish(&mut *d, &mut *cx, Err(err), routing);
+        // Logged as the loop channel's `handle_error` logs a callback's
+        // error, without routing anything again (which could panic anew).
+        let line = format!(
+            "loop callback failed ({}): {}",
+            cx.handler_name(),
+            Panicked(panic_message(payload))
+        );
+        cx.log_info(&line, "error");
+        return Ok(());
     }
     if !in_handler {
         handle_error_panicked(cx, payload);
         return Ok(());
     }
     cx.ch.note_close_reason(CloseReason::Panicked);
+    let err = io::Error::other(Panicked(panic_message(payload)));
     let routed = match catch_unwind(AssertUnwindSafe(|| {
         finish(&mut *d, &mut *cx, Err(err), routing)
     })) {
