@@ -194,6 +194,57 @@ fn read_timeout_counts_from_when_reading_began(b: Backend) {
     });
 }
 
+/// Wants to write when `writes` says so; its socket is full, so it never
+/// can. Records its timeouts and closes.
+struct Stalled {
+    writes: bool,
+}
+
+impl Dispatcher<TimeoutLog> for Stalled {
+    fn readable(&self, _: &View<'_, TimeoutLog>) -> bool {
+        false
+    }
+    fn writable(&self, _: &View<'_, TimeoutLog>) -> bool {
+        self.writes
+    }
+    fn handle_timeout(&mut self, cx: &mut Cx<'_, TimeoutLog>, kind: Deadline) -> io::Result<()> {
+        cx.state().push((2, kind, Instant::now()));
+        cx.close()
+    }
+}
+
+/// `Deadline::Write` likewise counts from when the channel began wanting
+/// to write: one that did not for 250 ms, then does, on a socket that takes
+/// nothing, is write-timed-out no sooner than its 100 ms deadline after.
+fn write_timeout_counts_from_when_writing_began(b: Backend) {
+    util::bounded(secs(10), move || {
+        let mut ev = event_loop(b, TimeoutLog::new());
+        let (sock, _peer) = unix_pair();
+        sock.set_nonblocking(true).unwrap();
+        while sock.send(&[0u8; 65536]).is_ok() {} // full: nothing more goes
+        let mut cx = ev.add(Stalled { writes: false });
+        cx.adopt(sock).unwrap();
+        cx.set_timeout(Deadline::Write, Some(ms(100)));
+        let t = cx.token();
+        let until = Instant::now() + ms(250);
+        while Instant::now() < until {
+            ev.run_loop(Some(ms(10)), Some(1)).unwrap();
+        }
+        assert!(ev.state().is_empty(), "not writing: no write timeout");
+        let began = Instant::now();
+        ev.with(t, |s: &mut Stalled, _| s.writes = true).unwrap();
+        run_until(&mut ev, |ev| !ev.contains(t));
+        let log = ev.state();
+        assert_eq!(log.len(), 1, "{log:?}");
+        assert_eq!(log[0].1, Deadline::Write);
+        let after = log[0].2 - began;
+        assert!(
+            after >= ms(100),
+            "write-timed-out {after:?} after writing began"
+        );
+    });
+}
+
 /// Declaring a longer deadline after a shorter one does not delay the
 /// shorter: a read deadline of 30 ms, then an idle one of 400 ms, on a
 /// silent connection: the read deadline fires first, well before 400 ms.
@@ -338,6 +389,7 @@ fn write_timeout_when_output_stalls(b: Backend) {
 
 backend_tests!(
     read_timeout_counts_from_when_reading_began,
+    write_timeout_counts_from_when_writing_began,
     idle_timeout_closes_silent_connection,
     activity_keeps_connection_open,
     read_timeout_only_when_reading,
