@@ -43,6 +43,13 @@ pub fn parse_listen(text: &str) -> Result<SocketAddr, AppError> {
     if let Ok(addr) = trimmed.parse::<SocketAddr>() {
         return Ok(addr);
     }
+    // An address with no port: `[::1]`, `::1` or `127.0.0.1` (`rsplit_once`
+    // below would take the end of an IPv6 address for the port).
+    let bare = trimmed.strip_prefix('[').and_then(|t| t.strip_suffix(']'));
+    if let Ok(ip) = bare.unwrap_or(trimmed).parse::<IpAddr>() {
+        let example = SocketAddr::new(ip, 7007);
+        return Err(bad(&format!("no port; add one, as in {example}")));
+    }
     let (host, port) = match trimmed.rsplit_once(':') {
         None if trimmed.bytes().all(|b| b.is_ascii_digit()) => ("", trimmed),
         None => return Err(bad(&format!("no port; {FORMS}"))),
@@ -127,11 +134,29 @@ mod tests {
             "host name:7007",
             "no-such-host.invalid:7007",
             "1.2.3.4:5:6",
+            "[::1]",
+            "::1",
+            "127.0.0.1",
         ] {
             let e = parse_listen(text).expect_err(text);
             assert_eq!(e.code, 2, "{text}");
             assert!(e.message.starts_with("bad listen address "), "{text}: {e}");
             assert_eq!(e.message.lines().count(), 1, "{text}: {e}");
+        }
+    }
+
+    #[test]
+    fn an_address_without_a_port_is_told_so() {
+        for (text, hint) in [
+            ("[::1]", "[::1]:7007"),
+            ("::1", "[::1]:7007"),
+            ("127.0.0.1", "127.0.0.1:7007"),
+        ] {
+            let e = parse_listen(text).expect_err(text);
+            assert!(
+                e.message.contains("no port") && e.message.contains(hint),
+                "{text}: {e}"
+            );
         }
     }
 }

@@ -625,7 +625,7 @@ fn redirects_are_followed_with_dash_l() {
 }
 
 #[test]
-fn without_dash_l_a_redirect_is_reported_and_nothing_written() {
+fn without_dash_l_a_redirect_is_reported_and_only_its_head_written_with_dash_i() {
     let server = redirect_server();
     let dir = TempDir::new("noredirect");
     let target = dir.0.join("page.html");
@@ -639,8 +639,28 @@ fn without_dash_l_a_redirect_is_reported_and_nothing_written() {
     assert_fails(&out, exit::REDIRECT, &location);
     assert!(stderr_text(&out).contains("301 Moved Permanently"));
     assert!(!target.exists() && !dir.0.join("page.html.part").exists());
-    // A relative Location is shown resolved.
+    // A relative Location is shown resolved. With -i the redirect's head
+    // is written (as curl -i), never its body.
     let out = common::run(&["get", "-i", &py_url(&server, "/a/b/relative")]);
+    assert_fails(&out, exit::REDIRECT, &location);
+    let text = String::from_utf8(out.stdout).expect("utf-8 head");
+    assert!(text.starts_with("HTTP/1.1 302 Found\r\n"), "{text}");
+    assert!(text.contains("\r\nLocation: ../../file.txt\r\n"), "{text}");
+    assert!(text.ends_with("\r\n\r\n"), "no body: {text:?}");
+    // So does -I.
+    let out = common::run(&["get", "-I", &py_url(&server, "/absolute")]);
+    assert_fails(&out, exit::REDIRECT, &location);
+    let text = String::from_utf8(out.stdout).expect("utf-8 head");
+    assert!(
+        text.starts_with("HTTP/1.1 301 Moved Permanently\r\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("X-Method: HEAD\r\n") && text.ends_with("\r\n\r\n"),
+        "{text}"
+    );
+    // Without -i or -I, nothing at all.
+    let out = common::run(&["get", &py_url(&server, "/absolute")]);
     assert_fails(&out, exit::REDIRECT, &location);
     assert!(out.stdout.is_empty());
 }
@@ -685,15 +705,30 @@ fn head_request_writes_the_head_and_keeps_the_method_across_redirects() {
     assert!(text.contains("Content-Length: 11\r\n"), "{text}");
     assert!(text.ends_with("\r\n\r\n"), "no body: {text:?}");
     // 307, 303 (and 308, 301, 302 alike): HEAD stays HEAD, GET stays GET.
+    // Each hop's head is written in turn (as curl -IL and -iL), no
+    // redirect's body.
+    let statuses = |text: &str| -> Vec<String> {
+        text.split("\r\n")
+            .filter(|line| line.starts_with("HTTP/1."))
+            .map(|line| line[9..12].to_string())
+            .collect()
+    };
     let out = common::run(&["get", "-I", "-L", &py_url(&server, "/chain/2")]);
     assert_ok(&out);
     let text = String::from_utf8(out.stdout).expect("utf-8 head");
-    assert!(text.starts_with("HTTP/1.1 200 OK\r\n"), "{text}");
-    assert!(text.contains("X-Method: HEAD\r\n"), "{text}");
+    assert_eq!(statuses(&text), ["307", "307", "303", "200"], "{text}");
+    assert!(text.starts_with("HTTP/1.1 307 "), "{text}");
+    assert_eq!(text.matches("X-Method: HEAD\r\n").count(), 4, "{text}");
+    assert!(
+        text.ends_with("\r\n\r\n") && !text.contains("moved"),
+        "{text}"
+    );
     let out = common::run(&["get", "-i", "-L", &py_url(&server, "/chain/2")]);
     assert_ok(&out);
     let text = String::from_utf8(out.stdout).expect("utf-8");
-    assert!(text.contains("X-Method: GET\r\n"), "{text}");
+    assert_eq!(statuses(&text), ["307", "307", "303", "200"], "{text}");
+    assert_eq!(text.matches("X-Method: GET\r\n").count(), 4, "{text}");
+    assert!(!text.contains("moved"), "no redirect body: {text}");
     assert!(text.ends_with("\r\n\r\nthe target\n"), "{text}");
 }
 

@@ -278,7 +278,11 @@ impl Conn {
             return self.fail(cx, exit::BAD_RESPONSE, message);
         }
         if redirect_location(&head).is_some() {
-            // The driver follows it or reports it; its body is not wanted.
+            // The driver follows it or reports it; its head is shown when
+            // heads are (as curl -i and -I do), its body is not wanted.
+            if st.include_head {
+                st.out.extend_from_slice(&head.raw);
+            }
             st.head = Some(head);
             return self.complete(cx);
         }

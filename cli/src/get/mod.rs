@@ -243,10 +243,11 @@ pub struct Response {
 
 /// Fetches `url` and writes the body (after the head with
 /// `opts.include_head`) to `out`, as it arrives; with `opts.follow`,
-/// redirects are followed first (their bodies are not written). On failure,
-/// the error's `code` is one of [`exit`]'s; part of the body may have been
-/// written before a timeout or a truncation was noticed, but nothing is
-/// written for an error status or a redirect.
+/// redirects are followed first (their heads are written with the head,
+/// their bodies never). On failure, the error's `code` is one of [`exit`]'s;
+/// part of the body may have been written before a timeout or a truncation
+/// was noticed, but nothing is written for an error status, and only the
+/// head (when wanted) for a redirect not followed.
 ///
 /// # Examples
 ///
