@@ -4,7 +4,8 @@
 //! 1. **Sweep**: free the slots of channels closed since the last pass.
 //! 2. **Shutdown**: at the start of a graceful shutdown, listeners close and
 //!    every other channel gets `handle_shutdown`; at its deadline the rest
-//!    is closed. A finished shutdown ends the loop (even if timers remain).
+//!    is closed, with one warning through the log sink. A finished shutdown
+//!    ends the loop (even if timers remain).
 //! 3. **Remote jobs**: jobs posted from other threads, and their stop and
 //!    shutdown requests.
 //! 4. **Owed closes**: `handle_close` for channels whose `send`/`recv`,
@@ -128,6 +129,16 @@ impl<S: 'static> EventLoop<S> {
             self.core.sweep_closed();
         }
         if crate::clock::now() >= state.deadline {
+            // Said once, so that an operator knows the shutdown cut work
+            // short (the channels' own close lines are at debug level).
+            let left = self.len();
+            if left > 0 {
+                let plural = if left == 1 { "" } else { "s" };
+                self.core.diag.log.log_info(
+                    &format!("shutdown: the grace is over; closing {left} channel{plural} still open"),
+                    "warning",
+                );
+            }
             self.close_all(true)?;
         }
         if self.is_empty() {

@@ -167,7 +167,9 @@ impl<S: 'static> EventLoop<S> {
     /// Graceful shutdown, run to completion: listeners close, every other
     /// channel gets [`handle_shutdown`](crate::Dispatcher::handle_shutdown), the loop
     /// runs until they have all closed, and whatever is left at `grace` is
-    /// closed. [`close_all`](EventLoop::close_all) is the abrupt form.
+    /// closed, with one `warning` line to the log sink saying how many
+    /// channels that cut. [`close_all`](EventLoop::close_all) is the abrupt
+    /// form.
     ///
     /// # Examples
     ///

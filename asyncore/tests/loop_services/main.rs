@@ -26,8 +26,8 @@ use util::*;
 use asyncore_loop::chat::{AsyncChat, Chat, ChatHandler};
 use asyncore_loop::View;
 use asyncore_loop::{
-    Backend, Cx, Deadline, Dispatcher, EventLoop, Remote, SendBuffer, SockAddr, Socket, TimerId,
-    Token, AF_INET, SOCK_DGRAM, SOCK_STREAM,
+    Backend, CaptureLog, Cx, Deadline, Dispatcher, EventLoop, Remote, SendBuffer, SockAddr, Socket,
+    TimerId, Token, AF_INET, SOCK_DGRAM, SOCK_STREAM,
 };
 use std::cell::{Cell, RefCell};
 use std::io::{self, Read, Write};

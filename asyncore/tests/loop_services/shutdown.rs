@@ -45,6 +45,8 @@ struct ShutdownSeen {
 fn shutdown_flushes_queued_output(b: Backend) {
     util::bounded(secs(20), move || {
         let mut ev = event_loop(b, ShutdownSeen::default());
+        let lines = CaptureLog::default();
+        ev.set_log_sink(lines.clone());
         let (_listener, addr) = listen(&mut ev, Quiet);
         let (sock, mut plain_peer) = unix_pair();
         let mut cx = ev.add(Plain);
@@ -98,16 +100,19 @@ fn shutdown_flushes_queued_output(b: Backend) {
         );
         assert_eq!(seen.chat_open, Some(true), "the chat was still sending");
         assert_eq!(read_to_eof(&mut plain_peer), b"");
+        assert_eq!(lines.lines(), Vec::<String>::new(), "nothing was cut");
     });
 }
 
 /// issue 4 §5 graceful shutdown: with a peer that never reads, the chat's
 /// output cannot drain; whatever remains is closed at the deadline (no
 /// earlier than the 100 ms grace) and `shutdown` returns; the peer then finds
-/// part of the data, and end of stream.
+/// part of the data, and end of stream. One warning says what was cut.
 fn shutdown_closes_the_rest_at_the_deadline(b: Backend) {
     util::bounded(secs(10), move || {
         let mut ev = event_loop(b, ());
+        let lines = CaptureLog::default();
+        ev.set_log_sink(lines.clone());
         let data = vec![5u8; 4 << 20];
         let (sock, mut peer) = unix_pair();
         chat_with_output(&mut ev, sock, &data);
@@ -123,6 +128,10 @@ fn shutdown_closes_the_rest_at_the_deadline(b: Backend) {
         assert!(elapsed < secs(5), "{elapsed:?}");
         let got = read_to_eof(&mut peer);
         assert!(got.len() < data.len(), "the stalled output was cut");
+        assert_eq!(
+            lines.lines(),
+            ["warning: shutdown: the grace is over; closing 1 channel still open"]
+        );
     });
 }
 
