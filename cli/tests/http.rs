@@ -164,6 +164,62 @@ fn etag_if_none_match_if_range_and_416_header() {
 }
 
 #[test]
+fn if_match_and_if_unmodified_since_fail_with_412() {
+    let root = site();
+    let p = serve(&root, &[]);
+    let mut c = Client::connect(p.addr());
+    let r = c.get("/hello.txt");
+    let etag = r.header("etag").unwrap().to_string();
+    let lm = r.header("last-modified").unwrap().to_string();
+    let mut ask = |fields: &str| {
+        c.send(format!("GET /hello.txt HTTP/1.1\r\nHost: t\r\n{fields}\r\n").as_bytes());
+        let r = c.read(false).unwrap();
+        (r.status, r.body)
+    };
+    // If-Match: the tag, one of a list (over two fields), or `*`: served.
+    assert_eq!(
+        ask(&format!("If-Match: {etag}\r\n")),
+        (200, b"hello\n".to_vec())
+    );
+    assert_eq!(
+        ask(&format!("If-Match: \"x\"\r\nIf-Match: \"y\", {etag}\r\n")).0,
+        200
+    );
+    assert_eq!(ask("If-Match: *\r\n").0, 200);
+    // Another tag, or the weak form of this one: 412, with no file bytes.
+    let (status, body) = ask("If-Match: \"stale\"\r\n");
+    assert_eq!(status, 412);
+    assert!(!body.windows(5).any(|w| w == b"hello"), "no file bytes");
+    assert_eq!(ask(&format!("If-Match: W/{etag}\r\n")).0, 412);
+    // If-Unmodified-Since: at or after the file's date holds, before fails.
+    assert_eq!(ask(&format!("If-Unmodified-Since: {lm}\r\n")).0, 200);
+    assert_eq!(
+        ask("If-Unmodified-Since: Sat, 01 Jan 2000 00:00:00 GMT\r\n").0,
+        412
+    );
+    // If-Match decides when both are present (RFC 9110 13.2.2), and an
+    // invalid date is ignored.
+    assert_eq!(
+        ask(&format!(
+            "If-Match: {etag}\r\nIf-Unmodified-Since: Sat, 01 Jan 2000 00:00:00 GMT\r\n"
+        ))
+        .0,
+        200
+    );
+    assert_eq!(ask("If-Unmodified-Since: yesterday\r\n").0, 200);
+    // Preconditions come before If-None-Match and Range.
+    assert_eq!(
+        ask(&format!("If-Match: \"stale\"\r\nIf-None-Match: {etag}\r\n")).0,
+        412
+    );
+    assert_eq!(ask("If-Match: \"stale\"\r\nRange: bytes=0-1\r\n").0, 412);
+    let (status, body) = ask(&format!("If-Match: {etag}\r\nRange: bytes=0-1\r\n"));
+    assert_eq!((status, body.as_slice()), (206, &b"he"[..]));
+    // Still the same connection.
+    assert_eq!(c.get("/hello.txt").status, 200);
+}
+
+#[test]
 fn python_http_client_50_requests_on_one_connection() {
     let root = site();
     let p = serve(&root, &["--keep-alive-timeout", "30"]);

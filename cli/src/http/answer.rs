@@ -5,7 +5,7 @@
 
 use super::body::{read_part, SMALL_BODY};
 use super::cache::{FileInfo, Identity};
-use super::conditional::{extent, not_modified, Extent, Validators};
+use super::conditional::{extent, not_modified, precondition_failed, Extent, Validators};
 use super::connection::Connection;
 use super::dates::http_date;
 use super::listing;
@@ -224,6 +224,9 @@ impl Connection {
         let v = &file.validators;
         let size = file.size;
         let date = self.config.date_at(now);
+        if precondition_failed(req, v) {
+            return self.error(chat, Status::PreconditionFailed, Some(req), ka);
+        }
         if not_modified(req, v) {
             let mut head = Head::new(Status::NotModified, &date);
             head.field("ETag", &v.etag)

@@ -1,6 +1,7 @@
 //! Validators and what a request's conditions make of them: `ETag` and
-//! `Last-Modified`, `If-None-Match` / `If-Modified-Since` (304), and a
-//! single byte `Range` with `If-Range` (206 or 416).
+//! `Last-Modified`; `If-Match` / `If-Unmodified-Since` (412),
+//! `If-None-Match` / `If-Modified-Since` (304), and a single byte `Range`
+//! with `If-Range` (206 or 416), evaluated in RFC 9110 13.2.2's order.
 
 use super::dates::{parse_http_date, unix_secs};
 use super::request::Request;
@@ -32,6 +33,38 @@ impl Validators {
 /// Weak comparison (RFC 9110 8.8.3.2): the opaque tags match, `W/` ignored.
 fn weak_eq(a: &str, b: &str) -> bool {
     a.trim_start_matches("W/") == b.trim_start_matches("W/")
+}
+
+/// Whether the answer is 412: `If-Match` lists no tag of the file
+/// (compared strongly; `*` matches any file), or, without `If-Match`, the
+/// file is newer than a valid `If-Unmodified-Since`.
+///
+/// # Examples
+///
+/// ```
+/// use asyncore_cli::http::conditional::{precondition_failed, Validators};
+/// use asyncore_cli::http::request::Request;
+/// let v = Validators { etag: "\"a-1\"".into(), mtime: 784_111_777 };
+/// let mut r = Request::default();
+/// r.if_match = Some("\"x\", \"a-1\"".into());
+/// assert!(!precondition_failed(&r, &v));
+/// r.if_match = Some("W/\"a-1\"".into()); // a weak tag never matches strongly
+/// assert!(precondition_failed(&r, &v));
+/// r.if_match = None;
+/// r.if_unmodified_since = Some("Sun, 06 Nov 1994 08:49:36 GMT".into());
+/// assert!(precondition_failed(&r, &v));
+/// ```
+pub fn precondition_failed(req: &Request, v: &Validators) -> bool {
+    if let Some(im) = &req.if_match {
+        return !im
+            .split(',')
+            .map(str::trim)
+            .any(|t| t == "*" || t == v.etag);
+    }
+    req.if_unmodified_since
+        .as_deref()
+        .and_then(parse_http_date)
+        .is_some_and(|since| v.mtime > since)
 }
 
 /// Whether the answer is 304: `If-None-Match` lists the tag (or is `*`),

@@ -11,8 +11,9 @@
 //! GET and HEAD; HTTP/1.1 keep-alive and pipelining (answers in order,
 //! those to requests read together leave in one send); HTTP/1.0 with and
 //! without keep-alive; `index.html` or an HTML listing; `301` to add a
-//! directory's slash; `ETag`/`Last-Modified` with `If-None-Match`/
-//! `If-Modified-Since` (304); one byte range (`a-b`, `a-`, `-n`) with
+//! directory's slash; `ETag`/`Last-Modified` with `If-Match`/
+//! `If-Unmodified-Since` (412) and `If-None-Match`/`If-Modified-Since`
+//! (304); one byte range (`a-b`, `a-`, `-n`) with
 //! `If-Range` (206, 416). An access log line per request in the common log
 //! format on stdout.
 //!

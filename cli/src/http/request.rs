@@ -46,8 +46,12 @@ pub struct Request {
     pub transfer_encoding: bool,
     /// `If-Modified-Since`.
     pub if_modified_since: Option<String>,
-    /// `If-None-Match`.
+    /// `If-None-Match` (several fields joined with commas).
     pub if_none_match: Option<String>,
+    /// `If-Match` (several fields joined with commas).
+    pub if_match: Option<String>,
+    /// `If-Unmodified-Since`.
+    pub if_unmodified_since: Option<String>,
     /// `Range`.
     pub range: Option<String>,
     /// `If-Range`.
@@ -155,7 +159,7 @@ impl Field {
     /// `Some` for a field this server reads (`Host` counted apart: its
     /// value is not needed); `None` for any other field.
     fn of(name: &[u8]) -> Option<Field> {
-        const READ: [&[u8]; 7] = [
+        const READ: [&[u8]; 9] = [
             b"content-length",
             b"transfer-encoding",
             b"connection",
@@ -163,6 +167,8 @@ impl Field {
             b"if-none-match",
             b"range",
             b"if-range",
+            b"if-match",
+            b"if-unmodified-since",
         ];
         if name.eq_ignore_ascii_case(b"host") {
             Some(Field::Host)
@@ -171,6 +177,15 @@ impl Field {
         } else {
             None
         }
+    }
+}
+
+/// A list field's value after the fields of that name seen before it
+/// (RFC 9110 5.3: they combine, in order, with commas).
+fn joined(before: Option<String>, value: &str) -> String {
+    match before {
+        Some(before) => format!("{before}, {value}"),
+        None => value.to_string(),
     }
 }
 
@@ -330,10 +345,11 @@ pub fn parse_head_into(head: &[u8], req: &mut Request) -> Result<(), Reject> {
         } else if name.eq_ignore_ascii_case("if-modified-since") {
             req.if_modified_since = Some(value.to_string());
         } else if name.eq_ignore_ascii_case("if-none-match") {
-            req.if_none_match = Some(match req.if_none_match.take() {
-                Some(before) => format!("{before}, {value}"),
-                None => value.to_string(),
-            });
+            req.if_none_match = Some(joined(req.if_none_match.take(), value));
+        } else if name.eq_ignore_ascii_case("if-match") {
+            req.if_match = Some(joined(req.if_match.take(), value));
+        } else if name.eq_ignore_ascii_case("if-unmodified-since") {
+            req.if_unmodified_since = Some(value.to_string());
         } else if name.eq_ignore_ascii_case("range") {
             if req.range.is_some() {
                 return Err(Status::BadRequest);
