@@ -230,10 +230,25 @@ pub fn run_with(
     server.run()
 }
 
+/// `SO_REUSEPORT` lets a second server join a port whose listeners all set
+/// it, and the kernel would then split the clients between the two servers.
+/// A plain bind (no `SO_REUSEPORT`) fails while anything listens on the
+/// port, as a single-loop server's bind would: that is the test.
+fn refuse_a_port_in_use(listen_on: SocketAddr) -> Result<(), AppError> {
+    if listen_on.port() == 0 {
+        return Ok(());
+    }
+    match std::net::TcpListener::bind(listen_on) {
+        Ok(_probe) => Ok(()),
+        Err(e) => Err(AppError::io(format!("cannot listen on {listen_on}"), e)),
+    }
+}
+
 /// `asyncore echo --loops N`: the same server on `loops` event loops, one
 /// thread each ([`LoopGroup`]), each with its own `SO_REUSEPORT` listener on
 /// `listen_on` ([`ReusePortAddr`]), so the kernel spreads connections over
-/// them. Says where it listens once every loop is listening; SIGINT and
+/// them. A port another server already listens on is refused, as with one
+/// loop. Says where it listens once every loop is listening; SIGINT and
 /// SIGTERM shut every loop down gracefully (5 s grace). An error in any
 /// loop (at setup or later) is the command's error.
 ///
@@ -255,6 +270,7 @@ pub fn run_loops_with(
     options: &EchoOptions,
 ) -> Result<(), AppError> {
     let (high_water, tls) = (options.high_water, options.tls.clone());
+    refuse_a_port_in_use(listen_on)?;
     let addr = Arc::new(ReusePortAddr::new(listen_on));
     let shared = Arc::clone(&addr);
     let group = LoopGroup::builder(loops)

@@ -116,6 +116,25 @@ fn an_address_in_use_is_reported_with_exit_1() {
     assert!(out.stdout.is_empty());
 }
 
+#[test]
+fn a_second_server_on_the_same_port_is_refused() {
+    // SO_REUSEPORT would let a second `--loops` server join the first's
+    // port, and the kernel would split the clients between the two.
+    let mut first = start(&["--loops", "2"]);
+    let addr = first.addr().to_string();
+    for loops in ["2", "1"] {
+        let out = common::run(&["echo", "--listen", &addr, "--loops", loops]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "--loops {loops}: {stderr}");
+        assert!(
+            stderr.starts_with(&format!("asyncore: cannot listen on {addr}: ")),
+            "--loops {loops}: {stderr}"
+        );
+        assert!(stderr.contains("in use"), "--loops {loops}: {stderr}");
+    }
+    assert!(terminate(&mut first).success());
+}
+
 /// `n` deterministic bytes (xorshift), so a dropped or moved byte shows.
 fn pattern(n: usize, seed: u64) -> Vec<u8> {
     let mut x = seed | 1;
