@@ -169,12 +169,19 @@ class simple_producer:
         self.buffer_size = buffer_size
 
     def more(self):
+        if len(self.data) <= self.buffer_size:
+            # The rest as it is; what is left is b'' (as 3.11, even for str).
+            piece, self.data = self.data, b''
+            return piece
         piece, self.data = self.data[:self.buffer_size], self.data[self.buffer_size:]
         return piece
 
 
 def find_prefix_at_end(haystack, needle):
-    """Length of the longest proper prefix of ``needle`` ending ``haystack``."""
+    """Length of the longest proper prefix of ``needle`` ending ``haystack``
+    (-1 for an empty ``needle``, as 3.11's)."""
+    if not needle:
+        return -1
     if isinstance(haystack, (bytes, bytearray)) and isinstance(needle, (bytes, bytearray)):
         return _engine.find_prefix_at_end_bytes(haystack, needle)
     for k in range(min(len(needle) - 1, len(haystack)), 0, -1):

@@ -14,14 +14,17 @@
 //! not copy the rest of the buffer at every callback. A subclass that
 //! replaces the property (a class attribute of its own) gets the plain
 //! attribute written before every callback instead. An assignment to
-//! `ac_in_buffer` in `found_terminator` (e.g. `discard_buffers()`) is obeyed,
-//! as CPython does.
+//! `ac_in_buffer` in a callback (e.g. `discard_buffers()`) is obeyed as
+//! CPython obeys it: after `found_terminator` the value is the buffer; after
+//! `collect_incoming_data`, CPython slices the value when the branch slices
+//! (a terminator found, a count reached, a partial terminator kept) and
+//! overwrites it with `b''` when the branch took everything.
 
 use pyo3::buffer::PyBuffer;
 use pyo3::exceptions::{PyBlockingIOError, PyOSError, PyTypeError};
 use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyInt, PyString};
+use pyo3::types::{PyBytes, PyInt, PySlice, PyString};
 use std::borrow::Cow;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -186,42 +189,58 @@ impl<'py> Scan<'_, 'py> {
             let term = self.chat.call_method0(intern!(py, "get_terminator"))?;
             if !term.is_truthy()? {
                 // No terminator (None, 0, b''): everything is data.
-                self.collect(left)?;
+                self.collect(left, Then::Clear)?;
             } else if term.is_instance_of::<PyInt>() {
-                let n: i64 = term.extract()?;
-                let wanted = usize::try_from(n).ok();
-                if matches!(wanted, Some(w) if left < w) {
-                    self.collect(left)?;
-                    // CPython: self.terminator = self.terminator - lb
-                    let now = self.chat.getattr(intern!(py, "terminator"))?;
-                    self.chat
-                        .setattr(intern!(py, "terminator"), now.sub(left)?)?;
-                } else {
-                    // A negative count slices as Python does: buf[:n].
-                    let take = wanted.unwrap_or_else(|| {
-                        left.saturating_sub(usize::try_from(n.unsigned_abs()).unwrap_or(usize::MAX))
-                    });
-                    self.collect(take)?;
-                    self.chat.setattr(intern!(py, "terminator"), 0)?;
-                    self.found()?;
+                // Any Python int: one larger than a usize is more than any
+                // buffer; a negative one slices as Python does, `buf[:n]`.
+                // (what to collect, and then: `buf[n:]`, which for a
+                // negative n keeps the last -n bytes).
+                let take = match term.extract::<usize>() {
+                    Ok(n) if n <= left => Some((n, Then::Slice(n))),
+                    Ok(_) => None,
+                    Err(_) if term.gt(0)? => None,
+                    Err(_) => {
+                        let keep = term
+                            .extract::<i64>()
+                            .ok()
+                            .and_then(|n| usize::try_from(n.unsigned_abs()).ok())
+                            .unwrap_or(usize::MAX);
+                        Some((left.saturating_sub(keep), Then::KeepLast(keep)))
+                    }
+                };
+                match take {
+                    None => {
+                        self.collect(left, Then::Clear)?;
+                        // CPython: self.terminator = self.terminator - lb
+                        let now = self.chat.getattr(intern!(py, "terminator"))?;
+                        self.chat
+                            .setattr(intern!(py, "terminator"), now.sub(left)?)?;
+                    }
+                    Some((take, then)) => {
+                        self.collect(take, then)?;
+                        self.chat.setattr(intern!(py, "terminator"), 0)?;
+                        self.found()?;
+                    }
                 }
             } else {
                 let delim = delimiter(&term)?;
                 let rest = &self.data.as_bytes()[self.pos..];
                 if let Some(i) = memchr::memmem::find(rest, &delim) {
+                    let past = i + delim.len();
                     if i > 0 {
-                        self.collect(i)?;
+                        self.collect(i, Then::Slice(past))?;
+                    } else {
+                        self.advance(past);
                     }
-                    self.advance(delim.len());
                     self.found()?;
                 } else {
                     let keep = prefix_at_end(rest, &delim);
                     if keep == 0 {
-                        self.collect(left)?;
+                        self.collect(left, Then::Clear)?;
                     } else {
                         // A possible start of the terminator stays buffered.
                         if keep != left {
-                            self.collect(left - keep)?;
+                            self.collect(left - keep, Then::KeepLast(keep))?;
                         }
                         break;
                     }
@@ -277,10 +296,9 @@ impl<'py> Scan<'_, 'py> {
         Ok(Some(now))
     }
 
-    /// Hand the next `n` bytes to `collect_incoming_data` (CPython slices
-    /// the buffer after the call: an assignment to `ac_in_buffer` there is
-    /// overwritten).
-    fn collect(&mut self, n: usize) -> PyResult<()> {
+    /// Hand the next `n` bytes to `collect_incoming_data`, then update the
+    /// buffer as `then` says.
+    fn collect(&mut self, n: usize, then: Then) -> PyResult<()> {
         let py = self.py;
         self.show()?;
         let whole = self.pos == 0 && n == self.data.as_bytes().len();
@@ -291,8 +309,36 @@ impl<'py> Scan<'_, 'py> {
         };
         self.chat
             .call_method1(intern!(py, "collect_incoming_data"), (chunk,))?;
-        self.advance(n);
-        self.replaced()?;
+        let assigned = self.replaced()?;
+        match (then, assigned) {
+            (Then::Clear, _) | (_, None) => {
+                let skip = match then {
+                    Then::Slice(past) => past,
+                    Then::Clear | Then::KeepLast(_) => n,
+                };
+                self.advance(skip);
+            }
+            // CPython slices what the callback left there.
+            (Then::Slice(past), Some(now)) => {
+                let from = isize::try_from(past).unwrap_or(isize::MAX);
+                let sliced = now.get_item(PySlice::new_bound(py, from, isize::MAX, 1))?;
+                self.replace_with(&sliced)?;
+            }
+            (Then::KeepLast(keep), Some(now)) => {
+                let from = isize::try_from(keep).map_or(isize::MIN, |k| -k);
+                let sliced = now.get_item(PySlice::new_bound(py, from, isize::MAX, 1))?;
+                self.replace_with(&sliced)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// A value a callback assigned to `ac_in_buffer` is the buffer from now
+    /// on.
+    fn replace_with(&mut self, value: &Bound<'py, PyAny>) -> PyResult<()> {
+        self.data = as_bytes(value)?;
+        self.pos = 0;
+        self.view = None;
         Ok(())
     }
 
@@ -311,12 +357,20 @@ impl<'py> Scan<'_, 'py> {
         self.chat
             .call_method0(intern!(self.py, "found_terminator"))?;
         if let Some(now) = self.replaced()? {
-            self.data = as_bytes(&now)?;
-            self.pos = 0;
-            self.view = None;
+            self.replace_with(&now)?;
         }
         Ok(())
     }
+}
+
+/// What CPython does with `ac_in_buffer` after `collect_incoming_data`:
+/// overwrites it with `b''` (the piece was all of it), or slices what the
+/// callback left there, `[past:]` or `[-keep:]`.
+#[derive(Clone, Copy)]
+enum Then {
+    Clear,
+    Slice(usize),
+    KeepLast(usize),
 }
 
 /// A delimiter's bytes, checked as CPython's `len(terminator)` then

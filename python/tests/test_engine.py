@@ -12,6 +12,7 @@ import ast
 import errno
 import os
 import pickle
+import select
 import signal
 import socket
 import subprocess
@@ -332,8 +333,14 @@ class Fixes(unittest.TestCase):
 
     def test_emfile_keeps_the_listener(self):
         # A server limited to 40 descriptors, holding every connection it
-        # accepts, meets 60 clients: it drops the ones it cannot take and
-        # its listener stays open (CPython's default handle_error closed it).
+        # accepts, meets 60 clients: it drops the ones it cannot take (they
+        # see their connection end) and its listener stays open (CPython's
+        # default handle_error closed it). In every wait mode.
+        for use_poll, use_epoll in ((False, False), (True, False), (True, True)):
+            with self.subTest(use_poll=use_poll, use_epoll=use_epoll):
+                self.emfile_keeps_the_listener(use_poll, use_epoll)
+
+    def emfile_keeps_the_listener(self, use_poll, use_epoll):
         code = (
             "import asyncore, resource, socket, sys, time\n"
             "resource.setrlimit(resource.RLIMIT_NOFILE, (40, 40))\n"
@@ -347,9 +354,10 @@ class Fixes(unittest.TestCase):
             "s.listen(128)\n"
             "print(s.socket.getsockname()[1], flush=True)\n"
             "sys.stdin.readline()\n"
-            "asyncore.loop(timeout=0.05, use_poll=True, count=200)\n"
+            "asyncore.loop(timeout=0.05, use_poll=%r, use_epoll=%r, count=100)\n"
             "print(len(held), s._fileno in asyncore.socket_map, s.accepting, flush=True)\n"
-        )
+            "sys.stdin.readline()\n"
+        ) % (use_poll, use_epoll)
         p = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE,
                              stdout=subprocess.PIPE, text=True)
         clients = []
@@ -359,14 +367,25 @@ class Fixes(unittest.TestCase):
                 clients.append(socket.create_connection(("127.0.0.1", port), timeout=5))
             p.stdin.write("go\n")
             p.stdin.flush()
-            out, _ = p.communicate(timeout=30)
+            held, listed, accepting = p.stdout.readline().split()
+            # The server still runs (and holds its connections): a client
+            # that can read now had its connection ended by the server.
+            ended, _, _ = select.select(clients, [], [], 2.0)
+            for c in ended:
+                try:
+                    self.assertEqual(c.recv(1), b"")
+                except ConnectionResetError:
+                    pass
+            p.stdin.write("done\n")
+            p.stdin.flush()
+            p.communicate(timeout=30)
         finally:
             p.kill()
             p.wait()
             for c in clients:
                 c.close()
-        held, listed, accepting = out.split()
-        self.assertLess(int(held), 60)
+        self.assertGreater(int(held), 20, "it served up to its limit")
+        self.assertEqual(len(ended), 60 - int(held), "the others were dropped")
         self.assertEqual((listed, accepting), ("True", "True"))
 
 
@@ -394,11 +413,22 @@ class WaitReleasesTheGil(unittest.TestCase):
             for use_poll, use_epoll in ((False, False), (True, False), (True, True)):
                 before = ticks[0]
                 asyncore.loop(timeout=0.3, use_poll=use_poll, map=m, count=1, use_epoll=use_epoll)
-                # A wait holding the GIL would leave the counter still.
                 self.assertGreater(ticks[0] - before, 0)
         finally:
             stop.set()
             t.join()
+        # The counter alone cannot tell: the spinner also runs once the wait
+        # has returned. A thread that wakes 0.1 s into a 0.5 s wait notes the
+        # time as soon as it holds the GIL again; with the GIL kept through
+        # the wait, that is only after the wait.
+        for use_poll, use_epoll in ((False, False), (True, False), (True, True)):
+            stamp = []
+            t = threading.Thread(target=lambda: (time.sleep(0.1), stamp.append(time.monotonic())))
+            t.start()
+            asyncore.loop(timeout=0.5, use_poll=use_poll, map=m, count=1, use_epoll=use_epoll)
+            ended = time.monotonic()
+            t.join()
+            self.assertLess(stamp[0], ended - 0.2, (use_poll, use_epoll))
         asyncore.close_all(m)
 
     def test_ctrl_c_interrupts_the_wait(self):
@@ -878,6 +908,86 @@ class ChatScan(unittest.TestCase):
         self.assertEqual(got, [b"one", b"two", b"count", b"xyz", b"three", b"DROP"])
         self.assertEqual(c.ac_in_buffer, b"")
         c.close()
+
+    def test_assignments_to_ac_in_buffer_in_collect_incoming_data(self):
+        # CPython 3.11 slices what collect_incoming_data left in
+        # ac_in_buffer when the branch slices (a terminator found, a count
+        # reached, a partial terminator kept) and overwrites it when the
+        # piece was everything: discard_buffers() there drops the rest of
+        # the input. The expected logs are 3.11's own output.
+        class Sock:
+            def __init__(self, chunks):
+                self.chunks = list(chunks)
+
+            def recv(self, n):
+                return self.chunks.pop(0) if self.chunks else b""
+
+            def close(self):
+                pass
+
+        def run(term, chunks, on_collect=None, reads=None):
+            log = []
+
+            class C(asynchat.async_chat):
+                def collect_incoming_data(self, d):
+                    log.append(("cid", bytes(d)))
+                    if on_collect:
+                        on_collect(self, bytes(d))
+
+                def found_terminator(self):
+                    log.append(("ft",))
+
+            c = C()
+            c.socket = Sock(chunks)
+            c.connected = True
+            c.terminator = term
+            for _ in range(reads or len(chunks)):
+                c.handle_read()
+                log.append(("left", bytes(c.ac_in_buffer), c.terminator))
+            return log
+
+        def discard_too_long(c, d):
+            if d == b"TOO-LONG":
+                c.discard_buffers()
+
+        def append_xy(c, d):
+            if d == b"ab":
+                c.ac_in_buffer = c.ac_in_buffer + b"XY"
+
+        cases = [
+            (run(b"\n", [b"TOO-LONG\nnext\nx"], discard_too_long),
+             [("cid", b"TOO-LONG"), ("ft",), ("left", b"", b"\n")]),
+            (run(b"\r\n", [b"TOO-LONG\r", b"\nz\r\n"], discard_too_long),
+             [("cid", b"TOO-LONG"), ("left", b"", b"\r\n"), ("cid", b"\nz"), ("ft",),
+              ("left", b"", b"\r\n")]),
+            (run(b"\n", [b"ab\ncd"], append_xy),
+             [("cid", b"ab"), ("ft",), ("cid", b"cdXY"), ("left", b"", b"\n")]),
+            (run(2, [b"abcdef"], append_xy),
+             [("cid", b"ab"), ("ft",), ("cid", b"cdefXY"), ("left", b"", 0)]),
+            (run(b"\r\n", [b"ab\r"], append_xy),
+             [("cid", b"ab"), ("left", b"Y", b"\r\n")]),
+            (run(None, [b"ab"], append_xy),
+             [("cid", b"ab"), ("left", b"", None)]),
+            # Counts of any size, as Python ints.
+            (run(2**64, [b"abc"]),
+             [("cid", b"abc"), ("left", b"", 18446744073709551613)]),
+            (run(-2**64, [b"abc"], reads=1),
+             [("cid", b""), ("ft",), ("cid", b"abc"), ("left", b"", 0)]),
+            (run(-1, [b"ab"], reads=1),
+             [("cid", b"a"), ("ft",), ("cid", b"b"), ("left", b"", 0)]),
+        ]
+        for got, want in cases:
+            self.assertEqual(got, want)
+
+    def test_find_prefix_at_end_and_simple_producer_edges(self):
+        # 3.11's answers: -1 for an empty needle; a simple_producer's data
+        # ends as b"" whatever it held.
+        self.assertEqual(asynchat.find_prefix_at_end(b"abc", b""), -1)
+        self.assertEqual(asynchat.find_prefix_at_end("abc", ""), -1)
+        p = asynchat.simple_producer("abc", 8)
+        self.assertEqual((p.more(), p.data), ("abc", b""))
+        p = asynchat.simple_producer(b"abcdef", 4)
+        self.assertEqual((p.more(), p.more(), p.data), (b"abcd", b"ef", b""))
 
     def test_received_and_terminator_buffer_types(self):
         # As CPython 3.11: recv() may return any bytes-like object (it is
