@@ -199,7 +199,9 @@ fn a_failed_renewal_is_tried_again(b: Backend) {
 }
 
 /// A prefork echo server: the parent answers one client, forks, and both
-/// processes then serve the same listener. Every client gets its echo.
+/// processes then serve the same listener. Every client gets its echo: from
+/// the child while the parent does not poll, from either while both do, and
+/// from the parent once the child has exited.
 fn both_processes_serve_after_fork(b: Backend) {
     in_child(&case("both_processes_serve_after_fork", b), || {
         let (mut ev, _, addr, _) = echo_server(b, 1 << 20);
@@ -221,17 +223,27 @@ fn both_processes_serve_after_fork(b: Backend) {
         let child = forked(|| {
             passes_in(&mut ev, secs(3));
         });
-        let clients: Vec<_> = (1..=20)
-            .map(|i| std::thread::spawn(move || ask(i)))
-            .collect();
-        let end = Instant::now() + secs(10);
-        while clients.iter().any(|c| !c.is_finished()) && Instant::now() < end {
-            ev.poll(Some(ms(50))).unwrap();
+        let spawn = |tags: std::ops::RangeInclusive<usize>| -> Vec<_> {
+            tags.map(|i| std::thread::spawn(move || ask(i))).collect()
+        };
+        // The parent does not poll: only the child can answer these.
+        for c in spawn(1..=5) {
+            c.join().expect("the child did not serve");
         }
-        for c in clients {
-            c.join().expect("a client failed");
-        }
+        let serve = |ev: &mut EventLoop<()>, clients: Vec<std::thread::JoinHandle<()>>| {
+            let end = Instant::now() + secs(10);
+            while clients.iter().any(|c| !c.is_finished()) && Instant::now() < end {
+                ev.poll(Some(ms(50))).unwrap();
+            }
+            for c in clients {
+                c.join().expect("a client failed");
+            }
+        };
+        // Both poll: either may answer.
+        serve(&mut ev, spawn(6..=25));
         assert_eq!(exit_code(child, secs(10)), 0);
+        // The child is gone: the parent alone answers.
+        serve(&mut ev, spawn(26..=30));
     });
 }
 

@@ -866,6 +866,10 @@ mod limit_long_line {
     fn poll() {
         super::limit_long_line(asyncore_loop::Backend::Poll, "limit_long_line::poll");
     }
+    #[test]
+    fn select() {
+        super::limit_long_line(asyncore_loop::Backend::Select, "limit_long_line::select");
+    }
 }
 
 const BP_LINES: usize = 10_000;

@@ -223,15 +223,35 @@ fn close_when_done_shuts_down_writing_then_closes_at_the_peers_end(b: Backend) {
             d.out.close_when_done(cx).unwrap();
             assert!(d.out.closing());
         });
-        // The peer reads to end of stream, then closes (dropping its end):
-        // only then does the channel close.
+        // The peer reads to end of stream and says so; it closes (drops its
+        // end) only when told: until then the channel stays open.
+        let (read_all, got_all) = std::sync::mpsc::channel();
+        let (close_now, told_to_close) = std::sync::mpsc::channel::<()>();
         let reader = std::thread::spawn(move || {
             let mut got = Vec::new();
             peer.read_to_end(&mut got).unwrap();
-            got
+            read_all.send(got).unwrap();
+            told_to_close.recv().unwrap();
+            drop(peer);
         });
+        let got = loop {
+            ev.run_loop(Some(Duration::from_millis(10)), Some(1))
+                .unwrap();
+            if let Ok(got) = got_all.try_recv() {
+                break got;
+            }
+        };
+        assert!(got == expect, "the bytes changed");
+        // Writing is shut down, not the whole socket: the channel waits for
+        // the peer's end (a close with unread input would be a reset).
+        for _ in 0..5 {
+            ev.run_loop(Some(Duration::from_millis(10)), Some(1))
+                .unwrap();
+        }
+        assert!(ev.contains(t), "closed before the peer's end");
+        close_now.send(()).unwrap();
         util::run_until_empty(&mut ev);
-        assert!(reader.join().unwrap() == expect, "the bytes changed");
+        reader.join().unwrap();
     });
 }
 

@@ -285,7 +285,12 @@ fn dropping_the_group_shuts_the_loops_down(b: Backend) {
         assert_eq!(echo_on(&mut c, b"x"), b"x");
         drop(group);
         let mut buf = [0u8; 1];
-        assert_eq!(c.read(&mut buf).unwrap_or(0), 0, "closed by the shutdown");
+        // End of stream or a reset; a read timeout is a failure.
+        match c.read(&mut buf) {
+            Ok(0) => {}
+            Err(e) if e.kind() == io::ErrorKind::ConnectionReset => {}
+            other => panic!("not closed by the shutdown: {other:?}"),
+        }
         let deadline = Instant::now() + WAIT;
         while TcpStream::connect_timeout(&addr, WAIT).is_ok() {
             assert!(Instant::now() < deadline, "still accepting");

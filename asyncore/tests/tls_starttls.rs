@@ -51,7 +51,7 @@ fn run(b: Backend, mode: &str) -> (String, bool) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port().to_string();
     let mut peer = Proc::python("tls_client.py", &[mode, &port, certs.ca.to_str().unwrap()]);
-    let (sock, _) = listener.accept().unwrap();
+    let sock = util::accept_within(&listener, secs(20));
     let mut ev = event_loop(b, false);
     let chat = AsyncChat::new(Lines {
         tls,

@@ -162,7 +162,7 @@ fn serve_env(
             .envs(env.iter().copied())
             .stdin(std::process::Stdio::null()),
     );
-    let (sock, _) = listener.accept().unwrap();
+    let sock = util::accept_within(&listener, secs(20));
     let mut ev = event_loop(b, Seen::default());
     let mut cx = ev.add(echo);
     let token = cx.adopt(sock.into()).unwrap();

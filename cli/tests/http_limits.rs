@@ -209,7 +209,10 @@ fn slow_reader_of_a_large_file_keeps_memory_flat() {
     assert_eq!(warm.get("/a.txt").status, 200);
     let before = rss_kib(pid);
     let mut slow = std::net::TcpStream::connect(p.addr()).unwrap();
-    // A small receive buffer, so the server's send buffer fills at once.
+    // A server that stopped sending fails the test, not hangs it.
+    slow.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    // 16 KiB every 20 ms or so: the server's send buffer stays full.
     slow.write_all(b"GET /big.bin HTTP/1.1\r\nHost: t\r\n\r\n")
         .unwrap();
     let mut buf = vec![0u8; 16 << 10];

@@ -114,20 +114,19 @@ fn remote_stop_ends_run(b: Backend) {
         let quiet = add_quiet(&mut ev);
         let timer = keep_alive(&mut ev);
         let remote = ev.remote().unwrap();
-        // Measured from before the thread starts: its sleeps count from then.
-        let spawned = Instant::now();
         let t = thread::spawn(move || {
             thread::sleep(ms(20));
             remote.wake().unwrap();
             thread::sleep(ms(20));
+            // Taken before the stop: `run` cannot have ended on it earlier.
+            let stopping = Instant::now();
             remote.stop().unwrap();
+            stopping
         });
         ev.run().expect("run failed");
-        t.join().unwrap();
-        assert!(
-            spawned.elapsed() >= ms(40),
-            "the wake alone did not stop it"
-        );
+        let returned = Instant::now();
+        let stopping = t.join().unwrap();
+        assert!(returned >= stopping, "the wake alone did not stop it");
         assert!(ev.contains(quiet), "channels are left as they are");
         assert!(ev.cancel_timer(timer), "timers too");
     });

@@ -10,7 +10,8 @@
 //! * Socket pairs: [`unix_pair`] (AF_UNIX) and [`tcp_pair`] (loopback TCP),
 //!   each an end for a channel and an end for the test; [`reset`] closes a
 //!   TCP end with a reset; [`listen_local`] makes a channel listen on
-//!   127.0.0.1 port 0 and gives its address.
+//!   127.0.0.1 port 0 and gives its address; [`accept_within`] takes a
+//!   peer process's connection under a deadline.
 //! * Log capture: [`capture`] (asyncore's `log`/`log_info` lines),
 //!   [`log_records::LogRecorder`] (the library's own `log` records).
 //! * Child processes: [`in_child`] / [`in_child_within`] re-run this test
@@ -394,6 +395,27 @@ pub fn tcp_pair() -> (Socket, TcpStream) {
     let (server, _) = listener.accept().unwrap();
     client.set_read_timeout(Some(secs(5))).unwrap();
     (server.into(), client)
+}
+
+/// Accepts one connection on `listener`, failing the test after `limit`:
+/// a peer process that never connects (a script error, a missing module)
+/// must not hang the test.
+pub fn accept_within(listener: &TcpListener, limit: Duration) -> TcpStream {
+    listener.set_nonblocking(true).unwrap();
+    let deadline = Instant::now() + limit;
+    loop {
+        match listener.accept() {
+            Ok((sock, _)) => {
+                sock.set_nonblocking(false).unwrap();
+                return sock;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                assert!(Instant::now() < deadline, "no connection within {limit:?}");
+                std::thread::sleep(ms(5));
+            }
+            Err(e) => panic!("accept: {e}"),
+        }
+    }
 }
 
 /// Routes `ev`'s log to a fresh [`CaptureLog`] and returns it.
