@@ -13,7 +13,13 @@ use std::process::ExitCode;
 #[command(name = "asyncore", version)]
 struct Cli {
     /// The readiness backend: select(2), poll(2) or epoll(7).
-    #[arg(long, global = true, default_value = "epoll", value_parser = backend_parser())]
+    #[arg(
+        long,
+        global = true,
+        env = "ASYNCORE_BACKEND",
+        default_value = "epoll",
+        value_parser = backend_parser()
+    )]
     backend: Backend,
     /// More log output (repeat for more).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]

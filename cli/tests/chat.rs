@@ -29,7 +29,7 @@ struct Server {
 
 impl Server {
     fn start(opts: ChatOptions) -> Server {
-        Server::start_on(Backend::Epoll, opts)
+        Server::start_on(common::backend(), opts)
     }
 
     fn start_on(backend: Backend, opts: ChatOptions) -> Server {
@@ -545,7 +545,7 @@ fn idle_clients_are_timed_out_with_a_notice() {
 
 #[test]
 fn graceful_shutdown_tells_everyone() {
-    let server = Server::start_on(Backend::Poll, ChatOptions::default());
+    let server = Server::start(ChatOptions::default());
     let mut a = Client::join(server.addr, "a");
     let mut b = Client::connect(server.addr, "b");
     server

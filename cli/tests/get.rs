@@ -7,6 +7,14 @@
 mod common;
 
 use asyncore_cli::get::{exit, fetch, GetOptions};
+
+/// In-process fetches run on the suite's backend (`common::backend`).
+fn test_options() -> GetOptions {
+    GetOptions {
+        backend: common::backend(),
+        ..GetOptions::default()
+    }
+}
 use asyncore_loop::Backend;
 use common::{random_bytes, Proc};
 use std::io::{Read, Write};
@@ -476,7 +484,7 @@ fn stall_in_the_middle_of_the_body_times_out() {
     });
     let opts = GetOptions {
         timeout: Duration::from_millis(500),
-        ..GetOptions::default()
+        ..test_options()
     };
     let mut body = Vec::new();
     let e = fetch(&format!("http://{addr}/"), &opts, &mut body).expect_err("must time out");
@@ -498,7 +506,7 @@ fn request_head_over_ipv4() {
     .expect("bind 127.0.0.1");
     let mut body = Vec::new();
     let url = format!("http://{addr}/some/path?q=1&r=%20#fragment");
-    let r = fetch(&url, &GetOptions::default(), &mut body).expect("fetch");
+    let r = fetch(&url, &test_options(), &mut body).expect("fetch");
     assert_eq!(body, b"abc");
     assert_eq!(r.peer, Some(addr));
     let head = request
@@ -524,7 +532,7 @@ fn non_ascii_path_is_sent_percent_encoded() {
     .expect("bind 127.0.0.1");
     let mut body = Vec::new();
     let url = format!("http://{addr}/caf\u{e9}?q=\u{fc}");
-    fetch(&url, &GetOptions::default(), &mut body).expect("fetch");
+    fetch(&url, &test_options(), &mut body).expect("fetch");
     let head = request
         .recv_timeout(Duration::from_secs(10))
         .expect("request");
@@ -612,7 +620,7 @@ fn redirects_are_followed_with_dash_l() {
     // In-process: where it ended, after how many hops.
     let opts = GetOptions {
         follow: true,
-        ..GetOptions::default()
+        ..test_options()
     };
     let mut body = Vec::new();
     let r = fetch(&url("/chain/3"), &opts, &mut body).expect("fetch");

@@ -447,7 +447,7 @@ fn tc_sm_10_delivery_fails() {
 }
 
 fn start(options: Options) -> Spawned {
-    spawn(options, Backend::Epoll).expect("spawn")
+    spawn(options, common::backend()).expect("spawn")
 }
 
 fn opts() -> Options {
@@ -569,7 +569,7 @@ fn tc_sm_12_broken_listen() {
         listen: taken.local_addr().expect("addr").to_string(),
         ..opts()
     };
-    let err = spawn(options, Backend::Epoll).expect_err("port in use");
+    let err = spawn(options, common::backend()).expect_err("port in use");
     assert_eq!(err.code, 1);
     assert!(
         err.message.starts_with("cannot listen on 127.0.0.1:"),

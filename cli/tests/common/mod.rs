@@ -9,6 +9,10 @@
 //! * [`Proc::spawn`]: any other program (python3, nc, curl).
 //! * [`serve_http`]: `asyncore http` on a root, after its URL line.
 //! * [`random_bytes`]: deterministic test data.
+//! * [`backend`]: the backend the suite runs on. The binary reads the same
+//!   `ASYNCORE_BACKEND` for its default `--backend`, so `ASYNCORE_BACKEND=poll
+//!   cargo test -p asyncore-cli` runs every app test on poll (CI runs the
+//!   suite on each backend).
 //!
 //! Every `Proc` is killed (through its own handle) and reaped when dropped;
 //! every wait on it has a deadline after which it is killed and the test
@@ -21,6 +25,18 @@ use std::process::{Child, ChildStdin, Command, ExitStatus, Output, Stdio};
 use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
+
+/// The backend of this test run: `ASYNCORE_BACKEND` (select, poll or
+/// epoll), epoll when unset. Apps run in-process get it; the binary reads
+/// the variable itself.
+pub fn backend() -> asyncore_loop::Backend {
+    match std::env::var("ASYNCORE_BACKEND") {
+        Ok(name) => name
+            .parse()
+            .unwrap_or_else(|e| panic!("ASYNCORE_BACKEND={name:?}: {e}")),
+        Err(_) => asyncore_loop::Backend::Epoll,
+    }
+}
 
 /// The `asyncore` binary under test.
 pub const BIN: &str = env!("CARGO_BIN_EXE_asyncore");
