@@ -62,6 +62,10 @@ pub(crate) struct Channel {
     pub(crate) close_owed: bool,
     /// The loop already delivered `handle_close` (it does so once).
     pub(crate) close_delivered: bool,
+    /// A send or receive failed with a disconnect error: once
+    /// `handle_close` was delivered, the next such failure closes the
+    /// channel (select reports no hang-up that would).
+    pub(crate) broken: bool,
     /// A receive saw end of stream; the loop stops watching for reads.
     pub(crate) read_eof: bool,
     /// The owed call is `handle_read_eof`, not `handle_close`.

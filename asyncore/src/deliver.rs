@@ -314,7 +314,11 @@ fn owed_close_event<S: 'static>(d: Disp<'_, S>, cx: &mut Cx<'_, S>) -> io::Resul
         cx.ch.handler_name = "handle_read_eof";
         return d.handle_read_eof(cx);
     }
-    close_event(d, cx, false)
+    // A broken connection that `handle_close` kept open (taking it for a
+    // half-close) is closed at its next failure: nothing can be sent or
+    // received on it, and without this select would spin on it.
+    let force = cx.ch.broken;
+    close_event(d, cx, force)
 }
 
 /// `handle_close`, at most once per channel; `force` closes the channel when

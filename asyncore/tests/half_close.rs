@@ -301,7 +301,66 @@ fn chat_close_when_done_at_end_of_stream_answers_every_line(b: Backend) {
     assert!(got == lines, "a line changed, moved or was lost");
 }
 
+/// A handler that takes every `handle_close` for a half-close and keeps
+/// sending (as a server finishing its answers does), while the peer is gone
+/// for good (a reset). The first send error is `handle_close`; another one
+/// after it closes the channel: a broken connection cannot be sent on, and
+/// select has no hang-up report to end it (poll and epoll close it on
+/// theirs). Before, on select, the channel stayed writable and every send
+/// failed: a spin until some deadline.
+fn a_broken_connection_is_closed_though_handle_close_kept_it(b: Backend) {
+    struct Stubborn {
+        out: SendBuffer,
+        closes: Rc<Cell<u32>>,
+        writes: Rc<Cell<u32>>,
+    }
+    impl Dispatcher for Stubborn {
+        fn readable(&self, _: &View<'_>) -> bool {
+            false
+        }
+        fn writable(&self, ch: &View<'_>) -> bool {
+            self.out.writable(ch)
+        }
+        fn handle_write(&mut self, cx: &mut Cx<'_>) -> io::Result<()> {
+            self.writes.set(self.writes.get() + 1);
+            self.out.initiate_send(cx)
+        }
+        fn handle_close(&mut self, _cx: &mut Cx<'_>) -> io::Result<()> {
+            self.closes.set(self.closes.get() + 1);
+            Ok(())
+        }
+    }
+    bounded(secs(20), move || {
+        let (sock, peer) = util::tcp_pair();
+        let mut ev = EventLoop::new().with_backend(b);
+        let (closes, writes) = (Rc::new(Cell::new(0)), Rc::new(Cell::new(0)));
+        let t = ev
+            .add(Stubborn {
+                out: SendBuffer::new(),
+                closes: Rc::clone(&closes),
+                writes: Rc::clone(&writes),
+            })
+            .adopt(sock)
+            .unwrap();
+        // More than the socket buffers take, so output stays queued.
+        ev.with(t, |d: &mut Stubborn, cx| {
+            d.out.send(cx, &pattern(8 << 20, 3)).unwrap();
+        });
+        util::reset(peer);
+        let mut passes = 0;
+        while ev.contains(t) {
+            passes += 1;
+            assert!(passes < 200, "still open after {passes} passes: a spin");
+            ev.run_loop(Some(Duration::from_millis(20)), Some(1))
+                .unwrap();
+        }
+        assert_eq!(closes.get(), 1, "handle_close once");
+        assert!(writes.get() <= 3, "{} write events", writes.get());
+    });
+}
+
 backend_tests!(
+    a_broken_connection_is_closed_though_handle_close_kept_it,
     half_close_after_20_mib_gets_every_byte_back,
     half_close_under_back_pressure_loses_nothing,
     without_the_hook_end_of_stream_is_handle_close,

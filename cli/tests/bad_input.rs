@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{Proc, WAIT};
+use common::{reset, Proc, WAIT};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -41,13 +41,6 @@ fn line_matching(r: &mut impl BufRead, want: impl Fn(&str) -> bool) -> String {
             return line.trim_end().to_string();
         }
     }
-}
-
-/// Closes with a reset (SO_LINGER 0) instead of a FIN.
-fn reset(c: TcpStream) {
-    let s = asyncore_loop::Socket::from(c);
-    s.set_linger(Some(Duration::ZERO)).unwrap();
-    drop(s);
 }
 
 // ---- chat -----------------------------------------------------------------

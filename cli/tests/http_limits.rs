@@ -6,7 +6,7 @@
 mod common;
 
 use common::http_client::Client;
-use common::{rss_kib, tempdir, Proc, TempDir, WAIT};
+use common::{open_fds, reset, rss_kib, tempdir, Proc, TempDir, WAIT};
 use std::io::{Read, Write};
 use std::path::Path;
 use std::process::Command;
@@ -236,6 +236,51 @@ fn slow_reader_of_a_large_file_keeps_memory_flat() {
         peak < before + 8 * 1024,
         "RSS grew from {before} KiB to {peak} KiB while {got} bytes were read"
     );
+}
+
+/// Clients that start a large download, read a little and go (a reset, or
+/// a close with the answer unread, which the kernel also answers with a
+/// reset): each connection and its open file are let go at once, with no
+/// spin, on every backend (`ASYNCORE_BACKEND`). On select the server kept
+/// both until the send timeout (60 s), writable and failing every send.
+#[test]
+fn aborted_downloads_are_let_go_at_once() {
+    let root = site();
+    let f = std::fs::File::create(root.join("big.bin")).unwrap();
+    f.set_len(64 << 20).unwrap();
+    drop(f);
+    let p = serve(&root, &[]);
+    let pid = p.id();
+    let mut warm = Client::connect(p.addr());
+    assert_eq!(warm.get("/a.txt").status, 200);
+    let baseline = open_fds(pid);
+    for i in 0..20 {
+        let mut c = std::net::TcpStream::connect(p.addr()).unwrap();
+        c.set_read_timeout(Some(WAIT)).unwrap();
+        c.write_all(b"GET /big.bin HTTP/1.1\r\nHost: t\r\n\r\n")
+            .unwrap();
+        let mut buf = vec![0u8; 64 << 10];
+        let mut got = 0;
+        while got < 100 << 10 {
+            got += c.read(&mut buf).unwrap();
+        }
+        if i % 2 == 0 {
+            reset(c);
+        } else {
+            drop(c);
+        }
+    }
+    let began = Instant::now();
+    while open_fds(pid) > baseline {
+        assert!(
+            began.elapsed() < Duration::from_secs(5),
+            "{} descriptors open, {baseline} before the downloads",
+            open_fds(pid)
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // Still serving.
+    assert_eq!(warm.get("/a.txt").body, b"small");
 }
 
 /// A file cut short while it is being sent: the connection closes before

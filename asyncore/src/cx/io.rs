@@ -265,6 +265,9 @@ impl<S: 'static> Cx<'_, S> {
     /// The loop owes this channel a `handle_close` (peer gone during send/recv).
     #[cold]
     fn owe_close(&mut self, reason: CloseReason) {
+        if reason == CloseReason::PeerGone {
+            self.ch.broken = true;
+        }
         if !self.ch.close_owed && !self.ch.is_closed() {
             log::debug!("{} {reason}", self.token);
             self.ch.note_close_reason(reason);

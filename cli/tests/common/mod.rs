@@ -356,6 +356,18 @@ pub fn rss_kib(pid: u32) -> u64 {
     proc_status_kib(pid, "VmRSS:")
 }
 
+/// The descriptors process `pid` has open (0 if it is gone).
+pub fn open_fds(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, |d| d.count())
+}
+
+/// Closes a connection with a reset (SO_LINGER 0) instead of a FIN.
+pub fn reset(c: std::net::TcpStream) {
+    let s = asyncore_loop::Socket::from(c);
+    s.set_linger(Some(Duration::ZERO)).unwrap();
+    drop(s);
+}
+
 /// Test certificates made with `openssl` in a fresh directory: a CA, and a
 /// leaf it signed for `name` and 127.0.0.1, with its key. Nothing is checked in.
 pub struct TestCerts {
