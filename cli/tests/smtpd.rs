@@ -21,7 +21,7 @@ use asyncore_cli::smtpd::{
     channel, greet, spawn, Deliver, Memory, Message, Options, Printer, Session, SessionConfig,
     Spawned,
 };
-use asyncore_loop::{Backend, EventLoop, Token};
+use asyncore_loop::{EventLoop, Token};
 use common::Proc;
 use std::cell::RefCell;
 use std::io::{self, BufRead, BufReader, Read, Write};
