@@ -62,10 +62,13 @@ pub(crate) struct Channel {
     pub(crate) close_owed: bool,
     /// The loop already delivered `handle_close` (it does so once).
     pub(crate) close_delivered: bool,
-    /// A send or receive failed with a disconnect error: once
-    /// `handle_close` was delivered, the next such failure closes the
-    /// channel (select reports no hang-up that would).
+    /// A send or receive failed with a disconnect error (but a send's
+    /// `EPIPE` after this side's own `shutdown_write`): once `handle_close`
+    /// was delivered, the next failure or end of stream closes the channel
+    /// (select reports no hang-up that would).
     pub(crate) broken: bool,
+    /// `Cx::shutdown_write` ran: a send's `EPIPE` is this side's doing.
+    pub(crate) write_shut: bool,
     /// A receive saw end of stream; the loop stops watching for reads.
     pub(crate) read_eof: bool,
     /// The owed call is `handle_read_eof`, not `handle_close`.

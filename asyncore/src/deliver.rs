@@ -314,9 +314,10 @@ fn owed_close_event<S: 'static>(d: Disp<'_, S>, cx: &mut Cx<'_, S>) -> io::Resul
         cx.ch.handler_name = "handle_read_eof";
         return d.handle_read_eof(cx);
     }
-    // A broken connection that `handle_close` kept open (taking it for a
-    // half-close) is closed at its next failure: nothing can be sent or
-    // received on it, and without this select would spin on it.
+    // A broken connection (reset, or gone) that `handle_close` kept open,
+    // taking it for a half-close, is closed at its next failure or end of
+    // stream: nothing more can be sent or received on it, and select, with
+    // no hang-up report, would spin on it or hold it for good.
     let force = cx.ch.broken;
     close_event(d, cx, force)
 }

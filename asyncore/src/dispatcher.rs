@@ -196,6 +196,12 @@ pub trait Dispatcher<S: 'static = ()>: Any {
 
     /// The peer closed, or the connection broke. The loop calls it at most
     /// once per channel. Default: log a warning and `close()`.
+    ///
+    /// A handler may keep the channel open (to finish sending after the
+    /// peer's half-close, say). If the connection was broken (reset, or a
+    /// send failed because the peer is gone), the loop closes the channel
+    /// at its next failed send or receive, or end of stream: nothing more
+    /// can pass on it.
     // Spec: AC-CLOSE-3.
     fn handle_close(&mut self, cx: &mut Cx<'_, S>) -> io::Result<()> {
         cx.log_info("unhandled close event", "warning");

@@ -359,7 +359,110 @@ fn a_broken_connection_is_closed_though_handle_close_kept_it(b: Backend) {
     });
 }
 
+/// The same with a handler that only reads: after the reset's error its
+/// `handle_close` keeps the channel, and the next receive sees end of
+/// stream, which on a broken connection closes it (select would otherwise
+/// hold it for good: no hang-up report, and reads stop at end of stream).
+fn a_reset_connection_kept_by_a_reader_is_closed(b: Backend) {
+    struct KeepReader {
+        closes: Rc<Cell<u32>>,
+    }
+    impl Dispatcher for KeepReader {
+        fn writable(&self, _: &View<'_>) -> bool {
+            false
+        }
+        fn handle_read(&mut self, cx: &mut Cx<'_>) -> io::Result<()> {
+            cx.recv(4096).map(drop)
+        }
+        fn handle_close(&mut self, _cx: &mut Cx<'_>) -> io::Result<()> {
+            self.closes.set(self.closes.get() + 1);
+            Ok(())
+        }
+    }
+    bounded(secs(20), move || {
+        let (sock, mut peer) = util::tcp_pair();
+        let mut ev = EventLoop::new().with_backend(b);
+        let closes = Rc::new(Cell::new(0));
+        let t = ev
+            .add(KeepReader {
+                closes: Rc::clone(&closes),
+            })
+            .adopt(sock)
+            .unwrap();
+        peer.write_all(b"some bytes").unwrap();
+        util::reset(peer);
+        let mut passes = 0;
+        while ev.contains(t) {
+            passes += 1;
+            assert!(passes < 100, "still open after {passes} passes");
+            ev.run_loop(Some(Duration::from_millis(20)), Some(1))
+                .unwrap();
+        }
+        assert_eq!(closes.get(), 1, "handle_close once");
+    });
+}
+
+/// After this side's own `shutdown_write`, a send fails with `EPIPE`: that
+/// is `handle_close` (asyncore's rule for a failed send), not a broken
+/// connection, so a handler that keeps the channel reads on to the peer's
+/// end: every byte, then end of stream.
+fn a_send_after_our_own_shutdown_does_not_end_reading(b: Backend) {
+    struct HalfOpen {
+        got: Rc<std::cell::RefCell<Vec<u8>>>,
+        eofs: Rc<Cell<u32>>,
+    }
+    impl Dispatcher for HalfOpen {
+        fn writable(&self, _: &View<'_>) -> bool {
+            false
+        }
+        fn handle_read(&mut self, cx: &mut Cx<'_>) -> io::Result<()> {
+            let data = cx.recv(4096)?;
+            self.got.borrow_mut().extend_from_slice(&data);
+            // Fails with EPIPE: our write side is shut.
+            cx.send(b"ack").map(drop)
+        }
+        fn handle_read_eof(&mut self, cx: &mut Cx<'_>) -> io::Result<()> {
+            self.eofs.set(self.eofs.get() + 1);
+            cx.close()
+        }
+        fn handle_close(&mut self, _cx: &mut Cx<'_>) -> io::Result<()> {
+            Ok(())
+        }
+    }
+    bounded(secs(20), move || {
+        let (sock, mut peer) = util::tcp_pair();
+        let mut ev = EventLoop::new().with_backend(b);
+        let got = Rc::new(std::cell::RefCell::new(Vec::new()));
+        let eofs = Rc::new(Cell::new(0));
+        let mut cx = ev.add(HalfOpen {
+            got: Rc::clone(&got),
+            eofs: Rc::clone(&eofs),
+        });
+        let t = cx.adopt(sock).unwrap();
+        cx.shutdown_write().unwrap();
+        for word in ["one ", "two ", "three ", "four "] {
+            peer.write_all(word.as_bytes()).unwrap();
+            for _ in 0..3 {
+                ev.run_loop(Some(Duration::from_millis(10)), Some(1))
+                    .unwrap();
+            }
+        }
+        drop(peer);
+        let mut passes = 0;
+        while ev.contains(t) {
+            passes += 1;
+            assert!(passes < 100, "still open after {passes} passes");
+            ev.run_loop(Some(Duration::from_millis(20)), Some(1))
+                .unwrap();
+        }
+        assert_eq!(&*got.borrow(), b"one two three four ");
+        assert_eq!(eofs.get(), 1, "the peer's end of stream was seen");
+    });
+}
+
 backend_tests!(
+    a_reset_connection_kept_by_a_reader_is_closed,
+    a_send_after_our_own_shutdown_does_not_end_reading,
     a_broken_connection_is_closed_though_handle_close_kept_it,
     half_close_after_20_mib_gets_every_byte_back,
     half_close_under_back_pressure_loses_nothing,

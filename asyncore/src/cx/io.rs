@@ -43,6 +43,11 @@ impl<S: 'static> Cx<'_, S> {
             // Interrupted by a signal: try again, as Python's socket calls do (PEP 475).
             Err(e) if e.kind() == io::ErrorKind::Interrupted => self.send_again(data),
             Err(e) if is_disconnected(&e) => {
+                // After our own shutdown(SHUT_WR), EPIPE says nothing of
+                // the peer, which may still be sending.
+                if !(self.ch.write_shut && e.raw_os_error() == Some(libc::EPIPE)) {
+                    self.ch.broken = true;
+                }
                 self.owe_close(CloseReason::PeerGone);
                 Ok(0)
             }
@@ -241,14 +246,20 @@ impl<S: 'static> Cx<'_, S> {
         if self.ch.tls.is_some() {
             return self.tls_shutdown_write();
         }
-        match self.socket()?.shutdown(std::net::Shutdown::Write) {
+        let result = match self.socket()?.shutdown(std::net::Shutdown::Write) {
             Err(e) if e.raw_os_error() == Some(libc::ENOTCONN) => Ok(()),
             other => other,
-        }
+        };
+        self.ch.write_shut |= result.is_ok();
+        result
     }
 
-    /// End of stream, the first time: the loop owes `handle_read_eof`.
+    /// End of stream, the first time: the loop owes `handle_read_eof`. On a
+    /// connection already broken, it is that connection's close.
     pub(crate) fn owe_read_eof(&mut self) {
+        if self.ch.broken {
+            return self.owe_broken();
+        }
         if !self.ch.read_eof {
             self.ch.read_eof = true;
             self.ch.eof_owed = true;
@@ -258,6 +269,7 @@ impl<S: 'static> Cx<'_, S> {
 
     /// The connection broke: that is a close, even after end of stream.
     pub(crate) fn owe_broken(&mut self) {
+        self.ch.broken = true;
         self.ch.eof_owed = false;
         self.owe_close(CloseReason::PeerGone);
     }
@@ -265,9 +277,6 @@ impl<S: 'static> Cx<'_, S> {
     /// The loop owes this channel a `handle_close` (peer gone during send/recv).
     #[cold]
     fn owe_close(&mut self, reason: CloseReason) {
-        if reason == CloseReason::PeerGone {
-            self.ch.broken = true;
-        }
         if !self.ch.close_owed && !self.ch.is_closed() {
             log::debug!("{} {reason}", self.token);
             self.ch.note_close_reason(reason);
