@@ -232,16 +232,24 @@ pub fn run_with(
 
 /// `SO_REUSEPORT` lets a second server join a port whose listeners all set
 /// it, and the kernel would then split the clients between the two servers.
-/// A plain bind (no `SO_REUSEPORT`) fails while anything listens on the
-/// port, as a single-loop server's bind would: that is the test.
+/// A plain bind (`SO_REUSEADDR`, no `SO_REUSEPORT`) fails while anything
+/// listens on the port, as a single-loop server's bind would: that is the
+/// test. The probe never listens, so no client can land on it. (Two such
+/// servers started at the same instant may still both pass.)
 fn refuse_a_port_in_use(listen_on: SocketAddr) -> Result<(), AppError> {
     if listen_on.port() == 0 {
         return Ok(());
     }
-    match std::net::TcpListener::bind(listen_on) {
-        Ok(_probe) => Ok(()),
-        Err(e) => Err(AppError::io(format!("cannot listen on {listen_on}"), e)),
-    }
+    let probe = || -> io::Result<()> {
+        let sock = Socket::new(
+            asyncore_loop::Domain::for_address(listen_on),
+            asyncore_loop::Type::STREAM,
+            None,
+        )?;
+        sock.set_reuse_address(true)?;
+        sock.bind(&listen_on.into())
+    };
+    probe().map_err(|e| AppError::io(format!("cannot listen on {listen_on}"), e))
 }
 
 /// `asyncore echo --loops N`: the same server on `loops` event loops, one

@@ -43,10 +43,16 @@ pub fn parse_listen(text: &str) -> Result<SocketAddr, AppError> {
     if let Ok(addr) = trimmed.parse::<SocketAddr>() {
         return Ok(addr);
     }
-    // An address with no port: `[::1]`, `::1` or `127.0.0.1` (`rsplit_once`
-    // below would take the end of an IPv6 address for the port).
-    let bare = trimmed.strip_prefix('[').and_then(|t| t.strip_suffix(']'));
-    if let Ok(ip) = bare.unwrap_or(trimmed).parse::<IpAddr>() {
+    // An address with no port: `[::1]` or `127.0.0.1` (`rsplit_once` below
+    // would take the end of the IPv6 one for a port). Unbracketed IPv6 text
+    // (`::1`, `::1:7007`) is left to the brackets message below: which end
+    // is a port cannot be told.
+    let bracketed = trimmed.strip_prefix('[').and_then(|t| t.strip_suffix(']'));
+    let bare_ip = match bracketed {
+        Some(inside) => inside.parse::<IpAddr>().ok(),
+        None => trimmed.parse::<std::net::Ipv4Addr>().ok().map(IpAddr::V4),
+    };
+    if let Some(ip) = bare_ip {
         let example = SocketAddr::new(ip, 7007);
         return Err(bad(&format!("no port; add one, as in {example}")));
     }
@@ -147,14 +153,18 @@ mod tests {
 
     #[test]
     fn an_address_without_a_port_is_told_so() {
-        for (text, hint) in [
-            ("[::1]", "[::1]:7007"),
-            ("::1", "[::1]:7007"),
-            ("127.0.0.1", "127.0.0.1:7007"),
-        ] {
+        for (text, hint) in [("[::1]", "[::1]:7007"), ("127.0.0.1", "127.0.0.1:7007")] {
             let e = parse_listen(text).expect_err(text);
             assert!(
                 e.message.contains("no port") && e.message.contains(hint),
+                "{text}: {e}"
+            );
+        }
+        // Unbracketed IPv6, with or without what may be a port: brackets.
+        for text in ["::1", "::1:7007", "fe80::1:80"] {
+            let e = parse_listen(text).expect_err(text);
+            assert!(
+                e.message.contains("put an IPv6 address in brackets"),
                 "{text}: {e}"
             );
         }

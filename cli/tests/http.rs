@@ -215,6 +215,17 @@ fn if_match_and_if_unmodified_since_fail_with_412() {
     assert_eq!(ask("If-Match: \"stale\"\r\nRange: bytes=0-1\r\n").0, 412);
     let (status, body) = ask(&format!("If-Match: {etag}\r\nRange: bytes=0-1\r\n"));
     assert_eq!((status, body.as_slice()), (206, &b"he"[..]));
+    // A directory listing (no index.html in /empty/) has no tag: only `*`
+    // matches it.
+    c.send(b"GET /empty/ HTTP/1.1\r\nHost: t\r\nIf-Match: \"x\"\r\n\r\n");
+    assert_eq!(c.read(false).unwrap().status, 412);
+    c.send(b"GET /empty/ HTTP/1.1\r\nHost: t\r\nIf-Match: *\r\n\r\n");
+    let r = c.read(false).unwrap();
+    assert_eq!(r.status, 200);
+    assert!(
+        String::from_utf8_lossy(&r.body).contains("<html"),
+        "a listing"
+    );
     // Still the same connection.
     assert_eq!(c.get("/hello.txt").status, 200);
 }

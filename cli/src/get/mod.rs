@@ -247,7 +247,9 @@ pub struct Response {
 /// their bodies never). On failure, the error's `code` is one of [`exit`]'s;
 /// part of the body may have been written before a timeout or a truncation
 /// was noticed, but nothing is written for an error status, and only the
-/// head (when wanted) for a redirect not followed.
+/// head (when wanted) for a redirect not followed. (The command writes `-o`
+/// files through a `.part` that an error removes: there, a redirect not
+/// followed leaves no file.)
 ///
 /// # Examples
 ///

@@ -182,6 +182,9 @@ impl Connection {
         target: &Target,
         dir: &Resolved,
     ) -> io::Result<Answer> {
+        if precondition_failed(req, None) {
+            return self.error(chat, Status::PreconditionFailed, Some(req), req.keep_alive);
+        }
         // The directory that was opened and checked, not its path again.
         let refuse_outside = (!self.config.follow_symlinks).then_some(self.config.root.as_path());
         let entries = match listing::read_entries(&dir.dir_path(), refuse_outside) {
@@ -224,7 +227,7 @@ impl Connection {
         let v = &file.validators;
         let size = file.size;
         let date = self.config.date_at(now);
-        if precondition_failed(req, v) {
+        if precondition_failed(req, Some(v)) {
             return self.error(chat, Status::PreconditionFailed, Some(req), ka);
         }
         if not_modified(req, v) {

@@ -35,9 +35,11 @@ fn weak_eq(a: &str, b: &str) -> bool {
     a.trim_start_matches("W/") == b.trim_start_matches("W/")
 }
 
-/// Whether the answer is 412: `If-Match` lists no tag of the file
-/// (compared strongly; `*` matches any file), or, without `If-Match`, the
-/// file is newer than a valid `If-Unmodified-Since`.
+/// Whether the answer is 412: `If-Match` lists no tag of the
+/// representation (compared strongly; `*` matches any representation, and
+/// one with no validators, a directory listing, matches nothing else), or,
+/// without `If-Match`, the file is newer than a valid
+/// `If-Unmodified-Since`.
 ///
 /// # Examples
 ///
@@ -47,20 +49,24 @@ fn weak_eq(a: &str, b: &str) -> bool {
 /// let v = Validators { etag: "\"a-1\"".into(), mtime: 784_111_777 };
 /// let mut r = Request::default();
 /// r.if_match = Some("\"x\", \"a-1\"".into());
-/// assert!(!precondition_failed(&r, &v));
+/// assert!(!precondition_failed(&r, Some(&v)));
+/// assert!(precondition_failed(&r, None)); // a listing has no tag
 /// r.if_match = Some("W/\"a-1\"".into()); // a weak tag never matches strongly
-/// assert!(precondition_failed(&r, &v));
+/// assert!(precondition_failed(&r, Some(&v)));
 /// r.if_match = None;
 /// r.if_unmodified_since = Some("Sun, 06 Nov 1994 08:49:36 GMT".into());
-/// assert!(precondition_failed(&r, &v));
+/// assert!(precondition_failed(&r, Some(&v)));
 /// ```
-pub fn precondition_failed(req: &Request, v: &Validators) -> bool {
+pub fn precondition_failed(req: &Request, v: Option<&Validators>) -> bool {
     if let Some(im) = &req.if_match {
         return !im
             .split(',')
             .map(str::trim)
-            .any(|t| t == "*" || t == v.etag);
+            .any(|t| t == "*" || v.is_some_and(|v| t == v.etag));
     }
+    let Some(v) = v else {
+        return false;
+    };
     req.if_unmodified_since
         .as_deref()
         .and_then(parse_http_date)
