@@ -144,15 +144,17 @@ pub(crate) fn chat_handle_read(
         pos: 0,
         view: None,
         shown: None,
+        assigned_stands: false,
     };
     let result = scan.run();
     // The final state: what is left, unless a callback that failed had just
-    // assigned `ac_in_buffer` itself.
+    // assigned `ac_in_buffer` itself, or the value a callback assigned could
+    // not be used (CPython fails on it and leaves it there).
     let ours = || match &scan.shown {
         None => true,
         Some(shown) => chat.getattr(attr).map(|now| now.is(shown)).unwrap_or(false),
     };
-    if result.is_ok() || ours() {
+    if !scan.assigned_stands && (result.is_ok() || ours()) {
         chat.setattr(attr, remaining(&scan.data, scan.pos))?;
     }
     result
@@ -171,6 +173,10 @@ struct Scan<'a, 'py> {
     view: Option<Bound<'py, InBuffer>>,
     /// What this scan last stored in `attr` (None: nothing yet).
     shown: Option<Bound<'py, PyAny>>,
+    /// A value a callback assigned is left in `ac_in_buffer`: a false one
+    /// (the scan ends), or one that could not be sliced or read as bytes
+    /// (the error goes up).
+    assigned_stands: bool,
 }
 
 /// A terminator's bytes: borrowed from a `bytes` terminator, copied otherwise.
@@ -321,25 +327,52 @@ impl<'py> Scan<'_, 'py> {
             // CPython slices what the callback left there.
             (Then::Slice(past), Some(now)) => {
                 let from = isize::try_from(past).unwrap_or(isize::MAX);
-                let sliced = now.get_item(PySlice::new_bound(py, from, isize::MAX, 1))?;
-                self.replace_with(&sliced)?;
+                self.replace_with_slice(&now, from)?;
             }
             (Then::KeepLast(keep), Some(now)) => {
                 let from = isize::try_from(keep).map_or(isize::MIN, |k| -k);
-                let sliced = now.get_item(PySlice::new_bound(py, from, isize::MAX, 1))?;
-                self.replace_with(&sliced)?;
+                self.replace_with_slice(&now, from)?;
             }
         }
         Ok(())
     }
 
+    /// CPython's `self.ac_in_buffer = self.ac_in_buffer[from:]` on a value
+    /// a callback assigned.
+    fn replace_with_slice(&mut self, value: &Bound<'py, PyAny>, from: isize) -> PyResult<()> {
+        match value.get_item(PySlice::new_bound(self.py, from, isize::MAX, 1)) {
+            Ok(sliced) => self.replace_with(&sliced),
+            Err(e) => {
+                self.assigned_stands = true;
+                Err(e)
+            }
+        }
+    }
+
     /// A value a callback assigned to `ac_in_buffer` is the buffer from now
     /// on.
     fn replace_with(&mut self, value: &Bound<'py, PyAny>) -> PyResult<()> {
-        self.data = as_bytes(value)?;
-        self.pos = 0;
-        self.view = None;
-        Ok(())
+        if !value.is_instance_of::<PyBytes>() && !value.is_truthy()? {
+            // CPython's `while self.ac_in_buffer:` ends on any false value
+            // (None, ''), which stays there.
+            self.assigned_stands = true;
+            self.data = PyBytes::new_bound(self.py, b"");
+            self.pos = 0;
+            self.view = None;
+            return Ok(());
+        }
+        match as_bytes(value) {
+            Ok(data) => {
+                self.data = data;
+                self.pos = 0;
+                self.view = None;
+                Ok(())
+            }
+            Err(e) => {
+                self.assigned_stands = true;
+                Err(e)
+            }
+        }
     }
 
     /// Consume `n` bytes (a view shows the change at once).

@@ -979,6 +979,39 @@ class ChatScan(unittest.TestCase):
         for got, want in cases:
             self.assertEqual(got, want)
 
+    def test_an_unusable_value_assigned_to_ac_in_buffer_stays_there(self):
+        # 3.11: a value it cannot slice or search fails there and stays in
+        # ac_in_buffer; a false one (None) just ends the scan.
+        class Sock:
+            def recv(self, n):
+                return b"ab\ncd"
+
+        def run(term, assign, where):
+            class C(asynchat.async_chat):
+                def collect_incoming_data(self, d):
+                    if where == "cid":
+                        self.ac_in_buffer = assign
+
+                def found_terminator(self):
+                    if where == "ft":
+                        self.ac_in_buffer = assign
+
+            c = C()
+            c.socket = Sock()
+            c.connected = True
+            c.terminator = term
+            try:
+                c.handle_read()
+                outcome = "ok"
+            except TypeError:
+                outcome = "TypeError"
+            return outcome, c.ac_in_buffer
+
+        self.assertEqual(run(b"\n", None, "cid"), ("TypeError", None))
+        self.assertEqual(run(2, None, "cid"), ("TypeError", None))
+        self.assertEqual(run(b"\n", None, "ft"), ("ok", None))
+        self.assertEqual(run(b"\n", "text", "ft"), ("TypeError", "text"))
+
     def test_find_prefix_at_end_and_simple_producer_edges(self):
         # 3.11's answers: -1 for an empty needle; a simple_producer's data
         # ends as b"" whatever it held.
