@@ -296,7 +296,11 @@ fn event<S: 'static>(d: Disp<'_, S>, cx: &mut Cx<'_, S>, which: Which) -> io::Re
             }
             r
         }
-        Which::Expt => d.handle_expt_event(cx),
+        Which::Expt => {
+            let r = d.handle_expt_event(cx);
+            cx.discard_urgent();
+            r
+        }
     }
 }
 

@@ -102,7 +102,9 @@ pub trait Dispatcher<S: 'static = ()>: Any {
         Ok(())
     }
 
-    /// Urgent (out-of-band) data arrived.
+    /// Urgent (out-of-band) data arrived. Read it here if it matters
+    /// (`cx.socket()?.recv_out_of_band(..)`): the loop drops what is left
+    /// once this returns (the kernel would report it again at every pass).
     fn handle_expt(&mut self, cx: &mut Cx<'_, S>) -> io::Result<()> {
         cx.log_info("unhandled incoming priority event", "warning");
         Ok(())

@@ -336,7 +336,39 @@ fn a_replaced_descriptor_is_closed_once_its_interest_changes(b: Backend) {
     });
 }
 
+/// Urgent (out-of-band) data that no handler reads: the default
+/// `handle_expt` only logs, and the kernel reports urgent data until it is
+/// read, so the loop woke at once, pass after pass, for as long as the
+/// connection lived (every app on every backend: one `MSG_OOB` byte from a
+/// client pinned a core). The loop now discards urgent data the handler
+/// left: one exceptional event, then idle passes; the echo goes on. A
+/// handler that reads the byte itself still gets it (TC-AC-25).
+fn urgent_data_nobody_reads_does_not_spin(b: Backend) {
+    bounded(secs(30), move || {
+        let (mut ev, _, addr, stats) = echo_server(b, 1 << 20);
+        let mut c = connect(addr);
+        c.write_all(b"ping").unwrap();
+        run_until_within(&mut ev, secs(5), |_| stats.events.get() >= 1);
+        let mut got = [0u8; 4];
+        c.read_exact(&mut got).unwrap();
+        let sock = socket2::SockRef::from(&c);
+        assert_eq!(sock.send_out_of_band(b"!").unwrap(), 1);
+        // Let the byte arrive, then count: each idle pass waits its 10 ms.
+        thread::sleep(ms(50));
+        let before = stats.events.get();
+        let idle = thirty_idle_passes(&mut ev);
+        assert!(idle >= ms(200), "30 passes in {idle:?}: a spin");
+        assert_eq!(stats.events.get(), before, "no read or write events");
+        // The connection still echoes, and nothing of the byte comes back.
+        c.write_all(b"pong").unwrap();
+        run_until_within(&mut ev, secs(5), |_| stats.events.get() > before);
+        c.read_exact(&mut got).unwrap();
+        assert_eq!(&got, b"pong");
+    });
+}
+
 backend_tests!(
+    urgent_data_nobody_reads_does_not_spin,
     a_peer_that_resets_mid_stream_costs_only_its_channel,
     a_peer_that_half_closes_gets_its_echo,
     a_peer_that_never_reads_is_held_back_by_back_pressure,

@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{reset, Proc, WAIT};
+use common::{cpu_ticks, reset, Proc, WAIT};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -41,6 +41,63 @@ fn line_matching(r: &mut impl BufRead, want: impl Fn(&str) -> bool) -> String {
             return line.trim_end().to_string();
         }
     }
+}
+
+// ---- urgent data ---------------------------------------------------------
+
+/// One byte of TCP urgent (out-of-band) data from a client, which no app
+/// reads: each server then stays idle (it spun at 100 % of a core until the
+/// connection's idle timeout, for echo for ever, on every backend), and
+/// goes on serving. Idle: under 20 clock ticks (0.2 s) of CPU in 1 s, where
+/// a spin takes about 100.
+#[test]
+fn urgent_data_does_not_make_a_server_spin() {
+    let root = std::env::temp_dir().join(format!("asyncore-oob-{}", std::process::id()));
+    std::fs::create_dir_all(&root).unwrap();
+    let root_arg = root.to_str().unwrap().to_string();
+    let servers: [(&str, Vec<&str>, &[u8]); 4] = [
+        (
+            "echo",
+            vec!["-q", "echo", "--listen", "127.0.0.1:0"],
+            b"ping\n",
+        ),
+        (
+            "chat",
+            vec!["-q", "chat", "--listen", "127.0.0.1:0"],
+            b"ann\r\n",
+        ),
+        (
+            "smtpd",
+            vec!["-q", "smtpd", "--listen", "127.0.0.1:0"],
+            b"NOOP\r\n",
+        ),
+        (
+            "http",
+            vec!["-q", "http", "--listen", "127.0.0.1:0", "--root", &root_arg],
+            b"HEAD / HTTP/1.1\r\nHost: t\r\n\r\n",
+        ),
+    ];
+    for (app, args, request) in servers {
+        let server = Proc::serve(app, &args);
+        let mut c = connect(server.addr());
+        c.write_all(request).unwrap();
+        let mut buf = [0u8; 512];
+        assert!(c.read(&mut buf).unwrap() > 0, "{app}: no answer");
+        let oob = asyncore_loop::Socket::from(c.try_clone().unwrap());
+        assert_eq!(oob.send_out_of_band(b"!").unwrap(), 1);
+        thread::sleep(Duration::from_millis(200));
+        let before = cpu_ticks(server.id());
+        thread::sleep(Duration::from_secs(1));
+        let used = cpu_ticks(server.id()) - before;
+        assert!(
+            used < 20,
+            "{app}: {used} ticks of CPU in 1 s of idleness: a spin"
+        );
+        // Still serving on that connection.
+        c.write_all(request).unwrap();
+        assert!(c.read(&mut buf).unwrap() > 0, "{app}: no second answer");
+    }
+    let _ = std::fs::remove_dir_all(&root);
 }
 
 // ---- chat -----------------------------------------------------------------

@@ -113,7 +113,8 @@ pub trait ChatHandler<S: 'static = ()>: 'static {
         }
     }
 
-    /// Urgent data arrived (asyncore's default: a warning).
+    /// Urgent data arrived (asyncore's default: a warning). The loop drops
+    /// the urgent byte once this returns, unless it was read here.
     fn handle_expt(&mut self, chat: &mut Chat<'_, '_, S>) -> io::Result<()> {
         chat.log_info("unhandled incoming priority event", "warning");
         Ok(())

@@ -254,6 +254,23 @@ impl<S: 'static> Cx<'_, S> {
         result
     }
 
+    /// Reads and drops urgent (out-of-band) data the handler left after an
+    /// exceptional event: the kernel reports urgent data until it is read,
+    /// so the loop would wake at once, pass after pass, for as long as the
+    /// connection lives.
+    pub(crate) fn discard_urgent(&mut self) {
+        let Io::Socket(sock) = &self.ch.io else {
+            return;
+        };
+        // TCP holds one urgent byte at a time. None (EINVAL: the handler
+        // read it, or it was an error report) or not yet arrived (would
+        // block) leaves nothing to do.
+        let mut byte = [std::mem::MaybeUninit::<u8>::uninit(); 1];
+        if let Ok(1) = sock.recv_out_of_band(&mut byte) {
+            log::debug!("{} urgent byte dropped", self.token);
+        }
+    }
+
     /// End of stream, the first time: the loop owes `handle_read_eof`. On a
     /// connection already broken, it is that connection's close.
     pub(crate) fn owe_read_eof(&mut self) {
