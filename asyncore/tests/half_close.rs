@@ -7,7 +7,7 @@
 mod util;
 
 use asyncore_loop::chat::{AsyncChat, Chat, ChatHandler};
-use asyncore_loop::{Backend, Cx, Dispatcher, EventLoop, SendBuffer, View};
+use asyncore_loop::{Backend, Cx, Dispatcher, EventLoop, SendBuffer, Token, View};
 use std::cell::Cell;
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpStream};
@@ -301,6 +301,18 @@ fn chat_close_when_done_at_end_of_stream_answers_every_line(b: Backend) {
     assert!(got == lines, "a line changed, moved or was lost");
 }
 
+/// Runs passes of at most 20 ms until `t` is closed; fails after `limit`
+/// passes (a channel left open, or one that spins without closing).
+fn run_until_closed(ev: &mut EventLoop, t: Token, limit: u32, what: &str) {
+    let mut passes = 0;
+    while ev.contains(t) {
+        passes += 1;
+        assert!(passes < limit, "still open after {passes} passes{what}");
+        ev.run_loop(Some(Duration::from_millis(20)), Some(1))
+            .unwrap();
+    }
+}
+
 /// A handler that takes every `handle_close` for a half-close and keeps
 /// sending (as a server finishing its answers does), while the peer is gone
 /// for good (a reset). The first send error is `handle_close`; another one
@@ -347,13 +359,7 @@ fn a_broken_connection_is_closed_though_handle_close_kept_it(b: Backend) {
             d.out.send(cx, &pattern(8 << 20, 3)).unwrap();
         });
         util::reset(peer);
-        let mut passes = 0;
-        while ev.contains(t) {
-            passes += 1;
-            assert!(passes < 200, "still open after {passes} passes: a spin");
-            ev.run_loop(Some(Duration::from_millis(20)), Some(1))
-                .unwrap();
-        }
+        run_until_closed(&mut ev, t, 200, ": a spin");
         assert_eq!(closes.get(), 1, "handle_close once");
         assert!(writes.get() <= 3, "{} write events", writes.get());
     });
@@ -391,13 +397,7 @@ fn a_reset_connection_kept_by_a_reader_is_closed(b: Backend) {
             .unwrap();
         peer.write_all(b"some bytes").unwrap();
         util::reset(peer);
-        let mut passes = 0;
-        while ev.contains(t) {
-            passes += 1;
-            assert!(passes < 100, "still open after {passes} passes");
-            ev.run_loop(Some(Duration::from_millis(20)), Some(1))
-                .unwrap();
-        }
+        run_until_closed(&mut ev, t, 100, "");
         assert_eq!(closes.get(), 1, "handle_close once");
     });
 }
@@ -448,13 +448,7 @@ fn a_send_after_our_own_shutdown_does_not_end_reading(b: Backend) {
             }
         }
         drop(peer);
-        let mut passes = 0;
-        while ev.contains(t) {
-            passes += 1;
-            assert!(passes < 100, "still open after {passes} passes");
-            ev.run_loop(Some(Duration::from_millis(20)), Some(1))
-                .unwrap();
-        }
+        run_until_closed(&mut ev, t, 100, "");
         assert_eq!(&*got.borrow(), b"one two three four ");
         assert_eq!(eofs.get(), 1, "the peer's end of stream was seen");
     });

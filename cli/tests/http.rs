@@ -120,14 +120,19 @@ fn curl_ranges_head_and_if_modified_since() {
     assert_eq!(code("Sat, 01 Jan 2000 00:00:00 GMT"), b"200");
 }
 
+/// `/hello.txt`'s `ETag` and `Last-Modified`, from a first GET on `c`.
+fn validators_of_hello(c: &mut Client) -> (String, String) {
+    let r = c.get("/hello.txt");
+    let field = |name: &str| r.header(name).unwrap().to_string();
+    (field("etag"), field("last-modified"))
+}
+
 #[test]
 fn etag_if_none_match_if_range_and_416_header() {
     let root = site();
     let p = serve(&root, &[]);
     let mut c = Client::connect(p.addr());
-    let r = c.get("/hello.txt");
-    let etag = r.header("etag").unwrap().to_string();
-    let lm = r.header("last-modified").unwrap().to_string();
+    let (etag, lm) = validators_of_hello(&mut c);
     c.send(
         format!("GET /hello.txt HTTP/1.1\r\nHost: t\r\nIf-None-Match: \"x\", {etag}\r\n\r\n")
             .as_bytes(),
@@ -168,9 +173,7 @@ fn if_match_and_if_unmodified_since_fail_with_412() {
     let root = site();
     let p = serve(&root, &[]);
     let mut c = Client::connect(p.addr());
-    let r = c.get("/hello.txt");
-    let etag = r.header("etag").unwrap().to_string();
-    let lm = r.header("last-modified").unwrap().to_string();
+    let (etag, lm) = validators_of_hello(&mut c);
     let mut ask = |fields: &str| {
         c.send(format!("GET /hello.txt HTTP/1.1\r\nHost: t\r\n{fields}\r\n").as_bytes());
         let r = c.read(false).unwrap();
