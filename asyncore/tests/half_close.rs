@@ -454,7 +454,66 @@ fn a_send_after_our_own_shutdown_does_not_end_reading(b: Backend) {
     });
 }
 
+/// A channel given a new socket after its connection broke (a client that
+/// reconnects in `handle_close`) starts afresh: the new connection's end of
+/// stream is `handle_read_eof`, not the old connection's forced close.
+fn a_new_socket_is_not_broken(b: Backend) {
+    struct Reconnecting {
+        next: Option<asyncore_loop::Socket>,
+        eofs: Rc<Cell<u32>>,
+    }
+    impl Dispatcher for Reconnecting {
+        fn writable(&self, _: &View<'_>) -> bool {
+            false
+        }
+        fn handle_read(&mut self, cx: &mut Cx<'_>) -> io::Result<()> {
+            cx.recv(4096).map(drop)
+        }
+        fn handle_read_eof(&mut self, cx: &mut Cx<'_>) -> io::Result<()> {
+            self.eofs.set(self.eofs.get() + 1);
+            cx.close()
+        }
+        fn handle_close(&mut self, cx: &mut Cx<'_>) -> io::Result<()> {
+            match self.next.take() {
+                Some(sock) => cx.set_socket(sock),
+                None => cx.close(),
+            }
+        }
+    }
+    bounded(secs(20), move || {
+        let (sock, peer) = util::tcp_pair();
+        let (fresh, mut fresh_peer) = util::tcp_pair();
+        let mut ev = EventLoop::new().with_backend(b);
+        let eofs = Rc::new(Cell::new(0));
+        let t = ev
+            .add(Reconnecting {
+                next: Some(fresh),
+                eofs: Rc::clone(&eofs),
+            })
+            .adopt(sock)
+            .unwrap();
+        // The first connection breaks: a send after the peer's reset fails,
+        // and the owed handle_close, run before the next wait (so no report
+        // of the old socket comes in), reconnects.
+        util::reset(peer);
+        std::thread::sleep(Duration::from_millis(50));
+        ev.with(t, |_: &mut Reconnecting, cx| cx.send(b"lost").map(drop))
+            .unwrap()
+            .unwrap();
+        for _ in 0..5 {
+            ev.run_loop(Some(Duration::from_millis(20)), Some(1))
+                .unwrap();
+        }
+        assert!(ev.contains(t), "the channel lives on, on its new socket");
+        fresh_peer.write_all(b"hello").unwrap();
+        drop(fresh_peer);
+        run_until_closed(&mut ev, t, 100, "");
+        assert_eq!(eofs.get(), 1, "the new connection's end of stream");
+    });
+}
+
 backend_tests!(
+    a_new_socket_is_not_broken,
     a_reset_connection_kept_by_a_reader_is_closed,
     a_send_after_our_own_shutdown_does_not_end_reading,
     a_broken_connection_is_closed_though_handle_close_kept_it,
