@@ -45,6 +45,9 @@ fn line_matching(r: &mut impl BufRead, want: impl Fn(&str) -> bool) -> String {
 
 // ---- urgent data ---------------------------------------------------------
 
+/// An app to start (its name and arguments), a first request, and a second.
+type AppCase<'a> = (&'a str, Vec<&'a str>, &'a [u8], &'a [u8]);
+
 /// Everything `c` receives until it has been quiet for 300 ms (waiting at
 /// most `WAIT` for the first byte).
 fn drain(c: &mut TcpStream) -> Vec<u8> {
@@ -75,7 +78,7 @@ fn urgent_data_does_not_make_a_server_spin() {
     let root_arg = root.to_str().unwrap().to_string();
     // Per app: the arguments, a first request, and one that always gets an
     // answer (a chat line to an empty room would not).
-    let servers: [(&str, Vec<&str>, &[u8], &[u8]); 4] = [
+    let servers: [AppCase; 4] = [
         (
             "echo",
             vec!["-q", "echo", "--listen", "127.0.0.1:0"],
