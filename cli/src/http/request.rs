@@ -69,24 +69,25 @@ impl Request {
 /// request's framing cannot be trusted).
 pub type Reject = Status;
 
-/// RFC 9110 `tchar`, as a table: every byte of every method and field
-/// name is checked.
-const TCHAR: [bool; 256] = {
+/// A byte table: letters, digits and `extra` are in.
+const fn alphanumeric_and(extra: &[u8]) -> [bool; 256] {
     let mut t = [false; 256];
     let mut b = 0;
     while b < 256 {
-        let c = b as u8;
-        t[b] = c.is_ascii_alphanumeric();
+        t[b] = (b as u8).is_ascii_alphanumeric();
         b += 1;
     }
-    let extra = b"!#$%&'*+-.^_`|~";
     let mut i = 0;
     while i < extra.len() {
         t[extra[i] as usize] = true;
         i += 1;
     }
     t
-};
+}
+
+/// RFC 9110 `tchar`, as a table: every byte of every method and field
+/// name is checked.
+const TCHAR: [bool; 256] = alphanumeric_and(b"!#$%&'*+-.^_`|~");
 
 fn is_tchar(b: u8) -> bool {
     TCHAR[usize::from(b)]
@@ -373,21 +374,7 @@ pub fn parse_head_into(head: &[u8], req: &mut Request) -> Result<(), Reject> {
 
 /// The bytes of `uri-host [ ":" port ]` (RFC 3986: unreserved, sub-delims,
 /// `%` of pct-encoded, `:` and the brackets of an IP literal).
-const HOST: [bool; 256] = {
-    let mut t = [false; 256];
-    let mut b = 0;
-    while b < 256 {
-        t[b] = (b as u8).is_ascii_alphanumeric();
-        b += 1;
-    }
-    let extra = b"-._~!$&'()*+,;=:%[]";
-    let mut i = 0;
-    while i < extra.len() {
-        t[extra[i] as usize] = true;
-        i += 1;
-    }
-    t
-};
+const HOST: [bool; 256] = alphanumeric_and(b"-._~!$&'()*+,;=:%[]");
 
 /// RFC 9112 §3.2: a Host value is `uri-host [ ":" port ]` (or empty): no
 /// spaces, slashes, `@` or the like, which a server must answer with 400.
