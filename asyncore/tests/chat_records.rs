@@ -1,14 +1,15 @@
-//! `ChatHandler::found_record`, on every backend: a record that arrived
-//! whole is handed over in place; one that arrived in pieces goes through
-//! `collect_incoming_data` and `found_terminator`; a handler that does not
-//! override the hook sees asynchat's sequence, with its stops between the
-//! two hooks.
+//! `ChatHandler::found_record` and `Chat::next_record`, on every backend: a
+//! record that arrived whole is handed over in place; one that arrived in
+//! pieces goes through `collect_incoming_data` and `found_terminator`; a
+//! handler that does not override the hook sees asynchat's sequence, with
+//! its stops between the two hooks; the records read with one are taken
+//! whole, with the same stops; `found_records` gets them in runs.
 
 #[macro_use]
 mod util;
 use util::{ms, run_until, run_until_empty, secs, unix_pair, Proc};
 
-use asyncore_loop::chat::{AsyncChat, Chat, ChatHandler, Terminator};
+use asyncore_loop::chat::{AsyncChat, Chat, ChatHandler, Records as Run, Terminator};
 use asyncore_loop::{Backend, Token};
 use std::cell::RefCell;
 use std::io::{self, BufRead, BufReader, Read, Write};
@@ -25,6 +26,10 @@ enum Seen {
     Data(Vec<u8>),
     /// `found_terminator()`
     Term,
+    /// `chat.next_record()`: the data, and the record as received
+    Taken(Vec<u8>, Vec<u8>),
+    /// `found_records(records)`: as received, and how many
+    Run(Vec<u8>, usize),
 }
 
 type Shared<T> = Rc<RefCell<T>>;
@@ -37,26 +42,64 @@ fn data(d: &str) -> Seen {
     Seen::Data(d.as_bytes().to_vec())
 }
 
-/// Records every hook; `on_record` runs after `found_record` is noted, and
-/// `on_data` after `collect_incoming_data` is.
-struct Records {
-    seen: Shared<Vec<Seen>>,
-    on_record: fn(&mut Chat<'_, '_>, &[u8]) -> io::Result<()>,
+fn taken(d: &str, received: &str) -> Seen {
+    Seen::Taken(d.as_bytes().to_vec(), received.as_bytes().to_vec())
 }
 
-impl Records {
+fn run(received: &str, count: usize) -> Seen {
+    Seen::Run(received.as_bytes().to_vec(), count)
+}
+
+/// Takes the records already whole behind the one in hand, noting each and
+/// passing it to `then`, until `next_record` gives none.
+fn take_rest(
+    seen: &Shared<Vec<Seen>>,
+    chat: &mut Chat<'_, '_>,
+    then: fn(&mut Chat<'_, '_>, &[u8]) -> io::Result<()>,
+) -> io::Result<()> {
+    while let Some(r) = chat.next_record() {
+        let entry = Seen::Taken(r.data().to_vec(), r.as_received().to_vec());
+        seen.borrow_mut().push(entry);
+        then(chat, r.data())?;
+    }
+    Ok(())
+}
+
+/// Records every hook; `on_record` runs after `found_record` is noted, and
+/// `on_data` after `collect_incoming_data` is.
+/// With `take`, `found_record` then takes the records behind its own with
+/// `next_record`, each noted and given to `on_record` too.
+struct EachRecord {
+    seen: Shared<Vec<Seen>>,
+    on_record: fn(&mut Chat<'_, '_>, &[u8]) -> io::Result<()>,
+    take: bool,
+}
+
+impl EachRecord {
     fn new(seen: &Shared<Vec<Seen>>) -> Self {
-        Records {
+        EachRecord {
             seen: seen.clone(),
             on_record: |_, _| Ok(()),
+            take: false,
+        }
+    }
+
+    fn taking(seen: &Shared<Vec<Seen>>) -> Self {
+        EachRecord {
+            take: true,
+            ..EachRecord::new(seen)
         }
     }
 }
 
-impl ChatHandler for Records {
+impl ChatHandler for EachRecord {
     fn found_record(&mut self, chat: &mut Chat<'_, '_>, record: &[u8]) -> io::Result<()> {
         self.seen.borrow_mut().push(Seen::Record(record.to_vec()));
-        (self.on_record)(chat, record)
+        (self.on_record)(chat, record)?;
+        if self.take {
+            take_rest(&self.seen, chat, self.on_record)?;
+        }
+        Ok(())
     }
     fn collect_incoming_data(&mut self, _: &mut Chat<'_, '_>, data: &[u8]) -> io::Result<()> {
         self.seen.borrow_mut().push(Seen::Data(data.to_vec()));
@@ -85,6 +128,42 @@ impl ChatHandler for Pieces {
     }
 }
 
+/// Takes whole records in runs (`found_records`); `on_run` runs after a
+/// run is noted, with its bytes as received.
+struct Runs {
+    seen: Shared<Vec<Seen>>,
+    on_run: fn(&mut Chat<'_, '_>, &[u8]) -> io::Result<()>,
+}
+
+impl Runs {
+    fn new(seen: &Shared<Vec<Seen>>) -> Self {
+        Runs {
+            seen: seen.clone(),
+            on_run: |_, _| Ok(()),
+        }
+    }
+}
+
+impl ChatHandler for Runs {
+    fn found_records(&mut self, chat: &mut Chat<'_, '_>, records: Run<'_>) -> io::Result<()> {
+        let received = records.as_received();
+        let seen = Seen::Run(received.to_vec(), records.count());
+        self.seen.borrow_mut().push(seen);
+        (self.on_run)(chat, received)
+    }
+    fn found_record(&mut self, _: &mut Chat<'_, '_>, record: &[u8]) -> io::Result<()> {
+        panic!("found_record({record:?}) with found_records taking the runs");
+    }
+    fn collect_incoming_data(&mut self, _: &mut Chat<'_, '_>, data: &[u8]) -> io::Result<()> {
+        self.seen.borrow_mut().push(Seen::Data(data.to_vec()));
+        Ok(())
+    }
+    fn found_terminator(&mut self, _: &mut Chat<'_, '_>) -> io::Result<()> {
+        self.seen.borrow_mut().push(Seen::Term);
+        Ok(())
+    }
+}
+
 /// Runs one pass at a time until `seen` holds `n` entries (5 s at most).
 fn run_until_seen(ev: &mut asyncore_loop::EventLoop, seen: &Shared<Vec<Seen>>, n: usize) {
     let seen = seen.clone();
@@ -100,7 +179,7 @@ fn whole_records_come_in_place(b: Backend) {
         .unwrap();
     let seen: Shared<Vec<Seen>> = Rc::default();
     let mut ev = util::event_loop(b, ());
-    let mut h = Records::new(&seen);
+    let mut h = EachRecord::new(&seen);
     h.on_record = |chat, record| {
         if record.starts_with(b"size ") {
             chat.set_terminator(3usize);
@@ -133,7 +212,7 @@ fn split_records_come_in_pieces(b: Backend) {
     let (a, mut peer) = unix_pair();
     let seen: Shared<Vec<Seen>> = Rc::default();
     let mut ev = util::event_loop(b, ());
-    ev.add(AsyncChat::new(Records::new(&seen)).with_terminator("\r\n"))
+    ev.add(AsyncChat::new(EachRecord::new(&seen)).with_terminator("\r\n"))
         .adopt(a)
         .unwrap();
     peer.write_all(b"ab").unwrap();
@@ -199,7 +278,7 @@ fn a_close_or_a_discard_in_found_record_stops_there(b: Backend) {
     peer.write_all(b"a\nb\nc\n").unwrap();
     let seen: Shared<Vec<Seen>> = Rc::default();
     let mut ev = util::event_loop(b, ());
-    let mut h = Records::new(&seen);
+    let mut h = EachRecord::new(&seen);
     h.on_record = |chat, _| chat.close();
     ev.add(AsyncChat::new(h).with_terminator("\n"))
         .adopt(a)
@@ -210,7 +289,7 @@ fn a_close_or_a_discard_in_found_record_stops_there(b: Backend) {
     let (a, mut peer) = unix_pair();
     peer.write_all(b"a\nb\nc\n").unwrap();
     let seen: Shared<Vec<Seen>> = Rc::default();
-    let mut h = Records::new(&seen);
+    let mut h = EachRecord::new(&seen);
     h.on_record = |chat, _| {
         chat.discard_buffers();
         Ok(())
@@ -232,15 +311,33 @@ fn a_close_or_a_discard_in_found_record_stops_there(b: Backend) {
 /// mark of 8 bytes): reading pauses and resumes, and every line comes back
 /// in order, whichever way the lines were cut.
 fn an_echo_from_found_record_keeps_order_under_back_pressure(b: Backend) {
+    echo_under_back_pressure(b, false);
+}
+
+/// The same echo taking the records read with each one (`next_record`):
+/// the taking stops where back-pressure pauses the hooks, so the queue
+/// passes the high-water mark by one record's answer at most.
+fn an_echo_taking_records_keeps_order_under_back_pressure(b: Backend) {
+    echo_under_back_pressure(b, true);
+}
+
+fn echo_under_back_pressure(b: Backend, take: bool) {
     let (a, mut peer) = unix_pair();
     let lines: Vec<String> = (0..2000).map(|i| format!("line {i}\r\n")).collect();
     let sent = lines.concat();
     let seen: Shared<Vec<Seen>> = Rc::default();
     let mut ev = util::event_loop(b, ());
-    let mut h = Records::new(&seen);
+    let mut h = if take {
+        EachRecord::taking(&seen)
+    } else {
+        EachRecord::new(&seen)
+    };
     h.on_record = |chat, line| {
         chat.push(line)?;
-        chat.push("\r\n")
+        chat.push("\r\n")?;
+        // The mark (8), then one answer of at most 11 bytes.
+        assert!(chat.queued_bytes() <= 19, "{} queued", chat.queued_bytes());
+        Ok(())
     };
     // Split records go through `found_terminator`, which this handler only
     // notes: send the lines in pieces that never cut one.
@@ -270,13 +367,252 @@ fn an_echo_from_found_record_keeps_order_under_back_pressure(b: Backend) {
     writer.join().unwrap();
     let got = reader.join().unwrap();
     assert_eq!(String::from_utf8(got).unwrap(), sent);
+    let seen = seen.borrow();
     assert!(
-        seen.borrow().iter().all(|s| matches!(s, Seen::Record(_))),
+        seen.iter()
+            .all(|s| matches!(s, Seen::Record(_) | Seen::Taken(..))),
         "lines never cut by the writer come whole"
+    );
+    let taken = seen.iter().filter(|s| matches!(s, Seen::Taken(..))).count();
+    assert_eq!(take, taken > 0, "{taken} records taken");
+}
+
+/// `next_record` takes the records read with the one in hand, as the hooks
+/// would give them: a terminator set after one record frames the next (a
+/// count included), a record not yet whole stays for the hooks, and an
+/// empty line ends a `BlankLine` record.
+fn next_record_takes_the_records_read_with_this_one(b: Backend) {
+    let (a, mut peer) = unix_pair();
+    peer.write_all(b"one\r\ntwo\r\n\r\nsize 3\r\nabcrest\r\npa")
+        .unwrap();
+    let seen: Shared<Vec<Seen>> = Rc::default();
+    let mut ev = util::event_loop(b, ());
+    let mut h = EachRecord::taking(&seen);
+    h.on_record = |chat, record| {
+        if record.starts_with(b"size ") {
+            chat.set_terminator(3usize);
+        } else if chat.terminator() == &Terminator::Count(0) {
+            chat.set_terminator("\r\n");
+        }
+        Ok(())
+    };
+    ev.add(AsyncChat::new(h).with_terminator("\r\n"))
+        .adopt(a)
+        .unwrap();
+    run_until_seen(&mut ev, &seen, 7);
+    peer.write_all(b"rt\r\nx\r\n").unwrap();
+    run_until_seen(&mut ev, &seen, 10);
+    assert_eq!(
+        *seen.borrow(),
+        [
+            record("one"),
+            taken("two", "two\r\n"),
+            taken("", "\r\n"),
+            taken("size 3", "size 3\r\n"),
+            taken("abc", "abc"),
+            taken("rest", "rest\r\n"),
+            data("pa"),
+            data("rt"),
+            Seen::Term,
+            record("x"),
+        ]
+    );
+
+    let (a, mut peer) = unix_pair();
+    peer.write_all(b"a\nb\n\n\nc\n\r\n").unwrap();
+    let seen: Shared<Vec<Seen>> = Rc::default();
+    ev.add(AsyncChat::new(EachRecord::taking(&seen)).with_terminator(Terminator::BlankLine))
+        .adopt(a)
+        .unwrap();
+    run_until_seen(&mut ev, &seen, 3);
+    assert_eq!(
+        *seen.borrow(),
+        [record("a\nb\n"), taken("", "\n"), taken("c\n", "c\n\r\n")]
     );
 }
 
-/// The line echo example, a user of `found_record`, over TCP: lines sent
+/// A close among the records taken ends the taking; so does a
+/// `discard_buffers`, which drops the rest of the input.
+fn next_record_stops_at_a_close_or_a_discard(b: Backend) {
+    let (a, mut peer) = unix_pair();
+    peer.write_all(b"a\nb\nc\n").unwrap();
+    let seen: Shared<Vec<Seen>> = Rc::default();
+    let mut ev = util::event_loop(b, ());
+    let mut h = EachRecord::taking(&seen);
+    h.on_record = |chat, r| if r == b"b" { chat.close() } else { Ok(()) };
+    ev.add(AsyncChat::new(h).with_terminator("\n"))
+        .adopt(a)
+        .unwrap();
+    run_until_empty(&mut ev);
+    assert_eq!(*seen.borrow(), [record("a"), taken("b", "b\n")]);
+
+    let (a, mut peer) = unix_pair();
+    peer.write_all(b"a\nb\nc\n").unwrap();
+    let seen: Shared<Vec<Seen>> = Rc::default();
+    let mut h = EachRecord::taking(&seen);
+    h.on_record = |chat, r| {
+        if r == b"b" {
+            chat.discard_buffers();
+        }
+        Ok(())
+    };
+    let t: Token = ev
+        .add(AsyncChat::new(h).with_terminator("\n"))
+        .adopt(a)
+        .unwrap();
+    run_until_seen(&mut ev, &seen, 2);
+    ev.run_loop(Some(ms(20)), Some(2)).unwrap();
+    assert_eq!(*seen.borrow(), [record("a"), taken("b", "b\n")]);
+    peer.write_all(b"d\ne\n").unwrap();
+    run_until_seen(&mut ev, &seen, 4);
+    assert_eq!(
+        *seen.borrow(),
+        [
+            record("a"),
+            taken("b", "b\n"),
+            record("d"),
+            taken("e", "e\n")
+        ]
+    );
+    assert!(ev.contains(t));
+}
+
+/// `found_records` gets every record whole in the input at once, as
+/// received; a record in pieces still comes through the two hooks; a
+/// terminator set in `found_records` applies after the run (a count
+/// included); an empty line ends a `BlankLine` record.
+fn whole_records_come_in_runs(b: Backend) {
+    let (a, mut peer) = unix_pair();
+    peer.write_all(b"a\r\nb\r\n\r\nc").unwrap();
+    let seen: Shared<Vec<Seen>> = Rc::default();
+    let mut ev = util::event_loop(b, ());
+    ev.add(AsyncChat::new(Runs::new(&seen)).with_terminator("\r\n"))
+        .adopt(a)
+        .unwrap();
+    run_until_seen(&mut ev, &seen, 2);
+    peer.write_all(b"d\r\ne\r\n").unwrap();
+    run_until_seen(&mut ev, &seen, 5);
+    assert_eq!(
+        *seen.borrow(),
+        [
+            run("a\r\nb\r\n\r\n", 3),
+            data("c"),
+            data("d"),
+            Seen::Term,
+            run("e\r\n", 1),
+        ]
+    );
+
+    let (a, mut peer) = unix_pair();
+    peer.write_all(b"x\r\nsize 3\r\n").unwrap();
+    let seen: Shared<Vec<Seen>> = Rc::default();
+    let mut h = Runs::new(&seen);
+    h.on_run = |chat, received| {
+        if received.ends_with(b"size 3\r\n") {
+            chat.set_terminator(3usize);
+        } else if chat.terminator() == &Terminator::Count(0) {
+            chat.set_terminator("\r\n");
+        }
+        Ok(())
+    };
+    ev.add(AsyncChat::new(h).with_terminator("\r\n"))
+        .adopt(a)
+        .unwrap();
+    run_until_seen(&mut ev, &seen, 1);
+    peer.write_all(b"abcrest\r\n").unwrap();
+    run_until_seen(&mut ev, &seen, 3);
+    assert_eq!(
+        *seen.borrow(),
+        [run("x\r\nsize 3\r\n", 2), run("abc", 1), run("rest\r\n", 1)]
+    );
+
+    let (a, mut peer) = unix_pair();
+    peer.write_all(b"a\nb\n\n\nc\n\r\n").unwrap();
+    let seen: Shared<Vec<Seen>> = Rc::default();
+    ev.add(AsyncChat::new(Runs::new(&seen)).with_terminator(Terminator::BlankLine))
+        .adopt(a)
+        .unwrap();
+    run_until_seen(&mut ev, &seen, 1);
+    assert_eq!(*seen.borrow(), [run("a\nb\n\n\nc\n\r\n", 3)]);
+}
+
+/// A close in `found_records` stops the input after the run.
+fn a_close_in_found_records_stops_there(b: Backend) {
+    let (a, mut peer) = unix_pair();
+    peer.write_all(b"a\nb\nc").unwrap();
+    let seen: Shared<Vec<Seen>> = Rc::default();
+    let mut ev = util::event_loop(b, ());
+    let mut h = Runs::new(&seen);
+    h.on_run = |chat, _| chat.close();
+    ev.add(AsyncChat::new(h).with_terminator("\n"))
+        .adopt(a)
+        .unwrap();
+    run_until_empty(&mut ev);
+    assert_eq!(*seen.borrow(), [run("a\nb\n", 2)]);
+}
+
+/// An echo of runs under back-pressure (a high-water mark of 8 bytes):
+/// every line comes back in order, and the queue passes the mark by one
+/// run (one read) at most.
+fn an_echo_of_runs_keeps_order_under_back_pressure(b: Backend) {
+    let (a, mut peer) = unix_pair();
+    let lines: Vec<String> = (0..2000).map(|i| format!("line {i}\r\n")).collect();
+    let sent = lines.concat();
+    let seen: Shared<Vec<Seen>> = Rc::default();
+    let mut ev = util::event_loop(b, ());
+    let mut h = Runs::new(&seen);
+    h.on_run = |chat, received| {
+        chat.push(received)?;
+        assert!(
+            chat.queued_bytes() <= 8 + received.len(),
+            "{} queued",
+            chat.queued_bytes()
+        );
+        Ok(())
+    };
+    ev.add(
+        AsyncChat::new(h)
+            .with_terminator("\r\n")
+            .with_water_marks(8, 4),
+    )
+    .adopt(a)
+    .unwrap();
+    let writer = {
+        let mut peer = peer.try_clone().unwrap();
+        let lines = lines.clone();
+        std::thread::spawn(move || {
+            for group in lines.chunks(7) {
+                peer.write_all(group.concat().as_bytes()).unwrap();
+            }
+        })
+    };
+    let mut got = vec![0u8; sent.len()];
+    let reader = std::thread::spawn(move || {
+        peer.read_exact(&mut got).unwrap();
+        got
+    });
+    run_until(&mut ev, |_| reader.is_finished());
+    writer.join().unwrap();
+    let got = reader.join().unwrap();
+    assert_eq!(String::from_utf8(got).unwrap(), sent);
+    let seen = seen.borrow();
+    let total: usize = seen
+        .iter()
+        .map(|s| match s {
+            Seen::Run(_, n) => *n,
+            other => panic!("lines never cut by the writer come whole: {other:?}"),
+        })
+        .sum();
+    assert_eq!(total, lines.len());
+    assert!(
+        seen.len() < lines.len(),
+        "{} runs for {} lines",
+        seen.len(),
+        lines.len()
+    );
+}
+
+/// The line echo example, a user of `found_records`, over TCP: lines sent
 /// whole, a line cut across three writes, a line past its 64 KiB limit
 /// (an error line, and the connection goes on), then one more line.
 fn the_line_echo_example_answers_whole_and_split_lines(b: Backend) {
@@ -326,4 +662,10 @@ backend_tests!(
     the_default_gives_asynchats_hooks,
     a_close_or_a_discard_in_found_record_stops_there,
     an_echo_from_found_record_keeps_order_under_back_pressure,
+    an_echo_taking_records_keeps_order_under_back_pressure,
+    next_record_takes_the_records_read_with_this_one,
+    next_record_stops_at_a_close_or_a_discard,
+    whole_records_come_in_runs,
+    a_close_in_found_records_stops_there,
+    an_echo_of_runs_keeps_order_under_back_pressure,
 );

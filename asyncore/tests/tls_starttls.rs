@@ -17,9 +17,26 @@ use std::sync::Arc;
 use util::{event_loop, secs, test_certs, Proc};
 
 /// A line protocol: `STARTTLS` upgrades, anything else is answered `250 LINE`.
+/// With `take_records`, the lines read with one are taken whole
+/// (`Chat::next_record`) instead of through the hooks.
 struct Lines {
     tls: Arc<ServerConfig>,
     line: Vec<u8>,
+    take_records: bool,
+}
+
+impl Lines {
+    fn answer(&self, chat: &mut Chat<'_, '_, bool>, line: &[u8]) -> io::Result<()> {
+        if line == b"STARTTLS" {
+            chat.push("220 go ahead\r\n")?;
+            chat.start_tls_server_when_flushed(self.tls.clone());
+            return Ok(());
+        }
+        let mut reply = b"250 ".to_vec();
+        reply.extend_from_slice(line);
+        reply.extend_from_slice(b"\r\n");
+        chat.push(reply)
+    }
 }
 
 impl ChatHandler<bool> for Lines {
@@ -29,15 +46,14 @@ impl ChatHandler<bool> for Lines {
     }
     fn found_terminator(&mut self, chat: &mut Chat<'_, '_, bool>) -> io::Result<()> {
         let line = std::mem::take(&mut self.line);
-        if line == b"STARTTLS" {
-            chat.push("220 go ahead\r\n")?;
-            chat.start_tls_server_when_flushed(self.tls.clone());
+        self.answer(chat, &line)?;
+        if !self.take_records {
             return Ok(());
         }
-        let mut reply = b"250 ".to_vec();
-        reply.extend_from_slice(&line);
-        reply.extend_from_slice(b"\r\n");
-        chat.push(reply)
+        while let Some(record) = chat.next_record() {
+            self.answer(chat, record.data())?;
+        }
+        Ok(())
     }
     fn handle_tls_established(&mut self, chat: &mut Chat<'_, '_, bool>) -> io::Result<()> {
         *chat.state() = true;
@@ -45,7 +61,7 @@ impl ChatHandler<bool> for Lines {
     }
 }
 
-fn run(b: Backend, mode: &str) -> (String, bool) {
+fn run(b: Backend, mode: &str, take_records: bool) -> (String, bool) {
     let certs = test_certs();
     let tls = server_config(&certs.cert, &certs.key, &[]).unwrap();
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -56,6 +72,7 @@ fn run(b: Backend, mode: &str) -> (String, bool) {
     let chat = AsyncChat::new(Lines {
         tls,
         line: Vec::new(),
+        take_records,
     })
     .with_terminator("\r\n");
     ev.add(chat).adopt(sock.into()).unwrap();
@@ -65,19 +82,28 @@ fn run(b: Backend, mode: &str) -> (String, bool) {
 }
 
 fn upgrade_after_the_reply(b: Backend) {
-    let (out, established) = run(b, "starttls");
-    assert_eq!(
-        out,
-        r#"b'250 NOOP\r\n' b'220 go ahead\r\n' b'250 NOOP\r\n'"#
-    );
-    assert!(established);
+    for take_records in [false, true] {
+        let (out, established) = run(b, "starttls", take_records);
+        assert_eq!(
+            out,
+            r#"b'250 NOOP\r\n' b'220 go ahead\r\n' b'250 NOOP\r\n'"#
+        );
+        assert!(established);
+    }
 }
 
+/// Refused too when the handler takes the lines read with `STARTTLS`
+/// itself: `next_record` gives none while the upgrade waits.
 fn input_after_starttls_is_refused(b: Backend) {
-    let (out, established) = run(b, "starttls_inject");
-    // The reply inviting TLS, then the close: RSET is never answered.
-    assert_eq!(out, r#"b'220 go ahead\r\n'"#);
-    assert!(!established);
+    for take_records in [false, true] {
+        let (out, established) = run(b, "starttls_inject", take_records);
+        // The reply inviting TLS, then the close: RSET is never answered.
+        assert_eq!(
+            out, r#"b'220 go ahead\r\n'"#,
+            "taking records: {take_records}"
+        );
+        assert!(!established);
+    }
 }
 
 /// What the client side saw.

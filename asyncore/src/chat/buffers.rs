@@ -28,6 +28,9 @@ pub(super) struct Buffers {
     pub(super) paused: bool,
     /// The close marker reached the head: `handle_close` is owed.
     pub(super) close_requested: bool,
+    /// Whole records go to `found_records` in runs (until its default
+    /// declines).
+    pub(super) runs: bool,
     /// Batch the pushes made while input is handled.
     // Spec: AC-CHAT-Q-12.
     pub(super) batch: bool,
@@ -65,6 +68,7 @@ impl Buffers {
             drain: false,
             paused: false,
             close_requested: false,
+            runs: true,
             batch: true,
             deferring: false,
             deferred: false,

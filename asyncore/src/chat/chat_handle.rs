@@ -3,7 +3,7 @@
 //! far are sent.
 
 use super::buffers::Buffers;
-use super::{FileRegion, Front, Producer, PushData, Terminator};
+use super::{FileRegion, Front, Producer, PushData, Record, Terminator};
 use crate::cx::Cx;
 use crate::deadline::Deadline;
 use crate::dispatcher::Dispatcher;
@@ -85,6 +85,9 @@ use std::time::Duration;
 pub struct Chat<'c, 'a, S: 'static = ()> {
     pub(super) cx: &'c mut Cx<'a, S>,
     pub(super) buf: &'c mut Buffers,
+    /// The channel's input bytes, read in place by [`Chat::next_record`]
+    /// (what the framing has not delivered is at the end).
+    pub(super) input: &'c [u8],
 }
 
 impl<S: 'static> std::fmt::Debug for Chat<'_, '_, S> {
@@ -102,6 +105,74 @@ impl<'a, S: 'static> Deref for Chat<'_, 'a, S> {
     type Target = Cx<'a, S>;
     fn deref(&self) -> &Cx<'a, S> {
         self.cx
+    }
+}
+
+impl<'c, S: 'static> Chat<'c, '_, S> {
+    /// Takes the next record if it is already whole in the input, read in
+    /// place, without a hook call: from a hook, the records that came in
+    /// the same read as the one it handles. `None` when the next one is not
+    /// whole yet (it comes through the hooks as it completes), and whenever
+    /// the hooks would stop: the channel closed or closing, reading paused
+    /// by back-pressure, input discarded, a STARTTLS upgrade waiting, or a
+    /// terminator that frames no records.
+    ///
+    /// The records come as the hooks would give them, one by one: a
+    /// terminator set after one record frames the next. Taking them in a
+    /// loop saves a hook call per record, and [`Record::as_received`]
+    /// lets a reply reuse the terminator's bytes.
+    ///
+    /// # Examples
+    ///
+    /// Answers each line of a pipelined burst, without a hook call per line:
+    ///
+    /// ```
+    /// use asyncore_loop::chat::{Chat, ChatHandler};
+    /// use std::io;
+    ///
+    /// struct Lengths;
+    ///
+    /// fn answer(chat: &mut Chat<'_, '_>, line: &[u8]) -> io::Result<()> {
+    ///     chat.push(format!("{}\r\n", line.len()))
+    /// }
+    ///
+    /// impl ChatHandler for Lengths {
+    ///     fn found_record(&mut self, chat: &mut Chat<'_, '_>, line: &[u8]) -> io::Result<()> {
+    ///         answer(chat, line)?;
+    ///         // The lines that came with this one:
+    ///         while let Some(record) = chat.next_record() {
+    ///             answer(chat, record.data())?;
+    ///         }
+    ///         Ok(())
+    ///     }
+    ///     // A line cut across reads; this example does not collect it.
+    ///     fn collect_incoming_data(&mut self, _: &mut Chat<'_, '_>, _: &[u8]) -> io::Result<()> {
+    ///         Ok(())
+    ///     }
+    ///     fn found_terminator(&mut self, chat: &mut Chat<'_, '_>) -> io::Result<()> {
+    ///         chat.push("-ERR line cut across reads\r\n")
+    ///     }
+    /// }
+    /// ```
+    #[inline]
+    pub fn next_record(&mut self) -> Option<Record<'c>> {
+        if self.input_stopped() {
+            return None;
+        }
+        let input = self.input;
+        let (start, data_end, end) = self.buf.framing.next_whole(input)?;
+        Some(Record::new(input.get(start..end)?, data_end - start))
+    }
+
+    /// Whether the hooks would stop taking input now (see
+    /// [`next_record`](Chat::next_record)).
+    #[inline(always)]
+    fn input_stopped(&self) -> bool {
+        #[cfg(feature = "tls")]
+        let upgrading = self.buf.tls_upgrade.is_some();
+        #[cfg(not(feature = "tls"))]
+        let upgrading = false;
+        self.cx.is_closed() || self.buf.paused || self.buf.close_requested || upgrading
     }
 }
 
@@ -167,6 +238,12 @@ impl<'a, S: 'static> Chat<'_, 'a, S> {
     /// through `collect_incoming_data` and `found_terminator`.
     pub(super) fn decline_records(&mut self) {
         self.buf.framing.set_whole_records(false);
+    }
+
+    /// `found_records`' default: whole records go to `found_record`, one
+    /// by one.
+    pub(super) fn decline_runs(&mut self) {
+        self.buf.runs = false;
     }
 
     /// After a push: one send now, or later when batching input.

@@ -73,6 +73,38 @@ impl ShortDelimiter {
         self.find_from(hay, p + 1)
     }
 
+    /// The delimiters that follow one another from `buf[at..]` on, each
+    /// ending a record: the end of the last one and how many there are.
+    /// [`find`](Self::find) in a loop, with the choice of routine made
+    /// once for the whole run.
+    #[inline]
+    pub(super) fn find_run(&self, buf: &[u8], mut at: usize) -> (usize, usize) {
+        let len = 1 + self.rest_len;
+        let mut count = 0;
+        #[cfg(target_arch = "x86_64")]
+        if let Some(one) = &self.first.avx2 {
+            while let Some(hay) = buf.get(at..) {
+                let Some(p) = one.find(hay) else { break };
+                let i = if self.rest_follows(&hay[p + 1..]) {
+                    p
+                } else {
+                    match self.find_from(hay, p + 1) {
+                        Some(i) => i,
+                        None => break,
+                    }
+                };
+                at += i + len;
+                count += 1;
+            }
+            return (at, count);
+        }
+        while let Some(i) = buf.get(at..).and_then(|hay| self.find(hay)) {
+            at += i + len;
+            count += 1;
+        }
+        (at, count)
+    }
+
     /// [`find`](Self::find) from `at` on.
     #[cold]
     #[inline(never)]

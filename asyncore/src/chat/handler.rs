@@ -1,6 +1,6 @@
 //! `ChatHandler`: what a protocol on a chat channel implements.
 
-use super::Chat;
+use super::{Chat, Records};
 use crate::deadline::Deadline;
 use crate::timer::TimerId;
 use std::io;
@@ -72,6 +72,54 @@ pub trait ChatHandler<S: 'static = ()>: 'static {
     fn found_record(&mut self, chat: &mut Chat<'_, '_, S>, record: &[u8]) -> io::Result<()> {
         let _ = record;
         chat.decline_records();
+        Ok(())
+    }
+
+    /// Every record that arrived whole, in one call: the records already
+    /// whole in the input when the first of them is found, as one run read
+    /// in place ([`Records`]: the bytes as received, terminators included,
+    /// and how many). Called instead of `found_record` for them; a record
+    /// that arrives in pieces across reads still comes through
+    /// `collect_incoming_data` and `found_terminator`.
+    ///
+    /// For a relay or an echo, which sends the records on as they came:
+    /// one call and one push for all the records of a read. Every record
+    /// of a run is framed by the terminator in effect when the run is
+    /// found; a terminator set here applies to what follows the run. A
+    /// protocol that changes its terminator after some record (a header
+    /// line announcing a body) keeps `found_record`, and may take the
+    /// records behind it with [`Chat::next_record`]. A record taken whole
+    /// is never longer than the input held at once: one receive
+    /// (`in_buffer_size`) and a held-back start of a delimiter.
+    ///
+    /// Default: the records go to `found_record` one by one.
+    ///
+    /// # Examples
+    ///
+    /// A line relay: the lines of a read go on in one push.
+    ///
+    /// ```
+    /// use asyncore_loop::chat::{Chat, ChatHandler, Records};
+    /// use std::io;
+    ///
+    /// struct Relay;
+    ///
+    /// impl ChatHandler for Relay {
+    ///     fn found_records(&mut self, chat: &mut Chat<'_, '_>, lines: Records<'_>) -> io::Result<()> {
+    ///         chat.push(lines.as_received())
+    ///     }
+    ///     // A line cut across reads:
+    ///     fn collect_incoming_data(&mut self, chat: &mut Chat<'_, '_>, data: &[u8]) -> io::Result<()> {
+    ///         chat.push(data)
+    ///     }
+    ///     fn found_terminator(&mut self, chat: &mut Chat<'_, '_>) -> io::Result<()> {
+    ///         chat.push("\r\n")
+    ///     }
+    /// }
+    /// ```
+    fn found_records(&mut self, chat: &mut Chat<'_, '_, S>, records: Records<'_>) -> io::Result<()> {
+        let _ = records;
+        chat.decline_runs();
         Ok(())
     }
 

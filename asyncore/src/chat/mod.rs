@@ -12,7 +12,10 @@
 //! ([`AsyncChat::with_water_marks`]), and a hard output limit turns runaway
 //! pushes into an error the handler sees ([`AsyncChat::with_out_limit`]).
 //! A record that arrived whole can be read in place, without collecting it
-//! first ([`ChatHandler::found_record`]).
+//! first ([`ChatHandler::found_record`]); the records that arrived with it
+//! can be taken without a hook call each ([`Chat::next_record`]), or all
+//! at once, as received, by a relay or an echo
+//! ([`ChatHandler::found_records`]).
 //!
 //! # A complete line-echo server
 //!
@@ -91,6 +94,7 @@ mod handler;
 mod out_queue;
 mod parser;
 mod producer;
+mod record;
 #[cfg(feature = "tls")]
 mod starttls;
 mod terminator;
@@ -108,4 +112,5 @@ pub use out_queue::{
 pub use parser::{Event, Parser};
 pub(crate) use parser::{Framing, Span};
 pub use producer::{FileProducer, Producer, SimpleProducer, DEFAULT_PRODUCER_BUFFER_SIZE};
+pub use record::{Record, Records};
 pub use terminator::Terminator;

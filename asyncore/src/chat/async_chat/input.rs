@@ -2,7 +2,7 @@
 //! with the hooks' pushes batched into one send.
 
 use super::AsyncChat;
-use crate::chat::{ChatHandler, Span};
+use crate::chat::{ChatHandler, Records, Span};
 use crate::cx::Cx;
 use std::io;
 
@@ -75,19 +75,24 @@ impl<H> AsyncChat<H> {
         loop {
             let handled = match self.buf.framing.next_span(&mut self.input) {
                 None => return Ok(()),
-                Some(Span::Record(start, end)) => {
-                    // The record is read where it lies, in the input bytes.
+                Some(Span::Record(start, end)) if self.buf.runs => {
+                    // With the records whole behind it, one run, read where
+                    // it lies in the input bytes.
+                    let first_end = self.buf.framing.position();
+                    let (run_end, more) = self.buf.framing.extend_run(&self.input);
                     let (handler, mut chat, input) = self.split_input(cx);
-                    let handled = handler.found_record(&mut chat, &input[start..end]);
-                    if self.buf.framing.whole_records() {
+                    let run = Records::new(&input[start..run_end], more + 1);
+                    let handled = handler.found_records(&mut chat, run);
+                    if self.buf.runs {
                         handled
                     } else {
-                        // The handler's default declined: this record and
-                        // every later one go through the two hooks.
-                        let span = self.buf.framing.in_pieces(start, end);
-                        self.hand_over(cx, span)
+                        // The handler's default declined: the records go to
+                        // `found_record`, this one first.
+                        self.buf.framing.rewind_run(first_end);
+                        self.found_record(cx, start, end)
                     }
                 }
+                Some(Span::Record(start, end)) => self.found_record(cx, start, end),
                 Some(span) => self.hand_over(cx, span),
             };
             handled?;
@@ -99,6 +104,31 @@ impl<H> AsyncChat<H> {
                     return Ok(());
                 }
             }
+        }
+    }
+
+    /// A whole record to `found_record`, or, once its default declined,
+    /// to the two hooks.
+    #[inline(always)]
+    fn found_record<S: 'static>(
+        &mut self,
+        cx: &mut Cx<'_, S>,
+        start: usize,
+        end: usize,
+    ) -> io::Result<()>
+    where
+        H: ChatHandler<S>,
+    {
+        // The record is read where it lies, in the input bytes.
+        let (handler, mut chat, input) = self.split_input(cx);
+        let handled = handler.found_record(&mut chat, &input[start..end]);
+        if self.buf.framing.whole_records() {
+            handled
+        } else {
+            // The handler's default declined: this record and every later
+            // one go through the two hooks.
+            let span = self.buf.framing.in_pieces(start, end);
+            self.hand_over(cx, span)
         }
     }
 

@@ -208,6 +208,7 @@ impl<H> AsyncChat<H> {
             Chat {
                 cx,
                 buf: &mut self.buf,
+                input: &self.input,
             },
         )
     }
@@ -223,6 +224,7 @@ impl<H> AsyncChat<H> {
             Chat {
                 cx,
                 buf: &mut self.buf,
+                input: &self.input,
             },
             &self.input,
         )

@@ -30,6 +30,7 @@ pub(crate) enum Span {
 
 /// Where the input stands and how it is cut: everything of a parser but its
 /// input bytes.
+#[derive(Clone)]
 pub(crate) struct Framing {
     /// `buf[pos..]` is not yet delivered.
     pos: usize,
@@ -240,6 +241,86 @@ impl Framing {
         self.pos = end;
         self.in_record = true;
         Some(Span::Data(start, end))
+    }
+
+    /// The next record if it is already whole in `buf` and nothing of it
+    /// was delivered: its start, the end of its data and the end of its
+    /// terminator, with the input moved past it. `None`, changing nothing,
+    /// whenever [`next_span`](Framing::next_span) would give anything but a
+    /// whole record: a piece, a signal due, input to discard, more input
+    /// needed, or a terminator that frames no records.
+    ///
+    /// The terminator is read at each call, so a change made after one
+    /// record frames the next, as with the hooks.
+    #[inline]
+    pub(crate) fn next_whole(&mut self, buf: &[u8]) -> Option<(usize, usize, usize)> {
+        if self.signal_pending || self.discard_pending || self.stalled || self.in_record {
+            return None;
+        }
+        let start = self.pos;
+        let hay = buf.get(start..).filter(|h| !h.is_empty())?;
+        let (data_end, end) = match &mut self.terminator {
+            Terminator::Delimiter(d) if !d.is_empty() => {
+                let i = match (&self.short, &self.finder) {
+                    (Some(short), _) => short.find(hay),
+                    (None, Some(f)) => f.find(hay),
+                    (None, None) => None, // unreachable: set with the delimiter
+                }?;
+                (i, i + d.len())
+            }
+            Terminator::Count(n) if *n > 0 && hay.len() >= *n => {
+                let n = std::mem::take(n);
+                (n, n)
+            }
+            Terminator::BlankLine if self.fresh => match hay {
+                [b'\n', ..] => (0, 1),
+                [b'\r', b'\n', ..] => (0, 2),
+                _ => match find_blank_line(hay) {
+                    BlankLineSearch::Found { data_end, line_end } => (data_end, line_end),
+                    BlankLineSearch::NotYet { .. } => return None,
+                },
+            },
+            _ => return None,
+        };
+        self.pos = start + end;
+        Some((start, start + data_end, start + end))
+    }
+
+    /// The records already whole in `buf` behind the one just taken (as a
+    /// [`Span::Record`] or with [`next_whole`](Framing::next_whole)), as
+    /// one run framed by the terminator in effect: the end of the run's
+    /// last terminator and how many records it holds (0: none, and the
+    /// input stays where it is).
+    pub(crate) fn extend_run(&mut self, buf: &[u8]) -> (usize, usize) {
+        if self.signal_pending || self.discard_pending || self.stalled || self.in_record {
+            return (self.pos, 0);
+        }
+        // A short delimiter (a CRLF line), in one loop: between two whole
+        // records nothing else of `next_whole`'s can change.
+        if let Some(short) = &self.short {
+            let (end, count) = short.find_run(buf, self.pos);
+            self.pos = end;
+            return (end, count);
+        }
+        let (mut end, mut count) = (self.pos, 0);
+        while let Some((_, _, e)) = self.next_whole(buf) {
+            end = e;
+            count += 1;
+        }
+        (end, count)
+    }
+
+    /// Where the undelivered input starts in the bytes.
+    pub(crate) fn position(&self) -> usize {
+        self.pos
+    }
+
+    /// Gives back the records an [`extend_run`](Framing::extend_run) took:
+    /// the input stands at `pos` again, what the run left before it. (A run
+    /// changes nothing else: only a count's record changes the terminator,
+    /// and a run never follows it.)
+    pub(crate) fn rewind_run(&mut self, pos: usize) {
+        self.pos = pos;
     }
 
     /// The span for a record that ends at `end` (its terminator already

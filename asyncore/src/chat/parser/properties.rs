@@ -84,6 +84,69 @@ fn records(first: &Terminator, script: &[Terminator], chunks: &[Vec<u8>]) -> Out
 // record counts as its piece and its signal. Fails if a record comes whole
 // after a piece of it went out.
 fn records_by_span(first: &Terminator, script: &[Terminator], chunks: &[Vec<u8>]) -> Outcome {
+    records_by_span_taking(first, script, chunks, Take::Spans)
+}
+
+/// How `records_by_span_taking` reads whole records.
+#[derive(Clone, Copy, Debug)]
+enum Take {
+    /// With spans only.
+    Spans,
+    /// With `next_whole` first.
+    Whole,
+    /// With `next_whole` and `extend_run` first, each run split back into
+    /// its records.
+    Runs,
+}
+
+/// A whole record: its start, data end and received end, and the
+/// terminator as it stood after the record was taken.
+type Taken = ((usize, usize, usize), Terminator);
+
+/// The next record of the current run, taking a new run (a record with
+/// `next_whole`, then `extend_run`) when the last one is used up. A run is checked against the records a
+/// copy of the framing gives with `next_whole`, which it must equal, in
+/// count and end, leaving the input and the terminator where they leave
+/// them.
+fn next_of_run(
+    f: &mut Framing,
+    buf: &[u8],
+    run: &mut std::collections::VecDeque<Taken>,
+) -> Option<Taken> {
+    if run.is_empty() {
+        let mut copy = f.clone();
+        let (start, _, first_end) = f.next_whole(buf)?;
+        let (end, more) = f.extend_run(buf);
+        if more == 0 {
+            assert_eq!(end, first_end, "an empty run leaves the input where it is");
+        }
+        let count = more + 1;
+        while let Some(r) = copy.next_whole(buf) {
+            run.push_back((r, copy.terminator().clone()));
+        }
+        assert_eq!(run.len(), count, "the run's count");
+        assert_eq!(run.front().map(|r| r.0 .0), Some(start), "the run's start");
+        assert_eq!(run.back().map(|r| r.0 .2), Some(end), "the run's end");
+        assert_eq!(copy.buffered(buf), f.buffered(buf), "where the input stands");
+        assert_eq!(copy.terminator(), f.terminator());
+    }
+    run.pop_front()
+}
+
+// `records_by_span`; with `Take::Whole` or `Take::Runs`, every record
+// already whole is taken first (as `Chat::next_record` and
+// `found_records` do, at any point of the input loop), and its
+// received bytes are checked against its terminator. A run's records are
+// given one by one; a script's terminator change made between two of them
+// applies only after the run, which was framed whole by the terminator in
+// effect when it was taken.
+fn records_by_span_taking(
+    first: &Terminator,
+    script: &[Terminator],
+    chunks: &[Vec<u8>],
+    take: Take,
+) -> Outcome {
+    let mut run = std::collections::VecDeque::new();
     let (mut f, mut buf) = (Framing::new(), Vec::new());
     f.set_terminator(first.clone());
     f.set_whole_records(true);
@@ -92,7 +155,22 @@ fn records_by_span(first: &Terminator, script: &[Terminator], chunks: &[Vec<u8>]
     let mut in_record = false;
     for chunk in chunks {
         f.feed(&mut buf, chunk);
-        while let Some(span) = f.next_span(&mut buf) {
+        loop {
+            let taken = match take {
+                Take::Spans => None,
+                Take::Whole => f.next_whole(&buf).map(|r| (r, f.terminator().clone())),
+                Take::Runs => next_of_run(&mut f, &buf, &mut run),
+            };
+            let span = match taken {
+                Some(((s, e, received), framed_by)) => {
+                    check_received(&framed_by, &buf[s..e], &buf[e..received]);
+                    Span::Record(s, e)
+                }
+                None => match f.next_span(&mut buf) {
+                    Some(span) => span,
+                    None => break,
+                },
+            };
             let (data, signal) = match span {
                 Span::Data(s, e) => (Some(buf[s..e].to_vec()), false),
                 Span::Terminator => (None, true),
@@ -121,7 +199,56 @@ fn records_by_span(first: &Terminator, script: &[Terminator], chunks: &[Vec<u8>]
     (out, f.buffer(&buf).to_vec(), f.terminator().clone())
 }
 
+// What ended a record taken whole, as received: the delimiter itself, no
+// bytes for a count (spent: it reads 0 now), an empty line for `BlankLine`.
+fn check_received(t: &Terminator, data: &[u8], ending: &[u8]) {
+    match t {
+        Terminator::Delimiter(d) => assert_eq!(ending, &d[..]),
+        Terminator::Count(n) => assert_eq!((*n, ending), (0, &b""[..])),
+        Terminator::BlankLine => {
+            assert!(ending == b"\n" || ending == b"\r\n", "{ending:?}");
+            assert!(data.is_empty() || data.ends_with(b"\n"), "{data:?}");
+        }
+        Terminator::None => panic!("a record with no terminator"),
+    }
+}
+
 proptest! {
+    // Records taken whole wherever the input loop stands are the records
+    // the spans give, and their terminators as received are the bytes
+    // that ended them.
+    #[test]
+    fn records_taken_whole_are_the_spans_records(
+        t in terminator(),
+        script in prop::collection::vec(terminator(), 0..12),
+        data in prop::collection::vec(alphabet(), 0..200),
+        cuts in prop::collection::vec(any::<usize>(), 0..20),
+    ) {
+        let chunks = split(&data, &cuts);
+        prop_assert_eq!(
+            records_by_span_taking(&t, &script, &chunks, Take::Whole),
+            records(&t, &script, &chunks)
+        );
+    }
+
+    // A run of records taken at once is the records `next_whole` gives one
+    // by one (checked in `next_of_run`, whatever the script); with no
+    // terminator changes, the records are the events' records.
+    #[test]
+    fn a_run_is_the_records_taken_whole(
+        t in terminator(),
+        script in prop::collection::vec(terminator(), 0..12),
+        data in prop::collection::vec(alphabet(), 0..200),
+        cuts in prop::collection::vec(any::<usize>(), 0..20),
+    ) {
+        let chunks = split(&data, &cuts);
+        records_by_span_taking(&t, &script, &chunks, Take::Runs);
+        prop_assert_eq!(
+            records_by_span_taking(&t, &[], &chunks, Take::Runs),
+            records(&t, &[], &chunks)
+        );
+    }
+
     // Whole records and pieces together are the events, record for record.
     #[test]
     fn spans_give_the_events_records(
