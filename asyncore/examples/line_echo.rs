@@ -6,7 +6,7 @@
 //! cargo run --release --example line_echo -- 127.0.0.1:PORT [select|poll|epoll]
 //! ```
 
-use asyncore_loop::chat::{AsyncChat, Chat, ChatHandler, Collector};
+use asyncore_loop::chat::{AsyncChat, Chat, ChatHandler, Collector, Records};
 use asyncore_loop::{
     Backend, Cx, Dispatcher, EventLoop, SockAddr, Socket, AF_INET, AF_INET6, SOCK_STREAM,
 };
@@ -21,13 +21,11 @@ struct LineEcho {
 }
 
 impl ChatHandler for LineEcho {
-    // A line that arrived whole is answered from the input buffer.
-    fn found_record(&mut self, chat: &mut Chat<'_, '_>, line: &[u8]) -> io::Result<()> {
-        // Only with a receive size above the limit can a whole line pass it.
-        if line.len() > MAX_LINE {
-            return too_long(chat, line.len());
-        }
-        echo(chat, line)
+    // The lines that arrived whole go back from the input buffer as they
+    // came, CRLFs included: one push for all the whole lines of a read.
+    fn found_records(&mut self, chat: &mut Chat<'_, '_>, lines: Records<'_>) -> io::Result<()> {
+        // A line that came whole fits in one receive: the limit holds.
+        chat.push(lines.as_received())
     }
 
     // A line split across reads is collected first.
@@ -67,7 +65,10 @@ impl Dispatcher for Server {
         let chan = AsyncChat::new(LineEcho {
             line: Collector::new(MAX_LINE),
         })
-        .with_terminator("\r\n");
+        .with_terminator("\r\n")
+        // One receive at most the limit: only a line cut across receives
+        // can pass it, and that one is collected.
+        .with_in_buffer_size(MAX_LINE);
         cx.add(chan).adopt(sock)?;
         Ok(())
     }
