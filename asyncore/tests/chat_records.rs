@@ -170,6 +170,16 @@ fn run_until_seen(ev: &mut asyncore_loop::EventLoop, seen: &Shared<Vec<Seen>>, n
     run_until(ev, move |_| seen.borrow().len() >= n);
 }
 
+/// `size 3` announces a body of 3 bytes (a count); after it, lines again.
+fn body_after_size(chat: &mut Chat<'_, '_>, record: &[u8]) -> io::Result<()> {
+    if record.starts_with(b"size ") {
+        chat.set_terminator(3usize);
+    } else if chat.terminator() == &Terminator::Count(0) {
+        chat.set_terminator("\r\n");
+    }
+    Ok(())
+}
+
 /// Records and their terminators sent together come whole, an empty one
 /// too; a terminator changed in `found_record` applies to the rest of the
 /// same input, a count included.
@@ -180,14 +190,7 @@ fn whole_records_come_in_place(b: Backend) {
     let seen: Shared<Vec<Seen>> = Rc::default();
     let mut ev = util::event_loop(b, ());
     let mut h = EachRecord::new(&seen);
-    h.on_record = |chat, record| {
-        if record.starts_with(b"size ") {
-            chat.set_terminator(3usize);
-        } else if chat.terminator() == &Terminator::Count(0) {
-            chat.set_terminator("\r\n");
-        }
-        Ok(())
-    };
+    h.on_record = body_after_size;
     ev.add(AsyncChat::new(h).with_terminator("\r\n"))
         .adopt(a)
         .unwrap();
@@ -322,11 +325,7 @@ fn an_echo_taking_records_keeps_order_under_back_pressure(b: Backend) {
 }
 
 fn echo_under_back_pressure(b: Backend, take: bool) {
-    let (a, mut peer) = unix_pair();
-    let lines: Vec<String> = (0..2000).map(|i| format!("line {i}\r\n")).collect();
-    let sent = lines.concat();
     let seen: Shared<Vec<Seen>> = Rc::default();
-    let mut ev = util::event_loop(b, ());
     let mut h = if take {
         EachRecord::taking(&seen)
     } else {
@@ -339,34 +338,7 @@ fn echo_under_back_pressure(b: Backend, take: bool) {
         assert!(chat.queued_bytes() <= 19, "{} queued", chat.queued_bytes());
         Ok(())
     };
-    // Split records go through `found_terminator`, which this handler only
-    // notes: send the lines in pieces that never cut one.
-    ev.add(
-        AsyncChat::new(h)
-            .with_terminator("\r\n")
-            .with_water_marks(8, 4),
-    )
-    .adopt(a)
-    .unwrap();
-    let writer = {
-        let mut peer = peer.try_clone().unwrap();
-        let lines = lines.clone();
-        std::thread::spawn(move || {
-            for group in lines.chunks(7) {
-                peer.write_all(group.concat().as_bytes()).unwrap();
-            }
-        })
-    };
-    let mut got = vec![0u8; sent.len()];
-    let reader = std::thread::spawn(move || {
-        peer.read_exact(&mut got).unwrap();
-        got
-    });
-    run_until_seen(&mut ev, &seen, lines.len());
-    run_until(&mut ev, |_| reader.is_finished());
-    writer.join().unwrap();
-    let got = reader.join().unwrap();
-    assert_eq!(String::from_utf8(got).unwrap(), sent);
+    echo_lines_with_a_mark_of_8(b, h);
     let seen = seen.borrow();
     assert!(
         seen.iter()
@@ -388,14 +360,7 @@ fn next_record_takes_the_records_read_with_this_one(b: Backend) {
     let seen: Shared<Vec<Seen>> = Rc::default();
     let mut ev = util::event_loop(b, ());
     let mut h = EachRecord::taking(&seen);
-    h.on_record = |chat, record| {
-        if record.starts_with(b"size ") {
-            chat.set_terminator(3usize);
-        } else if chat.terminator() == &Terminator::Count(0) {
-            chat.set_terminator("\r\n");
-        }
-        Ok(())
-    };
+    h.on_record = body_after_size;
     ev.add(AsyncChat::new(h).with_terminator("\r\n"))
         .adopt(a)
         .unwrap();
@@ -555,11 +520,7 @@ fn a_close_in_found_records_stops_there(b: Backend) {
 /// every line comes back in order, and the queue passes the mark by one
 /// run (one read) at most.
 fn an_echo_of_runs_keeps_order_under_back_pressure(b: Backend) {
-    let (a, mut peer) = unix_pair();
-    let lines: Vec<String> = (0..2000).map(|i| format!("line {i}\r\n")).collect();
-    let sent = lines.concat();
     let seen: Shared<Vec<Seen>> = Rc::default();
-    let mut ev = util::event_loop(b, ());
     let mut h = Runs::new(&seen);
     h.on_run = |chat, received| {
         chat.push(received)?;
@@ -570,8 +531,30 @@ fn an_echo_of_runs_keeps_order_under_back_pressure(b: Backend) {
         );
         Ok(())
     };
+    let lines = echo_lines_with_a_mark_of_8(b, h);
+    let seen = seen.borrow();
+    let total: usize = seen
+        .iter()
+        .map(|s| match s {
+            Seen::Run(_, n) => *n,
+            other => panic!("lines never cut by the writer come whole: {other:?}"),
+        })
+        .sum();
+    assert_eq!(total, lines);
+    assert!(seen.len() < lines, "{} runs for {lines} lines", seen.len());
+}
+
+/// Echoes 2000 lines through `handler` on a chat channel with a
+/// high-water mark of 8 bytes, written in groups of 7 lines that never cut
+/// one, and checks that they all come back in order; gives the number of
+/// lines.
+fn echo_lines_with_a_mark_of_8<H: ChatHandler>(b: Backend, handler: H) -> usize {
+    let (a, mut peer) = unix_pair();
+    let lines: Vec<String> = (0..2000).map(|i| format!("line {i}\r\n")).collect();
+    let sent = lines.concat();
+    let mut ev = util::event_loop(b, ());
     ev.add(
-        AsyncChat::new(h)
+        AsyncChat::new(handler)
             .with_terminator("\r\n")
             .with_water_marks(8, 4),
     )
@@ -595,21 +578,7 @@ fn an_echo_of_runs_keeps_order_under_back_pressure(b: Backend) {
     writer.join().unwrap();
     let got = reader.join().unwrap();
     assert_eq!(String::from_utf8(got).unwrap(), sent);
-    let seen = seen.borrow();
-    let total: usize = seen
-        .iter()
-        .map(|s| match s {
-            Seen::Run(_, n) => *n,
-            other => panic!("lines never cut by the writer come whole: {other:?}"),
-        })
-        .sum();
-    assert_eq!(total, lines.len());
-    assert!(
-        seen.len() < lines.len(),
-        "{} runs for {} lines",
-        seen.len(),
-        lines.len()
-    );
+    lines.len()
 }
 
 /// The line echo example, a user of `found_records`, over TCP: lines sent
