@@ -570,13 +570,15 @@ fn echo_lines_with_a_mark_of_8<H: ChatHandler>(b: Backend, handler: H) -> usize 
         })
     };
     let mut got = vec![0u8; sent.len()];
+    // The reader hands its socket back: dropped there, it would end the
+    // stream, and the channel could close before the thread is seen done.
     let reader = std::thread::spawn(move || {
         peer.read_exact(&mut got).unwrap();
-        got
+        (got, peer)
     });
     run_until(&mut ev, |_| reader.is_finished());
     writer.join().unwrap();
-    let got = reader.join().unwrap();
+    let (got, _peer) = reader.join().unwrap();
     assert_eq!(String::from_utf8(got).unwrap(), sent);
     lines.len()
 }
