@@ -1128,7 +1128,7 @@ fn render(
     }
     let _ = writeln!(
         s,
-        "Scenarios: {}. In (e) a message is a whole connection (connect, 64 B each way, close). (f) compares line servers: the C server echoes raw bytes; ours is `asyncore/examples/line_echo.rs` (AsyncChat, CRLF terminator, a whole line answered in place), and `bench/src/bin/peer_line_dispatcher.rs` the same echo on a bare Dispatcher (memchr, one reply per read), the floor under it; CPython's is asynchat.\n",
+        "Scenarios: {}. In (e) a message is a whole connection (connect, 64 B each way, close). (f) compares line servers: the C server echoes raw bytes; ours is `asyncore/examples/line_echo.rs` (AsyncChat, CRLF terminator, the lines that arrived whole answered in place, one push a read), and `bench/src/bin/peer_line_dispatcher.rs` the same echo on a bare Dispatcher (memchr, one reply per read), the floor under it; CPython's is asynchat.\n",
         echo_scens
             .iter()
             .map(|sc| sc.title.clone())
