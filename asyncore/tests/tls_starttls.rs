@@ -8,10 +8,10 @@
 #[macro_use]
 mod util;
 
-use asyncore_loop::chat::{AsyncChat, Chat, ChatHandler};
+use asyncore_loop::chat::{AsyncChat, Chat, ChatHandler, Records};
 use asyncore_loop::tls::{client_config, server_config, ClientConfig, Roots, ServerConfig};
 use asyncore_loop::{Backend, AF_INET, SOCK_STREAM};
-use std::io;
+use std::io::{self, Read, Write};
 use std::net::TcpListener;
 use std::sync::Arc;
 use util::{event_loop, secs, test_certs, Proc};
@@ -58,6 +58,74 @@ impl ChatHandler<bool> for Lines {
     fn handle_tls_established(&mut self, chat: &mut Chat<'_, '_, bool>) -> io::Result<()> {
         *chat.state() = true;
         Ok(())
+    }
+}
+
+/// `Lines` taking its whole lines in runs (`found_records`): the answers
+/// stop at `STARTTLS`, as a careful server's would.
+struct RunLines(Lines);
+
+impl ChatHandler<bool> for RunLines {
+    fn found_records(
+        &mut self,
+        chat: &mut Chat<'_, '_, bool>,
+        lines: Records<'_>,
+    ) -> io::Result<()> {
+        for line in lines.as_received().split_inclusive(|&b| b == b'\n') {
+            let line = &line[..line.len() - 2];
+            self.0.answer(chat, line)?;
+            if line == b"STARTTLS" {
+                break;
+            }
+        }
+        Ok(())
+    }
+    fn collect_incoming_data(&mut self, chat: &mut Chat<'_, '_, bool>, d: &[u8]) -> io::Result<()> {
+        self.0.collect_incoming_data(chat, d)
+    }
+    fn found_terminator(&mut self, chat: &mut Chat<'_, '_, bool>) -> io::Result<()> {
+        self.0.found_terminator(chat)
+    }
+    fn handle_tls_established(&mut self, chat: &mut Chat<'_, '_, bool>) -> io::Result<()> {
+        self.0.handle_tls_established(chat)
+    }
+}
+
+/// A pipelined `RSET` after `STARTTLS`, or a `NOOP` before it, in one run:
+/// which came after the command is not known to the loop, so the upgrade
+/// is refused and the channel closed (fail closed); `STARTTLS` alone in its
+/// run upgrades.
+fn starttls_in_a_run_of_several_is_refused(b: Backend) {
+    let certs = test_certs();
+    let tls = server_config(&certs.cert, &certs.key, &[]).unwrap();
+    for (sent, refused) in [
+        (&b"STARTTLS\r\nRSET\r\n"[..], true),
+        (b"NOOP\r\nSTARTTLS\r\n", true),
+        (b"STARTTLS\r\n", false),
+    ] {
+        let (a, mut peer) = util::unix_pair();
+        peer.write_all(sent).unwrap();
+        let mut ev = event_loop(b, false);
+        let lines = Lines {
+            tls: tls.clone(),
+            line: Vec::new(),
+            take_records: false,
+        };
+        let chat = AsyncChat::new(RunLines(lines)).with_terminator("\r\n");
+        let t = ev.add(chat).adopt(a).unwrap();
+        for _ in 0..20 {
+            ev.run_loop(Some(util::ms(10)), Some(1)).unwrap();
+        }
+        assert_eq!(!ev.contains(t), refused, "{sent:?}");
+        // What the peer got in plaintext: the answers up to the command.
+        peer.set_nonblocking(true).unwrap();
+        let mut got = Vec::new();
+        let _ = peer.read_to_end(&mut got);
+        let want: &[u8] = match sent {
+            b"NOOP\r\nSTARTTLS\r\n" => b"250 NOOP\r\n220 go ahead\r\n",
+            _ => b"220 go ahead\r\n",
+        };
+        assert_eq!(got, want, "{sent:?}");
     }
 }
 
@@ -205,4 +273,5 @@ backend_tests!(
     input_after_starttls_is_refused,
     client_upgrades_on_the_reply,
     client_refuses_a_reply_with_injected_plaintext,
+    starttls_in_a_run_of_several_is_refused,
 );

@@ -88,11 +88,19 @@ pub trait ChatHandler<S: 'static = ()>: 'static {
     /// found; a terminator set here applies to what follows the run. A
     /// protocol that changes its terminator after some record (a header
     /// line announcing a body) keeps `found_record`, and may take the
-    /// records behind it with [`Chat::next_record`]. A record taken whole
-    /// is never longer than the input held at once: one receive
-    /// (`in_buffer_size`) and a held-back start of a delimiter.
+    /// records behind it with [`Chat::next_record`]; so does a protocol
+    /// with STARTTLS: an upgrade asked from a run of several records is
+    /// refused and the channel closed, because the run cannot tell which of
+    /// them came after the command (injected input, as
+    /// `Chat::start_tls_server_when_flushed` explains). A record that
+    /// came whole is usually at most one receive (`in_buffer_size`) long;
+    /// input held back by back-pressure and a receive after it can make it
+    /// longer, so a protocol with a limit checks the lengths itself.
     ///
-    /// Default: the records go to `found_record` one by one.
+    /// Default: the records go to `found_record` one by one. A
+    /// `found_records` that hands the run to another handler's default
+    /// must not have handled any of it: the records then go to
+    /// `found_record`, this run's included.
     ///
     /// # Examples
     ///

@@ -75,24 +75,33 @@ impl<H> AsyncChat<H> {
         loop {
             let handled = match self.buf.framing.next_span(&mut self.input) {
                 None => return Ok(()),
-                Some(Span::Record(start, end)) if self.buf.runs => {
-                    // With the records whole behind it, one run, read where
-                    // it lies in the input bytes.
-                    let first_end = self.buf.framing.position();
-                    let (run_end, more) = self.buf.framing.extend_run(&self.input);
-                    let (handler, mut chat, input) = self.split_input(cx);
-                    let run = Records::new(&input[start..run_end], more + 1);
-                    let handled = handler.found_records(&mut chat, run);
+                Some(Span::Record(start, end)) => 'record: {
                     if self.buf.runs {
-                        handled
-                    } else {
-                        // The handler's default declined: the records go to
-                        // `found_record`, this one first.
+                        // With the records whole behind it, one run, read
+                        // where it lies in the input bytes.
+                        let first_end = self.buf.framing.position();
+                        let (run_end, more) = self.buf.framing.extend_run(&self.input);
+                        let (handler, mut chat, input) = self.split_input(cx);
+                        let run = Records::new(&input[start..run_end], more + 1);
+                        let handled = handler.found_records(&mut chat, run);
+                        if self.buf.runs {
+                            if more > 0 && self.upgrade_pending() {
+                                // STARTTLS from a run of several records:
+                                // which of them followed the command is not
+                                // known, so they count as input after it,
+                                // and the upgrade is refused.
+                                self.buf.framing.rewind_run(first_end);
+                            }
+                            break 'record handled;
+                        }
+                        // The handler's default declined (once a channel):
+                        // the run is given back, and its records go to
+                        // `found_record`, this one first. One call of
+                        // `found_record` in this loop keeps it inlined.
                         self.buf.framing.rewind_run(first_end);
-                        self.found_record(cx, start, end)
                     }
+                    self.found_record(cx, start, end)
                 }
-                Some(Span::Record(start, end)) => self.found_record(cx, start, end),
                 Some(span) => self.hand_over(cx, span),
             };
             handled?;
