@@ -77,10 +77,32 @@ impl ShortDelimiter {
     /// ending a record: the end of the last one and how many there are.
     /// [`find`](Self::find) in a loop, with the choice of routine made
     /// once for the whole run.
-    #[inline]
+    // Not inlined: a loop of its own keeps its registers whatever the input
+    // loop around its call looks like (inlined, it moved by 10 a line with
+    // unrelated edits there).
+    #[inline(never)]
     pub(super) fn find_run(&self, buf: &[u8], mut at: usize) -> (usize, usize) {
         let len = 1 + self.rest_len;
         let mut count = 0;
+        #[cfg(target_arch = "x86_64")]
+        if let (Some(one), 1) = (&self.first.avx2, self.rest_len) {
+            // Two bytes (CRLF): the second compared in place.
+            let second = self.rest[0];
+            while let Some(hay) = buf.get(at..) {
+                let Some(p) = one.find(hay) else { break };
+                let i = if hay.get(p + 1) == Some(&second) {
+                    p
+                } else {
+                    match self.find_from(hay, p + 1) {
+                        Some(i) => i,
+                        None => break,
+                    }
+                };
+                at += i + 2;
+                count += 1;
+            }
+            return (at, count);
+        }
         #[cfg(target_arch = "x86_64")]
         if let Some(one) = &self.first.avx2 {
             while let Some(hay) = buf.get(at..) {
@@ -210,6 +232,35 @@ mod tests {
         assert_eq!(find_prefix_at_end(b"plain ascii text\r\n", b"\r\n.\r\n"), 2);
         assert_eq!(find_prefix_at_end(b"abc", b""), 0); // AC-CHAT-41 (reference: -1)
         assert_eq!(find_prefix_at_end(b"ab", b"abab"), 2); // haystack shorter than needle
+    }
+
+    // A run of delimiters is `find` in a loop, from any start, with and
+    // without the AVX2 routine (the fallback runs where AVX2 is missing).
+    #[test]
+    fn find_run_is_find_in_a_loop() {
+        let long = [&b"x\r\ny"[..], &[b'\r'; 70], b"\n\r\r\n", &[b'z'; 40], b"\r\n"].concat();
+        let hays: [&[u8]; 6] = [b"", b"\r", b"a\r\nb\r\n\r\nc", b"\r\r\n\n\r\n", b"ab\nab\n.ab", &long];
+        for d in [&b"\n"[..], b"\r\n", b"\r\n.", b"ab"] {
+            let with = ShortDelimiter::new(d).unwrap();
+            #[allow(unused_mut)]
+            let mut without = with;
+            #[cfg(target_arch = "x86_64")]
+            {
+                without.first.avx2 = None;
+            }
+            for hay in hays {
+                for from in 0..=hay.len() {
+                    let (mut end, mut count) = (from, 0);
+                    while let Some(i) = with.find(&hay[end..]) {
+                        end += i + d.len();
+                        count += 1;
+                    }
+                    let want = (end, count);
+                    assert_eq!(with.find_run(hay, from), want, "{d:?} in {hay:?} from {from}");
+                    assert_eq!(without.find_run(hay, from), want, "{d:?} in {hay:?} from {from}");
+                }
+            }
+        }
     }
 
     // A short delimiter is found where `memmem` finds it: false first
