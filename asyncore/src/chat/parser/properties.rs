@@ -97,6 +97,10 @@ enum Take {
     /// With `next_whole` and `extend_run` first, each run split back into
     /// its records.
     Runs,
+    /// As the chat channel's loop does: a whole record from `next_span`,
+    /// then `extend_run`; every other run is given back (`rewind_run`, as
+    /// when `found_records` declines), and its records come again.
+    SpanRuns,
 }
 
 /// A whole record: its start, data end and received end, and the
@@ -147,6 +151,7 @@ fn records_by_span_taking(
     take: Take,
 ) -> Outcome {
     let mut run = std::collections::VecDeque::new();
+    let mut gave_back = false;
     let (mut f, mut buf) = (Framing::new(), Vec::new());
     f.set_terminator(first.clone());
     f.set_whole_records(true);
@@ -160,6 +165,7 @@ fn records_by_span_taking(
                 Take::Spans => None,
                 Take::Whole => f.next_whole(&buf).map(|r| (r, f.terminator().clone())),
                 Take::Runs => next_of_run(&mut f, &buf, &mut run),
+                Take::SpanRuns => run.pop_front(),
             };
             let span = match taken {
                 Some(((s, e, received), framed_by)) => {
@@ -167,6 +173,10 @@ fn records_by_span_taking(
                     Span::Record(s, e)
                 }
                 None => match f.next_span(&mut buf) {
+                    Some(Span::Record(s, e)) if matches!(take, Take::SpanRuns) => {
+                        extend_or_give_back(&mut f, &buf, &mut run, &mut gave_back);
+                        Span::Record(s, e)
+                    }
                     Some(span) => span,
                     None => break,
                 },
@@ -197,6 +207,38 @@ fn records_by_span_taking(
         }
     }
     (out, f.buffer(&buf).to_vec(), f.terminator().clone())
+}
+
+/// After a whole record from `next_span`, the run behind it with
+/// `extend_run`, checked against a copy's `next_whole` records: queued in
+/// `run`, or, every other time, given back with `rewind_run`, which must
+/// leave the framing as a copy that never took it.
+fn extend_or_give_back(
+    f: &mut Framing,
+    buf: &[u8],
+    run: &mut std::collections::VecDeque<Taken>,
+    gave_back: &mut bool,
+) {
+    let first_end = f.position();
+    let before = f.clone();
+    let mut copy = f.clone();
+    let (end, more) = f.extend_run(buf);
+    let mut records = Vec::new();
+    while let Some(r) = copy.next_whole(buf) {
+        records.push((r, copy.terminator().clone()));
+    }
+    assert_eq!(records.len(), more, "the run's count");
+    assert_eq!(records.last().map_or(first_end, |r| r.0 .2), end, "the run's end");
+    assert_eq!(copy.buffered(buf), f.buffered(buf), "where the input stands");
+    *gave_back = !*gave_back;
+    if *gave_back && more > 0 {
+        f.rewind_run(first_end);
+        assert_eq!(f.buffered(buf), before.buffered(buf));
+        assert_eq!(f.terminator(), before.terminator());
+        assert_eq!(format!("{f:?}"), format!("{before:?}"), "nothing else moved");
+    } else {
+        run.extend(records);
+    }
 }
 
 // What ended a record taken whole, as received: the delimiter itself, no
@@ -232,7 +274,9 @@ proptest! {
     }
 
     // A run of records taken at once is the records `next_whole` gives one
-    // by one (checked in `next_of_run`, whatever the script); with no
+    // by one (checked in `next_of_run` and `extend_or_give_back`, whatever
+    // the script), after `next_whole` or after `next_span` as the chat loop
+    // takes it, and a run given back leaves the framing as it was; with no
     // terminator changes, the records are the events' records.
     #[test]
     fn a_run_is_the_records_taken_whole(
@@ -243,8 +287,13 @@ proptest! {
     ) {
         let chunks = split(&data, &cuts);
         records_by_span_taking(&t, &script, &chunks, Take::Runs);
+        records_by_span_taking(&t, &script, &chunks, Take::SpanRuns);
         prop_assert_eq!(
             records_by_span_taking(&t, &[], &chunks, Take::Runs),
+            records(&t, &[], &chunks)
+        );
+        prop_assert_eq!(
+            records_by_span_taking(&t, &[], &chunks, Take::SpanRuns),
             records(&t, &[], &chunks)
         );
     }
