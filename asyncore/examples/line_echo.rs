@@ -24,8 +24,12 @@ impl ChatHandler for LineEcho {
     // The lines that arrived whole go back from the input buffer as they
     // came, CRLFs included: one push for all the whole lines of a read.
     fn found_records(&mut self, chat: &mut Chat<'_, '_>, lines: Records<'_>) -> io::Result<()> {
-        // A line that came whole fits in one receive: the limit holds.
-        chat.push(lines.as_received())
+        let received = lines.as_received();
+        // Only lines longer than the limit together can hold one past it.
+        if received.len() > MAX_LINE {
+            return echo_each(chat, received);
+        }
+        chat.push(received)
     }
 
     // A line split across reads is collected first.
@@ -47,6 +51,20 @@ fn echo(chat: &mut Chat<'_, '_>, line: &[u8]) -> io::Result<()> {
     chat.push("\r\n")
 }
 
+/// Echoes CRLF lines one by one, each checked against the limit.
+fn echo_each(chat: &mut Chat<'_, '_>, mut received: &[u8]) -> io::Result<()> {
+    while let Some(cr) = received.windows(2).position(|w| w == b"\r\n") {
+        let (line, rest) = received.split_at(cr + 2);
+        if cr > MAX_LINE {
+            too_long(chat, cr)?;
+        } else {
+            chat.push(line)?;
+        }
+        received = rest;
+    }
+    Ok(())
+}
+
 fn too_long(chat: &mut Chat<'_, '_>, len: usize) -> io::Result<()> {
     chat.push(format!(
         "-ERR record of {len} bytes exceeds the limit of {MAX_LINE} bytes\r\n"
@@ -65,10 +83,7 @@ impl Dispatcher for Server {
         let chan = AsyncChat::new(LineEcho {
             line: Collector::new(MAX_LINE),
         })
-        .with_terminator("\r\n")
-        // One receive at most the limit: only a line cut across receives
-        // can pass it, and that one is collected.
-        .with_in_buffer_size(MAX_LINE);
+        .with_terminator("\r\n");
         cx.add(chan).adopt(sock)?;
         Ok(())
     }

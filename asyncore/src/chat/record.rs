@@ -9,27 +9,40 @@
 ///
 /// # Examples
 ///
+/// Answers each line with its length, and reuses the CRLF it came with:
+///
 /// ```
-/// use asyncore_loop::chat::{Chat, ChatHandler};
+/// use asyncore_loop::chat::{Chat, ChatHandler, Collector};
 /// use std::io;
 ///
-/// /// Forwards each line, its CRLF included, in one push.
-/// struct Forward;
+/// struct Lengths(Collector);
 ///
-/// impl ChatHandler for Forward {
+/// fn answer(chat: &mut Chat<'_, '_>, line: &[u8]) -> io::Result<()> {
+///     chat.push(format!("{}\r\n", line.len()))
+/// }
+///
+/// impl ChatHandler for Lengths {
 ///     fn found_record(&mut self, chat: &mut Chat<'_, '_>, line: &[u8]) -> io::Result<()> {
-///         chat.push(line)?;
-///         chat.push("\r\n")?;
+///         answer(chat, line)?;
+///         // The lines that came with this one:
 ///         while let Some(record) = chat.next_record() {
-///             chat.push(record.as_received())?;
+///             let data = record.data();
+///             let crlf = &record.as_received()[data.len()..];
+///             chat.push(data.len().to_string())?;
+///             chat.push(crlf)?;
 ///         }
 ///         Ok(())
 ///     }
-///     fn collect_incoming_data(&mut self, _: &mut Chat<'_, '_>, _: &[u8]) -> io::Result<()> {
+///     // A line cut across reads:
+///     fn collect_incoming_data(&mut self, _: &mut Chat<'_, '_>, data: &[u8]) -> io::Result<()> {
+///         self.0.collect(data);
 ///         Ok(())
 ///     }
-///     fn found_terminator(&mut self, _: &mut Chat<'_, '_>) -> io::Result<()> {
-///         Ok(())
+///     fn found_terminator(&mut self, chat: &mut Chat<'_, '_>) -> io::Result<()> {
+///         match self.0.finish() {
+///             Ok(line) => answer(chat, line),
+///             Err(_) => chat.push("-ERR line too long\r\n"),
+///         }
 ///     }
 /// }
 /// ```
