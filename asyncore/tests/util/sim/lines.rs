@@ -5,7 +5,7 @@
 //! prefix of a peer's input are computed here, once.
 
 use super::{Ev, Probe, Trace};
-use asyncore_loop::chat::{AsyncChat, Chat, ChatHandler, FileRegion, SimpleProducer};
+use asyncore_loop::chat::{AsyncChat, Chat, ChatHandler, FileRegion, Records, SimpleProducer};
 use asyncore_loop::sim::SimNet;
 use asyncore_loop::{Cx, Dispatcher, EventLoop, SockAddr, Socket};
 use std::fs::File;
@@ -57,6 +57,10 @@ pub struct LineEcho {
     pub shut: bool,
     /// `P` replies as a file region rather than a producer.
     pub files: bool,
+    /// Replies that may be queued beyond the back-pressure bound: those
+    /// the current `found_records` call already pushed (a run is answered
+    /// in one hook).
+    pub run_slack: usize,
 }
 
 /// `bytes` in a temp file, open, already unlinked.
@@ -99,7 +103,8 @@ impl LineEcho {
             line.push(b'\n');
             chat.push(line)?;
         }
-        let (ch, bytes, bound) = (self.id, chat.queued_bytes(), self.high + MAX_REPLY);
+        let bound = self.high + MAX_REPLY + self.run_slack;
+        let (ch, bytes) = (self.id, chat.queued_bytes());
         chat.state().push(Ev::Queued { ch, bytes, bound });
         Ok(())
     }
@@ -134,12 +139,27 @@ impl ChatHandler<Trace> for LineEcho {
     }
 }
 
-/// The same protocol, answering a line that arrived whole in place
-/// (`found_record`); a line cut across reads still comes in pieces.
-pub struct WholeLines(pub LineEcho);
+/// How lines that arrive whole are taken (seeded once per run); a line cut
+/// across reads comes in pieces through the two asynchat hooks whatever
+/// the choice.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Whole {
+    /// Only through the two hooks (`LineEcho` alone).
+    Hooks,
+    /// One by one, in place (`found_record`).
+    Record,
+    /// `found_record`, then the lines behind it with `Chat::next_record`.
+    NextRecord,
+    /// In runs (`found_records`), split into lines here.
+    Runs,
+}
 
-impl ChatHandler<Trace> for WholeLines {
-    fn found_record(&mut self, chat: &mut Chat<'_, '_, Trace>, line: &[u8]) -> io::Result<()> {
+/// The same protocol, answering the lines that arrived whole in place, as
+/// `Whole` says (never `Whole::Hooks`).
+pub struct WholeLines(pub LineEcho, pub Whole);
+
+impl WholeLines {
+    fn answer_whole(&mut self, chat: &mut Chat<'_, '_, Trace>, line: &[u8]) -> io::Result<()> {
         // A record comes whole only when nothing of it came before.
         assert!(
             self.0.line.is_empty(),
@@ -147,6 +167,45 @@ impl ChatHandler<Trace> for WholeLines {
             self.0.line
         );
         self.0.answer(chat, line.to_vec())
+    }
+}
+
+impl ChatHandler<Trace> for WholeLines {
+    fn found_record(&mut self, chat: &mut Chat<'_, '_, Trace>, line: &[u8]) -> io::Result<()> {
+        assert_ne!(
+            self.1,
+            Whole::Runs,
+            "found_record with found_records taking the runs"
+        );
+        self.answer_whole(chat, line)?;
+        if self.1 == Whole::NextRecord {
+            while let Some(record) = chat.next_record() {
+                assert_eq!(record.as_received(), [record.data(), b"\n"].concat());
+                self.answer_whole(chat, record.data())?;
+            }
+        }
+        Ok(())
+    }
+
+    fn found_records(
+        &mut self,
+        chat: &mut Chat<'_, '_, Trace>,
+        run: Records<'_>,
+    ) -> io::Result<()> {
+        if self.1 != Whole::Runs {
+            // Any other choice keeps the per-record hooks: this default's
+            // decline is the one a handler without the hook gets.
+            return Declines.found_records(chat, run);
+        }
+        let lines: Vec<&[u8]> = run.as_received().split_inclusive(|&b| b == b'\n').collect();
+        assert_eq!(lines.len(), run.count());
+        for (i, line) in lines.iter().enumerate() {
+            self.0.run_slack = i * MAX_REPLY;
+            let answered = self.answer_whole(chat, &line[..line.len() - 1]);
+            self.0.run_slack = 0;
+            answered?;
+        }
+        Ok(())
     }
 
     fn collect_incoming_data(
@@ -170,6 +229,18 @@ impl ChatHandler<Trace> for WholeLines {
     }
 }
 
+/// A handler that overrides nothing: its `found_records` declines.
+struct Declines;
+
+impl ChatHandler<Trace> for Declines {
+    fn collect_incoming_data(&mut self, _: &mut Chat<'_, '_, Trace>, _: &[u8]) -> io::Result<()> {
+        unreachable!("only its found_records is called")
+    }
+    fn found_terminator(&mut self, _: &mut Chat<'_, '_, Trace>) -> io::Result<()> {
+        unreachable!("only its found_records is called")
+    }
+}
+
 /// How each accepted channel is configured (seeded once per run).
 #[derive(Clone, Copy)]
 pub struct Setup {
@@ -180,8 +251,8 @@ pub struct Setup {
     pub high: usize,
     pub producer_size: usize,
     pub files: bool,
-    /// Lines that arrive whole are answered in place (`WholeLines`).
-    pub whole: bool,
+    /// How lines that arrive whole are taken (`WholeLines`).
+    pub whole: Whole,
 }
 
 impl Setup {
@@ -197,7 +268,12 @@ impl Setup {
             high: 64 + net.below(2000) as usize,
             producer_size: net.below(64) as usize + 1,
             files: (seed / 3) % 2 == 1,
-            whole: (seed / 5) % 2 == 1,
+            whole: match ((seed / 5) % 2, (seed / 10) % 3) {
+                (0, _) => Whole::Hooks,
+                (_, 0) => Whole::Record,
+                (_, 1) => Whole::NextRecord,
+                _ => Whole::Runs,
+            },
         }
     }
 }
@@ -229,12 +305,13 @@ impl Dispatcher<Trace> for Server {
             peer: None,
             shut: false,
             files: s.files,
+            run_slack: 0,
         };
         let id = self.next_id;
-        if s.whole {
+        if s.whole != Whole::Hooks {
             cx.add(Probe::new(
                 id,
-                configure(AsyncChat::new(WholeLines(echo)), s),
+                configure(AsyncChat::new(WholeLines(echo, s.whole)), s),
             ))
             .adopt(sock)?;
         } else {
