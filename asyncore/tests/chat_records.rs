@@ -164,6 +164,24 @@ impl ChatHandler for Runs {
     }
 }
 
+/// A chat channel with `handler`, framed by `terminator`, on one end of a
+/// socket pair; `sent` is already written at the other end, which is
+/// returned (dropping it ends the stream).
+fn chat_peer<H: ChatHandler>(
+    ev: &mut asyncore_loop::EventLoop,
+    handler: H,
+    terminator: impl Into<Terminator>,
+    sent: &[u8],
+) -> (Token, std::os::unix::net::UnixStream) {
+    let (a, mut peer) = unix_pair();
+    peer.write_all(sent).unwrap();
+    let t = ev
+        .add(AsyncChat::new(handler).with_terminator(terminator))
+        .adopt(a)
+        .unwrap();
+    (t, peer)
+}
+
 /// Runs one pass at a time until `seen` holds `n` entries (5 s at most).
 fn run_until_seen(ev: &mut asyncore_loop::EventLoop, seen: &Shared<Vec<Seen>>, n: usize) {
     let seen = seen.clone();
@@ -184,16 +202,16 @@ fn body_after_size(chat: &mut Chat<'_, '_>, record: &[u8]) -> io::Result<()> {
 /// too; a terminator changed in `found_record` applies to the rest of the
 /// same input, a count included.
 fn whole_records_come_in_place(b: Backend) {
-    let (a, mut peer) = unix_pair();
-    peer.write_all(b"one\r\ntwo\r\n\r\nsize 3\r\nabcrest\r\n")
-        .unwrap();
     let seen: Shared<Vec<Seen>> = Rc::default();
     let mut ev = util::event_loop(b, ());
     let mut h = EachRecord::new(&seen);
     h.on_record = body_after_size;
-    ev.add(AsyncChat::new(h).with_terminator("\r\n"))
-        .adopt(a)
-        .unwrap();
+    let (_t, _peer) = chat_peer(
+        &mut ev,
+        h,
+        "\r\n",
+        b"one\r\ntwo\r\n\r\nsize 3\r\nabcrest\r\n",
+    );
     run_until_seen(&mut ev, &seen, 6);
     assert_eq!(
         *seen.borrow(),
@@ -242,34 +260,26 @@ fn split_records_come_in_pieces(b: Backend) {
 /// (no `collect_incoming_data` for an empty one), and a close in
 /// `collect_incoming_data` still stops the input before `found_terminator`.
 fn the_default_gives_asynchats_hooks(b: Backend) {
-    let (a, mut peer) = unix_pair();
-    peer.write_all(b"a\n\nb\n").unwrap();
     let seen: Shared<Vec<Seen>> = Rc::default();
     let mut ev = util::event_loop(b, ());
     let h = Pieces {
         seen: seen.clone(),
         on_data: |_| Ok(()),
     };
-    ev.add(AsyncChat::new(h).with_terminator("\n"))
-        .adopt(a)
-        .unwrap();
+    let (_t, _peer) = chat_peer(&mut ev, h, "\n", b"a\n\nb\n");
     run_until_seen(&mut ev, &seen, 5);
     assert_eq!(
         *seen.borrow(),
         [data("a"), Seen::Term, Seen::Term, data("b"), Seen::Term]
     );
 
-    let (a, mut peer) = unix_pair();
-    peer.write_all(b"a\nb\n").unwrap();
     let seen: Shared<Vec<Seen>> = Rc::default();
     let mut ev = util::event_loop(b, ());
     let h = Pieces {
         seen: seen.clone(),
         on_data: |chat| chat.close(),
     };
-    ev.add(AsyncChat::new(h).with_terminator("\n"))
-        .adopt(a)
-        .unwrap();
+    let (_t, _peer) = chat_peer(&mut ev, h, "\n", b"a\nb\n");
     run_until_empty(&mut ev);
     assert_eq!(*seen.borrow(), [data("a")]);
 }
@@ -277,30 +287,21 @@ fn the_default_gives_asynchats_hooks(b: Backend) {
 /// A close in `found_record` stops the input; a `discard_buffers` there
 /// drops the rest of it.
 fn a_close_or_a_discard_in_found_record_stops_there(b: Backend) {
-    let (a, mut peer) = unix_pair();
-    peer.write_all(b"a\nb\nc\n").unwrap();
     let seen: Shared<Vec<Seen>> = Rc::default();
     let mut ev = util::event_loop(b, ());
     let mut h = EachRecord::new(&seen);
     h.on_record = |chat, _| chat.close();
-    ev.add(AsyncChat::new(h).with_terminator("\n"))
-        .adopt(a)
-        .unwrap();
+    let (_t, _peer) = chat_peer(&mut ev, h, "\n", b"a\nb\nc\n");
     run_until_empty(&mut ev);
     assert_eq!(*seen.borrow(), [record("a")]);
 
-    let (a, mut peer) = unix_pair();
-    peer.write_all(b"a\nb\nc\n").unwrap();
     let seen: Shared<Vec<Seen>> = Rc::default();
     let mut h = EachRecord::new(&seen);
     h.on_record = |chat, _| {
         chat.discard_buffers();
         Ok(())
     };
-    let t: Token = ev
-        .add(AsyncChat::new(h).with_terminator("\n"))
-        .adopt(a)
-        .unwrap();
+    let (t, mut peer) = chat_peer(&mut ev, h, "\n", b"a\nb\nc\n");
     run_until_seen(&mut ev, &seen, 1);
     ev.run_loop(Some(ms(20)), Some(2)).unwrap();
     assert_eq!(*seen.borrow(), [record("a")]);
@@ -354,16 +355,16 @@ fn echo_under_back_pressure(b: Backend, take: bool) {
 /// count included), a record not yet whole stays for the hooks, and an
 /// empty line ends a `BlankLine` record.
 fn next_record_takes_the_records_read_with_this_one(b: Backend) {
-    let (a, mut peer) = unix_pair();
-    peer.write_all(b"one\r\ntwo\r\n\r\nsize 3\r\nabcrest\r\npa")
-        .unwrap();
     let seen: Shared<Vec<Seen>> = Rc::default();
     let mut ev = util::event_loop(b, ());
     let mut h = EachRecord::taking(&seen);
     h.on_record = body_after_size;
-    ev.add(AsyncChat::new(h).with_terminator("\r\n"))
-        .adopt(a)
-        .unwrap();
+    let (_t, mut peer) = chat_peer(
+        &mut ev,
+        h,
+        "\r\n",
+        b"one\r\ntwo\r\n\r\nsize 3\r\nabcrest\r\npa",
+    );
     run_until_seen(&mut ev, &seen, 7);
     peer.write_all(b"rt\r\nx\r\n").unwrap();
     run_until_seen(&mut ev, &seen, 10);
@@ -383,12 +384,13 @@ fn next_record_takes_the_records_read_with_this_one(b: Backend) {
         ]
     );
 
-    let (a, mut peer) = unix_pair();
-    peer.write_all(b"a\nb\n\n\nc\n\r\n").unwrap();
     let seen: Shared<Vec<Seen>> = Rc::default();
-    ev.add(AsyncChat::new(EachRecord::taking(&seen)).with_terminator(Terminator::BlankLine))
-        .adopt(a)
-        .unwrap();
+    let (_t, _peer) = chat_peer(
+        &mut ev,
+        EachRecord::taking(&seen),
+        Terminator::BlankLine,
+        b"a\nb\n\n\nc\n\r\n",
+    );
     run_until_seen(&mut ev, &seen, 3);
     assert_eq!(
         *seen.borrow(),
@@ -399,20 +401,14 @@ fn next_record_takes_the_records_read_with_this_one(b: Backend) {
 /// A close among the records taken ends the taking; so does a
 /// `discard_buffers`, which drops the rest of the input.
 fn next_record_stops_at_a_close_or_a_discard(b: Backend) {
-    let (a, mut peer) = unix_pair();
-    peer.write_all(b"a\nb\nc\n").unwrap();
     let seen: Shared<Vec<Seen>> = Rc::default();
     let mut ev = util::event_loop(b, ());
     let mut h = EachRecord::taking(&seen);
     h.on_record = |chat, r| if r == b"b" { chat.close() } else { Ok(()) };
-    ev.add(AsyncChat::new(h).with_terminator("\n"))
-        .adopt(a)
-        .unwrap();
+    let (_t, _peer) = chat_peer(&mut ev, h, "\n", b"a\nb\nc\n");
     run_until_empty(&mut ev);
     assert_eq!(*seen.borrow(), [record("a"), taken("b", "b\n")]);
 
-    let (a, mut peer) = unix_pair();
-    peer.write_all(b"a\nb\nc\n").unwrap();
     let seen: Shared<Vec<Seen>> = Rc::default();
     let mut h = EachRecord::taking(&seen);
     h.on_record = |chat, r| {
@@ -421,10 +417,7 @@ fn next_record_stops_at_a_close_or_a_discard(b: Backend) {
         }
         Ok(())
     };
-    let t: Token = ev
-        .add(AsyncChat::new(h).with_terminator("\n"))
-        .adopt(a)
-        .unwrap();
+    let (t, mut peer) = chat_peer(&mut ev, h, "\n", b"a\nb\nc\n");
     run_until_seen(&mut ev, &seen, 2);
     ev.run_loop(Some(ms(20)), Some(2)).unwrap();
     assert_eq!(*seen.borrow(), [record("a"), taken("b", "b\n")]);
@@ -447,13 +440,9 @@ fn next_record_stops_at_a_close_or_a_discard(b: Backend) {
 /// terminator set in `found_records` applies after the run (a count
 /// included); an empty line ends a `BlankLine` record.
 fn whole_records_come_in_runs(b: Backend) {
-    let (a, mut peer) = unix_pair();
-    peer.write_all(b"a\r\nb\r\n\r\nc").unwrap();
     let seen: Shared<Vec<Seen>> = Rc::default();
     let mut ev = util::event_loop(b, ());
-    ev.add(AsyncChat::new(Runs::new(&seen)).with_terminator("\r\n"))
-        .adopt(a)
-        .unwrap();
+    let (_t, mut peer) = chat_peer(&mut ev, Runs::new(&seen), "\r\n", b"a\r\nb\r\n\r\nc");
     run_until_seen(&mut ev, &seen, 2);
     peer.write_all(b"d\r\ne\r\n").unwrap();
     run_until_seen(&mut ev, &seen, 5);
@@ -468,8 +457,6 @@ fn whole_records_come_in_runs(b: Backend) {
         ]
     );
 
-    let (a, mut peer) = unix_pair();
-    peer.write_all(b"x\r\nsize 3\r\n").unwrap();
     let seen: Shared<Vec<Seen>> = Rc::default();
     let mut h = Runs::new(&seen);
     h.on_run = |chat, received| {
@@ -480,9 +467,7 @@ fn whole_records_come_in_runs(b: Backend) {
         }
         Ok(())
     };
-    ev.add(AsyncChat::new(h).with_terminator("\r\n"))
-        .adopt(a)
-        .unwrap();
+    let (_t, mut peer) = chat_peer(&mut ev, h, "\r\n", b"x\r\nsize 3\r\n");
     run_until_seen(&mut ev, &seen, 1);
     peer.write_all(b"abcrest\r\n").unwrap();
     run_until_seen(&mut ev, &seen, 3);
@@ -491,27 +476,24 @@ fn whole_records_come_in_runs(b: Backend) {
         [run("x\r\nsize 3\r\n", 2), run("abc", 1), run("rest\r\n", 1)]
     );
 
-    let (a, mut peer) = unix_pair();
-    peer.write_all(b"a\nb\n\n\nc\n\r\n").unwrap();
     let seen: Shared<Vec<Seen>> = Rc::default();
-    ev.add(AsyncChat::new(Runs::new(&seen)).with_terminator(Terminator::BlankLine))
-        .adopt(a)
-        .unwrap();
+    let (_t, _peer) = chat_peer(
+        &mut ev,
+        Runs::new(&seen),
+        Terminator::BlankLine,
+        b"a\nb\n\n\nc\n\r\n",
+    );
     run_until_seen(&mut ev, &seen, 1);
     assert_eq!(*seen.borrow(), [run("a\nb\n\n\nc\n\r\n", 3)]);
 }
 
 /// A close in `found_records` stops the input after the run.
 fn a_close_in_found_records_stops_there(b: Backend) {
-    let (a, mut peer) = unix_pair();
-    peer.write_all(b"a\nb\nc").unwrap();
     let seen: Shared<Vec<Seen>> = Rc::default();
     let mut ev = util::event_loop(b, ());
     let mut h = Runs::new(&seen);
     h.on_run = |chat, _| chat.close();
-    ev.add(AsyncChat::new(h).with_terminator("\n"))
-        .adopt(a)
-        .unwrap();
+    let (_t, _peer) = chat_peer(&mut ev, h, "\n", b"a\nb\nc");
     run_until_empty(&mut ev);
     assert_eq!(*seen.borrow(), [run("a\nb\n", 2)]);
 }
