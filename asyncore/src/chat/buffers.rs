@@ -102,6 +102,16 @@ impl Buffers {
         Ok(())
     }
 
+    /// A STARTTLS upgrade waits for its reply to be sent (no input
+    /// meanwhile).
+    #[inline]
+    pub(super) fn upgrade_pending(&self) -> bool {
+        #[cfg(feature = "tls")]
+        return self.tls_upgrade.is_some();
+        #[cfg(not(feature = "tls"))]
+        false
+    }
+
     /// Back-pressure: pause reading above the high-water mark, resume at or
     /// below the low-water mark (in between, keep the current state).
     pub(super) fn update_pause(&mut self) {

@@ -168,11 +168,8 @@ impl<'c, S: 'static> Chat<'c, '_, S> {
     /// [`next_record`](Chat::next_record)).
     #[inline(always)]
     fn input_stopped(&self) -> bool {
-        #[cfg(feature = "tls")]
-        let upgrading = self.buf.tls_upgrade.is_some();
-        #[cfg(not(feature = "tls"))]
-        let upgrading = false;
-        self.cx.is_closed() || self.buf.paused || self.buf.close_requested || upgrading
+        let buf = &self.buf;
+        self.cx.is_closed() || buf.paused || buf.close_requested || buf.upgrade_pending()
     }
 }
 

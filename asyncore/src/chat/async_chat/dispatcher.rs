@@ -19,7 +19,7 @@ impl<S: 'static, H: ChatHandler<S>> Dispatcher<S> for AsyncChat<H> {
     /// mark (back-pressure).
     // Spec: AC-CHAT-80.
     fn readable(&self, _ch: &View<'_, S>) -> bool {
-        !self.buf.paused && !self.upgrade_pending()
+        !self.buf.paused && !self.buf.upgrade_pending()
     }
 
     /// While output is queued, or while not connected (to see the connect

@@ -85,7 +85,7 @@ impl<H> AsyncChat<H> {
                         let run = Records::new(&input[start..run_end], more + 1);
                         let handled = handler.found_records(&mut chat, run);
                         if self.buf.runs {
-                            if more > 0 && self.upgrade_pending() {
+                            if more > 0 && self.buf.upgrade_pending() {
                                 // STARTTLS from a run of several records:
                                 // which of them followed the command is not
                                 // known, so they count as input after it,
@@ -97,10 +97,11 @@ impl<H> AsyncChat<H> {
                         // The handler's default declined (once a channel):
                         // the run is given back, and its records go to
                         // `found_record`, this one first. One call of
-                        // `found_record` in this loop keeps it inlined.
+                        // `deliver_record` in this loop keeps the
+                        // handler's `found_record` inlined.
                         self.buf.framing.rewind_run(first_end);
                     }
-                    self.found_record(cx, start, end)
+                    self.deliver_record(cx, start, end)
                 }
                 Some(span) => self.hand_over(cx, span),
             };
@@ -119,7 +120,7 @@ impl<H> AsyncChat<H> {
     /// A whole record to `found_record`, or, once its default declined,
     /// to the two hooks.
     #[inline(always)]
-    fn found_record<S: 'static>(
+    fn deliver_record<S: 'static>(
         &mut self,
         cx: &mut Cx<'_, S>,
         start: usize,
@@ -166,7 +167,7 @@ impl<H> AsyncChat<H> {
     /// paused, or a STARTTLS upgrade waits for the output to drain.
     #[inline(always)]
     fn must_stop<S: 'static>(&self, cx: &Cx<'_, S>) -> bool {
-        cx.is_closed() || self.buf.paused || self.upgrade_pending()
+        cx.is_closed() || self.buf.paused || self.buf.upgrade_pending()
     }
 
     /// Delivers the `handle_close` a close marker made the channel owe.
@@ -176,11 +177,7 @@ impl<H> AsyncChat<H> {
     where
         H: ChatHandler<S>,
     {
-        #[cfg(feature = "tls")]
-        let upgrading = self.buf.tls_upgrade.is_some();
-        #[cfg(not(feature = "tls"))]
-        let upgrading = false;
-        if upgrading || self.buf.close_requested {
+        if self.buf.upgrade_pending() || self.buf.close_requested {
             return self.settle_owed(cx);
         }
         Ok(())

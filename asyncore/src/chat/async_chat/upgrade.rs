@@ -12,15 +12,6 @@ use crate::cx::Cx;
 use std::io;
 
 impl<H> AsyncChat<H> {
-    /// An upgrade waits for its reply to be sent (no input meanwhile).
-    #[inline]
-    pub(super) fn upgrade_pending(&self) -> bool {
-        #[cfg(feature = "tls")]
-        return self.buf.tls_upgrade.is_some();
-        #[cfg(not(feature = "tls"))]
-        false
-    }
-
     /// Starts TLS once the output is sent, unless input followed the command.
     #[cfg(feature = "tls")]
     pub(super) fn upgrade_when_flushed<S: 'static>(&mut self, cx: &mut Cx<'_, S>) -> io::Result<()>

@@ -30,7 +30,7 @@ pub(crate) enum Span {
 
 /// Where the input stands and how it is cut: everything of a parser but its
 /// input bytes.
-#[derive(Clone)]
+#[cfg_attr(test, derive(Clone))]
 pub(crate) struct Framing {
     /// `buf[pos..]` is not yet delivered.
     pos: usize,
