@@ -75,8 +75,8 @@ impl ShortDelimiter {
 
     /// The delimiters that follow one another from `buf[at..]` on, each
     /// ending a record: the end of the last one and how many there are.
-    /// [`find`](Self::find) in a loop, with the choice of routine made
-    /// once for the whole run.
+    /// [`find`](Self::find) in a loop; for a two-byte delimiter (CRLF), a
+    /// loop of its own with the search routine chosen once.
     // Not inlined: a loop of its own keeps its registers whatever the input
     // loop around its call looks like (inlined, it moved by 10 a line with
     // unrelated edits there).
@@ -86,7 +86,8 @@ impl ShortDelimiter {
         let mut count = 0;
         #[cfg(target_arch = "x86_64")]
         if let (Some(one), 1) = (&self.first.avx2, self.rest_len) {
-            // Two bytes (CRLF): the second compared in place.
+            // Two bytes (CRLF), the common case: the routine chosen once,
+            // the second byte compared in place.
             let second = self.rest[0];
             while let Some(hay) = buf.get(at..) {
                 let Some(p) = one.find(hay) else { break };
@@ -99,23 +100,6 @@ impl ShortDelimiter {
                     }
                 };
                 at += i + 2;
-                count += 1;
-            }
-            return (at, count);
-        }
-        #[cfg(target_arch = "x86_64")]
-        if let Some(one) = &self.first.avx2 {
-            while let Some(hay) = buf.get(at..) {
-                let Some(p) = one.find(hay) else { break };
-                let i = if self.rest_follows(&hay[p + 1..]) {
-                    p
-                } else {
-                    match self.find_from(hay, p + 1) {
-                        Some(i) => i,
-                        None => break,
-                    }
-                };
-                at += i + len;
                 count += 1;
             }
             return (at, count);
