@@ -129,16 +129,26 @@ impl ChatHandler for Pieces {
 }
 
 /// Takes whole records in runs (`found_records`); `on_run` runs after a
-/// run is noted, with its bytes as received.
+/// run is noted, with its bytes as received. Each run is also cut into its
+/// records (`Records::iter`), noted in `cuts`, as many as the run counts.
 struct Runs {
     seen: Shared<Vec<Seen>>,
+    cuts: Shared<Vec<Vec<Cut>>>,
     on_run: fn(&mut Chat<'_, '_>, &[u8]) -> io::Result<()>,
+}
+
+/// A record cut from a run: its data, and the record as received.
+type Cut = (Vec<u8>, Vec<u8>);
+
+fn cut(d: &str, received: &str) -> Cut {
+    (d.as_bytes().to_vec(), received.as_bytes().to_vec())
 }
 
 impl Runs {
     fn new(seen: &Shared<Vec<Seen>>) -> Self {
         Runs {
             seen: seen.clone(),
+            cuts: Rc::default(),
             on_run: |_, _| Ok(()),
         }
     }
@@ -149,6 +159,12 @@ impl ChatHandler for Runs {
         let received = records.as_received();
         let seen = Seen::Run(received.to_vec(), records.count());
         self.seen.borrow_mut().push(seen);
+        let cuts: Vec<Cut> = records
+            .iter()
+            .map(|r| (r.data().to_vec(), r.as_received().to_vec()))
+            .collect();
+        assert_eq!(cuts.len(), records.count(), "{cuts:?}");
+        self.cuts.borrow_mut().push(cuts);
         (self.on_run)(chat, received)
     }
     fn found_record(&mut self, _: &mut Chat<'_, '_>, record: &[u8]) -> io::Result<()> {
@@ -442,7 +458,9 @@ fn next_record_stops_at_a_close_or_a_discard(b: Backend) {
 fn whole_records_come_in_runs(b: Backend) {
     let seen: Shared<Vec<Seen>> = Rc::default();
     let mut ev = util::event_loop(b, ());
-    let (_t, mut peer) = chat_peer(&mut ev, Runs::new(&seen), "\r\n", b"a\r\nb\r\n\r\nc");
+    let h = Runs::new(&seen);
+    let cuts = h.cuts.clone();
+    let (_t, mut peer) = chat_peer(&mut ev, h, "\r\n", b"a\r\nb\r\n\r\nc");
     run_until_seen(&mut ev, &seen, 2);
     peer.write_all(b"d\r\ne\r\n").unwrap();
     run_until_seen(&mut ev, &seen, 5);
@@ -456,6 +474,13 @@ fn whole_records_come_in_runs(b: Backend) {
             run("e\r\n", 1),
         ]
     );
+    assert_eq!(
+        *cuts.borrow(),
+        [
+            vec![cut("a", "a\r\n"), cut("b", "b\r\n"), cut("", "\r\n")],
+            vec![cut("e", "e\r\n")],
+        ]
+    );
 
     let seen: Shared<Vec<Seen>> = Rc::default();
     let mut h = Runs::new(&seen);
@@ -467,6 +492,7 @@ fn whole_records_come_in_runs(b: Backend) {
         }
         Ok(())
     };
+    let cuts = h.cuts.clone();
     let (_t, mut peer) = chat_peer(&mut ev, h, "\r\n", b"x\r\nsize 3\r\n");
     run_until_seen(&mut ev, &seen, 1);
     peer.write_all(b"abcrest\r\n").unwrap();
@@ -475,16 +501,33 @@ fn whole_records_come_in_runs(b: Backend) {
         *seen.borrow(),
         [run("x\r\nsize 3\r\n", 2), run("abc", 1), run("rest\r\n", 1)]
     );
+    // Cut by the terminator that framed the run, not the one set since.
+    assert_eq!(
+        *cuts.borrow(),
+        [
+            vec![cut("x", "x\r\n"), cut("size 3", "size 3\r\n")],
+            vec![cut("abc", "abc")],
+            vec![cut("rest", "rest\r\n")],
+        ]
+    );
 
     let seen: Shared<Vec<Seen>> = Rc::default();
-    let (_t, _peer) = chat_peer(
-        &mut ev,
-        Runs::new(&seen),
-        Terminator::BlankLine,
-        b"a\nb\n\n\nc\n\r\n",
-    );
+    let h = Runs::new(&seen);
+    let cuts = h.cuts.clone();
+    let sent = b"a\nb\n\n\nc\n\r\n\r\nd\r\n\n";
+    let (_t, _peer) = chat_peer(&mut ev, h, Terminator::BlankLine, sent);
     run_until_seen(&mut ev, &seen, 1);
-    assert_eq!(*seen.borrow(), [run("a\nb\n\n\nc\n\r\n", 3)]);
+    assert_eq!(*seen.borrow(), [run("a\nb\n\n\nc\n\r\n\r\nd\r\n\n", 5)]);
+    assert_eq!(
+        *cuts.borrow(),
+        [vec![
+            cut("a\nb\n", "a\nb\n\n"),
+            cut("", "\n"),
+            cut("c\n", "c\n\r\n"),
+            cut("", "\r\n"),
+            cut("d\r\n", "d\r\n\n"),
+        ]]
+    );
 }
 
 /// A close in `found_records` stops the input after the run.

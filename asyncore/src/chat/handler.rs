@@ -83,7 +83,9 @@ pub trait ChatHandler<S: 'static = ()>: 'static {
     /// `collect_incoming_data` and `found_terminator`.
     ///
     /// For a relay or an echo, which sends the records on as they came:
-    /// one call and one push for all the records of a read. Every record
+    /// one call and one push for all the records of a read. A server that
+    /// answers each record goes through them with [`Records::iter`] and
+    /// may still answer them all in one push. Every record
     /// of a run is framed by the terminator in effect when the run is
     /// found; a terminator set here applies to what follows the run. A
     /// protocol that changes its terminator after some record (a header

@@ -14,8 +14,8 @@
 //! A record that arrived whole can be read in place, without collecting it
 //! first ([`ChatHandler::found_record`]); the records that arrived with it
 //! can be taken without a hook call each ([`Chat::next_record`]), or all
-//! at once, as received, by a relay or an echo
-//! ([`ChatHandler::found_records`]).
+//! at once ([`ChatHandler::found_records`]): as received, for a relay or an
+//! echo, or one by one ([`Records::iter`]).
 //!
 //! # A complete line-echo server
 //!
@@ -112,5 +112,5 @@ pub use out_queue::{
 pub use parser::{Event, Parser};
 pub(crate) use parser::{Framing, Span};
 pub use producer::{FileProducer, Producer, SimpleProducer, DEFAULT_PRODUCER_BUFFER_SIZE};
-pub use record::{Record, Records};
+pub use record::{Record, Records, RecordsIter};
 pub use terminator::Terminator;

@@ -2,6 +2,7 @@
 //! with the hooks' pushes batched into one send.
 
 use super::AsyncChat;
+use crate::chat::record::Ends;
 use crate::chat::{ChatHandler, Records, Span};
 use crate::cx::Cx;
 use std::io;
@@ -81,8 +82,9 @@ impl<H> AsyncChat<H> {
                         // where it lies in the input bytes.
                         let first_end = self.buf.framing.position();
                         let (run_end, more) = self.buf.framing.extend_run(&self.input);
+                        let ends = Ends::of(self.buf.framing.terminator());
                         let (handler, mut chat, input) = self.split_input(cx);
-                        let run = Records::new(&input[start..run_end], more + 1);
+                        let run = Records::new(&input[start..run_end], more + 1, ends);
                         let handled = handler.found_records(&mut chat, run);
                         if self.buf.runs {
                             if more > 0 && self.buf.upgrade_pending() {

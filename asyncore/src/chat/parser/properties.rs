@@ -2,6 +2,7 @@
 //! records, and the buffer stays bounded.
 
 use super::*;
+use crate::chat::record::{Ends, Records};
 use proptest::prelude::*;
 
 fn alphabet() -> impl Strategy<Value = u8> {
@@ -133,8 +134,29 @@ fn next_of_run(
         assert_eq!(run.back().map(|r| r.0 .2), Some(end), "the run's end");
         assert_eq!(copy.buffered(buf), f.buffered(buf), "where the input stands");
         assert_eq!(copy.terminator(), f.terminator());
+        check_cut(&buf[start..end], count, f.terminator(), buf, run.iter());
     }
     run.pop_front()
+}
+
+/// `Records::iter` cuts the run `received` (`count` records, framed by
+/// `t`) into the records taken one by one: the same data and bytes as
+/// received, in order, and no more. `taken` is given as positions in `buf`.
+fn check_cut<'a>(
+    received: &[u8],
+    count: usize,
+    t: &Terminator,
+    buf: &[u8],
+    taken: impl Iterator<Item = &'a Taken>,
+) {
+    let cut: Vec<(&[u8], &[u8])> = Records::new(received, count, Ends::of(t))
+        .iter()
+        .map(|r| (r.data(), r.as_received()))
+        .collect();
+    let expected: Vec<(&[u8], &[u8])> = taken
+        .map(|((s, e, r), _)| (&buf[*s..*e], &buf[*s..*r]))
+        .collect();
+    assert_eq!(cut, expected, "the run cut into its records");
 }
 
 // `records_by_span`; with `Take::Whole` or `Take::Runs`, every record
@@ -174,7 +196,7 @@ fn records_by_span_taking(
                 }
                 None => match f.next_span(&mut buf) {
                     Some(Span::Record(s, e)) if matches!(take, Take::SpanRuns) => {
-                        extend_or_give_back(&mut f, &buf, &mut run, &mut gave_back);
+                        extend_or_give_back(&mut f, &buf, (s, e), &mut run, &mut gave_back);
                         Span::Record(s, e)
                     }
                     Some(span) => span,
@@ -210,12 +232,14 @@ fn records_by_span_taking(
 }
 
 /// After a whole record from `next_span`, the run behind it with
-/// `extend_run`, checked against a copy's `next_whole` records: queued in
+/// `extend_run`, checked against a copy's `next_whole` records (and cut
+/// into them again with `Records::iter`): queued in
 /// `run`, or, every other time, given back with `rewind_run`, which must
 /// leave the framing as a copy that never took it.
 fn extend_or_give_back(
     f: &mut Framing,
     buf: &[u8],
+    (start, data_end): (usize, usize),
     run: &mut std::collections::VecDeque<Taken>,
     gave_back: &mut bool,
 ) {
@@ -230,6 +254,11 @@ fn extend_or_give_back(
     assert_eq!(records.len(), more, "the run's count");
     assert_eq!(records.last().map_or(first_end, |r| r.0 .2), end, "the run's end");
     assert_eq!(copy.buffered(buf), f.buffered(buf), "where the input stands");
+    // The run as `found_records` gets it: the record from `next_span`,
+    // then the others.
+    let first = ((start, data_end, first_end), f.terminator().clone());
+    let all = std::iter::once(&first).chain(records.iter());
+    check_cut(&buf[start..end], more + 1, f.terminator(), buf, all);
     *gave_back = !*gave_back;
     if *gave_back && more > 0 {
         f.rewind_run(first_end);

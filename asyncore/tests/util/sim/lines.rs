@@ -5,7 +5,9 @@
 //! prefix of a peer's input are computed here, once.
 
 use super::{Ev, Probe, Trace};
-use asyncore_loop::chat::{AsyncChat, Chat, ChatHandler, FileRegion, Records, SimpleProducer};
+use asyncore_loop::chat::{
+    AsyncChat, Chat, ChatHandler, FileRegion, Record, Records, SimpleProducer,
+};
 use asyncore_loop::sim::SimNet;
 use asyncore_loop::{Cx, Dispatcher, EventLoop, SockAddr, Socket};
 use std::fs::File;
@@ -197,11 +199,16 @@ impl ChatHandler<Trace> for WholeLines {
             // decline is the one a handler without the hook gets.
             return Declines.found_records(chat, run);
         }
-        let lines: Vec<&[u8]> = run.as_received().split_inclusive(|&b| b == b'\n').collect();
+        // The run cut into its lines, checked against a split by hand.
+        let lines: Vec<Record<'_>> = run.iter().collect();
+        let by_hand: Vec<&[u8]> = run.as_received().split_inclusive(|&b| b == b'\n').collect();
+        let cut: Vec<&[u8]> = lines.iter().map(|r| r.as_received()).collect();
+        assert_eq!(cut, by_hand);
         assert_eq!(lines.len(), run.count());
         for (i, line) in lines.iter().enumerate() {
+            assert_eq!(line.as_received(), [line.data(), b"\n"].concat());
             self.0.run_slack = i * MAX_REPLY;
-            let answered = self.answer_whole(chat, &line[..line.len() - 1]);
+            let answered = self.answer_whole(chat, line.data());
             self.0.run_slack = 0;
             answered?;
         }
