@@ -6,7 +6,7 @@
 //! descriptor, and a DISCONNECTED error goes to `handle_close` instead.
 //! Epoll uses the poll routing.
 //!
-//! Added to both: `handle_close` is delivered at most once per channel; a
+//! Added to both: `handle_close` is delivered at most once per connection; a
 //! closed channel gets no further steps; a hang-up that arrives with data
 //! (`POLLIN|POLLHUP`, no error) lets the reads drain to end of stream instead
 //! of closing at once; and `WouldBlock` from a handler is not an error.
@@ -246,14 +246,22 @@ pub(crate) fn owed_close<S: 'static>(
 
 #[inline(always)]
 fn readwrite_steps<S: 'static>(d: Disp<'_, S>, cx: &mut Cx<'_, S>, flags: i16) -> io::Result<()> {
+    // A report of more than input: which socket it is for. A step's handler
+    // may attach a new one (a client that reconnects in handle_close), and
+    // the rest of the report then belongs to the old socket.
+    let more = flags & !POLLIN != 0;
+    let socket = if more { cx.registration() } else { 0 };
     // A step that closed the channel ends the dispatch (AC-Q-4).
     if flags & POLLIN != 0 && step(d, cx, Which::Read)? {
         return Ok(());
     }
-    if flags & POLLOUT != 0 && step(d, cx, Which::Write)? {
+    if !more || cx.registration() != socket {
         return Ok(());
     }
-    if flags & POLLPRI != 0 && step(d, cx, Which::Expt)? {
+    if flags & POLLOUT != 0 && (step(d, cx, Which::Write)? || cx.registration() != socket) {
+        return Ok(());
+    }
+    if flags & POLLPRI != 0 && (step(d, cx, Which::Expt)? || cx.registration() != socket) {
         return Ok(());
     }
     if flags & (POLLHUP | POLLERR | POLLNVAL) != 0 {
@@ -326,7 +334,7 @@ fn owed_close_event<S: 'static>(d: Disp<'_, S>, cx: &mut Cx<'_, S>) -> io::Resul
     close_event(d, cx, force)
 }
 
-/// `handle_close`, at most once per channel; `force` closes the channel when
+/// `handle_close`, at most once per connection; `force` closes the channel when
 /// it was already delivered.
 fn close_event<S: 'static>(d: Disp<'_, S>, cx: &mut Cx<'_, S>, force: bool) -> io::Result<()> {
     if cx.is_closed() {

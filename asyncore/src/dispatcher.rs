@@ -197,7 +197,9 @@ pub trait Dispatcher<S: 'static = ()>: Any {
     }
 
     /// The peer closed, or the connection broke. The loop calls it at most
-    /// once per channel. Default: log a warning and `close()`.
+    /// once per connection: a channel given a new socket (a client that
+    /// reconnects here) gets it again when that connection ends. Default:
+    /// log a warning and `close()`.
     ///
     /// A handler may keep the channel open (to finish sending after the
     /// peer's half-close, say). If the connection was broken (reset, or a
@@ -212,7 +214,7 @@ pub trait Dispatcher<S: 'static = ()>: Any {
 
     /// End of stream: the peer sends nothing more (it closed, or shut down
     /// its write side). Default: asyncore's behaviour, `handle_close` (at
-    /// most once per channel).
+    /// most once per connection).
     ///
     /// Override it to finish sending before closing, e.g. with
     /// [`SendBuffer::close_when_done`](crate::SendBuffer::close_when_done):

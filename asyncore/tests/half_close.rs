@@ -512,7 +512,114 @@ fn a_new_socket_is_not_broken(b: Backend) {
     });
 }
 
+/// Reconnects in `handle_close` while it has sockets left, else closes;
+/// counts every `handle_close` and end of stream.
+struct Reconnecting {
+    next: Vec<asyncore_loop::Socket>,
+    closes: Rc<Cell<u32>>,
+    eofs: Rc<Cell<u32>>,
+}
+
+impl Dispatcher for Reconnecting {
+    fn writable(&self, _: &View<'_>) -> bool {
+        false
+    }
+    fn handle_read(&mut self, cx: &mut Cx<'_>) -> io::Result<()> {
+        cx.recv(4096).map(drop)
+    }
+    fn handle_read_eof(&mut self, cx: &mut Cx<'_>) -> io::Result<()> {
+        self.eofs.set(self.eofs.get() + 1);
+        cx.close()
+    }
+    fn handle_close(&mut self, cx: &mut Cx<'_>) -> io::Result<()> {
+        self.closes.set(self.closes.get() + 1);
+        match self.next.pop() {
+            Some(sock) => cx.set_socket(sock),
+            None => cx.close(),
+        }
+    }
+}
+
+/// The loop sees the reset itself: the old socket's report (`POLLIN`,
+/// `POLLERR`, `POLLHUP` on poll and epoll) reads the reset, whose
+/// `handle_close` reconnects; the rest of that report belongs to the old
+/// socket and must not close the new one.
+fn a_report_for_the_old_socket_does_not_close_the_new_one(b: Backend) {
+    bounded(secs(20), move || {
+        let (sock, peer) = util::tcp_pair();
+        let (fresh, mut fresh_peer) = util::tcp_pair();
+        let mut ev = EventLoop::new().with_backend(b);
+        let (closes, eofs) = (Rc::new(Cell::new(0)), Rc::new(Cell::new(0)));
+        let t = ev
+            .add(Reconnecting {
+                next: vec![fresh],
+                closes: Rc::clone(&closes),
+                eofs: Rc::clone(&eofs),
+            })
+            .adopt(sock)
+            .unwrap();
+        util::reset(peer);
+        for _ in 0..100 {
+            ev.run_loop(Some(Duration::from_millis(20)), Some(1))
+                .unwrap();
+            if closes.get() > 0 {
+                break;
+            }
+        }
+        assert_eq!(closes.get(), 1, "the reset is handle_close");
+        for _ in 0..5 {
+            ev.run_loop(Some(Duration::from_millis(20)), Some(1))
+                .unwrap();
+        }
+        assert!(ev.contains(t), "the channel lives on, on its new socket");
+        fresh_peer.write_all(b"hello").unwrap();
+        drop(fresh_peer);
+        run_until_closed(&mut ev, t, 100, "");
+        assert_eq!(eofs.get(), 1, "the new connection's end of stream");
+        assert_eq!(closes.get(), 1);
+    });
+}
+
+/// `handle_close` comes once per connection, not once per channel: a client
+/// that reconnects gets it again when its second connection breaks.
+fn a_second_connection_that_breaks_is_handle_close_again(b: Backend) {
+    bounded(secs(20), move || {
+        let (first, first_peer) = util::tcp_pair();
+        let (second, second_peer) = util::tcp_pair();
+        let (third, mut third_peer) = util::tcp_pair();
+        let mut ev = EventLoop::new().with_backend(b);
+        let (closes, eofs) = (Rc::new(Cell::new(0)), Rc::new(Cell::new(0)));
+        let t = ev
+            .add(Reconnecting {
+                next: vec![third, second],
+                closes: Rc::clone(&closes),
+                eofs: Rc::clone(&eofs),
+            })
+            .adopt(first)
+            .unwrap();
+        for (n, peer) in [first_peer, second_peer].into_iter().enumerate() {
+            util::reset(peer);
+            for _ in 0..100 {
+                ev.run_loop(Some(Duration::from_millis(20)), Some(1))
+                    .unwrap();
+                if closes.get() > n as u32 {
+                    break;
+                }
+            }
+            assert_eq!(closes.get(), n as u32 + 1, "connection {} broke", n + 1);
+            assert!(ev.contains(t), "reconnected after connection {}", n + 1);
+        }
+        third_peer.write_all(b"hello").unwrap();
+        drop(third_peer);
+        run_until_closed(&mut ev, t, 100, "");
+        assert_eq!(eofs.get(), 1, "the third connection's end of stream");
+        assert_eq!(closes.get(), 2);
+    });
+}
+
 backend_tests!(
+    a_report_for_the_old_socket_does_not_close_the_new_one,
+    a_second_connection_that_breaks_is_handle_close_again,
     a_new_socket_is_not_broken,
     a_reset_connection_kept_by_a_reader_is_closed,
     a_send_after_our_own_shutdown_does_not_end_reading,

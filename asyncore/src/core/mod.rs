@@ -147,6 +147,16 @@ impl<S: 'static> LoopCore<S> {
         }
         ch.io = io;
         ch.closed = false;
+        // A new connection: nothing of the old one's end carries over (its
+        // end of stream, its break, a shutdown, a handle_close owed or
+        // delivered, why it closed).
+        ch.read_eof = false;
+        ch.eof_owed = false;
+        ch.broken = false;
+        ch.write_shut = false;
+        ch.close_owed = false;
+        ch.close_delivered = false;
+        ch.close_reason = None;
         #[cfg(feature = "tls")]
         {
             ch.tls = None;

@@ -3,7 +3,7 @@
 //!
 //! Close words: a `handle_close` is *owed* when `send`/`recv` saw the peer
 //! go (the loop calls it after the handler returns), and *delivered* once the
-//! loop has called it (it does so at most once per channel).
+//! loop has called it (it does so at most once per connection).
 
 use super::Cx;
 use crate::channel::{closed_error, Io};

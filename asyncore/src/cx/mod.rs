@@ -151,7 +151,13 @@ impl<'a, S: 'static> Cx<'a, S> {
     /// Whether the channel is in the map (has a descriptor and is not
     /// closed). A channel without a socket is not.
     pub fn is_registered(&self) -> bool {
-        self.core.map.meta(self.token.index).reg != 0
+        self.registration() != 0
+    }
+
+    /// The channel's registration in the map: new with each descriptor
+    /// attached, 0 while none is.
+    pub(crate) fn registration(&self) -> u32 {
+        self.core.map.meta(self.token.index).reg
     }
 
     /// The descriptor, while one is attached.

@@ -55,12 +55,6 @@ impl<S: 'static> Cx<'_, S> {
         self.core
             .attach(self.ch, self.token.index, Io::Socket(sock));
         self.ch.datagram = datagram;
-        // A new socket has not seen end of stream, nor broken, nor been
-        // shut down.
-        self.ch.read_eof = false;
-        self.ch.eof_owed = false;
-        self.ch.broken = false;
-        self.ch.write_shut = false;
     }
 
     /// asyncore's `dispatcher(sock)` constructor: adopts a socket such as
