@@ -230,6 +230,28 @@ fn chunked_close_and_length_framings_are_byte_exact() {
             assert_eq!(out.stdout, body, "{mode}/{name}");
         }
     }
+    // -i writes the interim heads too, as curl -i does (compared with curl
+    // itself where it is installed).
+    let url = py_url(&server, "/interim/small.bin");
+    let out = common::run(&["get", "-i", &url]);
+    assert_ok(&out);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        text.starts_with(
+            "HTTP/1.1 100 Continue\r\n\r\n\
+             HTTP/1.1 103 Early Hints\r\nLink: </style.css>\r\n\r\n\
+             HTTP/1.1 200 OK\r\n"
+        ),
+        "{text}"
+    );
+    assert!(text.ends_with("\r\n\r\n0123456789"), "{text}");
+    if let Ok(curl) = std::process::Command::new("curl")
+        .args(["-s", "-i", &url])
+        .output()
+    {
+        assert_eq!(text, String::from_utf8_lossy(&curl.stdout), "as curl -i");
+    }
+
     let target = dir.0.join("chunked-copy.bin");
     let out = common::run(&[
         "get",

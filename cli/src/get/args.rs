@@ -34,7 +34,8 @@ pub struct GetArgs {
     /// file name.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
-    /// Also write the status line and headers before the body (as curl -i).
+    /// Also write the status line and headers before the body, interim (1xx) heads included (as
+    /// curl -i).
     #[arg(short, long)]
     pub include: bool,
     /// Send HEAD and write the status line and headers only.

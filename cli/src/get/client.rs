@@ -281,12 +281,14 @@ impl Conn {
             // The driver follows it or reports it; its head is shown when
             // heads are (as curl -i and -I do), its body is not wanted.
             if st.include_head {
+                st.out.extend_from_slice(&head.interim);
                 st.out.extend_from_slice(&head.raw);
             }
             st.head = Some(head);
             return self.complete(cx);
         }
         if st.include_head {
+            st.out.extend_from_slice(&head.interim);
             st.out.extend_from_slice(&head.raw);
         }
         st.head = Some(head);

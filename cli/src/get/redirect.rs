@@ -16,7 +16,7 @@ use super::url::HttpUrl;
 /// ```
 /// use asyncore_cli::get::{redirect_location, Head};
 /// let head = |status: u16, loc: Option<&str>| Head {
-///     version: "HTTP/1.1".into(), status, reason: String::new(), raw: Vec::new(),
+///     version: "HTTP/1.1".into(), status, reason: String::new(), raw: Vec::new(), interim: Vec::new(),
 ///     headers: loc.map(|l| ("Location".to_string(), l.to_string())).into_iter().collect(),
 /// };
 /// assert_eq!(redirect_location(&head(302, Some("/x"))), Some("/x"));

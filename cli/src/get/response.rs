@@ -92,6 +92,8 @@ pub struct ResponseParser {
     line: Vec<u8>,
     /// The raw head so far.
     raw: Vec<u8>,
+    /// The interim heads before it, as received.
+    interim: Vec<u8>,
     version: String,
     status: u16,
     reason: String,
@@ -117,6 +119,7 @@ impl ResponseParser {
             state: State::StatusLine,
             line: Vec::new(),
             raw: Vec::new(),
+            interim: Vec::new(),
             version: String::new(),
             status: 0,
             reason: String::new(),
@@ -296,6 +299,11 @@ impl ResponseParser {
             if self.raw.len() > MAX_HEAD {
                 return Err(ParseError::bad("the head is longer than 64 KiB"));
             }
+            if self.raw.len() + self.interim.len() > MAX_HEAD {
+                return Err(ParseError::bad(
+                    "the interim (1xx) heads and the head are longer than 64 KiB",
+                ));
+            }
         }
         if self.line.len() > MAX_LINE + 2 {
             return Err(ParseError::bad("a line is longer than 16 KiB"));
@@ -339,8 +347,9 @@ impl ResponseParser {
 
     fn end_of_head(&mut self) -> Result<Option<Head>, ParseError> {
         if (100..200).contains(&self.status) && self.status != 101 {
-            // An interim response (100 Continue, 103 Early Hints): skip it.
-            self.raw.clear();
+            // An interim response (100 Continue, 103 Early Hints): kept
+            // as received, for `-i`, and otherwise skipped.
+            self.interim.append(&mut self.raw);
             self.headers.clear();
             self.state = State::StatusLine;
             return Ok(None);
@@ -351,6 +360,7 @@ impl ResponseParser {
             reason: std::mem::take(&mut self.reason),
             headers: std::mem::take(&mut self.headers),
             raw: std::mem::take(&mut self.raw),
+            interim: std::mem::take(&mut self.interim),
         };
         let framing = framing(&head)?;
         self.framing = Some(framing);

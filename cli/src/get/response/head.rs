@@ -31,6 +31,10 @@ pub struct Head {
     pub headers: Vec<(String, String)>,
     /// The head exactly as received, status line to the blank line included.
     pub raw: Vec<u8>,
+    /// The interim (`1xx`) heads that came before this one (`100 Continue`,
+    /// `103 Early Hints`), exactly as received, one after the other; usually
+    /// none. `get -i` writes them before `raw`, as `curl -i` does.
+    pub interim: Vec<u8>,
 }
 
 impl Head {

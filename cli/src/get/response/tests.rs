@@ -245,6 +245,11 @@ fn bodiless_statuses_and_interim_responses() {
     let head = out.head.unwrap();
     assert_eq!(head.headers.len(), 1, "interim headers are dropped");
     assert!(head.raw.starts_with(b"HTTP/1.1 200 OK\r\n"));
+    assert_eq!(
+        head.interim,
+        b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n",
+        "interim heads are kept as received, for -i"
+    );
 }
 
 #[test]
@@ -353,6 +358,20 @@ fn limits() {
     }
     many.extend(b"\r\n");
     assert!(run(&[&many]).result.is_err());
+    // Interim heads, kept for -i, count toward the limit: a server that
+    // sends 100 Continue without end is refused, not stored without bound.
+    let continues = b"HTTP/1.1 100 Continue\r\n\r\n".repeat(MAX_HEAD / 25 + 1);
+    let flood = [
+        &continues[..],
+        b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
+    ]
+    .concat();
+    let out = run(&[&flood]);
+    let e = out.result.expect_err("a flood of interim heads");
+    assert!(e.message.contains("interim (1xx) heads"), "{e:?}");
+    let few = b"HTTP/1.1 100 Continue\r\n\r\n".repeat(100);
+    let fine = [&few[..], b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"].concat();
+    assert!(run(&[&fine]).result.is_ok());
 }
 
 mod random_splits {
