@@ -617,7 +617,49 @@ fn a_second_connection_that_breaks_is_handle_close_again(b: Backend) {
     });
 }
 
+/// A socket replaced while a copy of it lives on (the handler kept a
+/// clone) leaves the OS watch set: epoll keeps a registration until the
+/// last copy of the descriptor closes, and its readiness, reported for a
+/// registration the loop no longer has, would wake every wait at once.
+fn a_replaced_socket_whose_copy_lives_is_not_watched(b: Backend) {
+    bounded(secs(20), move || {
+        let (old, old_peer) = util::unix_pair();
+        let (new, _new_peer) = util::unix_pair();
+        let copy = old.try_clone().unwrap();
+        (&old_peer).write_all(b"unread").unwrap();
+        let mut ev = EventLoop::new().with_backend(b);
+        let (closes, eofs) = (Rc::new(Cell::new(0)), Rc::new(Cell::new(0)));
+        let t = ev
+            .add(Reconnecting {
+                next: Vec::new(),
+                closes: Rc::clone(&closes),
+                eofs: Rc::clone(&eofs),
+            })
+            .adopt(old)
+            .unwrap();
+        // Watched once (its input is read), then replaced.
+        ev.run_loop(Some(Duration::from_millis(100)), Some(1))
+            .unwrap();
+        (&old_peer).write_all(b"more").unwrap();
+        ev.with(t, |_: &mut Reconnecting, cx| cx.set_socket(new))
+            .unwrap()
+            .unwrap();
+        // Nothing to do for a second: about ten waits of 100 ms each.
+        let end = std::time::Instant::now() + Duration::from_secs(1);
+        let mut passes = 0;
+        while std::time::Instant::now() < end {
+            ev.run_loop(Some(Duration::from_millis(100)), Some(1))
+                .unwrap();
+            passes += 1;
+        }
+        assert!(passes < 40, "the loop woke {passes} times in 1 s");
+        assert!(ev.contains(t));
+        drop(copy);
+    });
+}
+
 backend_tests!(
+    a_replaced_socket_whose_copy_lives_is_not_watched,
     a_report_for_the_old_socket_does_not_close_the_new_one,
     a_second_connection_that_breaks_is_handle_close_again,
     a_new_socket_is_not_broken,

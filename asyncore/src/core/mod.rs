@@ -140,12 +140,13 @@ impl<S: 'static> LoopCore<S> {
     /// Attaches `io` to channel `index` and puts it in the map. A descriptor
     /// attached before is closed first.
     pub(crate) fn attach(&mut self, ch: &mut Channel, index: u32, io: Io) {
-        let old = std::mem::take(&mut ch.io);
-        if old.fd().is_some() {
+        if ch.io.fd().is_some() {
+            // Out of the OS set while the old descriptor is there to name:
+            // epoll forgets a descriptor at its close only if no copy of it
+            // lives on (a handler may keep one).
             self.deregister(ch, index);
-            drop(old);
         }
-        ch.io = io;
+        drop(std::mem::replace(&mut ch.io, io));
         ch.closed = false;
         // A new connection: nothing of the old one's end carries over (its
         // end of stream, its break, a shutdown, a handle_close owed or

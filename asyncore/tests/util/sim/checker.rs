@@ -4,7 +4,8 @@
 //! across steps and reports the first broken invariant.
 //!
 //! Invariants:
-//! * `handle_close` at most once per channel, and the loop never delivers
+//! * `handle_close` at most once per connection (a channel given a new
+//!   socket starts a new one), and the loop never delivers
 //!   it while bytes the channel was sent are unread (unless the connection
 //!   was reset or broken);
 //! * no handler after the channel closed (except the `handle_error` for the
@@ -37,6 +38,9 @@ pub enum Ev {
     Dispatched { ch: u32, sock: Option<u64> },
     /// The channel's own `handle_close` ran (however it was reached).
     Close { ch: u32 },
+    /// Channel `ch` is given a new socket (a client that reconnects): a
+    /// new connection, whose end may be `handle_close` again.
+    Attached { ch: u32 },
     /// The loop delivered `handle_close` to the channel: bytes its socket
     /// still had unread, whether the connection was reset or broken.
     CloseDelivered {
@@ -97,6 +101,10 @@ pub struct Checker {
     pub events: u64,
     pub timers_fired: u64,
     pub deadlines: u64,
+    /// Every `handle_close` that ran, reconnections included.
+    closes: u64,
+    /// Sockets attached to a channel that had one (reconnections).
+    pub reattached: u64,
 }
 
 impl Checker {
@@ -150,11 +158,20 @@ impl Checker {
                     }
                 }
                 Ev::Close { ch } => {
+                    self.closes += 1;
                     let c = self.chans.entry(ch).or_default();
                     c.closes += 1;
                     if c.closes > 1 {
                         return Err(format!("channel {ch}: handle_close ran {} times", c.closes));
                     }
+                }
+                Ev::Attached { ch } => {
+                    self.reattached += 1;
+                    let c = self.chans.entry(ch).or_default();
+                    if c.closed {
+                        return Err(format!("channel {ch}: a socket attached after it closed"));
+                    }
+                    c.closes = 0;
                 }
                 Ev::CloseDelivered { ch, unread, broken } => {
                     let c = self.chans.entry(ch).or_default();
@@ -308,6 +325,6 @@ impl Checker {
 
     /// How many `handle_close`s ran.
     pub fn closes(&self) -> u64 {
-        self.chans.values().map(|c| u64::from(c.closes)).sum()
+        self.closes
     }
 }
