@@ -246,22 +246,22 @@ pub(crate) fn owed_close<S: 'static>(
 
 #[inline(always)]
 fn readwrite_steps<S: 'static>(d: Disp<'_, S>, cx: &mut Cx<'_, S>, flags: i16) -> io::Result<()> {
-    // A report of more than input: which socket it is for. A step's handler
-    // may attach a new one (a client that reconnects in handle_close), and
-    // the rest of the report then belongs to the old socket.
-    let more = flags & !POLLIN != 0;
-    let socket = if more { cx.registration() } else { 0 };
+    // A report of more than input: the registration it is for. A step's
+    // handler may attach a new socket (a client that reconnects in
+    // handle_close), and the rest of the report then belongs to the old one.
+    let beyond_input = flags & !POLLIN != 0;
+    let reported = if beyond_input { cx.registration() } else { 0 };
     // A step that closed the channel ends the dispatch (AC-Q-4).
     if flags & POLLIN != 0 && step(d, cx, Which::Read)? {
         return Ok(());
     }
-    if !more || cx.registration() != socket {
+    if !beyond_input || cx.registration() != reported {
         return Ok(());
     }
-    if flags & POLLOUT != 0 && (step(d, cx, Which::Write)? || cx.registration() != socket) {
+    if flags & POLLOUT != 0 && (step(d, cx, Which::Write)? || cx.registration() != reported) {
         return Ok(());
     }
-    if flags & POLLPRI != 0 && (step(d, cx, Which::Expt)? || cx.registration() != socket) {
+    if flags & POLLPRI != 0 && (step(d, cx, Which::Expt)? || cx.registration() != reported) {
         return Ok(());
     }
     if flags & (POLLHUP | POLLERR | POLLNVAL) != 0 {
@@ -305,8 +305,13 @@ fn event<S: 'static>(d: Disp<'_, S>, cx: &mut Cx<'_, S>, which: Which) -> io::Re
             r
         }
         Which::Expt => {
+            let reported = cx.registration();
             let r = d.handle_expt_event(cx);
-            cx.discard_urgent();
+            // Not from a socket the handler attached meanwhile: its urgent
+            // byte is its own connection's.
+            if cx.registration() == reported {
+                cx.discard_urgent();
+            }
             r
         }
     }

@@ -49,6 +49,15 @@ impl Io {
         }
     }
 
+    /// Whether this is a connection: a file, or a socket with a peer.
+    pub(crate) fn is_connection(&self) -> bool {
+        match self {
+            Io::File(_) => true,
+            Io::None | Io::Closed => false,
+            _ => self.peer_addr().is_ok(),
+        }
+    }
+
     pub(crate) fn peer_addr(&self) -> io::Result<SockAddr> {
         match self {
             #[cfg(feature = "sim")]

@@ -658,7 +658,52 @@ fn a_replaced_socket_whose_copy_lives_is_not_watched(b: Backend) {
     });
 }
 
+/// A client that, in `handle_close`, creates its next socket but connects
+/// it later (a back-off): a socket with no connection is no new connection.
+/// Linux reports it hung up at once; before, `handle_close` ran for that, pass
+/// after pass, and the loop never waited. Its hang-up closes the channel
+/// (create the socket where you connect, to reconnect later).
+fn a_socket_not_yet_connected_is_not_a_new_connection(b: Backend) {
+    struct Later {
+        closes: Rc<Cell<u32>>,
+    }
+    impl Dispatcher for Later {
+        fn writable(&self, _: &View<'_>) -> bool {
+            false
+        }
+        fn handle_read(&mut self, cx: &mut Cx<'_>) -> io::Result<()> {
+            cx.recv(4096).map(drop)
+        }
+        fn handle_close(&mut self, cx: &mut Cx<'_>) -> io::Result<()> {
+            self.closes.set(self.closes.get() + 1);
+            cx.create_socket(asyncore_loop::AF_INET, asyncore_loop::SOCK_STREAM)
+        }
+    }
+    bounded(secs(20), move || {
+        let (sock, peer) = util::tcp_pair();
+        let mut ev = EventLoop::new().with_backend(b);
+        let closes = Rc::new(Cell::new(0));
+        let t = ev
+            .add(Later {
+                closes: Rc::clone(&closes),
+            })
+            .adopt(sock)
+            .unwrap();
+        util::reset(peer);
+        for _ in 0..20 {
+            ev.run_loop(Some(Duration::from_millis(20)), Some(1))
+                .unwrap();
+        }
+        assert_eq!(closes.get(), 1, "handle_close for the connection, once");
+        assert!(
+            !ev.contains(t),
+            "the unconnected socket's hang-up closed it"
+        );
+    });
+}
+
 backend_tests!(
+    a_socket_not_yet_connected_is_not_a_new_connection,
     a_replaced_socket_whose_copy_lives_is_not_watched,
     a_report_for_the_old_socket_does_not_close_the_new_one,
     a_second_connection_that_breaks_is_handle_close_again,

@@ -333,6 +333,7 @@ fn a_loop_client_reaches_a_listening_peer() {
         let mut ev = EventLoop::with_state(Trace::new(&net))
             .with_backend(backend)
             .with_sim(&net);
+        ev.set_catch_panics(false);
         let remote: SocketAddr = "10.0.0.9:80".parse().unwrap();
         let listener = net.listen(remote.into()).map_err(|e| e.to_string())?;
         let data = bytes(&net, 1 + net.below(3000) as usize);
@@ -429,8 +430,8 @@ impl Reconnecting {
         self.start = self.acked();
         self.sent = 0;
         self.got.clear();
-        cx.state().push(Ev::Attached { ch: self.id });
         cx.create_socket(AF_INET, SOCK_STREAM)?;
+        cx.state().push(Ev::Attached { ch: self.id });
         cx.connect(SERVER)
     }
 }
@@ -537,5 +538,8 @@ fn a_client_that_reconnects_gets_every_byte_back() {
             Ok(Summary::of(&checker, &net, got.len() as u64))
         },
     );
-    assert!(reconnected.get() > 0, "no seed reconnected");
+    // A full run reconnects; one seed replayed alone may not.
+    if util::sim::seeds(600).len() >= 100 {
+        assert!(reconnected.get() > 0, "no seed reconnected");
+    }
 }

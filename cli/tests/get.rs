@@ -246,9 +246,10 @@ fn chunked_close_and_length_framings_are_byte_exact() {
     );
     assert!(text.ends_with("\r\n\r\n0123456789"), "{text}");
     if let Ok(curl) = std::process::Command::new("curl")
-        .args(["-s", "-i", &url])
+        .args(["-sS", "--noproxy", "*", "-i", &url])
         .output()
     {
+        assert!(curl.status.success(), "curl: {curl:?}");
         assert_eq!(text, String::from_utf8_lossy(&curl.stdout), "as curl -i");
     }
 

@@ -148,6 +148,21 @@ pub(super) enum BlankLineSearch {
     NotYet { hold: usize },
 }
 
+/// A `BlankLine` record whole at the start of `hay`, where a record
+/// begins: the end of its data and of its empty line (an empty line first is
+/// an empty record); `None` while it is not whole.
+#[inline(always)]
+pub(super) fn whole_blank_line_record(hay: &[u8]) -> Option<(usize, usize)> {
+    match hay {
+        [b'\n', ..] => Some((0, 1)),
+        [b'\r', b'\n', ..] => Some((0, 2)),
+        _ => match find_blank_line(hay) {
+            BlankLineSearch::Found { data_end, line_end } => Some((data_end, line_end)),
+            BlankLineSearch::NotYet { .. } => None,
+        },
+    }
+}
+
 // Inlined into the framing's one call: left to the compiler it was not,
 // which cost an HTTP request about 35 instructions.
 #[inline(always)]

@@ -1,7 +1,7 @@
 //! `Record` and `Records`: whole records taken from the input in place,
 //! with the bytes that ended them.
 
-use super::delimiter_search::{find_blank_line, BlankLineSearch};
+use super::delimiter_search::whole_blank_line_record;
 use super::terminator::Terminator;
 
 /// A whole record taken with [`Chat::next_record`](super::Chat::next_record):
@@ -197,12 +197,18 @@ impl<'i> Records<'i> {
     /// assert_eq!(got, want);
     /// # Ok::<(), io::Error>(())
     /// ```
-    #[inline]
     pub fn iter(&self) -> RecordsIter<'i> {
+        // A delimiter's searcher, set up once for the run: the run's last
+        // bytes are its delimiter.
+        let delimiter = match self.ends {
+            Ends::Delimiter(len) => self.received.len().checked_sub(len),
+            _ => None,
+        };
         RecordsIter {
             rest: self.received,
             left: self.count,
             ends: self.ends,
+            finder: delimiter.map(|at| memchr::memmem::Finder::new(&self.received[at..])),
         }
     }
 }
@@ -232,6 +238,8 @@ pub struct RecordsIter<'i> {
     rest: &'i [u8],
     left: usize,
     ends: Ends,
+    /// The delimiter's searcher (`Ends::Delimiter`).
+    finder: Option<memchr::memmem::Finder<'i>>,
 }
 
 impl<'i> RecordsIter<'i> {
@@ -241,18 +249,11 @@ impl<'i> RecordsIter<'i> {
         let rest = self.rest;
         match self.ends {
             Ends::Delimiter(len) => {
-                let d = rest.get(rest.len().checked_sub(len)?..)?;
-                let i = memchr::memmem::find(rest, d)?;
+                let i = self.finder.as_ref()?.find(rest)?;
                 Some((i, i + len))
             }
-            Ends::BlankLine => match rest {
-                [b'\n', ..] => Some((0, 1)),
-                [b'\r', b'\n', ..] => Some((0, 2)),
-                _ => match find_blank_line(rest) {
-                    BlankLineSearch::Found { data_end, line_end } => Some((data_end, line_end)),
-                    BlankLineSearch::NotYet { .. } => None,
-                },
-            },
+            // Every record of a run begins where a record may be empty.
+            Ends::BlankLine => whole_blank_line_record(rest),
             Ends::Nothing => Some((rest.len(), rest.len())),
         }
     }

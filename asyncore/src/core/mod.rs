@@ -148,16 +148,25 @@ impl<S: 'static> LoopCore<S> {
         }
         drop(std::mem::replace(&mut ch.io, io));
         ch.closed = false;
-        // A new connection: nothing of the old one's end carries over (its
-        // end of stream, its break, a shutdown, a handle_close owed or
-        // delivered, why it closed).
+        // Nothing of the old descriptor's end carries over (its end of
+        // stream, its break, a shutdown, a handle_close owed, why it closed,
+        // the busy-loop guard's count).
         ch.read_eof = false;
         ch.eof_owed = false;
         ch.broken = false;
         ch.write_shut = false;
         ch.close_owed = false;
-        ch.close_delivered = false;
         ch.close_reason = None;
+        ch.idle_writes = 0;
+        ch.busy_warned = false;
+        // A connection attached (a connected socket, a file) is a new one,
+        // whose end is handle_close again; a socket not yet connected is not
+        // (`Cx::connect` starts its connection), so that its hang-up, which
+        // Linux reports at once, closes the channel instead of calling
+        // handle_close pass after pass.
+        if ch.close_delivered && ch.io.is_connection() {
+            ch.close_delivered = false;
+        }
         #[cfg(feature = "tls")]
         {
             ch.tls = None;

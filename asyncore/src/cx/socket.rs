@@ -149,6 +149,8 @@ impl<S: 'static> Cx<'_, S> {
         let addr = address.to_sock_addr(domain)?;
         self.ch.connected = false;
         self.ch.connecting = true;
+        // A new connection: its end is handle_close again.
+        self.ch.close_delivered = false;
         let result = self.ch.io.connect(&addr);
         match result {
             Ok(()) => {}

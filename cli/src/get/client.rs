@@ -179,6 +179,7 @@ fn connect_next(
         .trim_end_matches(']')
         .to_string();
     let head_request = cx.state().head_request;
+    let include_head = cx.state().include_head;
     while let Some(addr) = addrs.pop_front() {
         log::debug!("connecting to {addr}");
         let conn = Conn {
@@ -187,10 +188,10 @@ fn connect_next(
             request: request.clone(),
             sent: 0,
             connected: false,
-            parser: if head_request {
-                ResponseParser::for_head_request()
-            } else {
-                ResponseParser::new()
+            parser: match (head_request, include_head) {
+                (true, _) => ResponseParser::for_head_request().keeping_interim(),
+                (false, true) => ResponseParser::new().keeping_interim(),
+                (false, false) => ResponseParser::new(),
             },
             buf: vec![0; 64 * 1024],
         };

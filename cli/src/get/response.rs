@@ -92,8 +92,9 @@ pub struct ResponseParser {
     line: Vec<u8>,
     /// The raw head so far.
     raw: Vec<u8>,
-    /// The interim heads before it, as received.
+    /// The interim heads before it, as received (kept with `keep_interim`).
     interim: Vec<u8>,
+    keep_interim: bool,
     version: String,
     status: u16,
     reason: String,
@@ -120,6 +121,7 @@ impl ResponseParser {
             line: Vec::new(),
             raw: Vec::new(),
             interim: Vec::new(),
+            keep_interim: false,
             version: String::new(),
             status: 0,
             reason: String::new(),
@@ -147,6 +149,26 @@ impl ResponseParser {
         ResponseParser {
             head_request: true,
             ..Self::new()
+        }
+    }
+
+    /// This parser keeps the interim (`1xx`) heads, for [`Head::interim`]
+    /// (`get -i` writes them, as `curl -i` does). They then count toward the
+    /// head's 64 KiB limit; otherwise they are dropped as they end.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use asyncore_cli::get::{Event, ResponseParser};
+    /// let mut p = ResponseParser::new().keeping_interim();
+    /// let (_, e) = p.advance(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n").unwrap();
+    /// let Event::Head(head) = e else { panic!("no head") };
+    /// assert_eq!(head.interim, b"HTTP/1.1 100 Continue\r\n\r\n");
+    /// ```
+    pub fn keeping_interim(self) -> Self {
+        ResponseParser {
+            keep_interim: true,
+            ..self
         }
     }
 
@@ -296,13 +318,12 @@ impl ResponseParser {
         self.line.extend_from_slice(&input[..used]);
         if in_head {
             self.raw.extend_from_slice(&input[..used]);
-            if self.raw.len() > MAX_HEAD {
-                return Err(ParseError::bad("the head is longer than 64 KiB"));
-            }
             if self.raw.len() + self.interim.len() > MAX_HEAD {
-                return Err(ParseError::bad(
-                    "the interim (1xx) heads and the head are longer than 64 KiB",
-                ));
+                return Err(ParseError::bad(if self.interim.is_empty() {
+                    "the head is longer than 64 KiB"
+                } else {
+                    "the interim (1xx) heads and the head are longer than 64 KiB"
+                }));
             }
         }
         if self.line.len() > MAX_LINE + 2 {
@@ -348,8 +369,11 @@ impl ResponseParser {
     fn end_of_head(&mut self) -> Result<Option<Head>, ParseError> {
         if (100..200).contains(&self.status) && self.status != 101 {
             // An interim response (100 Continue, 103 Early Hints): kept
-            // as received, for `-i`, and otherwise skipped.
-            self.interim.append(&mut self.raw);
+            // as received for `-i`, else dropped.
+            if self.keep_interim {
+                self.interim.append(&mut self.raw);
+            }
+            self.raw.clear();
             self.headers.clear();
             self.state = State::StatusLine;
             return Ok(None);

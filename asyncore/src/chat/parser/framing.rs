@@ -9,7 +9,7 @@
 // Spec: AC-CHAT-22..30, asynchat.md §3 (how handle_read splits the input).
 
 use super::super::delimiter_search::{
-    find_blank_line, find_prefix_at_end, BlankLineSearch, ShortDelimiter,
+    find_blank_line, find_prefix_at_end, whole_blank_line_record, BlankLineSearch, ShortDelimiter,
 };
 use super::super::terminator::Terminator;
 use memchr::memmem;
@@ -272,14 +272,7 @@ impl Framing {
                 let n = std::mem::take(n);
                 (n, n)
             }
-            Terminator::BlankLine if self.fresh => match hay {
-                [b'\n', ..] => (0, 1),
-                [b'\r', b'\n', ..] => (0, 2),
-                _ => match find_blank_line(hay) {
-                    BlankLineSearch::Found { data_end, line_end } => (data_end, line_end),
-                    BlankLineSearch::NotYet { .. } => return None,
-                },
-            },
+            Terminator::BlankLine if self.fresh => whole_blank_line_record(hay)?,
             _ => return None,
         };
         self.pos = start + end;

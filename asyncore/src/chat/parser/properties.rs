@@ -13,7 +13,8 @@ fn terminator() -> impl Strategy<Value = Terminator> {
     prop_oneof![
         Just(Terminator::None),
         (0usize..8).prop_map(Terminator::Count),
-        prop::collection::vec(alphabet(), 0..5).prop_map(Terminator::Delimiter),
+        // Up to 6 bytes: past a `ShortDelimiter`, to `memmem`.
+        prop::collection::vec(alphabet(), 0..7).prop_map(Terminator::Delimiter),
         Just(Terminator::BlankLine),
     ]
 }

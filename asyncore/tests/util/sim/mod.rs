@@ -69,12 +69,15 @@ fn env_u64(name: &str) -> Option<u64> {
 
 /// A loop on `net` keeping a [`Trace`], on the backend the seed picks
 /// (so every backend gets a third of the seeds), printing its log when
-/// tracing.
+/// tracing. A handler's panic (a test's assertion in a handler) is not
+/// caught: it fails the seed, rather than becoming `handle_error` and a
+/// close that a later check may or may not notice.
 pub fn sim_loop(net: &SimNet, seed: u64) -> asyncore_loop::EventLoop<Trace> {
     let backend = asyncore_loop::Backend::ALL[(seed % 3) as usize];
     let mut ev = asyncore_loop::EventLoop::with_state(Trace::new(net))
         .with_backend(backend)
         .with_sim(net);
+    ev.set_catch_panics(false);
     if tracing() {
         ev.set_log_sink(asyncore_loop::StdioLog);
     }

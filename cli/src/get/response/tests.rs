@@ -15,7 +15,11 @@ struct Outcome {
 
 /// Feeds `parts` in order, then end of stream (unless already done).
 fn run(parts: &[&[u8]]) -> Outcome {
-    let mut p = ResponseParser::new();
+    run_with(ResponseParser::new(), parts)
+}
+
+/// `run` with a parser of the caller's.
+fn run_with(mut p: ResponseParser, parts: &[&[u8]]) -> Outcome {
     let mut out = Outcome {
         head: None,
         heads: 0,
@@ -235,21 +239,21 @@ fn bodiless_statuses_and_interim_responses() {
         true,
     );
     ok(b"HTTP/1.1 304 Not Modified\r\n\r\n", 304, b"", true);
-    let out = ok(
-        b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n\
-          HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nx",
-        200,
-        b"x",
-        true,
-    );
+    let input = b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n\
+          HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nx";
+    let out = ok(input, 200, b"x", true);
     let head = out.head.unwrap();
     assert_eq!(head.headers.len(), 1, "interim headers are dropped");
     assert!(head.raw.starts_with(b"HTTP/1.1 200 OK\r\n"));
+    assert!(head.interim.is_empty(), "not kept unless asked");
+    let kept = run_with(ResponseParser::new().keeping_interim(), &[input]);
+    let head = kept.head.unwrap();
     assert_eq!(
         head.interim,
         b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n",
-        "interim heads are kept as received, for -i"
+        "interim heads kept as received, for -i"
     );
+    assert!(head.raw.starts_with(b"HTTP/1.1 200 OK\r\n"));
 }
 
 #[test]
@@ -358,17 +362,23 @@ fn limits() {
     }
     many.extend(b"\r\n");
     assert!(run(&[&many]).result.is_err());
-    // Interim heads, kept for -i, count toward the limit: a server that
-    // sends 100 Continue without end is refused, not stored without bound.
+    // Interim heads kept for -i count toward the limit: a server that sends
+    // 100 Continue without end is refused, not stored without bound. Not
+    // kept, they are dropped as they end, as before.
     let continues = b"HTTP/1.1 100 Continue\r\n\r\n".repeat(MAX_HEAD / 25 + 1);
     let flood = [
         &continues[..],
         b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
     ]
     .concat();
-    let out = run(&[&flood]);
+    let out = run_with(ResponseParser::new().keeping_interim(), &[&flood]);
     let e = out.result.expect_err("a flood of interim heads");
     assert!(e.message.contains("interim (1xx) heads"), "{e:?}");
+    assert_eq!(
+        run(&[&flood]).result,
+        Ok(true),
+        "dropped, they cost nothing"
+    );
     let few = b"HTTP/1.1 100 Continue\r\n\r\n".repeat(100);
     let fine = [&few[..], b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"].concat();
     assert!(run(&[&fine]).result.is_ok());
