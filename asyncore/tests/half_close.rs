@@ -458,28 +458,6 @@ fn a_send_after_our_own_shutdown_does_not_end_reading(b: Backend) {
 /// reconnects in `handle_close`) starts afresh: the new connection's end of
 /// stream is `handle_read_eof`, not the old connection's forced close.
 fn a_new_socket_is_not_broken(b: Backend) {
-    struct Reconnecting {
-        next: Option<asyncore_loop::Socket>,
-        eofs: Rc<Cell<u32>>,
-    }
-    impl Dispatcher for Reconnecting {
-        fn writable(&self, _: &View<'_>) -> bool {
-            false
-        }
-        fn handle_read(&mut self, cx: &mut Cx<'_>) -> io::Result<()> {
-            cx.recv(4096).map(drop)
-        }
-        fn handle_read_eof(&mut self, cx: &mut Cx<'_>) -> io::Result<()> {
-            self.eofs.set(self.eofs.get() + 1);
-            cx.close()
-        }
-        fn handle_close(&mut self, cx: &mut Cx<'_>) -> io::Result<()> {
-            match self.next.take() {
-                Some(sock) => cx.set_socket(sock),
-                None => cx.close(),
-            }
-        }
-    }
     bounded(secs(20), move || {
         let (sock, peer) = util::tcp_pair();
         let (fresh, mut fresh_peer) = util::tcp_pair();
@@ -487,7 +465,8 @@ fn a_new_socket_is_not_broken(b: Backend) {
         let eofs = Rc::new(Cell::new(0));
         let t = ev
             .add(Reconnecting {
-                next: Some(fresh),
+                next: vec![fresh],
+                closes: Rc::default(),
                 eofs: Rc::clone(&eofs),
             })
             .adopt(sock)
@@ -540,81 +519,67 @@ impl Dispatcher for Reconnecting {
     }
 }
 
-/// The loop sees the reset itself: the old socket's report (`POLLIN`,
+/// A client that reconnects in `handle_close` after each of `resets`
+/// connections is reset, then reads its last connection to end of stream.
+/// The loop sees each reset itself: the old socket's report (`POLLIN`,
 /// `POLLERR`, `POLLHUP` on poll and epoll) reads the reset, whose
-/// `handle_close` reconnects; the rest of that report belongs to the old
-/// socket and must not close the new one.
-fn a_report_for_the_old_socket_does_not_close_the_new_one(b: Backend) {
+/// `handle_close` reconnects. One `handle_close` per connection reset, and
+/// the rest of the old socket's report must not close the new one.
+fn reconnect_after_resets(b: Backend, resets: usize) {
     bounded(secs(20), move || {
-        let (sock, peer) = util::tcp_pair();
-        let (fresh, mut fresh_peer) = util::tcp_pair();
+        let (mut socks, mut peers): (Vec<_>, Vec<_>) =
+            (0..=resets).map(|_| util::tcp_pair()).unzip();
+        let mut last_peer = peers.pop().unwrap();
+        let first = socks.remove(0);
+        socks.reverse();
         let mut ev = EventLoop::new().with_backend(b);
         let (closes, eofs) = (Rc::new(Cell::new(0)), Rc::new(Cell::new(0)));
         let t = ev
             .add(Reconnecting {
-                next: vec![fresh],
-                closes: Rc::clone(&closes),
-                eofs: Rc::clone(&eofs),
-            })
-            .adopt(sock)
-            .unwrap();
-        util::reset(peer);
-        for _ in 0..100 {
-            ev.run_loop(Some(Duration::from_millis(20)), Some(1))
-                .unwrap();
-            if closes.get() > 0 {
-                break;
-            }
-        }
-        assert_eq!(closes.get(), 1, "the reset is handle_close");
-        for _ in 0..5 {
-            ev.run_loop(Some(Duration::from_millis(20)), Some(1))
-                .unwrap();
-        }
-        assert!(ev.contains(t), "the channel lives on, on its new socket");
-        fresh_peer.write_all(b"hello").unwrap();
-        drop(fresh_peer);
-        run_until_closed(&mut ev, t, 100, "");
-        assert_eq!(eofs.get(), 1, "the new connection's end of stream");
-        assert_eq!(closes.get(), 1);
-    });
-}
-
-/// `handle_close` comes once per connection, not once per channel: a client
-/// that reconnects gets it again when its second connection breaks.
-fn a_second_connection_that_breaks_is_handle_close_again(b: Backend) {
-    bounded(secs(20), move || {
-        let (first, first_peer) = util::tcp_pair();
-        let (second, second_peer) = util::tcp_pair();
-        let (third, mut third_peer) = util::tcp_pair();
-        let mut ev = EventLoop::new().with_backend(b);
-        let (closes, eofs) = (Rc::new(Cell::new(0)), Rc::new(Cell::new(0)));
-        let t = ev
-            .add(Reconnecting {
-                next: vec![third, second],
+                next: socks,
                 closes: Rc::clone(&closes),
                 eofs: Rc::clone(&eofs),
             })
             .adopt(first)
             .unwrap();
-        for (n, peer) in [first_peer, second_peer].into_iter().enumerate() {
+        for (n, peer) in (1..).zip(peers) {
             util::reset(peer);
             for _ in 0..100 {
                 ev.run_loop(Some(Duration::from_millis(20)), Some(1))
                     .unwrap();
-                if closes.get() > n as u32 {
+                if closes.get() >= n {
                     break;
                 }
             }
-            assert_eq!(closes.get(), n as u32 + 1, "connection {} broke", n + 1);
-            assert!(ev.contains(t), "reconnected after connection {}", n + 1);
+            assert_eq!(
+                closes.get(),
+                n,
+                "the reset of connection {n} is handle_close"
+            );
+            for _ in 0..5 {
+                ev.run_loop(Some(Duration::from_millis(20)), Some(1))
+                    .unwrap();
+            }
+            assert!(ev.contains(t), "the channel lives on after connection {n}");
         }
-        third_peer.write_all(b"hello").unwrap();
-        drop(third_peer);
+        last_peer.write_all(b"hello").unwrap();
+        drop(last_peer);
         run_until_closed(&mut ev, t, 100, "");
-        assert_eq!(eofs.get(), 1, "the third connection's end of stream");
-        assert_eq!(closes.get(), 2);
+        assert_eq!(eofs.get(), 1, "the last connection's end of stream");
+        assert_eq!(closes.get() as usize, resets);
     });
+}
+
+/// Before, on poll and epoll, the old socket's hang-up closed the new
+/// connection at once.
+fn a_report_for_the_old_socket_does_not_close_the_new_one(b: Backend) {
+    reconnect_after_resets(b, 1);
+}
+
+/// `handle_close` comes once per connection, not once per channel: before,
+/// a client that reconnected did not hear of its second connection's end.
+fn a_second_connection_that_breaks_is_handle_close_again(b: Backend) {
+    reconnect_after_resets(b, 2);
 }
 
 /// A socket replaced while a copy of it lives on (the handler kept a
