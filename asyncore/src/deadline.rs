@@ -86,6 +86,14 @@ impl Deadlines {
         }
     }
 
+    /// A new connection at `now`: nothing read or written yet, no interest
+    /// noted.
+    pub(crate) fn restart(&mut self, now: Instant) {
+        self.last_read = now;
+        self.last_write = now;
+        self.interest = None;
+    }
+
     /// Notes the channel's interest at a check (`now`). An interest that
     /// came on since the last check came on at most now: its clock starts
     /// here, so the deadline passes no sooner than its period after that

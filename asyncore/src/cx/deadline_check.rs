@@ -4,6 +4,7 @@
 use super::Cx;
 use crate::core::TimerAction;
 use crate::deadline::Deadline;
+use std::time::Instant;
 
 impl<S: 'static> Cx<'_, S> {
     /// The deadline that passed, if any; its clock restarts so a channel
@@ -19,6 +20,44 @@ impl<S: 'static> Cx<'_, S> {
             Deadline::Write => d.last_write = now,
         }
         Some(kind)
+    }
+
+    /// (Re)arms the deadline timer for its first check after `now`: when the
+    /// earliest declared deadline could pass (as if the channel read and
+    /// wrote); the check computes the real expiry and re-arms. With none
+    /// declared, the deadlines go.
+    pub(crate) fn arm_first_deadline_check(&mut self, now: Instant) {
+        let Some(deadlines) = self.ch.deadlines.as_mut() else {
+            return;
+        };
+        let first = deadlines.next_check(now, true, true);
+        // A timer id is generational: one cancelled already (the channel
+        // closed) cancels nothing now.
+        if let Some(id) = deadlines.timer.take() {
+            self.cancel_timer(id);
+        }
+        let Some(first) = first else {
+            self.ch.deadlines = None;
+            return;
+        };
+        let id = self.arm_timer(
+            first.saturating_duration_since(now),
+            None,
+            TimerAction::Deadline,
+        );
+        if let Some(d) = self.ch.deadlines.as_mut() {
+            d.timer = Some(id);
+        }
+    }
+
+    /// A new descriptor attached: the deadlines start afresh, their clocks
+    /// from now, their timer armed again (a close before cancelled it).
+    pub(crate) fn restart_deadlines(&mut self) {
+        let now = crate::clock::now();
+        if let Some(d) = self.ch.deadlines.as_mut() {
+            d.restart(now);
+            self.arm_first_deadline_check(now);
+        }
     }
 
     /// Arms the deadline timer for the next possible expiry.

@@ -251,26 +251,7 @@ impl<S: 'static> Cx<'_, S> {
             .deadlines
             .get_or_insert_with(|| Box::new(Deadlines::new(now)));
         deadlines.set(kind, after, now);
-        // The first check comes when the earliest declared deadline could
-        // pass (as if the channel read and wrote); the check computes the
-        // real expiry and re-arms.
-        let first = deadlines.next_check(now, true, true);
-        let timer = deadlines.timer.take();
-        if let Some(id) = timer {
-            self.cancel_timer(id);
-        }
-        let Some(first) = first else {
-            self.ch.deadlines = None;
-            return;
-        };
-        let id = self.arm_timer(
-            first.saturating_duration_since(now),
-            None,
-            TimerAction::Deadline,
-        );
-        if let Some(d) = self.ch.deadlines.as_mut() {
-            d.timer = Some(id);
-        }
+        self.arm_first_deadline_check(now);
     }
 
     /// Caps how many accepted connections of this listener may be open at

@@ -20,7 +20,7 @@ impl<S: 'static> Cx<'_, S> {
         #[cfg(feature = "sim")]
         if let Some(net) = self.core.poller.sim() {
             let sock = crate::sim::new_channel_socket(net, ty)?;
-            self.core.attach(self.ch, self.token.index, Io::Sim(sock));
+            self.attach(Io::Sim(sock));
             return Ok(());
         }
         let sock = Socket::new(family, ty, None)?;
@@ -38,7 +38,7 @@ impl<S: 'static> Cx<'_, S> {
         let sock = match self.core.poller.sim() {
             Some(net) => match net.claim(sock) {
                 Ok(sim) => {
-                    self.core.attach(self.ch, self.token.index, Io::Sim(sim));
+                    self.attach(Io::Sim(sim));
                     return Ok(());
                 }
                 Err(sock) => sock,
@@ -50,10 +50,19 @@ impl<S: 'static> Cx<'_, S> {
         Ok(())
     }
 
+    /// Attaches `io` in place of what the channel held
+    /// ([`LoopCore::attach`](crate::core::LoopCore::attach)); declared
+    /// deadlines start afresh for it.
+    fn attach(&mut self, io: Io) {
+        self.core.attach(self.ch, self.token.index, io);
+        if self.ch.deadlines.is_some() {
+            self.restart_deadlines();
+        }
+    }
+
     pub(crate) fn attach_socket(&mut self, sock: Socket) {
         let datagram = sock.r#type().is_ok_and(|t| t == Type::DGRAM);
-        self.core
-            .attach(self.ch, self.token.index, Io::Socket(sock));
+        self.attach(Io::Socket(sock));
         self.ch.datagram = datagram;
     }
 
@@ -101,8 +110,7 @@ impl<S: 'static> Cx<'_, S> {
         let original = file.as_raw_fd();
         let wrapper = FileWrapper::new(original)?;
         fd::set_nonblocking(original)?;
-        self.core
-            .attach(self.ch, self.token.index, Io::File(wrapper));
+        self.attach(Io::File(wrapper));
         self.ch.connected = true;
         Ok(self.token)
     }

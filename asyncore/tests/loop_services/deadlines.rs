@@ -387,7 +387,66 @@ fn write_timeout_when_output_stalls(b: Backend) {
     });
 }
 
+/// A client that closes and reconnects in `handle_close` (asyncore's
+/// `close(); create_socket(); connect()`) keeps its idle deadline: the
+/// close cancelled the deadline's timer, and the new connection arms it
+/// again, its clock from the reconnect. Before, the new connection never
+/// timed out.
+fn a_deadline_holds_for_the_connection_after_a_reconnect(b: Backend) {
+    struct Reconnects {
+        next: Option<Socket>,
+        timeouts: Rc<Cell<u32>>,
+        reconnected: Rc<Cell<Option<Instant>>>,
+    }
+    impl Dispatcher for Reconnects {
+        fn writable(&self, _: &View<'_>) -> bool {
+            false
+        }
+        fn handle_read(&mut self, cx: &mut Cx<'_>) -> io::Result<()> {
+            cx.recv(4096).map(drop)
+        }
+        fn handle_close(&mut self, cx: &mut Cx<'_>) -> io::Result<()> {
+            cx.close()?;
+            match self.next.take() {
+                Some(sock) => {
+                    self.reconnected.set(Some(Instant::now()));
+                    cx.set_socket(sock)
+                }
+                None => Ok(()),
+            }
+        }
+        fn handle_timeout(&mut self, cx: &mut Cx<'_>, _: Deadline) -> io::Result<()> {
+            self.timeouts.set(self.timeouts.get() + 1);
+            cx.close()
+        }
+    }
+    util::bounded(secs(10), move || {
+        let mut ev = event_loop(b, ());
+        let (first, first_peer) = unix_pair();
+        let (second, _second_peer) = unix_pair();
+        let (timeouts, reconnected) = (Rc::new(Cell::new(0)), Rc::new(Cell::new(None)));
+        let mut cx = ev.add(Reconnects {
+            next: Some(second),
+            timeouts: Rc::clone(&timeouts),
+            reconnected: Rc::clone(&reconnected),
+        });
+        cx.adopt(first).unwrap();
+        cx.set_timeout(Deadline::Idle, Some(ms(300)));
+        drop(first_peer);
+        let elapsed = timed_run(&mut ev);
+        assert!(elapsed < secs(5), "the loop ran {elapsed:?}");
+        assert_eq!(timeouts.get(), 1, "the new connection timed out");
+        let at = reconnected.get().expect("reconnected");
+        assert!(
+            at.elapsed() >= ms(300),
+            "timed out {:?} after the reconnect",
+            at.elapsed()
+        );
+    });
+}
+
 backend_tests!(
+    a_deadline_holds_for_the_connection_after_a_reconnect,
     read_timeout_counts_from_when_reading_began,
     write_timeout_counts_from_when_writing_began,
     idle_timeout_closes_silent_connection,
