@@ -279,6 +279,7 @@ impl<'i> Iterator for RecordsIter<'i> {
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        (usize::from(self.left > 0), Some(self.left))
+        let some = self.left > 0 && !self.rest.is_empty();
+        (usize::from(some), Some(self.left))
     }
 }
