@@ -36,28 +36,22 @@ impl<S: 'static> Cx<'_, S> {
         if let Some(id) = deadlines.timer.take() {
             self.cancel_timer(id);
         }
-        let Some(first) = first else {
-            self.ch.deadlines = None;
-            return;
-        };
-        let id = self.arm_timer(
-            first.saturating_duration_since(now),
-            None,
-            TimerAction::Deadline,
-        );
-        if let Some(d) = self.ch.deadlines.as_mut() {
-            d.timer = Some(id);
+        match first {
+            Some(first) => self.arm_deadline_timer(first, now),
+            None => self.ch.deadlines = None,
         }
     }
 
-    /// A new descriptor attached: the deadlines start afresh, their clocks
-    /// from now, their timer armed again (a close before cancelled it).
+    /// A new descriptor attached: declared deadlines start afresh, their
+    /// clocks from now, their timer armed again (a close before cancelled
+    /// it). Without deadlines, nothing (not even a clock read).
     pub(crate) fn restart_deadlines(&mut self) {
+        let Some(d) = self.ch.deadlines.as_mut() else {
+            return;
+        };
         let now = crate::clock::now();
-        if let Some(d) = self.ch.deadlines.as_mut() {
-            d.restart(now);
-            self.arm_first_deadline_check(now);
-        }
+        d.restart(now);
+        self.arm_first_deadline_check(now);
     }
 
     /// Arms the deadline timer for the next possible expiry.
@@ -66,19 +60,20 @@ impl<S: 'static> Cx<'_, S> {
             return;
         }
         let now = crate::clock::now();
-        let Some(next) = self
+        let next = self
             .ch
             .deadlines
             .as_ref()
-            .and_then(|d| d.next_check(now, reading, writing))
-        else {
-            return;
-        };
-        let id = self.arm_timer(
-            next.saturating_duration_since(now),
-            None,
-            TimerAction::Deadline,
-        );
+            .and_then(|d| d.next_check(now, reading, writing));
+        if let Some(next) = next {
+            self.arm_deadline_timer(next, now);
+        }
+    }
+
+    /// Arms the deadline timer for `at` and keeps its id with the deadlines.
+    fn arm_deadline_timer(&mut self, at: Instant, now: Instant) {
+        let delay = at.saturating_duration_since(now);
+        let id = self.arm_timer(delay, None, TimerAction::Deadline);
         if let Some(d) = self.ch.deadlines.as_mut() {
             d.timer = Some(id);
         }

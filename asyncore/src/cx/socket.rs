@@ -55,9 +55,7 @@ impl<S: 'static> Cx<'_, S> {
     /// deadlines start afresh for it.
     fn attach(&mut self, io: Io) {
         self.core.attach(self.ch, self.token.index, io);
-        if self.ch.deadlines.is_some() {
-            self.restart_deadlines();
-        }
+        self.restart_deadlines();
     }
 
     pub(crate) fn attach_socket(&mut self, sock: Socket) {
