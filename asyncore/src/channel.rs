@@ -98,7 +98,7 @@ pub(crate) struct Channel {
     /// The handler the loop is calling, for `handle_error`'s log line; empty
     /// outside a handler call. Kept here, not in the `Cx`, so that it
     /// survives a panic that unwinds the `Cx` away (`deliver/batch.rs`).
-    pub(crate) handler_name: &'static str,
+    pub(crate) handler_name: crate::handler_name::HandlerName,
     /// The TLS session below `send`/`recv`, once started.
     #[cfg(feature = "tls")]
     pub(crate) tls: Option<Box<crate::tls::TlsSession>>,

@@ -23,6 +23,7 @@ use crate::cx::nursery::{run, Nursery};
 use crate::cx::Cx;
 use crate::dispatcher::Dispatcher;
 use crate::error::ExitNow;
+use crate::handler_name::HandlerName;
 use crate::net::is_disconnected;
 use crate::sys::{POLLERR, POLLHUP, POLLIN, POLLNVAL, POLLOUT, POLLPRI};
 use std::io;
@@ -54,11 +55,11 @@ impl Which {
     }
 
     /// The handler this readiness calls.
-    pub(crate) fn handler_name(self) -> &'static str {
+    pub(crate) fn handler_name(self) -> HandlerName {
         match self {
-            Which::Read => "handle_read_event",
-            Which::Write => "handle_write_event",
-            Which::Expt => "handle_expt_event",
+            Which::Read => HandlerName::ReadEvent,
+            Which::Write => HandlerName::WriteEvent,
+            Which::Expt => HandlerName::ExptEvent,
         }
     }
 }
@@ -79,7 +80,7 @@ pub(crate) fn invoke<S: 'static>(
     nursery: &mut Nursery<S>,
     index: u32,
     routing: Routing,
-    name: &'static str,
+    name: HandlerName,
     f: impl FnOnce(Disp<'_, S>, &mut Cx<'_, S>) -> io::Result<()>,
 ) -> io::Result<()> {
     let catch = core.diag.catch_panics;
@@ -227,7 +228,7 @@ pub(crate) fn readwrite<S: 'static>(
     index: u32,
     flags: i16,
 ) -> io::Result<()> {
-    invoke(core, nursery, index, Routing::Poll, "readwrite", |d, cx| {
+    invoke(core, nursery, index, Routing::Poll, HandlerName::Readwrite, |d, cx| {
         readwrite_steps(d, cx, flags)
     })
 }
@@ -239,7 +240,7 @@ pub(crate) fn owed_close<S: 'static>(
     index: u32,
     routing: Routing,
 ) -> io::Result<()> {
-    invoke(core, nursery, index, routing, "handle_close", |d, cx| {
+    invoke(core, nursery, index, routing, HandlerName::Close, |d, cx| {
         owed_close_event(d, cx)
     })
 }
@@ -319,8 +320,17 @@ fn event<S: 'static>(d: Disp<'_, S>, cx: &mut Cx<'_, S>, which: Which) -> io::Re
 
 /// `handle_close` (or `handle_read_eof` for an end of stream), if a
 /// `send`/`recv` made it owed.
-#[inline]
+#[inline(always)]
 fn owed_close_event<S: 'static>(d: Disp<'_, S>, cx: &mut Cx<'_, S>) -> io::Result<()> {
+    if !cx.ch.close_owed {
+        return Ok(()); // the common case: one test per step
+    }
+    deliver_owed_close(d, cx)
+}
+
+#[cold]
+#[inline(never)]
+fn deliver_owed_close<S: 'static>(d: Disp<'_, S>, cx: &mut Cx<'_, S>) -> io::Result<()> {
     if !cx.take_owed_close() {
         return Ok(());
     }
@@ -328,7 +338,7 @@ fn owed_close_event<S: 'static>(d: Disp<'_, S>, cx: &mut Cx<'_, S>) -> io::Resul
         if cx.is_closed() {
             return Ok(());
         }
-        cx.ch.handler_name = "handle_read_eof";
+        cx.ch.handler_name = HandlerName::ReadEof;
         return d.handle_read_eof(cx);
     }
     // A broken connection (reset, or gone) that `handle_close` kept open,
@@ -346,7 +356,7 @@ fn close_event<S: 'static>(d: Disp<'_, S>, cx: &mut Cx<'_, S>, force: bool) -> i
         return Ok(());
     }
     if cx.claim_close_delivery() {
-        cx.ch.handler_name = "handle_close";
+        cx.ch.handler_name = HandlerName::Close;
         d.handle_close(cx)
     } else if force {
         cx.close()
@@ -402,7 +412,7 @@ fn route<S: 'static>(
             close_event(d, cx, false)
         }
         Err(e) => {
-            log::debug!("{} {} failed: {e}", cx.token(), cx.ch.handler_name);
+            log::debug!("{} {} failed: {e}", cx.token(), cx.handler_name());
             let before = cx.ch.close_reason;
             cx.ch.note_close_reason(CloseReason::HandlerError);
             let result = d.handle_error(cx, e);

@@ -182,6 +182,7 @@ linux_only! {
     mod event_loop;
     mod file;
     pub mod guide;
+    mod handler_name;
     mod log;
     mod map;
     mod net;
@@ -191,6 +192,7 @@ linux_only! {
     mod remote;
     mod send_buffer;
     mod signals;
+    mod scratch;
     #[cfg(feature = "sim")]
     pub mod sim;
     mod slab;

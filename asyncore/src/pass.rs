@@ -31,6 +31,7 @@ use crate::close_reason::CloseReason;
 use crate::core::{BoxedEntry, LoopCore, PassTime, TimerAction, SIGNAL_KEY, WAKER_KEY};
 use crate::deliver::{invoke, owed_close, readwrite, readwrite_run, wrapper, Routing, Which};
 use crate::event_loop::EventLoop;
+use crate::handler_name::HandlerName;
 use crate::sys::{interest_name, Backend, Interest};
 use crate::timer::Due;
 use crate::view::View;
@@ -118,7 +119,7 @@ impl<S: 'static> EventLoop<S> {
                         &mut self.nursery,
                         index,
                         routing,
-                        "handle_shutdown",
+                        HandlerName::Shutdown,
                         |d, cx| {
                             cx.ch.note_close_reason(CloseReason::Shutdown);
                             d.handle_shutdown(cx)
@@ -170,7 +171,7 @@ impl<S: 'static> EventLoop<S> {
                 &mut self.nursery,
                 index,
                 routing,
-                "remote job",
+                HandlerName::RemoteJob,
                 |_, cx| job(cx),
             )?;
         }
@@ -371,7 +372,7 @@ impl<S: 'static> EventLoop<S> {
                 &mut self.nursery,
                 index,
                 routing,
-                "signal callback",
+                HandlerName::SignalCallback,
                 |_, cx| callback(cx),
             );
             if let Some(h) = self
@@ -428,13 +429,13 @@ impl<S: 'static> EventLoop<S> {
             let (core, nursery) = (&mut self.core, &mut self.nursery);
             match action {
                 TimerAction::Handler => {
-                    invoke(core, nursery, index, routing, "handle_timer", |d, cx| {
+                    invoke(core, nursery, index, routing, HandlerName::Timer, |d, cx| {
                         d.handle_timer(cx, id)
                     })?
                 }
                 TimerAction::Callback(Some(mut f)) => {
                     let result =
-                        invoke(core, nursery, index, routing, "timer callback", |_, cx| {
+                        invoke(core, nursery, index, routing, HandlerName::TimerCallback, |_, cx| {
                             f(cx)
                         });
                     if let Some(p) = core.services.timers.payload_mut(id) {
@@ -444,7 +445,7 @@ impl<S: 'static> EventLoop<S> {
                 }
                 TimerAction::Callback(None) => {}
                 TimerAction::Deadline => {
-                    invoke(core, nursery, index, routing, "handle_timeout", |d, cx| {
+                    invoke(core, nursery, index, routing, HandlerName::Timeout, |d, cx| {
                         let (reading, writing) =
                             crate::stored::interest_of(&*d, &cx.view(), cx.ch.read_eof);
                         if let Some(kind) = cx.expired_deadline(reading, writing) {

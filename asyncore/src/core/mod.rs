@@ -50,7 +50,7 @@ pub(crate) struct PassState {
     /// The map order, snapshotted for phases that call user code.
     pub(crate) order: Vec<(u32, u64)>,
     /// Receive buffer shared by `Cx::recv`, grown on demand and reused.
-    pub(crate) scratch: Vec<u8>,
+    pub(crate) scratch: crate::scratch::Scratch,
     /// TLS channels with plaintext waiting inside the session (readiness
     /// keys): `handle_read` without socket readiness, and no blocking wait.
     #[cfg(feature = "tls")]

@@ -26,13 +26,10 @@ impl<S: 'static> Cx<'_, S> {
         if self.ch.tls.is_some() {
             return self.tls_send(data);
         }
+        // A socket first: one test on the per-message path, not a jump.
         let result = match &self.ch.io {
             Io::Socket(s) => fd::send(s.as_raw_fd(), data, libc::MSG_NOSIGNAL),
-            Io::File(f) => fd::write(f.as_raw_fd(), data),
-            #[cfg(feature = "sim")]
-            Io::Sim(s) => s.send(data),
-            Io::None => Err(no_socket()),
-            Io::Closed => Err(closed_error()),
+            other => send_other(other, data),
         };
         match result {
             Ok(n) => {
@@ -129,15 +126,12 @@ impl<S: 'static> Cx<'_, S> {
         f: impl FnOnce(&mut Self, &[u8]) -> R,
     ) -> io::Result<R> {
         // The buffer is lent out of the loop while `f` holds the Cx.
-        let mut buf = std::mem::take(&mut self.core.pass.scratch);
-        if buf.len() < n {
-            buf.resize(n, 0);
-        }
+        let mut buf = self.core.pass.scratch.lend(n);
         let result = match self.recv_into(&mut buf[..n]) {
             Ok(got) => Ok(f(self, &buf[..got])),
             Err(e) => Err(e),
         };
-        self.core.pass.scratch = buf;
+        self.core.pass.scratch.restore(buf);
         result
     }
 
@@ -151,11 +145,7 @@ impl<S: 'static> Cx<'_, S> {
         }
         let result = match &self.ch.io {
             Io::Socket(s) => fd::recv(s.as_raw_fd(), buf),
-            Io::File(f) => fd::read(f.as_raw_fd(), buf),
-            #[cfg(feature = "sim")]
-            Io::Sim(s) => s.recv(buf),
-            Io::None => Err(no_socket()),
-            Io::Closed => Err(closed_error()),
+            other => recv_other(other, buf),
         };
         match result {
             Ok(0) if !buf.is_empty() && !self.ch.datagram => {
@@ -336,4 +326,30 @@ fn no_socket() -> io::Error {
         io::ErrorKind::NotConnected,
         "no socket attached: call create_socket or set_socket first",
     )
+}
+
+/// `send` on what is not a socket: a file, a simulated socket, or nothing.
+#[inline(never)]
+fn send_other(io: &Io, data: &[u8]) -> io::Result<usize> {
+    match io {
+        Io::Socket(s) => fd::send(s.as_raw_fd(), data, libc::MSG_NOSIGNAL),
+        Io::File(f) => fd::write(f.as_raw_fd(), data),
+        #[cfg(feature = "sim")]
+        Io::Sim(s) => s.send(data),
+        Io::None => Err(no_socket()),
+        Io::Closed => Err(closed_error()),
+    }
+}
+
+/// `recv` from what is not a socket: a file, a simulated socket, or nothing.
+#[inline(never)]
+fn recv_other(io: &Io, buf: &mut [u8]) -> io::Result<usize> {
+    match io {
+        Io::Socket(s) => fd::recv(s.as_raw_fd(), buf),
+        Io::File(f) => fd::read(f.as_raw_fd(), buf),
+        #[cfg(feature = "sim")]
+        Io::Sim(s) => s.recv(buf),
+        Io::None => Err(no_socket()),
+        Io::Closed => Err(closed_error()),
+    }
 }

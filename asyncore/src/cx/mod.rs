@@ -87,8 +87,6 @@ impl<'a, S: 'static> Cx<'a, S> {
         nursery: &'a mut Nursery<S>,
         token: Token,
     ) -> Self {
-        // A new Cx is outside any handler until the loop names one.
-        ch.handler_name = "";
         Cx {
             ch,
             core,
@@ -182,7 +180,7 @@ impl<'a, S: 'static> Cx<'a, S> {
     /// `handle_timer`, ...), for log lines such as `handle_error`'s; empty
     /// outside the loop.
     pub fn handler_name(&self) -> &'static str {
-        self.ch.handler_name
+        self.ch.handler_name.as_str()
     }
 
     /// The backend the loop waits with.

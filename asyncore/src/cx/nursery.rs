@@ -15,6 +15,7 @@
 use super::Cx;
 use crate::core::{BoxedEntry, Entry, LoopCore};
 use crate::dispatcher::Dispatcher;
+use crate::handler_name::HandlerName;
 use crate::token::Token;
 
 pub(crate) struct Nursery<S: 'static> {
@@ -61,6 +62,8 @@ impl<S: 'static> Nursery<S> {
         self.settle(core);
         let Nursery { held, next } = self;
         let (_, entry) = held.insert((token.index, entry));
+        // Set-up is outside any handler call.
+        entry.ch.handler_name = HandlerName::None;
         let next = next.get_or_insert_with(Box::default);
         Cx::new(&mut entry.ch, core, next, token)
     }

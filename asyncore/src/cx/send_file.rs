@@ -97,11 +97,8 @@ impl<S: 'static> Cx<'_, S> {
         let at = libc::off_t::try_from(offset).map_err(|_| past_any_file())?;
         // The loop's receive buffer, lent as `recv_with` lends it: no
         // allocation per call.
-        let mut buf = std::mem::take(&mut self.core.pass.scratch);
         let n = len.min(READ_CHUNK);
-        if buf.len() < n {
-            buf.resize(n, 0);
-        }
+        let mut buf = self.core.pass.scratch.lend(n);
         let sent = loop {
             match fd::pread(in_fd, &mut buf[..n], at) {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -111,7 +108,7 @@ impl<S: 'static> Cx<'_, S> {
                 Err(e) => break Err(e),
             }
         };
-        self.core.pass.scratch = buf;
+        self.core.pass.scratch.restore(buf);
         sent
     }
 }

@@ -328,7 +328,7 @@ impl<S: 'static> Cx<'_, S> {
             self.describe(name),
             err.kind(),
             err,
-            self.ch.handler_name
+            self.ch.handler_name.as_str()
         );
         self.log_info(&line, "error");
     }

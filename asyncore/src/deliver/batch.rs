@@ -62,10 +62,9 @@ pub(crate) fn readwrite_run<S: 'static>(
         let catch = core.diag.catch_panics;
         let routed = if catch {
             let Entry { ch, disp } = &mut *entry;
-            // The name the panicking handler ran under, for handle_error's line.
-            let name = ch.handler_name;
+            // Under the name the panicking handler ran under, for
+            // handle_error's line.
             let mut cx = Cx::new(ch, core, nursery, token);
-            cx.ch.handler_name = name;
             recover(disp, &mut cx, running.in_handler, &*payload, Routing::Poll)
         } else {
             Ok(())
@@ -91,11 +90,13 @@ fn deliver<S: 'static>(
     events: &[Event],
     running: &mut Running<S>,
 ) -> io::Result<usize> {
+    // Entries held since before the run join the map first; each report's
+    // additions join it after that report (below).
+    nursery.settle(core);
     while let Some(ev) = events.get(running.at) {
         if ev.key() == WAKER_KEY || ev.key() == SIGNAL_KEY {
             return Ok(running.at);
         }
-        nursery.settle(core);
         // Dropped if its channel closed or its slot was reused meanwhile.
         if let Some((index, entry, token)) = core.map.lend_key(ev.key()) {
             let Running {
@@ -106,7 +107,6 @@ fn deliver<S: 'static>(
             let (_, _, entry) = slot.insert((index, token, entry));
             let Entry { ch, disp } = &mut **entry;
             let mut cx = Cx::new(ch, core, nursery, token);
-            cx.ch.handler_name = "readwrite";
             *in_handler = true;
             let r = readwrite_steps(disp, &mut cx, ev.ready());
             *in_handler = false;
