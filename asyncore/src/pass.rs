@@ -151,7 +151,16 @@ impl<S: 'static> EventLoop<S> {
 
     /// Phase 3 (and a wake-up in phase 7): jobs posted by
     /// [`Remote`](crate::Remote)s, and their stop/shutdown requests.
+    #[inline(always)]
     fn run_remote(&mut self, routing: Routing) -> io::Result<()> {
+        if self.core.services.existing_remote().is_none() {
+            return Ok(()); // no Remote made: one test a pass
+        }
+        self.run_remote_jobs(routing)
+    }
+
+    #[inline(never)]
+    fn run_remote_jobs(&mut self, routing: Routing) -> io::Result<()> {
         let Some(shared) = self.core.services.existing_remote().cloned() else {
             return Ok(());
         };
@@ -230,36 +239,50 @@ impl<S: 'static> EventLoop<S> {
         // marked since their last ask (O(active)).
         self.core.poller.watch_specials_once(specials)?;
         while let Some(index) = self.core.pass.dirty.pop() {
-            let Some(asked) = ask_marked(&self.core, index) else {
+            let Some((meta, Some(entry))) = self.core.map.parts(index) else {
                 continue;
             };
+            meta.dirty.set(false);
+            if meta.reg == 0 {
+                continue; // not in the OS set: nothing to watch
+            }
+            let asked = ask(&self.core, index, entry, meta.accept_paused, false);
             #[cfg(feature = "tls")]
             if asked.ready {
                 let key = self.core.map.key(index);
                 self.core.pass.tls_ready.push(key);
             }
-            let Some(fd) = asked.fd else {
-                continue;
-            };
-            let key = self.core.map.key(index);
-            if let Err(err) = self
-                .core
-                .poller
-                .update(fd, key, asked.watched, asked.interest)
-            {
-                // Left marked: the next pass tries again.
-                self.core.mark_dirty(index);
-                return Err(err);
+            if asked.interest != asked.watched {
+                self.change_interest(index, asked)?;
             }
-            log::trace!(
-                "{} fd {fd}: watching for {} (was {})",
-                self.core.map.token(index),
-                interest_name(asked.interest),
-                interest_name(asked.watched)
-            );
-            if let Some(e) = self.core.map.get_mut(index) {
-                e.ch.os_interest = asked.interest;
-            }
+        }
+        Ok(())
+    }
+
+    /// Epoll: tells the kernel a channel's new interest.
+    #[inline(never)]
+    fn change_interest(&mut self, index: u32, asked: Asked) -> io::Result<()> {
+        let Some(fd) = asked.fd else {
+            return Ok(());
+        };
+        let key = self.core.map.key(index);
+        if let Err(err) = self
+            .core
+            .poller
+            .update(fd, key, asked.watched, asked.interest)
+        {
+            // Left marked: the next pass tries again.
+            self.core.mark_dirty(index);
+            return Err(err);
+        }
+        log::trace!(
+            "{} fd {fd}: watching for {} (was {})",
+            self.core.map.token(index),
+            interest_name(asked.interest),
+            interest_name(asked.watched)
+        );
+        if let Some(e) = self.core.map.get_mut(index) {
+            e.ch.os_interest = asked.interest;
         }
         Ok(())
     }
@@ -481,18 +504,6 @@ struct Asked {
     ready: bool,
 }
 
-/// Epoll: a marked channel's interest, unmarking it; `None` if it is not
-/// in the map (nothing to watch).
-#[inline]
-fn ask_marked<S: 'static>(core: &LoopCore<S>, index: u32) -> Option<Asked> {
-    let (meta, entry) = core.map.parts(index)?;
-    meta.dirty.set(false);
-    if meta.reg == 0 {
-        return None;
-    }
-    Some(ask(core, index, entry?, meta.accept_paused, false))
-}
-
 /// The one interest path: `readable()` then `writable()` of channel
 /// `index`, asked in place through a [`View`], as the backend's bits.
 #[inline]
@@ -512,7 +523,7 @@ fn ask<S: 'static>(
     let ready = false;
     let interest = core
         .poller
-        .interest_bits(r, w, e.ch.accepting, accept_paused);
+        .interest_bits(r, w, e.ch.accepting, accept_paused, rebuild);
     let watched = e.ch.os_interest;
     let tell = if rebuild {
         interest != 0

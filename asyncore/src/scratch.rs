@@ -1,5 +1,8 @@
 //! The loop's receive buffer, lent to one reader at a time.
 
+// A boxed `Vec` on purpose: lending it moves one pointer, not three.
+#![allow(clippy::box_collection)]
+
 /// One buffer for every `recv_with` and `send_file` of a loop, grown on
 /// demand and reused. It is boxed so that lending it is the move of one
 /// pointer: the echo path lends it once per message.

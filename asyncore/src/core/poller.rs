@@ -129,6 +129,7 @@ impl Poller {
         writable: bool,
         accepting: bool,
         accept_paused: bool,
+        rebuilt: bool,
     ) -> Interest {
         let mut interest = 0;
         if readable && !accept_paused {
@@ -137,7 +138,8 @@ impl Poller {
         if writable && !accepting {
             interest |= WANT_WRITE;
         }
-        if self.backend == Backend::Select && (readable || writable) {
+        // Only select rebuilds its sets (so the epoll path skips this test).
+        if rebuilt && self.backend == Backend::Select && (readable || writable) {
             interest |= WANT_EXCEPT;
         }
         interest
@@ -157,13 +159,18 @@ impl Poller {
     }
 
     /// Epoll: registers the loop's own descriptors once.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn watch_specials_once(&mut self, specials: [Option<i32>; 2]) -> io::Result<()> {
         if specials[0].is_some() == self.specials_watched[0]
             && specials[1].is_some() == self.specials_watched[1]
         {
             return Ok(()); // the usual pass: nothing new to register
         }
+        self.watch_new_specials(specials)
+    }
+
+    #[inline(never)]
+    fn watch_new_specials(&mut self, specials: [Option<i32>; 2]) -> io::Result<()> {
         for (i, (fd, key)) in specials
             .into_iter()
             .zip([WAKER_KEY, SIGNAL_KEY])

@@ -139,6 +139,17 @@ impl Epoll {
         // SAFETY: epoll_wait initialised the `n` entries past `base`
         // (n <= BATCH, within the reserved room).
         unsafe { out.set_len(base + n) };
+        if !self.vanished.is_empty() || !self.always_ready.is_empty() {
+            self.add_unwatchable(out);
+        }
+        Ok(())
+    }
+
+    /// The reports epoll cannot give: descriptors closed behind the loop's
+    /// back, and regular files (always ready).
+    #[cold]
+    #[inline(never)]
+    fn add_unwatchable(&mut self, out: &mut Vec<Event>) {
         for key in self.vanished.drain(..) {
             out.push(Event::new(key, libc::POLLNVAL));
         }
@@ -152,6 +163,5 @@ impl Epoll {
             }
             out.push(Event::new(key, ready));
         }
-        Ok(())
     }
 }
