@@ -2,7 +2,7 @@
 //! `handle_error`'s.
 
 /// The handler the loop is calling on a channel: one byte, written before
-/// every handler call (twice per message on the echo path), read only when
+/// every handler call (once per message on the echo path), read only when
 /// something is logged.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) enum HandlerName {

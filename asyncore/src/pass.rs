@@ -239,13 +239,15 @@ impl<S: 'static> EventLoop<S> {
         // marked since their last ask (O(active)).
         self.core.poller.watch_specials_once(specials)?;
         while let Some(index) = self.core.pass.dirty.pop() {
-            let Some((meta, Some(entry))) = self.core.map.parts(index) else {
+            let Some((meta, entry)) = self.core.map.parts(index) else {
                 continue;
             };
             meta.dirty.set(false);
-            if meta.reg == 0 {
-                continue; // not in the OS set: nothing to watch
-            }
+            // Not in the OS set (nothing to watch), or out of its slot (its
+            // return marks it again).
+            let Some(entry) = entry.filter(|_| meta.reg != 0) else {
+                continue;
+            };
             let asked = ask(&self.core, index, entry, meta.accept_paused, false);
             #[cfg(feature = "tls")]
             if asked.ready {

@@ -121,7 +121,8 @@ impl Poller {
     /// The backend's interest bits for `readable()`/`writable()` answers:
     /// a listener never asks for write readiness (nor
     /// for read readiness while it backs off after EMFILE), and select puts
-    /// every interested channel in its exceptional set.
+    /// every interested channel in its exceptional set (`rebuilt`: the pass
+    /// rebuilds its sets, as select and poll do).
     // Spec: AC-SEL-2, AC-POLL-3, AC-Q-17.
     pub(crate) fn interest_bits(
         &self,
@@ -138,7 +139,8 @@ impl Poller {
         if writable && !accepting {
             interest |= WANT_WRITE;
         }
-        // Only select rebuilds its sets (so the epoll path skips this test).
+        // Select and poll rebuild their sets each pass; epoll never asks for
+        // the exceptional set, so its path skips this test.
         if rebuilt && self.backend == Backend::Select && (readable || writable) {
             interest |= WANT_EXCEPT;
         }

@@ -328,7 +328,8 @@ fn no_socket() -> io::Error {
     )
 }
 
-/// `send` on what is not a socket: a file, a simulated socket, or nothing.
+/// `send` by what is attached (a file, a simulated socket, nothing), out of
+/// line: the per-message path tests for a socket before calling this.
 #[inline(never)]
 fn send_other(io: &Io, data: &[u8]) -> io::Result<usize> {
     match io {
@@ -341,7 +342,8 @@ fn send_other(io: &Io, data: &[u8]) -> io::Result<usize> {
     }
 }
 
-/// `recv` from what is not a socket: a file, a simulated socket, or nothing.
+/// `recv` by what is attached (a file, a simulated socket, nothing), out of
+/// line: the per-message path tests for a socket before calling this.
 #[inline(never)]
 fn recv_other(io: &Io, buf: &mut [u8]) -> io::Result<usize> {
     match io {
