@@ -66,20 +66,18 @@ impl<S: 'static> EventLoop<S> {
         self.deliver_owed_closes(routing)?;
         self.ask_interest()?;
         let timeout = self.wait_timeout(timeout);
-        let mut events = std::mem::take(&mut self.events);
-        events.clear();
+        self.events.clear();
         let result = self
             .core
             .poller
             .selector()
-            .and_then(|sel| sel.wait(timeout, &mut events))
+            .and_then(|sel| sel.wait(timeout, &mut self.events))
             .and_then(|()| {
                 self.core.pass.time.set(PassTime::Unread);
-                self.dispatch(&events, routing)
+                self.dispatch(routing)
             })
             .and_then(|()| self.fire_timers(routing));
         self.core.pass.time.set(PassTime::Outside);
-        self.events = events;
         self.core.sweep_closed();
         result
     }
@@ -202,8 +200,8 @@ impl<S: 'static> EventLoop<S> {
         if self.core.poller.forked() {
             self.core.renew_after_fork()?;
         }
-        let specials = self.core.services.special_fds();
         if self.core.poller.backend().rebuilds_each_pass() {
+            let specials = self.core.services.special_fds();
             // Select and poll: every channel, in map order.
             for index in std::mem::take(&mut self.core.pass.dirty) {
                 if let Some((meta, _)) = self.core.map.parts(index) {
@@ -225,7 +223,7 @@ impl<S: 'static> EventLoop<S> {
                 if asked.ready {
                     self.core.pass.tls_ready.push(key);
                 }
-                if let Some(fd) = asked.fd {
+                if let Some(fd) = entry.ch.io.fd().filter(|_| asked.interest != 0) {
                     result = self.core.poller.watch(fd, key, asked.interest);
                     if result.is_err() {
                         break;
@@ -237,7 +235,10 @@ impl<S: 'static> EventLoop<S> {
         }
         // Epoll: the loop's own descriptors once, then only the channels
         // marked since their last ask (O(active)).
-        self.core.poller.watch_specials_once(specials)?;
+        if self.core.poller.specials_changed(self.core.services.specials_present()) {
+            let specials = self.core.services.special_fds();
+            self.core.poller.watch_new_specials(specials)?;
+        }
         while let Some(index) = self.core.pass.dirty.pop() {
             let Some((meta, entry)) = self.core.map.parts(index) else {
                 continue;
@@ -254,8 +255,8 @@ impl<S: 'static> EventLoop<S> {
                 let key = self.core.map.key(index);
                 self.core.pass.tls_ready.push(key);
             }
-            if asked.interest != asked.watched {
-                self.change_interest(index, asked)?;
+            if asked.interest != entry.ch.os_interest {
+                self.change_interest(index, asked.interest)?;
             }
         }
         Ok(())
@@ -263,16 +264,17 @@ impl<S: 'static> EventLoop<S> {
 
     /// Epoll: tells the kernel a channel's new interest.
     #[inline(never)]
-    fn change_interest(&mut self, index: u32, asked: Asked) -> io::Result<()> {
-        let Some(fd) = asked.fd else {
+    fn change_interest(&mut self, index: u32, interest: Interest) -> io::Result<()> {
+        let Some((fd, watched)) = self
+            .core
+            .map
+            .get(index)
+            .and_then(|e| Some((e.ch.io.fd()?, e.ch.os_interest)))
+        else {
             return Ok(());
         };
         let key = self.core.map.key(index);
-        if let Err(err) = self
-            .core
-            .poller
-            .update(fd, key, asked.watched, asked.interest)
-        {
+        if let Err(err) = self.core.poller.update(fd, key, watched, interest) {
             // Left marked: the next pass tries again.
             self.core.mark_dirty(index);
             return Err(err);
@@ -280,11 +282,11 @@ impl<S: 'static> EventLoop<S> {
         log::trace!(
             "{} fd {fd}: watching for {} (was {})",
             self.core.map.token(index),
-            interest_name(asked.interest),
-            interest_name(asked.watched)
+            interest_name(interest),
+            interest_name(watched)
         );
         if let Some(e) = self.core.map.get_mut(index) {
-            e.ch.os_interest = asked.interest;
+            e.ch.os_interest = interest;
         }
         Ok(())
     }
@@ -311,10 +313,11 @@ impl<S: 'static> EventLoop<S> {
     }
 
     /// Phase 7: each readiness report to its channel, or to the loop's own
-    /// remote jobs and signal callbacks.
-    fn dispatch(&mut self, events: &[crate::sys::Event], routing: Routing) -> io::Result<()> {
+    /// remote jobs and signal callbacks. The reports stay in `self.events`
+    /// (no handler can reach them), read one at a time.
+    fn dispatch(&mut self, routing: Routing) -> io::Result<()> {
         let mut at = 0;
-        while let Some(ev) = events.get(at) {
+        while let Some(&ev) = self.events.get(at) {
             at += 1;
             match ev.key() {
                 WAKER_KEY => self.run_remote(routing)?,
@@ -322,7 +325,7 @@ impl<S: 'static> EventLoop<S> {
                 // Poll and epoll: the channels' reports up to the next one
                 // for the loop's own descriptors, as one run.
                 _ if routing == Routing::Poll => {
-                    at = readwrite_run(&mut self.core, &mut self.nursery, events, at - 1)?;
+                    at = readwrite_run(&mut self.core, &mut self.nursery, &self.events, at - 1)?;
                 }
                 key => {
                     // Dropped if its channel closed or its slot was reused meanwhile.
@@ -494,13 +497,9 @@ impl<S: 'static> EventLoop<S> {
     }
 }
 
-/// A channel's answer to the interest question, and what the OS watches now.
+/// A channel's answer to the interest question.
 struct Asked {
     interest: Interest,
-    watched: Interest,
-    /// The descriptor, when there is something to tell the backend: for a
-    /// rebuilt watch set any interest, for epoll a change.
-    fd: Option<i32>,
     /// TLS plaintext waits for `handle_read` (the ready list).
     #[cfg_attr(not(feature = "tls"), allow(dead_code))]
     ready: bool,
@@ -526,16 +525,5 @@ fn ask<S: 'static>(
     let interest = core
         .poller
         .interest_bits(r, w, e.ch.accepting, accept_paused, rebuild);
-    let watched = e.ch.os_interest;
-    let tell = if rebuild {
-        interest != 0
-    } else {
-        interest != watched
-    };
-    Asked {
-        ready,
-        interest,
-        watched,
-        fd: if tell { e.ch.io.fd() } else { None },
-    }
+    Asked { interest, ready }
 }

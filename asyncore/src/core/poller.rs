@@ -160,19 +160,16 @@ impl Poller {
         Ok(())
     }
 
-    /// Epoll: registers the loop's own descriptors once.
+    /// Epoll: whether the loop's own descriptors (`present`, as
+    /// `Services::specials_present` says) differ from those registered.
     #[inline(always)]
-    pub(crate) fn watch_specials_once(&mut self, specials: [Option<i32>; 2]) -> io::Result<()> {
-        if specials[0].is_some() == self.specials_watched[0]
-            && specials[1].is_some() == self.specials_watched[1]
-        {
-            return Ok(()); // the usual pass: nothing new to register
-        }
-        self.watch_new_specials(specials)
+    pub(crate) fn specials_changed(&self, present: [bool; 2]) -> bool {
+        present != self.specials_watched
     }
 
+    /// Epoll: registers the loop's own descriptors not registered yet.
     #[inline(never)]
-    fn watch_new_specials(&mut self, specials: [Option<i32>; 2]) -> io::Result<()> {
+    pub(crate) fn watch_new_specials(&mut self, specials: [Option<i32>; 2]) -> io::Result<()> {
         for (i, (fd, key)) in specials
             .into_iter()
             .zip([WAKER_KEY, SIGNAL_KEY])

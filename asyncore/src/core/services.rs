@@ -76,6 +76,13 @@ impl<S: 'static> Services<S> {
         self.remote.as_ref()
     }
 
+    /// Whether the loop has a remote waker and a signal pipe to watch (in
+    /// [`special_fds`](Services::special_fds)' order), without reading them.
+    #[inline(always)]
+    pub(crate) fn specials_present(&self) -> [bool; 2] {
+        [self.remote.is_some(), self.signals.is_some()]
+    }
+
     /// The descriptors the loop watches for itself: the remote waker and the signal pipe.
     pub(crate) fn special_fds(&self) -> [Option<i32>; 2] {
         [

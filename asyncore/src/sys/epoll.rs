@@ -113,29 +113,34 @@ impl Epoll {
         // (an `Event` is an `epoll_event`): nothing to convert.
         out.reserve(BATCH);
         let base = out.len();
-        let n = retry_eintr(
-            timeout,
-            restart,
-            |left| {
-                // SAFETY: `out` has room for BATCH events past `base`
-                // (reserved above), `Event` is a transparent `epoll_event`,
-                // and the kernel writes at most BATCH.
-                let n = unsafe {
-                    libc::epoll_wait(
-                        epfd,
-                        out.as_mut_ptr().add(base).cast::<libc::epoll_event>(),
-                        BATCH as libc::c_int,
-                        timeout_ms(left),
-                    )
-                };
-                if n < 0 {
-                    Err(io::Error::last_os_error())
-                } else {
-                    Ok(n as usize)
+        let mut once = |ms| {
+            // SAFETY: `out` has room for BATCH events past `base`
+            // (reserved above), `Event` is a transparent `epoll_event`,
+            // and the kernel writes at most BATCH.
+            let n = unsafe {
+                libc::epoll_wait(
+                    epfd,
+                    out.as_mut_ptr().add(base).cast::<libc::epoll_event>(),
+                    BATCH as libc::c_int,
+                    ms,
+                )
+            };
+            if n < 0 {
+                Err(io::Error::last_os_error())
+            } else {
+                Ok(n as usize)
+            }
+        };
+        let n = match timeout {
+            // No time to keep: an interrupted wait simply waits again.
+            None => loop {
+                match once(-1) {
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted && restart => {}
+                    other => break other,
                 }
             },
-            || 0,
-        )?;
+            Some(_) => retry_eintr(timeout, restart, |left| once(timeout_ms(left)), || 0),
+        }?;
         // SAFETY: epoll_wait initialised the `n` entries past `base`
         // (n <= BATCH, within the reserved room).
         unsafe { out.set_len(base + n) };

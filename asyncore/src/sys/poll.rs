@@ -38,6 +38,8 @@ impl Poll {
     }
 
     /// Wait and report; `restart` says whether `EINTR` restarts the wait.
+    // Out of line: `Selector::wait` stays the epoll wait's size.
+    #[inline(never)]
     pub(crate) fn wait(
         &mut self,
         timeout: Option<Duration>,
