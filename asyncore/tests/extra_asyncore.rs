@@ -1903,7 +1903,36 @@ fn an_owed_close_runs_under_its_name(b: Backend) {
     );
 }
 
+/// Reads and notes the handler name it runs under.
+struct NamedReader;
+
+impl Dispatcher<Rec> for NamedReader {
+    fn handle_read(&mut self, cx: &mut C<'_>) -> io::Result<()> {
+        cx.recv(100)?;
+        let name = cx.handler_name();
+        note(cx, name);
+        Ok(())
+    }
+}
+
+/// After a handler ran, a `Cx` reached from outside it (`EventLoop::with`,
+/// `EventLoop::channel`) names no handler: the name is the running
+/// handler's, not the last one's.
+fn handler_name_is_empty_outside_a_handler(b: Backend) {
+    let (server_side, client) = util::tcp_pair();
+    let mut ev = event_loop(b, Rec::new());
+    let token = ev.add(NamedReader).adopt(server_side).unwrap();
+    (&client).write_all(b"x").unwrap();
+    ev.poll(Some(ms(1000))).unwrap();
+    assert_eq!(ev.state(), &["handle_read_event"]);
+    let name = ev.with(token, |_: &mut NamedReader, cx| cx.handler_name());
+    assert_eq!(name, Some(""));
+    let cx = ev.channel(token).unwrap();
+    assert_eq!(cx.handler_name(), "");
+}
+
 backend_tests!(
+    handler_name_is_empty_outside_a_handler,
     an_owed_close_runs_under_its_name,
     high_descriptor_fd_setsize,
     emfile_listener_survives,

@@ -96,6 +96,9 @@ pub(crate) fn run<S: 'static, R>(
     nursery.settle(core);
     let (mut entry, token) = core.map.lend(index)?;
     let Entry { ch, disp } = &mut *entry;
+    // No handler named yet (`invoke` names it; `with` runs none): not the
+    // name of the channel's last handler.
+    ch.handler_name = HandlerName::None;
     let r = f(disp, &mut Cx::new(ch, core, nursery, token));
     core.restore(index, entry);
     nursery.settle(core);
