@@ -95,9 +95,11 @@ pub(crate) struct Channel {
     /// The listener that accepted this channel (for its connection cap).
     pub(crate) parent: Option<Token>,
     pub(crate) max_children: Option<u32>,
-    /// The handler the loop is calling, for `handle_error`'s log line; empty
-    /// outside a handler call. Kept here, not in the `Cx`, so that it
-    /// survives a panic that unwinds the `Cx` away (`deliver/batch.rs`).
+    /// The handler the loop is calling, for `handle_error`'s log line. Set
+    /// before each handler call and cleared for a `Cx` given outside one
+    /// (set-up, `with`); between calls it keeps the last name. Kept here,
+    /// not in the `Cx`, so that it survives a panic that unwinds the `Cx`
+    /// away (`deliver/batch.rs`).
     pub(crate) handler_name: crate::handler_name::HandlerName,
     /// The TLS session below `send`/`recv`, once started.
     #[cfg(feature = "tls")]

@@ -131,16 +131,7 @@ impl Epoll {
                 Ok(n as usize)
             }
         };
-        let n = match timeout {
-            // No time to keep: an interrupted wait simply waits again.
-            None => loop {
-                match once(-1) {
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted && restart => {}
-                    other => break other,
-                }
-            },
-            Some(_) => retry_eintr(timeout, restart, |left| once(timeout_ms(left)), || 0),
-        }?;
+        let n = retry_eintr(timeout, restart, |left| once(timeout_ms(left)), || 0)?;
         // SAFETY: epoll_wait initialised the `n` entries past `base`
         // (n <= BATCH, within the reserved room).
         unsafe { out.set_len(base + n) };

@@ -333,18 +333,27 @@ pub(crate) fn retry_eintr<T>(
     mut attempt: impl FnMut(Option<Duration>) -> io::Result<T>,
     on_timeout: impl Fn() -> T,
 ) -> io::Result<T> {
-    let deadline = timeout.map(|t| crate::clock::after(Instant::now(), t));
+    let interrupted = |e: &io::Error| e.kind() == io::ErrorKind::Interrupted && restart;
+    let Some(timeout) = timeout else {
+        // No time to keep (the usual wait of a loop without timers): an
+        // interrupted wait simply waits again, with no clock read.
+        loop {
+            match attempt(None) {
+                Err(e) if interrupted(&e) => {}
+                other => return other,
+            }
+        }
+    };
+    let deadline = crate::clock::after(Instant::now(), timeout);
     let mut left = timeout;
     loop {
-        match attempt(left) {
-            Err(e) if e.kind() == io::ErrorKind::Interrupted && restart => {
-                if let Some(deadline) = deadline {
-                    let now = Instant::now();
-                    if now >= deadline {
-                        return Ok(on_timeout());
-                    }
-                    left = Some(deadline - now);
+        match attempt(Some(left)) {
+            Err(e) if interrupted(&e) => {
+                let now = Instant::now();
+                if now >= deadline {
+                    return Ok(on_timeout());
                 }
+                left = deadline - now;
             }
             other => return other,
         }
