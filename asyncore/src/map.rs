@@ -112,6 +112,23 @@ impl<T> ChannelMap<T> {
         }
     }
 
+    /// Puts back a lent value without marking it: for the channels of a
+    /// readiness run, which the interest phase finds in the reports.
+    #[inline(always)]
+    pub(crate) fn restore_unmarked(&mut self, index: u32, value: T) {
+        let _ = self.slab.restore(index, value);
+    }
+
+    /// The slot of a readiness key whose registration is current, with its
+    /// bookkeeping and (if not lent out) its value: one lookup.
+    #[inline]
+    pub(crate) fn parts_by_key(&self, key: u64) -> Option<(u32, &Meta, Option<&T>)> {
+        let index = (key >> 32) as u32;
+        let reg = key as u32;
+        let (meta, value) = self.slab.parts(index)?;
+        (reg != 0 && meta.reg == reg).then_some((index, meta, value))
+    }
+
     /// A slot's bookkeeping and, if not lent out, its value: one lookup.
     #[inline]
     pub(crate) fn parts(&self, index: u32) -> Option<(&Meta, Option<&T>)> {

@@ -13,8 +13,9 @@
 //! 5. **Interest**: `readable()` then `writable()`, through one path
 //!    (`ask`). Select and poll ask every channel in
 //!    map order (asyncore's faithful pass) and rebuild the watch set; epoll
-//!    asks only the channels marked since their last ask (those that ran a
-//!    handler, were added, reached through `channel`/`with`, or touched) and
+//!    asks only the channels the last pass's reports reached (they ran a
+//!    handler) and those marked since their last ask (added, run by another
+//!    handler, reached through `channel`/`with`, or touched), each once, and
 //!    calls `epoll_ctl` only when the answer changed. First, in a child
 //!    forked since the last pass, the loop's selector, waker and signal pipe
 //!    are renewed (shared with the parent otherwise) and every channel is
@@ -234,10 +235,23 @@ impl<S: 'static> EventLoop<S> {
             return result;
         }
         // Epoll: the loop's own descriptors once, then only the channels
-        // marked since their last ask (O(active)).
+        // that ran a handler or were marked since their last ask (O(active)).
         if self.core.poller.specials_changed(self.core.services.specials_present()) {
             let specials = self.core.services.special_fds();
             self.core.poller.watch_new_specials(specials)?;
+        }
+        // First the channels the last pass's reports reached. The readiness
+        // run puts them back unmarked, since the reports already list them;
+        // one marked meanwhile is left to the list below, asked once.
+        let core = &mut self.core;
+        for ev in &self.events {
+            let Some((index, meta, Some(entry))) = core.map.parts_by_key(ev.key()) else {
+                continue;
+            };
+            if !meta.dirty.get() {
+                let (asked, watched) = (ask(core, index, entry, meta.accept_paused, false), entry.ch.os_interest);
+                heed(core, index, asked, watched)?;
+            }
         }
         while let Some(index) = self.core.pass.dirty.pop() {
             let Some((meta, entry)) = self.core.map.parts(index) else {
@@ -249,44 +263,8 @@ impl<S: 'static> EventLoop<S> {
             let Some(entry) = entry.filter(|_| meta.reg != 0) else {
                 continue;
             };
-            let asked = ask(&self.core, index, entry, meta.accept_paused, false);
-            #[cfg(feature = "tls")]
-            if asked.ready {
-                let key = self.core.map.key(index);
-                self.core.pass.tls_ready.push(key);
-            }
-            if asked.interest != entry.ch.os_interest {
-                self.change_interest(index, asked.interest)?;
-            }
-        }
-        Ok(())
-    }
-
-    /// Epoll: tells the kernel a channel's new interest.
-    #[inline(never)]
-    fn change_interest(&mut self, index: u32, interest: Interest) -> io::Result<()> {
-        let Some((fd, watched)) = self
-            .core
-            .map
-            .get(index)
-            .and_then(|e| Some((e.ch.io.fd()?, e.ch.os_interest)))
-        else {
-            return Ok(());
-        };
-        let key = self.core.map.key(index);
-        if let Err(err) = self.core.poller.update(fd, key, watched, interest) {
-            // Left marked: the next pass tries again.
-            self.core.mark_dirty(index);
-            return Err(err);
-        }
-        log::trace!(
-            "{} fd {fd}: watching for {} (was {})",
-            self.core.map.token(index),
-            interest_name(interest),
-            interest_name(watched)
-        );
-        if let Some(e) = self.core.map.get_mut(index) {
-            e.ch.os_interest = interest;
+            let (asked, watched) = (ask(&self.core, index, entry, meta.accept_paused, false), entry.ch.os_interest);
+            heed(&mut self.core, index, asked, watched)?;
         }
         Ok(())
     }
@@ -526,4 +504,46 @@ fn ask<S: 'static>(
         .poller
         .interest_bits(r, w, e.ch.accepting, accept_paused, rebuild);
     Asked { interest, ready }
+}
+
+/// Epoll: acts on a channel's answer; `watched` is what the kernel has.
+#[inline(always)]
+fn heed<S: 'static>(core: &mut LoopCore<S>, index: u32, asked: Asked, watched: Interest) -> io::Result<()> {
+    #[cfg(feature = "tls")]
+    if asked.ready {
+        let key = core.map.key(index);
+        core.pass.tls_ready.push(key);
+    }
+    if asked.interest != watched {
+        change_interest(core, index, asked.interest)?;
+    }
+    Ok(())
+}
+
+/// Epoll: tells the kernel a channel's new interest.
+#[inline(never)]
+fn change_interest<S: 'static>(core: &mut LoopCore<S>, index: u32, interest: Interest) -> io::Result<()> {
+    let Some((fd, watched)) = core
+        .map
+        .get(index)
+        .and_then(|e| Some((e.ch.io.fd()?, e.ch.os_interest)))
+    else {
+        return Ok(());
+    };
+    let key = core.map.key(index);
+    if let Err(err) = core.poller.update(fd, key, watched, interest) {
+        // Left marked: the next pass tries again.
+        core.mark_dirty(index);
+        return Err(err);
+    }
+    log::trace!(
+        "{} fd {fd}: watching for {} (was {})",
+        core.map.token(index),
+        interest_name(interest),
+        interest_name(watched)
+    );
+    if let Some(e) = core.map.get_mut(index) {
+        e.ch.os_interest = interest;
+    }
+    Ok(())
 }

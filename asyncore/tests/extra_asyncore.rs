@@ -1762,6 +1762,57 @@ fn own_interest_change_holds(b: Backend) {
     }
 }
 
+/// Reads each time, and marks itself for a new ask from inside its handler;
+/// counts how often it is asked.
+struct SelfToucher {
+    asked: Cell<u32>,
+}
+
+impl Dispatcher<Rec> for SelfToucher {
+    fn readable(&self, _: &V<'_>) -> bool {
+        self.asked.set(self.asked.get() + 1);
+        true
+    }
+    fn writable(&self, _: &V<'_>) -> bool {
+        false
+    }
+    fn handle_read(&mut self, cx: &mut C<'_>) -> io::Result<()> {
+        let got = cx.recv(64)?;
+        note(cx, format!("read {}", got.len()));
+        let me = cx.token();
+        cx.touch(me);
+        Ok(())
+    }
+}
+
+/// A channel that ran a handler for a readiness report, and was also marked
+/// in that pass, is asked once in the next interest phase, not once for
+/// each reason (epoll finds it both in the pass's reports and among the
+/// marked); select and poll ask every pass.
+fn reported_and_marked_asked_once(b: Backend) {
+    let mut ev = event_loop(b, Rec::new());
+    let (s, mut peer) = unix_pair();
+    let t = ev
+        .add(SelfToucher {
+            asked: Cell::new(0),
+        })
+        .adopt(s)
+        .unwrap();
+    for chunk in [&b"one"[..], b"three"] {
+        peer.write_all(chunk).unwrap();
+        ev.poll(Some(ms(1000))).unwrap();
+    }
+    // A last pass asks it after its second handler.
+    ev.poll(Some(ms(10))).unwrap();
+    assert_eq!(ev.state(), &["read 3", "read 5"]);
+    let asked = ev.dispatcher::<SelfToucher>(t).unwrap().asked.get();
+    match b {
+        Backend::Select | Backend::Poll => assert_eq!(asked, 3, "every pass"),
+        Backend::Epoll => assert_eq!(asked, 3, "when added, and once after each handler"),
+        other => panic!("no expectation for the backend {other}"),
+    }
+}
+
 /// What `readable()` saw through its `View`.
 #[derive(Debug, Clone, PartialEq)]
 struct Seen {
@@ -1942,6 +1993,7 @@ backend_tests!(
     datagrams,
     interest_asked_per_backend,
     own_interest_change_holds,
+    reported_and_marked_asked_once,
     view_shows_channel_and_state,
     added_during_pass_waits_for_next,
 );

@@ -130,6 +130,14 @@ impl<S: 'static> LoopCore<S> {
         }
     }
 
+    /// Puts back the entry of a channel that a readiness report reached,
+    /// unmarked: the interest phase asks the channels of the last pass's
+    /// reports without a list of its own.
+    #[inline(always)]
+    pub(crate) fn restore_reported(&mut self, index: u32, entry: BoxedEntry<S>) {
+        self.map.restore_unmarked(index, entry);
+    }
+
     /// Interest must be asked again before the next wait.
     pub(crate) fn mark_dirty(&mut self, index: u32) {
         if self.map.mark_dirty(index) {

@@ -112,7 +112,7 @@ fn deliver<S: 'static>(
             *in_handler = false;
             let routed = finish(disp, &mut cx, r, Routing::Poll);
             if let Some((_, _, entry)) = slot.take() {
-                core.restore(index, entry);
+                core.restore_reported(index, entry);
             }
             nursery.settle(core);
             routed?;
