@@ -26,9 +26,16 @@ impl<S: 'static> Cx<'_, S> {
         if self.ch.tls.is_some() {
             return self.tls_send(data);
         }
-        // A socket first: one test on the per-message path, not a jump.
+        // A socket first, and its success returns here: one test on the
+        // per-message path, and no merged result to test again below.
         let result = match &self.ch.io {
-            Io::Socket(s) => fd::send(s.as_raw_fd(), data, libc::MSG_NOSIGNAL),
+            Io::Socket(s) => match fd::send(s.as_raw_fd(), data, libc::MSG_NOSIGNAL) {
+                Ok(n) => {
+                    self.note_sent(n);
+                    return Ok(n);
+                }
+                failed => failed,
+            },
             other => send_other(other, data),
         };
         match result {
@@ -143,8 +150,15 @@ impl<S: 'static> Cx<'_, S> {
         if self.ch.tls.is_some() {
             return self.tls_recv(buf);
         }
+        // As in `send`: a socket's bytes return at once.
         let result = match &self.ch.io {
-            Io::Socket(s) => fd::recv(s.as_raw_fd(), buf),
+            Io::Socket(s) => match fd::recv(s.as_raw_fd(), buf) {
+                Ok(n) if n > 0 => {
+                    self.note_received();
+                    return Ok(n);
+                }
+                other => other,
+            },
             other => recv_other(other, buf),
         };
         match result {
@@ -153,12 +167,7 @@ impl<S: 'static> Cx<'_, S> {
                 Ok(0)
             }
             Ok(n) => {
-                if self.ch.deadlines.is_some() {
-                    let now = self.now();
-                    if let Some(d) = self.ch.deadlines.as_mut() {
-                        d.last_read = now;
-                    }
-                }
+                self.note_received();
                 Ok(n)
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => self.recv_again(buf),
@@ -167,6 +176,17 @@ impl<S: 'static> Cx<'_, S> {
                 Ok(0)
             }
             Err(e) => Err(e),
+        }
+    }
+
+    /// What a receive of bytes updates: the read deadline.
+    #[inline(always)]
+    fn note_received(&mut self) {
+        if self.ch.deadlines.is_some() {
+            let now = self.now();
+            if let Some(d) = self.ch.deadlines.as_mut() {
+                d.last_read = now;
+            }
         }
     }
 
