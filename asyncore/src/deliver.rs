@@ -247,6 +247,10 @@ pub(crate) fn owed_close<S: 'static>(
 
 #[inline(always)]
 fn readwrite_steps<S: 'static>(d: Disp<'_, S>, cx: &mut Cx<'_, S>, flags: i16) -> io::Result<()> {
+    // The usual report, input alone: the read step and nothing after it.
+    if flags == POLLIN {
+        return step(d, cx, Which::Read).map(drop);
+    }
     // A report of more than input: the registration it is for. A step's
     // handler may attach a new socket (a client that reconnects in
     // handle_close), and the rest of the report then belongs to the old one.
