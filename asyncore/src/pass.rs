@@ -249,8 +249,9 @@ impl<S: 'static> EventLoop<S> {
                 continue;
             };
             if !meta.dirty.get() {
-                let (asked, watched) = (ask(core, index, entry, meta.accept_paused, false), entry.ch.os_interest);
-                heed(core, index, asked, watched)?;
+                let watched = entry.ch.os_interest;
+                let asked = ask(core, index, entry, meta.accept_paused, false);
+                apply_answer(core, index, asked, watched)?;
             }
         }
         while let Some(index) = self.core.pass.dirty.pop() {
@@ -263,8 +264,9 @@ impl<S: 'static> EventLoop<S> {
             let Some(entry) = entry.filter(|_| meta.reg != 0) else {
                 continue;
             };
-            let (asked, watched) = (ask(&self.core, index, entry, meta.accept_paused, false), entry.ch.os_interest);
-            heed(&mut self.core, index, asked, watched)?;
+            let watched = entry.ch.os_interest;
+            let asked = ask(&self.core, index, entry, meta.accept_paused, false);
+            apply_answer(&mut self.core, index, asked, watched)?;
         }
         Ok(())
     }
@@ -508,7 +510,12 @@ fn ask<S: 'static>(
 
 /// Epoll: acts on a channel's answer; `watched` is what the kernel has.
 #[inline(always)]
-fn heed<S: 'static>(core: &mut LoopCore<S>, index: u32, asked: Asked, watched: Interest) -> io::Result<()> {
+fn apply_answer<S: 'static>(
+    core: &mut LoopCore<S>,
+    index: u32,
+    asked: Asked,
+    watched: Interest,
+) -> io::Result<()> {
     #[cfg(feature = "tls")]
     if asked.ready {
         let key = core.map.key(index);
@@ -522,7 +529,11 @@ fn heed<S: 'static>(core: &mut LoopCore<S>, index: u32, asked: Asked, watched: I
 
 /// Epoll: tells the kernel a channel's new interest.
 #[inline(never)]
-fn change_interest<S: 'static>(core: &mut LoopCore<S>, index: u32, interest: Interest) -> io::Result<()> {
+fn change_interest<S: 'static>(
+    core: &mut LoopCore<S>,
+    index: u32,
+    interest: Interest,
+) -> io::Result<()> {
     let Some((fd, watched)) = core
         .map
         .get(index)
