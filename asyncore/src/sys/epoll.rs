@@ -113,7 +113,7 @@ impl Epoll {
         // (an `Event` is an `epoll_event`): nothing to convert.
         out.reserve(BATCH);
         let base = out.len();
-        let mut once = |ms| {
+        let once = |left| {
             // SAFETY: `out` has room for BATCH events past `base`
             // (reserved above), `Event` is a transparent `epoll_event`,
             // and the kernel writes at most BATCH.
@@ -122,7 +122,7 @@ impl Epoll {
                     epfd,
                     out.as_mut_ptr().add(base).cast::<libc::epoll_event>(),
                     BATCH as libc::c_int,
-                    ms,
+                    timeout_ms(left),
                 )
             };
             if n < 0 {
@@ -131,7 +131,7 @@ impl Epoll {
                 Ok(n as usize)
             }
         };
-        let n = retry_eintr(timeout, restart, |left| once(timeout_ms(left)), || 0)?;
+        let n = retry_eintr(timeout, restart, once, || 0)?;
         // SAFETY: epoll_wait initialised the `n` entries past `base`
         // (n <= BATCH, within the reserved room).
         unsafe { out.set_len(base + n) };
